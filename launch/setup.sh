@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package that trainyard's build, tests, examples and benchmarks need.
+# Idempotent: safe to run again. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev                      # CPU kernels (oneDNN)
+  libgtest-dev libgmock-dev        # tests
+  libgoogle-glog-dev libgflags-dev # logging, CHECK
+  libyaml-cpp-dev                  # job specs
+  libabsl-dev                      # Status / StatusOr
+  zlib1g-dev                       # gzip IDX files
+  dataset-fashion-mnist            # the example data set
+  python3-torch python3-numpy      # the peer in bench/
+)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

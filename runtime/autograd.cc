@@ -1,0 +1,84 @@
+#include "runtime/autograd.h"
+
+#include <unordered_map>
+
+namespace ty {
+
+Var::Var(Tensor value, bool requires_grad, std::string name)
+    : state_(std::make_shared<VarState>()) {
+  state_->value = std::move(value);
+  state_->requires_grad = requires_grad;
+  state_->name = std::move(name);
+}
+
+void Var::accumulate_grad(const Tensor& g) const {
+  VarState& s = *state_;
+  CHECK_EQ(g.numel(), s.value.numel())
+      << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape()) << " "
+      << s.name;
+  if (!s.grad_valid) {
+    if (s.grad.defined() && s.grad.numel() == g.numel() && !s.grad.same_storage(g)) {
+      s.grad.copy_from(g);  // reuse the buffer (it may be a view into a gradient bucket)
+    } else {
+      s.grad = g.reshape(s.value.shape());
+    }
+    s.grad_valid = true;
+    return;
+  }
+  TY_DISPATCH_FLOAT(g.dtype(), T, {
+    T* dst = s.grad.data<T>();
+    const T* src = g.data<T>();
+    for (int64_t i = 0, n = g.numel(); i < n; ++i) dst[i] += src[i];
+  });
+}
+
+bool Tape::needs_grad(std::initializer_list<const Var*> inputs) {
+  for (const Var* v : inputs)
+    if (v->requires_grad()) return true;
+  return false;
+}
+
+void Tape::record(std::vector<Var> inputs, const Var& out, Backward fn) {
+  nodes_.push_back(Node{std::move(inputs), out, std::move(fn)});
+}
+
+void Tape::backward(const Var& loss) {
+  CHECK_EQ(loss.value().numel(), 1) << "backward from a non-scalar " << shape_str(loss.shape());
+  // Leaves become final after the earliest node that reads them has run its backward.
+  std::unordered_map<VarState*, size_t> first_use;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    for (const Var& in : nodes_[i].inputs) {
+      VarState* s = in.state();
+      if (s->is_leaf && s->requires_grad && s->on_grad_ready && !first_use.count(s))
+        first_use[s] = i;
+    }
+  std::vector<std::vector<VarState*>> ready_after(nodes_.size());
+  for (auto& [s, i] : first_use) ready_after[i].push_back(s);
+
+  Tensor seed = loss.value().empty_like();
+  seed.fill(1.0);
+  loss.accumulate_grad(seed);
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    Node& node = nodes_[i];
+    Tensor g = node.out.grad();
+    if (g.defined()) node.fn(g);
+    // Intermediate gradients are not needed again: free them early.
+    node.out.state()->grad = Tensor();
+    node.out.state()->grad_valid = false;
+    for (VarState* s : ready_after[i]) s->on_grad_ready(*s);
+  }
+  nodes_.clear();
+}
+
+Var record_op(Context& ctx, std::initializer_list<Var> inputs, Var out, Tape::Backward fn) {
+  if (ctx.tape() == nullptr) return out;
+  bool any = false;
+  for (const Var& v : inputs) any = any || v.requires_grad();
+  if (!any) return out;
+  out.state()->requires_grad = true;
+  out.state()->is_leaf = false;
+  ctx.tape()->record(std::vector<Var>(inputs), out, std::move(fn));
+  return out;
+}
+
+}  // namespace ty

@@ -1,0 +1,83 @@
+// Autograd: a Var is a tensor that may carry a gradient; a Tape records each op's backward
+// closure during forward and replays them in reverse. A leaf (parameter) can have a hook
+// that fires as soon as its gradient is final within a backward pass (for data parallel:
+// start reducing a bucket while backward goes on).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/context.h"
+#include "runtime/tensor.h"
+
+namespace ty {
+
+struct VarState {
+  Tensor value;
+  Tensor grad;              // kept across steps so its buffer is reused
+  bool grad_valid = false;  // false: grad holds stale values, treat as zero
+  bool requires_grad = false;
+  bool is_leaf = true;
+  std::string name;
+  std::function<void(VarState&)> on_grad_ready;  // (optional) leaves only
+};
+
+class Var {
+ public:
+  Var() = default;
+  explicit Var(Tensor value, bool requires_grad = false, std::string name = "");
+
+  bool defined() const { return state_ != nullptr; }
+  const Tensor& value() const { return state_->value; }
+  Tensor& value() { return state_->value; }
+  // The gradient, or an undefined tensor when none was accumulated since zero_grad().
+  Tensor grad() const { return state_->grad_valid ? state_->grad : Tensor(); }
+  bool requires_grad() const { return state_ && state_->requires_grad; }
+  const Shape& shape() const { return state_->value.shape(); }
+  DType dtype() const { return state_->value.dtype(); }
+  const std::string& name() const { return state_->name; }
+  VarState* state() const { return state_.get(); }
+
+  // Marks the gradient stale without freeing its buffer.
+  void zero_grad() { state_->grad_valid = false; }
+  // Adds `g` into the gradient (takes `g` over when there is none yet).
+  void accumulate_grad(const Tensor& g) const;
+  void set_grad_ready_hook(std::function<void(VarState&)> hook) {
+    state_->on_grad_ready = std::move(hook);
+  }
+
+ private:
+  std::shared_ptr<VarState> state_;
+};
+
+class Tape {
+ public:
+  using Backward = std::function<void(const Tensor& grad_out)>;
+
+  // Records `fn`, which turns the gradient of `out` into gradients of `inputs`.
+  void record(std::vector<Var> inputs, const Var& out, Backward fn);
+  // Whether an op on `inputs` must be recorded (some input needs a gradient).
+  static bool needs_grad(std::initializer_list<const Var*> inputs);
+
+  // Seeds d(loss)/d(loss) = 1 and runs every recorded backward in reverse, firing leaf hooks
+  // as gradients become final. Clears the tape.
+  void backward(const Var& loss);
+  void clear() { nodes_.clear(); }
+  size_t size() const { return nodes_.size(); }
+
+ private:
+  struct Node {
+    std::vector<Var> inputs;
+    Var out;
+    Backward fn;
+  };
+  std::vector<Node> nodes_;
+};
+
+// Records `fn` on ctx's tape when one is set and some input needs a gradient; marks `out` as
+// needing one too. Returns `out`.
+Var record_op(Context& ctx, std::initializer_list<Var> inputs, Var out, Tape::Backward fn);
+
+}  // namespace ty

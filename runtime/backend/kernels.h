@@ -1,0 +1,81 @@
+// The kernel table a device backend implements: the compute-heavy primitives that ops are
+// built from. Ops (runtime/ops) own shapes, autograd and cheap elementwise work; a backend
+// owns how the heavy work runs. All tensors are dense row-major (NCHW for images).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/tensor.h"
+
+namespace ty {
+
+// Convolution geometry. x: (N, C, H, W), w: (K, C, R, S), y: (N, K, P, Q).
+struct ConvGeom {
+  int64_t n, c, h, w, k, r, s, p, q;
+  int64_t stride_h, stride_w, pad_h, pad_w;
+};
+
+// Pooling geometry. x: (N, C, H, W) -> y: (N, C, P, Q).
+struct PoolGeom {
+  int64_t n, c, h, w, p, q;
+  int64_t kh, kw, stride_h, stride_w, pad_h, pad_w;
+  bool max;  // else average, padding excluded from the count
+};
+
+enum class Eltwise { kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid };
+
+class KernelBackend {
+ public:
+  virtual ~KernelBackend() = default;
+  virtual std::string name() const = 0;
+  // Whether this backend runs kernels for tensors of `dtype` on `device`.
+  virtual bool enabled(DType dtype, Device device) const = 0;
+
+  // c (M, N) = op(a) * op(b) + beta * c, where op(a) is (M, K) and op(b) is (K, N);
+  // a is stored (K, M) when trans_a, b is stored (N, K) when trans_b.
+  virtual void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
+                    float beta) = 0;
+
+  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
+                              const Tensor* bias, Tensor& y) = 0;
+  virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w,
+                                    Tensor& dx) = 0;
+  // dw (K, C, R, S) and db (K) (optional, may be null) are overwritten.
+  virtual void conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy,
+                                       Tensor& dw, Tensor* db) = 0;
+
+  // `workspace` is whatever the backend needs to route max-pool gradients; it is allocated
+  // by the backend in forward and handed back in backward.
+  virtual void pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y,
+                              Tensor* workspace) = 0;
+  virtual void pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& workspace,
+                               Tensor& dx) = 0;
+
+  // y = f(x); dx = f'(x) * dy. `alpha` is the LeakyReLU slope.
+  virtual void eltwise_forward(Eltwise kind, float alpha, const Tensor& x, Tensor& y) = 0;
+  virtual void eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy,
+                                Tensor& dx) = 0;
+
+  // Over the last axis of x viewed as (rows, cols); `log` selects log-softmax.
+  virtual void softmax_forward(bool log, const Tensor& x, Tensor& y) = 0;
+  virtual void softmax_backward(bool log, const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
+
+  // Batch norm over x viewed as (N, C, S); mean/var: (C), biased variance. Training: the
+  // batch statistics are written to mean/var; otherwise mean/var are read (running stats).
+  virtual void batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float eps, bool training, Tensor& mean, Tensor& var,
+                                 Tensor& y) = 0;
+  virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& mean, const Tensor& var, float eps,
+                                  bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) = 0;
+
+  // Layer norm over the last axis of x viewed as (rows, cols). mean/var: (rows).
+  virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float eps, Tensor& y, Tensor& mean, Tensor& var) = 0;
+  virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& mean, const Tensor& var, float eps, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta) = 0;
+};
+
+}  // namespace ty

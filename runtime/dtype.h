@@ -1,0 +1,62 @@
+// Element types and devices a Tensor can have.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ty {
+
+enum class DType : uint8_t { kF32, kF64, kI32, kU8 };
+
+inline size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kF32: return 4;
+    case DType::kF64: return 8;
+    case DType::kI32: return 4;
+    case DType::kU8: return 1;
+  }
+  return 0;
+}
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kF64: return "f64";
+    case DType::kI32: return "i32";
+    case DType::kU8: return "u8";
+  }
+  return "?";
+}
+
+template <class T> struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr DType value = DType::kF32; };
+template <> struct DTypeOf<double> { static constexpr DType value = DType::kF64; };
+template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::kI32; };
+template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::kU8; };
+
+enum class DeviceKind : uint8_t { kCPU, kCUDA };
+
+struct Device {
+  DeviceKind kind = DeviceKind::kCPU;
+  int index = 0;
+  bool operator==(const Device&) const = default;
+  std::string str() const {
+    return kind == DeviceKind::kCPU ? "cpu" : "cuda:" + std::to_string(index);
+  }
+};
+
+// Runs `body` with `T` bound to the C++ type of a floating dtype (f32 or f64).
+#define TY_DISPATCH_FLOAT(dtype, T, ...)                                   \
+  do {                                                                     \
+    if ((dtype) == ::ty::DType::kF32) {                                    \
+      using T = float;                                                     \
+      __VA_ARGS__                                                          \
+    } else {                                                               \
+      CHECK((dtype) == ::ty::DType::kF64) << "float op on " << ::ty::dtype_name(dtype); \
+      using T = double;                                                    \
+      __VA_ARGS__                                                          \
+    }                                                                      \
+  } while (0)
+
+}  // namespace ty

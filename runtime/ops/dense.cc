@@ -1,0 +1,137 @@
+// linear, matmul, conv2d, pooling.
+#include "runtime/ops/ops.h"
+
+namespace ty::ops {
+namespace {
+
+// y (N, F, S...) += b (F) broadcast over N and S.
+void add_bias(Tensor& y, const Tensor& b) {
+  const int64_t n = y.dim(0), f = b.numel(), s = y.numel() / std::max<int64_t>(n * f, 1);
+  TY_DISPATCH_FLOAT(y.dtype(), T, {
+    T* Y = y.data<T>();
+    const T* B = b.data<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < f; ++j) {
+        T* row = Y + (i * f + j) * s;
+        for (int64_t k = 0; k < s; ++k) row[k] += B[j];
+      }
+  });
+}
+
+// db (F) = sum of dy (N, F) over N.
+Tensor column_sums(const Tensor& dy, int64_t f) {
+  Tensor db = Tensor::empty(dy.allocator(), {f}, dy.dtype());
+  const int64_t n = dy.numel() / f;
+  TY_DISPATCH_FLOAT(dy.dtype(), T, {
+    const T* G = dy.data<T>();
+    T* D = db.data<T>();
+    for (int64_t j = 0; j < f; ++j) D[j] = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < f; ++j) D[j] += G[i * f + j];
+  });
+  return db;
+}
+
+}  // namespace
+
+Var linear(Context& ctx, const Var& x, const Var& w, const Var& b) {
+  CHECK_EQ(x.value().ndim(), 2) << "linear input " << shape_str(x.shape());
+  CHECK_EQ(x.shape()[1], w.shape()[1])
+      << "linear: input " << shape_str(x.shape()) << " vs weight " << shape_str(w.shape());
+  const int64_t n = x.shape()[0], out = w.shape()[0];
+  KernelBackend& k = ctx.kernels(x.dtype());
+  Tensor y = ctx.empty({n, out}, x.dtype());
+  k.gemm(false, true, x.value(), w.value(), y, 0.f);
+  if (b.defined()) add_bias(y, b.value());
+  return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b](const Tensor& dy) {
+    KernelBackend& k = ctx.kernels(dy.dtype());
+    if (x.requires_grad()) {
+      Tensor dx = x.value().empty_like();
+      k.gemm(false, false, dy, w.value(), dx, 0.f);
+      x.accumulate_grad(dx);
+    }
+    if (w.requires_grad()) {
+      Tensor dw = w.value().empty_like();
+      k.gemm(true, false, dy, x.value(), dw, 0.f);
+      w.accumulate_grad(dw);
+    }
+    if (b.defined() && b.requires_grad()) b.accumulate_grad(column_sums(dy, dy.dim(1)));
+  });
+}
+
+Var matmul(Context& ctx, const Var& a, const Var& b) {
+  CHECK(a.value().ndim() == 2 && b.value().ndim() == 2 && a.shape()[1] == b.shape()[0])
+      << "matmul " << shape_str(a.shape()) << " x " << shape_str(b.shape());
+  Tensor c = ctx.empty({a.shape()[0], b.shape()[1]}, a.dtype());
+  ctx.kernels(a.dtype()).gemm(false, false, a.value(), b.value(), c, 0.f);
+  return record_op(ctx, {a, b}, Var(c), [&ctx, a, b](const Tensor& dc) {
+    KernelBackend& k = ctx.kernels(dc.dtype());
+    if (a.requires_grad()) {
+      Tensor da = a.value().empty_like();
+      k.gemm(false, true, dc, b.value(), da, 0.f);
+      a.accumulate_grad(da);
+    }
+    if (b.requires_grad()) {
+      Tensor db = b.value().empty_like();
+      k.gemm(true, false, a.value(), dc, db, 0.f);
+      b.accumulate_grad(db);
+    }
+  });
+}
+
+Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams p) {
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  CHECK(xs.size() == 4 && ws.size() == 4 && xs[1] == ws[1])
+      << "conv2d input " << shape_str(xs) << " vs weight " << shape_str(ws);
+  ConvGeom g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], 0, 0,
+             p.stride, p.stride, p.padding, p.padding};
+  g.p = (g.h + 2 * g.pad_h - g.r) / g.stride_h + 1;
+  g.q = (g.w + 2 * g.pad_w - g.s) / g.stride_w + 1;
+  CHECK(g.p > 0 && g.q > 0) << "conv2d kernel larger than padded input " << shape_str(xs);
+  Tensor y = ctx.empty({g.n, g.k, g.p, g.q}, x.dtype());
+  Tensor bias = b.defined() ? b.value() : Tensor();
+  ctx.kernels(x.dtype()).conv2d_forward(g, x.value(), w.value(), b.defined() ? &bias : nullptr, y);
+  return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b, g](const Tensor& dy) {
+    KernelBackend& k = ctx.kernels(dy.dtype());
+    if (x.requires_grad()) {
+      Tensor dx = x.value().empty_like();
+      k.conv2d_backward_data(g, dy, w.value(), dx);
+      x.accumulate_grad(dx);
+    }
+    bool want_b = b.defined() && b.requires_grad();
+    if (w.requires_grad() || want_b) {
+      Tensor dw = w.value().empty_like();
+      Tensor db = want_b ? b.value().empty_like() : Tensor();
+      k.conv2d_backward_weights(g, x.value(), dy, dw, want_b ? &db : nullptr);
+      if (w.requires_grad()) w.accumulate_grad(dw);
+      if (want_b) b.accumulate_grad(db);
+    }
+  });
+}
+
+namespace {
+Var pool2d(Context& ctx, const Var& x, Pool2dParams p, bool max) {
+  const Shape& xs = x.shape();
+  CHECK_EQ(xs.size(), 4u) << "pool2d input " << shape_str(xs);
+  int64_t stride = p.stride > 0 ? p.stride : p.kernel;
+  PoolGeom g{xs[0], xs[1], xs[2], xs[3], 0, 0, p.kernel, p.kernel, stride, stride,
+             p.padding, p.padding, max};
+  g.p = (g.h + 2 * g.pad_h - g.kh) / g.stride_h + 1;
+  g.q = (g.w + 2 * g.pad_w - g.kw) / g.stride_w + 1;
+  CHECK(g.p > 0 && g.q > 0) << "pool2d window larger than padded input " << shape_str(xs);
+  Tensor y = ctx.empty({g.n, g.c, g.p, g.q}, x.dtype());
+  Tensor ws;
+  ctx.kernels(x.dtype()).pool2d_forward(g, x.value(), y, &ws);
+  return record_op(ctx, {x}, Var(y), [&ctx, x, g, ws](const Tensor& dy) {
+    Tensor dx = x.value().empty_like();
+    ctx.kernels(dy.dtype()).pool2d_backward(g, dy, ws, dx);
+    x.accumulate_grad(dx);
+  });
+}
+}  // namespace
+
+Var max_pool2d(Context& ctx, const Var& x, Pool2dParams p) { return pool2d(ctx, x, p, true); }
+Var avg_pool2d(Context& ctx, const Var& x, Pool2dParams p) { return pool2d(ctx, x, p, false); }
+
+}  // namespace ty::ops

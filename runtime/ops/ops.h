@@ -1,0 +1,76 @@
+// Differentiable ops. Each takes the Context, reads Vars, returns a new Var, and records its
+// backward on ctx's tape when an input needs a gradient. Shapes are row-major, images NCHW.
+#pragma once
+
+#include <vector>
+
+#include "runtime/autograd.h"
+#include "runtime/backend/kernels.h"
+
+namespace ty::ops {
+
+// x: (N, IN), w: (OUT, IN), b: (OUT) or undefined -> y: (N, OUT)
+Var linear(Context& ctx, const Var& x, const Var& w, const Var& b);
+// a: (M, K), b: (K, N) -> (M, N)
+Var matmul(Context& ctx, const Var& a, const Var& b);
+
+struct Conv2dParams {
+  int64_t stride = 1, padding = 0;
+};
+// x: (N, C, H, W), w: (K, C, R, S), b: (K) or undefined -> y: (N, K, P, Q)
+Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams p = {});
+
+struct Pool2dParams {
+  int64_t kernel = 2, stride = 0 /* 0: = kernel */, padding = 0;
+};
+// x: (N, C, H, W) -> y: (N, C, P, Q). Average pooling leaves padding out of the count.
+Var max_pool2d(Context& ctx, const Var& x, Pool2dParams p);
+Var avg_pool2d(Context& ctx, const Var& x, Pool2dParams p);
+
+// Elementwise activations, any shape.
+Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha = 0.f);
+inline Var relu(Context& ctx, const Var& x) { return activation(ctx, x, Eltwise::kRelu); }
+inline Var leaky_relu(Context& ctx, const Var& x, float slope = 0.01f) {
+  return activation(ctx, x, Eltwise::kLeakyRelu, slope);
+}
+inline Var gelu(Context& ctx, const Var& x) { return activation(ctx, x, Eltwise::kGelu); }
+inline Var tanh(Context& ctx, const Var& x) { return activation(ctx, x, Eltwise::kTanh); }
+inline Var sigmoid(Context& ctx, const Var& x) { return activation(ctx, x, Eltwise::kSigmoid); }
+
+// Over the last axis.
+Var softmax(Context& ctx, const Var& x);
+Var log_softmax(Context& ctx, const Var& x);
+
+// Zeroes each element with probability p and scales the rest by 1/(1-p) when training;
+// the mask comes from ctx.dropout_rng() (Philox), so it is reproducible from the seed.
+Var dropout(Context& ctx, const Var& x, float p, bool training);
+
+Var reshape(Context& ctx, const Var& x, Shape shape);
+// x: (N, ...) -> (N, prod(...))
+Var flatten(Context& ctx, const Var& x);
+// Same shapes.
+Var add(Context& ctx, const Var& a, const Var& b);
+// Along `axis`; all other dimensions equal.
+Var concat(Context& ctx, const std::vector<Var>& xs, int axis);
+// -> scalar (shape (1))
+Var sum(Context& ctx, const Var& x);
+Var mean(Context& ctx, const Var& x);
+
+// x: (N, C, ...). Training: normalizes with batch statistics and updates the running ones
+// (running = (1 - momentum) * running + momentum * batch, unbiased variance); otherwise uses
+// the running statistics.
+Var batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta,
+               Tensor& running_mean, Tensor& running_var, float momentum, float eps,
+               bool training);
+// Over the last axis. gamma, beta: (D)
+Var layer_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, float eps);
+
+// logits: (N, C), labels: i32 (N) -> scalar mean loss. Label smoothing spreads `smoothing`
+// of the target mass uniformly over the C classes.
+Var cross_entropy(Context& ctx, const Var& logits, const Tensor& labels, float smoothing = 0.f);
+// pred, target: same shape -> scalar mean squared error.
+Var mse_loss(Context& ctx, const Var& pred, const Tensor& target);
+// logits, target (0..1): same shape -> scalar mean binary cross-entropy.
+Var bce_with_logits(Context& ctx, const Var& logits, const Tensor& target);
+
+}  // namespace ty::ops

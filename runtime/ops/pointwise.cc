@@ -1,0 +1,165 @@
+// Activations, softmax, dropout, reshape/flatten, add, concat, sum, mean.
+#include <cstring>
+
+#include "runtime/ops/ops.h"
+
+namespace ty::ops {
+
+Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha) {
+  Tensor y = x.value().empty_like();
+  ctx.kernels(x.dtype()).eltwise_forward(kind, alpha, x.value(), y);
+  return record_op(ctx, {x}, Var(y), [&ctx, x, kind, alpha](const Tensor& dy) {
+    Tensor dx = x.value().empty_like();
+    ctx.kernels(dy.dtype()).eltwise_backward(kind, alpha, x.value(), dy, dx);
+    x.accumulate_grad(dx);
+  });
+}
+
+namespace {
+Var softmax_impl(Context& ctx, const Var& x, bool log) {
+  Tensor y = x.value().empty_like();
+  ctx.kernels(x.dtype()).softmax_forward(log, x.value(), y);
+  return record_op(ctx, {x}, Var(y), [&ctx, x, y, log](const Tensor& dy) {
+    Tensor dx = x.value().empty_like();
+    ctx.kernels(dy.dtype()).softmax_backward(log, y, dy, dx);
+    x.accumulate_grad(dx);
+  });
+}
+}  // namespace
+
+Var softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, false); }
+Var log_softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, true); }
+
+Var dropout(Context& ctx, const Var& x, float p, bool training) {
+  CHECK(p >= 0.f && p < 1.f) << "dropout probability " << p;
+  if (!training || p == 0.f) return x;
+  const int64_t n = x.value().numel();
+  const uint64_t first = ctx.dropout_rng().take(n);
+  const Philox& rng = ctx.dropout_rng().philox();
+  // mask holds 0 or 1/(1-p); y = x * mask.
+  Tensor mask = x.value().empty_like();
+  Tensor y = x.value().empty_like();
+  TY_DISPATCH_FLOAT(x.dtype(), T, {
+    const T scale = T(1) / (T(1) - T(p));
+    T* M = mask.data<T>();
+    T* Y = y.data<T>();
+    const T* X = x.value().data<T>();
+    for (int64_t b = 0; b < n; b += 4) {
+      auto r = rng.block((first + b) / 4);
+      for (int64_t j = 0; j < 4 && b + j < n; ++j) {
+        float u = static_cast<float>(r[j] >> 8) * (1.0f / 16777216.0f);
+        M[b + j] = u >= p ? scale : T(0);
+        Y[b + j] = X[b + j] * M[b + j];
+      }
+    }
+  });
+  return record_op(ctx, {x}, Var(y), [x, mask](const Tensor& dy) {
+    Tensor dx = dy.empty_like();
+    TY_DISPATCH_FLOAT(dy.dtype(), T, {
+      const T *G = dy.data<T>(), *M = mask.data<T>();
+      T* D = dx.data<T>();
+      for (int64_t i = 0, n = dy.numel(); i < n; ++i) D[i] = G[i] * M[i];
+    });
+    x.accumulate_grad(dx);
+  });
+}
+
+Var reshape(Context& ctx, const Var& x, Shape shape) {
+  Tensor y = x.value().reshape(std::move(shape));
+  return record_op(ctx, {x}, Var(y), [x](const Tensor& dy) {
+    x.accumulate_grad(dy.reshape(x.shape()));
+  });
+}
+
+Var flatten(Context& ctx, const Var& x) { return reshape(ctx, x, {x.shape()[0], -1}); }
+
+Var add(Context& ctx, const Var& a, const Var& b) {
+  CHECK(a.shape() == b.shape()) << "add " << shape_str(a.shape()) << " + " << shape_str(b.shape());
+  Tensor y = a.value().empty_like();
+  TY_DISPATCH_FLOAT(a.dtype(), T, {
+    const T *A = a.value().data<T>(), *B = b.value().data<T>();
+    T* Y = y.data<T>();
+    for (int64_t i = 0, n = y.numel(); i < n; ++i) Y[i] = A[i] + B[i];
+  });
+  return record_op(ctx, {a, b}, Var(y), [a, b](const Tensor& dy) {
+    // Each input gets its own buffer: gradients are accumulated in place later.
+    if (a.requires_grad()) a.accumulate_grad(b.requires_grad() ? dy.clone() : dy);
+    if (b.requires_grad()) b.accumulate_grad(dy);
+  });
+}
+
+Var concat(Context& ctx, const std::vector<Var>& xs, int axis) {
+  CHECK(!xs.empty()) << "concat of nothing";
+  const Shape& s0 = xs[0].shape();
+  if (axis < 0) axis += s0.size();
+  CHECK(axis >= 0 && axis < static_cast<int>(s0.size())) << "concat axis " << axis;
+  Shape out = s0;
+  out[axis] = 0;
+  for (const Var& v : xs) {
+    for (size_t d = 0; d < s0.size(); ++d)
+      CHECK(d == static_cast<size_t>(axis) || v.shape()[d] == s0[d])
+          << "concat " << shape_str(v.shape()) << " with " << shape_str(s0) << " on axis " << axis;
+    out[axis] += v.shape()[axis];
+  }
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= s0[d];
+  for (size_t d = axis + 1; d < s0.size(); ++d) inner *= s0[d];
+  Tensor y = ctx.empty(out, xs[0].dtype());
+  const size_t es = dtype_size(y.dtype());
+  std::vector<int64_t> widths;
+  int64_t off = 0;
+  for (const Var& v : xs) {
+    int64_t wdt = v.shape()[axis] * inner;
+    widths.push_back(wdt);
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(static_cast<char*>(y.raw()) + (o * out[axis] * inner + off) * es,
+                  static_cast<char*>(v.value().raw()) + o * wdt * es, wdt * es);
+    off += wdt;
+  }
+  Var result(y);
+  if (ctx.tape() == nullptr) return result;
+  bool any = false;
+  for (const Var& v : xs) any = any || v.requires_grad();
+  if (!any) return result;
+  result.state()->requires_grad = true;
+  result.state()->is_leaf = false;
+  const int64_t total = out[axis] * inner;
+  ctx.tape()->record(xs, result, [xs, widths, outer, total, es](const Tensor& dy) {
+    int64_t off = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (xs[i].requires_grad()) {
+        Tensor dx = xs[i].value().empty_like();
+        for (int64_t o = 0; o < outer; ++o)
+          std::memcpy(static_cast<char*>(dx.raw()) + o * widths[i] * es,
+                      static_cast<char*>(dy.raw()) + (o * total + off) * es, widths[i] * es);
+        xs[i].accumulate_grad(dx);
+      }
+      off += widths[i];
+    }
+  });
+  return result;
+}
+
+namespace {
+Var reduce_all(Context& ctx, const Var& x, bool average) {
+  Tensor y = ctx.empty({1}, x.dtype());
+  const int64_t n = x.value().numel();
+  const double scale = average ? 1.0 / std::max<int64_t>(n, 1) : 1.0;
+  TY_DISPATCH_FLOAT(x.dtype(), T, {
+    const T* X = x.value().data<T>();
+    double acc = 0;
+    for (int64_t i = 0; i < n; ++i) acc += X[i];
+    y.data<T>()[0] = static_cast<T>(acc * scale);
+  });
+  return record_op(ctx, {x}, Var(y), [x, scale](const Tensor& dy) {
+    Tensor dx = x.value().empty_like();
+    dx.fill(dy.at(0) * scale);
+    x.accumulate_grad(dx);
+  });
+}
+}  // namespace
+
+Var sum(Context& ctx, const Var& x) { return reduce_all(ctx, x, false); }
+Var mean(Context& ctx, const Var& x) { return reduce_all(ctx, x, true); }
+
+}  // namespace ty::ops

@@ -1,0 +1,51 @@
+// Optimizer: updates parameters in place from their gradients. Parameters without a
+// gradient this step are left alone. Per-parameter state is created on first use.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/autograd.h"
+
+namespace ty {
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<Var> params) : params_(std::move(params)) {}
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+  // One update with learning rate `lr`.
+  void step(float lr) {
+    ++steps_;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      Tensor g = params_[i].grad();
+      if (g.defined()) update(i, params_[i].value(), g, lr);
+    }
+  }
+  void zero_grad() {
+    for (Var& p : params_) p.zero_grad();
+  }
+  const std::vector<Var>& params() const { return params_; }
+  int64_t steps() const { return steps_; }
+  // Named state tensors (momentum buffers, moments) for checkpoints and inspection.
+  virtual std::vector<std::pair<std::string, Tensor>> state() const = 0;
+
+ protected:
+  // Updates parameter `i` (value p, gradient g; both f32 or both f64).
+  virtual void update(size_t i, Tensor& p, const Tensor& g, float lr) = 0;
+  // A zeroed tensor like `like`, created the first time slot `i` of `slots` is asked for.
+  static Tensor& slot(std::vector<Tensor>& slots, size_t i, const Tensor& like) {
+    if (slots.size() <= i) slots.resize(i + 1);
+    if (!slots[i].defined()) {
+      slots[i] = like.empty_like();
+      slots[i].zero();
+    }
+    return slots[i];
+  }
+
+  std::vector<Var> params_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace ty

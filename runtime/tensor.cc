@@ -1,0 +1,129 @@
+#include "runtime/tensor.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace ty {
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  if (s.size() == 1) o << ",";
+  o << ")";
+  return o.str();
+}
+
+Storage::Storage(std::shared_ptr<Allocator> alloc, size_t bytes, Device device)
+    : alloc_(std::move(alloc)), data_(alloc_->allocate(bytes)), bytes_(bytes), device_(device) {}
+
+Storage::~Storage() { alloc_->deallocate(data_, bytes_); }
+
+Tensor Tensor::empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype,
+                     Device device) {
+  for (int64_t d : shape) CHECK_GE(d, 0) << "negative dimension in " << shape_str(shape);
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  t.alloc_ = alloc;
+  t.storage_ = std::make_shared<Storage>(alloc, t.numel() * dtype_size(dtype), device);
+  return t;
+}
+
+Tensor Tensor::empty(Shape shape, DType dtype) {
+  static auto* fallback = new std::shared_ptr<Allocator>(std::make_shared<CachingHostAllocator>(0));
+  return empty(*fallback, std::move(shape), dtype);
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      CHECK_EQ(infer, -1) << "reshape with two -1 dimensions";
+      infer = i;
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) shape[infer] = known == 0 ? 0 : numel() / known;
+  CHECK_EQ(shape_numel(shape), numel())
+      << "reshape " << shape_str(shape_) << " to " << shape_str(shape);
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::rows(int64_t start, int64_t count) const {
+  CHECK_GE(ndim(), 1);
+  CHECK(start >= 0 && count >= 0 && start + count <= shape_[0])
+      << "rows [" << start << ", " << start + count << ") of " << shape_str(shape_);
+  Tensor t = *this;
+  int64_t row = numel() / std::max<int64_t>(shape_[0], 1);
+  t.offset_ += start * row;
+  t.shape_[0] = count;
+  return t;
+}
+
+Tensor Tensor::empty_like() const { return empty(alloc_, shape_, dtype_, device()); }
+
+Tensor Tensor::clone() const {
+  Tensor t = empty_like();
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  CHECK_EQ(numel(), src.numel()) << "copy " << shape_str(src.shape_) << " into " << shape_str(shape_);
+  CHECK(dtype_ == src.dtype_) << "copy " << dtype_name(src.dtype_) << " into " << dtype_name(dtype_);
+  if (raw() != src.raw()) std::memcpy(raw(), src.raw(), nbytes());
+}
+
+void Tensor::fill(double value) {
+  int64_t n = numel();
+  switch (dtype_) {
+    case DType::kF32: { float* p = data<float>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
+    case DType::kF64: { double* p = data<double>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
+    case DType::kI32: { int32_t* p = data<int32_t>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
+    case DType::kU8: std::memset(raw(), static_cast<int>(value), n); break;
+  }
+}
+
+void Tensor::zero() { std::memset(raw(), 0, nbytes()); }
+
+double Tensor::at(int64_t i) const {
+  switch (dtype_) {
+    case DType::kF32: return data<float>()[i];
+    case DType::kF64: return data<double>()[i];
+    case DType::kI32: return data<int32_t>()[i];
+    case DType::kU8: return data<uint8_t>()[i];
+  }
+  return 0;
+}
+
+void Tensor::set(int64_t i, double v) {
+  switch (dtype_) {
+    case DType::kF32: data<float>()[i] = v; break;
+    case DType::kF64: data<double>()[i] = v; break;
+    case DType::kI32: data<int32_t>()[i] = v; break;
+    case DType::kU8: data<uint8_t>()[i] = v; break;
+  }
+}
+
+double Tensor::item() const {
+  CHECK_EQ(numel(), 1) << "item() of " << shape_str(shape_);
+  return at(0);
+}
+
+Tensor Tensor::to(DType dtype) const {
+  Tensor t = empty(alloc_, shape_, dtype, device());
+  for (int64_t i = 0, n = numel(); i < n; ++i) t.set(i, at(i));
+  return t;
+}
+
+}  // namespace ty

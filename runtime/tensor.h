@@ -1,0 +1,93 @@
+// Tensor: a shape, a dtype and a device over refcounted storage. Tensors are dense and
+// row-major; views (reshape, rows) share storage with their base.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "glog/logging.h"
+#include "runtime/allocator.h"
+#include "runtime/dtype.h"
+
+namespace ty {
+
+using Shape = std::vector<int64_t>;
+
+int64_t shape_numel(const Shape& s);
+std::string shape_str(const Shape& s);
+
+// Bytes owned by one allocation; returned to its allocator when the last tensor lets go.
+class Storage {
+ public:
+  Storage(std::shared_ptr<Allocator> alloc, size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  std::shared_ptr<Allocator> alloc_;
+  void* data_;
+  size_t bytes_;
+  Device device_;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Uninitialized tensor of `shape` in memory from `alloc`.
+  static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype,
+                      Device device = {});
+  // A tensor that owns a fresh malloc'd copy-free buffer (for tests and tools without a Context).
+  static Tensor empty(Shape shape, DType dtype = DType::kF32);
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_[i < 0 ? i + shape_.size() : i]; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return numel() * dtype_size(dtype_); }
+  DType dtype() const { return dtype_; }
+  Device device() const { return storage_ ? storage_->device() : Device{}; }
+  const std::shared_ptr<Allocator>& allocator() const { return alloc_; }
+
+  void* raw() const {
+    return static_cast<char*>(storage_->data()) + offset_ * dtype_size(dtype_);
+  }
+  template <class T> T* data() const {
+    DCHECK(DTypeOf<T>::value == dtype_) << "data<" << dtype_name(DTypeOf<T>::value)
+                                        << "> on " << dtype_name(dtype_);
+    return static_cast<T*>(raw());
+  }
+
+  // Views sharing storage.
+  Tensor reshape(Shape shape) const;
+  Tensor rows(int64_t start, int64_t count) const;  // slice of dim 0
+
+  // New tensors from the same allocator.
+  Tensor empty_like() const;
+  Tensor clone() const;
+  void copy_from(const Tensor& src);  // same numel and dtype
+  void fill(double value);
+  void zero();
+
+  double item() const;           // numel() == 1
+  double at(int64_t i) const;    // flat index, any float dtype; slow, for tests and tools
+  void set(int64_t i, double v);
+  Tensor to(DType dtype) const;  // converting copy between float dtypes
+
+  bool same_storage(const Tensor& o) const { return storage_ == o.storage_; }
+
+ private:
+  std::shared_ptr<Storage> storage_;
+  std::shared_ptr<Allocator> alloc_;
+  int64_t offset_ = 0;  // in elements
+  Shape shape_;
+  DType dtype_ = DType::kF32;
+};
+
+}  // namespace ty
