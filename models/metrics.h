@@ -1,0 +1,37 @@
+// Evaluation metrics accumulated over batches: mean loss, accuracy and confusion matrix
+// (classification), mean squared error (regression).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace ty {
+
+class MetricsAccumulator {
+ public:
+  // classes > 0: classification with that many classes; 0: regression.
+  explicit MetricsAccumulator(int64_t classes) : classes_(classes), confusion_(classes * classes, 0) {}
+
+  // outputs: (N, C) logits or (N, D) predictions; targets: i32 (N) labels or (N, D) values;
+  // batch_loss: mean loss over the N samples.
+  void add(const Tensor& outputs, const Tensor& targets, double batch_loss);
+
+  int64_t count() const { return count_; }
+  double loss() const { return count_ ? loss_sum_ / count_ : 0; }
+  double accuracy() const { return count_ ? double(correct_) / count_ : 0; }
+  double mse() const { return values_ ? sq_sum_ / values_ : 0; }
+  bool classification() const { return classes_ > 0; }
+  int64_t classes() const { return classes_; }
+  // confusion[true][predicted]
+  std::vector<std::vector<int64_t>> confusion() const;
+
+ private:
+  int64_t classes_;
+  int64_t count_ = 0, correct_ = 0, values_ = 0;
+  double loss_sum_ = 0, sq_sum_ = 0;
+  std::vector<int64_t> confusion_;
+};
+
+}  // namespace ty

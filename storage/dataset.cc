@@ -1,0 +1,68 @@
+#include "storage/dataset.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace ty {
+
+InMemoryDataset::InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
+                                 std::vector<int32_t> labels, int64_t classes)
+    : name_(std::move(name)),
+      sample_shape_(std::move(sample_shape)),
+      sample_numel_(shape_numel(sample_shape_)),
+      size_(static_cast<int64_t>(labels.size())),
+      features_(std::move(features)),
+      labels_(std::move(labels)),
+      classes_(classes) {
+  CHECK_EQ(static_cast<int64_t>(features_.size()), size_ * sample_numel_);
+}
+
+InMemoryDataset::InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
+                                 std::vector<float> targets, int64_t target_width)
+    : name_(std::move(name)),
+      sample_shape_(std::move(sample_shape)),
+      sample_numel_(shape_numel(sample_shape_)),
+      size_(static_cast<int64_t>(targets.size()) / std::max<int64_t>(target_width, 1)),
+      features_(std::move(features)),
+      targets_(std::move(targets)),
+      target_width_(target_width) {
+  CHECK_EQ(static_cast<int64_t>(features_.size()), size_ * sample_numel_);
+}
+
+void InMemoryDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  float* X = x.data<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t s = indices[i];
+    DCHECK(s >= 0 && s < size_);
+    std::memcpy(X + i * sample_numel_, features_.data() + s * sample_numel_,
+                sample_numel_ * sizeof(float));
+    if (classes_ > 0) {
+      y.data<int32_t>()[i] = labels_[s];
+    } else {
+      std::memcpy(y.data<float>() + i * target_width_, targets_.data() + s * target_width_,
+                  target_width_ * sizeof(float));
+    }
+  }
+}
+
+std::string InMemoryDataset::describe() const {
+  return absl::StrCat(name_, ": ", size_, " samples of ", shape_str(sample_shape_),
+                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes")
+                                   : absl::StrCat(", ", target_width_, " targets"));
+}
+
+SubsetDataset::SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name)
+    : base_(std::move(base)), indices_(std::move(indices)), name_(std::move(name)) {}
+
+void SubsetDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  std::vector<int64_t> mapped(count);
+  for (int64_t i = 0; i < count; ++i) mapped[i] = indices_[indices[i]];
+  base_->gather(mapped.data(), count, x, y);
+}
+
+std::string SubsetDataset::describe() const {
+  return absl::StrCat(name_, ": ", indices_.size(), " samples of ", base_->describe());
+}
+
+}  // namespace ty

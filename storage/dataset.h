@@ -1,0 +1,74 @@
+// Dataset: where training samples come from. The trainer asks for batches by sample index;
+// sources (IDX, CSV now; streamed shards later) hide behind this interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace ty {
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  // Per-sample feature shape: (D) or (C, H, W).
+  virtual Shape sample_shape() const = 0;
+  // Classes of the labels, or 0 for regression targets.
+  virtual int64_t num_classes() const = 0;
+  // Per-sample target width for regression (1 for one target column); 0 for labels.
+  virtual int64_t target_width() const = 0;
+  // x: f32 (count, sample_shape...); y: i32 (count) labels or f32 (count, target_width).
+  virtual void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const = 0;
+  virtual std::string describe() const = 0;
+};
+
+using DatasetPtr = std::shared_ptr<const Dataset>;
+
+// Samples held in memory as f32 features and i32 labels or f32 targets.
+class InMemoryDataset final : public Dataset {
+ public:
+  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
+                  std::vector<int32_t> labels, int64_t classes);
+  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
+                  std::vector<float> targets, int64_t target_width);
+  int64_t size() const override { return size_; }
+  Shape sample_shape() const override { return sample_shape_; }
+  int64_t num_classes() const override { return classes_; }
+  int64_t target_width() const override { return target_width_; }
+  void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  std::string describe() const override;
+
+ private:
+  std::string name_;
+  Shape sample_shape_;
+  int64_t sample_numel_;
+  int64_t size_;
+  std::vector<float> features_;
+  std::vector<int32_t> labels_;
+  std::vector<float> targets_;
+  int64_t classes_ = 0;
+  int64_t target_width_ = 0;
+};
+
+// A view of some samples of another dataset (validation splits, subsets).
+class SubsetDataset final : public Dataset {
+ public:
+  SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name);
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  Shape sample_shape() const override { return base_->sample_shape(); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  int64_t target_width() const override { return base_->target_width(); }
+  void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  std::string describe() const override;
+
+ private:
+  DatasetPtr base_;
+  std::vector<int64_t> indices_;
+  std::string name_;
+};
+
+}  // namespace ty

@@ -1,0 +1,27 @@
+// A weights file: named tensors, written atomically (temporary name, fsync, rename) and
+// checked with a CRC32 on load.
+//
+// Layout (little-endian): "TYWEIGHT" | u32 version (1) | u32 count |
+//   count x { u32 name_len | name | u8 dtype | u32 ndim | i64 dims[ndim] | data } | u32 crc32
+// where the CRC covers every byte before it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/tensor.h"
+
+namespace ty {
+
+absl::Status save_weights(const std::string& path,
+                          const std::vector<std::pair<std::string, Tensor>>& tensors);
+absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& path);
+
+// Copies loaded tensors into `into` by name; every name must be present with its shape.
+absl::Status assign_weights(const std::string& path, const std::map<std::string, Tensor>& loaded,
+                            const std::vector<std::pair<std::string, Tensor>>& into);
+
+}  // namespace ty
