@@ -1,0 +1,85 @@
+#include "worker/datasets.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+#include "storage/csv_reader.h"
+#include "storage/idx_reader.h"
+#include "storage/sampler.h"
+
+namespace ty {
+namespace {
+
+absl::StatusOr<DatasetPtr> open_source(const DataSpec& d, const std::string& key, const std::string& path,
+                                       const std::string& labels) {
+  std::string format = d.format;
+  if (format == "auto") format = absl::EndsWith(path, ".csv") ? "csv" : "idx";
+  if (format == "csv") {
+    CsvOptions o;
+    o.target = d.target;
+    o.classification = d.task == "classification";
+    o.classes = d.num_classes;
+    return load_csv(path, o);
+  }
+  std::string label_path = labels.empty() ? idx_labels_path_for(path) : labels;
+  if (label_path.empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, ": cannot tell the labels file for IDX images '", path,
+        "' (name it ...-images-idx3-ubyte... or set ", key, "_labels)"));
+  return load_idx(path, label_path);
+}
+
+// Errors carry the spec key that named the file.
+absl::StatusOr<DatasetPtr> open(const DataSpec& d, const std::string& key, const std::string& path,
+                                const std::string& labels) {
+  auto ds = open_source(d, key, path, labels);
+  if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat(key, ": ", ds.status().message()));
+  return ds;
+}
+
+}  // namespace
+
+absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
+  JobData out;
+  const DataSpec& d = spec.data;
+  if (need_train || d.test.empty()) {
+    TY_ASSIGN_OR_RETURN(DatasetPtr train, open(d, "data.train", d.train, d.train_labels));
+    if (d.train_subset > 0 && d.train_subset < train->size()) {
+      std::vector<int64_t> idx(d.train_subset);
+      std::iota(idx.begin(), idx.end(), 0);
+      train = std::make_shared<SubsetDataset>(train, std::move(idx), "subset");
+    }
+    if (spec.validation_fraction > 0) {
+      const int64_t n = train->size();
+      const int64_t n_val = static_cast<int64_t>(n * spec.validation_fraction);
+      if (n_val < 1 || n_val >= n)
+        return absl::InvalidArgumentError(absl::StrCat("validation.fraction ", spec.validation_fraction, " of ", n,
+                                                       " samples leaves an empty split"));
+      std::vector<int64_t> perm = epoch_permutation(n, spec.train.seed, -1);
+      std::vector<int64_t> val(perm.begin(), perm.begin() + n_val), rest(perm.begin() + n_val, perm.end());
+      std::sort(val.begin(), val.end());
+      std::sort(rest.begin(), rest.end());
+      out.val = std::make_shared<SubsetDataset>(train, std::move(val), "validation split");
+      train = std::make_shared<SubsetDataset>(train, std::move(rest), "training split");
+    }
+    out.train = train;
+  }
+  if (!d.test.empty()) {
+    TY_ASSIGN_OR_RETURN(out.test, open(d, "data.test", d.test, d.test_labels));
+  }
+  DatasetPtr ref = out.train ? out.train : out.test;
+  out.classes = d.num_classes > 0 ? d.num_classes : ref->num_classes();
+  if (out.train && out.test) {
+    if (out.test->sample_shape() != out.train->sample_shape())
+      return absl::InvalidArgumentError(absl::StrCat("data.test samples are ", shape_str(out.test->sample_shape()),
+                                                     ", data.train samples are ", shape_str(out.train->sample_shape())));
+    if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
+  }
+  out.outputs = out.classes > 0 ? out.classes : ref->target_width();
+  return out;
+}
+
+}  // namespace ty

@@ -1,0 +1,61 @@
+// JobSpec: a training job as the trainer sees it, after launch/ has parsed and checked the
+// YAML. Every field has the default a job gets when its spec leaves the key out; the job
+// spec reference in README.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/model_spec.h"
+#include "runtime/optim/schedule.h"
+
+namespace ty {
+
+struct DataSpec {
+  std::string train;            // IDX images file or CSV file
+  std::string train_labels;     // IDX labels file; default: derived from `train`
+  std::string test;             // (optional) held-out test set, same format
+  std::string test_labels;
+  std::string format = "auto";  // auto | idx | csv
+  std::string target = "label"; // csv: target column
+  std::string task = "classification";  // classification | regression (csv)
+  int64_t num_classes = 0;      // 0: from the labels
+  int64_t batch_size = 64;      // global batch
+  int64_t train_subset = 0;     // > 0: use only the first N training samples
+};
+
+struct OptimizerSpec {
+  std::string name = "adam";  // sgd | adam | adamw
+  float lr = 1e-3f;
+  float momentum = 0.f;
+  bool nesterov = false;
+  float weight_decay = 0.f;
+  float beta1 = 0.9f, beta2 = 0.999f;
+  float eps = 1e-8f;
+};
+
+struct TrainSpec {
+  int64_t epochs = 1;
+  int64_t max_steps = 0;  // > 0: stop after this many optimizer steps
+  uint64_t seed = 0;
+  std::string loss = "auto";  // auto | cross_entropy | mse | bce_with_logits
+  float label_smoothing = 0.f;
+  float clip_grad_norm = 0.f;  // > 0: clip by global norm
+};
+
+struct JobSpec {
+  std::string name = "job";
+  ModelSpec model;
+  DataSpec data;
+  OptimizerSpec optimizer;
+  ScheduleOptions schedule;
+  TrainSpec train;
+  float validation_fraction = 0.f;
+  int runtime_threads = 0;  // 0: cores / ranks on this host
+  std::string runtime_device = "cpu";
+  int64_t log_every_steps = 50;
+  std::string spec_yaml;  // the resolved spec, saved in the run directory
+};
+
+}  // namespace ty

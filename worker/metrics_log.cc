@@ -1,0 +1,56 @@
+#include "worker/metrics_log.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ty {
+
+absl::StatusOr<MetricsLog> MetricsLog::open(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) return absl::UnavailableError(absl::StrCat(path, ": cannot open for append (", std::strerror(errno), ")"));
+  return MetricsLog(f, path);
+}
+
+MetricsLog::~MetricsLog() {
+  if (f_) std::fclose(f_);
+}
+
+void MetricsLog::line(const std::string& json) {
+  std::fputs(json.c_str(), f_);
+  std::fputc('\n', f_);
+  std::fflush(f_);
+}
+
+void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
+  line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,"lr":%.9g})", step, epoch, loss, lr));
+}
+
+void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s) {
+  line(absl::StrFormat(R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g})", epoch, seconds, samples_per_s));
+}
+
+void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion) {
+  std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
+  if (m.classification()) {
+    absl::StrAppendFormat(&s, R"(,"accuracy":%.9g)", m.accuracy());
+    if (with_confusion) {
+      s += R"(,"confusion":[)";
+      auto c = m.confusion();
+      for (size_t i = 0; i < c.size(); ++i) {
+        s += i ? ",[" : "[";
+        for (size_t j = 0; j < c[i].size(); ++j) absl::StrAppend(&s, j ? "," : "", c[i][j]);
+        s += "]";
+      }
+      s += "]";
+    }
+  } else {
+    absl::StrAppendFormat(&s, R"(,"mse":%.9g)", m.mse());
+  }
+  s += "}";
+  line(s);
+}
+
+}  // namespace ty

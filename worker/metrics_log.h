@@ -1,0 +1,31 @@
+// metrics.jsonl: one JSON object per line, floats printed with %.9g so they round-trip.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "models/metrics.h"
+
+namespace ty {
+
+class MetricsLog {
+ public:
+  static absl::StatusOr<MetricsLog> open(const std::string& path);
+  MetricsLog(MetricsLog&& o) noexcept : f_(o.f_), path_(std::move(o.path_)) { o.f_ = nullptr; }
+  ~MetricsLog();
+
+  void train(int64_t step, int64_t epoch, double loss, double lr);
+  void epoch(int64_t epoch, double seconds, double samples_per_s);
+  // split: "val" or "test"; the confusion matrix is written when `with_confusion`.
+  void eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion);
+
+ private:
+  MetricsLog(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  void line(const std::string& json);
+  FILE* f_;
+  std::string path_;
+};
+
+}  // namespace ty

@@ -1,0 +1,52 @@
+#include "worker/progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace ty {
+
+ProgressLine::ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every)
+    : out_(out),
+      tty_(isatty(fileno(out)) != 0),
+      epochs_(epochs),
+      steps_per_epoch_(steps_per_epoch),
+      total_steps_(total_steps),
+      every_(std::max<int64_t>(every, 1)),
+      run_start_(Clock::now()) {}
+
+void ProgressLine::start_epoch(int64_t epoch) {
+  epoch_ = epoch;
+  samples_ = 0;
+  epoch_start_ = Clock::now();
+}
+
+void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss) {
+  samples_ += samples;
+  ++run_steps_;
+  const auto now = Clock::now();
+  const bool last = step_in_epoch == steps_per_epoch_;
+  if (tty_) {
+    if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  } else if (step_in_epoch % every_ != 0 && !last) {
+    return;
+  }
+  last_draw_ = now;
+  const double secs = std::chrono::duration<double>(now - epoch_start_).count();
+  const double run_secs = std::chrono::duration<double>(now - run_start_).count();
+  const double rate = secs > 0 ? samples_ / secs : 0;
+  const double eta = run_steps_ > 0 ? run_secs / run_steps_ * std::max<int64_t>(total_steps_ - global_step, 0) : 0;
+  const int eta_s = static_cast<int>(eta);
+  std::fprintf(out_, "%sepoch %ld/%ld  step %ld/%ld  %.0f samples/s  loss %.4f  ETA %d:%02d:%02d%s",
+               tty_ ? "\r\033[K" : "", static_cast<long>(epoch_ + 1), static_cast<long>(epochs_),
+               static_cast<long>(step_in_epoch), static_cast<long>(steps_per_epoch_), rate, loss,
+               eta_s / 3600, eta_s / 60 % 60, eta_s % 60, tty_ ? "" : "\n");
+  std::fflush(out_);
+}
+
+void ProgressLine::end_epoch() {
+  if (tty_) std::fputc('\n', out_);
+  std::fflush(out_);
+}
+
+}  // namespace ty

@@ -1,0 +1,29 @@
+// The progress line: on a terminal, one line rewritten in place (epoch, step/steps,
+// samples/s, loss, ETA); elsewhere (logs, CI), a plain line every `every` steps.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+
+namespace ty {
+
+class ProgressLine {
+ public:
+  ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every);
+  void start_epoch(int64_t epoch);
+  // After each optimizer step.
+  void step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss);
+  void end_epoch();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  FILE* out_;
+  bool tty_;
+  int64_t epochs_, steps_per_epoch_, total_steps_, every_;
+  int64_t epoch_ = 0, samples_ = 0;
+  Clock::time_point epoch_start_, run_start_, last_draw_;
+  int64_t run_steps_ = 0;
+};
+
+}  // namespace ty

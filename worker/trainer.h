@@ -1,0 +1,55 @@
+// Trainer: what one rank runs. From a checked JobSpec it loads the data, builds the model
+// and optimizer, runs the training loop with progress and metrics.jsonl, evaluates on the
+// validation split each epoch and on the test set at the end, and saves the final weights.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "models/metrics.h"
+#include "models/model.h"
+#include "runtime/optim/optimizer.h"
+#include "worker/datasets.h"
+#include "worker/job_spec.h"
+
+namespace ty {
+
+class Trainer {
+ public:
+  // Loads data and builds everything; any problem with the spec or the data is reported
+  // here, before training starts.
+  static absl::StatusOr<std::unique_ptr<Trainer>> create(const JobSpec& spec, const std::string& run_dir);
+  ~Trainer();
+
+  // Trains, evaluates and writes RUN_DIR/{metrics.jsonl, weights.bin, job.yaml}.
+  absl::Status run();
+  // Metrics of the current model on `data` (no gradients, dropout off, batch norm on
+  // running statistics).
+  MetricsAccumulator evaluate(const Dataset& data);
+
+  Model& model() { return *model_; }
+  const JobData& data() const { return data_; }
+  Context& context() { return *ctx_; }
+  int64_t steps_done() const { return step_; }
+  std::string weights_path() const { return run_dir_ + "/weights.bin"; }
+
+ private:
+  Trainer(const JobSpec& spec, std::string run_dir);
+  // Forward of one batch and its mean loss.
+  Var loss_of(const Var& outputs, const Tensor& targets);
+  void load_batch(const Dataset& data, const int64_t* indices, int64_t count, Tensor& x, Tensor& y);
+
+  JobSpec spec_;
+  std::string run_dir_;
+  std::unique_ptr<Context> ctx_;
+  JobData data_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  int64_t step_ = 0;
+};
+
+// Builds the optimizer a spec names over `params`.
+absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(const OptimizerSpec& spec, std::vector<Var> params);
+
+}  // namespace ty
