@@ -246,6 +246,9 @@ void OnednnBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const 
   bb.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},
                             {DNNL_ARG_DIFF_DST, mem(d, dy)},
                             {DNNL_ARG_SCALE, mem(c, gamma)},
+                            // oneDNN 2.6 insists on a shift argument in backward though its
+                            // values do not enter the gradients.
+                            {DNNL_ARG_SHIFT, mem(c, gamma)},
                             {DNNL_ARG_MEAN, mem(c, mean)},
                             {DNNL_ARG_VARIANCE, mem(c, var)},
                             {DNNL_ARG_DIFF_SRC, mem(d, dx)},
@@ -294,6 +297,7 @@ void OnednnBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const 
   lb.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},
                             {DNNL_ARG_DIFF_DST, mem(d, dy)},
                             {DNNL_ARG_SCALE, mem(c, gamma)},
+                            {DNNL_ARG_SHIFT, mem(c, gamma)},  // required, unused (see above)
                             {DNNL_ARG_MEAN, mem(s, mean)},
                             {DNNL_ARG_VARIANCE, mem(s, var)},
                             {DNNL_ARG_DIFF_SRC, mem(d, dx)},

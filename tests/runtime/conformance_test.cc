@@ -1,0 +1,179 @@
+// The oneDNN backend against the reference backend: the same kernel on the same f32 inputs,
+// compared by normalized error with a per-kernel tolerance. Outputs start poisoned (NaN) so
+// an element a kernel forgot to write is caught, and NaN/Inf in results fail.
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "gtest/gtest-spi.h"
+#include "gtest/gtest.h"
+#include "runtime/backend/cpu/onednn_backend.h"
+#include "runtime/backend/reference/reference_backend.h"
+
+namespace ty {
+namespace {
+
+class Conformance : public ::testing::Test {
+ protected:
+  using Run = std::function<std::vector<Tensor>(KernelBackend&)>;
+
+  Tensor random(Shape s, double lo = -1, double hi = 1) {
+    Tensor t = Tensor::empty(std::move(s));
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng_);
+    return t;
+  }
+  static Tensor poisoned(Shape s) {
+    Tensor t = Tensor::empty(std::move(s));
+    t.fill(std::nan(""));
+    return t;
+  }
+
+  void conform(const std::string& what, const Run& run, double tol = 1e-5) {
+    SCOPED_TRACE(what);
+    std::vector<Tensor> fast = run(onednn_), ref = run(reference_);
+    ASSERT_EQ(fast.size(), ref.size());
+    for (size_t k = 0; k < fast.size(); ++k) {
+      double diff = 0, norm = 0;
+      for (int64_t i = 0; i < fast[k].numel(); ++i) {
+        const double a = fast[k].at(i), b = ref[k].at(i);
+        ASSERT_TRUE(std::isfinite(a)) << "output " << k << " element " << i << " is " << a;
+        ASSERT_TRUE(std::isfinite(b)) << "reference output " << k << " element " << i << " is " << b;
+        diff += (a - b) * (a - b);
+        norm += b * b;
+      }
+      const double err = std::sqrt(diff / std::max(norm, 1e-30));
+      EXPECT_LE(err, tol) << "output " << k << " of " << shape_str(fast[k].shape());
+    }
+  }
+
+  std::mt19937 rng_{99};
+  OnednnBackend onednn_;
+  ReferenceBackend reference_;
+};
+
+TEST_F(Conformance, Gemm) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.f, 1.f}) {
+        const int64_t m = 7, n = 5, k = 9;
+        Tensor a = ta ? random({k, m}) : random({m, k});
+        Tensor b = tb ? random({n, k}) : random({k, n});
+        Tensor c0 = random({m, n});
+        conform("gemm", [&](KernelBackend& be) {
+          Tensor c = beta == 0 ? poisoned({m, n}) : c0.clone();
+          be.gemm(ta, tb, a, b, c, beta);
+          return std::vector<Tensor>{c};
+        });
+      }
+}
+
+TEST_F(Conformance, Conv2d) {
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1})
+      for (bool bias : {false, true}) {
+        ConvGeom g{3, 4, 9, 8, 6, 3, 3, 0, 0, stride, stride, pad, pad};
+        g.p = (g.h + 2 * pad - g.r) / stride + 1;
+        g.q = (g.w + 2 * pad - g.s) / stride + 1;
+        Tensor x = random({g.n, g.c, g.h, g.w}), w = random({g.k, g.c, g.r, g.s}), b = random({g.k});
+        Tensor dy = random({g.n, g.k, g.p, g.q});
+        conform("conv2d", [&](KernelBackend& be) {
+          Tensor y = poisoned({g.n, g.k, g.p, g.q}), dx = poisoned(x.shape()), dw = poisoned(w.shape()),
+                 db = poisoned({g.k});
+          be.conv2d_forward(g, x, w, bias ? &b : nullptr, y);
+          be.conv2d_backward_data(g, dy, w, dx);
+          be.conv2d_backward_weights(g, x, dy, dw, bias ? &db : nullptr);
+          std::vector<Tensor> out{y, dx, dw};
+          if (bias) out.push_back(db);
+          return out;
+        });
+      }
+}
+
+TEST_F(Conformance, Pool2d) {
+  for (bool max : {true, false})
+    for (int64_t pad : {0, 1}) {
+      PoolGeom g{2, 3, 8, 7, 0, 0, 3, 3, 2, 2, pad, pad, max};
+      g.p = (g.h + 2 * pad - g.kh) / g.stride_h + 1;
+      g.q = (g.w + 2 * pad - g.kw) / g.stride_w + 1;
+      Tensor x = random({g.n, g.c, g.h, g.w}), dy = random({g.n, g.c, g.p, g.q});
+      conform(max ? "maxpool" : "avgpool", [&](KernelBackend& be) {
+        Tensor y = poisoned({g.n, g.c, g.p, g.q}), dx = poisoned(x.shape()), ws;
+        be.pool2d_forward(g, x, y, &ws);
+        be.pool2d_backward(g, dy, ws, dx);
+        return std::vector<Tensor>{y, dx};
+      });
+    }
+}
+
+TEST_F(Conformance, Eltwise) {
+  Tensor x = random({6, 33}, -4, 4), dy = random({6, 33});
+  for (Eltwise k : {Eltwise::kRelu, Eltwise::kLeakyRelu, Eltwise::kGelu, Eltwise::kTanh, Eltwise::kSigmoid})
+    conform("eltwise " + std::to_string(static_cast<int>(k)), [&](KernelBackend& be) {
+      Tensor y = poisoned(x.shape()), dx = poisoned(x.shape());
+      be.eltwise_forward(k, 0.05f, x, y);
+      be.eltwise_backward(k, 0.05f, x, dy, dx);
+      return std::vector<Tensor>{y, dx};
+    }, 1e-5);
+}
+
+TEST_F(Conformance, Softmax) {
+  Tensor x = random({5, 17}, -5, 5), dy = random({5, 17});
+  for (bool log : {false, true})
+    conform(log ? "log_softmax" : "softmax", [&](KernelBackend& be) {
+      Tensor y = poisoned(x.shape()), dx = poisoned(x.shape());
+      be.softmax_forward(log, x, y);
+      be.softmax_backward(log, y, dy, dx);
+      return std::vector<Tensor>{y, dx};
+    });
+}
+
+TEST_F(Conformance, BatchNorm) {
+  for (bool training : {true, false})
+    for (Shape s : {Shape{6, 4}, Shape{3, 4, 5, 3}}) {
+      Tensor x = random(s, -2, 3), dy = random(s), g = random({4}), b = random({4});
+      Tensor rm = random({4}), rv = random({4}, 0.5, 2);
+      conform("batchnorm", [&](KernelBackend& be) {
+        Tensor y = poisoned(s), dx = poisoned(s), dg = poisoned({4}), db = poisoned({4});
+        Tensor mean = training ? poisoned({4}) : rm, var = training ? poisoned({4}) : rv;
+        be.batchnorm_forward(x, g, b, 1e-5f, training, mean, var, y);
+        be.batchnorm_backward(x, dy, g, mean, var, 1e-5f, training, dx, dg, db);
+        return std::vector<Tensor>{y, mean, var, dx, dg, db};
+      }, 1e-4);
+    }
+}
+
+TEST_F(Conformance, LayerNorm) {
+  Tensor x = random({7, 12}, -2, 3), dy = random({7, 12}), g = random({12}), b = random({12});
+  conform("layernorm", [&](KernelBackend& be) {
+    Tensor y = poisoned(x.shape()), dx = poisoned(x.shape()), dg = poisoned({12}), db = poisoned({12});
+    Tensor mean = poisoned({7}), var = poisoned({7});
+    be.layernorm_forward(x, g, b, 1e-5f, y, mean, var);
+    be.layernorm_backward(x, dy, g, mean, var, 1e-5f, dx, dg, db);
+    return std::vector<Tensor>{y, mean, var, dx, dg, db};
+  }, 1e-4);
+}
+
+// The harness itself must notice a wrong kernel and an unwritten element.
+TEST_F(Conformance, HarnessCatchesWrongAndUnwrittenOutputs) {
+  Tensor x = random({4, 4});
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter catcher(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    conform("scaled", [&](KernelBackend& be) {
+      Tensor y = x.clone();
+      if (be.name() == "onednn") y.set(3, y.at(3) * 2 + 1);
+      return std::vector<Tensor>{y};
+    });
+    conform("unwritten", [&](KernelBackend& be) {
+      Tensor y = x.clone();
+      if (be.name() == "onednn") y.set(5, std::nan(""));
+      return std::vector<Tensor>{y};
+    });
+  }
+  EXPECT_EQ(failures.size(), 2);
+}
+
+}  // namespace
+}  // namespace ty

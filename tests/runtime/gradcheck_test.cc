@@ -1,0 +1,232 @@
+// Every op's backward against central finite differences, in double precision, on the
+// reference backend, over random shapes.
+#include <functional>
+#include <random>
+
+#include "gtest/gtest-spi.h"
+#include "gtest/gtest.h"
+#include "runtime/ops/ops.h"
+
+namespace ty {
+namespace {
+
+using Fn = std::function<Var(Context&, const std::vector<Var>&)>;
+
+// loss = sum(y * r) for a fixed random r, so every output element matters.
+Var weighted_sum(Context& ctx, const Var& y, const Tensor& r) {
+  Tensor out = ctx.empty({1}, DType::kF64);
+  double acc = 0;
+  for (int64_t i = 0; i < y.value().numel(); ++i) acc += y.value().at(i) * r.at(i);
+  out.set(0, acc);
+  return record_op(ctx, {y}, Var(out), [y, r](const Tensor& g) {
+    Tensor d = r.clone();
+    for (int64_t i = 0; i < d.numel(); ++i) d.set(i, r.at(i) * g.at(0));
+    y.accumulate_grad(d);
+  });
+}
+
+class GradCheck : public ::testing::Test {
+ protected:
+  GradCheck() : ctx_(ContextOptions{{}, 1, 7, true}), rng_(1234) {}
+
+  Tensor random(Shape s, double lo = -1, double hi = 1) {
+    Tensor t = ctx_.empty(std::move(s), DType::kF64);
+    std::uniform_real_distribution<double> u(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.set(i, u(rng_));
+    return t;
+  }
+  int64_t dim(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+
+  double loss(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& r) {
+    ctx_.dropout_rng().set_offset(0);
+    std::vector<Var> vars;
+    for (const Tensor& t : inputs) vars.emplace_back(t, false);
+    TapeScope none(ctx_, nullptr);
+    Var y = f(ctx_, vars);
+    double acc = 0;
+    for (int64_t i = 0; i < y.value().numel(); ++i) acc += y.value().at(i) * r.at(i);
+    return acc;
+  }
+
+  // Compares analytic and numeric gradients for the inputs marked in `check`.
+  void expect_match(const Fn& f, std::vector<Tensor> inputs, std::vector<bool> check = {}) {
+    if (check.empty()) check.assign(inputs.size(), true);
+    Tensor r;
+    {
+      TapeScope none(ctx_, nullptr);
+      ctx_.dropout_rng().set_offset(0);
+      std::vector<Var> vars;
+      for (const Tensor& t : inputs) vars.emplace_back(t, false);
+      r = random(f(ctx_, vars).shape());
+    }
+    Tape tape;
+    std::vector<Var> vars;
+    for (size_t i = 0; i < inputs.size(); ++i) vars.emplace_back(inputs[i], check[i]);
+    {
+      TapeScope rec(ctx_, &tape);
+      ctx_.dropout_rng().set_offset(0);
+      Var y = f(ctx_, vars);
+      tape.backward(weighted_sum(ctx_, y, r));
+    }
+    const double h = 1e-6;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      if (!check[k]) continue;
+      Tensor g = vars[k].grad();
+      ASSERT_TRUE(g.defined()) << "input " << k << " got no gradient";
+      Tensor& x = inputs[k];
+      const int64_t n = x.numel(), stride = std::max<int64_t>(n / 40, 1);
+      for (int64_t i = 0; i < n; i += stride) {
+        const double orig = x.at(i);
+        x.set(i, orig + h);
+        const double up = loss(f, inputs, r);
+        x.set(i, orig - h);
+        const double down = loss(f, inputs, r);
+        x.set(i, orig);
+        const double numeric = (up - down) / (2 * h);
+        EXPECT_NEAR(g.at(i), numeric, 1e-6 + 1e-5 * std::fabs(numeric))
+            << "input " << k << " element " << i << " of " << shape_str(x.shape());
+      }
+    }
+  }
+
+  Context ctx_;
+  std::mt19937 rng_;
+};
+
+TEST_F(GradCheck, Linear) {
+  for (int rep = 0; rep < 3; ++rep) {
+    int64_t n = dim(1, 5), in = dim(1, 7), out = dim(1, 6);
+    expect_match([](Context& c, const std::vector<Var>& v) { return ops::linear(c, v[0], v[1], v[2]); },
+                 {random({n, in}), random({out, in}), random({out})});
+    expect_match([](Context& c, const std::vector<Var>& v) { return ops::linear(c, v[0], v[1], Var()); },
+                 {random({n, in}), random({out, in})});
+  }
+}
+
+TEST_F(GradCheck, Matmul) {
+  int64_t m = dim(1, 5), k = dim(1, 5), n = dim(1, 5);
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::matmul(c, v[0], v[1]); },
+               {random({m, k}), random({k, n})});
+}
+
+TEST_F(GradCheck, Conv2dStridesAndPadding) {
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1}) {
+      int64_t n = dim(1, 2), c = dim(1, 3), h = dim(4, 7), w = dim(4, 7), k = dim(1, 3), r = dim(1, 3);
+      expect_match(
+          [stride, pad](Context& ctx, const std::vector<Var>& v) {
+            return ops::conv2d(ctx, v[0], v[1], v[2], {stride, pad});
+          },
+          {random({n, c, h, w}), random({k, c, r, r}), random({k})});
+    }
+}
+
+TEST_F(GradCheck, MaxAndAvgPool) {
+  for (int64_t pad : {0, 1}) {
+    int64_t n = dim(1, 2), c = dim(1, 3), h = dim(4, 7), w = dim(4, 7);
+    expect_match([pad](Context& ctx, const std::vector<Var>& v) { return ops::max_pool2d(ctx, v[0], {2, 2, pad}); },
+                 {random({n, c, h, w})});
+    expect_match([pad](Context& ctx, const std::vector<Var>& v) { return ops::avg_pool2d(ctx, v[0], {3, 2, pad}); },
+                 {random({n, c, h, w})});
+  }
+}
+
+TEST_F(GradCheck, Activations) {
+  for (Eltwise k : {Eltwise::kRelu, Eltwise::kLeakyRelu, Eltwise::kGelu, Eltwise::kTanh, Eltwise::kSigmoid}) {
+    SCOPED_TRACE(static_cast<int>(k));
+    expect_match([k](Context& c, const std::vector<Var>& v) { return ops::activation(c, v[0], k, 0.1f); },
+                 {random({dim(1, 4), dim(1, 9)}, -3, 3)});
+  }
+}
+
+TEST_F(GradCheck, SoftmaxAndLogSoftmax) {
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::softmax(c, v[0]); },
+               {random({dim(1, 4), dim(2, 8)}, -3, 3)});
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::log_softmax(c, v[0]); },
+               {random({dim(1, 4), dim(2, 8)}, -3, 3)});
+}
+
+TEST_F(GradCheck, Dropout) {
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::dropout(c, v[0], 0.3f, true); },
+               {random({dim(2, 5), dim(2, 9)})});
+}
+
+TEST_F(GradCheck, ReshapeFlattenAdd) {
+  expect_match(
+      [](Context& c, const std::vector<Var>& v) {
+        Var f = ops::flatten(c, v[0]);
+        return ops::add(c, ops::reshape(c, f, {-1}), ops::reshape(c, v[1], {-1}));
+      },
+      {random({2, 3, 4}), random({24})});
+  // The same input on both sides of an add.
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::add(c, v[0], v[0]); }, {random({3, 3})});
+}
+
+TEST_F(GradCheck, Concat) {
+  for (int axis : {0, 1, 2})
+    expect_match([axis](Context& c, const std::vector<Var>& v) { return ops::concat(c, {v[0], v[1]}, axis); },
+                 {random({2, 3, 2}), random({2, 3, 2})});
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::concat(c, {v[0], v[1]}, 1); },
+               {random({2, 1, 3}), random({2, 4, 3})});
+}
+
+TEST_F(GradCheck, SumAndMean) {
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::sum(c, v[0]); }, {random({dim(1, 5), 3})});
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::mean(c, v[0]); }, {random({dim(1, 5), 3})});
+}
+
+TEST_F(GradCheck, BatchNormTrainingAndEval) {
+  for (bool training : {true, false})
+    for (Shape s : {Shape{5, 3}, Shape{3, 2, 3, 4}}) {
+      const int64_t c = s[1];
+      Tensor rm = random({c}), rv = random({c}, 0.5, 2);
+      expect_match(
+          [&rm, &rv, training](Context& ctx, const std::vector<Var>& v) {
+            return ops::batch_norm(ctx, v[0], v[1], v[2], rm, rv, 0.1f, 1e-5f, training);
+          },
+          {random(s), random({c}), random({c})});
+    }
+}
+
+TEST_F(GradCheck, LayerNorm) {
+  const int64_t d = dim(2, 8);
+  expect_match([](Context& c, const std::vector<Var>& v) { return ops::layer_norm(c, v[0], v[1], v[2], 1e-5f); },
+               {random({dim(1, 4), d}), random({d}), random({d})});
+}
+
+TEST_F(GradCheck, Losses) {
+  const int64_t n = dim(1, 6), c = dim(2, 7);
+  Tensor labels = ctx_.empty({n}, DType::kI32);
+  for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(dim(0, c - 1));
+  for (float smoothing : {0.f, 0.1f})
+    expect_match([&labels, smoothing](Context& ctx, const std::vector<Var>& v) {
+      return ops::cross_entropy(ctx, v[0], labels, smoothing);
+    }, {random({n, c}, -2, 2)});
+  Tensor target = random({n, c});
+  expect_match([&target](Context& ctx, const std::vector<Var>& v) { return ops::mse_loss(ctx, v[0], target); },
+               {random({n, c})});
+  Tensor prob = random({n, c}, 0, 1);
+  expect_match([&prob](Context& ctx, const std::vector<Var>& v) { return ops::bce_with_logits(ctx, v[0], prob); },
+               {random({n, c}, -3, 3)});
+}
+
+// A gradcheck that must fail: a deliberately wrong backward is caught.
+TEST_F(GradCheck, CatchesAWrongBackward) {
+  Fn wrong = [](Context& ctx, const std::vector<Var>& v) {
+    Tensor y = v[0].value().clone();
+    for (int64_t i = 0; i < y.numel(); ++i) y.set(i, 2 * y.at(i));
+    Var x = v[0];
+    return record_op(ctx, {x}, Var(y), [x](const Tensor& g) { x.accumulate_grad(g.clone()); });  // should be 2g
+  };
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter catcher(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    expect_match(wrong, {random({3})});
+  }
+  ASSERT_EQ(failures.size(), 3);
+  EXPECT_NE(std::string(failures.GetTestPartResult(0).message()).find("input 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ty
