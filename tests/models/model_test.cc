@@ -1,0 +1,110 @@
+// Model builders: shapes, parameter counts, seeds, and errors for impossible shapes.
+#include "models/model.h"
+
+#include "gtest/gtest.h"
+
+namespace ty {
+namespace {
+
+ModelSpec cnn_example() {
+  ModelSpec s;
+  s.kind = "cnn";
+  s.conv = {ConvBlockSpec{32, 3, 1, -1, "max", 2, false, false}, ConvBlockSpec{64, 3, 1, -1, "max", 2, false, false}};
+  s.hidden = {128};
+  s.dropout = 0.25f;
+  return s;
+}
+
+TEST(BuildModel, MlpParameterCountAndForwardShape) {
+  Context ctx;
+  ModelSpec s;  // mlp 256-256 relu
+  auto m = build_model(ctx, s, {1, 28, 28}, 10, 1);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ((*m)->num_params(), 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
+  Var y = (*m)->forward(ctx, Var(ctx.zeros({3, 1, 28, 28})));
+  EXPECT_EQ(y.shape(), (Shape{3, 10}));
+  EXPECT_EQ((*m)->named_params()[0].first, "1.weight");  // after the flatten
+}
+
+TEST(BuildModel, CnnExampleShapes) {
+  Context ctx;
+  auto m = build_model(ctx, cnn_example(), {1, 28, 28}, 10, 1);
+  ASSERT_TRUE(m.ok()) << m.status();
+  // conv1 320, conv2 18496, fc 3136*128+128, out 1290
+  EXPECT_EQ((*m)->num_params(), 320 + 18496 + 3136 * 128 + 128 + 1290);
+  Var y = (*m)->forward(ctx, Var(ctx.zeros({2, 1, 28, 28})));
+  EXPECT_EQ(y.shape(), (Shape{2, 10}));
+}
+
+TEST(BuildModel, SameSeedSameWeightsOtherSeedOtherWeights) {
+  Context ctx;
+  ModelSpec s;
+  auto a = build_model(ctx, s, {20}, 3, 7), b = build_model(ctx, s, {20}, 3, 7), c = build_model(ctx, s, {20}, 3, 8);
+  auto sa = (*a)->state(), sb = (*b)->state(), sc = (*c)->state();
+  ASSERT_EQ(sa.size(), sb.size());
+  int differ = 0;
+  for (size_t i = 0; i < sa.size(); ++i)
+    for (int64_t j = 0; j < sa[i].second.numel(); ++j) {
+      ASSERT_EQ(sa[i].second.at(j), sb[i].second.at(j));
+      differ += sa[i].second.at(j) != sc[i].second.at(j);
+    }
+  EXPECT_GT(differ, 1000);
+}
+
+TEST(BuildModel, ResidualBatchNormBlocksAndLayersList) {
+  Context ctx;
+  ModelSpec s = cnn_example();
+  s.conv[0].residual = true;
+  s.conv[0].batch_norm = true;
+  s.conv[1].residual = true;
+  s.conv[1].stride = 2;
+  auto m = build_model(ctx, s, {3, 16, 16}, 4, 1);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ((*m)->forward(ctx, Var(ctx.zeros({2, 3, 16, 16}))).shape(), (Shape{2, 4}));
+  EXPECT_FALSE((*m)->buffers().empty());
+
+  ModelSpec l;
+  l.kind = "layers";
+  LayerSpec conv{"conv2d", 8, 3, 1, 1}, relu{"relu"}, pool{"avgpool"}, lin{"linear", 5}, ln{"layernorm"}, gelu{"gelu"};
+  LayerSpec res{"residual"};
+  res.layers = {LayerSpec{"linear", 16}, LayerSpec{"tanh"}};
+  l.layers = {conv, relu, pool, LayerSpec{"flatten"}, LayerSpec{"linear", 16}, ln, gelu, res, LayerSpec{"dropout"}, lin};
+  auto lm = build_model(ctx, l, {1, 8, 8}, 5, 1);
+  ASSERT_TRUE(lm.ok()) << lm.status();
+  EXPECT_EQ((*lm)->forward(ctx, Var(ctx.zeros({3, 1, 8, 8}))).shape(), (Shape{3, 5}));
+}
+
+TEST(BuildModel, ImpossibleShapesNameTheKey) {
+  Context ctx;
+  ModelSpec s = cnn_example();
+  s.conv[0].kernel = 31;
+  s.conv[0].padding = 0;
+  auto m = build_model(ctx, s, {1, 28, 28}, 10, 1);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("model.conv[0]"), std::string::npos) << m.status();
+
+  auto flat = build_model(ctx, cnn_example(), {784}, 10, 1);
+  ASSERT_FALSE(flat.ok());
+  EXPECT_NE(flat.status().message().find("image data"), std::string::npos) << flat.status();
+
+  ModelSpec deep = cnn_example();
+  for (int i = 0; i < 4; ++i) deep.conv.push_back(deep.conv[0]);
+  auto d = build_model(ctx, deep, {1, 28, 28}, 10, 1);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("pool size 2 larger than input"), std::string::npos) << d.status();
+
+  ModelSpec l;
+  l.kind = "layers";
+  l.layers = {LayerSpec{"linear", 7}};
+  auto lm = build_model(ctx, l, {4}, 3, 1);
+  ASSERT_FALSE(lm.ok());
+  EXPECT_NE(lm.status().message().find("needs (3,) outputs"), std::string::npos) << lm.status();
+
+  l.layers = {LayerSpec{"conv2d", 4}};
+  EXPECT_FALSE(build_model(ctx, l, {4}, 3, 1).ok());
+  l.layers = {LayerSpec{"softmax"}};
+  EXPECT_NE(build_model(ctx, l, {4}, 3, 1).status().message().find("unknown layer type"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ty

@@ -1,0 +1,101 @@
+// CSV sources, the weights file, and the epoch sampler.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "storage/csv_reader.h"
+#include "storage/sampler.h"
+#include "storage/weights_file.h"
+
+namespace ty {
+namespace {
+
+class Files : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("storage_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream((dir_ / name).string(), std::ios::binary) << text;
+    return (dir_ / name).string();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Files, CsvClassificationAndRegression) {
+  const std::string path = write("a.csv", "x1, x2 ,label\n0.5,1,2\n-1,2e-1,0\n\n3,4,1\n");
+  auto c = load_csv(path, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->size(), 3);
+  EXPECT_EQ((*c)->sample_shape(), (Shape{2}));
+  EXPECT_EQ((*c)->num_classes(), 3);
+  auto r = load_csv(path, {"x1", false, 0});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->num_classes(), 0);
+  EXPECT_EQ((*r)->target_width(), 1);
+  Tensor x = Tensor::empty({1, 2}), y = Tensor::empty({1, 1});
+  const int64_t i = 1;
+  (*r)->gather(&i, 1, x, y);
+  EXPECT_FLOAT_EQ(y.data<float>()[0], -1.f);
+  EXPECT_FLOAT_EQ(x.data<float>()[0], 0.2f);
+}
+
+TEST_F(Files, CsvErrorsNameLineAndColumn) {
+  auto missing = load_csv(write("b.csv", "a,b\n1,2\n"), {});
+  EXPECT_NE(missing.status().message().find("no target column 'label'"), std::string::npos) << missing.status();
+  auto bad = load_csv(write("c.csv", "a,label\n1,2\n1,x\n"), {});
+  EXPECT_NE(bad.status().message().find("c.csv:3: column 'label': 'x' is not a finite number"), std::string::npos)
+      << bad.status();
+  auto ragged = load_csv(write("d.csv", "a,label\n1,2,3\n"), {});
+  EXPECT_NE(ragged.status().message().find("d.csv:2: 3 columns, the header has 2"), std::string::npos);
+  auto frac = load_csv(write("e.csv", "a,label\n1,0.5\n"), {});
+  EXPECT_NE(frac.status().message().find("is not a class label"), std::string::npos);
+  EXPECT_FALSE(load_csv((dir_ / "none.csv").string(), {}).ok());
+}
+
+TEST_F(Files, WeightsRoundTripAndCorruption) {
+  Tensor a = Tensor::empty({2, 3}), b = Tensor::empty({4}, DType::kF64);
+  for (int i = 0; i < 6; ++i) a.set(i, i * 0.5);
+  for (int i = 0; i < 4; ++i) b.set(i, -i);
+  const std::string path = (dir_ / "w.bin").string();
+  ASSERT_TRUE(save_weights(path, {{"a", a}, {"layer.b", b}}).ok());
+  auto loaded = load_weights(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  Tensor a2 = Tensor::empty({2, 3}), b2 = Tensor::empty({4}, DType::kF64);
+  ASSERT_TRUE(assign_weights(path, *loaded, {{"a", a2}, {"layer.b", b2}}).ok());
+  EXPECT_EQ(a2.at(5), 2.5);
+  EXPECT_EQ(b2.at(3), -3);
+  auto shape = assign_weights(path, *loaded, {{"a", Tensor::empty({3, 2})}});
+  EXPECT_NE(shape.message().find("tensor 'a' is (2, 3) f32, the model needs (3, 2) f32"), std::string::npos) << shape;
+  EXPECT_NE(assign_weights(path, *loaded, {{"c", a2}}).message().find("no tensor 'c'"), std::string::npos);
+
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string flipped = bytes;
+  flipped[40] ^= 1;
+  EXPECT_NE(load_weights(write("f.bin", flipped)).status().message().find("checksum mismatch"), std::string::npos);
+  EXPECT_FALSE(load_weights(write("t.bin", bytes.substr(0, bytes.size() / 2))).ok());
+  EXPECT_NE(load_weights(write("n.bin", "hello")).status().message().find("bad magic"), std::string::npos);
+}
+
+TEST(Sampler, PermutationDependsOnlyOnSeedAndEpoch) {
+  auto a = epoch_permutation(1000, 3, 0), b = epoch_permutation(1000, 3, 0), c = epoch_permutation(1000, 3, 1);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  std::set<int64_t> all(a.begin(), a.end());
+  EXPECT_EQ(all.size(), 1000u);
+  EXPECT_EQ(*all.begin(), 0);
+  EXPECT_EQ(*all.rbegin(), 999);
+  EXPECT_TRUE(epoch_permutation(0, 1, 0).empty());
+}
+
+}  // namespace
+}  // namespace ty

@@ -1,0 +1,155 @@
+// End to end: the real `trainyard` binary on real Fashion-MNIST data (Debian's
+// dataset-fashion-mnist), its outputs, and its exit codes for bad specs.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ty {
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+// Runs trainyard with `args` (a shell-quoted string), bounded by `timeout` seconds.
+Result run(const std::string& args, int timeout = 300) {
+  const std::string cmd = "timeout " + std::to_string(timeout) + " " TRAINYARD_BINARY " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text, const std::string& kind) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (l.find("\"kind\":\"" + kind + "\"") != std::string::npos) out.push_back(l);
+  return out;
+}
+
+double field(const std::string& line, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex("\"" + name + "\":([-0-9.eE+]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  const std::string mlp_ = std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml";
+  std::filesystem::path dir_;
+};
+
+TEST_F(TrainCli, MlpOneEpochOnTenThousandSamplesReachesSeventyFivePercent) {
+  const std::string run_dir = path("mlp");
+  Result r = run("train " + mlp_ + " --set train.epochs=1 --set data.train_subset=10000 --set runtime.threads=1 --run-dir " + run_dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string metrics = read(run_dir + "/metrics.jsonl");
+  auto test = lines_of(metrics, "eval");
+  ASSERT_EQ(test.size(), 2u) << metrics;  // val and test
+  EXPECT_NE(test[0].find("\"split\":\"val\""), std::string::npos);
+  ASSERT_NE(test[1].find("\"split\":\"test\""), std::string::npos);
+  EXPECT_NE(test[1].find("\"confusion\":[["), std::string::npos);
+  const double accuracy = field(test[1], "accuracy");
+  EXPECT_GE(accuracy, 0.75) << test[1];
+  EXPECT_EQ(lines_of(metrics, "epoch").size(), 1u);
+  EXPECT_GT(field(lines_of(metrics, "epoch")[0], "samples_per_s"), 0);
+  EXPECT_EQ(lines_of(metrics, "train").size(), 70u / 50u);  // 71 steps of 128 from 9000, logged every 50
+  EXPECT_TRUE(std::filesystem::exists(run_dir + "/weights.bin"));
+  EXPECT_TRUE(std::filesystem::exists(run_dir + "/job.yaml"));
+
+  // eval on the saved weights gives the same test accuracy.
+  Result e = run("eval " + mlp_ + " --weights " + run_dir + "/weights.bin");
+  ASSERT_EQ(e.code, 0) << e.output;
+  auto again = lines_of(read(run_dir + "/eval.jsonl"), "eval");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_DOUBLE_EQ(field(again[0], "accuracy"), accuracy);
+  EXPECT_NE(e.output.find("confusion (rows = true class)"), std::string::npos);
+}
+
+TEST_F(TrainCli, SameSeedSameLossesToTheLastDigit) {
+  const std::string common = mlp_ + " --set train.max_steps=30 --set log.every_steps=5 --set model.dropout=0.2 "
+                                    "--set runtime.threads=1 --set data.test=\"\" --set validation.fraction=0 --run-dir ";
+  ASSERT_EQ(run("train " + common + path("a")).code, 0);
+  ASSERT_EQ(run("train " + common + path("b")).code, 0);
+  auto a = lines_of(read(path("a") + "/metrics.jsonl"), "train"), b = lines_of(read(path("b") + "/metrics.jsonl"), "train");
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);
+  ASSERT_EQ(run("train " + common + path("c") + " --set train.seed=2").code, 0);
+  EXPECT_NE(a, lines_of(read(path("c") + "/metrics.jsonl"), "train"));
+}
+
+TEST_F(TrainCli, CnnTrainsAFewStepsAndCsvRegressionWorks) {
+  const std::string cnn = std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_cnn.yaml";
+  Result r = run("train " + cnn + " --set train.max_steps=20 --set data.train_subset=3000 --set runtime.threads=1 --run-dir " + path("cnn"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(lines_of(read(path("cnn") + "/metrics.jsonl"), "eval").size(), 2u);
+
+  std::ofstream csv(path("reg.csv"));
+  csv << "x1,x2,y\n";
+  for (int i = 0; i < 200; ++i) csv << (i % 10) * 0.1 << "," << (i % 7) * 0.2 << "," << 2 * (i % 10) * 0.1 - (i % 7) * 0.2 << "\n";
+  csv.close();
+  std::ofstream spec(path("reg.yaml"));
+  spec << "model: {kind: mlp, hidden: [16], activation: tanh}\n"
+       << "data: {train: " << path("reg.csv") << ", test: " << path("reg.csv") << ", target: y, task: regression, batch_size: 20}\n"
+       << "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\ntrain: {epochs: 30}\nlog: {every_steps: 1000}\n";
+  spec.close();
+  Result reg = run("train " + path("reg.yaml") + " --run-dir " + path("reg"));
+  ASSERT_EQ(reg.code, 0) << reg.output;
+  auto evals = lines_of(read(path("reg") + "/metrics.jsonl"), "eval");
+  ASSERT_EQ(evals.size(), 1u);
+  EXPECT_LT(field(evals[0], "mse"), 0.05) << evals[0];
+}
+
+TEST_F(TrainCli, BadSpecsFailBeforeTrainingNamingTheProblem) {
+  struct Case {
+    std::string args, want;
+  } cases[] = {
+      {mlp_ + " --set optimizer.lr=fast", "optimizer.lr: expected a number, got 'fast'"},
+      {mlp_ + " --set model.widht=3", "unknown key 'model.widht'"},
+      {mlp_ + " --set data.train=/nonexistent/train-images-idx3-ubyte.gz", "data.train: /nonexistent/train-images-idx3-ubyte.gz: cannot open"},
+      {mlp_ + " --set data.test=/nonexistent/t.csv", "data.test: /nonexistent/t.csv: cannot open"},
+      {mlp_ + " --set model.kind=cnn --set 'model.conv=[{channels: 8, kernel: 40, padding: 0}]'", "model.conv[0]: kernel 40 does not fit input (1, 28, 28)"},
+      {"/nonexistent.yaml", "/nonexistent.yaml: cannot open"},
+      {mlp_ + " --bogus", "unknown option --bogus"},
+  };
+  for (const Case& c : cases) {
+    Result r = run("train " + c.args + " --run-dir " + path("bad"), 60);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos) << c.args << "\n" << r.output;
+    EXPECT_FALSE(std::filesystem::exists(path("bad"))) << "a bad spec created the run dir: " << c.args;
+  }
+  Result e = run("eval " + mlp_, 60);
+  EXPECT_EQ(e.code, 2);
+  EXPECT_NE(e.output.find("missing --weights"), std::string::npos);
+  EXPECT_EQ(run("frobnicate", 60).code, 2);
+  EXPECT_EQ(run("help", 60).code, 0);
+}
+
+}  // namespace
+}  // namespace ty
