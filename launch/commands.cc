@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "launch/host_env.h"
 #include "launch/job_spec_parser.h"
 #include "storage/weights_file.h"
 #include "worker/metrics_log.h"
@@ -81,6 +82,7 @@ int train_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets);
   if (!spec.ok()) return fail(spec.status(), 2);
+  if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
   const std::string run_dir = a.run_dir.empty() ? default_run_dir(spec->name) : a.run_dir;
   auto trainer = Trainer::create(*spec, run_dir);
   if (!trainer.ok()) return fail(trainer.status(), 2);
@@ -97,6 +99,7 @@ int eval_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets);
   if (!spec.ok()) return fail(spec.status(), 2);
+  if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
   if (spec->data.test.empty()) return fail(absl::InvalidArgumentError(absl::StrCat(a.spec, ": data.test: required for eval")), 2);
   auto trainer = Trainer::create(*spec, "");
   if (!trainer.ok()) return fail(trainer.status(), 2);

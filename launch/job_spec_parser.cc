@@ -133,7 +133,8 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .choice("task", s.data.task, {"classification", "regression"})
       .integer("num_classes", s.data.num_classes, 0, 1 << 24)
       .integer("batch_size", s.data.batch_size, 1, 1 << 20)
-      .integer("train_subset", s.data.train_subset, 0, kBig);
+      .integer("train_subset", s.data.train_subset, 0, kBig)
+      .choice("normalize", s.data.normalize, {"none", "standardize"});
   TY_RETURN_IF_ERROR(d.finish());
   if (s.data.train.empty()) return absl::InvalidArgumentError("data.train: required (a path to IDX images or a CSV file)");
 

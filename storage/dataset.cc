@@ -1,5 +1,7 @@
 #include "storage/dataset.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +65,37 @@ void SubsetDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Ten
 
 std::string SubsetDataset::describe() const {
   return absl::StrCat(name_, ": ", indices_.size(), " samples of ", base_->describe());
+}
+
+void StandardizedDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  base_->gather(indices, count, x, y);
+  float* X = x.data<float>();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) X[i] = (X[i] - mean_) * inv_std_;
+}
+
+std::string StandardizedDataset::describe() const {
+  return absl::StrCat(base_->describe(), ", standardized (mean ", mean_, ", std ", 1.f / inv_std_, ")");
+}
+
+std::pair<double, double> feature_moments(const Dataset& data, int64_t max_samples) {
+  const int64_t n = std::min(data.size(), max_samples);
+  if (n == 0) return {0.0, 1.0};
+  std::vector<int64_t> idx(n);
+  for (int64_t i = 0; i < n; ++i) idx[i] = i * data.size() / n;
+  Shape xs{n};
+  for (int64_t d : data.sample_shape()) xs.push_back(d);
+  Tensor x = Tensor::empty(xs);
+  Tensor y = data.num_classes() > 0 ? Tensor::empty({n}, DType::kI32) : Tensor::empty({n, data.target_width()});
+  data.gather(idx.data(), n, x, y);
+  double s = 0, s2 = 0;
+  const float* X = x.data<float>();
+  for (int64_t i = 0, m = x.numel(); i < m; ++i) {
+    s += X[i];
+    s2 += double(X[i]) * X[i];
+  }
+  const double mean = s / x.numel();
+  const double var = std::max(s2 / x.numel() - mean * mean, 0.0);
+  return {mean, var > 1e-12 ? std::sqrt(var) : 1.0};
 }
 
 }  // namespace ty

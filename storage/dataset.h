@@ -71,4 +71,25 @@ class SubsetDataset final : public Dataset {
   std::string name_;
 };
 
+// Another dataset with every feature mapped to (x - mean) / std (standardization by
+// statistics of the training set).
+class StandardizedDataset final : public Dataset {
+ public:
+  StandardizedDataset(DatasetPtr base, float mean, float std)
+      : base_(std::move(base)), mean_(mean), inv_std_(1.f / std) {}
+  int64_t size() const override { return base_->size(); }
+  Shape sample_shape() const override { return base_->sample_shape(); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  int64_t target_width() const override { return base_->target_width(); }
+  void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  std::string describe() const override;
+
+ private:
+  DatasetPtr base_;
+  float mean_, inv_std_;
+};
+
+// Mean and standard deviation of all features of up to `max_samples` samples.
+std::pair<double, double> feature_moments(const Dataset& data, int64_t max_samples = 10000);
+
 }  // namespace ty

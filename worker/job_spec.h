@@ -23,6 +23,7 @@ struct DataSpec {
   int64_t num_classes = 0;      // 0: from the labels
   int64_t batch_size = 64;      // global batch
   int64_t train_subset = 0;     // > 0: use only the first N training samples
+  std::string normalize = "none";  // none | standardize (by training-set mean and std)
 };
 
 struct OptimizerSpec {

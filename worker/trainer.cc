@@ -1,10 +1,9 @@
 #include "worker/trainer.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -38,7 +37,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   co.threads = spec.runtime_threads;
   co.seed = spec.train.seed;
   t->ctx_ = std::make_unique<Context>(co);
-  TY_ASSIGN_OR_RETURN(t->data_, load_job_data(spec, !run_dir.empty()));
+  TY_ASSIGN_OR_RETURN(t->data_, load_job_data(spec, /*need_train=*/!run_dir.empty()));
   const Dataset& ref = t->data_.train ? *t->data_.train : *t->data_.test;
   TY_ASSIGN_OR_RETURN(t->model_, build_model(*t->ctx_, spec.model, ref.sample_shape(), t->data_.outputs, spec.train.seed));
   if (spec.train.loss == "cross_entropy" && t->data_.classes == 0)
@@ -89,10 +88,11 @@ MetricsAccumulator Trainer::evaluate(const Dataset& data) {
 }
 
 absl::Status Trainer::run() {
-  ::mkdir(run_dir_.c_str(), 0755);
-  struct stat st;
-  if (::stat(run_dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return absl::UnavailableError(absl::StrCat("--run-dir ", run_dir_, ": cannot create the directory"));
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir_, ec);
+  if (!std::filesystem::is_directory(run_dir_))
+    return absl::UnavailableError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
+  if (data_.train == nullptr) return absl::FailedPreconditionError("this trainer was created for evaluation only");
   {
     std::ofstream job(run_dir_ + "/job.yaml");
     job << spec_.spec_yaml << "\n";

@@ -18,7 +18,8 @@ namespace ty {
 class Trainer {
  public:
   // Loads data and builds everything; any problem with the spec or the data is reported
-  // here, before training starts.
+  // here, before training starts. An empty `run_dir` makes an evaluation-only trainer,
+  // which loads just the test set.
   static absl::StatusOr<std::unique_ptr<Trainer>> create(const JobSpec& spec, const std::string& run_dir);
   ~Trainer();
 

@@ -73,6 +73,7 @@ TEST(JobSpec, OutOfRangeAndChoices) {
   expect_error(kBase, {"model.hidden=[10, 0]"}, "model.hidden[1]");
   expect_error(kBase, {"optimizer.name=rmsprop"}, "optimizer.name: 'rmsprop' is not allowed (allowed: sgd, adam, adamw)");
   expect_error(kBase, {"runtime.device=tpu"}, "runtime.device: 'tpu' is not allowed");
+  expect_error(kBase, {"data.normalize=minmax"}, "data.normalize: 'minmax' is not allowed (allowed: none, standardize)");
   expect_error(kBase, {"optimizer.nesterov=true"}, "optimizer.nesterov: needs optimizer.momentum > 0");
   expect_error(kBase, {"model.kind=layers"}, "model.layers: required");
   expect_error(kBase, {"optimizer.betas=[0.9]"}, "optimizer.betas: expected a list of 2 numbers");
