@@ -9,7 +9,6 @@
 #include "absl/strings/match.h"
 #include "launch/host_env.h"
 #include "launch/job_spec_parser.h"
-#include "storage/weights_file.h"
 #include "worker/metrics_log.h"
 #include "worker/trainer.h"
 
@@ -103,9 +102,7 @@ int eval_command(const std::vector<std::string>& argv) {
   if (spec->data.test.empty()) return fail(absl::InvalidArgumentError(absl::StrCat(a.spec, ": data.test: required for eval")), 2);
   auto trainer = Trainer::create(*spec, "");
   if (!trainer.ok()) return fail(trainer.status(), 2);
-  auto loaded = load_weights(a.weights);
-  if (!loaded.ok()) return fail(loaded.status(), 2);
-  if (auto st = assign_weights(a.weights, *loaded, (*trainer)->model().state()); !st.ok()) return fail(st, 2);
+  if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st, 2);
   MetricsAccumulator m = (*trainer)->evaluate(*(*trainer)->data().test);
   std::string dir = a.run_dir;
   if (dir.empty()) {

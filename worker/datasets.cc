@@ -42,6 +42,14 @@ absl::StatusOr<DatasetPtr> open(const DataSpec& d, const std::string& key, const
 
 }  // namespace
 
+void JobData::standardize(float mean, float std) {
+  for (DatasetPtr* p : {&train, &val, &test})
+    if (*p) *p = std::make_shared<StandardizedDataset>(*p, mean, std);
+  standardized = true;
+  input_mean = mean;
+  input_std = std;
+}
+
 absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   JobData out;
   const DataSpec& d = spec.data;
@@ -79,16 +87,9 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
   }
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();
-  if (d.normalize == "standardize") {
-    // Statistics of the training data, from the file even when only testing, so that
-    // evaluation sees the same mapping as training did.
-    DatasetPtr stats_from = out.train;
-    if (!stats_from) {
-      TY_ASSIGN_OR_RETURN(stats_from, open(d, "data.train", d.train, d.train_labels));
-    }
-    const auto [mean, std] = feature_moments(*stats_from);
-    for (DatasetPtr* p : {&out.train, &out.val, &out.test})
-      if (*p) *p = std::make_shared<StandardizedDataset>(*p, mean, std);
+  if (d.normalize == "standardize" && out.train) {
+    const auto [mean, std] = feature_moments(*out.train);
+    out.standardize(static_cast<float>(mean), static_cast<float>(std));
   }
   return out;
 }

@@ -87,6 +87,31 @@ MetricsAccumulator Trainer::evaluate(const Dataset& data) {
   return m;
 }
 
+std::vector<std::pair<std::string, Tensor>> Trainer::saved_state() {
+  auto state = model_->state();
+  if (data_.standardized) {
+    Tensor mean = ctx_->empty({1}), std = ctx_->empty({1});
+    mean.fill(data_.input_mean);
+    std.fill(data_.input_std);
+    state.emplace_back("input.mean", mean);
+    state.emplace_back("input.std", std);
+  }
+  return state;
+}
+
+absl::Status Trainer::load_state(const std::string& path) {
+  TY_ASSIGN_OR_RETURN(auto loaded, load_weights(path));
+  TY_RETURN_IF_ERROR(assign_weights(path, loaded, model_->state()));
+  if (spec_.data.normalize == "standardize") {
+    auto mean = loaded.find("input.mean"), std = loaded.find("input.std");
+    if (mean == loaded.end() || std == loaded.end())
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": has no input.mean/input.std, but data.normalize is standardize (was it trained without it?)"));
+    data_.standardize(static_cast<float>(mean->second.item()), static_cast<float>(std->second.item()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Trainer::run() {
   std::error_code ec;
   std::filesystem::create_directories(run_dir_, ec);
@@ -157,7 +182,7 @@ absl::Status Trainer::run() {
       std::fprintf(stderr, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
     }
   }
-  TY_RETURN_IF_ERROR(save_weights(weights_path(), model_->state()));
+  TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
     MetricsAccumulator m = evaluate(*data_.test);
     log.eval("test", std::max<int64_t>(epoch - 1, 0), m, m.classification());

@@ -29,6 +29,12 @@ class Trainer {
   // running statistics).
   MetricsAccumulator evaluate(const Dataset& data);
 
+  // Everything the weights file holds: the model's parameters and buffers, and the input
+  // standardization ("input.mean", "input.std") when data.normalize is standardize.
+  std::vector<std::pair<std::string, Tensor>> saved_state();
+  // Loads a weights file written by saved_state() (eval).
+  absl::Status load_state(const std::string& path);
+
   Model& model() { return *model_; }
   const JobData& data() const { return data_; }
   Context& context() { return *ctx_; }

@@ -84,12 +84,19 @@ TEST_F(TrainCli, MlpOneEpochOnTenThousandSamplesReachesSeventyFivePercent) {
   EXPECT_TRUE(std::filesystem::exists(run_dir + "/job.yaml"));
 
   // eval on the saved weights gives the same test accuracy.
-  Result e = run("eval " + mlp_ + " --weights " + run_dir + "/weights.bin");
+  Result e = run("eval " + mlp_ + " --set runtime.threads=1 --weights " + run_dir + "/weights.bin");
   ASSERT_EQ(e.code, 0) << e.output;
   auto again = lines_of(read(run_dir + "/eval.jsonl"), "eval");
   ASSERT_EQ(again.size(), 1u);
   EXPECT_DOUBLE_EQ(field(again[0], "accuracy"), accuracy);
   EXPECT_NE(e.output.find("confusion (rows = true class)"), std::string::npos);
+
+  // Weights trained without standardization cannot be evaluated as if they had it.
+  const std::string plain = path("plain");
+  ASSERT_EQ(run("train " + mlp_ + " --set train.max_steps=2 --set data.normalize=none --run-dir " + plain).code, 0);
+  Result mismatch = run("eval " + mlp_ + " --weights " + plain + "/weights.bin");
+  EXPECT_EQ(mismatch.code, 2);
+  EXPECT_NE(mismatch.output.find("has no input.mean/input.std"), std::string::npos) << mismatch.output;
 }
 
 TEST_F(TrainCli, SameSeedSameLossesToTheLastDigit) {
