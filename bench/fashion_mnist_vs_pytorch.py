@@ -3,8 +3,8 @@
 
 Both train the same model (examples/fashion_mnist_{mlp,cnn}.yaml), on the same 60,000
 training images, with the same batch (128), optimizer (Adam, lr 1e-3) and thread count
-(1 by default). PyTorch is Debian's python3-torch, run with OPENBLAS_CORETYPE=SkylakeX and
-a 10-step warm-up before its timed epoch; trainyard's epoch time is the training time it
+(1 by default). PyTorch is Debian's python3-torch on OpenBLAS, run with OPENBLAS_CORETYPE=SkylakeX,
+OpenBLAS and OpenMP held to the same threads, and a 10-step warm-up before its timed epoch; trainyard's epoch time is the training time it
 writes to metrics.jsonl. Each pair runs --runs times; the medians and their ratio
 (trainyard / PyTorch, lower is better) are printed, with trainyard's peak resident memory.
 
@@ -110,9 +110,17 @@ def main():
                   f"peak RSS {rss:.0f} MiB", flush=True)
         return
 
-    if os.environ.get("OPENBLAS_CORETYPE") != "SkylakeX":  # the peer's best setting on these CPUs
-        os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+    # The peer's best settings on these CPUs: OpenBLAS told the CPU type it misdetects, and
+    # held to the same thread count as trainyard (its pthread build ignores torch's).
+    want = {"OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_NUM_THREADS": str(args.threads),
+            "OMP_NUM_THREADS": str(args.threads)}
+    if any(os.environ.get(k) != v for k, v in want.items()):
+        os.environ.update(want)
         os.execv(sys.executable, [sys.executable] + sys.argv)
+    blas = subprocess.run(["update-alternatives", "--query", "libblas.so.3-x86_64-linux-gnu"],
+                          capture_output=True, text=True).stdout
+    if "openblas" not in next((l for l in blas.splitlines() if l.startswith("Value:")), ""):
+        print("warning: libblas.so.3 is not OpenBLAS; PyTorch runs on reference BLAS (run launch/setup.sh)")
     import torch
     x, y = load_idx(f"{DATA}/train-images-idx3-ubyte.gz", f"{DATA}/train-labels-idx1-ubyte.gz")
     x, y = torch.from_numpy(x), torch.from_numpy(y)

@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev                       # gzip IDX files
   dataset-fashion-mnist            # the example data set
   python3-torch python3-numpy      # the peer in bench/
+  libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
 )
 
 SUDO=""

@@ -17,8 +17,8 @@ void Var::accumulate_grad(const Tensor& g) const {
       << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape()) << " "
       << s.name;
   if (!s.grad_valid) {
-    if (s.grad.defined() && s.grad.numel() == g.numel() && !s.grad.same_storage(g)) {
-      s.grad.copy_from(g);  // reuse the buffer (it may be a view into a gradient bucket)
+    if (s.pin_grad_buffer && s.grad.defined()) {
+      s.grad.copy_from(g);
     } else {
       s.grad = g.reshape(s.value.shape());
     }

@@ -18,6 +18,9 @@ struct VarState {
   Tensor value;
   Tensor grad;              // kept across steps so its buffer is reused
   bool grad_valid = false;  // false: grad holds stale values, treat as zero
+  // Gradients land in `grad`'s own buffer (copied in) instead of replacing it, e.g. when
+  // it is a view into a data-parallel gradient bucket.
+  bool pin_grad_buffer = false;
   bool requires_grad = false;
   bool is_leaf = true;
   std::string name;

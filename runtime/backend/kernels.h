@@ -32,10 +32,11 @@ class KernelBackend {
   // Whether this backend runs kernels for tensors of `dtype` on `device`.
   virtual bool enabled(DType dtype, Device device) const = 0;
 
-  // c (M, N) = op(a) * op(b) + beta * c, where op(a) is (M, K) and op(b) is (K, N);
-  // a is stored (K, M) when trans_a, b is stored (N, K) when trans_b.
+  // c (M, N) = op(a) * op(b) + beta * c (+ bias (N) on every row, optional), where op(a) is
+  // (M, K) and op(b) is (K, N); a is stored (K, M) when trans_a, b is stored (N, K) when
+  // trans_b.
   virtual void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
-                    float beta) = 0;
+                    float beta, const Tensor* bias = nullptr) = 0;
 
   virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
                               const Tensor* bias, Tensor& y) = 0;

@@ -4,20 +4,6 @@
 namespace ty::ops {
 namespace {
 
-// y (N, F, S...) += b (F) broadcast over N and S.
-void add_bias(Tensor& y, const Tensor& b) {
-  const int64_t n = y.dim(0), f = b.numel(), s = y.numel() / std::max<int64_t>(n * f, 1);
-  TY_DISPATCH_FLOAT(y.dtype(), T, {
-    T* Y = y.data<T>();
-    const T* B = b.data<T>();
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < f; ++j) {
-        T* row = Y + (i * f + j) * s;
-        for (int64_t k = 0; k < s; ++k) row[k] += B[j];
-      }
-  });
-}
-
 // db (F) = sum of dy (N, F) over N.
 Tensor column_sums(const Tensor& dy, int64_t f) {
   Tensor db = Tensor::empty(dy.allocator(), {f}, dy.dtype());
@@ -41,8 +27,8 @@ Var linear(Context& ctx, const Var& x, const Var& w, const Var& b) {
   const int64_t n = x.shape()[0], out = w.shape()[0];
   KernelBackend& k = ctx.kernels(x.dtype());
   Tensor y = ctx.empty({n, out}, x.dtype());
-  k.gemm(false, true, x.value(), w.value(), y, 0.f);
-  if (b.defined()) add_bias(y, b.value());
+  Tensor bias = b.defined() ? b.value() : Tensor();
+  k.gemm(false, true, x.value(), w.value(), y, 0.f, b.defined() ? &bias : nullptr);
   return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b](const Tensor& dy) {
     KernelBackend& k = ctx.kernels(dy.dtype());
     if (x.requires_grad()) {

@@ -3,6 +3,33 @@
 #include <cmath>
 
 namespace ty {
+namespace {
+
+struct AdamStep {
+  float b1, b2, eps, step, rbc2, decay, l2;
+};
+
+// The fused update over n elements: p, m, v in place from g.
+template <class T>
+__attribute__((always_inline)) inline void adam_kernel(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                 const AdamStep& s) {
+  const T b1 = s.b1, b2 = s.b2, eps = s.eps, step = s.step, rbc2 = s.rbc2, decay = s.decay, l2 = s.l2;
+  for (int64_t j = 0; j < n; ++j) {
+    const T d = g[j] + l2 * p[j];
+    m[j] = b1 * m[j] + (T(1) - b1) * d;
+    v[j] = b2 * v[j] + (T(1) - b2) * d * d;
+    p[j] = p[j] * decay - step * m[j] / (std::sqrt(v[j]) * rbc2 + eps);
+  }
+}
+
+// f32 is the hot path: compiled for several ISAs, the best one picked at load time.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void adam_kernel_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict m,
+                     float* __restrict v, const AdamStep& s) {
+  adam_kernel<float>(n, p, g, m, v, s);
+}
+
+}  // namespace
 
 void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   Tensor& m = slot(m_, i, p);
@@ -11,21 +38,18 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   const int64_t t = ++t_[i];
   const double bc1 = 1.0 - std::pow(double(o_.beta1), double(t));
   const double bc2 = 1.0 - std::pow(double(o_.beta2), double(t));
-  TY_DISPATCH_FLOAT(p.dtype(), T, {
-    T* P = p.data<T>();
-    const T* G = g.data<T>();
-    T *M = m.data<T>(), *V = v.data<T>();
-    const T b1 = o_.beta1, b2 = o_.beta2, eps = o_.eps, wd = o_.weight_decay;
-    const T step = T(lr / bc1), rbc2 = T(1.0 / std::sqrt(bc2));
-    const T decay = o_.decoupled ? T(1) - T(lr) * wd : T(1);
-    const T l2 = o_.decoupled ? T(0) : wd;
-    for (int64_t j = 0, n = p.numel(); j < n; ++j) {
-      T d = G[j] + l2 * P[j];
-      M[j] = b1 * M[j] + (T(1) - b1) * d;
-      V[j] = b2 * V[j] + (T(1) - b2) * d * d;
-      P[j] = P[j] * decay - step * M[j] / (std::sqrt(V[j]) * rbc2 + eps);
-    }
-  });
+  const AdamStep s{o_.beta1,
+                   o_.beta2,
+                   o_.eps,
+                   float(lr / bc1),
+                   float(1.0 / std::sqrt(bc2)),
+                   o_.decoupled ? 1.f - lr * o_.weight_decay : 1.f,
+                   o_.decoupled ? 0.f : o_.weight_decay};
+  if (p.dtype() == DType::kF32) {
+    adam_kernel_f32(p.numel(), p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), s);
+  } else {
+    adam_kernel<double>(p.numel(), p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), s);
+  }
 }
 
 std::vector<std::pair<std::string, Tensor>> Adam::state() const {

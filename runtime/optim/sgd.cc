@@ -1,27 +1,47 @@
 #include "runtime/optim/sgd.h"
 
 namespace ty {
+namespace {
+
+struct SgdStep {
+  float lr, wd, momentum;
+  bool use_buf, first, nesterov;
+};
+
+// p -= lr * direction, with the momentum buffer (optional) updated in place.
+template <class T>
+__attribute__((always_inline)) inline void sgd_kernel(int64_t n, T* __restrict p, const T* __restrict g,
+                                                      T* __restrict buf, const SgdStep& s) {
+  const T wd = s.wd, mom = s.momentum, rate = s.lr;
+  for (int64_t j = 0; j < n; ++j) {
+    T d = g[j] + wd * p[j];
+    if (s.use_buf) {
+      buf[j] = s.first ? d : mom * buf[j] + d;
+      d = s.nesterov ? d + mom * buf[j] : buf[j];
+    }
+    p[j] -= rate * d;
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void sgd_kernel_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict buf,
+                    const SgdStep& s) {
+  sgd_kernel<float>(n, p, g, buf, s);
+}
+
+}  // namespace
 
 void Sgd::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   const bool use_buf = o_.momentum != 0.f;
   Tensor buf = use_buf ? slot(momentum_, i, p) : Tensor();
   if (started_.size() <= i) started_.resize(i + 1, false);
-  const bool first = !started_[i];
+  const SgdStep s{lr, o_.weight_decay, o_.momentum, use_buf, !started_[i], o_.nesterov};
   started_[i] = true;
-  TY_DISPATCH_FLOAT(p.dtype(), T, {
-    T* P = p.data<T>();
-    const T* G = g.data<T>();
-    T* B = use_buf ? buf.data<T>() : nullptr;
-    const T wd = o_.weight_decay, mom = o_.momentum, rate = lr;
-    for (int64_t j = 0, n = p.numel(); j < n; ++j) {
-      T d = G[j] + wd * P[j];
-      if (B) {
-        B[j] = first ? d : mom * B[j] + d;
-        d = o_.nesterov ? d + mom * B[j] : B[j];
-      }
-      P[j] -= rate * d;
-    }
-  });
+  if (p.dtype() == DType::kF32) {
+    sgd_kernel_f32(p.numel(), p.data<float>(), g.data<float>(), use_buf ? buf.data<float>() : nullptr, s);
+  } else {
+    sgd_kernel<double>(p.numel(), p.data<double>(), g.data<double>(), use_buf ? buf.data<double>() : nullptr, s);
+  }
 }
 
 std::vector<std::pair<std::string, Tensor>> Sgd::state() const {

@@ -6,6 +6,13 @@
 namespace ty {
 namespace {
 
+LayerSpec L(std::string type, int64_t out = 0) {
+  LayerSpec l;
+  l.type = std::move(type);
+  l.out = out;
+  return l;
+}
+
 ModelSpec cnn_example() {
   ModelSpec s;
   s.kind = "cnn";
@@ -65,10 +72,11 @@ TEST(BuildModel, ResidualBatchNormBlocksAndLayersList) {
 
   ModelSpec l;
   l.kind = "layers";
-  LayerSpec conv{"conv2d", 8, 3, 1, 1}, relu{"relu"}, pool{"avgpool"}, lin{"linear", 5}, ln{"layernorm"}, gelu{"gelu"};
-  LayerSpec res{"residual"};
-  res.layers = {LayerSpec{"linear", 16}, LayerSpec{"tanh"}};
-  l.layers = {conv, relu, pool, LayerSpec{"flatten"}, LayerSpec{"linear", 16}, ln, gelu, res, LayerSpec{"dropout"}, lin};
+  LayerSpec conv = L("conv2d", 8);
+  conv.padding = 1;
+  LayerSpec res = L("residual");
+  res.layers = {L("linear", 16), L("tanh")};
+  l.layers = {conv, L("relu"), L("avgpool"), L("flatten"), L("linear", 16), L("layernorm"), L("gelu"), res, L("dropout"), L("linear", 5)};
   auto lm = build_model(ctx, l, {1, 8, 8}, 5, 1);
   ASSERT_TRUE(lm.ok()) << lm.status();
   EXPECT_EQ((*lm)->forward(ctx, Var(ctx.zeros({3, 1, 8, 8}))).shape(), (Shape{3, 5}));
@@ -95,14 +103,14 @@ TEST(BuildModel, ImpossibleShapesNameTheKey) {
 
   ModelSpec l;
   l.kind = "layers";
-  l.layers = {LayerSpec{"linear", 7}};
+  l.layers = {L("linear", 7)};
   auto lm = build_model(ctx, l, {4}, 3, 1);
   ASSERT_FALSE(lm.ok());
   EXPECT_NE(lm.status().message().find("needs (3,) outputs"), std::string::npos) << lm.status();
 
-  l.layers = {LayerSpec{"conv2d", 4}};
+  l.layers = {L("conv2d", 4)};
   EXPECT_FALSE(build_model(ctx, l, {4}, 3, 1).ok());
-  l.layers = {LayerSpec{"softmax"}};
+  l.layers = {L("softmax")};
   EXPECT_NE(build_model(ctx, l, {4}, 3, 1).status().message().find("unknown layer type"), std::string::npos);
 }
 

@@ -56,19 +56,24 @@ TEST(Tape, SharedParameterHookWaitsForEveryUse) {
   for (int64_t i = 0; i < 9; ++i) EXPECT_EQ(seen.at(i), w.grad().at(i));
 }
 
-TEST(Tape, GradientBufferIsReusedAcrossSteps) {
+TEST(Tape, PinnedGradientBufferIsReusedAcrossSteps) {
   Context ctx(ContextOptions{{}, 1, 0, false});
-  Var w(filled(ctx, {2, 2}, 1.0), true);
-  Tensor first;
-  for (int step = 0; step < 2; ++step) {
-    Tape tape;
-    TapeScope rec(ctx, &tape);
-    tape.backward(ops::sum(ctx, ops::relu(ctx, w)));
-    if (step == 0) first = w.grad();
-    EXPECT_EQ(w.grad().at(0), 1.0);
-    EXPECT_EQ(w.grad().raw(), first.raw());
-    w.zero_grad();
-    EXPECT_FALSE(w.grad().defined());
+  for (bool pinned : {false, true}) {
+    Var w(filled(ctx, {2, 2}, 1.0), true);
+    Tensor bucket = ctx.zeros({2, 2});
+    if (pinned) {
+      w.state()->grad = bucket;  // e.g. a view into a gradient bucket
+      w.state()->pin_grad_buffer = true;
+    }
+    for (int step = 0; step < 2; ++step) {
+      Tape tape;
+      TapeScope rec(ctx, &tape);
+      tape.backward(ops::sum(ctx, ops::relu(ctx, w)));
+      EXPECT_EQ(w.grad().at(0), 1.0);
+      EXPECT_EQ(w.grad().same_storage(bucket), pinned);
+      w.zero_grad();
+      EXPECT_FALSE(w.grad().defined());
+    }
   }
 }
 

@@ -21,7 +21,7 @@ class OnednnBackend final : public KernelBackend {
     return device.kind == DeviceKind::kCPU && dtype == DType::kF32;
   }
   void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
-            float beta) override;
+            float beta, const Tensor* bias = nullptr) override;
   void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias,
                       Tensor& y) override;
   void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w,

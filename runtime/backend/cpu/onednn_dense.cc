@@ -41,7 +41,7 @@ namespace {
 
 struct Matmul {
   dnnl::matmul prim;
-  memory::desc a, b, c;
+  memory::desc a, b, c, bias;
 };
 
 std::string key_of(const char* kind, const ConvGeom& g) {
@@ -99,26 +99,29 @@ struct ConvBwdWeights {
 }  // namespace
 
 void OnednnBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c,
-                         float beta) {
+                         float beta, const Tensor* bias) {
   const int64_t m = c.dim(0), n = c.dim(1), k = ta ? a.dim(0) : a.dim(1);
   char key[128];
-  std::snprintf(key, sizeof key, "gemm:%d,%d,%ld,%ld,%ld,%g", ta, tb, m, n, k, beta);
+  std::snprintf(key, sizeof key, "gemm:%d,%d,%ld,%ld,%ld,%g,%d", ta, tb, m, n, k, beta, bias != nullptr);
   auto& mm = cached<Matmul>(key, [&] {
     memory::desc ad({m, k}, dt::f32, ta ? memory::dims{1, m} : memory::dims{k, 1});
     memory::desc bd({k, n}, dt::f32, tb ? memory::dims{1, k} : memory::dims{n, 1});
     memory::desc cd({m, n}, dt::f32, memory::dims{n, 1});
+    memory::desc biasd({1, n}, dt::f32, memory::dims{n, 1});
     dnnl::primitive_attr attr;
     if (beta != 0) {
       dnnl::post_ops ops;
       ops.append_sum(beta);
       attr.set_post_ops(ops);
     }
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine_);
-    return Matmul{dnnl::matmul(pd), ad, bd, cd};
+    auto desc = bias ? dnnl::matmul::desc(ad, bd, biasd, cd) : dnnl::matmul::desc(ad, bd, cd);
+    dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+    return Matmul{dnnl::matmul(pd), ad, bd, cd, biasd};
   });
-  mm.prim.execute(stream_, {{DNNL_ARG_SRC, mem(mm.a, a)},
-                            {DNNL_ARG_WEIGHTS, mem(mm.b, b)},
-                            {DNNL_ARG_DST, mem(mm.c, c)}});
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, mem(mm.a, a)}, {DNNL_ARG_WEIGHTS, mem(mm.b, b)}, {DNNL_ARG_DST, mem(mm.c, c)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, mem(mm.bias, *bias));
+  mm.prim.execute(stream_, args);
 }
 
 void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,

@@ -7,11 +7,13 @@ namespace ty {
 namespace {
 
 template <class T>
-void gemm_impl(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta) {
+void gemm_impl(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta,
+               const Tensor* bias) {
   const int64_t m = c.dim(0), n = c.dim(1), k = ta ? a.dim(0) : a.dim(1);
   const T* A = a.data<T>();
   const T* B = b.data<T>();
   T* C = c.data<T>();
+  const T* BIAS = bias ? bias->data<T>() : nullptr;
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       T acc = 0;
@@ -20,7 +22,7 @@ void gemm_impl(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, fl
         T bv = tb ? B[j * k + l] : B[l * n + j];
         acc += av * bv;
       }
-      C[i * n + j] = acc + (beta == 0 ? T(0) : T(beta) * C[i * n + j]);
+      C[i * n + j] = acc + (beta == 0 ? T(0) : T(beta) * C[i * n + j]) + (BIAS ? BIAS[j] : T(0));
     }
   }
 }
@@ -96,8 +98,8 @@ void conv_bwd_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tens
 }  // namespace
 
 void ReferenceBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c,
-                            float beta) {
-  TY_DISPATCH_FLOAT(c.dtype(), T, gemm_impl<T>(ta, tb, a, b, c, beta););
+                            float beta, const Tensor* bias) {
+  TY_DISPATCH_FLOAT(c.dtype(), T, gemm_impl<T>(ta, tb, a, b, c, beta, bias););
 }
 
 void ReferenceBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
