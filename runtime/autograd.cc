@@ -16,6 +16,8 @@ void Var::accumulate_grad(const Tensor& g) const {
   CHECK_EQ(g.numel(), s.value.numel())
       << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape()) << " "
       << s.name;
+  CHECK(g.layout() == s.value.layout()) << "a " << layout_name(g.layout()) << " gradient for a "
+                                        << layout_name(s.value.layout()) << " value " << s.name;
   if (!s.grad_valid) {
     if (s.pin_grad_buffer && s.grad.defined()) {
       s.grad.copy_from(g);

@@ -35,6 +35,13 @@ template <> struct DTypeOf<double> { static constexpr DType value = DType::kF64;
 template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::kI32; };
 template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::kU8; };
 
+// How a tensor's elements lie in memory. kPlain: row-major in its shape. kBlocked16: a 4-D
+// (N, C, H, W) tensor with C a multiple of 16 stored as (N, C/16, H, W, 16), the layout
+// oneDNN's CPU convolutions and pooling run fastest on; elementwise ops do not care.
+enum class Layout : uint8_t { kPlain, kBlocked16 };
+
+inline const char* layout_name(Layout l) { return l == Layout::kPlain ? "plain" : "blocked16"; }
+
 enum class DeviceKind : uint8_t { kCPU, kCUDA };
 
 struct Device {

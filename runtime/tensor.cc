@@ -41,6 +41,17 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   return empty(*fallback, std::move(shape), dtype);
 }
 
+bool Tensor::layout_fits(const Shape& shape, Layout layout) {
+  return layout == Layout::kPlain || (shape.size() == 4 && shape[1] % 16 == 0);
+}
+
+Tensor Tensor::with_layout(Layout layout) const {
+  CHECK(layout_fits(shape_, layout)) << layout_name(layout) << " layout for " << shape_str(shape_);
+  Tensor t = *this;
+  t.layout_ = layout;
+  return t;
+}
+
 Tensor Tensor::reshape(Shape shape) const {
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -54,6 +65,8 @@ Tensor Tensor::reshape(Shape shape) const {
   if (infer >= 0) shape[infer] = known == 0 ? 0 : numel() / known;
   CHECK_EQ(shape_numel(shape), numel())
       << "reshape " << shape_str(shape_) << " to " << shape_str(shape);
+  CHECK(layout_ == Layout::kPlain || shape == shape_)
+      << "reshape of a " << layout_name(layout_) << " tensor " << shape_str(shape_);
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -70,7 +83,11 @@ Tensor Tensor::rows(int64_t start, int64_t count) const {
   return t;
 }
 
-Tensor Tensor::empty_like() const { return empty(alloc_, shape_, dtype_, device()); }
+Tensor Tensor::empty_like() const {
+  Tensor t = empty(alloc_, shape_, dtype_, device());
+  t.layout_ = layout_;
+  return t;
+}
 
 Tensor Tensor::clone() const {
   Tensor t = empty_like();
@@ -81,6 +98,7 @@ Tensor Tensor::clone() const {
 void Tensor::copy_from(const Tensor& src) {
   CHECK_EQ(numel(), src.numel()) << "copy " << shape_str(src.shape_) << " into " << shape_str(shape_);
   CHECK(dtype_ == src.dtype_) << "copy " << dtype_name(src.dtype_) << " into " << dtype_name(dtype_);
+  CHECK(layout_ == src.layout_) << "copy " << layout_name(src.layout_) << " into " << layout_name(layout_);
   if (raw() != src.raw()) std::memcpy(raw(), src.raw(), nbytes());
 }
 
@@ -122,6 +140,7 @@ double Tensor::item() const {
 
 Tensor Tensor::to(DType dtype) const {
   Tensor t = empty(alloc_, shape_, dtype, device());
+  t.layout_ = layout_;
   for (int64_t i = 0, n = numel(); i < n; ++i) t.set(i, at(i));
   return t;
 }

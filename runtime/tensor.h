@@ -52,6 +52,11 @@ class Tensor {
   int64_t numel() const { return shape_numel(shape_); }
   size_t nbytes() const { return numel() * dtype_size(dtype_); }
   DType dtype() const { return dtype_; }
+  Layout layout() const { return layout_; }
+  // The same memory tagged with another layout (for kernels that write that layout).
+  Tensor with_layout(Layout layout) const;
+  // Whether `layout` can describe a tensor of this shape.
+  static bool layout_fits(const Shape& shape, Layout layout);
   Device device() const { return storage_ ? storage_->device() : Device{}; }
   const std::shared_ptr<Allocator>& allocator() const { return alloc_; }
 
@@ -65,18 +70,18 @@ class Tensor {
   }
 
   // Views sharing storage.
-  Tensor reshape(Shape shape) const;
+  Tensor reshape(Shape shape) const;  // plain tensors (or the same shape)
   Tensor rows(int64_t start, int64_t count) const;  // slice of dim 0
 
   // New tensors from the same allocator.
-  Tensor empty_like() const;
+  Tensor empty_like() const;  // same shape, dtype and layout
   Tensor clone() const;
-  void copy_from(const Tensor& src);  // same numel and dtype
+  void copy_from(const Tensor& src);  // same numel, dtype and layout
   void fill(double value);
   void zero();
 
   double item() const;           // numel() == 1
-  double at(int64_t i) const;    // flat index, any float dtype; slow, for tests and tools
+  double at(int64_t i) const;    // flat index into memory, any dtype; slow, for tests and tools
   void set(int64_t i, double v);
   Tensor to(DType dtype) const;  // converting copy between float dtypes
 
@@ -88,6 +93,7 @@ class Tensor {
   int64_t offset_ = 0;  // in elements
   Shape shape_;
   DType dtype_ = DType::kF32;
+  Layout layout_ = Layout::kPlain;
 };
 
 }  // namespace ty

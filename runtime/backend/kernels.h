@@ -10,7 +10,9 @@
 
 namespace ty {
 
-// Convolution geometry. x: (N, C, H, W), w: (K, C, R, S), y: (N, K, P, Q).
+// Convolution geometry. x: (N, C, H, W), w: (K, C, R, S), y: (N, K, P, Q). Activations
+// (x, y and their gradients) may be in either layout the backend handles; a gradient is
+// always in its value's layout. Weights are plain.
 struct ConvGeom {
   int64_t n, c, h, w, k, r, s, p, q;
   int64_t stride_h, stride_w, pad_h, pad_w;
@@ -31,6 +33,11 @@ class KernelBackend {
   virtual std::string name() const = 0;
   // Whether this backend runs kernels for tensors of `dtype` on `device`.
   virtual bool enabled(DType dtype, Device device) const = 0;
+  // Whether convolution, pooling and batch norm take and give tensors of `layout`
+  // (elementwise kernels take any layout; gemm, softmax and layer norm plain only).
+  virtual bool handles(Layout layout) const = 0;
+  // dst = src, element by element, converting between their layouts (same shape, dtype).
+  virtual void convert_layout(const Tensor& src, Tensor& dst) = 0;
 
   // c (M, N) = op(a) * op(b) + beta * c (+ bias (N) on every row, optional), where op(a) is
   // (M, K) and op(b) is (K, N); a is stored (K, M) when trans_a, b is stored (N, K) when

@@ -65,7 +65,21 @@ Var matmul(Context& ctx, const Var& a, const Var& b) {
   });
 }
 
-Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams p) {
+namespace {
+// The input in a layout backend `k` takes (plain unless it handles x's own).
+Var for_backend(Context& ctx, KernelBackend& k, const Var& x) {
+  return k.handles(x.value().layout()) ? x : plain(ctx, x);
+}
+// Blocked output when the backend handles it and the shape fits.
+Layout output_layout(KernelBackend& k, const Shape& shape) {
+  return k.handles(Layout::kBlocked16) && Tensor::layout_fits(shape, Layout::kBlocked16) ? Layout::kBlocked16
+                                                                                       : Layout::kPlain;
+}
+}  // namespace
+
+Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dParams p) {
+  KernelBackend& kb = ctx.kernels(x_in.dtype());
+  const Var x = for_backend(ctx, kb, x_in);
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
   CHECK(xs.size() == 4 && ws.size() == 4 && xs[1] == ws[1])
@@ -75,9 +89,10 @@ Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams 
   g.p = (g.h + 2 * g.pad_h - g.r) / g.stride_h + 1;
   g.q = (g.w + 2 * g.pad_w - g.s) / g.stride_w + 1;
   CHECK(g.p > 0 && g.q > 0) << "conv2d kernel larger than padded input " << shape_str(xs);
-  Tensor y = ctx.empty({g.n, g.k, g.p, g.q}, x.dtype());
+  const Shape ys{g.n, g.k, g.p, g.q};
+  Tensor y = ctx.empty(ys, x.dtype()).with_layout(output_layout(kb, ys));
   Tensor bias = b.defined() ? b.value() : Tensor();
-  ctx.kernels(x.dtype()).conv2d_forward(g, x.value(), w.value(), b.defined() ? &bias : nullptr, y);
+  kb.conv2d_forward(g, x.value(), w.value(), b.defined() ? &bias : nullptr, y);
   return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b, g](const Tensor& dy) {
     KernelBackend& k = ctx.kernels(dy.dtype());
     if (x.requires_grad()) {
@@ -97,7 +112,9 @@ Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams 
 }
 
 namespace {
-Var pool2d(Context& ctx, const Var& x, Pool2dParams p, bool max) {
+Var pool2d(Context& ctx, const Var& x_in, Pool2dParams p, bool max) {
+  KernelBackend& kb = ctx.kernels(x_in.dtype());
+  const Var x = for_backend(ctx, kb, x_in);
   const Shape& xs = x.shape();
   CHECK_EQ(xs.size(), 4u) << "pool2d input " << shape_str(xs);
   int64_t stride = p.stride > 0 ? p.stride : p.kernel;
@@ -106,9 +123,9 @@ Var pool2d(Context& ctx, const Var& x, Pool2dParams p, bool max) {
   g.p = (g.h + 2 * g.pad_h - g.kh) / g.stride_h + 1;
   g.q = (g.w + 2 * g.pad_w - g.kw) / g.stride_w + 1;
   CHECK(g.p > 0 && g.q > 0) << "pool2d window larger than padded input " << shape_str(xs);
-  Tensor y = ctx.empty({g.n, g.c, g.p, g.q}, x.dtype());
+  Tensor y = ctx.empty({g.n, g.c, g.p, g.q}, x.dtype()).with_layout(x.value().layout());
   Tensor ws;
-  ctx.kernels(x.dtype()).pool2d_forward(g, x.value(), y, &ws);
+  kb.pool2d_forward(g, x.value(), y, &ws);
   return record_op(ctx, {x}, Var(y), [&ctx, x, g, ws](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     ctx.kernels(dy.dtype()).pool2d_backward(g, dy, ws, dx);

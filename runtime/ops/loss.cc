@@ -7,7 +7,8 @@ namespace ty::ops {
 
 // loss = mean_i [ -sum_c q_ic * log_softmax(x_i)_c ], q = (1 - s) * onehot + s / C.
 // d/dx = (softmax(x) - q) / N.
-Var cross_entropy(Context& ctx, const Var& logits, const Tensor& labels, float smoothing) {
+Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels, float smoothing) {
+  const Var logits = plain(ctx, logits_in);
   CHECK_EQ(logits.value().ndim(), 2) << "cross_entropy logits " << shape_str(logits.shape());
   const int64_t n = logits.shape()[0], c = logits.shape()[1];
   CHECK_EQ(labels.numel(), n) << "cross_entropy: " << labels.numel() << " labels for " << n << " rows";
@@ -48,7 +49,8 @@ Var cross_entropy(Context& ctx, const Var& logits, const Tensor& labels, float s
   });
 }
 
-Var mse_loss(Context& ctx, const Var& pred, const Tensor& target) {
+Var mse_loss(Context& ctx, const Var& pred_in, const Tensor& target) {
+  const Var pred = plain(ctx, pred_in);
   CHECK_EQ(pred.value().numel(), target.numel())
       << "mse_loss " << shape_str(pred.shape()) << " vs " << shape_str(target.shape());
   const int64_t n = target.numel();
@@ -73,7 +75,8 @@ Var mse_loss(Context& ctx, const Var& pred, const Tensor& target) {
 }
 
 // loss = mean( max(x, 0) - x * t + log(1 + exp(-|x|)) ); d/dx = (sigmoid(x) - t) / N.
-Var bce_with_logits(Context& ctx, const Var& logits, const Tensor& target) {
+Var bce_with_logits(Context& ctx, const Var& logits_in, const Tensor& target) {
+  const Var logits = plain(ctx, logits_in);
   CHECK_EQ(logits.value().numel(), target.numel())
       << "bce_with_logits " << shape_str(logits.shape()) << " vs " << shape_str(target.shape());
   const int64_t n = target.numel();

@@ -3,9 +3,10 @@
 
 namespace ty::ops {
 
-Var batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta,
+Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
                Tensor& running_mean, Tensor& running_var, float momentum, float eps,
                bool training) {
+  const Var x = ctx.kernels(x_in.dtype()).handles(x_in.value().layout()) ? x_in : plain(ctx, x_in);
   const int64_t n = x.shape()[0], c = x.value().ndim() > 1 ? x.shape()[1] : 1;
   CHECK_EQ(gamma.value().numel(), c) << "batch_norm channels of " << shape_str(x.shape());
   Tensor y = x.value().empty_like();
@@ -38,7 +39,8 @@ Var batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta,
                    });
 }
 
-Var layer_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, float eps) {
+Var layer_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta, float eps) {
+  const Var x = plain(ctx, x_in);
   const int64_t cols = x.shape().back(), rows = x.value().numel() / std::max<int64_t>(cols, 1);
   CHECK_EQ(gamma.value().numel(), cols) << "layer_norm width of " << shape_str(x.shape());
   Tensor y = x.value().empty_like();

@@ -1,5 +1,7 @@
 // Differentiable ops. Each takes the Context, reads Vars, returns a new Var, and records its
-// backward on ctx's tape when an input needs a gradient. Shapes are row-major, images NCHW.
+// backward on ctx's tape when an input needs a gradient. Shapes are logical (images NCHW);
+// convolution, pooling and batch norm keep activations in the backend's fastest layout
+// (blocked on oneDNN) and every op that needs plain memory converts its inputs itself.
 #pragma once
 
 #include <vector>
@@ -44,6 +46,11 @@ Var log_softmax(Context& ctx, const Var& x);
 // Zeroes each element with probability p and scales the rest by 1/(1-p) when training;
 // the mask comes from ctx.dropout_rng() (Philox), so it is reproducible from the seed.
 Var dropout(Context& ctx, const Var& x, float p, bool training);
+
+// The same values in another memory layout (see Layout); identity when already there.
+Var to_layout(Context& ctx, const Var& x, Layout layout);
+// Plain layout: ops that index elements by position call this on their inputs.
+inline Var plain(Context& ctx, const Var& x) { return to_layout(ctx, x, Layout::kPlain); }
 
 Var reshape(Context& ctx, const Var& x, Shape shape);
 // x: (N, ...) -> (N, prod(...))

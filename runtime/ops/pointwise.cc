@@ -16,7 +16,8 @@ Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha) {
 }
 
 namespace {
-Var softmax_impl(Context& ctx, const Var& x, bool log) {
+Var softmax_impl(Context& ctx, const Var& x_in, bool log) {
+  const Var x = plain(ctx, x_in);
   Tensor y = x.value().empty_like();
   ctx.kernels(x.dtype()).softmax_forward(log, x.value(), y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, y, log](const Tensor& dy) {
@@ -64,7 +65,8 @@ Var dropout(Context& ctx, const Var& x, float p, bool training) {
   });
 }
 
-Var reshape(Context& ctx, const Var& x, Shape shape) {
+Var reshape(Context& ctx, const Var& x_in, Shape shape) {
+  const Var x = plain(ctx, x_in);
   Tensor y = x.value().reshape(std::move(shape));
   return record_op(ctx, {x}, Var(y), [x](const Tensor& dy) {
     x.accumulate_grad(dy.reshape(x.shape()));
@@ -73,8 +75,9 @@ Var reshape(Context& ctx, const Var& x, Shape shape) {
 
 Var flatten(Context& ctx, const Var& x) { return reshape(ctx, x, {x.shape()[0], -1}); }
 
-Var add(Context& ctx, const Var& a, const Var& b) {
-  CHECK(a.shape() == b.shape()) << "add " << shape_str(a.shape()) << " + " << shape_str(b.shape());
+Var add(Context& ctx, const Var& a, const Var& b_in) {
+  CHECK(a.shape() == b_in.shape()) << "add " << shape_str(a.shape()) << " + " << shape_str(b_in.shape());
+  const Var b = to_layout(ctx, b_in, a.value().layout());
   Tensor y = a.value().empty_like();
   TY_DISPATCH_FLOAT(a.dtype(), T, {
     const T *A = a.value().data<T>(), *B = b.value().data<T>();
@@ -88,8 +91,10 @@ Var add(Context& ctx, const Var& a, const Var& b) {
   });
 }
 
-Var concat(Context& ctx, const std::vector<Var>& xs, int axis) {
-  CHECK(!xs.empty()) << "concat of nothing";
+Var concat(Context& ctx, const std::vector<Var>& xs_in, int axis) {
+  CHECK(!xs_in.empty()) << "concat of nothing";
+  std::vector<Var> xs;
+  for (const Var& v : xs_in) xs.push_back(plain(ctx, v));
   const Shape& s0 = xs[0].shape();
   if (axis < 0) axis += s0.size();
   CHECK(axis >= 0 && axis < static_cast<int>(s0.size())) << "concat axis " << axis;

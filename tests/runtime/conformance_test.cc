@@ -177,3 +177,25 @@ TEST_F(Conformance, HarnessCatchesWrongAndUnwrittenOutputs) {
 
 }  // namespace
 }  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(Conformance, LayoutConversionRoundTrips) {
+  Tensor x = random({2, 32, 3, 5});
+  conform("to blocked and back", [&](KernelBackend& be) {
+    Tensor b = x.with_layout(Layout::kBlocked16).empty_like(), back = x.empty_like();
+    b.fill(std::nan(""));
+    back.fill(std::nan(""));
+    be.convert_layout(x, b);
+    be.convert_layout(b, back);
+    return std::vector<Tensor>{b, back};
+  }, 0);
+  Tensor b = x.with_layout(Layout::kBlocked16).empty_like();
+  reference_.convert_layout(x, b);
+  // Element (n=1, c=17, h=2, w=4) lands in block 1, lane 1.
+  EXPECT_EQ(b.at(((1 * 2 + 1) * 15 + 2 * 5 + 4) * 16 + 1), x.at(((1 * 32 + 17) * 3 + 2) * 5 + 4));
+}
+
+}  // namespace
+}  // namespace ty

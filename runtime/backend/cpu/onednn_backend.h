@@ -20,6 +20,8 @@ class OnednnBackend final : public KernelBackend {
   bool enabled(DType dtype, Device device) const override {
     return device.kind == DeviceKind::kCPU && dtype == DType::kF32;
   }
+  bool handles(Layout) const override { return true; }
+  void convert_layout(const Tensor& src, Tensor& dst) override;
   void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
             float beta, const Tensor* bias = nullptr) override;
   void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias,
@@ -47,6 +49,9 @@ class OnednnBackend final : public KernelBackend {
                           const Tensor& mean, const Tensor& var, float eps, Tensor& dx,
                           Tensor& dgamma, Tensor& dbeta) override;
 
+  // The memory descriptor of a 4-D activation tensor in its layout.
+  static dnnl::memory::desc activation_desc(const Shape& shape, Layout layout);
+
  private:
   // A reordered copy of a tensor in the layout a primitive asked for (or the tensor itself).
   struct Staged;
@@ -59,11 +64,12 @@ class OnednnBackend final : public KernelBackend {
     return *static_cast<T*>(it->second.get());
   }
   dnnl::memory mem(const dnnl::memory::desc& d, const Tensor& t) const;
-  // Wraps `t` (plain layout `plain`) as memory of layout `want`, reordering into `scratch` if
-  // the layouts differ.
+  // Wraps `t` (described by `plain`) as memory of layout `want`, reordering into `scratch`
+  // if the layouts differ.
   dnnl::memory to_layout(const dnnl::memory::desc& plain, const dnnl::memory::desc& want,
                          const Tensor& t, Tensor& scratch);
-  // Runs `body(dst)`, where dst has layout `want`, then copies it into `t` (layout `plain`).
+  // Runs `body(dst)`, where dst has layout `want`, then copies it into `t` (described by
+  // `plain`) unless the two are the same.
   void from_layout(const dnnl::memory::desc& plain, const dnnl::memory::desc& want, Tensor& t,
                    const std::function<void(const dnnl::memory&)>& body);
 

@@ -15,6 +15,33 @@ memory OnednnBackend::mem(const memory::desc& d, const Tensor& t) const {
   return memory(d, engine_, t.raw());
 }
 
+memory::desc OnednnBackend::activation_desc(const Shape& s, Layout layout) {
+  return memory::desc({s[0], s[1], s[2], s[3]}, dt::f32,
+                      layout == Layout::kBlocked16 ? tag::aBcd16b : tag::nchw);
+}
+
+void OnednnBackend::convert_layout(const Tensor& src, Tensor& dst) {
+  CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype());
+  if (src.layout() == dst.layout()) {
+    dst.copy_from(src);
+    return;
+  }
+  const Shape& s = src.shape();
+  char key[128];
+  std::snprintf(key, sizeof key, "reorder:%ld,%ld,%ld,%ld:%d", s[0], s[1], s[2], s[3],
+                static_cast<int>(dst.layout()));
+  struct Reorder {
+    dnnl::reorder prim;
+    memory::desc from, to;
+  };
+  auto& r = cached<Reorder>(key, [&] {
+    memory::desc from = activation_desc(s, src.layout()), to = activation_desc(s, dst.layout());
+    return Reorder{dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from, engine_, to)), from, to};
+  });
+  memory in = mem(r.from, src), out = mem(r.to, dst);
+  r.prim.execute(stream_, in, out);
+}
+
 memory OnednnBackend::to_layout(const memory::desc& plain, const memory::desc& want,
                                 const Tensor& t, Tensor& scratch) {
   if (plain == want) return mem(plain, t);
@@ -52,14 +79,16 @@ std::string key_of(const char* kind, const ConvGeom& g) {
   return buf;
 }
 
+// x and y as the tensors lie (plain or blocked); the primitives themselves pick their own
+// formats ("any") and to_layout/from_layout reorder only where the two differ.
 struct ConvDescs {
   memory::desc x, w, b, y;
   memory::dims strides, pad_l, pad_r;
-  explicit ConvDescs(const ConvGeom& g)
-      : x({g.n, g.c, g.h, g.w}, dt::f32, tag::nchw),
+  ConvDescs(const ConvGeom& g, Layout x_layout = Layout::kPlain, Layout y_layout = Layout::kPlain)
+      : x(OnednnBackend::activation_desc({g.n, g.c, g.h, g.w}, x_layout)),
         w({g.k, g.c, g.r, g.s}, dt::f32, tag::oihw),
         b({g.k}, dt::f32, tag::x),
-        y({g.n, g.k, g.p, g.q}, dt::f32, tag::nchw),
+        y(OnednnBackend::activation_desc({g.n, g.k, g.p, g.q}, y_layout)),
         strides{g.stride_h, g.stride_w},
         pad_l{g.pad_h, g.pad_w},
         pad_r{(g.p - 1) * g.stride_h + g.r - g.h - g.pad_h,
@@ -130,7 +159,7 @@ void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Ten
     auto pd = conv_fwd_pd(g, engine_, bias != nullptr);
     return ConvFwd{pd, dnnl::convolution_forward(pd)};
   });
-  ConvDescs d(g);
+  ConvDescs d(g, x.layout(), y.layout());
   Tensor xs, ws;
   memory xm = to_layout(d.x, cf.pd.src_desc(), x, xs);
   memory wm = to_layout(d.w, cf.pd.weights_desc(), w, ws);
@@ -153,7 +182,7 @@ void OnednnBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, co
     dnnl::convolution_backward_data::primitive_desc pd(desc, engine_, hint);
     return ConvBwdData{pd, dnnl::convolution_backward_data(pd)};
   });
-  ConvDescs d(g);
+  ConvDescs d(g, dx.layout(), dy.layout());
   Tensor dys, ws;
   memory dym = to_layout(d.y, cb.pd.diff_dst_desc(), dy, dys);
   memory wm = to_layout(d.w, cb.pd.weights_desc(), w, ws);
@@ -178,7 +207,7 @@ void OnednnBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, 
     dnnl::convolution_backward_weights::primitive_desc pd(desc, engine_, hint);
     return ConvBwdWeights{pd, dnnl::convolution_backward_weights(pd)};
   });
-  ConvDescs d(g);
+  ConvDescs d(g, x.layout(), dy.layout());
   Tensor xs, dys;
   memory xm = to_layout(d.x, cb.pd.src_desc(), x, xs);
   memory dym = to_layout(d.y, cb.pd.diff_dst_desc(), dy, dys);

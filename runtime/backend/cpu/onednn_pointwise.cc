@@ -24,9 +24,9 @@ struct PoolDescs {
   memory::desc x, y;
   memory::dims kernel, strides, pad_l, pad_r;
   dnnl::algorithm alg;
-  explicit PoolDescs(const PoolGeom& g)
-      : x({g.n, g.c, g.h, g.w}, dt::f32, tag::nchw),
-        y({g.n, g.c, g.p, g.q}, dt::f32, tag::nchw),
+  PoolDescs(const PoolGeom& g, Layout layout)
+      : x(OnednnBackend::activation_desc({g.n, g.c, g.h, g.w}, layout)),
+        y(OnednnBackend::activation_desc({g.n, g.c, g.p, g.q}, layout)),
         kernel{g.kh, g.kw},
         strides{g.stride_h, g.stride_w},
         pad_l{g.pad_h, g.pad_w},
@@ -82,8 +82,9 @@ struct SoftBwd {
   dnnl::softmax_v2_backward prim;
 };
 
-// Batch norm data as (N, C, S, 1), NCHW.
+// Batch norm data: a 4-D tensor as it lies; anything else as (N, C, S, 1), NCHW.
 memory::desc ncs(const Tensor& x) {
+  if (x.ndim() == 4) return OnednnBackend::activation_desc(x.shape(), x.layout());
   int64_t n = x.dim(0), c = x.ndim() > 1 ? x.dim(1) : 1;
   return memory::desc({n, c, x.numel() / std::max<int64_t>(n * c, 1), 1}, dt::f32, tag::nchw);
 }
@@ -113,9 +114,11 @@ struct LnBwd {
 
 void OnednnBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y,
                                    Tensor* workspace) {
-  PoolDescs d(g);
+  CHECK(x.layout() == y.layout()) << "pool2d from " << layout_name(x.layout()) << " to " << layout_name(y.layout());
+  PoolDescs d(g, x.layout());
   auto& pf = cached<PoolFwd>(
-      key_of("poolf", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max}),
+      key_of("poolf", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max,
+                       static_cast<int64_t>(x.layout())}),
       [&] {
         auto pd = d.fwd(engine_);
         return PoolFwd{pd, dnnl::pooling_forward(pd)};
@@ -131,8 +134,10 @@ void OnednnBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y
 
 void OnednnBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& ws,
                                     Tensor& dx) {
-  PoolDescs d(g);
-  auto key = key_of("poolb", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max});
+  CHECK(dx.layout() == dy.layout());
+  PoolDescs d(g, dx.layout());
+  auto key = key_of("poolb", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max,
+                              static_cast<int64_t>(dx.layout())});
   auto& pb = cached<PoolBwd>(key, [&] {
     auto hint = d.fwd(engine_);
     dnnl::pooling_backward::primitive_desc pd(
@@ -211,8 +216,8 @@ void OnednnBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, cons
   memory::desc d = ncs(x), c({gamma.numel()}, dt::f32, tag::a);
   auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   char key[128];
-  std::snprintf(key, sizeof key, "bnf:%d:%g:%ld:%ld:%ld", training, eps, d.dims()[0], d.dims()[1],
-                d.dims()[2]);
+  std::snprintf(key, sizeof key, "bnf:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1],
+                d.dims()[2], d.dims()[3], static_cast<int>(x.layout()));
   auto& bf = cached<BnFwd>(key, [&] {
     dnnl::batch_normalization_forward::primitive_desc pd(
         dnnl::batch_normalization_forward::desc(prop, d, eps, bn_flags(training)), engine_);
@@ -231,8 +236,8 @@ void OnednnBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const 
                                        bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   memory::desc d = ncs(x), c({gamma.numel()}, dt::f32, tag::a);
   char key[128];
-  std::snprintf(key, sizeof key, "bnb:%d:%g:%ld:%ld:%ld", training, eps, d.dims()[0], d.dims()[1],
-                d.dims()[2]);
+  std::snprintf(key, sizeof key, "bnb:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1],
+                d.dims()[2], d.dims()[3], static_cast<int>(x.layout()));
   auto& bb = cached<BnBwd>(key, [&] {
     auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     dnnl::batch_normalization_forward::primitive_desc hint(

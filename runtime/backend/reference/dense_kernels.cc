@@ -1,4 +1,5 @@
 // Reference gemm and convolution: direct loops, accumulation in the tensor's own type.
+#include <cstring>
 #include <vector>
 
 #include "runtime/backend/reference/reference_backend.h"
@@ -96,6 +97,27 @@ void conv_bwd_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tens
 }
 
 }  // namespace
+
+void ReferenceBackend::convert_layout(const Tensor& src, Tensor& dst) {
+  CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype());
+  if (src.layout() == dst.layout()) {
+    dst.copy_from(src);
+    return;
+  }
+  const Shape& s = src.shape();
+  const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
+  const size_t es = dtype_size(src.dtype());
+  const bool to_blocked = dst.layout() == Layout::kBlocked16;
+  const char* in = static_cast<const char*>(src.raw());
+  char* out = static_cast<char*>(dst.raw());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) {
+        const int64_t plain = (i * c + ch) * hw + p;
+        const int64_t blocked = ((i * (c / 16) + ch / 16) * hw + p) * 16 + ch % 16;
+        std::memcpy(out + (to_blocked ? blocked : plain) * es, in + (to_blocked ? plain : blocked) * es, es);
+      }
+}
 
 void ReferenceBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c,
                             float beta, const Tensor* bias) {

@@ -13,6 +13,8 @@ class ReferenceBackend final : public KernelBackend {
   bool enabled(DType dtype, Device device) const override {
     return device.kind == DeviceKind::kCPU && (dtype == DType::kF32 || dtype == DType::kF64);
   }
+  bool handles(Layout layout) const override { return layout == Layout::kPlain; }
+  void convert_layout(const Tensor& src, Tensor& dst) override;
   void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
             float beta, const Tensor* bias = nullptr) override;
   void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias,
