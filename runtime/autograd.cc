@@ -72,14 +72,14 @@ void Tape::backward(const Var& loss) {
   nodes_.clear();
 }
 
-Var record_op(Context& ctx, std::initializer_list<Var> inputs, Var out, Tape::Backward fn) {
+Var record_op(Context& ctx, std::vector<Var> inputs, Var out, Tape::Backward fn) {
   if (ctx.tape() == nullptr) return out;
   bool any = false;
   for (const Var& v : inputs) any = any || v.requires_grad();
   if (!any) return out;
   out.state()->requires_grad = true;
   out.state()->is_leaf = false;
-  ctx.tape()->record(std::vector<Var>(inputs), out, std::move(fn));
+  ctx.tape()->record(std::move(inputs), out, std::move(fn));
   return out;
 }
 

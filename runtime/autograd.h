@@ -81,6 +81,9 @@ class Tape {
 
 // Records `fn` on ctx's tape when one is set and some input needs a gradient; marks `out` as
 // needing one too. Returns `out`.
-Var record_op(Context& ctx, std::initializer_list<Var> inputs, Var out, Tape::Backward fn);
+Var record_op(Context& ctx, std::vector<Var> inputs, Var out, Tape::Backward fn);
+inline Var record_op(Context& ctx, std::initializer_list<Var> inputs, Var out, Tape::Backward fn) {
+  return record_op(ctx, std::vector<Var>(inputs), std::move(out), std::move(fn));
+}
 
 }  // namespace ty

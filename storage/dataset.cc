@@ -55,7 +55,7 @@ std::string InMemoryDataset::describe() const {
 }
 
 SubsetDataset::SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name)
-    : base_(std::move(base)), indices_(std::move(indices)), name_(std::move(name)) {}
+    : DerivedDataset(std::move(base)), indices_(std::move(indices)), name_(std::move(name)) {}
 
 void SubsetDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
   std::vector<int64_t> mapped(count);

@@ -54,38 +54,42 @@ class InMemoryDataset final : public Dataset {
   int64_t target_width_ = 0;
 };
 
-// A view of some samples of another dataset (validation splits, subsets).
-class SubsetDataset final : public Dataset {
+// A dataset derived from another one: same shapes and classes, different samples or values.
+class DerivedDataset : public Dataset {
  public:
-  SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name);
-  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  explicit DerivedDataset(DatasetPtr base) : base_(std::move(base)) {}
+  int64_t size() const override { return base_->size(); }
   Shape sample_shape() const override { return base_->sample_shape(); }
   int64_t num_classes() const override { return base_->num_classes(); }
   int64_t target_width() const override { return base_->target_width(); }
+
+ protected:
+  DatasetPtr base_;
+};
+
+// A view of some samples of another dataset (validation splits, subsets).
+class SubsetDataset final : public DerivedDataset {
+ public:
+  SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name);
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
   void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
   std::string describe() const override;
 
  private:
-  DatasetPtr base_;
   std::vector<int64_t> indices_;
   std::string name_;
 };
 
 // Another dataset with every feature mapped to (x - mean) / std (standardization by
 // statistics of the training set).
-class StandardizedDataset final : public Dataset {
+class StandardizedDataset final : public DerivedDataset {
  public:
   StandardizedDataset(DatasetPtr base, float mean, float std)
-      : base_(std::move(base)), mean_(mean), inv_std_(1.f / std) {}
-  int64_t size() const override { return base_->size(); }
-  Shape sample_shape() const override { return base_->sample_shape(); }
-  int64_t num_classes() const override { return base_->num_classes(); }
-  int64_t target_width() const override { return base_->target_width(); }
+      : DerivedDataset(std::move(base)), mean_(mean), inv_std_(1.f / std) {}
   void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
   std::string describe() const override;
 
  private:
-  DatasetPtr base_;
   float mean_, inv_std_;
 };
 

@@ -121,15 +121,8 @@ Var concat(Context& ctx, const std::vector<Var>& xs_in, int axis) {
                   static_cast<char*>(v.value().raw()) + o * wdt * es, wdt * es);
     off += wdt;
   }
-  Var result(y);
-  if (ctx.tape() == nullptr) return result;
-  bool any = false;
-  for (const Var& v : xs) any = any || v.requires_grad();
-  if (!any) return result;
-  result.state()->requires_grad = true;
-  result.state()->is_leaf = false;
   const int64_t total = out[axis] * inner;
-  ctx.tape()->record(xs, result, [xs, widths, outer, total, es](const Tensor& dy) {
+  return record_op(ctx, xs, Var(y), [xs, widths, outer, total, es](const Tensor& dy) {
     int64_t off = 0;
     for (size_t i = 0; i < xs.size(); ++i) {
       if (xs[i].requires_grad()) {
@@ -142,7 +135,6 @@ Var concat(Context& ctx, const std::vector<Var>& xs_in, int axis) {
       off += widths[i];
     }
   });
-  return result;
 }
 
 namespace {

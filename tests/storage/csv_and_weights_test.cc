@@ -7,6 +7,7 @@
 #include <set>
 
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 #include "storage/csv_reader.h"
 #include "storage/sampler.h"
 #include "storage/weights_file.h"
@@ -14,19 +15,7 @@
 namespace ty {
 namespace {
 
-class Files : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("storage_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream((dir_ / name).string(), std::ios::binary) << text;
-    return (dir_ / name).string();
-  }
-  std::filesystem::path dir_;
-};
+using Files = TempDirTest;
 
 TEST_F(Files, CsvClassificationAndRegression) {
   const std::string path = write("a.csv", "x1, x2 ,label\n0.5,1,2\n-1,2e-1,0\n\n3,4,1\n");
@@ -56,28 +45,28 @@ TEST_F(Files, CsvErrorsNameLineAndColumn) {
   EXPECT_NE(ragged.status().message().find("d.csv:2: 3 columns, the header has 2"), std::string::npos);
   auto frac = load_csv(write("e.csv", "a,label\n1,0.5\n"), {});
   EXPECT_NE(frac.status().message().find("is not a class label"), std::string::npos);
-  EXPECT_FALSE(load_csv((dir_ / "none.csv").string(), {}).ok());
+  EXPECT_FALSE(load_csv(path("none.csv"), {}).ok());
 }
 
 TEST_F(Files, WeightsRoundTripAndCorruption) {
   Tensor a = Tensor::empty({2, 3}), b = Tensor::empty({4}, DType::kF64);
   for (int i = 0; i < 6; ++i) a.set(i, i * 0.5);
   for (int i = 0; i < 4; ++i) b.set(i, -i);
-  const std::string path = (dir_ / "w.bin").string();
-  ASSERT_TRUE(save_weights(path, {{"a", a}, {"layer.b", b}}).ok());
-  auto loaded = load_weights(path);
+  const std::string file = path("w.bin");
+  ASSERT_TRUE(save_weights(file, {{"a", a}, {"layer.b", b}}).ok());
+  auto loaded = load_weights(file);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   Tensor a2 = Tensor::empty({2, 3}), b2 = Tensor::empty({4}, DType::kF64);
-  ASSERT_TRUE(assign_weights(path, *loaded, {{"a", a2}, {"layer.b", b2}}).ok());
+  ASSERT_TRUE(assign_weights(file, *loaded, {{"a", a2}, {"layer.b", b2}}).ok());
   EXPECT_EQ(a2.at(5), 2.5);
   EXPECT_EQ(b2.at(3), -3);
-  auto shape = assign_weights(path, *loaded, {{"a", Tensor::empty({3, 2})}});
+  auto shape = assign_weights(file, *loaded, {{"a", Tensor::empty({3, 2})}});
   EXPECT_NE(shape.message().find("tensor 'a' is (2, 3) f32, the model needs (3, 2) f32"), std::string::npos) << shape;
-  EXPECT_NE(assign_weights(path, *loaded, {{"c", a2}}).message().find("no tensor 'c'"), std::string::npos);
+  EXPECT_NE(assign_weights(file, *loaded, {{"c", a2}}).message().find("no tensor 'c'"), std::string::npos);
 
   std::string bytes;
   {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(file, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::string flipped = bytes;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
@@ -30,27 +31,15 @@ std::string labels(uint32_t n, size_t payload) {
   return s;
 }
 
-class IdxTest : public ::testing::Test {
+class IdxTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("idx_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& bytes, bool gz = false) {
-    const std::string path = (dir_ / name).string();
-    if (gz) {
-      gzFile f = gzopen(path.c_str(), "wb");
-      gzwrite(f, bytes.data(), bytes.size());
-      gzclose(f);
-    } else {
-      FILE* f = std::fopen(path.c_str(), "wb");
-      std::fwrite(bytes.data(), 1, bytes.size(), f);
-      std::fclose(f);
-    }
-    return path;
+    if (!gz) return TempDirTest::write(name, bytes);
+    gzFile f = gzopen(path(name).c_str(), "wb");
+    gzwrite(f, bytes.data(), bytes.size());
+    gzclose(f);
+    return path(name);
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(IdxTest, ReadsRawAndGzipped) {
@@ -101,7 +90,7 @@ TEST_F(IdxTest, CountMismatch) {
 }
 
 TEST_F(IdxTest, MissingFile) {
-  auto ds = load_idx((dir_ / "nope").string(), (dir_ / "nope2").string());
+  auto ds = load_idx(path("nope"), path("nope2"));
   ASSERT_FALSE(ds.ok());
   EXPECT_NE(ds.status().message().find("nope: cannot open"), std::string::npos);
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
@@ -53,16 +54,9 @@ double field(const std::string& line, const std::string& name) {
   return std::stod(m[1]);
 }
 
-class TrainCli : public ::testing::Test {
+class TrainCli : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   const std::string mlp_ = std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml";
-  std::filesystem::path dir_;
 };
 
 TEST_F(TrainCli, MlpOneEpochOnTenThousandSamplesReachesSeventyFivePercent) {
