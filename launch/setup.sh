@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev                  # job specs
   libabsl-dev                      # Status / StatusOr
   zlib1g-dev                       # gzip IDX files
+  openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
   dataset-fashion-mnist            # the example data set
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS

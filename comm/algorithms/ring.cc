@@ -1,0 +1,130 @@
+#include "comm/algorithms/ring.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "runtime/status.h"
+
+namespace ty::ring {
+namespace {
+
+// Chunk i of n elements split W ways: [begin, end).
+struct Chunks {
+  int64_t n;
+  int w;
+  int64_t begin(int i) const { return n * i / w; }
+  int64_t end(int i) const { return n * (i + 1) / w; }
+  int64_t size(int i) const { return end(i) - begin(i); }
+};
+
+template <class T>
+void reduce_into(T* dst, const T* src, int64_t n, ReduceOp op) {
+  if (op == ReduceOp::kMax) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+  }
+}
+
+void reduce_bytes(DType dt, void* dst, const void* src, int64_t n, ReduceOp op) {
+  if (dt == DType::kF64) {
+    reduce_into(static_cast<double*>(dst), static_cast<const double*>(src), n, op);
+  } else {
+    CHECK(dt == DType::kF32) << "ring reduction of " << dtype_name(dt);
+    reduce_into(static_cast<float*>(dst), static_cast<const float*>(src), n, op);
+  }
+}
+
+void scale(Tensor& t, double s) {
+  if (t.dtype() == DType::kF64) {
+    double* p = t.data<double>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] *= s;
+  } else {
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(p[i] * s);
+  }
+}
+
+int mod(int a, int w) { return ((a % w) + w) % w; }
+
+// The reduce-scatter half of the ring: afterwards rank r holds the full reduction of
+// chunk (r + 1) mod W.
+absl::Status ring_reduce_scatter(Transport& t, char* base, const Chunks& c, DType dt, ReduceOp op, int tag,
+                                 Deadline deadline) {
+  const int w = t.size(), r = t.rank();
+  const size_t es = dtype_size(dt);
+  std::vector<char> incoming;
+  for (int step = 0; step < w - 1; ++step) {
+    const int send_chunk = mod(r - step, w), recv_chunk = mod(r - step - 1, w);
+    TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + c.begin(send_chunk) * es, c.size(send_chunk) * es));
+    incoming.resize(c.size(recv_chunk) * es);
+    TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, incoming.data(), incoming.size(), deadline));
+    reduce_bytes(dt, base + c.begin(recv_chunk) * es, incoming.data(), c.size(recv_chunk), op);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline deadline) {
+  const int w = t.size(), r = t.rank();
+  if (w > 1) {
+    const Chunks c{buf.numel(), w};
+    char* base = static_cast<char*>(buf.raw());
+    const size_t es = dtype_size(buf.dtype());
+    TY_RETURN_IF_ERROR(ring_reduce_scatter(t, base, c, buf.dtype(), op, tag, deadline));
+    for (int step = 0; step < w - 1; ++step) {
+      const int send_chunk = mod(r + 1 - step, w), recv_chunk = mod(r - step, w);
+      TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + c.begin(send_chunk) * es, c.size(send_chunk) * es));
+      TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, deadline));
+    }
+  }
+  if (op == ReduceOp::kAvg) scale(buf, 1.0 / w);
+  return absl::OkStatus();
+}
+
+absl::Status allgather(Transport& t, const Tensor& in, Tensor out, int tag, Deadline deadline) {
+  const int w = t.size(), r = t.rank();
+  const size_t block = in.nbytes();
+  char* base = static_cast<char*>(out.raw());
+  std::memcpy(base + r * block, in.raw(), block);
+  for (int step = 0; step < w - 1; ++step) {
+    const int send_block = mod(r - step, w), recv_block = mod(r - step - 1, w);
+    TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + send_block * block, block));
+    TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, base + recv_block * block, block, deadline));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp op, int tag, Deadline deadline) {
+  const int w = t.size(), r = t.rank();
+  const Tensor& work = in;
+  const int64_t block = out.numel();
+  // The ring leaves rank r holding chunk r + 1, so chunk i carries block i - 1.
+  const size_t es = dtype_size(in.dtype());
+  std::vector<char> rotated(work.nbytes());
+  for (int i = 0; i < w; ++i)
+    std::memcpy(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es, block * es);
+  TY_RETURN_IF_ERROR(ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline));
+  std::memcpy(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
+  if (op == ReduceOp::kAvg) scale(out, 1.0 / w);
+  return absl::OkStatus();
+}
+
+absl::Status broadcast(Transport& t, Tensor buf, int root, int tag, Deadline deadline) {
+  if (t.rank() == root) {
+    for (int dst = 0; dst < t.size(); ++dst)
+      if (dst != root) TY_RETURN_IF_ERROR(t.send(dst, tag, buf.raw(), buf.nbytes()));
+    return absl::OkStatus();
+  }
+  return t.recv(root, tag, buf.raw(), buf.nbytes(), deadline);
+}
+
+absl::Status barrier(Transport& t, int tag, Deadline deadline) {
+  Tensor one = Tensor::empty({1}, DType::kF32);
+  one.fill(1);
+  return allreduce(t, one, ReduceOp::kSum, tag, deadline);
+}
+
+}  // namespace ty::ring

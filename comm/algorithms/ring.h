@@ -1,0 +1,22 @@
+// Ring collectives over a Transport (any world size, including non-powers of two):
+// allreduce = reduce-scatter + allgather around the ring, each rank sending and receiving
+// 2 (W-1)/W of the buffer; broadcast from the root; barrier as a 1-element allreduce.
+// `tag` separates concurrent collectives; every rank passes the same tag for the same call.
+#pragma once
+
+#include "comm/communicator.h"
+#include "comm/transport.h"
+
+namespace ty::ring {
+
+using Deadline = Transport::Clock::time_point;
+
+absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline deadline);
+// out: size() blocks of in.numel(); rank r's `in` lands in block r.
+absl::Status allgather(Transport& t, const Tensor& in, Tensor out, int tag, Deadline deadline);
+// in: size() blocks of out.numel(); rank r receives the reduction of block r.
+absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp op, int tag, Deadline deadline);
+absl::Status broadcast(Transport& t, Tensor buf, int root, int tag, Deadline deadline);
+absl::Status barrier(Transport& t, int tag, Deadline deadline);
+
+}  // namespace ty::ring

@@ -1,0 +1,73 @@
+// Ranks as threads of one process: a Hub of mailboxes as the transport, the ring
+// algorithms on top. For tests of everything above the transport (bucketing, samplers,
+// data-parallel training) at any world size without launching processes.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <tuple>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "comm/op_queue.h"
+#include "comm/transport.h"
+
+namespace ty {
+
+// Mailboxes shared by the ranks of one in-process group.
+class InProcessHub {
+ public:
+  explicit InProcessHub(int size) : size_(size) {}
+  int size() const { return size_; }
+  void put(int src, int dst, int tag, std::vector<char> msg);
+  absl::Status take(int src, int dst, int tag, void* data, size_t bytes, Transport::Clock::time_point deadline);
+
+ private:
+  int size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::tuple<int, int, int>, std::deque<std::vector<char>>> boxes_;
+};
+
+class InProcessTransport final : public Transport {
+ public:
+  InProcessTransport(std::shared_ptr<InProcessHub> hub, int rank) : hub_(std::move(hub)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return hub_->size(); }
+  absl::Status send(int dst, int tag, const void* data, size_t bytes) override;
+  absl::Status recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) override;
+
+ private:
+  std::shared_ptr<InProcessHub> hub_;
+  int rank_;
+};
+
+class InProcessCommunicator final : public Communicator {
+ public:
+  // One communicator per rank of a `size`-rank group; hand each to its own thread.
+  static std::vector<std::unique_ptr<InProcessCommunicator>> create_group(int size, CommOptions options = {});
+
+  InProcessCommunicator(std::shared_ptr<InProcessHub> hub, int rank, CommOptions options);
+  int rank() const override { return transport_.rank(); }
+  int size() const override { return transport_.size(); }
+  std::string backend() const override { return "inprocess"; }
+  CommHandlePtr allreduce(Tensor t, ReduceOp op) override;
+  CommHandlePtr broadcast(Tensor t, int root) override;
+  CommHandlePtr allgather(Tensor in, Tensor out) override;
+  CommHandlePtr reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;
+  CommHandlePtr barrier() override;
+  CommHandlePtr send(Tensor t, int dst, int tag) override;
+  CommHandlePtr recv(Tensor t, int src, int tag) override;
+
+ private:
+  // Collectives take consecutive negative tags; user send/recv tags are >= 0.
+  int next_tag() { return -1 - collective_count_++; }
+  InProcessTransport transport_;
+  int collective_count_ = 0;
+  OpQueue queue_;  // last: its thread stops before the transport goes
+};
+
+}  // namespace ty

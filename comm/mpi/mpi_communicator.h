@@ -1,0 +1,40 @@
+// The MPI backend (Open MPI): the world communicator of a job launched by mpirun or srun.
+// Every MPI call — init, the non-blocking collectives, MPI_Test polling, finalize — runs
+// on the communicator's OpQueue thread (MPI_THREAD_FUNNELED), which keeps collectives
+// progressing while the training thread computes.
+#pragma once
+
+#include <memory>
+
+#include "comm/communicator.h"
+#include "comm/op_queue.h"
+
+namespace ty {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  // Initializes MPI (once per process) and wraps MPI_COMM_WORLD.
+  static absl::StatusOr<std::unique_ptr<MpiCommunicator>> create(CommOptions options);
+  // Finalizes MPI; aborts the whole job instead when an operation failed (peers may be
+  // stuck in a collective that can never complete).
+  ~MpiCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  CommHandlePtr allreduce(Tensor t, ReduceOp op) override;
+  CommHandlePtr broadcast(Tensor t, int root) override;
+  CommHandlePtr allgather(Tensor in, Tensor out) override;
+  CommHandlePtr reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;
+  CommHandlePtr barrier() override;
+  CommHandlePtr send(Tensor t, int dst, int tag) override;
+  CommHandlePtr recv(Tensor t, int src, int tag) override;
+
+ private:
+  MpiCommunicator(int rank, int size, std::unique_ptr<OpQueue> queue)
+      : rank_(rank), size_(size), queue_(std::move(queue)) {}
+  int rank_, size_;
+  std::unique_ptr<OpQueue> queue_;
+};
+
+}  // namespace ty

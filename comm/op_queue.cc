@@ -1,0 +1,130 @@
+#include "comm/op_queue.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace ty {
+
+struct OpQueue::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  absl::Status status;
+  Clock::time_point start, deadline;
+  std::string what;  // "allreduce on world (rank 1 of 4)"
+};
+
+class OpQueue::Handle final : public CommHandle {
+ public:
+  explicit Handle(std::shared_ptr<State> s) : s_(std::move(s)) {}
+  absl::Status wait() override {
+    std::unique_lock<std::mutex> lock(s_->mu);
+    // Grace beyond the deadline: the queue thread reports timeouts of polling ops itself.
+    if (!s_->cv.wait_until(lock, s_->deadline + std::chrono::milliseconds(200), [&] { return s_->done; })) {
+      const double secs = std::chrono::duration<double>(Clock::now() - s_->start).count();
+      return absl::DeadlineExceededError(absl::StrCat(s_->what, " did not complete after ", secs,
+                                                      " s (comm.timeout_s); a peer rank is gone or stuck"));
+    }
+    return s_->status;
+  }
+  bool test(absl::Status* status) override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    if (s_->done && status) *status = s_->status;
+    return s_->done;
+  }
+
+ private:
+  std::shared_ptr<State> s_;
+};
+
+OpQueue::OpQueue(std::string describe_rank, std::chrono::milliseconds timeout)
+    : rank_(std::move(describe_rank)), timeout_(timeout), thread_([this] { loop(); }) {}
+
+OpQueue::~OpQueue() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+CommHandlePtr OpQueue::submit(std::string op_name, Step step) {
+  return enqueue(Op{std::move(op_name), std::move(step), nullptr, false});
+}
+
+CommHandlePtr OpQueue::enqueue(Op op) {
+  auto state = std::make_shared<State>();
+  state->start = Clock::now();
+  state->deadline = state->start + timeout_;
+  state->what = absl::StrCat(op.name, " on ", rank_);
+  op.state = state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_.push_back(std::move(op));
+  }
+  cv_.notify_all();
+  return std::make_unique<Handle>(state);
+}
+
+void OpQueue::run_on_thread(std::function<void()> fn) {
+  auto h = enqueue(Op{"setup", [fn = std::move(fn)](Clock::time_point) {
+                        fn();
+                        return absl::OkStatus();
+                      },
+                      nullptr, true});
+  // Not bounded by the timeout: MPI_Init may legitimately wait for slow peers.
+  while (!h->test(nullptr)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+bool OpQueue::broken() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !broken_.ok();
+}
+
+void OpQueue::loop() {
+  for (;;) {
+    Op op;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !ops_.empty(); });
+      if (ops_.empty()) return;
+      op = std::move(ops_.front());
+      ops_.pop_front();
+    }
+    absl::Status st;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      st = op.always ? absl::OkStatus() : broken_;
+    }
+    if (st.ok()) {
+      for (;;) {
+        st = op.step(op.state->deadline);
+        if (!is_again(st)) break;
+        if (Clock::now() > op.state->deadline) {
+          const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
+          st = absl::DeadlineExceededError(absl::StrCat(op.state->what, " did not complete after ", secs,
+                                                        " s (comm.timeout_s); a peer rank is gone or stuck"));
+          break;
+        }
+        std::this_thread::yield();
+      }
+      if (!st.ok() && !absl::StrContains(st.message(), op.state->what)) {
+        const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
+        st = absl::Status(st.code(), absl::StrCat(op.state->what, " failed after ", secs, " s: ", st.message()));
+      }
+      if (!st.ok() && !op.always) {
+        std::lock_guard<std::mutex> lock(mu_);
+        broken_ = st;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(op.state->mu);
+      op.state->done = true;
+      op.state->status = st;
+    }
+    op.state->cv.notify_all();
+  }
+}
+
+}  // namespace ty

@@ -1,0 +1,73 @@
+// OpQueue: runs a communicator's operations in submission order on one background thread,
+// so collectives progress while the caller computes (gradient buckets overlap backward).
+// A handle's wait() is bounded by the communicator's timeout; an operation that polls
+// (`Op::step`) is abandoned at the same deadline.
+//
+// Protocol:
+//  1. submit(op) stamps a deadline (now + timeout), queues the op, returns its handle.
+//  2. The thread takes ops in order and calls op.step(deadline) until it reports done
+//     (a status) — backends poll their transport inside step() and return kUnavailable
+//     "not yet" to be called again.
+//  3. The op's status is published to its handle; wait() returns it, or a
+//     DeadlineExceeded naming the operation, group, rank and elapsed time.
+//  4. After a failure every later op fails at once with the first error (the group is
+//     broken: collectives cannot resynchronize).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "comm/communicator.h"
+
+namespace ty {
+
+class OpQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Returns OkStatus when done, an error when failed, or std::nullopt-like "again":
+  // a status with code kUnavailable and message "again" means call again.
+  using Step = std::function<absl::Status(Clock::time_point deadline)>;
+
+  OpQueue(std::string describe_rank, std::chrono::milliseconds timeout);
+  ~OpQueue();
+
+  CommHandlePtr submit(std::string op_name, Step step);
+  // Runs `fn` on the queue's thread after the ops before it, even when the queue is broken
+  // (MPI wants init, every call and finalize on one thread). Blocks until it ran.
+  void run_on_thread(std::function<void()> fn);
+  // Whether an operation has failed (the group is broken).
+  bool broken();
+
+  static absl::Status again() { return absl::UnavailableError("again"); }
+  static bool is_again(const absl::Status& s) {
+    return s.code() == absl::StatusCode::kUnavailable && s.message() == "again";
+  }
+
+ private:
+  struct State;
+  struct Op {
+    std::string name;
+    Step step;
+    std::shared_ptr<State> state;
+    bool always = false;  // runs even after a failure
+  };
+  CommHandlePtr enqueue(Op op);
+  class Handle;
+  void loop();
+
+  std::string rank_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> ops_;
+  bool stop_ = false;
+  absl::Status broken_;
+  std::thread thread_;
+};
+
+}  // namespace ty
