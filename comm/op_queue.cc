@@ -98,6 +98,7 @@ void OpQueue::loop() {
       st = op.always ? absl::OkStatus() : broken_;
     }
     if (st.ok()) {
+      int polls = 0;
       for (;;) {
         st = op.step(op.state->deadline);
         if (!is_again(st)) break;
@@ -107,7 +108,9 @@ void OpQueue::loop() {
                                                         " s (comm.timeout_s); a peer rank is gone or stuck"));
           break;
         }
-        std::this_thread::yield();
+        // Keep polling cheap for the ranks' compute threads: spin briefly, then nap.
+        if (++polls > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+        else std::this_thread::yield();
       }
       if (!st.ok() && !absl::StrContains(st.message(), op.state->what)) {
         const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();

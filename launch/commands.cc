@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
 #include "launch/job_spec_parser.h"
 #include "worker/metrics_log.h"
@@ -62,7 +63,6 @@ std::string default_run_dir(const std::string& name) {
   char stamp[32];
   std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  ::mkdir("runs", 0755);
   return absl::StrCat("runs/", name, "-", stamp);
 }
 
@@ -79,14 +79,30 @@ int train_command(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "trainyard train: %s\nusage: trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n", err.c_str());
     return 2;
   }
+  const WorldEnv world = world_from_env();
+  auto failed = [&](const absl::Status& st, int code) {
+    return world.size > 1 ? fail(absl::Status(st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())), code)
+                          : fail(st, code);
+  };
   auto spec = load_job_spec(a.spec, a.sets);
-  if (!spec.ok()) return fail(spec.status(), 2);
+  if (!spec.ok()) return failed(spec.status(), 2);
   if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
+  std::unique_ptr<Communicator> comm;
+  if (world.size > 1 || spec->comm.backend == "mpi") {
+    if (spec->comm.backend == "none")
+      return failed(absl::InvalidArgumentError(absl::StrCat("comm.backend: none, but the launcher (", world.launcher,
+                                                            ") started ", world.size, " ranks")), 2);
+    CommOptions o;
+    o.timeout = std::chrono::seconds(spec->comm.timeout_s);
+    auto mpi = MpiCommunicator::create(o);
+    if (!mpi.ok()) return failed(mpi.status(), 2);
+    comm = std::move(*mpi);
+  }
   const std::string run_dir = a.run_dir.empty() ? default_run_dir(spec->name) : a.run_dir;
-  auto trainer = Trainer::create(*spec, run_dir);
-  if (!trainer.ok()) return fail(trainer.status(), 2);
+  auto trainer = Trainer::create(*spec, run_dir, comm.get());
+  if (!trainer.ok()) return failed(trainer.status(), 2);
   absl::Status st = (*trainer)->run();
-  if (!st.ok()) return fail(st, 1);
+  if (!st.ok()) return failed(st, 1);
   return 0;
 }
 
@@ -103,7 +119,9 @@ int eval_command(const std::vector<std::string>& argv) {
   auto trainer = Trainer::create(*spec, "");
   if (!trainer.ok()) return fail(trainer.status(), 2);
   if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st, 2);
-  MetricsAccumulator m = (*trainer)->evaluate(*(*trainer)->data().test);
+  auto evaluated = (*trainer)->evaluate(*(*trainer)->data().test);
+  if (!evaluated.ok()) return fail(evaluated.status(), 1);
+  const MetricsAccumulator& m = *evaluated;
   std::string dir = a.run_dir;
   if (dir.empty()) {
     const size_t slash = a.weights.find_last_of('/');

@@ -6,6 +6,26 @@
 
 namespace ty {
 
+namespace {
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+}  // namespace
+
+WorldEnv world_from_env() {
+  WorldEnv w;
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) {
+    w = {env_int("OMPI_COMM_WORLD_RANK", 0), env_int("OMPI_COMM_WORLD_SIZE", 1),
+         env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0), "ompi"};
+  } else if (std::getenv("PMIX_RANK") && std::getenv("SLURM_NTASKS")) {
+    w = {env_int("PMIX_RANK", 0), env_int("SLURM_NTASKS", 1), env_int("SLURM_LOCALID", 0), "pmix"};
+  } else if (std::getenv("SLURM_PROCID") && std::getenv("SLURM_NTASKS") && std::getenv("SLURM_STEP_ID")) {
+    w = {env_int("SLURM_PROCID", 0), env_int("SLURM_NTASKS", 1), env_int("SLURM_LOCALID", 0), "slurm"};
+  }
+  return w;
+}
+
 int local_ranks_on_host() {
   for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
     const char* v = std::getenv(name);

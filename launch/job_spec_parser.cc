@@ -134,7 +134,8 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .integer("num_classes", s.data.num_classes, 0, 1 << 24)
       .integer("batch_size", s.data.batch_size, 1, 1 << 20)
       .integer("train_subset", s.data.train_subset, 0, kBig)
-      .choice("normalize", s.data.normalize, {"none", "standardize"});
+      .choice("normalize", s.data.normalize, {"none", "standardize"})
+      .choice("remainder", s.data.remainder, {"partial", "drop", "pad"});
   TY_RETURN_IF_ERROR(d.finish());
   if (s.data.train.empty()) return absl::InvalidArgumentError("data.train: required (a path to IDX images or a CSV file)");
 
@@ -169,6 +170,12 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .real("label_smoothing", s.train.label_smoothing, 0, 1, false, true)
       .real("clip_grad_norm", s.train.clip_grad_norm, 0, 1e9);
   TY_RETURN_IF_ERROR(t.finish());
+
+  SpecReader cm(root.node("comm"), "comm");
+  cm.choice("backend", s.comm.backend, {"auto", "mpi", "none"})
+      .integer("timeout_s", s.comm.timeout_s, 1, 1 << 24)
+      .real("bucket_mb", s.comm.bucket_mb, 0, 1 << 16, true);
+  TY_RETURN_IF_ERROR(cm.finish());
 
   SpecReader v(root.node("validation"), "validation");
   v.real("fraction", s.validation_fraction, 0, 1, false, true);

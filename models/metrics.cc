@@ -1,5 +1,7 @@
 #include "models/metrics.h"
 
+#include "glog/logging.h"
+
 namespace ty {
 
 void MetricsAccumulator::add(const Tensor& outputs, const Tensor& targets, double batch_loss) {
@@ -30,6 +32,22 @@ std::vector<std::vector<int64_t>> MetricsAccumulator::confusion() const {
   for (int64_t i = 0; i < classes_; ++i)
     for (int64_t j = 0; j < classes_; ++j) m[i][j] = confusion_[i * classes_ + j];
   return m;
+}
+
+std::vector<double> MetricsAccumulator::pack() const {
+  std::vector<double> v{double(count_), double(correct_), double(values_), loss_sum_, sq_sum_};
+  for (int64_t c : confusion_) v.push_back(double(c));
+  return v;
+}
+
+void MetricsAccumulator::unpack(const std::vector<double>& v) {
+  CHECK_EQ(v.size(), 5 + confusion_.size());
+  count_ = static_cast<int64_t>(v[0]);
+  correct_ = static_cast<int64_t>(v[1]);
+  values_ = static_cast<int64_t>(v[2]);
+  loss_sum_ = v[3];
+  sq_sum_ = v[4];
+  for (size_t i = 0; i < confusion_.size(); ++i) confusion_[i] = static_cast<int64_t>(v[5 + i]);
 }
 
 }  // namespace ty

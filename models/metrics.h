@@ -27,6 +27,11 @@ class MetricsAccumulator {
   // confusion[true][predicted]
   std::vector<std::vector<int64_t>> confusion() const;
 
+  // All sums as one vector, so that ranks can add theirs up (allreduce) and unpack the
+  // global figures.
+  std::vector<double> pack() const;
+  void unpack(const std::vector<double>& v);
+
  private:
   int64_t classes_;
   int64_t count_ = 0, correct_ = 0, values_ = 0;

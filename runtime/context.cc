@@ -14,7 +14,7 @@ Context::Context(const ContextOptions& options)
       threads_(options.threads > 0 ? options.threads
                                    : static_cast<int>(std::thread::hardware_concurrency())),
       allocator_(std::make_shared<CachingHostAllocator>()),
-      dropout_rng_(options.seed, /*stream=*/1) {
+      dropout_rng_(options.seed, options.dropout_stream) {
   CHECK(options.device.kind == DeviceKind::kCPU)
       << "device " << options.device.str() << " has no backend in this build";
   omp_set_num_threads(threads_);

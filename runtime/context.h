@@ -19,6 +19,7 @@ struct ContextOptions {
   int threads = 0;  // 0: all cores of this host
   uint64_t seed = 0;
   bool use_reference_kernels = false;  // force the reference backend (tests)
+  uint64_t dropout_stream = 1;         // distinct per data-parallel rank
 };
 
 class Context {

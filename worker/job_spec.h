@@ -24,6 +24,7 @@ struct DataSpec {
   int64_t batch_size = 64;      // global batch
   int64_t train_subset = 0;     // > 0: use only the first N training samples
   std::string normalize = "none";  // none | standardize (by training-set mean and std)
+  std::string remainder = "partial";  // last short batch of an epoch: partial | drop | pad
 };
 
 struct OptimizerSpec {
@@ -45,6 +46,12 @@ struct TrainSpec {
   float clip_grad_norm = 0.f;  // > 0: clip by global norm
 };
 
+struct CommSpec {
+  std::string backend = "auto";  // auto (mpi when launched by mpirun/srun) | mpi | none
+  int timeout_s = 300;           // bound on every collective
+  float bucket_mb = 25.f;        // gradient bucket size
+};
+
 struct JobSpec {
   std::string name = "job";
   ModelSpec model;
@@ -52,6 +59,7 @@ struct JobSpec {
   OptimizerSpec optimizer;
   ScheduleOptions schedule;
   TrainSpec train;
+  CommSpec comm;
   float validation_fraction = 0.f;
   int runtime_threads = 0;  // 0: cores / ranks on this host
   std::string runtime_device = "cpu";

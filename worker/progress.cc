@@ -8,7 +8,7 @@ namespace ty {
 
 ProgressLine::ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every)
     : out_(out),
-      tty_(isatty(fileno(out)) != 0),
+      tty_(out != nullptr && isatty(fileno(out)) != 0),
       epochs_(epochs),
       steps_per_epoch_(steps_per_epoch),
       total_steps_(total_steps),
@@ -24,6 +24,7 @@ void ProgressLine::start_epoch(int64_t epoch) {
 void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss) {
   samples_ += samples;
   ++run_steps_;
+  if (out_ == nullptr) return;
   const auto now = Clock::now();
   const bool last = step_in_epoch == steps_per_epoch_;
   if (tty_) {
@@ -45,6 +46,7 @@ void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samp
 }
 
 void ProgressLine::end_epoch() {
+  if (out_ == nullptr) return;
   if (tty_) std::fputc('\n', out_);
   std::fflush(out_);
 }

@@ -10,6 +10,7 @@ namespace ty {
 
 class ProgressLine {
  public:
+  // `out` null: silent (ranks other than 0).
   ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every);
   void start_epoch(int64_t epoch);
   // After each optimizer step.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/optim/adam.h"
@@ -12,8 +13,9 @@
 #include "runtime/optim/schedule.h"
 #include "runtime/optim/sgd.h"
 #include "runtime/status.h"
-#include "storage/sampler.h"
+#include "storage/distributed_sampler.h"
 #include "storage/weights_file.h"
+#include "worker/fault_injection.h"
 #include "worker/metrics_log.h"
 #include "worker/progress.h"
 
@@ -28,14 +30,21 @@ absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(const OptimizerSpec& o
   return absl::InvalidArgumentError(absl::StrCat("optimizer.name: unknown '", o.name, "' (allowed: sgd, adam, adamw)"));
 }
 
-Trainer::Trainer(const JobSpec& spec, std::string run_dir) : spec_(spec), run_dir_(std::move(run_dir)) {}
+Trainer::Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm)
+    : spec_(spec), run_dir_(std::move(run_dir)), comm_(comm && comm->size() > 1 ? comm : nullptr) {}
 Trainer::~Trainer() = default;
 
-absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir) {
-  std::unique_ptr<Trainer> t(new Trainer(spec, run_dir));
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir,
+                                                         Communicator* comm) {
+  std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
+  if (spec.data.batch_size % t->world() != 0)
+    return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
+                                                   " is the global batch and must divide evenly among the ",
+                                                   t->world(), " ranks of this job"));
   ContextOptions co;
   co.threads = spec.runtime_threads;
   co.seed = spec.train.seed;
+  co.dropout_stream = 1 + static_cast<uint64_t>(t->rank());
   t->ctx_ = std::make_unique<Context>(co);
   TY_ASSIGN_OR_RETURN(t->data_, load_job_data(spec, /*need_train=*/!run_dir.empty()));
   const Dataset& ref = t->data_.train ? *t->data_.train : *t->data_.test;
@@ -43,6 +52,13 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   if (spec.train.loss == "cross_entropy" && t->data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
   TY_ASSIGN_OR_RETURN(t->optimizer_, make_optimizer(spec.optimizer, t->model_->params()));
+  if (t->comm_) {
+    std::vector<Tensor> state;
+    for (auto& [name, tensor] : t->model_->state()) state.push_back(tensor);
+    TY_RETURN_IF_ERROR(broadcast_tensors(*t->comm_, state));
+    t->bucketer_ = std::make_unique<GradientBucketer>(
+        *t->comm_, t->model_->params(), static_cast<size_t>(spec.comm.bucket_mb * (1 << 20)));
+  }
   return t;
 }
 
@@ -68,23 +84,60 @@ Var Trainer::loss_of(const Var& outputs, const Tensor& targets) {
   return ops::mse_loss(*ctx_, outputs, t);
 }
 
-MetricsAccumulator Trainer::evaluate(const Dataset& data) {
+absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
   model_->set_training(false);
   TapeScope no_grad(*ctx_, nullptr);
   MetricsAccumulator m(data_.classes);
-  const int64_t n = data.size(), batch = std::max<int64_t>(spec_.data.batch_size, 256);
-  std::vector<int64_t> idx(batch);
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t count = std::min(batch, n - start);
-    for (int64_t i = 0; i < count; ++i) idx[i] = start + i;
+  const int64_t batch = std::max<int64_t>(spec_.data.batch_size, 256);
+  std::vector<int64_t> mine;
+  for (int64_t i = rank(); i < data.size(); i += world()) mine.push_back(i);
+  for (int64_t start = 0; start < static_cast<int64_t>(mine.size()); start += batch) {
+    const int64_t count = std::min<int64_t>(batch, mine.size() - start);
     Tensor x, y;
-    load_batch(data, idx.data(), count, x, y);
+    load_batch(data, mine.data() + start, count, x, y);
     Var out = model_->forward(*ctx_, Var(x));
     Var loss = loss_of(out, y);
     m.add(out.value(), y, loss.value().item());
   }
   model_->set_training(true);
+  if (comm_) {
+    const std::vector<double> local = m.pack();
+    Tensor sums = Tensor::empty({static_cast<int64_t>(local.size())}, DType::kF64);
+    for (size_t i = 0; i < local.size(); ++i) sums.set(i, local[i]);
+    TY_RETURN_IF_ERROR(comm_->allreduce(sums, ReduceOp::kSum)->wait());
+    std::vector<double> global(local.size());
+    for (size_t i = 0; i < global.size(); ++i) global[i] = sums.at(i);
+    m.unpack(global);
+  }
   return m;
+}
+
+absl::StatusOr<double> Trainer::global_mean(double value) {
+  if (!comm_) return value;
+  Tensor t = Tensor::empty({1}, DType::kF64);
+  t.set(0, value);
+  TY_RETURN_IF_ERROR(comm_->allreduce(t, ReduceOp::kAvg)->wait());
+  return t.at(0);
+}
+
+absl::StatusOr<double> Trainer::train_step(const std::vector<int64_t>& indices, float lr, Tape& tape) {
+  Tensor x, y;
+  load_batch(*data_.train, indices.data(), static_cast<int64_t>(indices.size()), x, y);
+  double loss_value;
+  {
+    TapeScope record(*ctx_, &tape);
+    Var out = model_->forward(*ctx_, Var(x));
+    Var loss = loss_of(out, y);
+    loss_value = loss.value().item();
+    if (bucketer_) bucketer_->begin_step();
+    tape.backward(loss);
+  }
+  if (bucketer_) TY_RETURN_IF_ERROR(bucketer_->finish_step());
+  if (spec_.train.clip_grad_norm > 0) clip_grad_norm(model_->params(), spec_.train.clip_grad_norm);
+  optimizer_->step(lr);
+  optimizer_->zero_grad();
+  ++step_;
+  return loss_value;
 }
 
 std::vector<std::pair<std::string, Tensor>> Trainer::saved_state() {
@@ -113,85 +166,88 @@ absl::Status Trainer::load_state(const std::string& path) {
 }
 
 absl::Status Trainer::run() {
-  std::error_code ec;
-  std::filesystem::create_directories(run_dir_, ec);
-  if (!std::filesystem::is_directory(run_dir_))
-    return absl::UnavailableError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
   if (data_.train == nullptr) return absl::FailedPreconditionError("this trainer was created for evaluation only");
-  {
-    std::ofstream job(run_dir_ + "/job.yaml");
-    job << spec_.spec_yaml << "\n";
+  std::optional<MetricsLog> log;
+  if (leader()) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir_, ec);
+    if (!std::filesystem::is_directory(run_dir_))
+      return absl::UnavailableError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
+    std::ofstream(run_dir_ + "/job.yaml") << spec_.spec_yaml << "\n";
+    TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
+    log.emplace(std::move(opened));
   }
-  TY_ASSIGN_OR_RETURN(MetricsLog log, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
+  FILE* out = leader() ? stderr : nullptr;
 
   const Dataset& train = *data_.train;
-  const int64_t n = train.size(), batch = spec_.data.batch_size;
-  const int64_t steps_per_epoch = (n + batch - 1) / batch;
+  const int64_t batch = spec_.data.batch_size;
+  const Remainder remainder = spec_.data.remainder == "drop" ? Remainder::kDrop
+                              : spec_.data.remainder == "pad" ? Remainder::kPad
+                                                              : Remainder::kPartial;
+  DistributedSampler sampler(train.size(), spec_.train.seed, rank(), world(), batch, remainder);
+  const int64_t steps_per_epoch = sampler.steps_per_epoch();
   int64_t total_steps = spec_.train.epochs * steps_per_epoch;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   LrSchedule schedule(spec_.optimizer.lr, spec_.schedule, total_steps);
-  std::fprintf(stderr, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d threads\n",
-               train.describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
-               static_cast<long>(total_steps), static_cast<long>(batch), static_cast<long>(spec_.train.epochs),
-               ctx_->threads());
-  ProgressLine progress(stderr, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
+  if (out)
+    std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %d threads%s\n",
+                 train.describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
+                 static_cast<long>(total_steps), static_cast<long>(batch), static_cast<long>(spec_.train.epochs),
+                 world(), ctx_->threads(),
+                 bucketer_ ? absl::StrCat(", ", comm_->backend(), ", ", bucketer_->num_buckets(), " gradient buckets").c_str() : "");
+  ProgressLine progress(out, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
 
   Tape tape;
-  const std::vector<Var> params = model_->params();
   model_->set_training(true);
   int64_t epoch = 0;
   for (; epoch < spec_.train.epochs && step_ < total_steps; ++epoch) {
-    const std::vector<int64_t> order = epoch_permutation(n, spec_.train.seed, epoch);
+    sampler.begin_epoch(epoch);
     progress.start_epoch(epoch);
     double train_seconds = 0;
     int64_t samples = 0;
     for (int64_t s = 0; s < steps_per_epoch && step_ < total_steps; ++s) {
       const auto t0 = std::chrono::steady_clock::now();
-      const int64_t start = s * batch, count = std::min(batch, n - start);
-      Tensor x, y;
-      load_batch(train, order.data() + start, count, x, y);
+      maybe_kill_self(rank(), step_);
+      const std::vector<int64_t> indices = sampler.local_batch(s);
       const float lr = schedule.lr(step_);
-      double loss_value;
-      {
-        TapeScope record(*ctx_, &tape);
-        Var out = model_->forward(*ctx_, Var(x));
-        Var loss = loss_of(out, y);
-        loss_value = loss.value().item();
-        tape.backward(loss);
-      }
-      if (spec_.train.clip_grad_norm > 0) clip_grad_norm(params, spec_.train.clip_grad_norm);
-      optimizer_->step(lr);
-      optimizer_->zero_grad();
-      ++step_;
+      TY_ASSIGN_OR_RETURN(double loss_value, train_step(indices, lr, tape));
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      samples += count;
-      if (!std::isfinite(loss_value))
-        return absl::InternalError(absl::StrCat("loss became ", loss_value, " at step ", step_,
-                                                " (epoch ", epoch + 1, "); lower optimizer.lr or set train.clip_grad_norm"));
-      if (step_ % spec_.log_every_steps == 0) log.train(step_, epoch, loss_value, lr);
-      progress.step(s + 1, step_, count, loss_value);
+      samples += static_cast<int64_t>(indices.size()) * world();
+      if (step_ % spec_.log_every_steps == 0 || !std::isfinite(loss_value)) {
+        TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value));
+        if (!std::isfinite(global_loss))
+          return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step_, " (epoch ", epoch + 1,
+                                                  "); lower optimizer.lr or set train.clip_grad_norm"));
+        if (log) log->train(step_, epoch, global_loss, lr);
+      }
+      progress.step(s + 1, step_, static_cast<int64_t>(indices.size()) * world(), loss_value);
     }
     progress.end_epoch();
-    log.epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0);
+    if (log) log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0);
     if (data_.val) {
-      MetricsAccumulator m = evaluate(*data_.val);
-      log.eval("val", epoch, m, false);
-      std::fprintf(stderr, "  epoch %ld: %.2f s train, val loss %.4f%s\n", static_cast<long>(epoch + 1), train_seconds,
-                   m.loss(), m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str() : "");
-    } else {
-      std::fprintf(stderr, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
+      TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.val));
+      if (log) log->eval("val", epoch, m, false);
+      if (out)
+        std::fprintf(out, "  epoch %ld: %.2f s train, val loss %.4f%s\n", static_cast<long>(epoch + 1), train_seconds,
+                     m.loss(), m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str() : "");
+    } else if (out) {
+      std::fprintf(out, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
     }
   }
-  TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
+  if (bucketer_ && out && bucketer_->comm_span_seconds() > 0)
+    std::fprintf(out, "  gradient allreduce: %.3f s waited of %.3f s in flight (%.0f%% hidden behind backward)\n",
+                 bucketer_->waited_seconds(), bucketer_->comm_span_seconds(),
+                 100.0 * (1.0 - bucketer_->waited_seconds() / bucketer_->comm_span_seconds()));
+  if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
-    MetricsAccumulator m = evaluate(*data_.test);
-    log.eval("test", std::max<int64_t>(epoch - 1, 0), m, m.classification());
-    if (m.classification())
-      std::fprintf(stderr, "test: loss %.4f, accuracy %.4f (%ld samples)\n", m.loss(), m.accuracy(), static_cast<long>(m.count()));
-    else
-      std::fprintf(stderr, "test: loss %.4f, mse %.6g (%ld samples)\n", m.loss(), m.mse(), static_cast<long>(m.count()));
+    TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
+    if (log) log->eval("test", std::max<int64_t>(epoch - 1, 0), m, m.classification());
+    if (out && m.classification())
+      std::fprintf(out, "test: loss %.4f, accuracy %.4f (%ld samples)\n", m.loss(), m.accuracy(), static_cast<long>(m.count()));
+    else if (out)
+      std::fprintf(out, "test: loss %.4f, mse %.6g (%ld samples)\n", m.loss(), m.mse(), static_cast<long>(m.count()));
   }
-  std::fprintf(stderr, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
+  if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
   return absl::OkStatus();
 }
 

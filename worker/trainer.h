@@ -1,12 +1,20 @@
 // Trainer: what one rank runs. From a checked JobSpec it loads the data, builds the model
 // and optimizer, runs the training loop with progress and metrics.jsonl, evaluates on the
 // validation split each epoch and on the test set at the end, and saves the final weights.
+//
+// With a communicator of more than one rank it trains data-parallel: parameters and
+// buffers are broadcast from rank 0, each rank takes its share of every global batch
+// (DistributedSampler), gradients are averaged in buckets overlapped with backward
+// (GradientBucketer), and metrics are summed over ranks, so rank 0 — the only rank that
+// writes files or prints progress — reports global figures.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "comm/communicator.h"
+#include "comm/gradient_bucketer.h"
 #include "models/metrics.h"
 #include "models/model.h"
 #include "runtime/optim/optimizer.h"
@@ -20,14 +28,16 @@ class Trainer {
   // Loads data and builds everything; any problem with the spec or the data is reported
   // here, before training starts. An empty `run_dir` makes an evaluation-only trainer,
   // which loads just the test set.
-  static absl::StatusOr<std::unique_ptr<Trainer>> create(const JobSpec& spec, const std::string& run_dir);
+  // `comm` (optional) is the job's communicator; null or one rank: no data parallelism.
+  static absl::StatusOr<std::unique_ptr<Trainer>> create(const JobSpec& spec, const std::string& run_dir,
+                                                         Communicator* comm = nullptr);
   ~Trainer();
 
   // Trains, evaluates and writes RUN_DIR/{metrics.jsonl, weights.bin, job.yaml}.
   absl::Status run();
   // Metrics of the current model on `data` (no gradients, dropout off, batch norm on
-  // running statistics).
-  MetricsAccumulator evaluate(const Dataset& data);
+  // running statistics), summed over all ranks, each evaluating every world-th sample.
+  absl::StatusOr<MetricsAccumulator> evaluate(const Dataset& data);
 
   // Everything the weights file holds: the model's parameters and buffers, and the input
   // standardization ("input.mean", "input.std") when data.normalize is standardize.
@@ -42,7 +52,14 @@ class Trainer {
   std::string weights_path() const { return run_dir_ + "/weights.bin"; }
 
  private:
-  Trainer(const JobSpec& spec, std::string run_dir);
+  Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm);
+  bool leader() const { return rank() == 0; }
+  int rank() const { return comm_ ? comm_->rank() : 0; }
+  int world() const { return comm_ ? comm_->size() : 1; }
+  // The mean of `value` over ranks (itself with one rank).
+  absl::StatusOr<double> global_mean(double value);
+  // One optimizer step on this rank's share of a global batch; returns its mean loss.
+  absl::StatusOr<double> train_step(const std::vector<int64_t>& indices, float lr, Tape& tape);
   // Forward of one batch and its mean loss.
   Var loss_of(const Var& outputs, const Tensor& targets);
   void load_batch(const Dataset& data, const int64_t* indices, int64_t count, Tensor& x, Tensor& y);
@@ -53,6 +70,8 @@ class Trainer {
   JobData data_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  Communicator* comm_;
+  std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
   int64_t step_ = 0;
 };
 

@@ -1,0 +1,103 @@
+// Data-parallel training under a real `mpirun`: N ranks with local batch B/N train the model
+// one rank trains with batch B (same per-step global losses), bad splits are refused, and a
+// rank killed mid-training ends the whole job with an error naming it, leaving no orphans.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace ty {
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+  double seconds;
+};
+
+Result sh(const std::string& cmd, int timeout_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+std::string mpirun(int np) {
+  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " ";
+}
+
+std::vector<double> train_losses(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::vector<double> out;
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (std::regex_search(l, m, std::regex(R"("kind":"train".*"loss":([-0-9.eE+]+))"))) out.push_back(std::stod(m[1]));
+  return out;
+}
+
+// SGD with momentum: its update is linear in the gradient, so the rounding differences of
+// summing a batch in N parts stay at float level. (Adam divides by sqrt(v) and turns the
+// ~1e-7 differences of near-zero gradients into whole-lr steps; the losses then agree to
+// 1e-7 for the first dozen steps and drift to ~1e-4 by step 50 — chaos, not a DP error.)
+class Mpirun : public TempDirTest {
+ protected:
+  const std::string job_ = std::string(TRAINYARD_SOURCE_DIR) +
+                           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=50 --set log.every_steps=1 "
+                           "--set data.batch_size=96 --set data.train_subset=20000 --set validation.fraction=0 "
+                           "--set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
+                           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
+};
+
+TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
+  Result one = sh(std::string(TRAINYARD_BINARY) + " train " + job_ + "--run-dir " + path("one"), 300);
+  ASSERT_EQ(one.code, 0) << one.output;
+  const std::vector<double> want = train_losses(path("one") + "/metrics.jsonl");
+  ASSERT_EQ(want.size(), 50u);
+  for (int np : {2, 3}) {
+    const std::string dir = path("np" + std::to_string(np));
+    Result r = sh(mpirun(np) + TRAINYARD_BINARY + " train " + job_ + "--run-dir " + dir, 300);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find(std::to_string(np) + " rank(s)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("hidden behind backward"), std::string::npos) << r.output;
+    const std::vector<double> got = train_losses(dir + "/metrics.jsonl");
+    ASSERT_EQ(got.size(), want.size()) << "np " << np;
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "np " << np << " step " << i + 1;
+  }
+}
+
+TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
+  Result r = sh(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("data.batch_size: 128 is the global batch and must divide evenly among the 3 ranks"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
+  const std::string dir = path("killed");
+  Result r = sh("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
+                    " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=10 --run-dir " + dir,
+                120);
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.code, 124) << "the job hung until the test's timeout:\n" << r.output;
+  EXPECT_LT(r.seconds, 10 + 20) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("rank 1[^0-9]"))) << r.output;
+  // "[-]" keeps the pattern from matching the shell that runs pgrep itself.
+  Result left = sh("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
+  EXPECT_EQ(left.output, "") << "orphaned ranks";
+}
+
+}  // namespace
+}  // namespace ty
