@@ -16,12 +16,14 @@ struct OpQueue::State {
 
 class OpQueue::Handle final : public CommHandle {
  public:
-  explicit Handle(std::shared_ptr<State> s) : s_(std::move(s)) {}
+  Handle(std::shared_ptr<State> s, std::shared_ptr<std::atomic<bool>> timed_out)
+      : s_(std::move(s)), timed_out_(std::move(timed_out)) {}
   absl::Status wait() override {
     std::unique_lock<std::mutex> lock(s_->mu);
     // Grace beyond the deadline: the queue thread reports timeouts of polling ops itself.
     if (!s_->cv.wait_until(lock, s_->deadline + std::chrono::milliseconds(200), [&] { return s_->done; })) {
       const double secs = std::chrono::duration<double>(Clock::now() - s_->start).count();
+      timed_out_->store(true);
       return absl::DeadlineExceededError(absl::StrCat(s_->what, " did not complete after ", secs,
                                                       " s (comm.timeout_s); a peer rank is gone or stuck"));
     }
@@ -35,6 +37,7 @@ class OpQueue::Handle final : public CommHandle {
 
  private:
   std::shared_ptr<State> s_;
+  std::shared_ptr<std::atomic<bool>> timed_out_;
 };
 
 OpQueue::OpQueue(std::string describe_rank, std::chrono::milliseconds timeout)
@@ -64,7 +67,7 @@ CommHandlePtr OpQueue::enqueue(Op op) {
     ops_.push_back(std::move(op));
   }
   cv_.notify_all();
-  return std::make_unique<Handle>(state);
+  return std::make_unique<Handle>(state, waiter_timed_out_);
 }
 
 void OpQueue::run_on_thread(std::function<void()> fn) {
@@ -79,7 +82,7 @@ void OpQueue::run_on_thread(std::function<void()> fn) {
 
 bool OpQueue::broken() {
   std::lock_guard<std::mutex> lock(mu_);
-  return !broken_.ok();
+  return !broken_.ok() || waiter_timed_out_->load();
 }
 
 void OpQueue::loop() {

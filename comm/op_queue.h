@@ -8,12 +8,14 @@
 //  2. The thread takes ops in order and calls op.step(deadline) until it reports done
 //     (a status) — backends poll their transport inside step() and return kUnavailable
 //     "not yet" to be called again.
-//  3. The op's status is published to its handle; wait() returns it, or a
+//  3. The op's status is published to its handle; wait() returns it, or — when the op
+//     has not finished by its deadline, even if it is stuck in a blocking call — a
 //     DeadlineExceeded naming the operation, group, rank and elapsed time.
 //  4. After a failure every later op fails at once with the first error (the group is
 //     broken: collectives cannot resynchronize).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -40,7 +42,8 @@ class OpQueue {
   // Runs `fn` on the queue's thread after the ops before it, even when the queue is broken
   // (MPI wants init, every call and finalize on one thread). Blocks until it ran.
   void run_on_thread(std::function<void()> fn);
-  // Whether an operation has failed (the group is broken).
+  // Whether an operation has failed or a wait() timed out (the group is broken). After a
+  // timeout the queue thread may be stuck in a blocking call that never returns.
   bool broken();
 
   static absl::Status again() { return absl::UnavailableError("again"); }
@@ -67,6 +70,7 @@ class OpQueue {
   std::deque<Op> ops_;
   bool stop_ = false;
   absl::Status broken_;
+  std::shared_ptr<std::atomic<bool>> waiter_timed_out_ = std::make_shared<std::atomic<bool>>(false);
   std::thread thread_;
 };
 

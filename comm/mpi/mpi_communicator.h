@@ -1,7 +1,9 @@
 // The MPI backend (Open MPI): the world communicator of a job launched by mpirun or srun.
-// Every MPI call — init, the non-blocking collectives, MPI_Test polling, finalize — runs
-// on the communicator's OpQueue thread (MPI_THREAD_FUNNELED), which keeps collectives
-// progressing while the training thread computes.
+// Every MPI call — init, the collectives (blocking calls: Open MPI's tuned algorithms),
+// point-to-point (non-blocking, polled), finalize — runs on the communicator's OpQueue
+// thread (MPI_THREAD_FUNNELED), so collectives run while the training thread computes.
+// A collective stuck past comm.timeout_s fails its waiter; the destructor then aborts the
+// job instead of joining the stuck thread.
 #pragma once
 
 #include <memory>
@@ -13,10 +15,10 @@ namespace ty {
 
 class MpiCommunicator final : public Communicator {
  public:
-  // Initializes MPI (once per process) and wraps MPI_COMM_WORLD.
+  // Initializes MPI (unless the process already did) and wraps MPI_COMM_WORLD.
   static absl::StatusOr<std::unique_ptr<MpiCommunicator>> create(CommOptions options);
-  // Finalizes MPI; aborts the whole job instead when an operation failed (peers may be
-  // stuck in a collective that can never complete).
+  // Finalizes MPI if create() initialized it; aborts the whole job instead when an
+  // operation failed (peers may be stuck in a collective that can never complete).
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -31,9 +33,10 @@ class MpiCommunicator final : public Communicator {
   CommHandlePtr recv(Tensor t, int src, int tag) override;
 
  private:
-  MpiCommunicator(int rank, int size, std::unique_ptr<OpQueue> queue)
-      : rank_(rank), size_(size), queue_(std::move(queue)) {}
+  MpiCommunicator(int rank, int size, bool owns_mpi, std::unique_ptr<OpQueue> queue)
+      : rank_(rank), size_(size), owns_mpi_(owns_mpi), queue_(std::move(queue)) {}
   int rank_, size_;
+  bool owns_mpi_;
   std::unique_ptr<OpQueue> queue_;
 };
 
