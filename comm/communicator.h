@@ -30,6 +30,8 @@ class CommHandle {
   virtual absl::Status wait() = 0;
   // Whether it completed (with its status in `status`), without blocking.
   virtual bool test(absl::Status* status) = 0;
+  // Seconds the backend spent executing it, once completed (excludes time queued).
+  virtual double run_seconds() const = 0;
 };
 
 using CommHandlePtr = std::unique_ptr<CommHandle>;

@@ -68,7 +68,6 @@ void GradientBucketer::on_ready(size_t k) {
 
 void GradientBucketer::launch_ready_in_order() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
-    if (next_launch_ == 0) first_launch_ = std::chrono::steady_clock::now();
     Bucket& b = buckets_[next_launch_++];
     b.launched = true;
     b.handle = comm_.allreduce(b.buffer, ReduceOp::kAvg);
@@ -88,10 +87,9 @@ absl::Status GradientBucketer::finish_step() {
   for (Bucket& b : buckets_) {
     absl::Status st = b.handle->wait();
     if (first.ok() && !st.ok()) first = st;
+    comm_seconds_ += b.handle->run_seconds();
   }
-  const auto t1 = std::chrono::steady_clock::now();
-  waited_ += std::chrono::duration<double>(t1 - t0).count();
-  span_ += std::chrono::duration<double>(t1 - first_launch_).count();
+  waited_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return first;
 }
 

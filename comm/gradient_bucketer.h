@@ -36,11 +36,11 @@ class GradientBucketer {
   size_t num_buckets() const { return buckets_.size(); }
   // Parameter indices (into `params`) of bucket b, in packing order.
   const std::vector<size_t>& bucket_params(size_t b) const { return buckets_[b].params; }
-  // Seconds finish_step() spent waiting, and seconds from the first launch to the end of
-  // finish_step(), summed over steps: 1 - waited / span is the share of communication
-  // hidden behind backward.
+  // Seconds finish_step() spent waiting, and seconds the communicator spent executing the
+  // buckets' allreduces, summed over steps: 1 - waited / comm is the share of
+  // communication hidden behind backward.
   double waited_seconds() const { return waited_; }
-  double comm_span_seconds() const { return span_; }
+  double comm_seconds() const { return comm_seconds_; }
 
  private:
   struct Bucket {
@@ -59,8 +59,7 @@ class GradientBucketer {
   std::vector<bool> ready_;
   std::vector<Bucket> buckets_;
   size_t next_launch_ = 0;
-  std::chrono::steady_clock::time_point first_launch_;
-  double waited_ = 0, span_ = 0;
+  double waited_ = 0, comm_seconds_ = 0;
 };
 
 // Broadcasts every tensor from `root` (parameters and buffers at the start of training).

@@ -10,6 +10,7 @@ struct OpQueue::State {
   std::condition_variable cv;
   bool done = false;
   absl::Status status;
+  double run_seconds = 0;
   Clock::time_point start, deadline;
   std::string what;  // "allreduce on world (rank 1 of 4)"
 };
@@ -28,6 +29,10 @@ class OpQueue::Handle final : public CommHandle {
                                                       " s (comm.timeout_s); a peer rank is gone or stuck"));
     }
     return s_->status;
+  }
+  double run_seconds() const override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    return s_->run_seconds;
   }
   bool test(absl::Status* status) override {
     std::lock_guard<std::mutex> lock(s_->mu);
@@ -100,6 +105,7 @@ void OpQueue::loop() {
       std::lock_guard<std::mutex> lock(mu_);
       st = op.always ? absl::OkStatus() : broken_;
     }
+    const auto began = Clock::now();
     if (st.ok()) {
       int polls = 0;
       for (;;) {
@@ -128,6 +134,7 @@ void OpQueue::loop() {
       std::lock_guard<std::mutex> lock(op.state->mu);
       op.state->done = true;
       op.state->status = st;
+      op.state->run_seconds = std::chrono::duration<double>(Clock::now() - began).count();
     }
     op.state->cv.notify_all();
   }

@@ -12,6 +12,7 @@ packages=(
   libabsl-dev                      # Status / StatusOr
   zlib1g-dev                       # gzip IDX files
   openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
+  slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
   dataset-fashion-mnist            # the example data set
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS

@@ -234,10 +234,10 @@ absl::Status Trainer::run() {
       std::fprintf(out, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
     }
   }
-  if (bucketer_ && out && bucketer_->comm_span_seconds() > 0)
-    std::fprintf(out, "  gradient allreduce: %.3f s waited of %.3f s in flight (%.0f%% hidden behind backward)\n",
-                 bucketer_->waited_seconds(), bucketer_->comm_span_seconds(),
-                 100.0 * (1.0 - bucketer_->waited_seconds() / bucketer_->comm_span_seconds()));
+  if (bucketer_ && out && bucketer_->comm_seconds() > 0)
+    std::fprintf(out, "  gradient allreduce: %.3f s running, %.3f s waited for (%.0f%% hidden behind backward)\n",
+                 bucketer_->comm_seconds(), bucketer_->waited_seconds(),
+                 100.0 * std::max(0.0, 1.0 - bucketer_->waited_seconds() / bucketer_->comm_seconds()));
   if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
