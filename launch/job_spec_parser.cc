@@ -87,6 +87,7 @@ absl::Status read_model(SpecReader& root, ModelSpec& m) {
   r.choice("kind", m.kind, {"mlp", "cnn", "layers"})
       .choice("activation", m.activation, kActivations)
       .real("dropout", m.dropout, 0, 1, false, true)
+      .flag("sync_batch_norm", m.sync_batch_norm)
       .integers("hidden", m.hidden, 1, kBig);
   TY_RETURN_IF_ERROR(r.status());
   YAML::Node conv = r.node("conv");

@@ -95,8 +95,8 @@ std::string Activation::describe() const { return eltwise_name(kind_); }
 
 std::string Dropout::describe() const { return absl::StrCat("dropout ", p_); }
 
-BatchNorm::BatchNorm(Context& ctx, const Shape& in, DType dtype, float momentum, float eps)
-    : momentum_(momentum), eps_(eps) {
+BatchNorm::BatchNorm(Context& ctx, const Shape& in, DType dtype, bool sync, float momentum, float eps)
+    : sync_(sync), momentum_(momentum), eps_(eps) {
   const int64_t c = in[0];
   Tensor g = ctx.empty({c}, dtype), b = ctx.empty({c}, dtype);
   g.fill(1.0);
@@ -109,7 +109,9 @@ BatchNorm::BatchNorm(Context& ctx, const Shape& in, DType dtype, float momentum,
   out_shape_ = in;
 }
 
-std::string BatchNorm::describe() const { return absl::StrCat("batchnorm ", gamma_.shape()[0]); }
+std::string BatchNorm::describe() const {
+  return absl::StrCat(sync_ ? "sync batchnorm " : "batchnorm ", gamma_.shape()[0]);
+}
 
 std::vector<std::pair<std::string, Var>> BatchNorm::params() {
   return {{"weight", gamma_}, {"bias", beta_}};

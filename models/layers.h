@@ -94,9 +94,11 @@ class Flatten final : public Layer {
 // (C, ...) unchanged; statistics per channel C.
 class BatchNorm final : public Layer {
  public:
-  BatchNorm(Context& ctx, const Shape& in, DType dtype, float momentum = 0.1f, float eps = 1e-5f);
+  // `sync`: batch statistics over all data-parallel ranks (ops::sync_batch_norm).
+  BatchNorm(Context& ctx, const Shape& in, DType dtype, bool sync = false, float momentum = 0.1f, float eps = 1e-5f);
   Var forward(Context& ctx, const Var& x) override {
-    return ops::batch_norm(ctx, x, gamma_, beta_, mean_, var_, momentum_, eps_, training_);
+    return sync_ ? ops::sync_batch_norm(ctx, x, gamma_, beta_, mean_, var_, momentum_, eps_, training_)
+                 : ops::batch_norm(ctx, x, gamma_, beta_, mean_, var_, momentum_, eps_, training_);
   }
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
@@ -105,6 +107,7 @@ class BatchNorm final : public Layer {
  private:
   Var gamma_, beta_;
   Tensor mean_, var_;
+  bool sync_;
   float momentum_, eps_;
 };
 

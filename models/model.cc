@@ -39,7 +39,9 @@ absl::StatusOr<Eltwise> parse_activation(const std::string& key, const std::stri
 // Appends layers to `seq`, checking each against the shape flowing in.
 class Builder {
  public:
-  Builder(Context& ctx, uint64_t seed, DType dtype) : ctx_(ctx), dtype_(dtype) { rng_.seed = seed; }
+  Builder(Context& ctx, uint64_t seed, DType dtype, bool sync_bn) : ctx_(ctx), dtype_(dtype), sync_bn_(sync_bn) {
+    rng_.seed = seed;
+  }
 
   absl::Status flatten_if_needed(Sequential& seq) {
     if (seq.out_shape().size() != 1) seq.add(std::make_unique<Flatten>(seq.out_shape()));
@@ -106,7 +108,7 @@ class Builder {
       return absl::OkStatus();
     }
     if (l.type == "batchnorm") {
-      seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_));
+      seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
       return absl::OkStatus();
     }
     if (l.type == "layernorm") {
@@ -143,15 +145,15 @@ class Builder {
                           const std::string& act) {
     if (!b.residual) {
       TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding));
-      if (b.batch_norm) seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_));
+      if (b.batch_norm) seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
       TY_RETURN_IF_ERROR(activation(seq, "model.activation", act));
     } else {
       auto body = std::make_unique<Sequential>(seq.out_shape());
       TY_RETURN_IF_ERROR(conv(*body, key, b.channels, b.kernel, b.stride, b.padding));
-      if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_));
+      if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_, sync_bn_));
       TY_RETURN_IF_ERROR(activation(*body, "model.activation", act));
       TY_RETURN_IF_ERROR(conv(*body, key, b.channels, b.kernel, 1, b.padding));
-      if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_));
+      if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_, sync_bn_));
       TY_RETURN_IF_ERROR(residual(seq, key, std::move(body)));
       TY_RETURN_IF_ERROR(activation(seq, "model.activation", act));
     }
@@ -165,6 +167,7 @@ class Builder {
  private:
   Context& ctx_;
   DType dtype_;
+  bool sync_bn_;
   InitRng rng_;
 };
 
@@ -173,7 +176,7 @@ class Builder {
 absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec,
                                                    const Shape& input_shape, int64_t outputs,
                                                    uint64_t seed, DType dtype) {
-  Builder b(ctx, seed, dtype);
+  Builder b(ctx, seed, dtype, spec.sync_batch_norm);
   auto net = std::make_unique<Sequential>(input_shape);
   if (spec.kind == "mlp" || spec.kind == "cnn") {
     if (spec.kind == "cnn") {

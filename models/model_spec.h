@@ -37,6 +37,7 @@ struct ModelSpec {
   std::string kind = "mlp";         // mlp | cnn | layers
   std::string activation = "relu";  // relu | leaky_relu | gelu | tanh | sigmoid
   float dropout = 0.f;              // after each hidden activation (mlp, cnn's fc part)
+  bool sync_batch_norm = false;     // batch norm statistics over all data-parallel ranks
   std::vector<int64_t> hidden = {256, 256};  // mlp hidden sizes; cnn fc sizes
   std::vector<ConvBlockSpec> conv;  // cnn
   std::vector<LayerSpec> layers;    // layers

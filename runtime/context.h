@@ -3,6 +3,7 @@
 // the autograd tape that records ops (none: inference, nothing recorded).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -50,6 +51,12 @@ class Context {
 
   RngStream& dropout_rng() { return dropout_rng_; }
 
+  // (optional) Sums a tensor over the ranks of a data-parallel job, in place; set by the
+  // trainer for synchronized batch norm. Unset: one rank.
+  using CrossRankSum = std::function<void(Tensor&)>;
+  const CrossRankSum& cross_rank_sum() const { return cross_rank_sum_; }
+  void set_cross_rank_sum(CrossRankSum fn) { cross_rank_sum_ = std::move(fn); }
+
  private:
   ContextOptions options_;
   int threads_;
@@ -57,6 +64,7 @@ class Context {
   std::vector<std::unique_ptr<KernelBackend>> backends_;
   Tape* tape_ = nullptr;
   RngStream dropout_rng_;
+  CrossRankSum cross_rank_sum_;
 };
 
 // Sets `ctx`'s tape for a scope (nullptr: no recording), restoring the previous one after.

@@ -46,6 +46,16 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   co.seed = spec.train.seed;
   co.dropout_stream = 1 + static_cast<uint64_t>(t->rank());
   t->ctx_ = std::make_unique<Context>(co);
+  if (spec.model.sync_batch_norm) {
+    // One rank takes the same code path with nothing to add, so that N ranks and one rank
+    // compute the statistics alike.
+    Communicator* c = t->comm_;
+    t->ctx_->set_cross_rank_sum([c](Tensor& v) {
+      if (c == nullptr) return;
+      absl::Status st = c->allreduce(v, ReduceOp::kSum)->wait();
+      CHECK(st.ok()) << "synchronized batch norm: " << st.message();
+    });
+  }
   TY_ASSIGN_OR_RETURN(t->data_, load_job_data(spec, /*need_train=*/!run_dir.empty()));
   const Dataset& ref = t->data_.train ? *t->data_.train : *t->data_.test;
   TY_ASSIGN_OR_RETURN(t->model_, build_model(*t->ctx_, spec.model, ref.sample_shape(), t->data_.outputs, spec.train.seed));

@@ -1,4 +1,8 @@
 // Batch norm and layer norm.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "runtime/ops/ops.h"
 
 namespace ty::ops {
@@ -37,6 +41,101 @@ Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
                      if (gamma.requires_grad()) gamma.accumulate_grad(dg);
                      if (beta.requires_grad()) beta.accumulate_grad(db);
                    });
+}
+
+namespace {
+
+// Per-channel sums over x viewed as (N, C, S), in double: out[c] += f(index).
+template <class T, class F>
+void channel_sums(const Tensor& x, double* out, F f) {
+  const int64_t n = x.dim(0), c = x.ndim() > 1 ? x.dim(1) : 1, s = x.numel() / std::max<int64_t>(n * c, 1);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t j = 0; j < s; ++j) out[ch] += f((i * c + ch) * s + j);
+}
+
+// Sums a small double vector over ranks.
+void sum_over_ranks(Context& ctx, std::vector<double>& v) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::kF64);
+  std::copy(v.begin(), v.end(), t.data<double>());
+  ctx.cross_rank_sum()(t);
+  std::copy(t.data<double>(), t.data<double>() + v.size(), v.begin());
+}
+
+}  // namespace
+
+Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta, Tensor& running_mean,
+                    Tensor& running_var, float momentum, float eps, bool training) {
+  if (!training || !ctx.cross_rank_sum())
+    return batch_norm(ctx, x_in, gamma, beta, running_mean, running_var, momentum, eps, training);
+  const Var x = plain(ctx, x_in);
+  const int64_t c = x.value().ndim() > 1 ? x.shape()[1] : 1, count = x.value().numel() / c;
+  CHECK_EQ(gamma.value().numel(), c) << "sync_batch_norm channels of " << shape_str(x.shape());
+  // Global statistics from per-rank sums: [sum x (C), sum x^2 (C), count].
+  std::vector<double> sums(2 * c + 1, 0.0);
+  TY_DISPATCH_FLOAT(x.dtype(), T, {
+    const T* X = x.value().data<T>();
+    channel_sums<T>(x.value(), sums.data(), [X](int64_t i) { return double(X[i]); });
+    channel_sums<T>(x.value(), sums.data() + c, [X](int64_t i) { return double(X[i]) * X[i]; });
+  });
+  sums[2 * c] = double(count);
+  sum_over_ranks(ctx, sums);
+  const double total = sums[2 * c];
+  Tensor mean = ctx.empty({c}, x.dtype()), var = ctx.empty({c}, x.dtype());
+  for (int64_t i = 0; i < c; ++i) {
+    const double m = sums[i] / total;
+    mean.set(i, m);
+    var.set(i, std::max(sums[c + i] / total - m * m, 0.0));
+  }
+  Tensor y = x.value().empty_like();
+  ctx.kernels(x.dtype()).batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, /*training=*/false, mean, var, y);
+  const double unbias = total > 1 ? total / (total - 1) : 1.0;
+  for (int64_t i = 0; i < c; ++i) {
+    running_mean.set(i, (1 - momentum) * running_mean.at(i) + momentum * mean.at(i));
+    running_var.set(i, (1 - momentum) * running_var.at(i) + momentum * var.at(i) * unbias);
+  }
+  return record_op(ctx, {x, gamma, beta}, Var(y), [&ctx, x, gamma, beta, mean, var, eps, c, total](const Tensor& dy) {
+    // Local sums of dy and dy * xhat; their global versions give dx, the local ones the
+    // parameter gradients. dx = gamma * rstd * (dy - sum_g(dy) / N - xhat * sum_g(dy xhat) / N).
+    std::vector<double> local(2 * c, 0.0);
+    TY_DISPATCH_FLOAT(dy.dtype(), T, {
+      const T *X = x.value().data<T>(), *DY = dy.data<T>();
+      const int64_t n = x.value().dim(0), s = x.value().numel() / std::max<int64_t>(n * c, 1);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const double m = mean.at(ch), rstd = 1.0 / std::sqrt(var.at(ch) + eps);
+          for (int64_t j = 0; j < s; ++j) {
+            const int64_t o = (i * c + ch) * s + j;
+            local[ch] += DY[o];
+            local[c + ch] += DY[o] * (X[o] - m) * rstd;
+          }
+        }
+    });
+    std::vector<double> global = local;
+    sum_over_ranks(ctx, global);
+    Tensor dx = x.value().empty_like(), dg = gamma.value().empty_like(), db = beta.value().empty_like();
+    TY_DISPATCH_FLOAT(dy.dtype(), T, {
+      const T *X = x.value().data<T>(), *DY = dy.data<T>(), *G = gamma.value().data<T>();
+      T* DX = dx.data<T>();
+      const int64_t n = x.value().dim(0), s = x.value().numel() / std::max<int64_t>(n * c, 1);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const double m = mean.at(ch), rstd = 1.0 / std::sqrt(var.at(ch) + eps);
+          for (int64_t j = 0; j < s; ++j) {
+            const int64_t o = (i * c + ch) * s + j;
+            const double xhat = (X[o] - m) * rstd;
+            DX[o] = T(G[ch] * rstd * (DY[o] - global[ch] / total - xhat * global[c + ch] / total));
+          }
+        }
+      for (int64_t ch = 0; ch < c; ++ch) {
+        dg.data<T>()[ch] = T(local[c + ch]);
+        db.data<T>()[ch] = T(local[ch]);
+      }
+    });
+    if (x.requires_grad()) x.accumulate_grad(dx);
+    if (gamma.requires_grad()) gamma.accumulate_grad(dg);
+    if (beta.requires_grad()) beta.accumulate_grad(db);
+  });
 }
 
 Var layer_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta, float eps) {

@@ -230,3 +230,23 @@ TEST_F(GradCheck, CatchesAWrongBackward) {
 
 }  // namespace
 }  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(GradCheck, SyncBatchNormOnOneRank) {
+  ctx_.set_cross_rank_sum([](Tensor&) {});  // one rank: the sums are already global
+  for (Shape s : {Shape{5, 3}, Shape{3, 2, 3, 4}}) {
+    const int64_t c = s[1];
+    Tensor rm = random({c}), rv = random({c}, 0.5, 2);
+    expect_match(
+        [&rm, &rv](Context& ctx, const std::vector<Var>& v) {
+          return ops::sync_batch_norm(ctx, v[0], v[1], v[2], rm, rv, 0.1f, 1e-5f, true);
+        },
+        {random(s), random({c}), random({c})});
+  }
+  ctx_.set_cross_rank_sum(nullptr);
+}
+
+}  // namespace
+}  // namespace ty

@@ -77,6 +77,23 @@ TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
   }
 }
 
+// Smooth pieces (tanh, average pooling): with ReLU and max pooling a float-level difference
+// can flip a kink or an argmax and the runs part ways after a dozen steps, as with any
+// reordering of sums.
+TEST_F(Mpirun, SynchronizedBatchNormMatchesOneRank) {
+  const std::string cnn = job_ + "--set model.kind=cnn --set 'model.conv=[{channels: 8, batch_norm: true, pool: avg}]' --set model.activation=tanh "
+                                 "--set model.hidden=[32] --set model.sync_batch_norm=true --set train.max_steps=20 ";
+  Result one = sh(std::string(TRAINYARD_BINARY) + " train " + cnn + "--run-dir " + path("one"), 300);
+  ASSERT_EQ(one.code, 0) << one.output;
+  Result two = sh(mpirun(2) + TRAINYARD_BINARY + " train " + cnn + "--run-dir " + path("two"), 300);
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_NE(two.output.find("sync batchnorm"), std::string::npos) << two.output;
+  const auto want = train_losses(path("one") + "/metrics.jsonl"), got = train_losses(path("two") + "/metrics.jsonl");
+  ASSERT_EQ(want.size(), 20u);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "step " << i + 1;
+}
+
 TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
   Result r = sh(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
   EXPECT_NE(r.code, 0);
