@@ -10,28 +10,11 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
-
-struct Result {
-  int code;
-  std::string output;
-  double seconds;
-};
-
-Result sh(const std::string& cmd, int timeout_s) {
-  const auto t0 = std::chrono::steady_clock::now();
-  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
-}
 
 std::string mpirun(int np) {
   return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " ";
@@ -60,13 +43,13 @@ class Mpirun : public TempDirTest {
 };
 
 TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
-  Result one = sh(std::string(TRAINYARD_BINARY) + " train " + job_ + "--run-dir " + path("one"), 300);
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job_ + "--run-dir " + path("one"), 300);
   ASSERT_EQ(one.code, 0) << one.output;
   const std::vector<double> want = train_losses(path("one") + "/metrics.jsonl");
   ASSERT_EQ(want.size(), 50u);
   for (int np : {2, 3}) {
     const std::string dir = path("np" + std::to_string(np));
-    Result r = sh(mpirun(np) + TRAINYARD_BINARY + " train " + job_ + "--run-dir " + dir, 300);
+    ShellResult r = run_shell(mpirun(np) + TRAINYARD_BINARY + " train " + job_ + "--run-dir " + dir, 300);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find(std::to_string(np) + " rank(s)"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("hidden behind backward"), std::string::npos) << r.output;
@@ -83,9 +66,9 @@ TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
 TEST_F(Mpirun, SynchronizedBatchNormMatchesOneRank) {
   const std::string cnn = job_ + "--set model.kind=cnn --set 'model.conv=[{channels: 8, batch_norm: true, pool: avg}]' --set model.activation=tanh "
                                  "--set model.hidden=[32] --set model.sync_batch_norm=true --set train.max_steps=20 ";
-  Result one = sh(std::string(TRAINYARD_BINARY) + " train " + cnn + "--run-dir " + path("one"), 300);
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + cnn + "--run-dir " + path("one"), 300);
   ASSERT_EQ(one.code, 0) << one.output;
-  Result two = sh(mpirun(2) + TRAINYARD_BINARY + " train " + cnn + "--run-dir " + path("two"), 300);
+  ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + cnn + "--run-dir " + path("two"), 300);
   ASSERT_EQ(two.code, 0) << two.output;
   EXPECT_NE(two.output.find("sync batchnorm"), std::string::npos) << two.output;
   const auto want = train_losses(path("one") + "/metrics.jsonl"), got = train_losses(path("two") + "/metrics.jsonl");
@@ -95,7 +78,7 @@ TEST_F(Mpirun, SynchronizedBatchNormMatchesOneRank) {
 }
 
 TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
-  Result r = sh(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
+  ShellResult r = run_shell(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("data.batch_size: 128 is the global batch and must divide evenly among the 3 ranks"),
             std::string::npos)
@@ -104,7 +87,7 @@ TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
 
 TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
   const std::string dir = path("killed");
-  Result r = sh("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
+  ShellResult r = run_shell("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
                     " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=10 --run-dir " + dir,
                 120);
   EXPECT_NE(r.code, 0) << r.output;
@@ -112,7 +95,7 @@ TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
   EXPECT_LT(r.seconds, 10 + 20) << r.output;
   EXPECT_TRUE(std::regex_search(r.output, std::regex("rank 1[^0-9]"))) << r.output;
   // "[-]" keeps the pattern from matching the shell that runs pgrep itself.
-  Result left = sh("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
+  ShellResult left = run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
   EXPECT_EQ(left.output, "") << "orphaned ranks";
 }
 

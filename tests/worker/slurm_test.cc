@@ -7,34 +7,11 @@
 #include <regex>
 
 #include "gtest/gtest.h"
+#include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
-
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result sh(const std::string& cmd, int timeout_s) {
-  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " bash -c '" + cmd + "' 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::vector<double> train_losses(const std::string& metrics_path) {
-  std::ifstream in(metrics_path);
-  std::vector<double> out;
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, m, std::regex(R"("kind":"train".*"loss":([-0-9.eE+]+))"))) out.push_back(std::stod(m[1]));
-  return out;
-}
 
 const std::string kCluster = std::string(TRAINYARD_SOURCE_DIR) + "/tests/integration/slurm_cluster.sh";
 
@@ -42,12 +19,12 @@ class Slurm : public TempDirTest {
  protected:
   void SetUp() override {
     TempDirTest::SetUp();
-    Result started = sh(kCluster + " start " + path("cluster"), 90);
+    ShellResult started = run_shell(kCluster + " start " + path("cluster"), 90);
     ASSERT_EQ(started.code, 0) << "could not start a local Slurm:\n" << started.output;
     conf_ = "SLURM_CONF=" + path("cluster") + "/slurm.conf ";
   }
   void TearDown() override {
-    sh(kCluster + " stop " + path("cluster"), 30);
+    run_shell(kCluster + " stop " + path("cluster"), 30);
     TempDirTest::TearDown();
   }
   std::string conf_;
@@ -58,9 +35,9 @@ TEST_F(Slurm, SrunWithPmixTrainsOnTwoRanksLikeOneRank) {
                           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=20 --set log.every_steps=1 "
                           "--set data.train_subset=5000 --set validation.fraction=0 --set data.test= "
                           "--set runtime.threads=1 --set optimizer.name=sgd --set optimizer.lr=0.05 ";
-  Result one = sh(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("one"), 120);
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("one"), 120);
   ASSERT_EQ(one.code, 0) << one.output;
-  Result two = sh(conf_ + "srun --mpi=pmix -n 2 " + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 180);
+  ShellResult two = run_shell(conf_ + "srun --mpi=pmix -n 2 " + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 180);
   ASSERT_EQ(two.code, 0) << two.output;
   EXPECT_NE(two.output.find("2 rank(s)"), std::string::npos) << two.output;
   const auto want = train_losses(path("one") + "/metrics.jsonl"), got = train_losses(path("two") + "/metrics.jsonl");

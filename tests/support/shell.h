@@ -1,0 +1,47 @@
+// Running commands from tests: output captured, exit code, bounded by `timeout`.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace ty {
+
+struct ShellResult {
+  int code;            // exit status; 124 when `timeout` stopped it
+  std::string output;  // stdout and stderr
+  double seconds;
+};
+
+// Runs `cmd` with bash, killed after `timeout_s` seconds.
+inline ShellResult run_shell(const std::string& cmd, int timeout_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string quoted = "'";
+  for (char c : cmd) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " bash -c " + quoted + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+// The losses of the "train" records of a metrics.jsonl, in order.
+inline std::vector<double> train_losses(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::vector<double> out;
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (std::regex_search(l, m, std::regex(R"("kind":"train".*"loss":([-0-9.eE+]+))"))) out.push_back(std::stod(m[1]));
+  return out;
+}
+
+}  // namespace ty
