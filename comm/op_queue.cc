@@ -17,9 +17,10 @@ struct OpQueue::State {
 
 class OpQueue::Handle final : public CommHandle {
  public:
-  Handle(std::shared_ptr<State> s, std::shared_ptr<std::atomic<bool>> timed_out)
-      : s_(std::move(s)), timed_out_(std::move(timed_out)) {}
+  Handle(OpQueue* queue, std::shared_ptr<State> s, std::shared_ptr<std::atomic<bool>> timed_out)
+      : queue_(queue), s_(std::move(s)), timed_out_(std::move(timed_out)) {}
   absl::Status wait() override {
+    queue_->try_run_inline(s_.get());
     std::unique_lock<std::mutex> lock(s_->mu);
     // Grace beyond the deadline: the queue thread reports timeouts of polling ops itself.
     if (!s_->cv.wait_until(lock, s_->deadline + std::chrono::milliseconds(200), [&] { return s_->done; })) {
@@ -41,6 +42,7 @@ class OpQueue::Handle final : public CommHandle {
   }
 
  private:
+  OpQueue* queue_;
   std::shared_ptr<State> s_;
   std::shared_ptr<std::atomic<bool>> timed_out_;
 };
@@ -72,7 +74,7 @@ CommHandlePtr OpQueue::enqueue(Op op) {
     ops_.push_back(std::move(op));
   }
   cv_.notify_all();
-  return std::make_unique<Handle>(state, waiter_timed_out_);
+  return std::make_unique<Handle>(this, state, waiter_timed_out_);
 }
 
 void OpQueue::run_on_thread(std::function<void()> fn) {
@@ -90,54 +92,104 @@ bool OpQueue::broken() {
   return !broken_.ok() || waiter_timed_out_->load();
 }
 
+bool OpQueue::try_run_inline(const void* state) {
+  Op op;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_ || ops_.empty() || ops_.front().state.get() != state || ops_.front().always) return false;
+    op = std::move(ops_.front());
+    ops_.pop_front();
+    running_ = true;
+    inline_op_ = op.state;
+  }
+  cv_.notify_all();  // the queue thread starts watching the deadline
+  execute(op);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+    inline_op_.reset();
+  }
+  cv_.notify_all();
+  return true;
+}
+
 void OpQueue::loop() {
   for (;;) {
     Op op;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !ops_.empty(); });
-      if (ops_.empty()) return;
+      for (;;) {
+        if (inline_op_) {  // watch the caller's op until it ends or overstays
+          std::shared_ptr<State> watched = inline_op_;
+          if (!cv_.wait_until(lock, watched->deadline, [&] { return inline_op_ != watched; })) {
+            const double secs = std::chrono::duration<double>(Clock::now() - watched->start).count();
+            const std::string msg = absl::StrCat(watched->what, " did not complete after ", secs,
+                                                 " s (comm.timeout_s); a peer rank is gone or stuck");
+            waiter_timed_out_->store(true);
+            if (on_stuck_) {
+              lock.unlock();
+              on_stuck_(msg);
+              lock.lock();
+            }
+            cv_.wait(lock, [&] { return inline_op_ != watched; });
+          }
+          continue;
+        }
+        if (!running_ && !ops_.empty()) break;
+        if (stop_ && !running_) return;
+        cv_.wait(lock);
+      }
       op = std::move(ops_.front());
       ops_.pop_front();
+      running_ = true;
     }
-    absl::Status st;
+    execute(op);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      st = op.always ? absl::OkStatus() : broken_;
+      running_ = false;
     }
-    const auto began = Clock::now();
-    if (st.ok()) {
-      int polls = 0;
-      for (;;) {
-        st = op.step(op.state->deadline);
-        if (!is_again(st)) break;
-        if (Clock::now() > op.state->deadline) {
-          const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
-          st = absl::DeadlineExceededError(absl::StrCat(op.state->what, " did not complete after ", secs,
-                                                        " s (comm.timeout_s); a peer rank is gone or stuck"));
-          break;
-        }
-        // Keep polling cheap for the ranks' compute threads: spin briefly, then nap.
-        if (++polls > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
-        else std::this_thread::yield();
-      }
-      if (!st.ok() && !absl::StrContains(st.message(), op.state->what)) {
-        const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
-        st = absl::Status(st.code(), absl::StrCat(op.state->what, " failed after ", secs, " s: ", st.message()));
-      }
-      if (!st.ok() && !op.always) {
-        std::lock_guard<std::mutex> lock(mu_);
-        broken_ = st;
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(op.state->mu);
-      op.state->done = true;
-      op.state->status = st;
-      op.state->run_seconds = std::chrono::duration<double>(Clock::now() - began).count();
-    }
-    op.state->cv.notify_all();
+    cv_.notify_all();
   }
+}
+
+void OpQueue::execute(Op& op) {
+  absl::Status st;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    st = op.always ? absl::OkStatus() : broken_;
+  }
+  const auto began = Clock::now();
+  if (st.ok()) {
+    int polls = 0;
+    for (;;) {
+      st = op.step(op.state->deadline);
+      if (!is_again(st)) break;
+      if (Clock::now() > op.state->deadline) {
+        const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
+        st = absl::DeadlineExceededError(absl::StrCat(op.state->what, " did not complete after ", secs,
+                                                      " s (comm.timeout_s); a peer rank is gone or stuck"));
+        break;
+      }
+      // Keep polling cheap for the ranks' compute threads: spin briefly, then nap.
+      if (++polls > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      else std::this_thread::yield();
+    }
+    if (!st.ok() && !absl::StrContains(st.message(), op.state->what)) {
+      const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
+      st = absl::Status(st.code(), absl::StrCat(op.state->what, " failed after ", secs, " s: ", st.message()));
+    }
+    if (!st.ok() && !op.always) {
+      std::lock_guard<std::mutex> lock(mu_);
+      broken_ = st;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(op.state->mu);
+    op.state->done = true;
+    op.state->status = st;
+    op.state->run_seconds = std::chrono::duration<double>(Clock::now() - began).count();
+  }
+  op.state->cv.notify_all();
 }
 
 }  // namespace ty

@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 
@@ -78,13 +79,19 @@ absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOpt
   int provided = 0, rank = 0, size = 0, rc = MPI_SUCCESS, initialized = 0;
   boot->run_on_thread([&] {
     MPI_Initialized(&initialized);
-    if (!initialized) rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    if (!initialized) rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) return;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
   });
   if (rc != MPI_SUCCESS) return mpi_error("MPI_Init_thread", rc);
+  if (!initialized && provided < MPI_THREAD_SERIALIZED)
+    return absl::FailedPreconditionError("this MPI library does not provide MPI_THREAD_SERIALIZED");
+  boot->set_on_stuck([](const std::string& msg) {
+    std::fprintf(stderr, "trainyard: error: %s; aborting the job\n", msg.c_str());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  });
   return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, !initialized, std::move(boot)));
 }
 

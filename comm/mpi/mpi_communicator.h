@@ -1,7 +1,8 @@
 // The MPI backend (Open MPI): the world communicator of a job launched by mpirun or srun.
-// Every MPI call — init, the collectives (blocking calls: Open MPI's tuned algorithms),
-// point-to-point (non-blocking, polled), finalize — runs on the communicator's OpQueue
-// thread (MPI_THREAD_FUNNELED), so collectives run while the training thread computes.
+// MPI calls — init, the collectives (blocking calls: Open MPI's tuned algorithms),
+// point-to-point (non-blocking, polled), finalize — run one at a time through the
+// communicator's OpQueue (MPI_THREAD_SERIALIZED): on its thread, so collectives run while
+// the training thread computes, or inline on a caller that waits for the next op.
 // A collective stuck past comm.timeout_s fails its waiter; the destructor then aborts the
 // job instead of joining the stuck thread.
 #pragma once
