@@ -1,4 +1,4 @@
-// trainyard's allreduce (MpiCommunicator: MPI_Iallreduce driven by its op-queue thread)
+// trainyard's synchronous allreduce (MpiCommunicator::allreduce_now, through its op queue)
 // against a raw blocking MPI_Allreduce of the same buffer, in the same run, 4 KiB - 64 MiB.
 // Prints per size the median time of each and the bus-bandwidth ratio trainyard / raw
 // (bus bandwidth = 2 (W-1)/W * bytes / time, as nccl-tests define it, so the ratio is
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
             MPI_Allreduce(MPI_IN_PLACE, buf.raw(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
             t_raw = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
           } else {
-            st = comm.allreduce(buf, ty::ReduceOp::kSum)->wait();
+            st = comm.allreduce_now(buf, ty::ReduceOp::kSum);
             t_ours = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
           }
         }

@@ -49,6 +49,9 @@ class Communicator {
   // Tensors stay owned by the caller and must outlive the handle. Every rank calls the
   // collectives in the same order with tensors of the same dtype and numel (f32 or f64).
   virtual CommHandlePtr allreduce(Tensor t, ReduceOp op) = 0;
+  // (optional) The same, for a caller that waits for it right away: backends run it on
+  // the calling thread when nothing else is in flight, saving two thread hand-offs.
+  virtual absl::Status allreduce_now(Tensor t, ReduceOp op) { return allreduce(std::move(t), op)->wait(); }
   virtual CommHandlePtr broadcast(Tensor t, int root) = 0;
   // out holds size() * in.numel() elements, rank r's input at r * in.numel().
   virtual CommHandlePtr allgather(Tensor in, Tensor out) = 0;

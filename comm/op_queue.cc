@@ -63,11 +63,39 @@ CommHandlePtr OpQueue::submit(std::string op_name, Step step) {
   return enqueue(Op{std::move(op_name), std::move(step), nullptr, false});
 }
 
-CommHandlePtr OpQueue::enqueue(Op op) {
+absl::Status OpQueue::run_now(std::string op_name, Step step) {
+  Op op{std::move(op_name), std::move(step), nullptr, false};
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (running_ || !ops_.empty()) {
+      lock.unlock();
+      return enqueue(std::move(op))->wait();
+    }
+    op.state = make_state(op.name);
+    running_ = true;
+    inline_op_ = op.state;
+  }
+  execute(op);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+    inline_op_.reset();
+  }
+  cv_.notify_all();
+  std::lock_guard<std::mutex> lock(op.state->mu);
+  return op.state->status;
+}
+
+std::shared_ptr<OpQueue::State> OpQueue::make_state(const std::string& name) const {
   auto state = std::make_shared<State>();
   state->start = Clock::now();
   state->deadline = state->start + timeout_;
-  state->what = absl::StrCat(op.name, " on ", rank_);
+  state->what = absl::StrCat(name, " on ", rank_);
+  return state;
+}
+
+CommHandlePtr OpQueue::enqueue(Op op) {
+  auto state = make_state(op.name);
   op.state = state;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -102,7 +130,6 @@ bool OpQueue::try_run_inline(const void* state) {
     running_ = true;
     inline_op_ = op.state;
   }
-  cv_.notify_all();  // the queue thread starts watching the deadline
   execute(op);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -137,7 +164,9 @@ void OpQueue::loop() {
         }
         if (!running_ && !ops_.empty()) break;
         if (stop_ && !running_) return;
-        cv_.wait(lock);
+        // Timed: an op run inline by its caller (run_now) does not wake this thread; the
+        // next tick finds it and starts the watch.
+        cv_.wait_for(lock, std::chrono::milliseconds(100));
       }
       op = std::move(ops_.front());
       ops_.pop_front();

@@ -45,6 +45,9 @@ class OpQueue {
   ~OpQueue();
 
   CommHandlePtr submit(std::string op_name, Step step);
+  // Runs the op on the calling thread when the queue is empty and idle (else submits it
+  // and waits); the queue thread watches its deadline on its next tick (<= 100 ms).
+  absl::Status run_now(std::string op_name, Step step);
   // Runs `fn` on the queue's thread after the ops before it, even when the queue is broken
   // (MPI wants init, every call and finalize on one thread). Blocks until it ran.
   void run_on_thread(std::function<void()> fn);
@@ -73,6 +76,7 @@ class OpQueue {
     bool always = false;  // runs even after a failure
   };
   CommHandlePtr enqueue(Op op);
+  std::shared_ptr<State> make_state(const std::string& name) const;
   class Handle;
   void loop();
   void execute(Op& op);

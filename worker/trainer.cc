@@ -52,7 +52,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
     Communicator* c = t->comm_;
     t->ctx_->set_cross_rank_sum([c](Tensor& v) {
       if (c == nullptr) return;
-      absl::Status st = c->allreduce(v, ReduceOp::kSum)->wait();
+      absl::Status st = c->allreduce_now(v, ReduceOp::kSum);
       CHECK(st.ok()) << "synchronized batch norm: " << st.message();
     });
   }
@@ -114,7 +114,7 @@ absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
     const std::vector<double> local = m.pack();
     Tensor sums = Tensor::empty({static_cast<int64_t>(local.size())}, DType::kF64);
     for (size_t i = 0; i < local.size(); ++i) sums.set(i, local[i]);
-    TY_RETURN_IF_ERROR(comm_->allreduce(sums, ReduceOp::kSum)->wait());
+    TY_RETURN_IF_ERROR(comm_->allreduce_now(sums, ReduceOp::kSum));
     std::vector<double> global(local.size());
     for (size_t i = 0; i < global.size(); ++i) global[i] = sums.at(i);
     m.unpack(global);
@@ -126,7 +126,7 @@ absl::StatusOr<double> Trainer::global_mean(double value) {
   if (!comm_) return value;
   Tensor t = Tensor::empty({1}, DType::kF64);
   t.set(0, value);
-  TY_RETURN_IF_ERROR(comm_->allreduce(t, ReduceOp::kAvg)->wait());
+  TY_RETURN_IF_ERROR(comm_->allreduce_now(t, ReduceOp::kAvg));
   return t.at(0);
 }
 

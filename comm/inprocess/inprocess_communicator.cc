@@ -61,6 +61,13 @@ CommHandlePtr InProcessCommunicator::allreduce(Tensor t, ReduceOp op) {
   });
 }
 
+absl::Status InProcessCommunicator::allreduce_now(Tensor t, ReduceOp op) {
+  const int tag = next_tag();
+  return queue_.run_now("allreduce", [this, t, op, tag](OpQueue::Clock::time_point d) {
+    return ring::allreduce(transport_, t, op, tag, d);
+  });
+}
+
 CommHandlePtr InProcessCommunicator::broadcast(Tensor t, int root) {
   const int tag = next_tag();
   return queue_.submit("broadcast", [this, t, root, tag](OpQueue::Clock::time_point d) {

@@ -55,6 +55,7 @@ class InProcessCommunicator final : public Communicator {
   int size() const override { return transport_.size(); }
   std::string backend() const override { return "inprocess"; }
   CommHandlePtr allreduce(Tensor t, ReduceOp op) override;
+  absl::Status allreduce_now(Tensor t, ReduceOp op) override;
   CommHandlePtr broadcast(Tensor t, int root) override;
   CommHandlePtr allgather(Tensor in, Tensor out) override;
   CommHandlePtr reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;

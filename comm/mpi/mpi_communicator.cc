@@ -112,16 +112,25 @@ MpiCommunicator::~MpiCommunicator() {
   });
 }
 
+namespace {
+OpQueue::Step allreduce_step(Tensor t, ReduceOp op, int size) {
+  return blocking(
+      "MPI_Allreduce",
+      [t, op] {
+        return MPI_Allreduce(MPI_IN_PLACE, t.raw(), count_of(t), mpi_type(t), mpi_op(op), MPI_COMM_WORLD);
+      },
+      [t, op, size]() mutable {
+        if (op == ReduceOp::kAvg) scale(t, 1.0 / size);
+      });
+}
+}  // namespace
+
 CommHandlePtr MpiCommunicator::allreduce(Tensor t, ReduceOp op) {
-  return queue_->submit(absl::StrCat("allreduce (rank ", rank_, " of ", size_, ")"),
-                        blocking("MPI_Allreduce",
-                                 [t, op] {
-                                   return MPI_Allreduce(MPI_IN_PLACE, t.raw(), count_of(t), mpi_type(t), mpi_op(op),
-                                                        MPI_COMM_WORLD);
-                                 },
-                                 [t, op, n = size_]() mutable {
-                                   if (op == ReduceOp::kAvg) scale(t, 1.0 / n);
-                                 }));
+  return queue_->submit(absl::StrCat("allreduce (rank ", rank_, " of ", size_, ")"), allreduce_step(t, op, size_));
+}
+
+absl::Status MpiCommunicator::allreduce_now(Tensor t, ReduceOp op) {
+  return queue_->run_now(absl::StrCat("allreduce (rank ", rank_, " of ", size_, ")"), allreduce_step(t, op, size_));
 }
 
 CommHandlePtr MpiCommunicator::broadcast(Tensor t, int root) {

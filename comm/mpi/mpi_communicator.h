@@ -26,6 +26,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
   CommHandlePtr allreduce(Tensor t, ReduceOp op) override;
+  absl::Status allreduce_now(Tensor t, ReduceOp op) override;
   CommHandlePtr broadcast(Tensor t, int root) override;
   CommHandlePtr allgather(Tensor in, Tensor out) override;
   CommHandlePtr reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;
