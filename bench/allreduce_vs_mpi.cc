@@ -4,7 +4,7 @@
 // (bus bandwidth = 2 (W-1)/W * bytes / time, as nccl-tests define it, so the ratio is
 // raw time / trainyard time; 1.0 is as fast as raw MPI).
 //
-//   mpirun --allow-run-as-root -np 2 build/bench/allreduce_vs_mpi [--reps 20]
+//   mpirun --allow-run-as-root -np 2 build/bench/allreduce_vs_mpi [--reps 20] [--bytes N]
 #include <mpi.h>
 
 #include <algorithm>
@@ -27,8 +27,11 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int reps = 20;
-  for (int i = 1; i + 1 < argc; ++i)
+  int64_t only = 0;  // --bytes N: just that size
+  for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--bytes")) only = std::atoll(argv[i + 1]);
+  }
   // MPI_THREAD_MULTIPLE: the raw calls run on this thread, trainyard's on its queue thread
   // (never at the same time: barriers separate them).
   int provided = 0;
@@ -44,7 +47,7 @@ int main(int argc, char** argv) {
     if (comm.rank() == 0)
       std::printf("%10s %12s %14s %12s   (%d ranks, median of %d)\n", "bytes", "raw_us", "trainyard_us",
                   "busbw_ratio", w, reps);
-    for (int64_t bytes = 4096; bytes <= (int64_t{64} << 20); bytes *= 4) {
+    for (int64_t bytes = only ? only : 4096; bytes <= (only ? only : int64_t{64} << 20); bytes *= 4) {
       const int64_t n = bytes / 4;
       ty::Tensor buf = ty::Tensor::empty({n});
       buf.fill(1.0);
