@@ -48,6 +48,11 @@ void scale(Tensor& t, double s) {
 
 int mod(int a, int w) { return ((a % w) + w) % w; }
 
+// memcpy that accepts empty ranges with null pointers (zero-size tensors).
+void copy_bytes(void* dst, const void* src, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
+}
+
 // The reduce-scatter half of the ring: afterwards rank r holds the full reduction of
 // chunk (r + 1) mod W.
 absl::Status ring_reduce_scatter(Transport& t, char* base, const Chunks& c, DType dt, ReduceOp op, int tag,
@@ -88,7 +93,7 @@ absl::Status allgather(Transport& t, const Tensor& in, Tensor out, int tag, Dead
   const int w = t.size(), r = t.rank();
   const size_t block = in.nbytes();
   char* base = static_cast<char*>(out.raw());
-  std::memcpy(base + r * block, in.raw(), block);
+  copy_bytes(base + r * block, in.raw(), block);
   for (int step = 0; step < w - 1; ++step) {
     const int send_block = mod(r - step, w), recv_block = mod(r - step - 1, w);
     TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + send_block * block, block));
@@ -105,9 +110,9 @@ absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp
   const size_t es = dtype_size(in.dtype());
   std::vector<char> rotated(work.nbytes());
   for (int i = 0; i < w; ++i)
-    std::memcpy(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es, block * es);
+    copy_bytes(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es, block * es);
   TY_RETURN_IF_ERROR(ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline));
-  std::memcpy(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
+  copy_bytes(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
   if (op == ReduceOp::kAvg) scale(out, 1.0 / w);
   return absl::OkStatus();
 }
