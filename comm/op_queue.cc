@@ -76,14 +76,20 @@ absl::Status OpQueue::run_now(std::string op_name, Step step) {
     inline_op_ = op.state;
   }
   execute(op);
+  finish_inline();
+  std::lock_guard<std::mutex> lock(op.state->mu);
+  return op.state->status;
+}
+
+void OpQueue::finish_inline() {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = false;
     inline_op_.reset();
+    wake = watching_ || !ops_.empty() || stop_;
   }
-  cv_.notify_all();
-  std::lock_guard<std::mutex> lock(op.state->mu);
-  return op.state->status;
+  if (wake) cv_.notify_all();
 }
 
 std::shared_ptr<OpQueue::State> OpQueue::make_state(const std::string& name) const {
@@ -131,12 +137,7 @@ bool OpQueue::try_run_inline(const void* state) {
     inline_op_ = op.state;
   }
   execute(op);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    running_ = false;
-    inline_op_.reset();
-  }
-  cv_.notify_all();
+  finish_inline();
   return true;
 }
 
@@ -148,7 +149,10 @@ void OpQueue::loop() {
       for (;;) {
         if (inline_op_) {  // watch the caller's op until it ends or overstays
           std::shared_ptr<State> watched = inline_op_;
-          if (!cv_.wait_until(lock, watched->deadline, [&] { return inline_op_ != watched; })) {
+          watching_ = true;
+          const bool ended = cv_.wait_until(lock, watched->deadline, [&] { return inline_op_ != watched; });
+          watching_ = false;
+          if (!ended) {
             const double secs = std::chrono::duration<double>(Clock::now() - watched->start).count();
             const std::string msg = absl::StrCat(watched->what, " did not complete after ", secs,
                                                  " s (comm.timeout_s); a peer rank is gone or stuck");
@@ -158,7 +162,9 @@ void OpQueue::loop() {
               on_stuck_(msg);
               lock.lock();
             }
+            watching_ = true;
             cv_.wait(lock, [&] { return inline_op_ != watched; });
+            watching_ = false;
           }
           continue;
         }

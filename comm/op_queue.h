@@ -80,6 +80,9 @@ class OpQueue {
   class Handle;
   void loop();
   void execute(Op& op);
+  // After an inline op: clears it and wakes the queue thread only if something needs it
+  // (queued ops, or it is watching), so synchronous calls cost no context switches.
+  void finish_inline();
 
   std::string rank_;
   std::chrono::milliseconds timeout_;
@@ -89,6 +92,7 @@ class OpQueue {
   bool stop_ = false;
   bool running_ = false;  // an op is executing (on the queue thread or inline)
   std::shared_ptr<State> inline_op_;  // the op running inline, watched by the queue thread
+  bool watching_ = false;             // the queue thread waits on inline_op_'s deadline
   std::function<void(const std::string&)> on_stuck_;
   absl::Status broken_;
   std::shared_ptr<std::atomic<bool>> waiter_timed_out_ = std::make_shared<std::atomic<bool>>(false);
