@@ -9,5 +9,7 @@ namespace ty {
 
 int train_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
+// `data import idx|csv ...`, `data inspect PATH...`
+int data_command(const std::vector<std::string>& args);
 
 }  // namespace ty

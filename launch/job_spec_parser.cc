@@ -129,7 +129,7 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .str("train_labels", s.data.train_labels)
       .str("test", s.data.test)
       .str("test_labels", s.data.test_labels)
-      .choice("format", s.data.format, {"auto", "idx", "csv"})
+      .choice("format", s.data.format, {"auto", "idx", "csv", "shards"})
       .str("target", s.data.target)
       .choice("task", s.data.task, {"classification", "regression"})
       .integer("num_classes", s.data.num_classes, 0, 1 << 24)
@@ -171,6 +171,10 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .real("label_smoothing", s.train.label_smoothing, 0, 1, false, true)
       .real("clip_grad_norm", s.train.clip_grad_norm, 0, 1e9);
   TY_RETURN_IF_ERROR(t.finish());
+
+  SpecReader sto(root.node("storage"), "storage");
+  sto.choice("on_corrupt", s.data.on_corrupt, {"error", "skip"});
+  TY_RETURN_IF_ERROR(sto.finish());
 
   SpecReader cm(root.node("comm"), "comm");
   cm.choice("backend", s.comm.backend, {"auto", "mpi", "none"})

@@ -15,6 +15,9 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n"
     "  trainyard eval  JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n"
+    "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
+    "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
+    "  trainyard data inspect PATH_OR_GLOB...\n"
     "  trainyard help\n"
     "\n"
     "See README.md for the job spec reference.\n";
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "train") return ty::train_command(args);
   if (cmd == "eval") return ty::eval_command(args);
+  if (cmd == "data") return ty::data_command(args);
   std::fprintf(stderr, "trainyard: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

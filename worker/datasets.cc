@@ -8,6 +8,7 @@
 #include "runtime/status.h"
 #include "storage/csv_reader.h"
 #include "storage/idx_reader.h"
+#include "storage/shard/shard_dataset.h"
 #include "storage/sampler.h"
 
 namespace ty {
@@ -16,7 +17,14 @@ namespace {
 absl::StatusOr<DatasetPtr> open_source(const DataSpec& d, const std::string& key, const std::string& path,
                                        const std::string& labels) {
   std::string format = d.format;
-  if (format == "auto") format = absl::EndsWith(path, ".csv") ? "csv" : "idx";
+  if (format == "auto")
+    format = absl::EndsWith(path, ".csv")                                             ? "csv"
+             : absl::StrContains(path, "*") || absl::StrContains(path, ".tyshard") ? "shards"
+                                                                                     : "idx";
+  if (format == "shards") {
+    TY_ASSIGN_OR_RETURN(std::vector<std::string> paths, expand_glob(path));
+    return ShardDataset::open(paths, ShardOpenOptions{d.on_corrupt == "skip"});
+  }
   if (format == "csv") {
     CsvOptions o;
     o.target = d.target;

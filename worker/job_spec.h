@@ -17,7 +17,7 @@ struct DataSpec {
   std::string train_labels;     // IDX labels file; default: derived from `train`
   std::string test;             // (optional) held-out test set, same format
   std::string test_labels;
-  std::string format = "auto";  // auto | idx | csv
+  std::string format = "auto";  // auto | idx | csv | shards
   std::string target = "label"; // csv: target column
   std::string task = "classification";  // classification | regression (csv)
   int64_t num_classes = 0;      // 0: from the labels
@@ -25,6 +25,7 @@ struct DataSpec {
   int64_t train_subset = 0;     // > 0: use only the first N training samples
   std::string normalize = "none";  // none | standardize (by training-set mean and std)
   std::string remainder = "partial";  // last short batch of an epoch: partial | drop | pad
+  std::string on_corrupt = "error";   // shards: error | skip (storage.on_corrupt)
 };
 
 struct OptimizerSpec {

@@ -154,3 +154,46 @@ TEST_F(TrainCli, BadSpecsFailBeforeTrainingNamingTheProblem) {
 
 }  // namespace
 }  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  Result imp = run("data import idx --images " + data + "train-images-idx3-ubyte.gz --labels " + data +
+                   "train-labels-idx1-ubyte.gz --out " + path("fm") + " --shard-mb 20");
+  ASSERT_EQ(imp.code, 0) << imp.output;
+  EXPECT_NE(imp.output.find("wrote 3 shard(s), 60000 records"), std::string::npos) << imp.output;
+  Result ins = run("data inspect '" + path("fm") + "-*'");
+  ASSERT_EQ(ins.code, 0) << ins.output;
+  EXPECT_NE(ins.output.find("{x: u8 (1, 28, 28), y: i32 ()}, checksums ok"), std::string::npos) << ins.output;
+  EXPECT_NE(ins.output.find("total: 60000 records"), std::string::npos) << ins.output;
+
+  const std::string common = "train " + mlp_ + " --set train.max_steps=20 --set log.every_steps=5 --set validation.fraction=0 "
+                             "--set data.test= --set runtime.threads=1 ";
+  ASSERT_EQ(run(common + "--run-dir " + path("idx")).code, 0);
+  Result sh = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("shards"));
+  ASSERT_EQ(sh.code, 0) << sh.output;
+  EXPECT_EQ(lines_of(read(path("shards") + "/metrics.jsonl"), "train"), lines_of(read(path("idx") + "/metrics.jsonl"), "train"));
+
+  // A flipped byte: inspect and train both fail naming the file, the record and the offset.
+  const std::string shard = path("fm") + "-00001.tyshard";
+  {
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 792 * 10 + 100);
+    f.put('\x7f');
+  }
+  Result bad = run("data inspect '" + path("fm") + "-*'");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.output.find(shard + ": record 10 at byte offset " + std::to_string(4096 + 792 * 10)), std::string::npos) << bad.output;
+  Result t = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("bad"));
+  EXPECT_EQ(t.code, 2);
+  EXPECT_NE(t.output.find("data.train: " + shard + ": record 10"), std::string::npos) << t.output;
+  Result skip = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --run-dir " + path("skip"));
+  EXPECT_EQ(skip.code, 0) << skip.output;
+  EXPECT_NE(skip.output.find("59999 records"), std::string::npos) << skip.output;
+  EXPECT_NE(skip.output.find("1 corrupt records skipped"), std::string::npos) << skip.output;
+}
+
+}  // namespace
+}  // namespace ty

@@ -1,0 +1,121 @@
+// `trainyard data import idx|csv` and `trainyard data inspect`.
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "launch/commands.h"
+#include "storage/shard/shard_dataset.h"
+#include "storage/shard/shard_import.h"
+#include "storage/shard/shard_reader.h"
+
+namespace ty {
+namespace {
+
+constexpr char kUsage[] =
+    "usage:\n"
+    "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
+    "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] [--shard-mb N]\n"
+    "  trainyard data inspect PATH_OR_GLOB...\n";
+
+// "--key value" pairs; returns an error message for anything else.
+std::string parse_flags(const std::vector<std::string>& a, size_t from, const std::vector<std::string>& allowed,
+                        std::map<std::string, std::string>& out) {
+  for (size_t i = from; i < a.size(); ++i) {
+    const std::string& k = a[i];
+    bool ok = false;
+    for (const auto& name : allowed) ok = ok || k == "--" + name;
+    if (!ok) return "unknown argument " + k;
+    if (i + 1 >= a.size()) return k + " needs a value";
+    out[k.substr(2)] = a[++i];
+  }
+  return "";
+}
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "trainyard data: %s\n%s", msg.c_str(), kUsage);
+  return 2;
+}
+
+int report(const absl::StatusOr<std::vector<std::string>>& written, int64_t shard_mb) {
+  if (!written.ok()) {
+    std::fprintf(stderr, "trainyard: error: %s\n", std::string(written.status().message()).c_str());
+    return 1;
+  }
+  int64_t records = 0;
+  for (const auto& path : *written) {
+    auto r = ShardReader::open(path);
+    if (r.ok()) records += r->records();
+  }
+  std::printf("wrote %zu shard(s), %ld records (target %ld MiB per shard):\n", written->size(),
+              static_cast<long>(records), static_cast<long>(shard_mb));
+  for (const auto& path : *written) std::printf("  %s\n", path.c_str());
+  return 0;
+}
+
+int import_command(const std::vector<std::string>& a) {
+  if (a.size() < 2) return usage_error("import needs a source kind: idx or csv");
+  std::map<std::string, std::string> f;
+  const bool idx = a[1] == "idx", csv = a[1] == "csv";
+  if (!idx && !csv) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv)");
+  const std::string err = parse_flags(
+      a, 2, idx ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
+                : std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}, f);
+  if (!err.empty()) return usage_error(err);
+  if (!f.count("out")) return usage_error("missing --out PREFIX");
+  ShardWriterOptions o;
+  const int64_t shard_mb = f.count("shard-mb") ? std::atoll(f["shard-mb"].c_str()) : 256;
+  if (shard_mb <= 0) return usage_error("--shard-mb must be a positive number of MiB");
+  o.shard_bytes = shard_mb << 20;
+  if (idx) {
+    if (!f.count("images") || !f.count("labels")) return usage_error("missing --images or --labels");
+    return report(import_idx(f["images"], f["labels"], f["out"], o), shard_mb);
+  }
+  if (!f.count("file")) return usage_error("missing --file");
+  CsvOptions c;
+  if (f.count("target")) c.target = f["target"];
+  if (f.count("task")) {
+    if (f["task"] != "classification" && f["task"] != "regression")
+      return usage_error("--task must be classification or regression");
+    c.classification = f["task"] == "classification";
+  }
+  return report(import_csv(f["file"], c, f["out"], o), shard_mb);
+}
+
+int inspect_command(const std::vector<std::string>& a) {
+  if (a.size() < 2) return usage_error("inspect needs at least one path");
+  int64_t total = 0;
+  for (size_t i = 1; i < a.size(); ++i) {
+    auto paths = expand_glob(a[i]);
+    if (!paths.ok()) {
+      std::fprintf(stderr, "trainyard: error: %s\n", std::string(paths.status().message()).c_str());
+      return 1;
+    }
+    for (const auto& path : *paths) {
+      auto r = ShardReader::open(path);
+      absl::Status st = r.ok() ? r->verify() : r.status();
+      if (!st.ok()) {
+        std::fprintf(stderr, "trainyard: error: %s\n", std::string(st.message()).c_str());
+        return 1;
+      }
+      std::printf("%s: %ld records, %ld bytes, {%s}, checksums ok\n", path.c_str(), static_cast<long>(r->records()),
+                  static_cast<long>(r->file_bytes()), r->schema().describe().c_str());
+      total += r->records();
+    }
+  }
+  std::printf("total: %ld records\n", static_cast<long>(total));
+  return 0;
+}
+
+}  // namespace
+
+int data_command(const std::vector<std::string>& args) {
+  if (args.empty()) return usage_error("missing subcommand");
+  if (args[0] == "import") return import_command(args);
+  if (args[0] == "inspect") return inspect_command(args);
+  return usage_error("unknown subcommand '" + args[0] + "'");
+}
+
+}  // namespace ty

@@ -1,0 +1,109 @@
+#include "storage/shard/shard_dataset.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+#include "storage/shard/shard_reader.h"
+
+namespace ty {
+
+absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern) {
+  glob_t g;
+  std::memset(&g, 0, sizeof g);
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+  std::vector<std::string> out;
+  if (rc == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (out.empty()) return absl::NotFoundError(absl::StrCat(pattern, ": no file matches"));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& paths, ShardOpenOptions options) {
+  std::unique_ptr<ShardDataset> d(new ShardDataset());
+  d->name_ = paths.size() == 1 ? paths[0] : absl::StrCat(paths[0], " and ", paths.size() - 1, " more shards");
+  bool first = true;
+  for (const std::string& path : paths) {
+    TY_ASSIGN_OR_RETURN(ShardReader r, ShardReader::open(path));
+    const ShardSchema& s = r.schema();
+    const int xi = s.field_index("x"), yi = s.field_index("y");
+    if (xi < 0 || yi < 0)
+      return absl::InvalidArgumentError(absl::StrCat(path, ": shard fields are {", s.describe(),
+                                                     "}; training data needs fields 'x' and 'y'"));
+    if (first) {
+      d->x_ = s.fields[xi];
+      d->y_ = s.fields[yi];
+      if (d->x_.dtype != DType::kU8 && d->x_.dtype != DType::kF32)
+        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'x' is ", dtype_name(d->x_.dtype), "; u8 or f32 needed"));
+      if (d->y_.dtype != DType::kI32 && d->y_.dtype != DType::kF32)
+        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is ", dtype_name(d->y_.dtype), "; i32 or f32 needed"));
+      first = false;
+    } else if (!(s.fields[xi] == d->x_) || !(s.fields[yi] == d->y_)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": schema {", s.describe(), "} differs from ", paths[0]));
+    }
+    const int64_t payload = s.payload_bytes(), xo = s.field_offset(xi), yo = s.field_offset(yi);
+    const int64_t xb = d->x_.bytes(), yb = d->y_.bytes();
+    std::vector<char> rec;
+    auto keep = [&](const char* p) {
+      d->xs_.insert(d->xs_.end(), p + xo, p + xo + xb);
+      d->ys_.insert(d->ys_.end(), p + yo, p + yo + yb);
+      ++d->size_;
+    };
+    const int64_t batch = std::max<int64_t>(1, (int64_t{4} << 20) / s.record_bytes());
+    for (int64_t i = 0; i < r.records(); i += batch) {
+      const int64_t n = std::min(batch, r.records() - i);
+      rec.resize(static_cast<size_t>(n * payload));
+      absl::Status st = r.read(i, n, rec.data());
+      if (st.ok()) {
+        for (int64_t k = 0; k < n; ++k) keep(rec.data() + k * payload);
+        continue;
+      }
+      if (!options.skip_corrupt || st.code() != absl::StatusCode::kDataLoss) return st;
+      for (int64_t k = 0; k < n; ++k) {  // find the bad ones
+        if (r.read(i + k, 1, rec.data()).ok()) {
+          keep(rec.data());
+        } else {
+          ++d->skipped_;
+        }
+      }
+    }
+  }
+  if (d->y_.dtype == DType::kI32) {
+    const int32_t* y = reinterpret_cast<const int32_t*>(d->ys_.data());
+    int64_t classes = 0;
+    for (int64_t i = 0; i < d->size_; ++i) {
+      if (y[i] < 0) return absl::InvalidArgumentError(absl::StrCat(d->name_, ": negative label ", y[i], " in record ", i));
+      classes = std::max<int64_t>(classes, y[i] + 1);
+    }
+    d->classes_ = std::max<int64_t>(classes, 1);
+  }
+  return DatasetPtr(std::move(d));
+}
+
+void ShardDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  const int64_t xn = shape_numel(x_.dims), xb = x_.bytes(), yb = y_.bytes();
+  float* X = x.data<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    const char* src = xs_.data() + indices[i] * xb;
+    if (x_.dtype == DType::kU8) {
+      const uint8_t* u = reinterpret_cast<const uint8_t*>(src);
+      for (int64_t k = 0; k < xn; ++k) X[i * xn + k] = u[k] * (1.0f / 255.0f);
+    } else {
+      std::memcpy(X + i * xn, src, xb);
+    }
+    std::memcpy(static_cast<char*>(y.raw()) + i * yb, ys_.data() + indices[i] * yb, yb);
+  }
+}
+
+std::string ShardDataset::describe() const {
+  return absl::StrCat(name_, ": ", size_, " records of ", shape_str(x_.dims),
+                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes") : "",
+                      skipped_ > 0 ? absl::StrCat(", ", skipped_, " corrupt records skipped") : "");
+}
+
+}  // namespace ty

@@ -1,0 +1,42 @@
+// A Dataset over shards (a list of files or a glob): field "x" holds the features (u8,
+// scaled to [0, 1], or f32) and field "y" the target (i32 class label, or f32 values).
+// Records are read and checked once, into memory; the streaming loader comes later.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/dataset.h"
+#include "storage/shard/shard_schema.h"
+
+namespace ty {
+
+struct ShardOpenOptions {
+  bool skip_corrupt = false;  // storage.on_corrupt: skip (else the first bad record fails)
+};
+
+// Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when
+// nothing matches.
+absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern);
+
+class ShardDataset final : public Dataset {
+ public:
+  static absl::StatusOr<DatasetPtr> open(const std::vector<std::string>& paths, ShardOpenOptions options = {});
+  int64_t size() const override { return size_; }
+  Shape sample_shape() const override { return x_.dims; }
+  int64_t num_classes() const override { return classes_; }
+  int64_t target_width() const override { return classes_ > 0 ? 0 : shape_numel(y_.dims); }
+  void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  std::string describe() const override;
+  int64_t skipped() const { return skipped_; }
+
+ private:
+  ShardDataset() = default;
+  std::string name_;
+  ShardField x_, y_;
+  int64_t size_ = 0, classes_ = 0, skipped_ = 0;
+  std::vector<char> xs_, ys_;
+};
+
+}  // namespace ty

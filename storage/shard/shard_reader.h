@@ -1,0 +1,49 @@
+// ShardReader: opens one shard, checks its header, footer and index (storage/FORMAT.md),
+// and reads records by number with their CRC checked. Errors name the file, the record and
+// the byte offset; no allocation is sized by an unchecked number from the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/shard/shard_schema.h"
+
+namespace ty {
+
+class ShardReader {
+ public:
+  static absl::StatusOr<ShardReader> open(const std::string& path);
+  ShardReader(ShardReader&& o) noexcept;
+  ShardReader& operator=(ShardReader&& o) noexcept;
+  ~ShardReader();
+
+  const std::string& path() const { return path_; }
+  const ShardSchema& schema() const { return schema_; }
+  int64_t records() const { return records_; }
+  int64_t file_bytes() const { return file_bytes_; }
+
+  // Byte offset of record i in the file.
+  int64_t record_offset(int64_t i) const;
+  // Reads records [first, first + count) into `out` (count * payload_bytes(), CRCs
+  // stripped), checking each CRC.
+  absl::Status read(int64_t first, int64_t count, void* out) const;
+  // Reads every record; the first bad one is the error.
+  absl::Status verify() const;
+
+ private:
+  ShardReader() = default;
+  std::string path_;
+  int fd_ = -1;
+  ShardSchema schema_;
+  int64_t file_bytes_ = 0, records_ = 0;
+  struct Chunk {
+    int64_t offset;
+    int64_t first_record;
+    int64_t records;
+  };
+  std::vector<Chunk> chunks_;
+};
+
+}  // namespace ty
