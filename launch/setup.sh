@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev                       # gzip IDX files
   openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
   slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
+  clang libclang-rt-14-dev         # the libFuzzer target of the shard reader
   dataset-fashion-mnist            # the example data set
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
