@@ -18,6 +18,7 @@ constexpr char kUsage[] =
     "usage:\n"
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] [--shard-mb N]\n"
+    "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N] [--shard-mb N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
 // "--key value" pairs; returns an error message for anything else.
@@ -58,11 +59,12 @@ int report(const absl::StatusOr<std::vector<std::string>>& written, int64_t shar
 int import_command(const std::vector<std::string>& a) {
   if (a.size() < 2) return usage_error("import needs a source kind: idx or csv");
   std::map<std::string, std::string> f;
-  const bool idx = a[1] == "idx", csv = a[1] == "csv";
-  if (!idx && !csv) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv)");
+  const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text";
+  if (!idx && !csv && !text) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text)");
   const std::string err = parse_flags(
       a, 2, idx ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
-                : std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}, f);
+          : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
+                : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb"}, f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;
@@ -74,6 +76,14 @@ int import_command(const std::vector<std::string>& a) {
     return report(import_idx(f["images"], f["labels"], f["out"], o), shard_mb);
   }
   if (!f.count("file")) return usage_error("missing --file");
+  if (text) {
+    TextImportOptions t;
+    if (f.count("tokens")) t.tokens = f["tokens"];
+    if (f.count("seq-len")) t.seq_len = std::atoll(f["seq-len"].c_str());
+    const int rc = report(import_text(f["file"], t, f["out"], o), shard_mb);
+    if (rc == 0) std::printf("vocabulary: %s.vocab\n", f["out"].c_str());
+    return rc;
+  }
   CsvOptions c;
   if (f.count("target")) c.target = f["target"];
   if (f.count("task")) {

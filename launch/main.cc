@@ -17,6 +17,7 @@ constexpr char kUsage[] =
     "  trainyard eval  JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n"
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
+    "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n"
     "  trainyard help\n"
     "\n"

@@ -18,3 +18,19 @@ absl::StatusOr<std::vector<std::string>> import_csv(const std::string& path, con
                                                     const std::string& out_prefix, ShardWriterOptions options = {});
 
 }  // namespace ty
+
+namespace ty {
+
+struct TextImportOptions {
+  std::string tokens = "bytes";  // bytes (vocabulary: the 256 byte values) | words (whitespace-separated)
+  int64_t seq_len = 128;         // tokens per record
+};
+
+// A text file as a token stream cut into records of seq_len + 1 consecutive tokens:
+// x: i32 (seq_len) and y: i32 (seq_len), y[i] = x[i + 1] (next-token targets); the tail
+// shorter than a record is dropped. The vocabulary (one token per line, id = line number,
+// most frequent first) is written to OUT_PREFIX.vocab.
+absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& text,
+                                                     const std::string& out_prefix, ShardWriterOptions options = {});
+
+}  // namespace ty

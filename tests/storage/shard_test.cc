@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "storage/shard/crc32c.h"
 #include "storage/shard/shard_dataset.h"
+#include "storage/shard/shard_import.h"
 #include "storage/shard/shard_reader.h"
 #include "storage/shard/shard_writer.h"
 #include "tests/support/temp_dir.h"
@@ -136,6 +137,33 @@ TEST_F(Shards, DamagedHeaderFooterAndIndexAreRefused) {
     EXPECT_NE(r.status().message().find(c.want), std::string::npos) << c.name << ": " << r.status();
   }
   EXPECT_FALSE(expand_glob(path("nothing-*")).ok());
+}
+
+}  // namespace
+}  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(Shards, TextImportCutsTokenStreamsIntoNextTokenRecords) {
+  const std::string file = TempDirTest::write("t.txt", "b a b c b a\nd");
+  auto paths = import_text(file, {"words", 3}, path("w"));
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  std::ifstream vocab(path("w") + ".vocab");
+  std::vector<std::string> v;
+  for (std::string l; std::getline(vocab, l);) v.push_back(l);
+  EXPECT_EQ(v, (std::vector<std::string>{"b", "a", "c", "d"}));  // by frequency, then name
+  auto r = ShardReader::open((*paths)[0]);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->records(), 2);  // 7 tokens: [0..3], [3..6]
+  std::vector<int32_t> out(12);
+  ASSERT_TRUE(r->read(0, 2, out.data()).ok());
+  // ids: b=0 a=1 b=0 c=2 b=0 a=1 d=3
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 1, 0, 1, 0, 2, 2, 0, 1, 0, 1, 3}));
+  auto bytes = import_text(file, {"bytes", 4}, path("b"));
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_FALSE(import_text(file, {"bytes", 100}, path("x")).ok());
+  EXPECT_FALSE(import_text(file, {"letters", 4}, path("x")).ok());
 }
 
 }  // namespace
