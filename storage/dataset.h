@@ -24,6 +24,8 @@ class Dataset {
   // x: f32 (count, sample_shape...); y: i32 (count) labels or f32 (count, target_width).
   virtual void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const = 0;
   virtual std::string describe() const = 0;
+  // Records left out because they were corrupt (storage.on_corrupt: skip).
+  virtual int64_t skipped_records() const { return 0; }
 };
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
@@ -62,6 +64,7 @@ class DerivedDataset : public Dataset {
   Shape sample_shape() const override { return base_->sample_shape(); }
   int64_t num_classes() const override { return base_->num_classes(); }
   int64_t target_width() const override { return base_->target_width(); }
+  int64_t skipped_records() const override { return base_->skipped_records(); }
 
  protected:
   DatasetPtr base_;

@@ -32,6 +32,10 @@ void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s) {
   line(absl::StrFormat(R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g})", epoch, seconds, samples_per_s));
 }
 
+void MetricsLog::data(const std::string& split, int64_t records, int64_t skipped) {
+  line(absl::StrFormat(R"({"kind":"data","split":"%s","records":%d,"skipped_corrupt":%d})", split, records, skipped));
+}
+
 void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion) {
   std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
   if (m.classification()) {

@@ -18,6 +18,8 @@ class MetricsLog {
 
   void train(int64_t step, int64_t epoch, double loss, double lr);
   void epoch(int64_t epoch, double seconds, double samples_per_s);
+  // {"kind":"data","split":S,"records":N,"skipped_corrupt":K} once per split at the start.
+  void data(const std::string& split, int64_t records, int64_t skipped);
   // split: "val" or "test"; the confusion matrix is written when `with_confusion`.
   void eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion);
 

@@ -186,6 +186,9 @@ absl::Status Trainer::run() {
     std::ofstream(run_dir_ + "/job.yaml") << spec_.spec_yaml << "\n";
     TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
     log.emplace(std::move(opened));
+    log->data("train", data_.train->size(), data_.train->skipped_records());
+    if (data_.val) log->data("val", data_.val->size(), data_.val->skipped_records());
+    if (data_.test) log->data("test", data_.test->size(), data_.test->skipped_records());
   }
   FILE* out = leader() ? stderr : nullptr;
 

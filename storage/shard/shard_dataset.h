@@ -29,7 +29,7 @@ class ShardDataset final : public Dataset {
   int64_t target_width() const override { return classes_ > 0 ? 0 : shape_numel(y_.dims); }
   void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
   std::string describe() const override;
-  int64_t skipped() const { return skipped_; }
+  int64_t skipped_records() const override { return skipped_; }
 
  private:
   ShardDataset() = default;

@@ -193,6 +193,9 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   EXPECT_EQ(skip.code, 0) << skip.output;
   EXPECT_NE(skip.output.find("59999 records"), std::string::npos) << skip.output;
   EXPECT_NE(skip.output.find("1 corrupt records skipped"), std::string::npos) << skip.output;
+  auto data_lines = lines_of(read(path("skip") + "/metrics.jsonl"), "data");
+  ASSERT_FALSE(data_lines.empty());
+  EXPECT_NE(data_lines[0].find(R"("split":"train","records":59999,"skipped_corrupt":1)"), std::string::npos) << data_lines[0];
 }
 
 }  // namespace
