@@ -62,6 +62,13 @@ void GradientBucketer::begin_step() {
 void GradientBucketer::on_ready(size_t k) {
   if (ready_[k]) return;
   ready_[k] = true;
+  // No gradient reached this parameter (a hook can fire for a node without incoming
+  // gradient): contribute zeros, and mark it valid so every rank's optimizer treats it alike.
+  VarState* s = params_[k].state();
+  if (!s->grad_valid) {
+    s->grad.zero();
+    s->grad_valid = true;
+  }
   --buckets_[bucket_of_[k]].pending;
   launch_ready_in_order();
 }
@@ -77,11 +84,7 @@ void GradientBucketer::launch_ready_in_order() {
 absl::Status GradientBucketer::finish_step() {
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t k = 0; k < params_.size(); ++k) {
-    if (ready_[k]) continue;
-    // No gradient this step: contribute zeros so the collective still matches the peers'.
-    VarState* s = params_[k].state();
-    if (!s->grad_valid) s->grad.zero();
-    on_ready(k);
+    if (!ready_[k]) on_ready(k);  // zero-fills what backward never reached
   }
   absl::Status first;
   for (Bucket& b : buckets_) {

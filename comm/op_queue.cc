@@ -82,14 +82,12 @@ absl::Status OpQueue::run_now(std::string op_name, Step step) {
 }
 
 void OpQueue::finish_inline() {
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    running_ = false;
-    inline_op_.reset();
-    wake = watching_ || !ops_.empty() || stop_;
-  }
-  if (wake) cv_.notify_all();
+  // Notify under the lock: once running_ is false a stopping queue thread may exit and the
+  // queue be destroyed, so cv_ must not be touched after the lock is released.
+  std::lock_guard<std::mutex> lock(mu_);
+  running_ = false;
+  inline_op_.reset();
+  if (watching_ || !ops_.empty() || stop_) cv_.notify_all();
 }
 
 std::shared_ptr<OpQueue::State> OpQueue::make_state(const std::string& name) const {
@@ -150,7 +148,9 @@ void OpQueue::loop() {
         if (inline_op_) {  // watch the caller's op until it ends or overstays
           std::shared_ptr<State> watched = inline_op_;
           watching_ = true;
-          const bool ended = cv_.wait_until(lock, watched->deadline, [&] { return inline_op_ != watched; });
+          // The same grace as Handle::wait: an op that reports its own timeout wins.
+          const bool ended = cv_.wait_until(lock, watched->deadline + std::chrono::milliseconds(200),
+                                            [&] { return inline_op_ != watched; });
           watching_ = false;
           if (!ended) {
             const double secs = std::chrono::duration<double>(Clock::now() - watched->start).count();
@@ -192,6 +192,8 @@ void OpQueue::execute(Op& op) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     st = op.always ? absl::OkStatus() : broken_;
+    if (st.ok() && !op.always && waiter_timed_out_->load())
+      st = absl::AbortedError(absl::StrCat(op.state->what, " not run: an earlier operation of this group timed out"));
   }
   const auto began = Clock::now();
   if (st.ok()) {

@@ -226,7 +226,8 @@ absl::Status Trainer::run() {
       TY_ASSIGN_OR_RETURN(double loss_value, train_step(indices, lr, tape));
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       samples += static_cast<int64_t>(indices.size()) * world();
-      if (step_ % spec_.log_every_steps == 0 || !std::isfinite(loss_value)) {
+      // Every rank takes this branch on the same steps (collectives must match).
+      if (step_ % spec_.log_every_steps == 0 || step_ == total_steps) {
         TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value));
         if (!std::isfinite(global_loss))
           return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step_, " (epoch ", epoch + 1,

@@ -42,6 +42,11 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
         return absl::InvalidArgumentError(absl::StrCat(path, ": field 'x' is ", dtype_name(d->x_.dtype), "; u8 or f32 needed"));
       if (d->y_.dtype != DType::kI32 && d->y_.dtype != DType::kF32)
         return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is ", dtype_name(d->y_.dtype), "; i32 or f32 needed"));
+      if (d->y_.dtype == DType::kI32 && shape_numel(d->y_.dims) != 1)
+        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is i32 ", shape_str(d->y_.dims),
+                                                       "; class labels are one i32 per record"));
+      if (shape_numel(d->x_.dims) < 1 || shape_numel(d->y_.dims) < 1)
+        return absl::InvalidArgumentError(absl::StrCat(path, ": empty field in {", s.describe(), "}"));
       first = false;
     } else if (!(s.fields[xi] == d->x_) || !(s.fields[yi] == d->y_)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": schema {", s.describe(), "} differs from ", paths[0]));
@@ -76,9 +81,12 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
   if (d->y_.dtype == DType::kI32) {
     const int32_t* y = reinterpret_cast<const int32_t*>(d->ys_.data());
     int64_t classes = 0;
+    constexpr int64_t kMaxClasses = int64_t{1} << 20;
     for (int64_t i = 0; i < d->size_; ++i) {
-      if (y[i] < 0) return absl::InvalidArgumentError(absl::StrCat(d->name_, ": negative label ", y[i], " in record ", i));
-      classes = std::max<int64_t>(classes, y[i] + 1);
+      if (y[i] < 0 || y[i] >= kMaxClasses)
+        return absl::InvalidArgumentError(absl::StrCat(d->name_, ": label ", y[i], " of record ", i,
+                                                       " outside [0, ", kMaxClasses, ")"));
+      classes = std::max<int64_t>(classes, int64_t{y[i]} + 1);
     }
     d->classes_ = std::max<int64_t>(classes, 1);
   }

@@ -80,8 +80,10 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
   };
   if (std::memcmp(footer + 32, kShardIndexMagic, 8) != 0) return bad_footer("wrong magic");
   if (version != kShardVersion) return bad_footer(absl::StrCat("version ", version));
+  // Chunks start at distinct 4 KiB boundaries in [4096, index_offset): that bounds their
+  // count before anything is allocated for the index.
   if (index_offset < static_cast<uint64_t>(kShardAlign) || index_offset > static_cast<uint64_t>(footer_at) ||
-      chunk_count > static_cast<uint64_t>(footer_at - static_cast<int64_t>(index_offset)) / 16 ||
+      chunk_count > (index_offset - kShardAlign) / kShardAlign + 1 ||
       index_offset + chunk_count * 16 != static_cast<uint64_t>(footer_at))
     return bad_footer(absl::StrCat("index at ", index_offset, " with ", chunk_count, " chunks does not fit the file"));
   std::string index(chunk_count * 16, '\0');
@@ -96,8 +98,8 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
     std::memcpy(&off, index.data() + k * 16, 8);
     std::memcpy(&n, index.data() + k * 16 + 8, 4);
     const int64_t at = static_cast<int64_t>(index_offset + k * 16);
-    if (off % kShardAlign != 0 || static_cast<int64_t>(off) < next_free || n == 0 ||
-        static_cast<int64_t>(off) + static_cast<int64_t>(n) * record > static_cast<int64_t>(index_offset))
+    if (off % kShardAlign != 0 || off > index_offset || static_cast<int64_t>(off) < next_free || n == 0 ||
+        static_cast<uint64_t>(n) > (index_offset - off) / static_cast<uint64_t>(record))
       return absl::DataLossError(absl::StrCat(path, ": shard index entry ", k, " (byte offset ", at, ") describes chunk at ",
                                               off, " with ", n, " records, which does not fit"));
     r.chunks_.push_back(Chunk{static_cast<int64_t>(off), first, n});

@@ -13,7 +13,20 @@
 namespace ty {
 
 ShardWriter::ShardWriter(std::string prefix, ShardSchema schema, ShardWriterOptions options)
-    : prefix_(std::move(prefix)), schema_(std::move(schema)), options_(options) {}
+    : prefix_(std::move(prefix)), schema_(std::move(schema)), options_(options) {
+  // The limits a reader enforces (storage/FORMAT.md): check them here, not in the reader.
+  const std::string header = schema_.encode_header();
+  auto fail = [&](const std::string& why) {
+    schema_status_ = absl::InvalidArgumentError(absl::StrCat(prefix_, ": schema {", schema_.describe(), "}: ", why));
+  };
+  if (schema_.fields.empty() || schema_.fields.size() > 64) fail("1 to 64 fields");
+  for (const auto& f : schema_.fields) {
+    if (f.name.empty() || f.name.size() > 255) fail("field names of 1 to 255 bytes");
+    if (f.dims.size() > 8) fail("at most 8 dimensions per field");
+  }
+  if (static_cast<int64_t>(header.size()) > kShardAlign) fail("the header exceeds 4096 bytes");
+  if (schema_.record_bytes() > kShardMaxRecordBytes || schema_.payload_bytes() <= 0) fail("records of 1 B to 64 MiB");
+}
 
 ShardWriter::~ShardWriter() {
   if (file_) {
@@ -57,6 +70,7 @@ absl::Status ShardWriter::close_chunk() {
 }
 
 absl::Status ShardWriter::add(const void* payload) {
+  TY_RETURN_IF_ERROR(schema_status_);
   const int64_t record = schema_.record_bytes();
   if (file_ == nullptr) TY_RETURN_IF_ERROR(open_shard());
   if (chunk_records_ > 0 && (chunk_records_ + 1) * record > options_.chunk_bytes) TY_RETURN_IF_ERROR(close_chunk());

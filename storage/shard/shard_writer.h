@@ -51,7 +51,7 @@ class ShardWriter {
   std::vector<Chunk> chunks_;
   int64_t chunk_records_ = 0, shard_records_ = 0, total_records_ = 0;
   std::vector<std::string> written_;
-  std::string buffer_;
+  absl::Status schema_status_;  // the schema within the format's limits
 };
 
 }  // namespace ty

@@ -168,3 +168,35 @@ TEST_F(Shards, TextImportCutsTokenStreamsIntoNextTokenRecords) {
 
 }  // namespace
 }  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(Shards, DatasetRefusesLabelShapesAndValuesItCannotTrainOn) {
+  auto write_with = [&](const std::string& name, ShardField y, const std::vector<char>& yv) {
+    ShardSchema s;
+    s.fields.push_back({"x", DType::kF32, {2}});
+    s.fields.push_back(y);
+    ShardWriter w(path(name), s);
+    std::vector<char> rec(8 + yv.size());
+    std::memcpy(rec.data() + 8, yv.data(), yv.size());
+    EXPECT_TRUE(w.add(rec.data()).ok());
+    return *w.finish();
+  };
+  std::vector<char> ten(40, 0);
+  auto wide = ShardDataset::open(write_with("wide", {"y", DType::kI32, {10}}, ten));
+  EXPECT_NE(wide.status().message().find("class labels are one i32 per record"), std::string::npos) << wide.status();
+  const int32_t huge = 1 << 30;
+  std::vector<char> hv(4);
+  std::memcpy(hv.data(), &huge, 4);
+  auto big = ShardDataset::open(write_with("big", {"y", DType::kI32, {}}, hv));
+  EXPECT_NE(big.status().message().find("label 1073741824 of record 0 outside"), std::string::npos) << big.status();
+  ShardSchema too_many;
+  too_many.fields.push_back({"x", DType::kF32, {1, 1, 1, 1, 1, 1, 1, 1, 1}});
+  ShardWriter w(path("bad"), too_many);
+  std::vector<char> rec(4);
+  EXPECT_NE(w.add(rec.data()).message().find("at most 8 dimensions"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ty
