@@ -11,6 +11,7 @@
 #include "launch/host_env.h"
 #include "launch/job_spec_parser.h"
 #include "worker/metrics_log.h"
+#include "worker/interrupts.h"
 #include "worker/trainer.h"
 
 namespace ty {
@@ -101,7 +102,12 @@ int train_command(const std::vector<std::string>& argv) {
   const std::string run_dir = a.run_dir.empty() ? default_run_dir(spec->name) : a.run_dir;
   auto trainer = Trainer::create(*spec, run_dir, comm.get());
   if (!trainer.ok()) return failed(trainer.status(), 2);
+  install_interrupt_handlers();
   absl::Status st = (*trainer)->run();
+  if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM: state saved
+    std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());
+    return 128 + 15;
+  }
   if (!st.ok()) return failed(st, 1);
   return 0;
 }

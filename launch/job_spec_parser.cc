@@ -172,6 +172,13 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .real("clip_grad_norm", s.train.clip_grad_norm, 0, 1e9);
   TY_RETURN_IF_ERROR(t.finish());
 
+  SpecReader ck(root.node("checkpoint"), "checkpoint");
+  ck.integer("every_steps", s.checkpoint.every_steps, 0, kBig)
+      .real("every_minutes", s.checkpoint.every_minutes, 0, 1e6)
+      .integer("keep", s.checkpoint.keep, 1, 1000)
+      .flag("at_end", s.checkpoint.at_end);
+  TY_RETURN_IF_ERROR(ck.finish());
+
   SpecReader sto(root.node("storage"), "storage");
   sto.choice("on_corrupt", s.data.on_corrupt, {"error", "skip"});
   TY_RETURN_IF_ERROR(sto.finish());

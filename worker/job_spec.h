@@ -53,6 +53,13 @@ struct CommSpec {
   float bucket_mb = 25.f;        // gradient bucket size
 };
 
+struct CheckpointSpec {
+  int64_t every_steps = 0;    // > 0: checkpoint every N optimizer steps
+  float every_minutes = 0.f;  // > 0: and/or every N minutes
+  int keep = 3;               // complete checkpoints kept
+  bool at_end = true;         // after the last step
+};
+
 struct JobSpec {
   std::string name = "job";
   ModelSpec model;
@@ -61,6 +68,7 @@ struct JobSpec {
   ScheduleOptions schedule;
   TrainSpec train;
   CommSpec comm;
+  CheckpointSpec checkpoint;
   float validation_fraction = 0.f;
   int runtime_threads = 0;  // 0: cores / ranks on this host
   std::string runtime_device = "cpu";

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "storage/distributed_sampler.h"
 #include "storage/weights_file.h"
 #include "worker/fault_injection.h"
+#include "worker/interrupts.h"
 #include "worker/metrics_log.h"
 #include "worker/progress.h"
 
@@ -175,6 +177,62 @@ absl::Status Trainer::load_state(const std::string& path) {
   return absl::OkStatus();
 }
 
+std::string Trainer::model_signature() {
+  std::string sig;
+  for (auto& [name, t] : model_->state()) sig += name + shape_str(t.shape()) + ";";
+  return sig;
+}
+
+namespace {
+Tensor scalar(double v) {
+  Tensor t = Tensor::empty({1}, DType::kF64);
+  t.set(0, v);
+  return t;
+}
+}  // namespace
+
+NamedTensors Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch) {
+  NamedTensors out;
+  for (auto& [name, t] : saved_state()) out.emplace_back(name, t.clone());
+  for (auto& [name, t] : optimizer_->state()) out.emplace_back("optim." + name, t.clone());
+  const std::string sig = model_signature();
+  Tensor sig_t = Tensor::empty({static_cast<int64_t>(sig.size())}, DType::kU8);
+  std::memcpy(sig_t.raw(), sig.data(), sig.size());
+  out.emplace_back("meta.model_signature", sig_t);
+  out.emplace_back("meta.step", scalar(static_cast<double>(step_)));
+  out.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
+  out.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
+  out.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
+  return out;
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
+  const FoundCheckpoint found = find_latest_checkpoint(run_dir_);
+  for (const std::string& why : found.skipped)
+    if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
+  if (found.step < 0) return std::make_pair(int64_t{0}, int64_t{0});
+  TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, rank()));
+  auto sig = t.find("meta.model_signature");
+  const std::string want = model_signature();
+  if (sig == t.end() || std::string(static_cast<const char*>(sig->second.raw()), sig->second.numel()) != want)
+    return absl::FailedPreconditionError(absl::StrCat(
+        found.dir, " was written for a different model (its parameter names or shapes differ from model.* now); "
+        "train into a new --run-dir, or restore the model spec"));
+  TY_RETURN_IF_ERROR(assign_weights(found.dir, t, model_->state()));
+  std::map<std::string, Tensor> optim;
+  for (auto& [name, tensor] : t)
+    if (name.rfind("optim.", 0) == 0) optim[name.substr(6)] = tensor;
+  absl::Status st = optimizer_->load_state(optim);
+  if (!st.ok()) return absl::FailedPreconditionError(absl::StrCat(found.dir, ": ", st.message()));
+  auto meta = [&](const char* name) { return static_cast<int64_t>(t.at(name).at(0)); };
+  step_ = meta("meta.step");
+  ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
+  if (out)
+    std::fprintf(out, "trainyard: resuming from %s (step %ld%s)\n", found.dir.c_str(), static_cast<long>(step_),
+                 found.world != world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");
+  return std::make_pair(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+}
+
 absl::Status Trainer::run() {
   if (data_.train == nullptr) return absl::FailedPreconditionError("this trainer was created for evaluation only");
   std::optional<MetricsLog> log;
@@ -210,15 +268,29 @@ absl::Status Trainer::run() {
                  bucketer_ ? absl::StrCat(", ", comm_->backend(), ", ", bucketer_->num_buckets(), " gradient buckets").c_str() : "");
   ProgressLine progress(out, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
 
+  TY_ASSIGN_OR_RETURN(const auto start, resume(out));
+  saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), spec_.checkpoint.keep,
+                                             std::chrono::seconds(spec_.comm.timeout_s));
+  auto last_save = std::chrono::steady_clock::now();
+  int64_t saved_step = step_;
+  int64_t last_epoch = start.first, last_next_s = start.second;  // the position after the last step
+  // Saves a snapshot of the state after the current step; the write goes on in the background.
+  auto checkpoint = [&](int64_t epoch, int64_t next_s) -> absl::Status {
+    const int64_t next_epoch = next_s >= steps_per_epoch ? epoch + 1 : epoch;
+    last_save = std::chrono::steady_clock::now();
+    saved_step = step_;
+    return saver_->save(step_, checkpoint_state(next_epoch, next_s >= steps_per_epoch ? 0 : next_s));
+  };
+
   Tape tape;
   model_->set_training(true);
-  int64_t epoch = 0;
+  int64_t epoch = start.first;
   for (; epoch < spec_.train.epochs && step_ < total_steps; ++epoch) {
     sampler.begin_epoch(epoch);
     progress.start_epoch(epoch);
     double train_seconds = 0;
     int64_t samples = 0;
-    for (int64_t s = 0; s < steps_per_epoch && step_ < total_steps; ++s) {
+    for (int64_t s = epoch == start.first ? start.second : 0; s < steps_per_epoch && step_ < total_steps; ++s) {
       const auto t0 = std::chrono::steady_clock::now();
       maybe_kill_self(rank(), step_);
       const std::vector<int64_t> indices = sampler.local_batch(s);
@@ -235,6 +307,27 @@ absl::Status Trainer::run() {
         if (log) log->train(step_, epoch, global_loss, lr);
       }
       progress.step(s + 1, step_, static_cast<int64_t>(indices.size()) * world(), loss_value);
+      last_epoch = epoch;
+      last_next_s = s + 1;
+
+      // Checkpoint when due or asked (SIGUSR1: save; SIGTERM: save and stop). Every rank
+      // must decide alike: the request is the maximum over ranks.
+      double request = take_interrupt_request();
+      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() / 60;
+      if (spec_.checkpoint.every_minutes > 0 && minutes >= spec_.checkpoint.every_minutes) request = std::max(request, 1.0);
+      if (comm_) {
+        Tensor r = Tensor::empty({1}, DType::kF64);
+        r.set(0, request);
+        TY_RETURN_IF_ERROR(comm_->allreduce_now(r, ReduceOp::kMax));
+        request = r.at(0);
+      }
+      const bool every = spec_.checkpoint.every_steps > 0 && step_ % spec_.checkpoint.every_steps == 0;
+      if (every || request > 0) TY_RETURN_IF_ERROR(checkpoint(epoch, s + 1));
+      if (request >= 2) {
+        TY_RETURN_IF_ERROR(saver_->wait());
+        return absl::CancelledError(absl::StrCat("stopped by SIGTERM after step ", step_,
+                                                 "; checkpoint saved, run the same command to resume"));
+      }
     }
     progress.end_epoch();
     if (log) log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0);
@@ -252,6 +345,8 @@ absl::Status Trainer::run() {
     std::fprintf(out, "  gradient allreduce: %.3f s running, %.3f s waited for (%.0f%% hidden behind backward)\n",
                  bucketer_->comm_seconds(), bucketer_->waited_seconds(),
                  100.0 * std::max(0.0, 1.0 - bucketer_->waited_seconds() / bucketer_->comm_seconds()));
+  if (spec_.checkpoint.at_end && step_ != saved_step) TY_RETURN_IF_ERROR(checkpoint(last_epoch, last_next_s));
+  TY_RETURN_IF_ERROR(saver_->wait());
   if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));

@@ -18,6 +18,8 @@
 #include "models/metrics.h"
 #include "models/model.h"
 #include "runtime/optim/optimizer.h"
+#include "storage/checkpoint.h"
+#include "worker/checkpoint_saver.h"
 #include "worker/datasets.h"
 #include "worker/job_spec.h"
 
@@ -58,6 +60,14 @@ class Trainer {
   int world() const { return comm_ ? comm_->size() : 1; }
   // The mean of `value` over ranks (itself with one rank).
   absl::StatusOr<double> global_mean(double value);
+  // Everything a checkpoint holds for this rank: model state, optimizer state ("optim."),
+  // input standardization, and "meta." position (step, next epoch and step in epoch,
+  // dropout RNG offset, model signature).
+  NamedTensors checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch);
+  // Resumes from the newest complete checkpoint in the run directory, if any; returns
+  // the (epoch, step in epoch) to continue from.
+  absl::StatusOr<std::pair<int64_t, int64_t>> resume(FILE* out);
+  std::string model_signature();
   // One optimizer step on this rank's share of a global batch; returns its mean loss.
   absl::StatusOr<double> train_step(const std::vector<int64_t>& indices, float lr, Tape& tape);
   // Forward of one batch and its mean loss.
@@ -72,6 +82,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   Communicator* comm_;
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
+  std::unique_ptr<CheckpointSaver> saver_;
   int64_t step_ = 0;
 };
 

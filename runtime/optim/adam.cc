@@ -58,8 +58,22 @@ std::vector<std::pair<std::string, Tensor>> Adam::state() const {
     if (m_[i].defined()) {
       out.emplace_back(params_[i].name() + ".exp_avg", m_[i]);
       out.emplace_back(params_[i].name() + ".exp_avg_sq", v_[i]);
+      out.emplace_back(params_[i].name() + ".step", counter(t_[i]));
     }
   return out;
+}
+
+absl::Status Adam::load_state(const std::map<std::string, Tensor>& state) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string& n = params_[i].name();
+    auto step = state.find(n + ".step");
+    if (step == state.end()) continue;  // no update yet for this parameter
+    if (!restore_slot(state, n + ".exp_avg", m_, i) || !restore_slot(state, n + ".exp_avg_sq", v_, i))
+      return absl::InvalidArgumentError("optimizer state for '" + n + "' is missing or has another shape");
+    if (t_.size() <= i) t_.resize(i + 1, 0);
+    t_[i] = static_cast<int64_t>(step->second.at(0));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ty

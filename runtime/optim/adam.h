@@ -19,6 +19,7 @@ class Adam final : public Optimizer {
   Adam(std::vector<Var> params, AdamOptions o) : Optimizer(std::move(params)), o_(o) {}
   std::string name() const override { return o_.decoupled ? "adamw" : "adam"; }
   std::vector<std::pair<std::string, Tensor>> state() const override;
+  absl::Status load_state(const std::map<std::string, Tensor>& state) override;
 
  protected:
   void update(size_t i, Tensor& p, const Tensor& g, float lr) override;

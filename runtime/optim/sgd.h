@@ -18,6 +18,7 @@ class Sgd final : public Optimizer {
   Sgd(std::vector<Var> params, SgdOptions o) : Optimizer(std::move(params)), o_(o) {}
   std::string name() const override { return "sgd"; }
   std::vector<std::pair<std::string, Tensor>> state() const override;
+  absl::Status load_state(const std::map<std::string, Tensor>& state) override;
 
  protected:
   void update(size_t i, Tensor& p, const Tensor& g, float lr) override;

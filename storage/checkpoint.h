@@ -1,0 +1,49 @@
+// Checkpoints: a directory per checkpoint under RUN_DIR/checkpoints/.
+//
+// Protocol (every rank r of W, for step S):
+//  1. Rank r writes rank-<r>.bin (a weights file: named tensors, CRC-checked; written to a
+//     temporary name, fsynced, renamed) into step-<S>.partial/.
+//  2. Rank 0 then waits (bounded) until all W rank files exist, and writes MANIFEST —
+//     every file with its size and CRC32C — to a temporary name, fsyncs and renames it.
+//     The manifest is the commit marker.
+//  3. Rank 0 renames step-<S>.partial to step-<S> and fsyncs checkpoints/.
+//  4. Retention then removes the oldest complete checkpoints beyond `keep`; the newest
+//     complete one is never removed before a newer one has committed.
+// A reader takes the newest step-<S> whose MANIFEST verifies (sizes and CRCs); a torn or
+// corrupt one is reported and skipped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/tensor.h"
+
+namespace ty {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+// Steps 1-3 for one rank; rank 0 waits at most `wait_for_ranks` for the others' files.
+absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank, int world,
+                              const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks);
+
+// Step 4: keeps the `keep` newest complete checkpoints (at least one).
+void prune_checkpoints(const std::string& run_dir, int keep);
+
+struct FoundCheckpoint {
+  std::string dir;
+  int64_t step = -1;
+  int world = 0;
+  std::vector<std::string> skipped;  // torn or corrupt ones passed over, with the reason
+};
+
+// The newest checkpoint whose manifest verifies; step -1 when there is none.
+FoundCheckpoint find_latest_checkpoint(const std::string& run_dir);
+
+// The tensors of one rank's file (rank clamped to the checkpoint's world size).
+absl::StatusOr<std::map<std::string, Tensor>> load_checkpoint_rank(const FoundCheckpoint& ckpt, int rank);
+
+}  // namespace ty
