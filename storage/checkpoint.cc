@@ -49,10 +49,12 @@ absl::StatusOr<uint32_t> file_crc(const std::string& path, int64_t* size) {
   return crc;
 }
 
-// Fault-injection kill points for tests: TRAINYARD_FAULT_CKPT=<point> SIGKILLs rank 0 there.
-void kill_point(const char* point) {
+// Fault-injection kill points for tests: TRAINYARD_FAULT_CKPT=<point> SIGKILLs the writer
+// there, in the save of step TRAINYARD_FAULT_CKPT_STEP (any step when unset).
+void kill_point(const char* point, int64_t step) {
   static const char* armed = std::getenv("TRAINYARD_FAULT_CKPT");
-  if (armed && std::string(armed) == point) ::kill(::getpid(), SIGKILL);
+  static const char* at_step = std::getenv("TRAINYARD_FAULT_CKPT_STEP");
+  if (armed && std::string(armed) == point && (!at_step || std::atoll(at_step) == step)) ::kill(::getpid(), SIGKILL);
 }
 
 // Parses MANIFEST: "world W" then "file NAME SIZE CRC" lines; verifies every file.
@@ -101,7 +103,7 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   fs::create_directories(partial, ec);
   if (!fs::is_directory(partial)) return absl::UnavailableError(absl::StrCat(partial, ": cannot create (", ec.message(), ")"));
   TY_RETURN_IF_ERROR(save_weights(partial + "/" + rank_file(rank), tensors));
-  kill_point("after_rank_file");
+  kill_point("after_rank_file", step);
   if (rank != 0) return absl::OkStatus();
 
   const auto deadline = std::chrono::steady_clock::now() + wait_for_ranks;
@@ -126,15 +128,15 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
     if (!out) return absl::UnavailableError(absl::StrCat(tmp, ": write failed (disk full?)"));
   }
   TY_RETURN_IF_ERROR(fsync_path(tmp));
-  kill_point("after_manifest_tmp");
+  kill_point("after_manifest_tmp", step);
   if (::rename(tmp.c_str(), (partial + "/MANIFEST").c_str()) != 0)
     return absl::UnavailableError(absl::StrCat(tmp, ": rename failed"));
-  kill_point("after_manifest_rename");
+  kill_point("after_manifest_rename", step);
   TY_RETURN_IF_ERROR(fsync_path(partial));
   fs::remove_all(final_dir, ec);  // a stale one from an earlier life of this run
   if (::rename(partial.c_str(), final_dir.c_str()) != 0)
     return absl::UnavailableError(absl::StrCat(partial, ": rename to ", final_dir, " failed"));
-  kill_point("after_dir_rename");
+  kill_point("after_dir_rename", step);
   return fsync_path(run_dir + "/checkpoints");
 }
 

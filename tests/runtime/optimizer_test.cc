@@ -1,4 +1,7 @@
 // Optimizer steps, schedules and clipping against values computed by hand.
+#include <map>
+#include <memory>
+
 #include "gtest/gtest.h"
 #include "runtime/optim/adam.h"
 #include "runtime/optim/clip.h"
@@ -67,7 +70,35 @@ TEST(Adam, TwoStepsWithBiasCorrection) {
   s.grad(0.25);
   opt.step(0.1f);
   EXPECT_NEAR(s.value(), 0.8067820404774622, 1e-6);
-  EXPECT_EQ(opt.state().size(), 2u);
+  EXPECT_EQ(opt.state().size(), 3u);  // exp_avg, exp_avg_sq, step
+}
+
+TEST(OptimizerState, SaveAndLoadContinueExactly) {
+  for (bool adam : {true, false}) {
+    Scalar a(1.0), b(1.0);
+    std::unique_ptr<Optimizer> first, second;
+    if (adam) {
+      first = std::make_unique<Adam>(std::vector<Var>{a.p}, AdamOptions{});
+      second = std::make_unique<Adam>(std::vector<Var>{b.p}, AdamOptions{});
+    } else {
+      first = std::make_unique<Sgd>(std::vector<Var>{a.p}, SgdOptions{0.9f, true, 0.01f});
+      second = std::make_unique<Sgd>(std::vector<Var>{b.p}, SgdOptions{0.9f, true, 0.01f});
+    }
+    for (double g : {0.5, -0.25, 0.125}) {
+      a.grad(g);
+      first->step(0.1f);
+      first->zero_grad();
+    }
+    std::map<std::string, Tensor> saved;
+    for (auto& [name, t] : first->state()) saved[name] = t.clone();
+    b.p.value().copy_from(a.p.value());
+    ASSERT_TRUE(second->load_state(saved).ok());
+    a.grad(0.3);
+    b.grad(0.3);
+    first->step(0.1f);
+    second->step(0.1f);
+    EXPECT_EQ(a.value(), b.value()) << (adam ? "adam" : "sgd");
+  }
 }
 
 TEST(Adam, L2WeightDecayEntersTheGradient) {

@@ -1,0 +1,126 @@
+// Checkpoints and exact resume with the real binary: killed runs continue as if nothing
+// happened (bit-identical losses on CPU at the same world size), whatever the kill point,
+// torn and corrupt checkpoints are passed over, a changed model is refused, SIGTERM saves.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
+
+namespace ty {
+namespace {
+
+// step -> loss, the last record of each step winning (a resumed run repeats steps).
+std::map<int, double> losses_by_step(const std::string& metrics) {
+  std::ifstream in(metrics);
+  std::map<int, double> out;
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (std::regex_search(l, m, std::regex(R"("kind":"train","step":(\d+),"epoch":\d+,"loss":([-0-9.eE+]+))")))
+      out[std::stoi(m[1])] = std::stod(m[2]);
+  return out;
+}
+
+class Checkpoints : public TempDirTest {
+ protected:
+  // 3000 samples, batch 128: 24 steps per epoch; dropout so that the RNG state matters.
+  std::string job(int max_steps = 40) const {
+    return std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
+           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=" + std::to_string(max_steps) +
+           " --set log.every_steps=1 --set data.train_subset=3000 --set model.dropout=0.2 --set runtime.threads=1 "
+           "--set checkpoint.every_steps=4 --set data.test= ";
+  }
+  std::map<int, double> straight() {
+    ShellResult r = run_shell(job() + "--run-dir " + path("straight"), 120);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return losses_by_step(path("straight") + "/metrics.jsonl");
+  }
+  // Runs with the environment `env` (which kills the run), then resumes to the end.
+  void kill_then_resume(const std::string& dir, const std::vector<std::string>& envs) {
+    for (const std::string& env : envs) {
+      ShellResult r = run_shell("env " + env + " " + job() + "--run-dir " + dir, 120);
+      EXPECT_EQ(r.code, 137) << env << "\n" << r.output;  // SIGKILL
+    }
+    ShellResult r = run_shell(job() + "--run-dir " + dir, 120);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
+  }
+};
+
+TEST_F(Checkpoints, KilledMidEpochAtABoundaryAndTwiceInARowResumeExactly) {
+  const auto want = straight();
+  ASSERT_EQ(want.size(), 40u);
+  const std::string kill = "TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=";
+  struct Case {
+    std::string name;
+    std::vector<std::string> envs;
+  } cases[] = {{"mid_epoch", {kill + "15"}}, {"epoch_boundary", {kill + "24"}}, {"twice", {kill + "11", kill + "30"}}};
+  for (const Case& c : cases) {
+    const std::string dir = path(c.name);
+    kill_then_resume(dir, c.envs);
+    EXPECT_EQ(losses_by_step(dir + "/metrics.jsonl"), want) << c.name;  // to the last bit
+  }
+}
+
+TEST_F(Checkpoints, EveryKillPointOfASaveLeavesALastCompleteCheckpoint) {
+  const auto want = straight();
+  for (const char* point : {"after_rank_file", "after_manifest_tmp", "after_manifest_rename", "after_dir_rename"}) {
+    const std::string dir = path(point);
+    kill_then_resume(dir, {std::string("TRAINYARD_FAULT_CKPT_STEP=12 TRAINYARD_FAULT_CKPT=") + point});
+    EXPECT_EQ(losses_by_step(dir + "/metrics.jsonl"), want) << point;
+  }
+}
+
+TEST_F(Checkpoints, CorruptNewestIsSkippedChangedModelRefusedRetentionKept) {
+  const std::string dir = path("run");
+  ASSERT_EQ(run_shell(job(20) + "--run-dir " + dir, 120).code, 0);
+  std::vector<std::string> kept;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/checkpoints")) kept.push_back(e.path().filename());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"step-0000000012", "step-0000000016", "step-0000000020"}));  // keep: 3
+  {
+    std::fstream f(dir + "/checkpoints/step-0000000020/rank-00000.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x55');
+  }
+  ShellResult r = run_shell(job(24) + "--run-dir " + dir, 120);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("skipping an incomplete or corrupt checkpoint"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("resuming from " + dir + "/checkpoints/step-0000000016"), std::string::npos) << r.output;
+
+  ShellResult changed = run_shell(job(30) + "--set model.hidden=[64] --run-dir " + dir, 120);
+  EXPECT_NE(changed.code, 0);
+  EXPECT_NE(changed.output.find("was written for a different model"), std::string::npos) << changed.output;
+}
+
+TEST_F(Checkpoints, SigtermSavesAndStopsThenTheRunContinues) {
+  const std::string dir = path("term");
+  const std::string cmd = job(100000) + "--set checkpoint.every_steps=0 --run-dir " + dir;
+  FILE* p = popen(("exec " + cmd + " > " + path("term.log") + " 2>&1").c_str(), "w");
+  ASSERT_NE(p, nullptr);
+  // Wait (bounded) until it trains, then send SIGTERM to the trainer.
+  bool training = false;
+  for (int i = 0; i < 200 && !training; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    training = losses_by_step(dir + "/metrics.jsonl").size() >= 5;
+  }
+  ASSERT_TRUE(training);
+  run_shell("pkill -TERM -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
+  const int status = pclose(p);
+  EXPECT_EQ(WEXITSTATUS(status), 143);
+  std::ifstream log(path("term.log"));
+  const std::string out((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(out.find("stopped by SIGTERM after step"), std::string::npos) << out;
+  ShellResult again = run_shell(job(3000 / 128 * 2) + "--set checkpoint.every_steps=0 --run-dir " + dir, 120);
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
+}
+
+}  // namespace
+}  // namespace ty
