@@ -124,3 +124,28 @@ TEST_F(Checkpoints, SigtermSavesAndStopsThenTheRunContinues) {
 
 }  // namespace
 }  // namespace ty
+
+namespace ty {
+namespace {
+
+TEST_F(Checkpoints, AFullDiskFailsTheSaveLoudlyAndKeepsThePreviousCheckpoint) {
+  const std::string mnt = path("small");
+  std::filesystem::create_directories(mnt);
+  // One checkpoint (~3.3 MB: weights and Adam's two moments) fits in 5 MiB, two do not.
+  if (run_shell("mount -t tmpfs -o size=5m tmpfs " + mnt, 10).code != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
+  const std::string dir = mnt + "/run";
+  ShellResult r = run_shell(job(30) + "--set checkpoint.every_steps=5 --run-dir " + dir, 120);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_TRUE(r.output.find("No space left") != std::string::npos || r.output.find("disk full") != std::string::npos)
+      << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-0000000005/MANIFEST"));
+  run_shell("cp -r " + dir + " " + path("copy"), 30);
+  run_shell("umount " + mnt, 10);
+  ShellResult again = run_shell(job(8) + "--run-dir " + path("copy"), 120);
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from " + path("copy") + "/checkpoints/step-0000000005"), std::string::npos)
+      << again.output;
+}
+
+}  // namespace
+}  // namespace ty
