@@ -28,8 +28,17 @@ void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
   line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,"lr":%.9g})", step, epoch, loss, lr));
 }
 
-void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s) {
-  line(absl::StrFormat(R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g})", epoch, seconds, samples_per_s));
+void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s) {
+  line(absl::StrFormat(R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g})", epoch,
+                       seconds, samples_per_s, data_wait_s));
+}
+
+void MetricsLog::checkpoint(int64_t step, double stall_s, int64_t bytes) {
+  line(absl::StrFormat(R"({"kind":"checkpoint","step":%d,"stall_s":%.9g,"bytes":%d})", step, stall_s, bytes));
+}
+
+void MetricsLog::checkpoint_io(int64_t saves, int64_t bytes, double write_s) {
+  line(absl::StrFormat(R"({"kind":"checkpoint_io","saves":%d,"bytes":%d,"write_s":%.9g})", saves, bytes, write_s));
 }
 
 void MetricsLog::data(const std::string& split, int64_t records, int64_t skipped) {

@@ -17,7 +17,12 @@ class MetricsLog {
   ~MetricsLog();
 
   void train(int64_t step, int64_t epoch, double loss, double lr);
-  void epoch(int64_t epoch, double seconds, double samples_per_s);
+  // `data_wait_s`: time the training thread spent getting batches (included in seconds).
+  void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s);
+  // One save: how long the training thread stalled (snapshot and hand-off) for `bytes`.
+  void checkpoint(int64_t step, double stall_s, int64_t bytes);
+  // At the end: saves written in the background, their bytes and seconds writing.
+  void checkpoint_io(int64_t saves, int64_t bytes, double write_s);
   // {"kind":"data","split":S,"records":N,"skipped_corrupt":K} once per split at the start.
   void data(const std::string& split, int64_t records, int64_t skipped);
   // split: "val" or "test"; the confusion matrix is written when `with_confusion`.

@@ -134,7 +134,9 @@ absl::StatusOr<double> Trainer::global_mean(double value) {
 
 absl::StatusOr<double> Trainer::train_step(const std::vector<int64_t>& indices, float lr, Tape& tape) {
   Tensor x, y;
+  const auto t0 = std::chrono::steady_clock::now();
   load_batch(*data_.train, indices.data(), static_cast<int64_t>(indices.size()), x, y);
+  data_wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double loss_value;
   {
     TapeScope record(*ctx_, &tape);
@@ -272,14 +274,22 @@ absl::Status Trainer::run() {
   saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), spec_.checkpoint.keep,
                                              std::chrono::seconds(spec_.comm.timeout_s));
   auto last_save = std::chrono::steady_clock::now();
-  int64_t saved_step = step_;
+  int64_t saved_step = step_, saves = 0, saved_bytes = 0;
   int64_t last_epoch = start.first, last_next_s = start.second;  // the position after the last step
   // Saves a snapshot of the state after the current step; the write goes on in the background.
   auto checkpoint = [&](int64_t epoch, int64_t next_s) -> absl::Status {
     const int64_t next_epoch = next_s >= steps_per_epoch ? epoch + 1 : epoch;
-    last_save = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     saved_step = step_;
-    return saver_->save(step_, checkpoint_state(next_epoch, next_s >= steps_per_epoch ? 0 : next_s));
+    NamedTensors snapshot = checkpoint_state(next_epoch, next_s >= steps_per_epoch ? 0 : next_s);
+    int64_t bytes = 0;
+    for (const auto& [name, t] : snapshot) bytes += static_cast<int64_t>(t.nbytes());
+    absl::Status previous = saver_->save(step_, std::move(snapshot));
+    last_save = std::chrono::steady_clock::now();
+    if (log) log->checkpoint(step_, std::chrono::duration<double>(last_save - t0).count(), bytes);
+    ++saves;
+    saved_bytes += bytes;
+    return previous;
   };
 
   Tape tape;
@@ -290,6 +300,7 @@ absl::Status Trainer::run() {
     progress.start_epoch(epoch);
     double train_seconds = 0;
     int64_t samples = 0;
+    data_wait_s_ = 0;
     for (int64_t s = epoch == start.first ? start.second : 0; s < steps_per_epoch && step_ < total_steps; ++s) {
       const auto t0 = std::chrono::steady_clock::now();
       maybe_kill_self(rank(), step_);
@@ -330,7 +341,7 @@ absl::Status Trainer::run() {
       }
     }
     progress.end_epoch();
-    if (log) log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0);
+    if (log) log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_);
     if (data_.val) {
       TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.val));
       if (log) log->eval("val", epoch, m, false);
@@ -347,6 +358,7 @@ absl::Status Trainer::run() {
                  100.0 * std::max(0.0, 1.0 - bucketer_->waited_seconds() / bucketer_->comm_seconds()));
   if (spec_.checkpoint.at_end && step_ != saved_step) TY_RETURN_IF_ERROR(checkpoint(last_epoch, last_next_s));
   TY_RETURN_IF_ERROR(saver_->wait());
+  if (log && saves > 0) log->checkpoint_io(saves, saved_bytes, saver_->seconds_writing());
   if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));

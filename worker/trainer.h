@@ -70,6 +70,7 @@ class Trainer {
   std::string model_signature();
   // One optimizer step on this rank's share of a global batch; returns its mean loss.
   absl::StatusOr<double> train_step(const std::vector<int64_t>& indices, float lr, Tape& tape);
+  double data_wait_s_ = 0;  // time in load_batch during training, this epoch
   // Forward of one batch and its mean loss.
   Var loss_of(const Var& outputs, const Tensor& targets);
   void load_batch(const Dataset& data, const int64_t* indices, int64_t count, Tensor& x, Tensor& y);
