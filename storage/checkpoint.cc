@@ -102,23 +102,35 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   std::error_code ec;
   fs::create_directories(partial, ec);
   if (!fs::is_directory(partial)) return absl::UnavailableError(absl::StrCat(partial, ": cannot create (", ec.message(), ")"));
-  TY_RETURN_IF_ERROR(save_weights(partial + "/" + rank_file(rank), tensors));
+  // Each rank states its file's size and CRC32C in a small sidecar (written after the file),
+  // so rank 0 does not read the others' files back.
+  uint32_t crc = 0;
+  int64_t size = 0;
+  TY_RETURN_IF_ERROR(save_weights(partial + "/" + rank_file(rank), tensors, &crc, &size));
+  {
+    const std::string side = partial + "/" + rank_file(rank) + ".sum";
+    std::ofstream(side + ".tmp") << size << " " << crc << "\n";
+    if (::rename((side + ".tmp").c_str(), side.c_str()) != 0)
+      return absl::UnavailableError(absl::StrCat(side, ": rename failed"));
+  }
   kill_point("after_rank_file", step);
   if (rank != 0) return absl::OkStatus();
 
   const auto deadline = std::chrono::steady_clock::now() + wait_for_ranks;
-  for (int r = 1; r < world; ++r)
-    while (!fs::exists(partial + "/" + rank_file(r))) {
+  std::ostringstream manifest;
+  manifest << "world " << world << "\n";
+  for (int r = 0; r < world; ++r) {
+    const std::string side = partial + "/" + rank_file(r) + ".sum";
+    while (!fs::exists(side)) {
       if (std::chrono::steady_clock::now() > deadline)
         return absl::DeadlineExceededError(absl::StrCat(partial, ": rank ", r, " did not write its checkpoint file"));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-  std::ostringstream manifest;
-  manifest << "world " << world << "\n";
-  for (int r = 0; r < world; ++r) {
-    int64_t size = 0;
-    TY_ASSIGN_OR_RETURN(uint32_t crc, file_crc(partial + "/" + rank_file(r), &size));
-    manifest << "file " << rank_file(r) << " " << size << " " << crc << "\n";
+    int64_t rsize = -1;
+    uint32_t rcrc = 0;
+    std::ifstream(side) >> rsize >> rcrc;
+    if (rsize < 0) return absl::DataLossError(absl::StrCat(side, ": unreadable"));
+    manifest << "file " << rank_file(r) << " " << rsize << " " << rcrc << "\n";
   }
   const std::string tmp = partial + "/MANIFEST.tmp";
   {

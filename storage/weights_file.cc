@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "storage/shard/crc32c.h"
 
 namespace ty {
 namespace {
@@ -32,8 +33,8 @@ struct Reader {
 
 }  // namespace
 
-absl::Status save_weights(const std::string& path,
-                          const std::vector<std::pair<std::string, Tensor>>& tensors) {
+absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                          uint32_t* crc32c_out, int64_t* size_out) {
   std::string out(kMagic, sizeof kMagic);
   put<uint32_t>(out, 1);
   put<uint32_t>(out, tensors.size());
@@ -46,6 +47,8 @@ absl::Status save_weights(const std::string& path,
     out.append(static_cast<const char*>(t.raw()), t.nbytes());
   }
   put<uint32_t>(out, crc32(0, reinterpret_cast<const Bytef*>(out.data()), out.size()));
+  if (crc32c_out) *crc32c_out = crc32c(out.data(), out.size());
+  if (size_out) *size_out = static_cast<int64_t>(out.size());
 
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

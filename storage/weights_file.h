@@ -16,8 +16,9 @@
 
 namespace ty {
 
-absl::Status save_weights(const std::string& path,
-                          const std::vector<std::pair<std::string, Tensor>>& tensors);
+// `crc32c` and `size` (optional) receive the CRC32C and length of the bytes written.
+absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                          uint32_t* crc32c = nullptr, int64_t* size = nullptr);
 absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& path);
 
 // Copies loaded tensors into `into` by name; every name must be present with its shape.

@@ -42,8 +42,8 @@ void CheckpointSaver::loop() {
     lock.unlock();
     const auto t0 = std::chrono::steady_clock::now();
     absl::Status st = write_checkpoint(run_dir_, job.first, rank_, world_, job.second, wait_for_ranks_);
-    if (st.ok() && rank_ == 0) prune_checkpoints(run_dir_, keep_);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (st.ok() && rank_ == 0) prune_checkpoints(run_dir_, keep_);
     lock.lock();
     seconds_writing_ += secs;
     if (!st.ok() && last_.ok()) last_ = st;
