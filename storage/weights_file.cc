@@ -35,42 +35,58 @@ struct Reader {
 
 absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                           uint32_t* crc32c_out, int64_t* size_out) {
-  std::string out(kMagic, sizeof kMagic);
-  put<uint32_t>(out, 1);
-  put<uint32_t>(out, tensors.size());
-  for (const auto& [name, t] : tensors) {
-    put<uint32_t>(out, name.size());
-    out += name;
-    put<uint8_t>(out, static_cast<uint8_t>(t.dtype()));
-    put<uint32_t>(out, t.ndim());
-    for (int64_t d : t.shape()) put<int64_t>(out, d);
-    out.append(static_cast<const char*>(t.raw()), t.nbytes());
-  }
-  put<uint32_t>(out, crc32(0, reinterpret_cast<const Bytef*>(out.data()), out.size()));
-  if (crc32c_out) *crc32c_out = crc32c(out.data(), out.size());
-  if (size_out) *size_out = static_cast<int64_t>(out.size());
-
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": cannot create (", std::strerror(errno), ")"));
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::write(fd, out.data() + done, out.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::UnavailableError(absl::StrCat(tmp, ": write failed at byte offset ", done, " (", std::strerror(e), ")"));
+  // Streams the file: small metadata pieces are gathered in `meta`, tensor data is written
+  // from the tensors themselves; the CRC32C (the file's own checksum and the caller's) runs
+  // over everything in order.
+  uint32_t crc = 0;
+  int64_t done = 0;
+  absl::Status st;
+  auto emit = [&](const void* data, size_t n) {
+    if (!st.ok() || n == 0) return;
+    crc = crc32c_extend(crc, data, n);
+    const char* p = static_cast<const char*>(data);
+    size_t left = n;
+    while (left > 0) {
+      const ssize_t w = ::write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        st = absl::UnavailableError(absl::StrCat(tmp, ": write failed at byte offset ", done, " (", std::strerror(errno), ")"));
+        return;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+      done += w;
     }
-    done += n;
+  };
+  std::string meta(kMagic, sizeof kMagic);
+  put<uint32_t>(meta, 2);
+  put<uint32_t>(meta, tensors.size());
+  for (const auto& [name, t] : tensors) {
+    put<uint32_t>(meta, name.size());
+    meta += name;
+    put<uint8_t>(meta, static_cast<uint8_t>(t.dtype()));
+    put<uint32_t>(meta, t.ndim());
+    for (int64_t d : t.shape()) put<int64_t>(meta, d);
+    emit(meta.data(), meta.size());
+    meta.clear();
+    emit(t.raw(), t.nbytes());
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  emit(meta.data(), meta.size());
+  const uint32_t file_crc = crc;
+  emit(&file_crc, 4);
+  if (st.ok() && ::fsync(fd) != 0) st = absl::UnavailableError(absl::StrCat(tmp, ": fsync failed (", std::strerror(errno), ")"));
+  if (::close(fd) != 0 && st.ok()) st = absl::UnavailableError(absl::StrCat(tmp, ": close failed (", std::strerror(errno), ")"));
+  if (!st.ok()) {
     ::unlink(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat(tmp, ": fsync/close failed (", std::strerror(errno), ")"));
+    return st;
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return absl::UnavailableError(absl::StrCat("rename ", tmp, " -> ", path, ": ", std::strerror(errno)));
+  if (crc32c_out) *crc32c_out = crc;
+  if (size_out) *size_out = done;
   return absl::OkStatus();
 }
 
@@ -82,14 +98,18 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a trainyard weights file (bad magic at offset 0)"));
   uint32_t stored;
   std::memcpy(&stored, buf.data() + buf.size() - 4, 4);
-  if (crc32(0, reinterpret_cast<const Bytef*>(buf.data()), buf.size() - 4) != stored)
+  uint32_t version_peek = 0;
+  std::memcpy(&version_peek, buf.data() + sizeof kMagic, 4);
+  const uint32_t computed = version_peek == 1 ? crc32(0, reinterpret_cast<const Bytef*>(buf.data()), buf.size() - 4)
+                                              : crc32c(buf.data(), buf.size() - 4);
+  if (computed != stored)
     return absl::DataLossError(absl::StrCat(path, ": checksum mismatch (file corrupt or truncated)"));
   std::string body = buf.substr(0, buf.size() - 4);
   Reader r{body, sizeof kMagic};
   uint32_t version = 0, count = 0;
   r.take(&version, 4);
   r.take(&count, 4);
-  if (version != 1) return absl::InvalidArgumentError(absl::StrCat(path, ": unsupported version ", version));
+  if (version != 1 && version != 2) return absl::InvalidArgumentError(absl::StrCat(path, ": unsupported version ", version));
   std::map<std::string, Tensor> out;
   for (uint32_t i = 0; i < count; ++i) {
     const size_t at = r.pos;

@@ -1,9 +1,10 @@
 // A weights file: named tensors, written atomically (temporary name, fsync, rename) and
 // checked with a CRC32 on load.
 //
-// Layout (little-endian): "TYWEIGHT" | u32 version (1) | u32 count |
-//   count x { u32 name_len | name | u8 dtype | u32 ndim | i64 dims[ndim] | data } | u32 crc32
-// where the CRC covers every byte before it.
+// Layout (little-endian): "TYWEIGHT" | u32 version (2) | u32 count |
+//   count x { u32 name_len | name | u8 dtype | u32 ndim | i64 dims[ndim] | data } | u32 crc
+// where crc is the CRC32C of every byte before it (version 1 files, still read, used zlib's
+// CRC32). The file is streamed from the tensors, not assembled in memory.
 #pragma once
 
 #include <map>

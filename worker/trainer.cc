@@ -193,19 +193,28 @@ Tensor scalar(double v) {
 }
 }  // namespace
 
-NamedTensors Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch) {
-  NamedTensors out;
-  for (auto& [name, t] : saved_state()) out.emplace_back(name, t.clone());
-  for (auto& [name, t] : optimizer_->state()) out.emplace_back("optim." + name, t.clone());
+void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, NamedTensors& into) {
+  NamedTensors src = saved_state();
+  for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
   const std::string sig = model_signature();
   Tensor sig_t = Tensor::empty({static_cast<int64_t>(sig.size())}, DType::kU8);
   std::memcpy(sig_t.raw(), sig.data(), sig.size());
-  out.emplace_back("meta.model_signature", sig_t);
-  out.emplace_back("meta.step", scalar(static_cast<double>(step_)));
-  out.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
-  out.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
-  out.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
-  return out;
+  src.emplace_back("meta.model_signature", sig_t);
+  src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
+  src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
+  src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
+  src.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
+  into.resize(src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    Tensor& dst = into[i].second;
+    const Tensor& from = src[i].second;
+    if (into[i].first == src[i].first && dst.defined() && dst.shape() == from.shape() && dst.dtype() == from.dtype() &&
+        dst.layout() == from.layout()) {
+      dst.copy_from(from);
+    } else {
+      into[i] = {src[i].first, from.clone()};
+    }
+  }
 }
 
 absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
@@ -281,10 +290,11 @@ absl::Status Trainer::run() {
     const int64_t next_epoch = next_s >= steps_per_epoch ? epoch + 1 : epoch;
     const auto t0 = std::chrono::steady_clock::now();
     saved_step = step_;
-    NamedTensors snapshot = checkpoint_state(next_epoch, next_s >= steps_per_epoch ? 0 : next_s);
+    absl::Status previous = saver_->wait();  // the previous save is done with snapshot_
+    checkpoint_state(next_epoch, next_s >= steps_per_epoch ? 0 : next_s, snapshot_);
     int64_t bytes = 0;
-    for (const auto& [name, t] : snapshot) bytes += static_cast<int64_t>(t.nbytes());
-    absl::Status previous = saver_->save(step_, std::move(snapshot));
+    for (const auto& [name, t] : snapshot_) bytes += static_cast<int64_t>(t.nbytes());
+    if (previous.ok()) previous = saver_->save(step_, snapshot_);
     last_save = std::chrono::steady_clock::now();
     if (log) log->checkpoint(step_, std::chrono::duration<double>(last_save - t0).count(), bytes);
     ++saves;

@@ -63,7 +63,9 @@ class Trainer {
   // Everything a checkpoint holds for this rank: model state, optimizer state ("optim."),
   // input standardization, and "meta." position (step, next epoch and step in epoch,
   // dropout RNG offset, model signature).
-  NamedTensors checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch);
+  // Fills `into`, reusing its buffers where names and sizes match (no allocation, no page
+  // faults after the first save).
+  void checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, NamedTensors& into);
   // Resumes from the newest complete checkpoint in the run directory, if any; returns
   // the (epoch, step in epoch) to continue from.
   absl::StatusOr<std::pair<int64_t, int64_t>> resume(FILE* out);
@@ -84,6 +86,7 @@ class Trainer {
   Communicator* comm_;
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
   std::unique_ptr<CheckpointSaver> saver_;
+  NamedTensors snapshot_;  // the last checkpoint's copies, reused by the next
   int64_t step_ = 0;
 };
 
