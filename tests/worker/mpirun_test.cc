@@ -20,15 +20,6 @@ std::string mpirun(int np) {
   return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " ";
 }
 
-std::vector<double> train_losses(const std::string& metrics_path) {
-  std::ifstream in(metrics_path);
-  std::vector<double> out;
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, m, std::regex(R"("kind":"train".*"loss":([-0-9.eE+]+))"))) out.push_back(std::stod(m[1]));
-  return out;
-}
-
 // SGD with momentum: its update is linear in the gradient, so the rounding differences of
 // summing a batch in N parts stay at float level. (Adam divides by sqrt(v) and turns the
 // ~1e-7 differences of near-zero gradients into whole-lr steps; the losses then agree to

@@ -1,0 +1,77 @@
+// The trainer's checkpoint side: what a checkpoint holds and how a run resumes from one.
+#include <cstring>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+#include "storage/weights_file.h"
+#include "worker/trainer.h"
+
+namespace ty {
+
+std::string Trainer::model_signature() {
+  std::string sig;
+  for (auto& [name, t] : model_->state()) sig += name + shape_str(t.shape()) + ";";
+  return sig;
+}
+
+namespace {
+Tensor scalar(double v) {
+  Tensor t = Tensor::empty({1}, DType::kF64);
+  t.set(0, v);
+  return t;
+}
+}  // namespace
+
+void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, NamedTensors& into) {
+  NamedTensors src = saved_state();
+  for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
+  const std::string sig = model_signature();
+  Tensor sig_t = Tensor::empty({static_cast<int64_t>(sig.size())}, DType::kU8);
+  std::memcpy(sig_t.raw(), sig.data(), sig.size());
+  src.emplace_back("meta.model_signature", sig_t);
+  src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
+  src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
+  src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
+  src.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
+  into.resize(src.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    Tensor& dst = into[i].second;
+    const Tensor& from = src[i].second;
+    if (into[i].first == src[i].first && dst.defined() && dst.shape() == from.shape() && dst.dtype() == from.dtype() &&
+        dst.layout() == from.layout()) {
+      dst.copy_from(from);
+    } else {
+      into[i] = {src[i].first, from.clone()};
+    }
+  }
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
+  const FoundCheckpoint found = find_latest_checkpoint(run_dir_);
+  for (const std::string& why : found.skipped)
+    if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
+  if (found.step < 0) return std::make_pair(int64_t{0}, int64_t{0});
+  TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, rank()));
+  auto sig = t.find("meta.model_signature");
+  const std::string want = model_signature();
+  if (sig == t.end() || std::string(static_cast<const char*>(sig->second.raw()), sig->second.numel()) != want)
+    return absl::FailedPreconditionError(absl::StrCat(
+        found.dir, " was written for a different model (its parameter names or shapes differ from model.* now); "
+        "train into a new --run-dir, or restore the model spec"));
+  TY_RETURN_IF_ERROR(assign_weights(found.dir, t, model_->state()));
+  std::map<std::string, Tensor> optim;
+  for (auto& [name, tensor] : t)
+    if (name.rfind("optim.", 0) == 0) optim[name.substr(6)] = tensor;
+  absl::Status st = optimizer_->load_state(optim);
+  if (!st.ok()) return absl::FailedPreconditionError(absl::StrCat(found.dir, ": ", st.message()));
+  auto meta = [&](const char* name) { return static_cast<int64_t>(t.at(name).at(0)); };
+  step_ = meta("meta.step");
+  ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
+  if (out)
+    std::fprintf(out, "trainyard: resuming from %s (step %ld%s)\n", found.dir.c_str(), static_cast<long>(step_),
+                 found.world != world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");
+  return std::make_pair(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+}
+
+}  // namespace ty
