@@ -4,8 +4,9 @@
 //  1. Rank r writes rank-<r>.bin (a weights file: named tensors, CRC-checked; written to a
 //     temporary name, fsynced, renamed) into step-<S>.partial/.
 //  2. Rank 0 then waits (bounded) until all W rank files exist, and writes MANIFEST —
-//     every file with its size and CRC32C — to a temporary name, fsyncs and renames it.
-//     The manifest is the commit marker.
+//     every file with its size and CRC32C — to a temporary name and renames it. The
+//     manifest is the commit marker; it is verified on every read, so a crash that leaves
+//     it short or empty only makes the checkpoint torn.
 //  3. Rank 0 renames step-<S>.partial to step-<S> and fsyncs checkpoints/.
 //  4. Retention then removes the oldest complete checkpoints beyond `keep`; the newest
 //     complete one is never removed before a newer one has committed.
