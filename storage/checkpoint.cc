@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "runtime/status.h"
 #include "storage/shard/crc32c.h"
@@ -87,8 +88,11 @@ std::vector<std::pair<int64_t, std::string>> step_dirs(const std::string& run_di
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("step-", 0) != 0 || name.find('.') != std::string::npos) continue;
-    out.emplace_back(std::stoll(name.substr(5)), e.path().string());
+    int64_t step = 0;
+    if (name.rfind("step-", 0) != 0 || name.size() != 15 || !e.is_directory() ||
+        !absl::SimpleAtoi(name.substr(5), &step) || step < 0)
+      continue;  // not ours (a backup copy, a symlink, a .partial)
+    out.emplace_back(step, e.path().string());
   }
   std::sort(out.rbegin(), out.rend());
   return out;
@@ -96,8 +100,17 @@ std::vector<std::pair<int64_t, std::string>> step_dirs(const std::string& run_di
 
 }  // namespace
 
+void remove_partial_checkpoints(const std::string& run_dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0) fs::remove_all(e.path(), ec);
+  }
+}
+
 absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank, int world,
-                              const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks) {
+                              const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks,
+                              uint64_t run_nonce) {
   const std::string final_dir = step_dir(run_dir, step), partial = final_dir + ".partial";
   std::error_code ec;
   fs::create_directories(partial, ec);
@@ -109,7 +122,10 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   TY_RETURN_IF_ERROR(save_weights(partial + "/" + rank_file(rank), tensors, &crc, &size));
   {
     const std::string side = partial + "/" + rank_file(rank) + ".sum";
-    std::ofstream(side + ".tmp") << size << " " << crc << "\n";
+    std::ofstream out(side + ".tmp");
+    out << size << " " << crc << " " << run_nonce << "\n";
+    out.close();
+    if (!out) return absl::UnavailableError(absl::StrCat(side, ".tmp: write failed (disk full?)"));
     if (::rename((side + ".tmp").c_str(), side.c_str()) != 0)
       return absl::UnavailableError(absl::StrCat(side, ": rename failed"));
   }
@@ -121,15 +137,19 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   manifest << "world " << world << "\n";
   for (int r = 0; r < world; ++r) {
     const std::string side = partial + "/" + rank_file(r) + ".sum";
-    while (!fs::exists(side)) {
+    int64_t rsize = -1;
+    uint32_t rcrc = 0;
+    uint64_t nonce = 0;
+    for (;;) {  // this launch's sidecar of rank r, bounded in time
+      std::ifstream in(side);
+      if (in >> rsize >> rcrc >> nonce && nonce == run_nonce) break;
       if (std::chrono::steady_clock::now() > deadline)
         return absl::DeadlineExceededError(absl::StrCat(partial, ": rank ", r, " did not write its checkpoint file"));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    int64_t rsize = -1;
-    uint32_t rcrc = 0;
-    std::ifstream(side) >> rsize >> rcrc;
-    if (rsize < 0) return absl::DataLossError(absl::StrCat(side, ": unreadable"));
+    std::error_code size_ec;
+    if (static_cast<int64_t>(fs::file_size(partial + "/" + rank_file(r), size_ec)) != rsize || size_ec)
+      return absl::DataLossError(absl::StrCat(partial, "/", rank_file(r), ": size differs from its sidecar"));
     manifest << "file " << rank_file(r) << " " << rsize << " " << rcrc << "\n";
   }
   const std::string tmp = partial + "/MANIFEST.tmp";
@@ -139,14 +159,14 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
     out.flush();
     if (!out) return absl::UnavailableError(absl::StrCat(tmp, ": write failed (disk full?)"));
   }
-  // No fsync of the manifest or of step-N.partial: a manifest that a crash leaves empty,
-  // short or missing fails verification, and the checkpoint counts as torn; the rank files
-  // it vouches for are already durable. The final fsync of checkpoints/ makes the commit
-  // durable before this returns.
+  // Durable before it is visible: retention deletes older checkpoints once this one
+  // commits, so a manifest lost to an OS crash must not be possible.
+  TY_RETURN_IF_ERROR(fsync_path(tmp));
   kill_point("after_manifest_tmp", step);
   if (::rename(tmp.c_str(), (partial + "/MANIFEST").c_str()) != 0)
     return absl::UnavailableError(absl::StrCat(tmp, ": rename failed"));
   kill_point("after_manifest_rename", step);
+  TY_RETURN_IF_ERROR(fsync_path(partial));
   fs::remove_all(final_dir, ec);  // a stale one from an earlier life of this run
   if (::rename(partial.c_str(), final_dir.c_str()) != 0)
     return absl::UnavailableError(absl::StrCat(partial, ": rename to ", final_dir, " failed"));

@@ -2,11 +2,11 @@
 //
 // Protocol (every rank r of W, for step S):
 //  1. Rank r writes rank-<r>.bin (a weights file: named tensors, CRC-checked; written to a
-//     temporary name, fsynced, renamed) into step-<S>.partial/.
-//  2. Rank 0 then waits (bounded) until all W rank files exist, and writes MANIFEST —
-//     every file with its size and CRC32C — to a temporary name and renames it. The
-//     manifest is the commit marker; it is verified on every read, so a crash that leaves
-//     it short or empty only makes the checkpoint torn.
+//     temporary name, fsynced, renamed) into step-<S>.partial/, then rank-<r>.bin.sum with
+//     its size, CRC32C and this launch's nonce.
+//  2. Rank 0 then waits (bounded) until all W sidecars of this launch exist, and writes
+//     MANIFEST — every file with its size and CRC32C — to a temporary name, fsyncs it,
+//     renames it and fsyncs the directory. The manifest is the commit marker.
 //  3. Rank 0 renames step-<S>.partial to step-<S> and fsyncs checkpoints/.
 //  4. Retention then removes the oldest complete checkpoints beyond `keep`; the newest
 //     complete one is never removed before a newer one has committed.
@@ -28,8 +28,14 @@ namespace ty {
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // Steps 1-3 for one rank; rank 0 waits at most `wait_for_ranks` for the others' files.
+// `run_nonce` (the same on all ranks of one launch) marks each rank's sidecar, so that rank
+// 0 never trusts a file left in a step-N.partial by an earlier, crashed launch.
 absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank, int world,
-                              const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks);
+                              const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks,
+                              uint64_t run_nonce);
+
+// Removes every step-N.partial (rank 0, before anyone saves in this launch).
+void remove_partial_checkpoints(const std::string& run_dir);
 
 // Step 4: keeps the `keep` newest complete checkpoints (at least one).
 void prune_checkpoints(const std::string& run_dir, int keep);

@@ -3,9 +3,14 @@
 namespace ty {
 
 CheckpointSaver::CheckpointSaver(std::string run_dir, int rank, int world, int keep,
-                                 std::chrono::milliseconds wait_for_ranks)
+                                 std::chrono::milliseconds wait_for_ranks, uint64_t run_nonce)
     : run_dir_(std::move(run_dir)), rank_(rank), world_(world), keep_(keep), wait_for_ranks_(wait_for_ranks),
-      thread_([this] { loop(); }) {}
+      run_nonce_(run_nonce), thread_([this] { loop(); }) {}
+
+absl::Status CheckpointSaver::status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
 
 CheckpointSaver::~CheckpointSaver() {
   {
@@ -41,7 +46,7 @@ void CheckpointSaver::loop() {
     busy_ = true;
     lock.unlock();
     const auto t0 = std::chrono::steady_clock::now();
-    absl::Status st = write_checkpoint(run_dir_, job.first, rank_, world_, job.second, wait_for_ranks_);
+    absl::Status st = write_checkpoint(run_dir_, job.first, rank_, world_, job.second, wait_for_ranks_, run_nonce_);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (st.ok() && rank_ == 0) prune_checkpoints(run_dir_, keep_);
     lock.lock();

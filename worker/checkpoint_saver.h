@@ -17,7 +17,8 @@ namespace ty {
 
 class CheckpointSaver {
  public:
-  CheckpointSaver(std::string run_dir, int rank, int world, int keep, std::chrono::milliseconds wait_for_ranks);
+  CheckpointSaver(std::string run_dir, int rank, int world, int keep, std::chrono::milliseconds wait_for_ranks,
+                  uint64_t run_nonce);
   ~CheckpointSaver();
 
   // Queues `snapshot` for step `step` after the previous save finished; returns that
@@ -25,6 +26,8 @@ class CheckpointSaver {
   absl::Status save(int64_t step, NamedTensors snapshot);
   // Waits for the save in flight; its status.
   absl::Status wait();
+  // The first failure so far (OK while none), without waiting.
+  absl::Status status();
   double seconds_writing() const { return seconds_writing_; }
 
  private:
@@ -32,6 +35,7 @@ class CheckpointSaver {
   std::string run_dir_;
   int rank_, world_, keep_;
   std::chrono::milliseconds wait_for_ranks_;
+  uint64_t run_nonce_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<std::pair<int64_t, NamedTensors>> pending_;

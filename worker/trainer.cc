@@ -203,6 +203,7 @@ absl::Status Trainer::run() {
                                                               : Remainder::kPartial;
   DistributedSampler sampler(train.size(), spec_.train.seed, rank(), world(), batch, remainder);
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
+  steps_per_epoch_ = steps_per_epoch;
   int64_t total_steps = spec_.train.epochs * steps_per_epoch;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   LrSchedule schedule(spec_.optimizer.lr, spec_.schedule, total_steps);
@@ -215,8 +216,9 @@ absl::Status Trainer::run() {
   ProgressLine progress(out, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
 
   TY_ASSIGN_OR_RETURN(const auto start, resume(out));
+  TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
   saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), spec_.checkpoint.keep,
-                                             std::chrono::seconds(spec_.comm.timeout_s));
+                                             std::chrono::seconds(spec_.comm.timeout_s), nonce);
   auto last_save = std::chrono::steady_clock::now();
   int64_t saved_step = step_, saves = 0, saved_bytes = 0;
   int64_t last_epoch = start.first, last_next_s = start.second;  // the position after the last step
@@ -268,7 +270,9 @@ absl::Status Trainer::run() {
 
       // Checkpoint when due or asked (SIGUSR1: save; SIGTERM: save and stop). Every rank
       // must decide alike: the request is the maximum over ranks.
+      // 1: save (SIGUSR1, every_minutes), 2: save and stop (SIGTERM), 3: a save failed.
       double request = take_interrupt_request();
+      if (!saver_->status().ok()) request = 3;
       const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() / 60;
       if (spec_.checkpoint.every_minutes > 0 && minutes >= spec_.checkpoint.every_minutes) request = std::max(request, 1.0);
       if (comm_) {
@@ -276,6 +280,11 @@ absl::Status Trainer::run() {
         r.set(0, request);
         TY_RETURN_IF_ERROR(comm_->allreduce_now(r, ReduceOp::kMax));
         request = r.at(0);
+      }
+      if (request >= 3) {
+        absl::Status failed = saver_->status();
+        return failed.ok() ? absl::AbortedError(absl::StrCat("a checkpoint save failed on another rank before step ", step_))
+                           : failed;
       }
       const bool every = spec_.checkpoint.every_steps > 0 && step_ % spec_.checkpoint.every_steps == 0;
       if (every || request > 0) TY_RETURN_IF_ERROR(checkpoint(epoch, s + 1));

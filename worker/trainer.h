@@ -70,6 +70,9 @@ class Trainer {
   // the (epoch, step in epoch) to continue from.
   absl::StatusOr<std::pair<int64_t, int64_t>> resume(FILE* out);
   std::string model_signature();
+  // Before the first save of this launch: rank 0 clears leftover step-N.partial
+  // directories, the ranks agree on the resumed step and on a launch nonce (returned).
+  absl::StatusOr<uint64_t> start_checkpointing();
   // One optimizer step on this rank's share of a global batch; returns its mean loss.
   absl::StatusOr<double> train_step(const std::vector<int64_t>& indices, float lr, Tape& tape);
   double data_wait_s_ = 0;  // time in load_batch during training, this epoch
@@ -87,6 +90,7 @@ class Trainer {
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
   std::unique_ptr<CheckpointSaver> saver_;
   NamedTensors snapshot_;  // the last checkpoint's copies, reused by the next
+  int64_t steps_per_epoch_ = 0;
   int64_t step_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // The trainer's checkpoint side: what a checkpoint holds and how a run resumes from one.
 #include <cstring>
 #include <map>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
@@ -34,6 +35,10 @@ void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, N
   src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
   src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
   src.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
+  // What the position means: resuming under other values would not continue the same run.
+  src.emplace_back("meta.global_batch", scalar(static_cast<double>(spec_.data.batch_size)));
+  src.emplace_back("meta.train_size", scalar(static_cast<double>(data_.train->size())));
+  src.emplace_back("meta.steps_per_epoch", scalar(static_cast<double>(steps_per_epoch_)));
   into.resize(src.size());
   for (size_t i = 0; i < src.size(); ++i) {
     Tensor& dst = into[i].second;
@@ -66,12 +71,39 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
   absl::Status st = optimizer_->load_state(optim);
   if (!st.ok()) return absl::FailedPreconditionError(absl::StrCat(found.dir, ": ", st.message()));
   auto meta = [&](const char* name) { return static_cast<int64_t>(t.at(name).at(0)); };
+  for (const auto& [key, now] : {std::pair<const char*, int64_t>{"meta.global_batch", spec_.data.batch_size},
+                                 {"meta.train_size", data_.train->size()},
+                                 {"meta.steps_per_epoch", steps_per_epoch_}}) {
+    if (t.count(key) && meta(key) != now)
+      return absl::FailedPreconditionError(absl::StrCat(
+          found.dir, ": written with ", key + 5, " ", meta(key), ", this run has ", now,
+          "; the data order would not continue (restore data.batch_size/data.train_subset, or use a new --run-dir)"));
+  }
   step_ = meta("meta.step");
   ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
   if (out)
     std::fprintf(out, "trainyard: resuming from %s (step %ld%s)\n", found.dir.c_str(), static_cast<long>(step_),
                  found.world != world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");
   return std::make_pair(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+}
+
+absl::StatusOr<uint64_t> Trainer::start_checkpointing() {
+  if (leader()) remove_partial_checkpoints(run_dir_);
+  // Rank 0's random nonce for this launch, 52 bits so that it travels exactly as an f64.
+  Tensor v = Tensor::empty({3}, DType::kF64);
+  v.set(0, static_cast<double>(std::random_device{}() & 0xFFFFFFFFu) * 1048576.0 + (std::random_device{}() & 0xFFFFF));
+  v.set(1, static_cast<double>(step_));
+  v.set(2, -static_cast<double>(step_));
+  if (comm_) {
+    TY_RETURN_IF_ERROR(comm_->broadcast(v.rows(0, 1), 0)->wait());  // also orders the partial cleanup
+    Tensor range = v.rows(1, 2);
+    TY_RETURN_IF_ERROR(comm_->allreduce_now(range, ReduceOp::kMax));
+    if (v.at(1) != -v.at(2))
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ranks resumed from different checkpoints (steps ", -v.at(2), " to ", v.at(1),
+          "); is the run directory on storage all ranks see alike?"));
+  }
+  return static_cast<uint64_t>(v.at(0));
 }
 
 }  // namespace ty

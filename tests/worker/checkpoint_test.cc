@@ -97,6 +97,16 @@ TEST_F(Checkpoints, CorruptNewestIsSkippedChangedModelRefusedRetentionKept) {
   ShellResult changed = run_shell(job(30) + "--set model.hidden=[64] --run-dir " + dir, 120);
   EXPECT_NE(changed.code, 0);
   EXPECT_NE(changed.output.find("was written for a different model"), std::string::npos) << changed.output;
+  ShellResult batch = run_shell(job(30) + "--set data.batch_size=64 --run-dir " + dir, 120);
+  EXPECT_NE(batch.code, 0);
+  EXPECT_NE(batch.output.find("written with global_batch 128, this run has 64"), std::string::npos) << batch.output;
+  // Directories that only look like checkpoints are left alone (not parsed, not pruned).
+  std::filesystem::create_directories(dir + "/checkpoints/step-latest");
+  std::filesystem::create_directories(dir + "/checkpoints/step-0000000016-backup");
+  ShellResult more = run_shell(job(28) + "--run-dir " + dir, 120);
+  EXPECT_EQ(more.code, 0) << more.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-latest"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-0000000016-backup"));
 }
 
 TEST_F(Checkpoints, SigtermSavesAndStopsThenTheRunContinues) {
