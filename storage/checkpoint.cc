@@ -175,9 +175,11 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
 }
 
 void prune_checkpoints(const std::string& run_dir, int keep) {
+  // A step-N directory exists only after its manifest committed (step 3): count those,
+  // without reading the files back (that is what a resume's verification does).
   int kept = 0;
   for (const auto& [step, dir] : step_dirs(run_dir)) {
-    if (!verify_manifest(dir).ok()) continue;  // never count (or delete) what is not complete
+    if (!fs::exists(dir + "/MANIFEST")) continue;
     if (++kept > std::max(keep, 1)) {
       std::error_code ec;
       fs::remove_all(dir, ec);

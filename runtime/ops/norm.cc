@@ -45,13 +45,13 @@ Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
 
 namespace {
 
-// Per-channel sums over x viewed as (N, C, S), in double: out[c] += f(index).
-template <class T, class F>
-void channel_sums(const Tensor& x, double* out, F f) {
-  const int64_t n = x.dim(0), c = x.ndim() > 1 ? x.dim(1) : 1, s = x.numel() / std::max<int64_t>(n * c, 1);
+// Calls f(index, channel) for every element of x viewed as (N, C, S).
+template <class F>
+void for_each_element(const Tensor& x, int64_t c, F f) {
+  const int64_t n = x.dim(0), s = x.numel() / std::max<int64_t>(n * c, 1);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t j = 0; j < s; ++j) out[ch] += f((i * c + ch) * s + j);
+      for (int64_t j = 0; j < s; ++j) f((i * c + ch) * s + j, ch);
 }
 
 // Sums a small double vector over ranks.
@@ -75,17 +75,22 @@ Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& 
   std::vector<double> sums(2 * c + 1, 0.0);
   TY_DISPATCH_FLOAT(x.dtype(), T, {
     const T* X = x.value().data<T>();
-    channel_sums<T>(x.value(), sums.data(), [X](int64_t i) { return double(X[i]); });
-    channel_sums<T>(x.value(), sums.data() + c, [X](int64_t i) { return double(X[i]) * X[i]; });
+    for_each_element(x.value(), c, [&](int64_t o, int64_t ch) {
+      sums[ch] += X[o];
+      sums[c + ch] += double(X[o]) * X[o];
+    });
   });
   sums[2 * c] = double(count);
   sum_over_ranks(ctx, sums);
   const double total = sums[2 * c];
   Tensor mean = ctx.empty({c}, x.dtype()), var = ctx.empty({c}, x.dtype());
+  std::vector<double> mu(c), rstd(c);
   for (int64_t i = 0; i < c; ++i) {
-    const double m = sums[i] / total;
-    mean.set(i, m);
-    var.set(i, std::max(sums[c + i] / total - m * m, 0.0));
+    mu[i] = sums[i] / total;
+    const double v = std::max(sums[c + i] / total - mu[i] * mu[i], 0.0);
+    rstd[i] = 1.0 / std::sqrt(v + eps);
+    mean.set(i, mu[i]);
+    var.set(i, v);
   }
   Tensor y = x.value().empty_like();
   ctx.kernels(x.dtype()).batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, /*training=*/false, mean, var, y);
@@ -94,39 +99,24 @@ Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& 
     running_mean.set(i, (1 - momentum) * running_mean.at(i) + momentum * mean.at(i));
     running_var.set(i, (1 - momentum) * running_var.at(i) + momentum * var.at(i) * unbias);
   }
-  return record_op(ctx, {x, gamma, beta}, Var(y), [&ctx, x, gamma, beta, mean, var, eps, c, total](const Tensor& dy) {
+  return record_op(ctx, {x, gamma, beta}, Var(y), [&ctx, x, gamma, beta, mu, rstd, c, total](const Tensor& dy) {
     // Local sums of dy and dy * xhat; their global versions give dx, the local ones the
     // parameter gradients. dx = gamma * rstd * (dy - sum_g(dy) / N - xhat * sum_g(dy xhat) / N).
     std::vector<double> local(2 * c, 0.0);
-    TY_DISPATCH_FLOAT(dy.dtype(), T, {
-      const T *X = x.value().data<T>(), *DY = dy.data<T>();
-      const int64_t n = x.value().dim(0), s = x.value().numel() / std::max<int64_t>(n * c, 1);
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const double m = mean.at(ch), rstd = 1.0 / std::sqrt(var.at(ch) + eps);
-          for (int64_t j = 0; j < s; ++j) {
-            const int64_t o = (i * c + ch) * s + j;
-            local[ch] += DY[o];
-            local[c + ch] += DY[o] * (X[o] - m) * rstd;
-          }
-        }
-    });
-    std::vector<double> global = local;
-    sum_over_ranks(ctx, global);
     Tensor dx = x.value().empty_like(), dg = gamma.value().empty_like(), db = beta.value().empty_like();
     TY_DISPATCH_FLOAT(dy.dtype(), T, {
       const T *X = x.value().data<T>(), *DY = dy.data<T>(), *G = gamma.value().data<T>();
+      for_each_element(x.value(), c, [&](int64_t o, int64_t ch) {
+        local[ch] += DY[o];
+        local[c + ch] += DY[o] * (X[o] - mu[ch]) * rstd[ch];
+      });
+      std::vector<double> global = local;
+      sum_over_ranks(ctx, global);
       T* DX = dx.data<T>();
-      const int64_t n = x.value().dim(0), s = x.value().numel() / std::max<int64_t>(n * c, 1);
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const double m = mean.at(ch), rstd = 1.0 / std::sqrt(var.at(ch) + eps);
-          for (int64_t j = 0; j < s; ++j) {
-            const int64_t o = (i * c + ch) * s + j;
-            const double xhat = (X[o] - m) * rstd;
-            DX[o] = T(G[ch] * rstd * (DY[o] - global[ch] / total - xhat * global[c + ch] / total));
-          }
-        }
+      for_each_element(x.value(), c, [&](int64_t o, int64_t ch) {
+        const double xhat = (X[o] - mu[ch]) * rstd[ch];
+        DX[o] = T(G[ch] * rstd[ch] * (DY[o] - global[ch] / total - xhat * global[c + ch] / total));
+      });
       for (int64_t ch = 0; ch < c; ++ch) {
         dg.data<T>()[ch] = T(local[c + ch]);
         db.data<T>()[ch] = T(local[ch]);

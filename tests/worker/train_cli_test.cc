@@ -11,27 +11,16 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = ShellResult;
 
-// Runs trainyard with `args` (a shell-quoted string), bounded by `timeout` seconds.
-Result run(const std::string& args, int timeout = 300) {
-  const std::string cmd = "timeout " + std::to_string(timeout) + " " TRAINYARD_BINARY " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+// Runs the trainyard binary with `args` (shell syntax), bounded by `timeout` seconds.
+Result run(const std::string& args, int timeout = 300) { return run_shell(TRAINYARD_BINARY " " + args, timeout); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path);
