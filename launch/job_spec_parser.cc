@@ -180,7 +180,12 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
   TY_RETURN_IF_ERROR(ck.finish());
 
   SpecReader sto(root.node("storage"), "storage");
-  sto.choice("on_corrupt", s.data.on_corrupt, {"error", "skip"});
+  sto.choice("on_corrupt", s.data.on_corrupt, {"error", "skip"})
+      .choice("loader", s.storage.loader, {"auto", "stream", "memory"})
+      .integer("prefetch_mb", s.storage.prefetch_mb, 1, 1 << 20)
+      .integer("shuffle_window_mb", s.storage.shuffle_window_mb, 1, 1 << 20)
+      .integer("reader_threads", s.storage.reader_threads, 1, 64)
+      .flag("direct_io", s.storage.direct_io);
   TY_RETURN_IF_ERROR(sto.finish());
 
   SpecReader cm(root.node("comm"), "comm");

@@ -77,16 +77,34 @@ std::string StandardizedDataset::describe() const {
   return absl::StrCat(base_->describe(), ", standardized (mean ", mean_, ", std ", 1.f / inv_std_, ")");
 }
 
-std::pair<double, double> feature_moments(const Dataset& data, int64_t max_samples) {
+absl::StatusOr<std::pair<double, double>> feature_moments(const Dataset& data, int64_t max_samples, bool skip_corrupt) {
   const int64_t n = std::min(data.size(), max_samples);
-  if (n == 0) return {0.0, 1.0};
+  if (n == 0) return std::make_pair(0.0, 1.0);
+  auto samples = [&](int64_t count) {
+    Shape xs{count};
+    for (int64_t d : data.sample_shape()) xs.push_back(d);
+    return std::make_pair(Tensor::empty(xs), data.num_classes() > 0 ? Tensor::empty({count}, DType::kI32)
+                                                                    : Tensor::empty({count, data.target_width()}));
+  };
   std::vector<int64_t> idx(n);
   for (int64_t i = 0; i < n; ++i) idx[i] = i * data.size() / n;
-  Shape xs{n};
-  for (int64_t d : data.sample_shape()) xs.push_back(d);
-  Tensor x = Tensor::empty(xs);
-  Tensor y = data.num_classes() > 0 ? Tensor::empty({n}, DType::kI32) : Tensor::empty({n, data.target_width()});
-  data.gather(idx.data(), n, x, y);
+  auto [x, y] = samples(n);
+  absl::Status st = data.read(idx.data(), n, x, y);
+  if (st.ok()) return tensor_moments(x);
+  if (!skip_corrupt || st.code() != absl::StatusCode::kDataLoss) return st;
+  // One by one, leaving the corrupt ones out.
+  const int64_t row = shape_numel(data.sample_shape());
+  std::vector<float> good;
+  auto [x1, y1] = samples(1);
+  for (int64_t i : idx)
+    if (data.read(&i, 1, x1, y1).ok()) good.insert(good.end(), x1.data<float>(), x1.data<float>() + row);
+  Tensor all = Tensor::empty({static_cast<int64_t>(good.size())});
+  std::copy(good.begin(), good.end(), all.data<float>());
+  return tensor_moments(all);
+}
+
+std::pair<double, double> tensor_moments(const Tensor& x) {
+  if (x.numel() == 0) return {0.0, 1.0};
   double s = 0, s2 = 0;
   const float* X = x.data<float>();
   for (int64_t i = 0, m = x.numel(); i < m; ++i) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "runtime/tensor.h"
 
 namespace ty {
@@ -23,6 +24,12 @@ class Dataset {
   virtual int64_t target_width() const = 0;
   // x: f32 (count, sample_shape...); y: i32 (count) labels or f32 (count, target_width).
   virtual void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const = 0;
+  // gather() with an error instead of a failed process, for sources that read files on
+  // demand (ShardSet); in-memory sources cannot fail.
+  virtual absl::Status read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+    gather(indices, count, x, y);
+    return absl::OkStatus();
+  }
   virtual std::string describe() const = 0;
   // Records left out because they were corrupt (storage.on_corrupt: skip).
   virtual int64_t skipped_records() const { return 0; }
@@ -97,6 +104,11 @@ class StandardizedDataset final : public DerivedDataset {
 };
 
 // Mean and standard deviation of all features of up to `max_samples` samples.
-std::pair<double, double> feature_moments(const Dataset& data, int64_t max_samples = 10000);
+// The samples are spread evenly over the dataset; with `skip_corrupt` the ones whose read
+// fails as corrupt (DataLoss) are left out.
+absl::StatusOr<std::pair<double, double>> feature_moments(const Dataset& data, int64_t max_samples = 10000,
+                                                          bool skip_corrupt = false);
+// Mean and standard deviation (1 when the values are constant) of an f32 tensor.
+std::pair<double, double> tensor_moments(const Tensor& x);
 
 }  // namespace ty

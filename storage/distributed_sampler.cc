@@ -21,15 +21,26 @@ DistributedSampler::DistributedSampler(int64_t n, uint64_t seed, int rank, int w
 
 void DistributedSampler::begin_epoch(int64_t epoch) { perm_ = epoch_permutation(n_, seed_, epoch); }
 
-std::vector<int64_t> DistributedSampler::local_batch(int64_t step) const {
-  CHECK_EQ(static_cast<int64_t>(perm_.size()), n_) << "local_batch() before begin_epoch()";
+BatchShare DistributedSampler::share(int64_t step, int rank) const {
   CHECK(step >= 0 && step < steps_) << "step " << step << " of " << steps_;
   const int64_t start = step * batch_;
-  int64_t m = std::min(batch_, n_ - start);
-  if (remainder_ == Remainder::kPad) m = batch_;
-  const int64_t share = m / world_;
-  std::vector<int64_t> out(share);
-  for (int64_t i = 0; i < share; ++i) out[i] = perm_[(start + rank_ * share + i) % n_];
+  const int64_t m = remainder_ == Remainder::kPad ? batch_ : std::min(batch_, n_ - start);
+  const int64_t count = m / world_;
+  return BatchShare{start + rank * count, count};
+}
+
+int DistributedSampler::owner(int64_t position) const {
+  const int64_t step = position / batch_;
+  if (position < 0 || step >= steps_) return -1;
+  const int64_t count = share(step, 0).count, offset = position - step * batch_;
+  return offset < count * world_ ? static_cast<int>(offset / count) : -1;
+}
+
+std::vector<int64_t> DistributedSampler::local_batch(int64_t step) const {
+  CHECK_EQ(static_cast<int64_t>(perm_.size()), n_) << "local_batch() before begin_epoch()";
+  const BatchShare s = share(step, rank_);
+  std::vector<int64_t> out(s.count);
+  for (int64_t i = 0; i < s.count; ++i) out[i] = perm_[(s.first + i) % n_];
   return out;
 }
 

@@ -18,11 +18,26 @@ namespace ty {
 
 enum class Remainder { kPartial, kDrop, kPad };
 
+// Rank `rank`'s share of one global batch: positions [first, first + count) of the epoch's
+// order, taken modulo the dataset size (only kPad wraps around).
+struct BatchShare {
+  int64_t first = 0, count = 0;
+};
+
 class DistributedSampler {
  public:
   DistributedSampler(int64_t dataset_size, uint64_t seed, int rank, int world, int64_t global_batch,
                      Remainder remainder);
   int64_t steps_per_epoch() const { return steps_; }
+  int64_t dataset_size() const { return n_; }
+  int64_t global_batch() const { return batch_; }
+  int world() const { return world_; }
+  // Where `rank`'s samples of `step` lie in the epoch's order (no permutation needed).
+  BatchShare share(int64_t step, int rank) const;
+  // The rank whose share holds `position` of the epoch's order, or -1 for a position no
+  // rank trains on (left out by kPartial or kDrop). Positions >= dataset_size() are
+  // kPad's wrapped ones.
+  int owner(int64_t position) const;
   // Draws the epoch's permutation; call before local_batch() for that epoch.
   void begin_epoch(int64_t epoch);
   // This rank's sample indices for `step` (0-based) of the current epoch.

@@ -14,13 +14,16 @@
 namespace ty {
 namespace {
 
+std::string format_of(const DataSpec& d, const std::string& path) {
+  if (d.format != "auto") return d.format;
+  return absl::EndsWith(path, ".csv")                                             ? "csv"
+         : absl::StrContains(path, "*") || absl::StrContains(path, ".tyshard") ? "shards"
+                                                                                 : "idx";
+}
+
 absl::StatusOr<DatasetPtr> open_source(const DataSpec& d, const std::string& key, const std::string& path,
                                        const std::string& labels) {
-  std::string format = d.format;
-  if (format == "auto")
-    format = absl::EndsWith(path, ".csv")                                             ? "csv"
-             : absl::StrContains(path, "*") || absl::StrContains(path, ".tyshard") ? "shards"
-                                                                                     : "idx";
+  const std::string format = format_of(d, path);
   if (format == "shards") {
     TY_ASSIGN_OR_RETURN(std::vector<std::string> paths, expand_glob(path));
     return ShardDataset::open(paths, ShardOpenOptions{d.on_corrupt == "skip"});
@@ -58,10 +61,33 @@ void JobData::standardize(float mean, float std) {
   input_std = std;
 }
 
+// Whether the training shards are streamed; an error when storage.loader: stream cannot be.
+absl::StatusOr<bool> stream_training(const JobSpec& spec) {
+  if (format_of(spec.data, spec.data.train) != "shards" || spec.storage.loader == "memory") return false;
+  const char* why = spec.validation_fraction > 0 ? "validation.fraction"
+                    : spec.data.train_subset > 0 ? "data.train_subset"
+                                                 : nullptr;
+  if (why == nullptr) return true;
+  if (spec.storage.loader == "stream")
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage.loader: stream cannot serve ", why, " (it needs the records in memory); name a separate shard set "
+        "or set storage.loader: memory"));
+  return false;
+}
+
 absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   JobData out;
   const DataSpec& d = spec.data;
-  if (need_train || d.test.empty()) {
+  TY_ASSIGN_OR_RETURN(const bool stream, stream_training(spec));
+  if (need_train && stream) {
+    auto paths = expand_glob(d.train);
+    if (!paths.ok()) return absl::Status(paths.status().code(), absl::StrCat("data.train: ", paths.status().message()));
+    auto set = ShardSet::open(*paths, ShardSetOptions{d.num_classes, d.on_corrupt == "skip"});
+    if (!set.ok()) return absl::Status(set.status().code(), absl::StrCat("data.train: ", set.status().message()));
+    if ((*set)->size() == 0) return absl::InvalidArgumentError(absl::StrCat("data.train: ", d.train, " holds no records"));
+    out.train_shards = *set;
+    out.train = *set;
+  } else if (need_train || d.test.empty()) {
     TY_ASSIGN_OR_RETURN(DatasetPtr train, open(d, "data.train", d.train, d.train_labels));
     if (d.train_subset > 0 && d.train_subset < train->size()) {
       std::vector<int64_t> idx(d.train_subset);
@@ -96,7 +122,9 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   }
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();
   if (d.normalize == "standardize" && out.train) {
-    const auto [mean, std] = feature_moments(*out.train);
+    auto moments = feature_moments(*out.train, 10000, d.on_corrupt == "skip");
+    if (!moments.ok()) return absl::Status(moments.status().code(), absl::StrCat("data.train: ", moments.status().message()));
+    const auto [mean, std] = *moments;
     out.standardize(static_cast<float>(mean), static_cast<float>(std));
   }
   return out;

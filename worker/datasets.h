@@ -3,6 +3,7 @@
 
 #include "absl/status/statusor.h"
 #include "storage/dataset.h"
+#include "storage/stream/shard_set.h"
 #include "worker/job_spec.h"
 
 namespace ty {
@@ -11,6 +12,9 @@ struct JobData {
   DatasetPtr train;
   DatasetPtr val;   // (optional) validation.fraction of the training set
   DatasetPtr test;  // (optional) data.test
+  // Set when the training shards are streamed (storage.loader): `train` is then the same
+  // set, read by the trainer through a ShardStream rather than gathered.
+  std::shared_ptr<const ShardSet> train_shards;
   int64_t classes = 0;  // 0: regression
   int64_t outputs = 0;  // model outputs per sample
   // data.normalize: standardize: the mapping applied to every split. Training computes it
@@ -22,9 +26,11 @@ struct JobData {
   void standardize(float mean, float std);
 };
 
-// Opens the files named by `spec.data` (IDX or CSV), applies data.train_subset and carves
+// Opens the files named by `spec.data` (IDX, CSV or shards), applies data.train_subset and carves
 // the validation split out of the training set with a permutation fixed by train.seed.
 // With data.normalize: standardize and `need_train`, standardizes by the training split.
+// Training shards are streamed (storage.loader auto or stream) unless a validation split
+// or a subset needs them in memory; the test set is read into memory.
 absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train = true);
 
 }  // namespace ty

@@ -28,6 +28,15 @@ struct DataSpec {
   std::string on_corrupt = "error";   // shards: error | skip (storage.on_corrupt)
 };
 
+// storage.*: how training shards are read (storage/stream/shard_stream.h).
+struct StorageSpec {
+  std::string loader = "auto";    // auto (stream shards) | stream | memory (read all at start)
+  int64_t prefetch_mb = 256;      // records read ahead and held, per rank
+  int64_t shuffle_window_mb = 64; // records shuffled together (part of the data order)
+  int reader_threads = 2;         // background pread threads per rank
+  bool direct_io = false;         // O_DIRECT: bypass the page cache
+};
+
 struct OptimizerSpec {
   std::string name = "adam";  // sgd | adam | adamw
   float lr = 1e-3f;
@@ -64,6 +73,7 @@ struct JobSpec {
   std::string name = "job";
   ModelSpec model;
   DataSpec data;
+  StorageSpec storage;
   OptimizerSpec optimizer;
   ScheduleOptions schedule;
   TrainSpec train;

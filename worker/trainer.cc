@@ -15,6 +15,7 @@
 #include "runtime/optim/sgd.h"
 #include "runtime/status.h"
 #include "storage/distributed_sampler.h"
+#include "storage/stream/shard_stream.h"
 #include "storage/weights_file.h"
 #include "worker/fault_injection.h"
 #include "worker/interrupts.h"
@@ -132,10 +133,39 @@ absl::StatusOr<double> Trainer::global_mean(double value) {
   return t.at(0);
 }
 
-absl::StatusOr<double> Trainer::train_step(const std::vector<int64_t>& indices, float lr, Tape& tape) {
+absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
+  const DataSpec& d = spec_.data;
+  const Remainder remainder = d.remainder == "drop"  ? Remainder::kDrop
+                              : d.remainder == "pad" ? Remainder::kPad
+                                                     : Remainder::kPartial;
+  if (!data_.train_shards)
+    return std::unique_ptr<BatchSource>(new SampledBatches(
+        data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank(), world(), d.batch_size, remainder)));
+  StreamOptions o;
+  o.seed = spec_.train.seed;
+  o.rank = rank();
+  o.world = world();
+  o.global_batch = d.batch_size;
+  o.remainder = remainder;
+  o.epochs = spec_.train.epochs;
+  o.shuffle_window_bytes = spec_.storage.shuffle_window_mb << 20;
+  o.prefetch_bytes = spec_.storage.prefetch_mb << 20;
+  o.reader_threads = spec_.storage.reader_threads;
+  o.direct_io = spec_.storage.direct_io;
+  o.skip_corrupt = d.on_corrupt == "skip";
+  o.standardize = data_.standardized;
+  o.mean = data_.input_mean;
+  o.std = data_.input_std;
+  auto stream = ShardStream::open(data_.train_shards, o);
+  if (!stream.ok()) return absl::Status(stream.status().code(), absl::StrCat("data.train: ", stream.status().message()));
+  return std::unique_ptr<BatchSource>(std::move(*stream));
+}
+
+absl::StatusOr<double> Trainer::train_step(float lr, Tape& tape, int64_t& rows) {
   Tensor x, y;
   const auto t0 = std::chrono::steady_clock::now();
-  load_batch(*data_.train, indices.data(), static_cast<int64_t>(indices.size()), x, y);
+  TY_RETURN_IF_ERROR(source_->next(x, y));
+  rows = x.shape()[0];
   data_wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double loss_value;
   {
@@ -198,11 +228,8 @@ absl::Status Trainer::run() {
 
   const Dataset& train = *data_.train;
   const int64_t batch = spec_.data.batch_size;
-  const Remainder remainder = spec_.data.remainder == "drop" ? Remainder::kDrop
-                              : spec_.data.remainder == "pad" ? Remainder::kPad
-                                                              : Remainder::kPartial;
-  DistributedSampler sampler(train.size(), spec_.train.seed, rank(), world(), batch, remainder);
-  const int64_t steps_per_epoch = sampler.steps_per_epoch();
+  TY_ASSIGN_OR_RETURN(source_, make_batch_source());
+  const int64_t steps_per_epoch = source_->steps_per_epoch();
   steps_per_epoch_ = steps_per_epoch;
   int64_t total_steps = spec_.train.epochs * steps_per_epoch;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
@@ -216,6 +243,7 @@ absl::Status Trainer::run() {
   ProgressLine progress(out, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
 
   TY_ASSIGN_OR_RETURN(const auto start, resume(out));
+  TY_RETURN_IF_ERROR(source_->seek(start.first, start.second));
   TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
   saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), spec_.checkpoint.keep,
                                              std::chrono::seconds(spec_.comm.timeout_s), nonce);
@@ -243,7 +271,6 @@ absl::Status Trainer::run() {
   model_->set_training(true);
   int64_t epoch = start.first;
   for (; epoch < spec_.train.epochs && step_ < total_steps; ++epoch) {
-    sampler.begin_epoch(epoch);
     progress.start_epoch(epoch);
     double train_seconds = 0;
     int64_t samples = 0;
@@ -251,11 +278,11 @@ absl::Status Trainer::run() {
     for (int64_t s = epoch == start.first ? start.second : 0; s < steps_per_epoch && step_ < total_steps; ++s) {
       const auto t0 = std::chrono::steady_clock::now();
       maybe_kill_self(rank(), step_);
-      const std::vector<int64_t> indices = sampler.local_batch(s);
       const float lr = schedule.lr(step_);
-      TY_ASSIGN_OR_RETURN(double loss_value, train_step(indices, lr, tape));
+      int64_t batch_rows = 0;
+      TY_ASSIGN_OR_RETURN(double loss_value, train_step(lr, tape, batch_rows));
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      samples += static_cast<int64_t>(indices.size()) * world();
+      samples += batch_rows * world();
       // Every rank takes this branch on the same steps (collectives must match).
       if (step_ % spec_.log_every_steps == 0 || step_ == total_steps) {
         TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value));
@@ -264,7 +291,7 @@ absl::Status Trainer::run() {
                                                   "); lower optimizer.lr or set train.clip_grad_norm"));
         if (log) log->train(step_, epoch, global_loss, lr);
       }
-      progress.step(s + 1, step_, static_cast<int64_t>(indices.size()) * world(), loss_value);
+      progress.step(s + 1, step_, batch_rows * world(), loss_value);
       last_epoch = epoch;
       last_next_s = s + 1;
 
@@ -295,7 +322,10 @@ absl::Status Trainer::run() {
       }
     }
     progress.end_epoch();
-    if (log) log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_);
+    TY_ASSIGN_OR_RETURN(const double skipped, global_mean(static_cast<double>(source_->skipped_records())));
+    if (log)
+      log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,
+                 static_cast<int64_t>(std::llround(skipped * world())));
     if (data_.val) {
       TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.val));
       if (log) log->eval("val", epoch, m, false);

@@ -4,7 +4,7 @@
 //
 // With a communicator of more than one rank it trains data-parallel: parameters and
 // buffers are broadcast from rank 0, each rank takes its share of every global batch
-// (DistributedSampler), gradients are averaged in buckets overlapped with backward
+// (DistributedSampler order; streamed shards through ShardStream), gradients are averaged in buckets overlapped with backward
 // (GradientBucketer), and metrics are summed over ranks, so rank 0 — the only rank that
 // writes files or prints progress — reports global figures.
 #pragma once
@@ -18,6 +18,7 @@
 #include "models/metrics.h"
 #include "models/model.h"
 #include "runtime/optim/optimizer.h"
+#include "storage/batch_source.h"
 #include "storage/checkpoint.h"
 #include "worker/checkpoint_saver.h"
 #include "worker/datasets.h"
@@ -73,9 +74,12 @@ class Trainer {
   // Before the first save of this launch: rank 0 clears leftover step-N.partial
   // directories, the ranks agree on the resumed step and on a launch nonce (returned).
   absl::StatusOr<uint64_t> start_checkpointing();
-  // One optimizer step on this rank's share of a global batch; returns its mean loss.
-  absl::StatusOr<double> train_step(const std::vector<int64_t>& indices, float lr, Tape& tape);
-  double data_wait_s_ = 0;  // time in load_batch during training, this epoch
+  // One optimizer step on the source's next batch (this rank's share of a global batch,
+  // `rows` samples); returns its mean loss.
+  absl::StatusOr<double> train_step(float lr, Tape& tape, int64_t& rows);
+  // The training batches: streamed shards (ShardStream) or a dataset in memory.
+  absl::StatusOr<std::unique_ptr<BatchSource>> make_batch_source();
+  double data_wait_s_ = 0;  // time waiting for the batch source during training, this epoch
   // Forward of one batch and its mean loss.
   Var loss_of(const Var& outputs, const Tensor& targets);
   void load_batch(const Dataset& data, const int64_t* indices, int64_t count, Tensor& x, Tensor& y);
@@ -89,6 +93,7 @@ class Trainer {
   Communicator* comm_;
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
   std::unique_ptr<CheckpointSaver> saver_;
+  std::unique_ptr<BatchSource> source_;
   NamedTensors snapshot_;  // the last checkpoint's copies, reused by the next
   int64_t steps_per_epoch_ = 0;
   int64_t step_ = 0;

@@ -39,6 +39,8 @@ void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, N
   src.emplace_back("meta.global_batch", scalar(static_cast<double>(spec_.data.batch_size)));
   src.emplace_back("meta.train_size", scalar(static_cast<double>(data_.train->size())));
   src.emplace_back("meta.steps_per_epoch", scalar(static_cast<double>(steps_per_epoch_)));
+  // The record the position points at (streamed shards): a resume checks it is the same.
+  src.emplace_back("meta.data_record", scalar(static_cast<double>(source_->record_at(next_epoch, next_step_in_epoch))));
   into.resize(src.size());
   for (size_t i = 0; i < src.size(); ++i) {
     Tensor& dst = into[i].second;
@@ -79,6 +81,13 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
           found.dir, ": written with ", key + 5, " ", meta(key), ", this run has ", now,
           "; the data order would not continue (restore data.batch_size/data.train_subset, or use a new --run-dir)"));
   }
+  const int64_t record_now = source_->record_at(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+  if (t.count("meta.data_record") && meta("meta.data_record") >= 0 && record_now >= 0 &&
+      meta("meta.data_record") != record_now)
+    return absl::FailedPreconditionError(absl::StrCat(
+        found.dir, ": its data position (epoch ", meta("meta.next_epoch"), ", step ", meta("meta.next_step_in_epoch"),
+        ") pointed at record ", meta("meta.data_record"), " of the training shards; it points at record ", record_now,
+        " now: the shards, train.seed or storage.shuffle_window_mb changed (restore them, or use a new --run-dir)"));
   step_ = meta("meta.step");
   ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
   if (out)

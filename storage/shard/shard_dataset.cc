@@ -24,6 +24,24 @@ absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern)
   return out;
 }
 
+absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& s) {
+  const int xi = s.field_index("x"), yi = s.field_index("y");
+  if (xi < 0 || yi < 0)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": shard fields are {", s.describe(),
+                                                   "}; training data needs fields 'x' and 'y'"));
+  TrainingFields f{s.fields[xi], s.fields[yi], s.field_offset(xi), s.field_offset(yi)};
+  if (f.x.dtype != DType::kU8 && f.x.dtype != DType::kF32)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'x' is ", dtype_name(f.x.dtype), "; u8 or f32 needed"));
+  if (f.y.dtype != DType::kI32 && f.y.dtype != DType::kF32)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is ", dtype_name(f.y.dtype), "; i32 or f32 needed"));
+  if (f.y.dtype == DType::kI32 && shape_numel(f.y.dims) != 1)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is i32 ", shape_str(f.y.dims),
+                                                   "; class labels are one i32 per record"));
+  if (shape_numel(f.x.dims) < 1 || shape_numel(f.y.dims) < 1)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": empty field in {", s.describe(), "}"));
+  return f;
+}
+
 absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& paths, ShardOpenOptions options) {
   std::unique_ptr<ShardDataset> d(new ShardDataset());
   d->name_ = paths.size() == 1 ? paths[0] : absl::StrCat(paths[0], " and ", paths.size() - 1, " more shards");
@@ -31,27 +49,15 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
   for (const std::string& path : paths) {
     TY_ASSIGN_OR_RETURN(ShardReader r, ShardReader::open(path));
     const ShardSchema& s = r.schema();
-    const int xi = s.field_index("x"), yi = s.field_index("y");
-    if (xi < 0 || yi < 0)
-      return absl::InvalidArgumentError(absl::StrCat(path, ": shard fields are {", s.describe(),
-                                                     "}; training data needs fields 'x' and 'y'"));
+    TY_ASSIGN_OR_RETURN(const TrainingFields f, training_fields(path, s));
     if (first) {
-      d->x_ = s.fields[xi];
-      d->y_ = s.fields[yi];
-      if (d->x_.dtype != DType::kU8 && d->x_.dtype != DType::kF32)
-        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'x' is ", dtype_name(d->x_.dtype), "; u8 or f32 needed"));
-      if (d->y_.dtype != DType::kI32 && d->y_.dtype != DType::kF32)
-        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is ", dtype_name(d->y_.dtype), "; i32 or f32 needed"));
-      if (d->y_.dtype == DType::kI32 && shape_numel(d->y_.dims) != 1)
-        return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is i32 ", shape_str(d->y_.dims),
-                                                       "; class labels are one i32 per record"));
-      if (shape_numel(d->x_.dims) < 1 || shape_numel(d->y_.dims) < 1)
-        return absl::InvalidArgumentError(absl::StrCat(path, ": empty field in {", s.describe(), "}"));
+      d->x_ = f.x;
+      d->y_ = f.y;
       first = false;
-    } else if (!(s.fields[xi] == d->x_) || !(s.fields[yi] == d->y_)) {
+    } else if (!(f.x == d->x_) || !(f.y == d->y_)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": schema {", s.describe(), "} differs from ", paths[0]));
     }
-    const int64_t payload = s.payload_bytes(), xo = s.field_offset(xi), yo = s.field_offset(yi);
+    const int64_t payload = s.payload_bytes(), xo = f.x_offset, yo = f.y_offset;
     const int64_t xb = d->x_.bytes(), yb = d->y_.bytes();
     std::vector<char> rec;
     auto keep = [&](const char* p) {

@@ -1,6 +1,7 @@
 // A Dataset over shards (a list of files or a glob): field "x" holds the features (u8,
 // scaled to [0, 1], or f32) and field "y" the target (i32 class label, or f32 values).
-// Records are read and checked once, into memory; the streaming loader comes later.
+// Records are read and checked once, into memory (the held-out test set, validation splits
+// and subsets); storage/stream/ streams training shards instead.
 #pragma once
 
 #include <string>
@@ -15,6 +16,16 @@ namespace ty {
 struct ShardOpenOptions {
   bool skip_corrupt = false;  // storage.on_corrupt: skip (else the first bad record fails)
 };
+
+// The fields of a training shard: "x" (u8 or f32 features) and "y" (one i32 class label
+// or f32 targets), and where they sit in a record.
+struct TrainingFields {
+  ShardField x, y;
+  int64_t x_offset = 0, y_offset = 0;  // bytes into a record
+  bool operator==(const TrainingFields&) const = default;
+};
+// Checks that `schema` (of the shard at `path`) holds usable training fields.
+absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& schema);
 
 // Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when
 // nothing matches.

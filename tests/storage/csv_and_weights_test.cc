@@ -96,7 +96,7 @@ namespace {
 TEST(Standardize, MomentsAndMappedFeatures) {
   std::vector<float> f{0, 2, 4, 6};
   auto base = std::make_shared<InMemoryDataset>("d", Shape{1}, f, std::vector<int32_t>{0, 1, 0, 1}, 2);
-  auto [mean, std] = feature_moments(*base);
+  auto [mean, std] = *feature_moments(*base);
   EXPECT_DOUBLE_EQ(mean, 3.0);
   EXPECT_NEAR(std, std::sqrt(5.0), 1e-6);
   StandardizedDataset s(base, mean, std);
@@ -106,7 +106,7 @@ TEST(Standardize, MomentsAndMappedFeatures) {
   EXPECT_NEAR(x.at(0), 3 / std::sqrt(5.0), 1e-6);
   EXPECT_NEAR(x.at(1), -3 / std::sqrt(5.0), 1e-6);
   EXPECT_EQ(y.data<int32_t>()[0], 1);
-  auto [m0, s0] = feature_moments(InMemoryDataset("c", Shape{1}, {1, 1}, std::vector<int32_t>{0, 0}, 1));
+  auto [m0, s0] = *feature_moments(InMemoryDataset("c", Shape{1}, {1, 1}, std::vector<int32_t>{0, 0}, 1));
   EXPECT_EQ(m0, 1.0);
   EXPECT_EQ(s0, 1.0);  // constant features: no division by zero
 }

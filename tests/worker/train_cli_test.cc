@@ -161,9 +161,24 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   const std::string common = "train " + mlp_ + " --set train.max_steps=20 --set log.every_steps=5 --set validation.fraction=0 "
                              "--set data.test= --set runtime.threads=1 ";
   ASSERT_EQ(run(common + "--run-dir " + path("idx")).code, 0);
+  // Read into memory, shards give the IDX run's batches exactly.
+  Result mem = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.loader=memory --run-dir " + path("mem"));
+  ASSERT_EQ(mem.code, 0) << mem.output;
+  EXPECT_EQ(lines_of(read(path("mem") + "/metrics.jsonl"), "train"), lines_of(read(path("idx") + "/metrics.jsonl"), "train"));
+  // Streamed (the default): the same losses whatever the reader threads, prefetch budget
+  // or I/O path, since none of them is part of the data order.
   Result sh = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("shards"));
   ASSERT_EQ(sh.code, 0) << sh.output;
-  EXPECT_EQ(lines_of(read(path("shards") + "/metrics.jsonl"), "train"), lines_of(read(path("idx") + "/metrics.jsonl"), "train"));
+  EXPECT_NE(sh.output.find("streamed"), std::string::npos) << sh.output;
+  const auto streamed = lines_of(read(path("shards") + "/metrics.jsonl"), "train");
+  ASSERT_EQ(streamed.size(), 4u);
+  Result sh2 = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.reader_threads=3 --set storage.prefetch_mb=1 "
+                   "--set storage.direct_io=true --run-dir " + path("shards2"));
+  ASSERT_EQ(sh2.code, 0) << sh2.output;
+  EXPECT_EQ(lines_of(read(path("shards2") + "/metrics.jsonl"), "train"), streamed);
+  // A smaller shuffle window is another order.
+  ASSERT_EQ(run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.shuffle_window_mb=1 --run-dir " + path("w1")).code, 0);
+  EXPECT_NE(lines_of(read(path("w1") + "/metrics.jsonl"), "train"), streamed);
 
   // A flipped byte: inspect and train both fail naming the file, the record and the offset.
   const std::string shard = path("fm") + "-00001.tyshard";
@@ -172,19 +187,32 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
     f.seekp(4096 + 792 * 10 + 100);
     f.put('\x7f');
   }
+  const std::string where = shard + ": record 10 at byte offset " + std::to_string(4096 + 792 * 10);
   Result bad = run("data inspect '" + path("fm") + "-*'");
   EXPECT_EQ(bad.code, 1);
-  EXPECT_NE(bad.output.find(shard + ": record 10 at byte offset " + std::to_string(4096 + 792 * 10)), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find(where), std::string::npos) << bad.output;
+  // Found while reading the labels to count the classes: before training.
   Result t = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("bad"));
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.output.find("data.train: " + shard + ": record 10"), std::string::npos) << t.output;
-  Result skip = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --run-dir " + path("skip"));
+  // Found by the streaming loader: the run fails.
+  Result ts = run(common + "--set 'data.train=" + path("fm") + "-*' --set data.num_classes=10 --set data.normalize=none --run-dir " + path("bad2"));
+  EXPECT_EQ(ts.code, 1);
+  EXPECT_NE(ts.output.find(where + " fails its CRC32C check"), std::string::npos) << ts.output;
+  // Skipped, counted and logged, in memory and streamed.
+  Result skip = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --set storage.loader=memory --run-dir " + path("skip"));
   EXPECT_EQ(skip.code, 0) << skip.output;
   EXPECT_NE(skip.output.find("59999 records"), std::string::npos) << skip.output;
   EXPECT_NE(skip.output.find("1 corrupt records skipped"), std::string::npos) << skip.output;
   auto data_lines = lines_of(read(path("skip") + "/metrics.jsonl"), "data");
   ASSERT_FALSE(data_lines.empty());
   EXPECT_NE(data_lines[0].find(R"("split":"train","records":59999,"skipped_corrupt":1)"), std::string::npos) << data_lines[0];
+  Result skip2 = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --set train.max_steps=0 --set train.epochs=1 --run-dir " + path("skip2"));
+  EXPECT_EQ(skip2.code, 0) << skip2.output;
+  EXPECT_NE(skip2.output.find(where + " fails its CRC32C check (corrupt data); skipped"), std::string::npos) << skip2.output;
+  auto epoch_lines = lines_of(read(path("skip2") + "/metrics.jsonl"), "epoch");
+  ASSERT_EQ(epoch_lines.size(), 1u);
+  EXPECT_NE(epoch_lines[0].find(R"("skipped_corrupt":1})"), std::string::npos) << epoch_lines[0];
 }
 
 }  // namespace

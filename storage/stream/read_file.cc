@@ -1,0 +1,88 @@
+#include "storage/stream/read_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+
+namespace ty {
+
+void AlignedBuffer::Free::operator()(char* p) const { std::free(p); }
+
+char* AlignedBuffer::reserve(size_t bytes) {
+  if (bytes > capacity_) {
+    const size_t size = (bytes + ReadFile::kAlign - 1) / ReadFile::kAlign * ReadFile::kAlign;
+    char* p = static_cast<char*>(std::aligned_alloc(ReadFile::kAlign, size));
+    if (p == nullptr) throw std::bad_alloc();
+    data_.reset(p);
+    capacity_ = size;
+  }
+  return data_.get();
+}
+
+absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct) {
+  ReadFile f;
+  f.path_ = path;
+  f.direct_ = direct;
+  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
+  if (f.fd_ < 0 && direct && errno == EINVAL)
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": storage.direct_io is true but this filesystem does not support O_DIRECT (tmpfs?); "
+              "set storage.direct_io: false"));
+  if (f.fd_ < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  struct stat st;
+  if (::fstat(f.fd_, &st) != 0) return absl::UnavailableError(absl::StrCat(path, ": cannot stat (", std::strerror(errno), ")"));
+  f.size_ = st.st_size;
+  if (!direct) ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return f;
+}
+
+ReadFile::ReadFile(ReadFile&& o) noexcept { *this = std::move(o); }
+
+ReadFile& ReadFile::operator=(ReadFile&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(o.path_);
+    fd_ = o.fd_;
+    direct_ = o.direct_;
+    size_ = o.size_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+ReadFile::~ReadFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<const char*> ReadFile::read(int64_t offset, int64_t length, AlignedBuffer& buf) const {
+  if (offset < 0 || length < 0 || offset + length > size_)
+    return absl::DataLossError(absl::StrCat(path_, ": bytes [", offset, ", ", offset + length, ") lie past its end (",
+                                            size_, " bytes; truncated?)"));
+  // O_DIRECT: whole aligned blocks; the last one may run past the end of the file, where
+  // the kernel returns a short read.
+  const int64_t begin = direct_ ? offset / kAlign * kAlign : offset;
+  const int64_t end = direct_ ? (offset + length + kAlign - 1) / kAlign * kAlign : offset + length;
+  char* p = buf.reserve(static_cast<size_t>(end - begin));
+  const int64_t need = offset + length - begin;  // bytes that must arrive
+  int64_t done = 0;
+  while (done < need) {
+    const ssize_t r = ::pread(fd_, p + done, static_cast<size_t>(end - begin - done), begin + done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0)
+      return absl::UnavailableError(absl::StrCat(path_, ": read failed at byte offset ", begin + done, ": ", std::strerror(errno)));
+    if (r == 0) return absl::DataLossError(absl::StrCat(path_, ": truncated at byte offset ", begin + done));
+    done += r;
+    if (direct_ && done % kAlign != 0) break;  // a short O_DIRECT read ends at end of file
+  }
+  if (done < need) return absl::DataLossError(absl::StrCat(path_, ": truncated at byte offset ", begin + done));
+  return p + (offset - begin);
+}
+
+}  // namespace ty

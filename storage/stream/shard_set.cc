@@ -1,0 +1,120 @@
+#include "storage/stream/shard_set.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "runtime/status.h"
+
+namespace ty {
+namespace {
+constexpr int64_t kMaxClasses = int64_t{1} << 20;
+}
+
+absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::string>& paths,
+                                                         ShardSetOptions options) {
+  std::shared_ptr<ShardSet> d(new ShardSet());
+  d->name_ = paths.size() == 1 ? paths[0] : absl::StrCat(paths[0], " and ", paths.size() - 1, " more shards");
+  for (const std::string& path : paths) {
+    TY_ASSIGN_OR_RETURN(ShardReader r, ShardReader::open(path));
+    TY_ASSIGN_OR_RETURN(const TrainingFields f, training_fields(path, r.schema()));
+    if (d->readers_.empty()) {
+      d->fields_ = f;
+      d->payload_ = r.schema().payload_bytes();
+    } else if (!(f == d->fields_) || r.schema().payload_bytes() != d->payload_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": schema {", r.schema().describe(), "} differs from ", paths[0]));
+    }
+    d->starts_.push_back(d->total_);
+    d->total_ += r.records();
+    d->readers_.push_back(std::move(r));
+  }
+  if (d->fields_.y.dtype == DType::kI32) {
+    if (options.classes > 0) {
+      d->classes_ = options.classes;
+    } else {
+      TY_ASSIGN_OR_RETURN(d->classes_, d->scan_classes(options.skip_corrupt));
+    }
+  }
+  return d;
+}
+
+absl::StatusOr<int64_t> ShardSet::scan_classes(bool skip_corrupt) const {
+  int64_t classes = 1;
+  std::vector<char> buf;
+  for (const ShardReader& r : readers_) {
+    const int64_t batch = std::max<int64_t>(1, (int64_t{4} << 20) / r.schema().record_bytes());
+    for (int64_t i = 0; i < r.records(); i += batch) {
+      const int64_t n = std::min(batch, r.records() - i);
+      buf.resize(static_cast<size_t>(n * payload_));
+      absl::Status st = r.read(i, n, buf.data());
+      for (int64_t k = 0; k < n; ++k) {
+        if (!st.ok()) {  // find the bad ones
+          absl::Status one = r.read(i + k, 1, buf.data() + k * payload_);
+          if (!one.ok() && (!skip_corrupt || one.code() != absl::StatusCode::kDataLoss)) return one;
+          if (!one.ok()) continue;
+        }
+        int32_t label;
+        std::memcpy(&label, buf.data() + k * payload_ + fields_.y_offset, 4);
+        if (label < 0 || label >= kMaxClasses)
+          return absl::InvalidArgumentError(absl::StrCat(r.path(), ": label ", label, " of record ", i + k,
+                                                         " outside [0, ", kMaxClasses, ")"));
+        classes = std::max<int64_t>(classes, int64_t{label} + 1);
+      }
+    }
+  }
+  return classes;
+}
+
+std::vector<int64_t> ShardSet::record_counts() const {
+  std::vector<int64_t> out;
+  for (const ShardReader& r : readers_) out.push_back(r.records());
+  return out;
+}
+
+absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* x, char* y) const {
+  const int64_t xn = shape_numel(fields_.x.dims);
+  const char* src = payload + fields_.x_offset;
+  if (fields_.x.dtype == DType::kU8) {
+    const uint8_t* u = reinterpret_cast<const uint8_t*>(src);
+    for (int64_t k = 0; k < xn; ++k) x[k] = u[k] * (1.0f / 255.0f);
+  } else {
+    std::memcpy(x, src, static_cast<size_t>(fields_.x.bytes()));
+  }
+  std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
+  if (classes_ > 0) {
+    int32_t label;
+    std::memcpy(&label, y, 4);
+    if (label < 0 || label >= classes_)
+      return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": label ", label, " of record ", record,
+                                                     " (byte offset ", readers_[shard].record_offset(record),
+                                                     ") outside [0, ", classes_, ") (data.num_classes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  const int64_t xn = shape_numel(fields_.x.dims), yb = fields_.y.bytes();
+  std::vector<char> rec(static_cast<size_t>(payload_));
+  for (int64_t i = 0; i < count; ++i) {
+    CHECK(indices[i] >= 0 && indices[i] < total_) << "sample " << indices[i] << " of " << total_;
+    const int shard = static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), indices[i]) - starts_.begin()) - 1;
+    const int64_t record = indices[i] - starts_[shard];
+    TY_RETURN_IF_ERROR(readers_[shard].read(record, 1, rec.data()));
+    TY_RETURN_IF_ERROR(decode(rec.data(), shard, record, x.data<float>() + i * xn, static_cast<char*>(y.raw()) + i * yb));
+  }
+  return absl::OkStatus();
+}
+
+void ShardSet::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
+  absl::Status st = read(indices, count, x, y);
+  CHECK(st.ok()) << st.message();
+}
+
+std::string ShardSet::describe() const {
+  return absl::StrCat(name_, ": ", total_, " records of ", shape_str(fields_.x.dims),
+                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes") : "", ", streamed");
+}
+
+}  // namespace ty

@@ -1,0 +1,63 @@
+// ShardSet: the shards of a training set, opened (headers and indexes checked) but not
+// read into memory; the ShardStream loader reads their records. As a Dataset it answers
+// sizes and shapes, and gather() reads records one by one (random access: right for a
+// few thousand samples, such as the standardization statistics; training streams).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/dataset.h"
+#include "storage/shard/shard_dataset.h"
+#include "storage/shard/shard_reader.h"
+
+namespace ty {
+
+struct ShardSetOptions {
+  // Class count of i32 labels; 0: the largest label + 1, found by reading every label once
+  // at open (data.num_classes skips that pass).
+  int64_t classes = 0;
+  bool skip_corrupt = false;  // the label pass skips corrupt records instead of failing
+};
+
+class ShardSet final : public Dataset {
+ public:
+  static absl::StatusOr<std::shared_ptr<ShardSet>> open(const std::vector<std::string>& paths,
+                                                        ShardSetOptions options = {});
+
+  int shards() const { return static_cast<int>(readers_.size()); }
+  const ShardReader& reader(int shard) const { return readers_[shard]; }
+  std::vector<int64_t> record_counts() const;
+  const TrainingFields& fields() const { return fields_; }
+  int64_t payload_bytes() const { return payload_; }
+  // Record number `record` of shard `shard` in file order over all shards.
+  int64_t global_record(int shard, int64_t record) const { return starts_[shard] + record; }
+
+  // Decodes one record's payload (CRC already checked) into a feature row of
+  // prod(x dims) floats (u8 scaled to [0, 1]) and a target row (one i32 label, checked
+  // against the class count, or f32 values). Errors name the file and record.
+  absl::Status decode(const char* payload, int shard, int64_t record, float* x, char* y) const;
+
+  int64_t size() const override { return total_; }
+  Shape sample_shape() const override { return fields_.x.dims; }
+  int64_t num_classes() const override { return classes_; }
+  int64_t target_width() const override { return classes_ > 0 ? 0 : shape_numel(fields_.y.dims); }
+  // A corrupt record is an error here, whatever storage.on_corrupt says.
+  absl::Status read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  // Fails the process on a read error: use read() where that can happen.
+  void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
+  std::string describe() const override;
+
+ private:
+  ShardSet() = default;
+  absl::StatusOr<int64_t> scan_classes(bool skip_corrupt) const;
+  std::string name_;
+  std::vector<ShardReader> readers_;
+  std::vector<int64_t> starts_;  // first global record of each shard
+  TrainingFields fields_;
+  int64_t payload_ = 0, total_ = 0, classes_ = 0;
+};
+
+}  // namespace ty

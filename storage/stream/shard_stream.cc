@@ -1,0 +1,337 @@
+#include "storage/stream/shard_stream.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "runtime/status.h"
+#include "storage/shard/crc32c.h"
+
+namespace ty {
+namespace {
+// Records of one shard closer than this are read together (the gap is read and dropped):
+// one large read beats many small ones on every device we target.
+constexpr int64_t kCoalesceGap = int64_t{256} << 10;
+// Ranges are cut at this size so that the reader threads share a window's reads.
+constexpr int64_t kMaxRange = int64_t{4} << 20;
+constexpr int kLoggedSkips = 10;
+}  // namespace
+
+// This rank's records of one window of one epoch: positions [first, end) of the epoch's
+// order (kPad's wrapped tail: [N, steps * batch)).
+struct ShardStream::Load {
+  int64_t epoch = 0, first = 0, end = 0;
+  int64_t last_step = 0;            // the last step that takes a record from here
+  std::vector<int64_t> positions;   // the rank's positions, ascending
+  std::vector<RecordRef> refs;      // their records
+  std::unique_ptr<char[]> payloads; // positions.size() record payloads, in position order
+  std::vector<uint8_t> bad;         // 1: a corrupt record left out (skip_corrupt)
+  int64_t bytes = 0;
+  int pending = 0;                  // ranges not read yet
+  bool ready = false;
+  absl::Status error;
+};
+
+struct ShardStream::Range {
+  std::shared_ptr<Load> load;
+  int shard = 0;
+  int64_t offset = 0, length = 0;
+  struct Record {
+    int64_t slot, record, offset;
+  };
+  std::vector<Record> records;  // in file order
+};
+
+struct ShardStream::Batch {
+  absl::Status status;
+  Tensor x, y;
+};
+
+ShardStream::ShardStream(std::shared_ptr<const ShardSet> shards, StreamOptions options)
+    : shards_(std::move(shards)),
+      options_(options),
+      sampler_(shards_->size(), options.seed, options.rank, options.world, options.global_batch, options.remainder) {}
+
+ShardStream::~ShardStream() { stop(); }
+
+absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<const ShardSet> shards,
+                                                               StreamOptions options) {
+  std::unique_ptr<ShardStream> s(new ShardStream(std::move(shards), options));
+  for (int i = 0; i < s->shards_->shards(); ++i) {
+    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io));
+    s->files_.push_back(std::move(f));
+  }
+  s->counts_ = s->shards_->record_counts();
+  s->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (s->shards_->payload_bytes() + 4));
+  s->options_.reader_threads = std::max(1, options.reader_threads);
+  s->options_.queue_batches = std::max(1, options.queue_batches);
+  return s;
+}
+
+void ShardStream::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  for (auto* cv : {&plan_cv_, &read_cv_, &assemble_cv_, &out_cv_}) cv->notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+absl::Status ShardStream::seek(int64_t epoch, int64_t step) {
+  stop();
+  if (step >= steps_per_epoch()) {
+    ++epoch;
+    step = 0;
+  }
+  if (epoch < 0 || step < 0)
+    return absl::InvalidArgumentError(absl::StrCat("stream position (epoch ", epoch, ", step ", step, ") is invalid"));
+  stopping_ = false;
+  loads_.clear();
+  ranges_.clear();
+  out_.clear();
+  resident_bytes_ = 0;
+  planner_done_ = starving_ = false;
+  threads_.emplace_back([this, epoch, step] { plan_loop(epoch, step); });
+  for (int i = 0; i < options_.reader_threads; ++i) threads_.emplace_back([this] { read_loop(); });
+  threads_.emplace_back([this, epoch, step] { assemble_loop(epoch, step); });
+  return absl::OkStatus();
+}
+
+int64_t ShardStream::record_at(int64_t epoch, int64_t step) const {
+  const int64_t n = shards_->size();
+  if (n == 0) return -1;
+  const EpochPlan plan(counts_, window_, options_.seed, epoch);
+  const RecordRef r = plan.at(step * options_.global_batch % n);
+  return shards_->global_record(r.shard, r.record);
+}
+
+std::shared_ptr<ShardStream::Load> ShardStream::make_load(const EpochPlan& plan, int64_t epoch, int64_t w,
+                                                          int64_t first_step) const {
+  const int64_t n = plan.size(), batch = options_.global_batch;
+  auto load = std::make_shared<Load>();
+  load->epoch = epoch;
+  load->first = w < plan.windows() ? w * window_ : n;
+  load->end = w < plan.windows() ? std::min(n, load->first + window_) : steps_per_epoch() * batch;
+  for (int64_t p = std::max(load->first, first_step * batch); p < load->end; ++p)
+    if (sampler_.owner(p) == options_.rank) load->positions.push_back(p);
+  if (load->positions.empty()) return nullptr;
+  for (int64_t p : load->positions) load->refs.push_back(plan.at(p < n ? p : p - n));
+  load->last_step = load->positions.back() / batch;
+  load->bytes = static_cast<int64_t>(load->positions.size()) * shards_->payload_bytes();
+  return load;
+}
+
+void ShardStream::queue_ranges(const std::shared_ptr<Load>& load) {
+  std::vector<int64_t> slots(load->positions.size());
+  for (size_t i = 0; i < slots.size(); ++i) slots[i] = static_cast<int64_t>(i);
+  std::sort(slots.begin(), slots.end(), [&](int64_t a, int64_t b) {
+    const RecordRef &x = load->refs[a], &y = load->refs[b];
+    return x.shard != y.shard ? x.shard < y.shard : x.record < y.record;
+  });
+  const int64_t record_bytes = shards_->payload_bytes() + 4;
+  for (int64_t slot : slots) {
+    const RecordRef ref = load->refs[slot];
+    const int64_t at = shards_->reader(ref.shard).record_offset(ref.record);
+    Range* last = ranges_.empty() || ranges_.back().load != load ? nullptr : &ranges_.back();
+    if (last == nullptr || last->shard != ref.shard || at - (last->offset + last->length) > kCoalesceGap ||
+        at + record_bytes - last->offset > kMaxRange) {
+      ranges_.push_back(Range{load, ref.shard, at, 0, {}});
+      ++load->pending;
+      last = &ranges_.back();
+    }
+    last->length = at + record_bytes - last->offset;
+    last->records.push_back({slot, ref.record, at});
+  }
+}
+
+void ShardStream::plan_loop(int64_t epoch, int64_t step) {
+  const int64_t batch = options_.global_batch;
+  for (int64_t e = epoch; e < options_.epochs; ++e) {
+    const EpochPlan plan(counts_, window_, options_.seed, e);
+    const int64_t first_step = e == epoch ? step : 0;
+    const bool wrap = steps_per_epoch() * batch > plan.size();  // kPad's tail
+    const int64_t w0 = std::min(first_step * batch, plan.size()) / window_;
+    for (int64_t w = w0; w < plan.windows() + (wrap ? 1 : 0); ++w) {
+      std::shared_ptr<Load> load = make_load(plan, e, w, first_step);
+      if (!load) continue;
+      std::unique_lock<std::mutex> lock(mu_);
+      plan_cv_.wait(lock, [&] {
+        return stopping_ || loads_.empty() || starving_ || resident_bytes_ + load->bytes <= options_.prefetch_bytes;
+      });
+      if (stopping_) return;
+      lock.unlock();
+      load->payloads.reset(new char[static_cast<size_t>(load->bytes)]);
+      load->bad.assign(load->positions.size(), 0);
+      lock.lock();
+      resident_bytes_ += load->bytes;
+      starving_ = false;
+      loads_.push_back(load);
+      queue_ranges(load);
+      read_cv_.notify_all();
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  planner_done_ = true;
+  assemble_cv_.notify_all();
+}
+
+void ShardStream::read_loop() {
+  AlignedBuffer buf;
+  const int64_t payload = shards_->payload_bytes();
+  for (;;) {
+    Range r;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      read_cv_.wait(lock, [&] { return stopping_ || !ranges_.empty(); });
+      if (stopping_) return;
+      r = std::move(ranges_.front());
+      ranges_.pop_front();
+    }
+    absl::Status st;
+    absl::StatusOr<const char*> data = files_[r.shard].read(r.offset, r.length, buf);
+    if (!data.ok()) {
+      st = data.status();
+    } else {
+      bytes_read_ += r.length;
+      Load& load = *r.load;
+      for (const Range::Record& rec : r.records) {
+        const char* p = *data + (rec.offset - r.offset);
+        uint32_t crc;
+        std::memcpy(&crc, p + payload, 4);
+        if (crc != crc32c(p, static_cast<size_t>(payload))) {
+          const std::string what = absl::StrCat(files_[r.shard].path(), ": record ", rec.record, " at byte offset ",
+                                                rec.offset, " fails its CRC32C check (corrupt data)");
+          if (!options_.skip_corrupt) {
+            st = absl::DataLossError(what);
+            break;
+          }
+          load.bad[rec.slot] = 1;  // counted and logged when its batch is assembled
+          continue;
+        }
+        std::memcpy(load.payloads.get() + rec.slot * payload, p, static_cast<size_t>(payload));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!st.ok() && r.load->error.ok()) r.load->error = st;
+    if (--r.load->pending == 0) {
+      r.load->ready = true;
+      assemble_cv_.notify_all();
+    }
+  }
+}
+
+absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t step,
+                                                         std::unique_lock<std::mutex>& lock) {
+  const BatchShare share = sampler_.share(step, options_.rank);
+  std::vector<std::pair<std::shared_ptr<Load>, int64_t>> parts;  // (load, slot) per position
+  for (int64_t p = share.first; p < share.first + share.count; ++p) {
+    for (;;) {
+      auto it = std::find_if(loads_.begin(), loads_.end(), [&](const std::shared_ptr<Load>& l) {
+        return l->epoch == epoch && l->first <= p && p < l->end;
+      });
+      if (it != loads_.end() && (*it)->ready) {
+        const Load& l = **it;
+        const int64_t slot = std::lower_bound(l.positions.begin(), l.positions.end(), p) - l.positions.begin();
+        CHECK(slot < static_cast<int64_t>(l.positions.size()) && l.positions[slot] == p)
+            << "position " << p << " of epoch " << epoch << " is not rank " << options_.rank << "'s";
+        parts.emplace_back(*it, slot);
+        break;
+      }
+      CHECK(it != loads_.end() || !planner_done_) << "no load holds position " << p << " of epoch " << epoch;
+      if (it == loads_.end()) {
+        starving_ = true;  // the planner may exceed the prefetch budget for what is needed now
+        plan_cv_.notify_all();
+      }
+      assemble_cv_.wait(lock);
+      if (stopping_) return absl::CancelledError("stream stopped");
+    }
+  }
+  lock.unlock();
+  Batch b;
+  int64_t good = 0;
+  for (auto& [load, slot] : parts) {
+    if (!load->error.ok()) {
+      b.status = load->error;
+      break;
+    }
+    good += load->bad[slot] ? 0 : 1;
+  }
+  if (b.status.ok() && good == 0)
+    b.status = absl::DataLossError(absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ",
+                                                options_.rank, " is corrupt"));
+  if (b.status.ok()) {
+    Shape xs{good};
+    for (int64_t d : shards_->sample_shape()) xs.push_back(d);
+    b.x = Tensor::empty(xs);
+    const int64_t width = shards_->target_width();
+    b.y = shards_->num_classes() > 0 ? Tensor::empty({good}, DType::kI32) : Tensor::empty({good, width});
+    const int64_t xn = shape_numel(shards_->sample_shape()), yb = shards_->fields().y.bytes();
+    const int64_t payload = shards_->payload_bytes();
+    const float inv_std = 1.f / options_.std;
+    int64_t i = 0;
+    for (auto& [load, slot] : parts) {
+      const RecordRef ref = load->refs[slot];
+      if (load->bad[slot]) {
+        if (skipped_.fetch_add(1) < kLoggedSkips)
+          LOG(WARNING) << shards_->reader(ref.shard).path() << ": record " << ref.record << " at byte offset "
+                       << shards_->reader(ref.shard).record_offset(ref.record)
+                       << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
+        continue;
+      }
+      float* x = b.x.data<float>() + i * xn;
+      b.status = shards_->decode(load->payloads.get() + slot * payload, ref.shard, ref.record, x,
+                                 static_cast<char*>(b.y.raw()) + i * yb);
+      if (!b.status.ok()) break;
+      if (options_.standardize)
+        for (int64_t k = 0; k < xn; ++k) x[k] = (x[k] - options_.mean) * inv_std;
+      ++i;
+    }
+  }
+  parts.clear();
+  lock.lock();
+  // Loads whose records are all taken free their memory for the planner.
+  while (!loads_.empty() && (loads_.front()->epoch < epoch ||
+                             (loads_.front()->epoch == epoch && loads_.front()->last_step <= step))) {
+    resident_bytes_ -= loads_.front()->bytes;
+    loads_.pop_front();
+    plan_cv_.notify_all();
+  }
+  return b;
+}
+
+void ShardStream::assemble_loop(int64_t epoch, int64_t step) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (int64_t e = epoch; e < options_.epochs; ++e) {
+    for (int64_t s = e == epoch ? step : 0; s < steps_per_epoch(); ++s) {
+      absl::StatusOr<Batch> b = assemble(e, s, lock);
+      if (!b.ok()) return;  // stopping
+      const bool failed = !b->status.ok();
+      out_cv_.wait(lock, [&] { return stopping_ || static_cast<int>(out_.size()) < options_.queue_batches; });
+      if (stopping_) return;
+      out_.push_back(*std::move(b));
+      out_cv_.notify_all();
+      if (failed) return;
+    }
+  }
+  out_.push_back(Batch{absl::OutOfRangeError(absl::StrCat("the data stream ended after epoch ", options_.epochs,
+                                                          " (train.epochs)")),
+                       {}, {}});
+  out_cv_.notify_all();
+}
+
+absl::Status ShardStream::next(Tensor& x, Tensor& y) {
+  std::unique_lock<std::mutex> lock(mu_);
+  CHECK(!threads_.empty()) << "ShardStream::next() before seek()";
+  out_cv_.wait(lock, [&] { return !out_.empty(); });
+  Batch& b = out_.front();
+  if (!b.status.ok()) return b.status;  // stays: every later call fails alike
+  x = std::move(b.x);
+  y = std::move(b.y);
+  out_.pop_front();
+  out_cv_.notify_all();
+  return absl::OkStatus();
+}
+
+}  // namespace ty

@@ -1,0 +1,107 @@
+// ShardStream: the streaming loader. It gives this rank its share of every global batch
+// of the shards in a ShardSet, read, checked and decoded ahead by background threads:
+//
+//   planner   walks the epoch's windows (EpochPlan) in order; for each it lists the
+//             records this rank trains on (DistributedSampler::owner), groups them into
+//             large sequential byte ranges per shard, and queues the ranges. It stays
+//             within storage.prefetch_mb of records held in memory.
+//   readers   (storage.reader_threads) pread the ranges — O_DIRECT with
+//             storage.direct_io — check each record's CRC32C and copy the records into
+//             their window's buffer.
+//   assembler decodes each step's records into a batch (features scaled/standardized,
+//             labels checked) and queues a few finished batches for next().
+//
+// The order of records depends only on (seed, epoch) and the shards (see EpochPlan), and
+// rank r's share of global batch s is the same one DistributedSampler gives in memory, so
+// any number of ranks sees the same global batches. A position is (epoch, step): seek()
+// restarts the threads there, which is how a checkpoint resumes mid-epoch.
+//
+// A corrupt record (CRC mismatch) fails next() with the file, record and byte offset, or
+// with skip_corrupt is left out of its batch, counted and logged. A truncated file fails
+// with the file and offset. Nothing is sized by a number read from a record.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/batch_source.h"
+#include "storage/stream/epoch_plan.h"
+#include "storage/stream/read_file.h"
+#include "storage/stream/shard_set.h"
+
+namespace ty {
+
+struct StreamOptions {
+  uint64_t seed = 0;
+  int rank = 0, world = 1;
+  int64_t global_batch = 64;
+  Remainder remainder = Remainder::kPartial;
+  int64_t epochs = 1;                                  // the stream ends after these
+  int64_t shuffle_window_bytes = int64_t{64} << 20;    // storage.shuffle_window_mb
+  int64_t prefetch_bytes = int64_t{256} << 20;         // storage.prefetch_mb
+  int reader_threads = 2;                              // storage.reader_threads
+  bool direct_io = false;                              // storage.direct_io
+  bool skip_corrupt = false;                           // storage.on_corrupt: skip
+  bool standardize = false;                            // data.normalize: standardize
+  float mean = 0.f, std = 1.f;
+  int queue_batches = 4;                               // decoded batches kept ready
+};
+
+class ShardStream final : public BatchSource {
+ public:
+  // Opens every shard for reading (O_DIRECT errors show here); starts no thread until
+  // seek().
+  static absl::StatusOr<std::unique_ptr<ShardStream>> open(std::shared_ptr<const ShardSet> shards,
+                                                           StreamOptions options);
+  ~ShardStream() override;
+
+  int64_t steps_per_epoch() const override { return sampler_.steps_per_epoch(); }
+  absl::Status seek(int64_t epoch, int64_t step) override;
+  absl::Status next(Tensor& x, Tensor& y) override;
+  int64_t record_at(int64_t epoch, int64_t step) const override;
+  int64_t skipped_records() const override { return skipped_.load(); }
+
+  int64_t window_records() const { return window_; }
+  // Bytes read from the shard files so far (all threads).
+  int64_t bytes_read() const { return bytes_read_.load(); }
+
+ private:
+  struct Load;
+  struct Range;
+  struct Batch;
+  ShardStream(std::shared_ptr<const ShardSet> shards, StreamOptions options);
+  void stop();
+  void plan_loop(int64_t epoch, int64_t step);
+  void read_loop();
+  void assemble_loop(int64_t epoch, int64_t step);
+  // This rank's records of window `w` (w == windows: kPad's wrapped tail) from `first_step`
+  // on; null when the rank has none there.
+  std::shared_ptr<Load> make_load(const EpochPlan& plan, int64_t epoch, int64_t w, int64_t first_step) const;
+  void queue_ranges(const std::shared_ptr<Load>& load);
+  absl::StatusOr<Batch> assemble(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
+
+  std::shared_ptr<const ShardSet> shards_;
+  StreamOptions options_;
+  DistributedSampler sampler_;
+  std::vector<ReadFile> files_;
+  std::vector<int64_t> counts_;  // records per shard
+  int64_t window_ = 1;
+
+  std::mutex mu_;
+  std::condition_variable plan_cv_, read_cv_, assemble_cv_, out_cv_;
+  bool stopping_ = false;
+  std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
+  std::deque<Range> ranges_;                 // waiting for a reader
+  std::deque<Batch> out_;                    // finished batches (or the error)
+  int64_t resident_bytes_ = 0;
+  bool planner_done_ = false, starving_ = false;
+  std::vector<std::thread> threads_;
+  std::atomic<int64_t> skipped_{0}, bytes_read_{0};
+};
+
+}  // namespace ty
