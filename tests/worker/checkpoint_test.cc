@@ -68,6 +68,42 @@ TEST_F(Checkpoints, KilledMidEpochAtABoundaryAndTwiceInARowResumeExactly) {
   }
 }
 
+// The streaming loader resumes at the exact record: 10000 records in 8 shuffle windows, 79
+// steps per epoch; killed mid-window, at the epoch boundary, and twice.
+TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  ShellResult imp = run_shell(std::string(TRAINYARD_BINARY) + " data import idx --images " + data +
+                              "t10k-images-idx3-ubyte.gz --labels " + data + "t10k-labels-idx1-ubyte.gz --out " +
+                              path("fm") + " --shard-mb 3", 120);
+  ASSERT_EQ(imp.code, 0) << imp.output;
+  const std::string job = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
+                          "/examples/fashion_mnist_mlp.yaml --set train.max_steps=90 --set log.every_steps=1 "
+                          "--set 'data.train=" + path("fm") + "-*' --set validation.fraction=0 --set data.test= "
+                          "--set storage.shuffle_window_mb=1 --set model.dropout=0.2 --set runtime.threads=1 "
+                          "--set checkpoint.every_steps=4 ";
+  ShellResult r = run_shell(job + "--run-dir " + path("straight"), 120);
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_NE(r.output.find("streamed"), std::string::npos) << r.output;
+  const auto want = losses_by_step(path("straight") + "/metrics.jsonl");
+  ASSERT_EQ(want.size(), 90u);
+  const std::string kill = "env TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=";
+  for (const auto& [name, steps] : std::vector<std::pair<std::string, std::vector<int>>>{
+           {"mid", {18}}, {"boundary", {80}}, {"twice", {13, 50}}}) {
+    for (int step : steps) {
+      ShellResult k = run_shell(kill + std::to_string(step) + " " + job + "--run-dir " + path(name), 120);
+      EXPECT_EQ(k.code, 137) << k.output;
+    }
+    ShellResult rest = run_shell(job + "--run-dir " + path(name), 120);
+    ASSERT_EQ(rest.code, 0) << rest.output;
+    EXPECT_NE(rest.output.find("resuming from"), std::string::npos) << rest.output;
+    EXPECT_EQ(losses_by_step(path(name) + "/metrics.jsonl"), want) << name;
+  }
+  // Other shuffle windows under the same position: refused, naming what changed.
+  ShellResult changed = run_shell(job + "--set storage.shuffle_window_mb=2 --set train.max_steps=100 --run-dir " + path("mid"), 120);
+  EXPECT_NE(changed.code, 0);
+  EXPECT_NE(changed.output.find("storage.shuffle_window_mb changed"), std::string::npos) << changed.output;
+}
+
 TEST_F(Checkpoints, EveryKillPointOfASaveLeavesALastCompleteCheckpoint) {
   const auto want = straight();
   for (const char* point : {"after_rank_file", "after_manifest_tmp", "after_manifest_rename", "after_dir_rename"}) {

@@ -87,6 +87,35 @@ TEST_F(Mpirun, TwoRanksCheckpointOneRankResumesOnTheSameTrajectory) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "step " << i + 1;
 }
 
+// Streamed shards (1 MiB shuffle windows, 8 windows): 2 ranks read disjoint records of the
+// same global batches, and a checkpoint of 2 ranks continues on 1.
+TEST_F(Mpirun, StreamedShardsGiveNRanksTheGlobalBatchesOfOneRankAndResumeOnOne) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  ShellResult imp = run_shell(std::string(TRAINYARD_BINARY) + " data import idx --images " + data +
+                              "t10k-images-idx3-ubyte.gz --labels " + data + "t10k-labels-idx1-ubyte.gz --out " +
+                              path("fm") + " --shard-mb 3", 120);
+  ASSERT_EQ(imp.code, 0) << imp.output;
+  const std::string job = job_ + "--set 'data.train=" + path("fm") + "-*' --set data.train_subset=0 "
+                          "--set storage.shuffle_window_mb=1 --set schedule.kind=constant --set train.max_steps=30 ";
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("one"), 300);
+  ASSERT_EQ(one.code, 0) << one.output;
+  EXPECT_NE(one.output.find("streamed"), std::string::npos) << one.output;
+  ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 300);
+  ASSERT_EQ(two.code, 0) << two.output;
+  ShellResult part = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " + path("mixed"), 300);
+  ASSERT_EQ(part.code, 0) << part.output;
+  ShellResult rest = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("mixed"), 300);
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_NE(rest.output.find("written by 2 ranks"), std::string::npos) << rest.output;
+  const auto want = train_losses(path("one") + "/metrics.jsonl");
+  ASSERT_EQ(want.size(), 30u);
+  for (const char* dir : {"two", "mixed"}) {
+    const auto got = train_losses(path(dir) + "/metrics.jsonl");
+    ASSERT_EQ(got.size(), 30u) << dir;
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << dir << " step " << i + 1;
+  }
+}
+
 TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
   ShellResult r = run_shell(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
   EXPECT_NE(r.code, 0);
