@@ -185,7 +185,8 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .integer("prefetch_mb", s.storage.prefetch_mb, 1, 1 << 20)
       .integer("shuffle_window_mb", s.storage.shuffle_window_mb, 1, 1 << 20)
       .integer("reader_threads", s.storage.reader_threads, 1, 64)
-      .flag("direct_io", s.storage.direct_io);
+      .flag("direct_io", s.storage.direct_io)
+      .choice("io", s.storage.io, {"pread", "mmap"});
   TY_RETURN_IF_ERROR(sto.finish());
 
   SpecReader cm(root.node("comm"), "comm");

@@ -30,15 +30,27 @@ RecordRef EpochPlan::unshuffled(int64_t p) const {
   return RecordRef{order_[i], p - starts_[i]};
 }
 
-RecordRef EpochPlan::at(int64_t p) const {
-  CHECK(p >= 0 && p < total_) << "position " << p << " of " << total_;
-  const int64_t w = p / window_;
+const std::vector<int64_t>& EpochPlan::window_perm(int64_t w) const {
   if (w != cached_window_) {
     const int64_t n = std::min(window_, total_ - w * window_);
     cached_perm_ = epoch_permutation(n, seed_ ^ (kWindowSalt + static_cast<uint64_t>(w)), epoch_);
     cached_window_ = w;
   }
-  return unshuffled(w * window_ + cached_perm_[p - w * window_]);
+  return cached_perm_;
+}
+
+RecordRef EpochPlan::at(int64_t p) const {
+  CHECK(p >= 0 && p < total_) << "position " << p << " of " << total_;
+  const int64_t w = p / window_;
+  return unshuffled(w * window_ + window_perm(w)[p - w * window_]);
+}
+
+std::vector<int64_t> EpochPlan::window_in_file_order(int64_t w) const {
+  CHECK(w >= 0 && w < windows()) << "window " << w << " of " << windows();
+  const std::vector<int64_t>& perm = window_perm(w);
+  std::vector<int64_t> out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[perm[i]] = w * window_ + static_cast<int64_t>(i);
+  return out;
 }
 
 }  // namespace ty

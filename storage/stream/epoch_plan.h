@@ -32,6 +32,9 @@ class EpochPlan {
   // The record at `position` (0 <= position < size()). Keeps the last window's
   // permutation, so walking positions in order is cheap; not thread-safe.
   RecordRef at(int64_t position) const;
+  // The positions of window `w`, ordered by where their records lie in the shard-ordered
+  // concatenation (file order within each shard): reading them in this order is sequential.
+  std::vector<int64_t> window_in_file_order(int64_t w) const;
   // The record that visiting position `stream_position` of the unshuffled concatenation
   // (shard order applied, windows not yet permuted) lands on.
   RecordRef unshuffled(int64_t stream_position) const;
@@ -43,6 +46,7 @@ class EpochPlan {
   int64_t window_, total_ = 0;
   uint64_t seed_;
   int64_t epoch_;
+  const std::vector<int64_t>& window_perm(int64_t w) const;  // position offset -> stream offset
   mutable int64_t cached_window_ = -1;
   mutable std::vector<int64_t> cached_perm_;
 };

@@ -1,6 +1,7 @@
 #include "storage/stream/read_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@ char* AlignedBuffer::reserve(size_t bytes) {
   return data_.get();
 }
 
-absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct) {
+absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct, bool mapped) {
   ReadFile f;
   f.path_ = path;
   f.direct_ = direct;
@@ -40,6 +41,11 @@ absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct) {
   if (::fstat(f.fd_, &st) != 0) return absl::UnavailableError(absl::StrCat(path, ": cannot stat (", std::strerror(errno), ")"));
   f.size_ = st.st_size;
   if (!direct) ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (mapped && !direct && f.size_ > 0) {
+    void* m = ::mmap(nullptr, static_cast<size_t>(f.size_), PROT_READ, MAP_SHARED, f.fd_, 0);
+    if (m == MAP_FAILED) return absl::UnavailableError(absl::StrCat(path, ": cannot map (", std::strerror(errno), ")"));
+    f.map_ = static_cast<char*>(m);
+  }
   return f;
 }
 
@@ -47,17 +53,21 @@ ReadFile::ReadFile(ReadFile&& o) noexcept { *this = std::move(o); }
 
 ReadFile& ReadFile::operator=(ReadFile&& o) noexcept {
   if (this != &o) {
+    if (map_ != nullptr) ::munmap(map_, static_cast<size_t>(size_));
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(o.path_);
     fd_ = o.fd_;
     direct_ = o.direct_;
     size_ = o.size_;
+    map_ = o.map_;
     o.fd_ = -1;
+    o.map_ = nullptr;
   }
   return *this;
 }
 
 ReadFile::~ReadFile() {
+  if (map_ != nullptr) ::munmap(map_, static_cast<size_t>(size_));
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -65,6 +75,7 @@ absl::StatusOr<const char*> ReadFile::read(int64_t offset, int64_t length, Align
   if (offset < 0 || length < 0 || offset + length > size_)
     return absl::DataLossError(absl::StrCat(path_, ": bytes [", offset, ", ", offset + length, ") lie past its end (",
                                             size_, " bytes; truncated?)"));
+  if (map_ != nullptr) return map_ + offset;
   // O_DIRECT: whole aligned blocks; the last one may run past the end of the file, where
   // the kernel returns a short read.
   const int64_t begin = direct_ ? offset / kAlign * kAlign : offset;

@@ -73,12 +73,12 @@ std::vector<int64_t> ShardSet::record_counts() const {
   return out;
 }
 
-absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* x, char* y) const {
+absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* __restrict x, char* y) const {
   const int64_t xn = shape_numel(fields_.x.dims);
   const char* src = payload + fields_.x_offset;
   if (fields_.x.dtype == DType::kU8) {
-    const uint8_t* u = reinterpret_cast<const uint8_t*>(src);
-    for (int64_t k = 0; k < xn; ++k) x[k] = u[k] * (1.0f / 255.0f);
+    const uint8_t* __restrict u = reinterpret_cast<const uint8_t*>(src);
+    for (int64_t k = 0; k < xn; ++k) x[k] = static_cast<float>(u[k]) * (1.0f / 255.0f);
   } else {
     std::memcpy(x, src, static_cast<size_t>(fields_.x.bytes()));
   }

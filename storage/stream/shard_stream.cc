@@ -19,28 +19,31 @@ constexpr int kLoggedSkips = 10;
 }  // namespace
 
 // This rank's records of one window of one epoch: positions [first, end) of the epoch's
-// order (kPad's wrapped tail: [N, steps * batch)).
+// order (kPad's wrapped tail: [N, steps * batch)). Slots number the rank's records in file
+// order; each range of slots is read into one buffer, where the records then stay.
 struct ShardStream::Load {
   int64_t epoch = 0, first = 0, end = 0;
-  int64_t last_step = 0;            // the last step that takes a record from here
-  std::vector<int64_t> positions;   // the rank's positions, ascending
-  std::vector<RecordRef> refs;      // their records
-  std::unique_ptr<char[]> payloads; // positions.size() record payloads, in position order
-  std::vector<uint8_t> bad;         // 1: a corrupt record left out (skip_corrupt)
-  int64_t bytes = 0;
-  int pending = 0;                  // ranges not read yet
+  int64_t last_step = 0;              // the last step that takes a record from here
+  std::vector<int32_t> slot_of;       // position - first -> slot, or -1: not this rank's
+  std::vector<RecordRef> refs;        // per slot
+  std::vector<int64_t> offsets;       // per slot: byte offset in its shard
+  std::vector<const char*> records;   // per slot: the record in a buffer, once read
+  std::vector<uint8_t> bad;           // per slot: 1 = corrupt, left out (skip_corrupt)
+  std::vector<Range> ranges;          // until queued
+  std::vector<AlignedBuffer> buffers; // one per range
+  int64_t bytes = 0;                  // of all ranges
+  int pending = 0;                    // ranges not read yet
   bool ready = false;
   absl::Status error;
 };
 
+// Slots [slot_begin, slot_end) of a load: one sequential read of one shard.
 struct ShardStream::Range {
   std::shared_ptr<Load> load;
   int shard = 0;
   int64_t offset = 0, length = 0;
-  struct Record {
-    int64_t slot, record, offset;
-  };
-  std::vector<Record> records;  // in file order
+  int64_t slot_begin = 0, slot_end = 0;
+  size_t buffer = 0;
 };
 
 struct ShardStream::Batch {
@@ -59,7 +62,7 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
                                                                StreamOptions options) {
   std::unique_ptr<ShardStream> s(new ShardStream(std::move(shards), options));
   for (int i = 0; i < s->shards_->shards(); ++i) {
-    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io));
+    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io, options.mmap));
     s->files_.push_back(std::move(f));
   }
   s->counts_ = s->shards_->record_counts();
@@ -114,36 +117,65 @@ std::shared_ptr<ShardStream::Load> ShardStream::make_load(const EpochPlan& plan,
   load->epoch = epoch;
   load->first = w < plan.windows() ? w * window_ : n;
   load->end = w < plan.windows() ? std::min(n, load->first + window_) : steps_per_epoch() * batch;
-  for (int64_t p = std::max(load->first, first_step * batch); p < load->end; ++p)
-    if (sampler_.owner(p) == options_.rank) load->positions.push_back(p);
-  if (load->positions.empty()) return nullptr;
-  for (int64_t p : load->positions) load->refs.push_back(plan.at(p < n ? p : p - n));
-  load->last_step = load->positions.back() / batch;
-  load->bytes = static_cast<int64_t>(load->positions.size()) * shards_->payload_bytes();
+  load->slot_of.assign(static_cast<size_t>(load->end - load->first), -1);
+  const int64_t from = first_step * batch;
+  int64_t last = -1;
+  auto take = [&](int64_t p, RecordRef ref) {
+    load->slot_of[p - load->first] = static_cast<int32_t>(load->refs.size());
+    load->refs.push_back(ref);
+    last = std::max(last, p);
+  };
+  if (w < plan.windows()) {
+    // Window positions in file order: the i-th is where record unshuffled(first + i) goes.
+    const std::vector<int64_t> order = plan.window_in_file_order(w);
+    for (size_t i = 0; i < order.size(); ++i)
+      if (order[i] >= from && sampler_.owner(order[i]) == options_.rank) take(order[i], plan.unshuffled(load->first + i));
+  } else {  // kPad's tail: a few records from the start of the epoch's order
+    std::vector<std::pair<RecordRef, int64_t>> mine;
+    for (int64_t p = std::max(load->first, from); p < load->end; ++p)
+      if (sampler_.owner(p) == options_.rank) mine.emplace_back(plan.at(p - n), p);
+    std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
+      return a.first.shard != b.first.shard ? a.first.shard < b.first.shard : a.first.record < b.first.record;
+    });
+    for (const auto& [ref, p] : mine) take(p, ref);
+  }
+  if (load->refs.empty()) return nullptr;
+  load->last_step = last / batch;
+  const size_t slots = load->refs.size();
+  load->records.assign(slots, nullptr);
+  load->bad.assign(slots, 0);
+  // Group the slots into ranges: same shard, gaps up to kCoalesceGap, at most kMaxRange.
+  const int64_t record_bytes = shards_->payload_bytes() + 4;
+  for (size_t slot = 0; slot < slots; ++slot) {
+    const RecordRef ref = load->refs[slot];
+    const int64_t at = shards_->reader(ref.shard).record_offset(ref.record);
+    load->offsets.push_back(at);
+    Range* r = load->ranges.empty() ? nullptr : &load->ranges.back();
+    if (r == nullptr || r->shard != ref.shard || at < r->offset + r->length ||
+        at - (r->offset + r->length) > kCoalesceGap || at + record_bytes - r->offset > kMaxRange) {
+      load->ranges.push_back(Range{nullptr, ref.shard, at, 0, static_cast<int64_t>(slot), 0, load->ranges.size()});
+      r = &load->ranges.back();
+    }
+    r->length = at + record_bytes - r->offset;
+    r->slot_end = static_cast<int64_t>(slot) + 1;
+  }
+  for (const Range& r : load->ranges) load->bytes += r.length;
   return load;
 }
 
 void ShardStream::queue_ranges(const std::shared_ptr<Load>& load) {
-  std::vector<int64_t> slots(load->positions.size());
-  for (size_t i = 0; i < slots.size(); ++i) slots[i] = static_cast<int64_t>(i);
-  std::sort(slots.begin(), slots.end(), [&](int64_t a, int64_t b) {
-    const RecordRef &x = load->refs[a], &y = load->refs[b];
-    return x.shard != y.shard ? x.shard < y.shard : x.record < y.record;
-  });
-  const int64_t record_bytes = shards_->payload_bytes() + 4;
-  for (int64_t slot : slots) {
-    const RecordRef ref = load->refs[slot];
-    const int64_t at = shards_->reader(ref.shard).record_offset(ref.record);
-    Range* last = ranges_.empty() || ranges_.back().load != load ? nullptr : &ranges_.back();
-    if (last == nullptr || last->shard != ref.shard || at - (last->offset + last->length) > kCoalesceGap ||
-        at + record_bytes - last->offset > kMaxRange) {
-      ranges_.push_back(Range{load, ref.shard, at, 0, {}});
-      ++load->pending;
-      last = &ranges_.back();
+  load->pending = static_cast<int>(load->ranges.size());
+  for (Range& r : load->ranges) {
+    r.load = load;
+    if (!pool_.empty()) {  // reuse freed buffers: no page faults after the first windows
+      load->buffers.push_back(std::move(pool_.back()));
+      pool_.pop_back();
+    } else {
+      load->buffers.emplace_back();
     }
-    last->length = at + record_bytes - last->offset;
-    last->records.push_back({slot, ref.record, at});
+    ranges_.push_back(std::move(r));
   }
+  load->ranges.clear();
 }
 
 void ShardStream::plan_loop(int64_t epoch, int64_t step) {
@@ -161,10 +193,6 @@ void ShardStream::plan_loop(int64_t epoch, int64_t step) {
         return stopping_ || loads_.empty() || starving_ || resident_bytes_ + load->bytes <= options_.prefetch_bytes;
       });
       if (stopping_) return;
-      lock.unlock();
-      load->payloads.reset(new char[static_cast<size_t>(load->bytes)]);
-      load->bad.assign(load->positions.size(), 0);
-      lock.lock();
       resident_bytes_ += load->bytes;
       starving_ = false;
       loads_.push_back(load);
@@ -178,7 +206,6 @@ void ShardStream::plan_loop(int64_t epoch, int64_t step) {
 }
 
 void ShardStream::read_loop() {
-  AlignedBuffer buf;
   const int64_t payload = shards_->payload_bytes();
   for (;;) {
     Range r;
@@ -189,34 +216,33 @@ void ShardStream::read_loop() {
       r = std::move(ranges_.front());
       ranges_.pop_front();
     }
+    Load& load = *r.load;
     absl::Status st;
-    absl::StatusOr<const char*> data = files_[r.shard].read(r.offset, r.length, buf);
+    absl::StatusOr<const char*> data = files_[r.shard].read(r.offset, r.length, load.buffers[r.buffer]);
     if (!data.ok()) {
       st = data.status();
     } else {
       bytes_read_ += r.length;
-      Load& load = *r.load;
-      for (const Range::Record& rec : r.records) {
-        const char* p = *data + (rec.offset - r.offset);
+      for (int64_t slot = r.slot_begin; slot < r.slot_end; ++slot) {
+        const char* p = *data + (load.offsets[slot] - r.offset);
         uint32_t crc;
         std::memcpy(&crc, p + payload, 4);
-        if (crc != crc32c(p, static_cast<size_t>(payload))) {
-          const std::string what = absl::StrCat(files_[r.shard].path(), ": record ", rec.record, " at byte offset ",
-                                                rec.offset, " fails its CRC32C check (corrupt data)");
-          if (!options_.skip_corrupt) {
-            st = absl::DataLossError(what);
-            break;
-          }
-          load.bad[rec.slot] = 1;  // counted and logged when its batch is assembled
-          continue;
+        if (crc == crc32c(p, static_cast<size_t>(payload))) {
+          load.records[slot] = p;
+        } else if (options_.skip_corrupt) {
+          load.bad[slot] = 1;  // counted and logged when its batch is assembled
+        } else {
+          st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": record ", load.refs[slot].record,
+                                                " at byte offset ", load.offsets[slot],
+                                                " fails its CRC32C check (corrupt data)"));
+          break;
         }
-        std::memcpy(load.payloads.get() + rec.slot * payload, p, static_cast<size_t>(payload));
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (!st.ok() && r.load->error.ok()) r.load->error = st;
-    if (--r.load->pending == 0) {
-      r.load->ready = true;
+    if (!st.ok() && load.error.ok()) load.error = st;
+    if (--load.pending == 0) {
+      load.ready = true;
       assemble_cv_.notify_all();
     }
   }
@@ -232,10 +258,8 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
         return l->epoch == epoch && l->first <= p && p < l->end;
       });
       if (it != loads_.end() && (*it)->ready) {
-        const Load& l = **it;
-        const int64_t slot = std::lower_bound(l.positions.begin(), l.positions.end(), p) - l.positions.begin();
-        CHECK(slot < static_cast<int64_t>(l.positions.size()) && l.positions[slot] == p)
-            << "position " << p << " of epoch " << epoch << " is not rank " << options_.rank << "'s";
+        const int32_t slot = (*it)->slot_of[p - (*it)->first];
+        CHECK(slot >= 0) << "position " << p << " of epoch " << epoch << " is not rank " << options_.rank << "'s";
         parts.emplace_back(*it, slot);
         break;
       }
@@ -261,14 +285,20 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
   if (b.status.ok() && good == 0)
     b.status = absl::DataLossError(absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ",
                                                 options_.rank, " is corrupt"));
-  if (b.status.ok()) {
+  const int64_t payload = shards_->payload_bytes();
+  if (b.status.ok() && options_.raw_records) {
+    b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
+    int64_t i = 0;
+    for (auto& [load, slot] : parts)
+      if (!load->bad[slot]) std::memcpy(b.x.data<uint8_t>() + i++ * payload, load->records[slot], payload);
+  } else if (b.status.ok()) {
     Shape xs{good};
     for (int64_t d : shards_->sample_shape()) xs.push_back(d);
-    b.x = Tensor::empty(xs);
+    b.x = Tensor::empty(batch_memory_, xs, DType::kF32);
     const int64_t width = shards_->target_width();
-    b.y = shards_->num_classes() > 0 ? Tensor::empty({good}, DType::kI32) : Tensor::empty({good, width});
+    b.y = shards_->num_classes() > 0 ? Tensor::empty(batch_memory_, {good}, DType::kI32)
+                                     : Tensor::empty(batch_memory_, {good, width}, DType::kF32);
     const int64_t xn = shape_numel(shards_->sample_shape()), yb = shards_->fields().y.bytes();
-    const int64_t payload = shards_->payload_bytes();
     const float inv_std = 1.f / options_.std;
     int64_t i = 0;
     for (auto& [load, slot] : parts) {
@@ -281,7 +311,7 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
         continue;
       }
       float* x = b.x.data<float>() + i * xn;
-      b.status = shards_->decode(load->payloads.get() + slot * payload, ref.shard, ref.record, x,
+      b.status = shards_->decode(load->records[slot], ref.shard, ref.record, x,
                                  static_cast<char*>(b.y.raw()) + i * yb);
       if (!b.status.ok()) break;
       if (options_.standardize)
@@ -295,6 +325,7 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
   while (!loads_.empty() && (loads_.front()->epoch < epoch ||
                              (loads_.front()->epoch == epoch && loads_.front()->last_step <= step))) {
     resident_bytes_ -= loads_.front()->bytes;
+    for (AlignedBuffer& b : loads_.front()->buffers) pool_.push_back(std::move(b));
     loads_.pop_front();
     plan_cv_.notify_all();
   }

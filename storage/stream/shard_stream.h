@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/allocator.h"
 #include "storage/batch_source.h"
 #include "storage/stream/epoch_plan.h"
 #include "storage/stream/read_file.h"
@@ -46,10 +47,14 @@ struct StreamOptions {
   int64_t prefetch_bytes = int64_t{256} << 20;         // storage.prefetch_mb
   int reader_threads = 2;                              // storage.reader_threads
   bool direct_io = false;                              // storage.direct_io
+  bool mmap = false;                                   // storage.io: mmap (else pread)
   bool skip_corrupt = false;                           // storage.on_corrupt: skip
   bool standardize = false;                            // data.normalize: standardize
   float mean = 0.f, std = 1.f;
   int queue_batches = 4;                               // decoded batches kept ready
+  // Batches of the records' bytes as stored, x: u8 (n, payload bytes) and no y, for a
+  // consumer that decodes elsewhere (on a device); the trainer decodes on the host.
+  bool raw_records = false;
 };
 
 class ShardStream final : public BatchSource {
@@ -98,6 +103,9 @@ class ShardStream final : public BatchSource {
   std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
   std::deque<Range> ranges_;                 // waiting for a reader
   std::deque<Batch> out_;                    // finished batches (or the error)
+  std::vector<AlignedBuffer> pool_;          // read buffers of freed loads
+  // Batch tensors: freed ones come back for the next batches (no page faults per batch).
+  std::shared_ptr<Allocator> batch_memory_ = std::make_shared<CachingHostAllocator>(size_t{256} << 20);
   int64_t resident_bytes_ = 0;
   bool planner_done_ = false, starving_ = false;
   std::vector<std::thread> threads_;

@@ -13,8 +13,9 @@ TEST_F(ReadFileTest, AnyRangeBufferedAndDirect) {
   std::string bytes(3 * 4096 + 123, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 31 + 7);
   const std::string p = write("f", bytes);
-  for (bool direct : {false, true}) {
-    auto f = ReadFile::open(p, direct);
+  for (int mode : {0, 1, 2}) {  // pread, mmap, O_DIRECT
+    const bool direct = mode == 2;
+    auto f = ReadFile::open(p, direct, mode == 1);
     if (!f.ok() && direct) GTEST_SKIP() << "O_DIRECT unsupported here: " << f.status();
     ASSERT_TRUE(f.ok()) << f.status();
     EXPECT_EQ(f->size(), static_cast<int64_t>(bytes.size()));

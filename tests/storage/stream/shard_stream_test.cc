@@ -149,6 +149,9 @@ TEST_F(ShardStreamTest, PrefetchBudgetThreadsAndDirectIoDoNotChangeTheData) {
   tiny.reader_threads = 4;
   tiny.queue_batches = 1;
   EXPECT_EQ(collect(set, tiny), base);
+  StreamOptions mapped = options(1, 2);
+  mapped.mmap = true;
+  EXPECT_EQ(collect(set, mapped), base);
   StreamOptions direct = options(1, 2);
   direct.direct_io = true;
   if (!ReadFile::open(set->reader(0).path(), true).ok()) GTEST_SKIP() << "O_DIRECT unsupported on " << dir_;

@@ -1,0 +1,134 @@
+// Streaming loader throughput vs the plain tools, on the same shard files in the same run:
+//   page cache: ShardStream (pread, CRC32C check of every record, records gathered into
+//               shuffled batches) vs `cat FILES > /dev/null` with the files cached (one
+//               untimed pass first); and the same with features decoded to f32 batches;
+//   O_DIRECT:   ShardStream with direct_io vs `dd if=FILE of=/dev/null bs=4M iflag=direct`.
+// Alternating order, medians of --runs; prints each ratio of throughputs (≥ 1: faster).
+//
+//   loader_vs_cat 'shards/fm-*' [--runs 5] [--batch 256] [--threads 2] [--no-direct]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "storage/shard/shard_dataset.h"
+#include "storage/stream/shard_stream.h"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double timed_shell(const std::string& cmd) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "failed: %s\n", cmd.c_str());
+    std::exit(1);
+  }
+  return seconds_since(t0);
+}
+
+// Seconds per epoch in steady state: one untimed epoch first (buffers allocated and
+// reused after it, as in a training run), then `timed` epochs; the read-ahead is two windows,
+// so the timed epochs cannot have been read before their clock starts.
+double timed_epoch(const std::shared_ptr<const ty::ShardSet>& set, ty::StreamOptions o, int timed = 3) {
+  o.epochs = 1 + timed;
+  o.prefetch_bytes = 2 * o.shuffle_window_bytes;
+  auto s = ty::ShardStream::open(set, o);
+  if (!s.ok() || !(*s)->seek(0, 0).ok()) {
+    std::fprintf(stderr, "stream: %s\n", s.status().ToString().c_str());
+    std::exit(1);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < o.epochs * (*s)->steps_per_epoch(); ++i) {
+    if (i == (*s)->steps_per_epoch()) t0 = std::chrono::steady_clock::now();
+    ty::Tensor x, y;
+    absl::Status st = (*s)->next(x, y);
+    if (!st.ok()) {
+      std::fprintf(stderr, "stream: %s\n", st.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  return seconds_since(t0) / timed;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s GLOB [--runs N] [--batch B] [--threads T] [--no-direct]\n", argv[0]);
+    return 2;
+  }
+  int runs = 5, threads = 2;
+  int64_t batch = 256, window_mb = 64;
+  bool direct = true, mapped = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (a == "--no-direct") direct = false;
+    else if (a == "--mmap") mapped = true;
+    else if (a == "--window-mb" && i + 1 < argc) window_mb = std::atoll(argv[++i]);
+  }
+  auto paths = ty::expand_glob(argv[1]);
+  if (!paths.ok()) {
+    std::fprintf(stderr, "%s\n", paths.status().ToString().c_str());
+    return 1;
+  }
+  auto set = ty::ShardSet::open(*paths, ty::ShardSetOptions{0, false});
+  if (!set.ok()) {
+    std::fprintf(stderr, "%s\n", set.status().ToString().c_str());
+    return 1;
+  }
+  int64_t bytes = 0;
+  std::string files;
+  for (int i = 0; i < (*set)->shards(); ++i) {
+    bytes += (*set)->reader(i).file_bytes();
+    files += " '" + (*set)->reader(i).path() + "'";
+  }
+  ty::StreamOptions o;
+  o.global_batch = batch;
+  o.reader_threads = threads;
+  o.epochs = 1;
+  o.shuffle_window_bytes = window_mb << 20;
+  o.mmap = mapped;
+  std::printf("%zu shards, %.1f MB, %ld records, batch %ld, %d reader threads\n", paths->size(), bytes / 1e6,
+              static_cast<long>((*set)->size()), static_cast<long>(batch), threads);
+  timed_shell("cat" + files + " > /dev/null");  // warm the cache
+  std::vector<double> cat, loader, decoded, dd, loader_direct;
+  ty::StreamOptions f32 = o;  // features decoded to f32 batches, as the trainer takes them
+  o.raw_records = true;       // records read, checked and batched, not decoded
+  for (int r = 0; r < runs; ++r) {
+    const bool loader_first = r % 2 == 0;
+    if (loader_first) loader.push_back(timed_epoch(*set, o));
+    cat.push_back(timed_shell("cat" + files + " > /dev/null"));
+    if (!loader_first) loader.push_back(timed_epoch(*set, o));
+    decoded.push_back(timed_epoch(*set, f32));
+    if (!direct) continue;
+    ty::StreamOptions d = o;
+    d.direct_io = true;
+    std::string dd_cmd = "for f in" + files + "; do dd if=\"$f\" of=/dev/null bs=4M iflag=direct status=none; done";
+    if (loader_first) loader_direct.push_back(timed_epoch(*set, d));
+    dd.push_back(timed_shell(dd_cmd));
+    if (!loader_first) loader_direct.push_back(timed_epoch(*set, d));
+  }
+  const double mb = bytes / 1e6;
+  std::printf("page cache: loader %.3f s (%.0f MB/s), cat %.3f s (%.0f MB/s): ratio %.2f\n", median(loader),
+              mb / median(loader), median(cat), mb / median(cat), median(cat) / median(loader));
+  std::printf("page cache, decoded to f32 batches: loader %.3f s (%.0f MB/s of shards): ratio to cat %.2f\n",
+              median(decoded), mb / median(decoded), median(cat) / median(decoded));
+  if (direct)
+    std::printf("O_DIRECT:   loader %.3f s (%.0f MB/s), dd iflag=direct %.3f s (%.0f MB/s): ratio %.2f\n",
+                median(loader_direct), mb / median(loader_direct), median(dd), mb / median(dd),
+                median(dd) / median(loader_direct));
+  return 0;
+}
