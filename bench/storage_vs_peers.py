@@ -1,15 +1,13 @@
 #!/usr/bin/python3
 """Storage figures, each against its peer in the same run:
 
-1. Shard reading: `trainyard data inspect` (pread + CRC32C of every record) over the
-   Fashion-MNIST shards vs `cat FILES > /dev/null` on the same files, warm page cache:
-   throughput ratio (>= 1 is as fast as cat).
-2. The CNN example reading shards for one epoch: the share of the epoch the training
+1. The CNN example streaming shards for one epoch: the share of the epoch the training
    thread spent getting batches (metrics.jsonl data_wait_s / seconds).
-3. Checkpoints of a large MLP (~150 MB of state): the training thread's median stall per save vs an
+2. Checkpoints of a large MLP (~150 MB of state): the training thread's median stall per save vs an
    in-memory copy of the same bytes between out-of-cache buffers (numpy), and background
    write throughput vs
    `dd conv=fsync` of the same size into the same directory.
+(Loader throughput vs cat and dd iflag=direct: build/bench/loader_vs_cat.)
 
   /usr/bin/python3 bench/storage_vs_peers.py [--runs 3] [--dir /tmp]
 """
@@ -50,15 +48,7 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         shards = sorted(os.path.join(work, f) for f in os.listdir(work) if f.endswith(".tyshard"))
         total = sum(os.path.getsize(f) for f in shards)
-        subprocess.run(["cat"] + shards, stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-        ours, cat = [], []
-        for _ in range(args.runs):
-            cat.append(timed(["cat"] + shards, stdout=subprocess.DEVNULL))
-            ours.append(timed([ty, "data", "inspect"] + shards, stdout=subprocess.DEVNULL))
-        o, c = statistics.median(ours), statistics.median(cat)
-        print(f"shard read+verify: {total / o / 1e6:.0f} MB/s vs cat {total / c / 1e6:.0f} MB/s = ratio {c / o:.2f}"
-              " (trainyard's time includes process start and opening the files)")
-
+        # Loader throughput vs cat / dd: bench/loader_vs_cat (built with the project).
         waits, stalls, copies, writes = [], [], [], []
         for r in range(args.runs):
             run_dir = os.path.join(work, f"cnn{r}")
