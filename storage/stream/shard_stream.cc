@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
   s->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (s->shards_->payload_bytes() + 4));
   s->options_.reader_threads = std::max(1, options.reader_threads);
   s->options_.queue_batches = std::max(1, options.queue_batches);
+  s->options_.assembler_threads = std::max(1, options.assembler_threads);
   return s;
 }
 
@@ -94,11 +95,13 @@ absl::Status ShardStream::seek(int64_t epoch, int64_t step) {
   loads_.clear();
   ranges_.clear();
   out_.clear();
+  assembled_.clear();
+  start_seq_ = next_seq_ = assembled_below_ = epoch * steps_per_epoch() + step;
   resident_bytes_ = 0;
   planner_done_ = starving_ = false;
   threads_.emplace_back([this, epoch, step] { plan_loop(epoch, step); });
   for (int i = 0; i < options_.reader_threads; ++i) threads_.emplace_back([this] { read_loop(); });
-  threads_.emplace_back([this, epoch, step] { assemble_loop(epoch, step); });
+  for (int i = 0; i < options_.assembler_threads; ++i) threads_.emplace_back([this, i] { assemble_loop(i); });
   return absl::OkStatus();
 }
 
@@ -251,20 +254,27 @@ void ShardStream::read_loop() {
 absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t step,
                                                          std::unique_lock<std::mutex>& lock) {
   const BatchShare share = sampler_.share(step, options_.rank);
-  std::vector<std::pair<std::shared_ptr<Load>, int64_t>> parts;  // (load, slot) per position
+  // (load, slot) per position. Only this thread frees loads, so the pointers stay valid
+  // while the lock is released for decoding.
+  std::vector<std::pair<const Load*, int32_t>> parts;
+  parts.reserve(static_cast<size_t>(share.count));
+  const Load* last = nullptr;  // consecutive positions mostly share a load
   for (int64_t p = share.first; p < share.first + share.count; ++p) {
     for (;;) {
-      auto it = std::find_if(loads_.begin(), loads_.end(), [&](const std::shared_ptr<Load>& l) {
-        return l->epoch == epoch && l->first <= p && p < l->end;
-      });
-      if (it != loads_.end() && (*it)->ready) {
-        const int32_t slot = (*it)->slot_of[p - (*it)->first];
+      if (last == nullptr || p < last->first || p >= last->end) {
+        auto it = std::find_if(loads_.begin(), loads_.end(), [&](const std::shared_ptr<Load>& l) {
+          return l->epoch == epoch && l->first <= p && p < l->end;
+        });
+        last = it == loads_.end() ? nullptr : it->get();
+      }
+      if (last != nullptr && last->ready) {
+        const int32_t slot = last->slot_of[p - last->first];
         CHECK(slot >= 0) << "position " << p << " of epoch " << epoch << " is not rank " << options_.rank << "'s";
-        parts.emplace_back(*it, slot);
+        parts.emplace_back(last, slot);
         break;
       }
-      CHECK(it != loads_.end() || !planner_done_) << "no load holds position " << p << " of epoch " << epoch;
-      if (it == loads_.end()) {
+      CHECK(last != nullptr || !planner_done_) << "no load holds position " << p << " of epoch " << epoch;
+      if (last == nullptr) {
         starving_ = true;  // the planner may exceed the prefetch budget for what is needed now
         plan_cv_.notify_all();
       }
@@ -321,46 +331,49 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
   }
   parts.clear();
   lock.lock();
-  // Loads whose records are all taken free their memory for the planner.
-  while (!loads_.empty() && (loads_.front()->epoch < epoch ||
-                             (loads_.front()->epoch == epoch && loads_.front()->last_step <= step))) {
-    resident_bytes_ -= loads_.front()->bytes;
-    for (AlignedBuffer& b : loads_.front()->buffers) pool_.push_back(std::move(b));
-    loads_.pop_front();
-    plan_cv_.notify_all();
-  }
   return b;
 }
 
-void ShardStream::assemble_loop(int64_t epoch, int64_t step) {
+void ShardStream::assemble_loop(int worker) {
+  const int64_t steps = steps_per_epoch(), end = options_.epochs * steps;
   std::unique_lock<std::mutex> lock(mu_);
-  for (int64_t e = epoch; e < options_.epochs; ++e) {
-    for (int64_t s = e == epoch ? step : 0; s < steps_per_epoch(); ++s) {
-      absl::StatusOr<Batch> b = assemble(e, s, lock);
-      if (!b.ok()) return;  // stopping
-      const bool failed = !b->status.ok();
-      out_cv_.wait(lock, [&] { return stopping_ || static_cast<int>(out_.size()) < options_.queue_batches; });
-      if (stopping_) return;
-      out_.push_back(*std::move(b));
-      out_cv_.notify_all();
-      if (failed) return;
+  for (int64_t seq = start_seq_ + worker; seq < end; seq += options_.assembler_threads) {
+    absl::StatusOr<Batch> b = assemble(seq / steps, seq % steps, lock);
+    if (!b.ok()) return;  // stopping
+    const bool failed = !b->status.ok();
+    out_cv_.wait(lock, [&] { return stopping_ || seq < next_seq_ + options_.queue_batches; });
+    if (stopping_) return;
+    out_.emplace(seq, *std::move(b));
+    out_cv_.notify_all();
+    if (failed) return;
+    // Loads whose records are all taken (every batch up to their last one assembled)
+    // free their memory for the planner.
+    assembled_.insert(seq);
+    while (!assembled_.empty() && *assembled_.begin() == assembled_below_) {
+      assembled_.erase(assembled_.begin());
+      ++assembled_below_;
+    }
+    while (!loads_.empty() && loads_.front()->epoch * steps + loads_.front()->last_step < assembled_below_) {
+      resident_bytes_ -= loads_.front()->bytes;
+      for (AlignedBuffer& buf : loads_.front()->buffers) pool_.push_back(std::move(buf));
+      loads_.pop_front();
+      plan_cv_.notify_all();
     }
   }
-  out_.push_back(Batch{absl::OutOfRangeError(absl::StrCat("the data stream ended after epoch ", options_.epochs,
-                                                          " (train.epochs)")),
-                       {}, {}});
-  out_cv_.notify_all();
 }
 
 absl::Status ShardStream::next(Tensor& x, Tensor& y) {
   std::unique_lock<std::mutex> lock(mu_);
   CHECK(!threads_.empty()) << "ShardStream::next() before seek()";
-  out_cv_.wait(lock, [&] { return !out_.empty(); });
-  Batch& b = out_.front();
+  if (next_seq_ >= options_.epochs * steps_per_epoch())
+    return absl::OutOfRangeError(
+        absl::StrCat("the data stream ended after epoch ", options_.epochs, " (train.epochs)"));
+  out_cv_.wait(lock, [&] { return out_.count(next_seq_) > 0; });
+  Batch& b = out_.at(next_seq_);
   if (!b.status.ok()) return b.status;  // stays: every later call fails alike
   x = std::move(b.x);
   y = std::move(b.y);
-  out_.pop_front();
+  out_.erase(next_seq_++);
   out_cv_.notify_all();
   return absl::OkStatus();
 }

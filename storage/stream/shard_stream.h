@@ -8,8 +8,10 @@
 //   readers   (storage.reader_threads) pread the ranges — O_DIRECT with
 //             storage.direct_io — check each record's CRC32C and copy the records into
 //             their window's buffer.
-//   assembler decodes each step's records into a batch (features scaled/standardized,
-//             labels checked) and queues a few finished batches for next().
+//   assemblers (two, taking alternate steps) decode each step's records into a batch
+//             (features scaled/standardized, labels checked) and queue a few finished
+//             batches for next(), which hands them out in step order. A window's memory
+//             is freed once every batch up to its last one is assembled.
 //
 // The order of records depends only on (seed, epoch) and the shards (see EpochPlan), and
 // rank r's share of global batch s is the same one DistributedSampler gives in memory, so
@@ -24,6 +26,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -46,6 +50,7 @@ struct StreamOptions {
   int64_t shuffle_window_bytes = int64_t{64} << 20;    // storage.shuffle_window_mb
   int64_t prefetch_bytes = int64_t{256} << 20;         // storage.prefetch_mb
   int reader_threads = 2;                              // storage.reader_threads
+  int assembler_threads = 2;                           // decode batches in parallel
   bool direct_io = false;                              // storage.direct_io
   bool mmap = false;                                   // storage.io: mmap (else pread)
   bool skip_corrupt = false;                           // storage.on_corrupt: skip
@@ -83,7 +88,7 @@ class ShardStream final : public BatchSource {
   void stop();
   void plan_loop(int64_t epoch, int64_t step);
   void read_loop();
-  void assemble_loop(int64_t epoch, int64_t step);
+  void assemble_loop(int worker);
   // This rank's records of window `w` (w == windows: kPad's wrapped tail) from `first_step`
   // on; null when the rank has none there.
   std::shared_ptr<Load> make_load(const EpochPlan& plan, int64_t epoch, int64_t w, int64_t first_step) const;
@@ -102,7 +107,10 @@ class ShardStream final : public BatchSource {
   bool stopping_ = false;
   std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
   std::deque<Range> ranges_;                 // waiting for a reader
-  std::deque<Batch> out_;                    // finished batches (or the error)
+  // Steps are numbered epoch * steps_per_epoch + step ("seq") from the seek position on.
+  std::map<int64_t, Batch> out_;             // finished batches (or the error) by seq
+  std::set<int64_t> assembled_;              // seqs assembled at or past assembled_below_
+  int64_t start_seq_ = 0, next_seq_ = 0, assembled_below_ = 0;
   std::vector<AlignedBuffer> pool_;          // read buffers of freed loads
   // Batch tensors: freed ones come back for the next batches (no page faults per batch).
   std::shared_ptr<Allocator> batch_memory_ = std::make_shared<CachingHostAllocator>(size_t{256} << 20);

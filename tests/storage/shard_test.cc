@@ -53,6 +53,21 @@ TEST(Crc32c, KnownAnswers) {
   EXPECT_EQ(crc32c_extend(crc32c("1234", 4), "56789", 5), 0xE3069283u);
 }
 
+// Long buffers take the three-stream path (blocks of 128 and 4096 bytes joined by shifts);
+// byte by byte takes the one-stream path: both must agree for every length and start.
+TEST(Crc32c, ThreeStreamsAgreeWithByteAtATime) {
+  std::string data(40000, '\0');
+  uint32_t x = 12345;
+  for (char& c : data) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  for (size_t len : {383u, 384u, 385u, 788u, 1000u, 12287u, 12288u, 12289u, 13000u, 39999u}) {
+    for (size_t start : {0u, 1u, 7u}) {
+      uint32_t slow = 0;
+      for (size_t i = 0; i < len; ++i) slow = crc32c_extend(slow, data.data() + start + i, 1);
+      EXPECT_EQ(crc32c(data.data() + start, len), slow) << "length " << len << " start " << start;
+    }
+  }
+}
+
 TEST_F(Shards, RoundTripAcrossShardsAndChunks) {
   ShardWriterOptions o;
   o.chunk_bytes = 100;        // 4 records (23 bytes each) per chunk
