@@ -1,5 +1,8 @@
 #include "storage/stream/shard_stream.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -16,6 +19,14 @@ constexpr int64_t kCoalesceGap = int64_t{256} << 10;
 // Ranges are cut at this size so that the reader threads share a window's reads.
 constexpr int64_t kMaxRange = int64_t{4} << 20;
 constexpr int kLoggedSkips = 10;
+
+// Loader threads run in the SCHED_BATCH class: waking one (a batch taken, a read done)
+// does not preempt the training thread or its compute threads, which would otherwise lose
+// their core to the loader on every step. Best effort: without it only timing changes.
+void batch_scheduling() {
+  sched_param p{};
+  pthread_setschedparam(pthread_self(), SCHED_BATCH, &p);
+}
 }  // namespace
 
 // This rank's records of one window of one epoch: positions [first, end) of the epoch's
@@ -99,9 +110,20 @@ absl::Status ShardStream::seek(int64_t epoch, int64_t step) {
   start_seq_ = next_seq_ = assembled_below_ = epoch * steps_per_epoch() + step;
   resident_bytes_ = 0;
   planner_done_ = starving_ = false;
-  threads_.emplace_back([this, epoch, step] { plan_loop(epoch, step); });
-  for (int i = 0; i < options_.reader_threads; ++i) threads_.emplace_back([this] { read_loop(); });
-  for (int i = 0; i < options_.assembler_threads; ++i) threads_.emplace_back([this, i] { assemble_loop(i); });
+  threads_.emplace_back([this, epoch, step] {
+    batch_scheduling();
+    plan_loop(epoch, step);
+  });
+  for (int i = 0; i < options_.reader_threads; ++i)
+    threads_.emplace_back([this] {
+      batch_scheduling();
+      read_loop();
+    });
+  for (int i = 0; i < options_.assembler_threads; ++i)
+    threads_.emplace_back([this, i] {
+      batch_scheduling();
+      assemble_loop(i);
+    });
   return absl::OkStatus();
 }
 
