@@ -1,11 +1,12 @@
 // Streaming loader throughput vs the plain tools, on the same shard files in the same run:
-//   page cache: ShardStream (pread, CRC32C check of every record, records gathered into
-//               shuffled batches) vs `cat FILES > /dev/null` with the files cached (one
-//               untimed pass first); and the same with features decoded to f32 batches;
+//   page cache: ShardStream (mmap, as storage.io: auto does on local disks, and pread;
+//               CRC32C check of every record, records gathered into shuffled batches) vs
+//               `cat FILES > /dev/null` with the files cached (one untimed pass first);
+//               and with features decoded to f32 batches, as the trainer takes them;
 //   O_DIRECT:   ShardStream with direct_io vs `dd if=FILE of=/dev/null bs=4M iflag=direct`.
 // Alternating order, medians of --runs; prints each ratio of throughputs (≥ 1: faster).
 //
-//   loader_vs_cat 'shards/fm-*' [--runs 5] [--batch 256] [--threads 2] [--no-direct]
+//   loader_vs_cat 'shards/fm-*' [--runs 5] [--batch 256] [--threads 2] [--window-mb 16] [--no-direct]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -64,19 +65,18 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s GLOB [--runs N] [--batch B] [--threads T] [--no-direct]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s GLOB [--runs N] [--batch B] [--threads T] [--window-mb W] [--no-direct]\n", argv[0]);
     return 2;
   }
   int runs = 5, threads = 2;
-  int64_t batch = 256, window_mb = 64;
-  bool direct = true, mapped = false;
+  int64_t batch = 256, window_mb = 16;
+  bool direct = true;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--no-direct") direct = false;
-    else if (a == "--mmap") mapped = true;
     else if (a == "--window-mb" && i + 1 < argc) window_mb = std::atoll(argv[++i]);
   }
   auto paths = ty::expand_glob(argv[1]);
@@ -98,37 +98,43 @@ int main(int argc, char** argv) {
   ty::StreamOptions o;
   o.global_batch = batch;
   o.reader_threads = threads;
-  o.epochs = 1;
   o.shuffle_window_bytes = window_mb << 20;
-  o.mmap = mapped;
-  std::printf("%zu shards, %.1f MB, %ld records, batch %ld, %d reader threads\n", paths->size(), bytes / 1e6,
-              static_cast<long>((*set)->size()), static_cast<long>(batch), threads);
+  o.raw_records = true;  // records read, checked and batched; decoding is measured apart
+  std::printf("%zu shards, %.1f MB, %ld records, batch %ld, %d reader threads, %ld MB windows\n", paths->size(),
+              bytes / 1e6, static_cast<long>((*set)->size()), static_cast<long>(batch), threads,
+              static_cast<long>(window_mb));
   timed_shell("cat" + files + " > /dev/null");  // warm the cache
-  std::vector<double> cat, loader, decoded, dd, loader_direct;
-  ty::StreamOptions f32 = o;  // features decoded to f32 batches, as the trainer takes them
-  o.raw_records = true;       // records read, checked and batched, not decoded
+  const std::string dd_cmd = "for f in" + files + "; do dd if=\"$f\" of=/dev/null bs=4M iflag=direct status=none; done";
+  struct Line {
+    const char* name;
+    ty::StreamOptions options;
+    bool vs_dd;
+    std::vector<double> ours, peer;
+  };
+  std::vector<Line> lines;
+  auto with = [&](ty::FileIo io, bool decode, bool odirect) {
+    ty::StreamOptions x = o;
+    x.io = io;
+    x.raw_records = !decode;
+    x.direct_io = odirect;
+    return x;
+  };
+  lines.push_back({"page cache, mmap (storage.io auto on local disks)", with(ty::FileIo::kMmap, false, false), false, {}, {}});
+  lines.push_back({"page cache, pread", with(ty::FileIo::kPread, false, false), false, {}, {}});
+  lines.push_back({"page cache, mmap, decoded to f32 batches", with(ty::FileIo::kMmap, true, false), false, {}, {}});
+  if (direct) lines.push_back({"O_DIRECT (storage.direct_io)", with(ty::FileIo::kPread, false, true), true, {}, {}});
   for (int r = 0; r < runs; ++r) {
-    const bool loader_first = r % 2 == 0;
-    if (loader_first) loader.push_back(timed_epoch(*set, o));
-    cat.push_back(timed_shell("cat" + files + " > /dev/null"));
-    if (!loader_first) loader.push_back(timed_epoch(*set, o));
-    decoded.push_back(timed_epoch(*set, f32));
-    if (!direct) continue;
-    ty::StreamOptions d = o;
-    d.direct_io = true;
-    std::string dd_cmd = "for f in" + files + "; do dd if=\"$f\" of=/dev/null bs=4M iflag=direct status=none; done";
-    if (loader_first) loader_direct.push_back(timed_epoch(*set, d));
-    dd.push_back(timed_shell(dd_cmd));
-    if (!loader_first) loader_direct.push_back(timed_epoch(*set, d));
+    for (Line& l : lines) {  // alternating which of the pair goes first
+      const std::string peer = l.vs_dd ? dd_cmd : "cat" + files + " > /dev/null";
+      if (r % 2 == 0) l.ours.push_back(timed_epoch(*set, l.options));
+      l.peer.push_back(timed_shell(peer));
+      if (r % 2 == 1) l.ours.push_back(timed_epoch(*set, l.options));
+    }
   }
   const double mb = bytes / 1e6;
-  std::printf("page cache: loader %.3f s (%.0f MB/s), cat %.3f s (%.0f MB/s): ratio %.2f\n", median(loader),
-              mb / median(loader), median(cat), mb / median(cat), median(cat) / median(loader));
-  std::printf("page cache, decoded to f32 batches: loader %.3f s (%.0f MB/s of shards): ratio to cat %.2f\n",
-              median(decoded), mb / median(decoded), median(cat) / median(decoded));
-  if (direct)
-    std::printf("O_DIRECT:   loader %.3f s (%.0f MB/s), dd iflag=direct %.3f s (%.0f MB/s): ratio %.2f\n",
-                median(loader_direct), mb / median(loader_direct), median(dd), mb / median(dd),
-                median(dd) / median(loader_direct));
+  for (const Line& l : lines)
+    std::printf("%-50s loader %.4f s (%.0f MB/s), %s %.4f s (%.0f MB/s): ratio %.2f\n", l.name, median(l.ours),
+                mb / median(l.ours), l.vs_dd ? "dd iflag=direct" : "cat", median(l.peer), mb / median(l.peer),
+                median(l.peer) / median(l.ours));
   return 0;
 }

@@ -186,7 +186,7 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
       .integer("shuffle_window_mb", s.storage.shuffle_window_mb, 1, 1 << 20)
       .integer("reader_threads", s.storage.reader_threads, 1, 64)
       .flag("direct_io", s.storage.direct_io)
-      .choice("io", s.storage.io, {"pread", "mmap"});
+      .choice("io", s.storage.io, {"auto", "pread", "mmap"});
   TY_RETURN_IF_ERROR(sto.finish());
 
   SpecReader cm(root.node("comm"), "comm");

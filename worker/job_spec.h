@@ -35,7 +35,7 @@ struct StorageSpec {
   int64_t shuffle_window_mb = 64; // records shuffled together (part of the data order)
   int reader_threads = 2;         // background pread threads per rank
   bool direct_io = false;         // O_DIRECT: bypass the page cache
-  std::string io = "pread";       // pread | mmap (page cache without a copy; SIGBUS if a shard is truncated meanwhile)
+  std::string io = "auto";        // auto (mmap on local disks, pread elsewhere) | pread | mmap
 };
 
 struct OptimizerSpec {

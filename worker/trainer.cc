@@ -152,7 +152,7 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   o.prefetch_bytes = spec_.storage.prefetch_mb << 20;
   o.reader_threads = spec_.storage.reader_threads;
   o.direct_io = spec_.storage.direct_io;
-  o.mmap = spec_.storage.io == "mmap";
+  o.io = spec_.storage.io == "mmap" ? FileIo::kMmap : spec_.storage.io == "pread" ? FileIo::kPread : FileIo::kAuto;
   o.skip_corrupt = d.on_corrupt == "skip";
   o.standardize = data_.standardized;
   o.mean = data_.input_mean;

@@ -12,6 +12,10 @@
 
 namespace ty {
 
+// Whether `path` lies on a local disk filesystem (ext4, xfs, btrfs, f2fs, zfs, tmpfs,
+// overlay), judged by statfs(2); false for network filesystems and when unsure.
+bool on_local_filesystem(const std::string& path);
+
 // Heap memory aligned to 4 KiB that only grows.
 class AlignedBuffer {
  public:
@@ -33,8 +37,8 @@ class ReadFile {
   // Errors name the file; with `direct`, a filesystem without O_DIRECT (tmpfs) is an
   // error naming storage.direct_io.
   // With `mapped` (and not `direct`) the file is mapped (mmap) and read() returns pointers
-  // into the page cache instead of copying: one copy less, but a file truncated while
-  // mapped ends the process with SIGBUS, where pread() returns an error.
+  // into the page cache instead of copying: one copy less; reading a file that shrank
+  // since raises SIGBUS (see sigbus_guard.h).
   static absl::StatusOr<ReadFile> open(const std::string& path, bool direct, bool mapped = false);
   ReadFile(ReadFile&& o) noexcept;
   ReadFile& operator=(ReadFile&& o) noexcept;
@@ -43,6 +47,7 @@ class ReadFile {
 
   const std::string& path() const { return path_; }
   bool direct() const { return direct_; }
+  bool mapped() const { return map_ != nullptr; }
   int64_t size() const { return size_; }
 
   // Reads bytes [offset, offset + length) of the file; returns where byte `offset` landed

@@ -73,7 +73,7 @@ std::vector<int64_t> ShardSet::record_counts() const {
   return out;
 }
 
-absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* __restrict x, char* y) const {
+void ShardSet::decode_unchecked(const char* payload, float* __restrict x, char* y) const {
   const int64_t xn = shape_numel(fields_.x.dims);
   const char* src = payload + fields_.x_offset;
   if (fields_.x.dtype == DType::kU8) {
@@ -83,15 +83,22 @@ absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, fl
     std::memcpy(x, src, static_cast<size_t>(fields_.x.bytes()));
   }
   std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
-  if (classes_ > 0) {
-    int32_t label;
-    std::memcpy(&label, y, 4);
-    if (label < 0 || label >= classes_)
-      return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": label ", label, " of record ", record,
-                                                     " (byte offset ", readers_[shard].record_offset(record),
-                                                     ") outside [0, ", classes_, ") (data.num_classes)"));
-  }
+}
+
+absl::Status ShardSet::check_label(int32_t label, int shard, int64_t record) const {
+  if (classes_ > 0 && (label < 0 || label >= classes_))
+    return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": label ", label, " of record ", record,
+                                                   " (byte offset ", readers_[shard].record_offset(record),
+                                                   ") outside [0, ", classes_, ") (data.num_classes)"));
   return absl::OkStatus();
+}
+
+absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* x, char* y) const {
+  decode_unchecked(payload, x, y);
+  if (classes_ == 0) return absl::OkStatus();
+  int32_t label;
+  std::memcpy(&label, y, 4);
+  return check_label(label, shard, record);
 }
 
 absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {

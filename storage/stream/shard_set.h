@@ -39,6 +39,10 @@ class ShardSet final : public Dataset {
   // prod(x dims) floats (u8 scaled to [0, 1]) and a target row (one i32 label, checked
   // against the class count, or f32 values). Errors name the file and record.
   absl::Status decode(const char* payload, int shard, int64_t record, float* x, char* y) const;
+  // decode() without the label check (no allocation, nothing to destroy: safe to run under
+  // run_guarded()), and the check on its own.
+  void decode_unchecked(const char* payload, float* x, char* y) const;
+  absl::Status check_label(int32_t label, int shard, int64_t record) const;
 
   int64_t size() const override { return total_; }
   Shape sample_shape() const override { return fields_.x.dims; }

@@ -10,6 +10,7 @@
 #include "glog/logging.h"
 #include "runtime/status.h"
 #include "storage/shard/crc32c.h"
+#include "storage/stream/sigbus_guard.h"
 
 namespace ty {
 namespace {
@@ -73,7 +74,11 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
                                                                StreamOptions options) {
   std::unique_ptr<ShardStream> s(new ShardStream(std::move(shards), options));
   for (int i = 0; i < s->shards_->shards(); ++i) {
-    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io, options.mmap));
+    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io,
+                                                  options.io == FileIo::kMmap ||
+                                                      (options.io == FileIo::kAuto &&
+                                                       on_local_filesystem(s->shards_->reader(i).path()))));
+    s->any_mapped_ = s->any_mapped_ || f.mapped();
     s->files_.push_back(std::move(f));
   }
   s->counts_ = s->shards_->record_counts();
@@ -248,21 +253,32 @@ void ShardStream::read_loop() {
       st = data.status();
     } else {
       bytes_read_ += r.length;
-      for (int64_t slot = r.slot_begin; slot < r.slot_end; ++slot) {
-        const char* p = *data + (load.offsets[slot] - r.offset);
-        uint32_t crc;
-        std::memcpy(&crc, p + payload, 4);
-        if (crc == crc32c(p, static_cast<size_t>(payload))) {
-          load.records[slot] = p;
-        } else if (options_.skip_corrupt) {
-          load.bad[slot] = 1;  // counted and logged when its batch is assembled
-        } else {
-          st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": record ", load.refs[slot].record,
-                                                " at byte offset ", load.offsets[slot],
-                                                " fails its CRC32C check (corrupt data)"));
-          break;
+      int64_t bad_slot = -1;
+      auto check = [&] {
+        for (int64_t slot = r.slot_begin; slot < r.slot_end; ++slot) {
+          const char* p = *data + (load.offsets[slot] - r.offset);
+          uint32_t crc;
+          std::memcpy(&crc, p + payload, 4);
+          if (crc == crc32c(p, static_cast<size_t>(payload))) {
+            load.records[slot] = p;
+          } else if (options_.skip_corrupt) {
+            load.bad[slot] = 1;  // counted and logged when its batch is assembled
+          } else {
+            bad_slot = slot;
+            return;
+          }
         }
+      };
+      if (!files_[r.shard].mapped()) {
+        check();
+      } else if (!run_guarded(check)) {
+        st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": shrank while mapped (SIGBUS reading bytes [",
+                                              r.offset, ", ", r.offset + r.length, ")); was it changed during the run?"));
       }
+      if (st.ok() && bad_slot >= 0)
+        st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": record ", load.refs[bad_slot].record,
+                                              " at byte offset ", load.offsets[bad_slot],
+                                              " fails its CRC32C check (corrupt data)"));
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!st.ok() && load.error.ok()) load.error = st;
@@ -317,38 +333,55 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
   if (b.status.ok() && good == 0)
     b.status = absl::DataLossError(absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ",
                                                 options_.rank, " is corrupt"));
-  const int64_t payload = shards_->payload_bytes();
-  if (b.status.ok() && options_.raw_records) {
-    b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
-    int64_t i = 0;
-    for (auto& [load, slot] : parts)
-      if (!load->bad[slot]) std::memcpy(b.x.data<uint8_t>() + i++ * payload, load->records[slot], payload);
-  } else if (b.status.ok()) {
-    Shape xs{good};
-    for (int64_t d : shards_->sample_shape()) xs.push_back(d);
-    b.x = Tensor::empty(batch_memory_, xs, DType::kF32);
-    const int64_t width = shards_->target_width();
-    b.y = shards_->num_classes() > 0 ? Tensor::empty(batch_memory_, {good}, DType::kI32)
-                                     : Tensor::empty(batch_memory_, {good, width}, DType::kF32);
-    const int64_t xn = shape_numel(shards_->sample_shape()), yb = shards_->fields().y.bytes();
-    const float inv_std = 1.f / options_.std;
-    int64_t i = 0;
-    for (auto& [load, slot] : parts) {
-      const RecordRef ref = load->refs[slot];
-      if (load->bad[slot]) {
-        if (skipped_.fetch_add(1) < kLoggedSkips)
-          LOG(WARNING) << shards_->reader(ref.shard).path() << ": record " << ref.record << " at byte offset "
-                       << shards_->reader(ref.shard).record_offset(ref.record)
-                       << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
-        continue;
+  for (auto& [load, slot] : parts) {
+    if (!b.status.ok() || !load->bad[slot]) continue;
+    const RecordRef ref = load->refs[slot];
+    if (skipped_.fetch_add(1) < kLoggedSkips)
+      LOG(WARNING) << shards_->reader(ref.shard).path() << ": record " << ref.record << " at byte offset "
+                   << shards_->reader(ref.shard).record_offset(ref.record)
+                   << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
+  }
+  if (b.status.ok()) {
+    const int64_t payload = shards_->payload_bytes(), yb = shards_->fields().y.bytes();
+    const int64_t xn = shape_numel(shards_->sample_shape());
+    if (options_.raw_records) {
+      b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
+    } else {
+      Shape xs{good};
+      for (int64_t d : shards_->sample_shape()) xs.push_back(d);
+      b.x = Tensor::empty(batch_memory_, xs, DType::kF32);
+      b.y = shards_->num_classes() > 0 ? Tensor::empty(batch_memory_, {good}, DType::kI32)
+                                       : Tensor::empty(batch_memory_, {good, shards_->target_width()}, DType::kF32);
+    }
+    // Touches the records (mapped memory, maybe): plain loops, no objects to destroy.
+    auto fill = [&] {
+      const float inv_std = 1.f / options_.std;
+      int64_t i = 0;
+      for (auto& [load, slot] : parts) {
+        if (load->bad[slot]) continue;
+        if (options_.raw_records) {
+          std::memcpy(b.x.data<uint8_t>() + i++ * payload, load->records[slot], static_cast<size_t>(payload));
+          continue;
+        }
+        float* x = b.x.data<float>() + i * xn;
+        shards_->decode_unchecked(load->records[slot], x, static_cast<char*>(b.y.raw()) + i * yb);
+        if (options_.standardize)
+          for (int64_t k = 0; k < xn; ++k) x[k] = (x[k] - options_.mean) * inv_std;
+        ++i;
       }
-      float* x = b.x.data<float>() + i * xn;
-      b.status = shards_->decode(load->records[slot], ref.shard, ref.record, x,
-                                 static_cast<char*>(b.y.raw()) + i * yb);
-      if (!b.status.ok()) break;
-      if (options_.standardize)
-        for (int64_t k = 0; k < xn; ++k) x[k] = (x[k] - options_.mean) * inv_std;
-      ++i;
+    };
+    if (!any_mapped_) {
+      fill();
+    } else if (!run_guarded(fill)) {
+      b.status = absl::DataLossError(absl::StrCat("a mapped shard shrank while step ", step, " of epoch ", epoch,
+                                                  " was read (SIGBUS); was a shard changed during the run?"));
+    }
+    int64_t i = 0;  // labels, checked where the batch now holds them
+    for (auto& [load, slot] : parts) {
+      if (!b.status.ok() || raw_or_regression()) break;
+      if (load->bad[slot]) continue;
+      const RecordRef ref = load->refs[slot];
+      b.status = shards_->check_label(b.y.data<int32_t>()[i++], ref.shard, ref.record);
     }
   }
   parts.clear();

@@ -5,9 +5,10 @@
 //             records this rank trains on (DistributedSampler::owner), groups them into
 //             large sequential byte ranges per shard, and queues the ranges. It stays
 //             within storage.prefetch_mb of records held in memory.
-//   readers   (storage.reader_threads) pread the ranges — O_DIRECT with
-//             storage.direct_io — check each record's CRC32C and copy the records into
-//             their window's buffer.
+//   readers   (storage.reader_threads) read the ranges — pread into reused buffers, in
+//             place from a mapping (storage.io), or O_DIRECT (storage.direct_io) — and
+//             check each record's CRC32C. A mapped shard that shrinks during the run is
+//             an error (SIGBUS caught), not a crash.
 //   assemblers (two, taking alternate steps) decode each step's records into a batch
 //             (features scaled/standardized, labels checked) and queue a few finished
 //             batches for next(), which hands them out in step order. A window's memory
@@ -41,6 +42,11 @@
 
 namespace ty {
 
+// storage.io: how shards are read without O_DIRECT. auto: mmap on local filesystems
+// (page cache read in place), pread elsewhere (network filesystems serve large reads
+// better than page faults).
+enum class FileIo { kAuto, kPread, kMmap };
+
 struct StreamOptions {
   uint64_t seed = 0;
   int rank = 0, world = 1;
@@ -52,7 +58,7 @@ struct StreamOptions {
   int reader_threads = 2;                              // storage.reader_threads
   int assembler_threads = 2;                           // decode batches in parallel
   bool direct_io = false;                              // storage.direct_io
-  bool mmap = false;                                   // storage.io: mmap (else pread)
+  FileIo io = FileIo::kAuto;                           // storage.io
   bool skip_corrupt = false;                           // storage.on_corrupt: skip
   bool standardize = false;                            // data.normalize: standardize
   float mean = 0.f, std = 1.f;
@@ -94,11 +100,13 @@ class ShardStream final : public BatchSource {
   std::shared_ptr<Load> make_load(const EpochPlan& plan, int64_t epoch, int64_t w, int64_t first_step) const;
   void queue_ranges(const std::shared_ptr<Load>& load);
   absl::StatusOr<Batch> assemble(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
+  bool raw_or_regression() const { return options_.raw_records || shards_->num_classes() == 0; }
 
   std::shared_ptr<const ShardSet> shards_;
   StreamOptions options_;
   DistributedSampler sampler_;
   std::vector<ReadFile> files_;
+  bool any_mapped_ = false;
   std::vector<int64_t> counts_;  // records per shard
   int64_t window_ = 1;
 

@@ -4,6 +4,7 @@
 #include "storage/stream/shard_stream.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -145,12 +146,13 @@ TEST_F(ShardStreamTest, PrefetchBudgetThreadsAndDirectIoDoNotChangeTheData) {
   auto set = open_set(write_shards(800));
   const auto base = collect(set, options(1, 2));
   StreamOptions tiny = options(1, 2);
+  tiny.io = FileIo::kPread;
   tiny.prefetch_bytes = 1;  // below one window: the loader still makes progress
   tiny.reader_threads = 4;
   tiny.queue_batches = 1;
   EXPECT_EQ(collect(set, tiny), base);
   StreamOptions mapped = options(1, 2);
-  mapped.mmap = true;
+  mapped.io = FileIo::kMmap;
   EXPECT_EQ(collect(set, mapped), base);
   StreamOptions direct = options(1, 2);
   direct.direct_io = true;
@@ -195,6 +197,24 @@ TEST_F(ShardStreamTest, CorruptRecordFailsNamingItOrIsSkippedAndCounted) {
   EXPECT_EQ(seen.size(), 299u);
   EXPECT_EQ(seen.count(17), 0u);
   EXPECT_EQ((*k)->skipped_records(), 1);
+}
+
+// A mapped shard cut short during the run: reading it raises SIGBUS, which the stream
+// turns into an error naming the file, instead of dying.
+TEST_F(ShardStreamTest, MappedShardTruncatedDuringTheRunIsAnErrorNotACrash) {
+  const auto paths = write_shards(3000, 1 << 20);
+  ASSERT_EQ(paths.size(), 1u);
+  auto set = open_set(paths, ShardSetOptions{5, false});
+  StreamOptions o = options(0, 1);
+  o.io = FileIo::kMmap;
+  auto s = ShardStream::open(set, o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::filesystem::resize_file(paths[0], 8192);  // after the mapping was made
+  ASSERT_TRUE((*s)->seek(0, 0).ok());
+  Tensor x, y;
+  absl::Status st = (*s)->next(x, y);
+  ASSERT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_NE(st.message().find(paths[0] + ": shrank while mapped (SIGBUS"), std::string::npos) << st;
 }
 
 TEST_F(ShardStreamTest, LabelOutsideTheClassCountIsAnError) {
