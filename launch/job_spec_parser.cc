@@ -200,7 +200,7 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
   TY_RETURN_IF_ERROR(v.finish());
 
   SpecReader rt(root.node("runtime"), "runtime");
-  rt.integer("threads", s.runtime_threads, 0, 1024).choice("device", s.runtime_device, {"cpu"});
+  rt.integer("threads", s.runtime_threads, 0, 1024).choice("device", s.runtime_device, {"cpu", "cuda"});
   TY_RETURN_IF_ERROR(rt.finish());
 
   SpecReader lg(root.node("log"), "log");

@@ -17,8 +17,9 @@ absl::Status SampledBatches::next(Tensor& x, Tensor& y) {
   const int64_t count = static_cast<int64_t>(indices.size());
   Shape xs{count};
   for (int64_t d : data_->sample_shape()) xs.push_back(d);
-  x = Tensor::empty(xs);
-  y = data_->num_classes() > 0 ? Tensor::empty({count}, DType::kI32) : Tensor::empty({count, data_->target_width()});
+  x = Tensor::empty(memory_, xs, DType::kF32);
+  y = data_->num_classes() > 0 ? Tensor::empty(memory_, {count}, DType::kI32)
+                               : Tensor::empty(memory_, {count, data_->target_width()}, DType::kF32);
   data_->gather(indices.data(), count, x, y);
   return absl::OkStatus();
 }

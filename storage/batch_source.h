@@ -47,6 +47,7 @@ class SampledBatches final : public BatchSource {
   DatasetPtr data_;
   DistributedSampler sampler_;
   int64_t epoch_ = -1, step_ = 0;
+  std::shared_ptr<Allocator> memory_ = std::make_shared<CachingHostAllocator>(size_t{64} << 20);
 };
 
 }  // namespace ty

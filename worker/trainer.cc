@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/device_probe.h"
 #include "runtime/optim/adam.h"
 #include "runtime/optim/clip.h"
 #include "runtime/optim/schedule.h"
@@ -40,6 +41,15 @@ Trainer::~Trainer() = default;
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir,
                                                          Communicator* comm) {
   std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
+  if (spec.runtime_device == "cuda") {
+    absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(0);
+    if (!gpu.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", gpu.status().message()));
+    // The CUDA allocator, kernels and checks are built (runtime/backend/cuda) but the ops do
+    // not dispatch to them yet: say so rather than train on the CPU behind the user's back.
+    return absl::UnimplementedError(absl::StrCat(
+        "runtime.device: cuda: found ", gpu->name, " (sm_", gpu->major, gpu->minor,
+        "), but training on CUDA devices is not wired into the ops yet; use runtime.device: cpu"));
+  }
   if (spec.data.batch_size % t->world() != 0)
     return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
                                                    " is the global batch and must divide evenly among the ",

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/backend/eltwise_kind.h"
 #include "runtime/tensor.h"
 
 namespace ty {
@@ -25,7 +26,6 @@ struct PoolGeom {
   bool max;  // else average, padding excluded from the count
 };
 
-enum class Eltwise { kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid };
 
 class KernelBackend {
  public:

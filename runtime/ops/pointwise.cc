@@ -1,6 +1,7 @@
 // Activations, softmax, dropout, reshape/flatten, add, concat, sum, mean.
 #include <cstring>
 
+#include "runtime/philox_math.h"
 #include "runtime/ops/ops.h"
 
 namespace ty::ops {
@@ -48,7 +49,7 @@ Var dropout(Context& ctx, const Var& x, float p, bool training) {
     for (int64_t b = 0; b < n; b += 4) {
       auto r = rng.block((first + b) / 4);
       for (int64_t j = 0; j < 4 && b + j < n; ++j) {
-        float u = static_cast<float>(r[j] >> 8) * (1.0f / 16777216.0f);
+        const float u = philox_unit_float(r[j]);
         M[b + j] = u >= p ? scale : T(0);
         Y[b + j] = X[b + j] * M[b + j];
       }

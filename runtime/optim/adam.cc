@@ -2,24 +2,16 @@
 
 #include <cmath>
 
+#include "runtime/optim/update_math.h"
+
 namespace ty {
 namespace {
 
-struct AdamStep {
-  float b1, b2, eps, step, rbc2, decay, l2;
-};
-
 // The fused update over n elements: p, m, v in place from g.
 template <class T>
-__attribute__((always_inline)) inline void adam_kernel(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-                 const AdamStep& s) {
-  const T b1 = s.b1, b2 = s.b2, eps = s.eps, step = s.step, rbc2 = s.rbc2, decay = s.decay, l2 = s.l2;
-  for (int64_t j = 0; j < n; ++j) {
-    const T d = g[j] + l2 * p[j];
-    m[j] = b1 * m[j] + (T(1) - b1) * d;
-    v[j] = b2 * v[j] + (T(1) - b2) * d * d;
-    p[j] = p[j] * decay - step * m[j] / (std::sqrt(v[j]) * rbc2 + eps);
-  }
+__attribute__((always_inline)) inline void adam_kernel(int64_t n, T* __restrict p, const T* __restrict g,
+                                                       T* __restrict m, T* __restrict v, const AdamStep& s) {
+  for (int64_t j = 0; j < n; ++j) adam_element(p[j], g[j], m[j], v[j], s);
 }
 
 // f32 is the hot path: compiled for several ISAs, the best one picked at load time.

@@ -1,25 +1,17 @@
 #include "runtime/optim/sgd.h"
 
+#include "runtime/optim/update_math.h"
+
 namespace ty {
 namespace {
 
-struct SgdStep {
-  float lr, wd, momentum;
-  bool use_buf, first, nesterov;
-};
-
-// p -= lr * direction, with the momentum buffer (optional) updated in place.
 template <class T>
 __attribute__((always_inline)) inline void sgd_kernel(int64_t n, T* __restrict p, const T* __restrict g,
                                                       T* __restrict buf, const SgdStep& s) {
-  const T wd = s.wd, mom = s.momentum, rate = s.lr;
-  for (int64_t j = 0; j < n; ++j) {
-    T d = g[j] + wd * p[j];
-    if (s.use_buf) {
-      buf[j] = s.first ? d : mom * buf[j] + d;
-      d = s.nesterov ? d + mom * buf[j] : buf[j];
-    }
-    p[j] -= rate * d;
+  if (s.use_buf) {
+    for (int64_t j = 0; j < n; ++j) sgd_element(p[j], g[j], buf + j, s);
+  } else {
+    for (int64_t j = 0; j < n; ++j) sgd_element<T>(p[j], g[j], nullptr, s);
   }
 }
 

@@ -147,6 +147,16 @@ TEST_F(TrainCli, BadSpecsFailBeforeTrainingNamingTheProblem) {
 namespace ty {
 namespace {
 
+// runtime.device: cuda is checked before training: without a device (CI, the development
+// machine) it stops saying so; with one, it says CUDA training is not wired in yet.
+TEST_F(TrainCli, CudaDeviceIsCheckedBeforeTraining) {
+  Result r = run("train " + mlp_ + " --set runtime.device=cuda --set train.max_steps=1 --run-dir " + path("cuda"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  const bool no_device = r.output.find("runtime.device: cuda: no CUDA device") != std::string::npos;
+  const bool not_wired = r.output.find("training on CUDA devices is not wired into the ops yet") != std::string::npos;
+  EXPECT_TRUE(no_device || not_wired) << r.output;
+}
+
 TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   const std::string data = "/usr/share/datasets/fashion-mnist/";
   Result imp = run("data import idx --images " + data + "train-images-idx3-ubyte.gz --labels " + data +

@@ -1,0 +1,40 @@
+// Own CUDA kernels, launched on a given stream over device pointers (f32). Each has a CPU
+// reference it is tested against (tests/runtime/cuda/): the reference backend's eltwise
+// and softmax, the optimizers' update_math.h (the same per-element code), and Philox for
+// dropout (the same numbers as ops::dropout on the CPU). A launch failure fails the process
+// naming the kernel (a lost device, not bad input). This header is compiled by nvcc: it
+// includes nothing beyond the CUDA runtime and the shared math headers.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "runtime/backend/eltwise_kind.h"
+#include "runtime/optim/update_math.h"
+
+namespace ty::cuda {
+
+// Fails the process if the last launch on this thread failed, naming `kernel`.
+void check_launch(const char* kernel);
+
+// y = f(x), dx = f'(x) * dy over n elements; `alpha` is the LeakyReLU slope.
+void eltwise_forward(cudaStream_t s, Eltwise kind, float alpha, const float* x, float* y, int64_t n);
+void eltwise_backward(cudaStream_t s, Eltwise kind, float alpha, const float* x, const float* dy, float* dx,
+                      int64_t n);
+
+// x, y: (rows, cols), softmax or log-softmax over each row; dx from y and dy.
+void softmax_forward(cudaStream_t s, bool log, const float* x, float* y, int64_t rows, int64_t cols);
+void softmax_backward(cudaStream_t s, bool log, const float* y, const float* dy, float* dx, int64_t rows,
+                      int64_t cols);
+
+// Fused optimizer updates over n elements, in place (buf may be null without momentum).
+void sgd_update(cudaStream_t s, float* p, const float* g, float* buf, int64_t n, const SgdStep& step);
+void adam_update(cudaStream_t s, float* p, const float* g, float* m, float* v, int64_t n, const AdamStep& step);
+
+// Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (first a
+// multiple of 4), y = x * mask; the CPU's ops::dropout draws the same numbers.
+void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,
+                     uint64_t stream, uint64_t first);
+
+}  // namespace ty::cuda

@@ -1,0 +1,14 @@
+// device_probe.h for a build without the CUDA backend (no nvcc, or -DTRAINYARD_CUDA=OFF).
+#include "runtime/device_probe.h"
+
+namespace ty {
+
+bool cuda_built() { return false; }
+
+absl::StatusOr<CudaDeviceInfo> cuda_device(int) {
+  return absl::FailedPreconditionError(
+      "no CUDA device: this trainyard was built without the CUDA backend (nvcc was not found, or "
+      "-DTRAINYARD_CUDA=OFF); rebuild on a machine with the CUDA toolkit");
+}
+
+}  // namespace ty
