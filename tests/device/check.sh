@@ -6,13 +6,18 @@
 # It runs:
 #   (a) op conformance, CUDA vs the CPU references (tests/runtime/cuda): every kernel by
 #       normalized error with per-kernel tolerances, NaN-poisoned outputs, NaN/Inf checks,
-#       dropout against the CPU's Philox numbers, the caching allocator. On a GPU machine
+#       cuBLAS GEMM in all transposes with bias, dropout against the CPU's Philox numbers,
+#       the caching allocator. On a GPU machine
 #       a skipped test is a failure.
 #   (b) the Fashion-MNIST examples on the GPU, (c) a one-rank NCCL allreduce and data-
 #       parallel step, (d) the GPU benchmark: not built yet (issue 5), reported as such.
 set -uo pipefail
 build=${1:-build}
 [ -d "$build/device-libs" ] && export LD_LIBRARY_PATH="$build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# cuBLAS is loaded at run time: from the CUDA toolkit, or from PyTorch's wheels.
+for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.path.join(os.path.dirname(nvidia.cublas.__file__), "lib"))' 2>/dev/null); do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not found"
 status=0
 

@@ -28,6 +28,9 @@ void softmax_forward(cudaStream_t s, bool log, const float* x, float* y, int64_t
 void softmax_backward(cudaStream_t s, bool log, const float* y, const float* dy, float* dx, int64_t rows,
                       int64_t cols);
 
+// c (rows, cols) += bias (cols) on every row.
+void add_bias_rows(cudaStream_t s, float* c, const float* bias, int64_t rows, int64_t cols);
+
 // Fused optimizer updates over n elements, in place (buf may be null without momentum).
 void sgd_update(cudaStream_t s, float* p, const float* g, float* buf, int64_t n, const SgdStep& step);
 void adam_update(cudaStream_t s, float* p, const float* g, float* m, float* v, int64_t n, const AdamStep& step);

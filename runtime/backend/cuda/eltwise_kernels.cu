@@ -1,4 +1,4 @@
-// Elementwise activations and dropout. x, y, dy, dx: n elements (any shape).
+// Elementwise activations, dropout and bias rows. x, y, dy, dx: n elements (any shape).
 #include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/grid.h"
 #include "runtime/philox_math.h"
@@ -64,7 +64,18 @@ __global__ void dropout_kernel(const float* x, float* y, float* mask, int64_t n,
   }
 }
 
+__global__ void add_bias_kernel(float* c, const float* bias, int64_t rows, int64_t cols) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols; i += int64_t{gridDim.x} * blockDim.x)
+    c[i] += bias[i % cols];
+}
+
 }  // namespace
+
+void add_bias_rows(cudaStream_t s, float* c, const float* bias, int64_t rows, int64_t cols) {
+  if (rows * cols == 0) return;
+  add_bias_kernel<<<blocks_for(rows * cols), kThreads, 0, s>>>(c, bias, rows, cols);
+  check_launch("add_bias_rows");
+}
 
 void eltwise_forward(cudaStream_t s, Eltwise kind, float alpha, const float* x, float* y, int64_t n) {
   if (n == 0) return;

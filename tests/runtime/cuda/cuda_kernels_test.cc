@@ -8,9 +8,11 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "runtime/backend/cuda/cublas_gemm.h"
 #include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/device_allocator.h"
 #include "runtime/backend/reference/reference_backend.h"
@@ -161,6 +163,27 @@ TEST(CudaKernels, DropoutDrawsTheCpuPhiloxNumbers) {
     const float want = rng.uniform(first + i) >= p ? 1.f / (1.f - p) : 0.f;
     ASSERT_EQ(got_mask[i], want) << "element " << i;
     ASSERT_EQ(got_y[i], x[i] * want) << "element " << i;
+  }
+}
+
+TEST(CudaKernels, CublasGemmMatchesTheReferenceBackend) {
+  REQUIRE_CUDA_DEVICE();
+  auto gemm = cuda::CublasGemm::create(nullptr, /*allow_tf32=*/false);
+  ASSERT_TRUE(gemm.ok()) << gemm.status();
+  ReferenceBackend ref;
+  for (auto [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {128, 256, 784}, {37, 10, 256}, {5, 300, 7}}) {
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool ta = mode & 1, tb = mode & 2;
+      const auto a = random_values(m * k, 8, 1.f), b = random_values(k * n, 9, 1.f), c0 = random_values(m * n, 10, 1.f);
+      const auto bias = random_values(n, 11, 1.f);
+      DeviceBuffer da(a), db(b), dc(c0), dbias(bias);
+      ASSERT_TRUE((*gemm)->gemm(ta, tb, m, n, k, da.p, db.p, dc.p, 0.5f, dbias.p).ok());
+      Tensor ha = host_tensor(a, ta ? Shape{k, m} : Shape{m, k}), hb = host_tensor(b, tb ? Shape{n, k} : Shape{k, n});
+      Tensor hc = host_tensor(c0, {m, n}), hbias = host_tensor(bias, {n});
+      ref.gemm(ta, tb, ha, hb, hc, 0.5f, &hbias);
+      expect_close(dc.host(), hc.data<float>(), 1e-5,
+                   "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " mode " + std::to_string(mode));
+    }
   }
 }
 

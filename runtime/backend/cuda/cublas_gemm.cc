@@ -1,0 +1,98 @@
+#include "runtime/backend/cuda/cublas_gemm.h"
+
+#include <cublas_v2.h>
+#include <dlfcn.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace ty::cuda {
+
+// The cuBLAS entry points trainyard uses, resolved once from the shared library.
+struct CublasGemm::Api {
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasDestroy_v2) destroy = nullptr;
+  decltype(&cublasSetStream_v2) set_stream = nullptr;
+  decltype(&cublasSetMathMode) set_math_mode = nullptr;
+  decltype(&cublasSgemm_v2) sgemm = nullptr;
+  std::string error;
+};
+
+namespace {
+
+template <class F>
+bool resolve(void* lib, const char* name, F& out, std::string& error) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  if (out == nullptr) error = absl::StrCat("cuBLAS has no ", name);
+  return out != nullptr;
+}
+
+const CublasGemm::Api* load_api() {
+  static CublasGemm::Api api;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* lib = nullptr;
+    std::string tried;
+    for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
+      lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (lib != nullptr) break;
+      absl::StrAppend(&tried, tried.empty() ? "" : "; ", dlerror());
+    }
+    if (lib == nullptr) {
+      api.error = absl::StrCat("cuBLAS not found (", tried,
+                               "); put the CUDA libraries on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or "
+                               "PyTorch's nvidia/cublas/lib)");
+      return;
+    }
+    resolve(lib, "cublasCreate_v2", api.create, api.error) && resolve(lib, "cublasDestroy_v2", api.destroy, api.error) &&
+        resolve(lib, "cublasSetStream_v2", api.set_stream, api.error) &&
+        resolve(lib, "cublasSetMathMode", api.set_math_mode, api.error) &&
+        resolve(lib, "cublasSgemm_v2", api.sgemm, api.error);
+  });
+  return &api;
+}
+
+absl::Status cublas_status(cublasStatus_t s, const char* call, const char* op) {
+  if (s == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(call, " failed in ", op, ": cuBLAS status ", static_cast<int>(s)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CublasGemm>> CublasGemm::create(cudaStream_t stream, bool allow_tf32) {
+  const Api* api = load_api();
+  if (!api->error.empty()) return absl::FailedPreconditionError(api->error);
+  std::unique_ptr<CublasGemm> g(new CublasGemm());
+  g->api_ = api;
+  g->stream_ = stream;
+  cublasHandle_t h = nullptr;
+  if (absl::Status st = cublas_status(api->create(&h), "cublasCreate", "gemm setup"); !st.ok()) return st;
+  g->handle_ = h;
+  if (absl::Status st = cublas_status(api->set_stream(h, stream), "cublasSetStream", "gemm setup"); !st.ok()) return st;
+  const cublasMath_t mode = allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+  if (absl::Status st = cublas_status(api->set_math_mode(h, mode), "cublasSetMathMode", "gemm setup"); !st.ok())
+    return st;
+  return g;
+}
+
+CublasGemm::~CublasGemm() {
+  if (handle_ != nullptr) api_->destroy(static_cast<cublasHandle_t>(handle_));
+}
+
+absl::Status CublasGemm::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                              const float* b, float* c, float beta, const float* bias) {
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first.
+  // A row-major (M, K) matrix is a column-major (K, M) one with leading dimension K.
+  const float alpha = 1.f;
+  const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
+  absl::Status st = cublas_status(
+      api_->sgemm(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                  trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
+                  &alpha, b, ldb, a, lda, &beta, c, static_cast<int>(n)),
+      "cublasSgemm", "gemm");
+  if (st.ok() && bias != nullptr) add_bias_rows(stream_, c, bias, m, n);
+  return st;
+}
+
+}  // namespace ty::cuda
