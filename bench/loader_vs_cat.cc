@@ -4,10 +4,19 @@
 //               `cat FILES > /dev/null` with the files cached (one untimed pass first);
 //               and with features decoded to f32 batches, as the trainer takes them;
 //   O_DIRECT:   ShardStream with direct_io vs `dd if=FILE of=/dev/null bs=4M iflag=direct`.
+// It also times the floor of any shuffling loader: the mapped records memcpy'd in a random
+// order into batch buffers by the same number of threads, with no checks and no decoding.
 // Alternating order, medians of --runs; prints each ratio of throughputs (≥ 1: faster).
 //
 //   loader_vs_cat 'shards/fm-*' [--runs 5] [--batch 256] [--threads 2] [--window-mb 16] [--no-direct]
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <random>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +63,38 @@ double timed_epoch(const std::shared_ptr<const ty::ShardSet>& set, ty::StreamOpt
     }
   }
   return seconds_since(t0) / timed;
+}
+
+// The floor of any shuffling loader over the page cache: the records, mapped, copied in a
+// random order into batch buffers by `threads` threads — no checks, no decoding.
+double timed_bare_gather(const ty::ShardSet& set, int threads, int64_t batch) {
+  std::vector<const char*> records;
+  std::vector<std::pair<void*, size_t>> maps;
+  for (int i = 0; i < set.shards(); ++i) {
+    const ty::ShardReader& r = set.reader(i);
+    const int fd = ::open(r.path().c_str(), O_RDONLY);
+    void* m = ::mmap(nullptr, static_cast<size_t>(r.file_bytes()), PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED) std::exit(1);
+    maps.emplace_back(m, static_cast<size_t>(r.file_bytes()));
+    for (int64_t k = 0; k < r.records(); ++k) records.push_back(static_cast<const char*>(m) + r.record_offset(k));
+  }
+  std::mt19937_64 gen(1);
+  std::shuffle(records.begin(), records.end(), gen);
+  const size_t bytes = static_cast<size_t>(set.payload_bytes()) + 4;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      std::vector<char> out(static_cast<size_t>(batch) * bytes);
+      for (size_t b = t * batch; b < records.size(); b += static_cast<size_t>(batch) * threads)
+        for (size_t i = 0; i < static_cast<size_t>(batch) && b + i < records.size(); ++i)
+          std::memcpy(out.data() + i * bytes, records[b + i], bytes);
+    });
+  for (std::thread& w : workers) w.join();
+  const double s = seconds_since(t0);
+  for (auto [m, n] : maps) ::munmap(m, n);
+  return s;
 }
 
 double median(std::vector<double> v) {
@@ -131,7 +172,11 @@ int main(int argc, char** argv) {
       if (r % 2 == 1) l.ours.push_back(timed_epoch(*set, l.options));
     }
   }
+  std::vector<double> floor;
+  for (int r = 0; r < runs; ++r) floor.push_back(timed_bare_gather(**set, threads, batch));
   const double mb = bytes / 1e6;
+  std::printf("%-50s %.4f s (%.0f MB/s): ratio to cat %.2f\n", "floor: bare shuffled memcpy gather, mapped", median(floor),
+              mb / median(floor), median(lines[0].peer) / median(floor));
   for (const Line& l : lines)
     std::printf("%-50s loader %.4f s (%.0f MB/s), %s %.4f s (%.0f MB/s): ratio %.2f\n", l.name, median(l.ours),
                 mb / median(l.ours), l.vs_dd ? "dd iflag=direct" : "cat", median(l.peer), mb / median(l.peer),
