@@ -9,7 +9,7 @@ build=${1:-build}
 out="$build/device-libs"
 rm -rf "$out"
 mkdir -p "$out"
-for bin in "$build/tests/runtime_tests" "$build/trainyard"; do
+for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/trainyard"; do
   [ -x "$bin" ] || { echo "pack.sh: $bin not built" >&2; exit 1; }
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in

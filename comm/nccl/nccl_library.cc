@@ -1,0 +1,52 @@
+#include "comm/nccl/nccl_library.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace ty {
+namespace {
+
+template <class F>
+bool resolve(void* lib, const char* name, F& out, std::string& error) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  if (out == nullptr) error = absl::StrCat("NCCL has no ", name, " (NCCL 2.14 or newer is needed)");
+  return out != nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<const NcclLibrary*> NcclLibrary::get() {
+  static NcclLibrary lib;
+  static std::string error;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* h = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) h = dlopen("libnccl.so", RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      error = absl::StrCat("NCCL not found (", dlerror(),
+                           "); put libnccl.so.2 on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or PyTorch's nvidia/nccl/lib)");
+      return;
+    }
+    resolve(h, "ncclGetUniqueId", lib.get_unique_id, error) &&
+        resolve(h, "ncclCommInitRankConfig", lib.init_rank_config, error) &&
+        resolve(h, "ncclCommDestroy", lib.destroy, error) && resolve(h, "ncclCommAbort", lib.abort, error) &&
+        resolve(h, "ncclCommGetAsyncError", lib.async_error, error) &&
+        resolve(h, "ncclGetErrorString", lib.error_string, error) &&
+        resolve(h, "ncclAllReduce", lib.all_reduce, error) && resolve(h, "ncclBroadcast", lib.broadcast, error) &&
+        resolve(h, "ncclAllGather", lib.all_gather, error) &&
+        resolve(h, "ncclReduceScatter", lib.reduce_scatter, error) && resolve(h, "ncclSend", lib.send, error) &&
+        resolve(h, "ncclRecv", lib.recv, error);
+  });
+  if (!error.empty()) return absl::FailedPreconditionError(error);
+  return &lib;
+}
+
+absl::Status NcclLibrary::check(ncclResult_t r, const char* call, const std::string& op) const {
+  if (r == ncclSuccess || r == ncclInProgress) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(call, " failed in ", op, ": ", error_string(r)));
+}
+
+}  // namespace ty
