@@ -86,7 +86,8 @@ __attribute__((target("sse4.2"))) uint64_t crc_three_streams(uint64_t c, const u
 __attribute__((target("sse4.2"))) uint32_t crc_sse42(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t c = crc;
   c = crc_three_streams<4096>(c, p, n);
-  c = crc_three_streams<128>(c, p, n);
+  c = crc_three_streams<256>(c, p, n);
+  c = crc_three_streams<64>(c, p, n);
   c = crc_words(c, p, n / 8);
   p += n / 8 * 8;
   n %= 8;
