@@ -1,19 +1,17 @@
 #include "comm/nccl/nccl_library.h"
 
-#include <dlfcn.h>
 
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/backend/cuda/dynamic_library.h"
 
 namespace ty {
 namespace {
 
 template <class F>
 bool resolve(void* lib, const char* name, F& out, std::string& error) {
-  out = reinterpret_cast<F>(dlsym(lib, name));
-  if (out == nullptr) error = absl::StrCat("NCCL has no ", name, " (NCCL 2.14 or newer is needed)");
-  return out != nullptr;
+  return resolve_symbol(lib, name, out, error, "NCCL", "NCCL 2.14 or newer is needed");
 }
 
 }  // namespace
@@ -23,10 +21,10 @@ absl::StatusOr<const NcclLibrary*> NcclLibrary::get() {
   static std::string error;
   static std::once_flag once;
   std::call_once(once, [] {
-    void* h = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
-    if (h == nullptr) h = dlopen("libnccl.so", RTLD_NOW | RTLD_LOCAL);
+    std::string tried;
+    void* h = open_first_library({"libnccl.so.2", "libnccl.so"}, &tried);
     if (h == nullptr) {
-      error = absl::StrCat("NCCL not found (", dlerror(),
+      error = absl::StrCat("NCCL not found (", tried,
                            "); put libnccl.so.2 on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or PyTorch's nvidia/nccl/lib)");
       return;
     }

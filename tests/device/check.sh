@@ -4,7 +4,9 @@
 #   tests/device/check.sh [BUILD_DIR]     (default: build; run tests/device/pack.sh first
 #                                          when the machine lacks Debian's libraries)
 # It runs:
-#   (a) op conformance, CUDA vs the CPU references (tests/runtime/cuda): every kernel by
+#   (a) op conformance, CUDA vs the CPU references (tests/runtime/cuda): CudaBackend's whole
+#       KernelBackend table (gemm, convolution, pooling, eltwise, softmax, batch and layer
+#       norm, forward and backward) against the reference backend, and every kernel by
 #       normalized error with per-kernel tolerances, NaN-poisoned outputs, NaN/Inf checks,
 #       cuBLAS GEMM in all transposes with bias, dropout against the CPU's Philox numbers,
 #       the caching allocator. On a GPU machine
@@ -16,8 +18,8 @@ set -uo pipefail
 build=${1:-build}
 [ -d "$build/device-libs" ] && export LD_LIBRARY_PATH="$build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # cuBLAS and NCCL are loaded at run time: from the CUDA toolkit, or from PyTorch's wheels.
-for d in /usr/local/cuda/lib64 $(python3 -c 'import os, nvidia.cublas, nvidia.nccl
-for m in (nvidia.cublas, nvidia.nccl): print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null); do
+for d in /usr/local/cuda/lib64 $(python3 -c 'import os, nvidia.cublas, nvidia.nccl, nvidia.cudnn
+for m in (nvidia.cublas, nvidia.nccl, nvidia.cudnn): print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null); do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not found"

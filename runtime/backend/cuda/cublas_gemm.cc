@@ -1,11 +1,11 @@
 #include "runtime/backend/cuda/cublas_gemm.h"
 
 #include <cublas_v2.h>
-#include <dlfcn.h>
 
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/backend/cuda/dynamic_library.h"
 
 namespace ty::cuda {
 
@@ -23,22 +23,15 @@ namespace {
 
 template <class F>
 bool resolve(void* lib, const char* name, F& out, std::string& error) {
-  out = reinterpret_cast<F>(dlsym(lib, name));
-  if (out == nullptr) error = absl::StrCat("cuBLAS has no ", name);
-  return out != nullptr;
+  return resolve_symbol(lib, name, out, error, "cuBLAS", "cuBLAS 12 or newer is needed");
 }
 
 const CublasGemm::Api* load_api() {
   static CublasGemm::Api api;
   static std::once_flag once;
   std::call_once(once, [] {
-    void* lib = nullptr;
     std::string tried;
-    for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
-      lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (lib != nullptr) break;
-      absl::StrAppend(&tried, tried.empty() ? "" : "; ", dlerror());
-    }
+    void* lib = open_first_library({"libcublas.so.13", "libcublas.so.12", "libcublas.so"}, &tried);
     if (lib == nullptr) {
       api.error = absl::StrCat("cuBLAS not found (", tried,
                                "); put the CUDA libraries on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or "

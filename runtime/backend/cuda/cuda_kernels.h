@@ -35,6 +35,29 @@ void add_bias_rows(cudaStream_t s, float* c, const float* bias, int64_t rows, in
 void sgd_update(cudaStream_t s, float* p, const float* g, float* buf, int64_t n, const SgdStep& step);
 void adam_update(cudaStream_t s, float* p, const float* g, float* m, float* v, int64_t n, const AdamStep& step);
 
+// Batch norm over x viewed as (n, c, s), per channel; layer norm over x viewed as
+// (rows, cols), per row. Semantics as KernelBackend's batchnorm_*/layernorm_*.
+void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps,
+                       bool training, float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s);
+void batchnorm_backward(cudaStream_t st, const float* x, const float* dy, const float* gamma, const float* mean,
+                        const float* var, float eps, bool training, float* dx, float* dgamma, float* dbeta, int64_t n,
+                        int64_t c, int64_t s);
+void layernorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps, float* y,
+                       float* mean, float* var, int64_t rows, int64_t cols);
+void layernorm_backward(cudaStream_t st, const float* x, const float* dy, const float* gamma, const float* mean,
+                        const float* var, float eps, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                        int64_t cols);
+
+// Pooling geometry (KernelBackend's PoolGeom, without the tensor headers).
+struct PoolShape {
+  int64_t n, c, h, w, p, q;
+  int64_t kh, kw, stride_h, stride_w, pad_h, pad_w;
+  bool max;
+};
+// argmax (n, c, p, q) is written by max pooling and read by its backward; dx is zeroed.
+void pool_forward(cudaStream_t s, const PoolShape& g, const float* x, float* y, int32_t* argmax);
+void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const int32_t* argmax, float* dx);
+
 // Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (first a
 // multiple of 4), y = x * mask; the CPU's ops::dropout draws the same numbers.
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,

@@ -1,36 +1,11 @@
 // Softmax / log-softmax over rows: x, y, dy, dx: (rows, cols). One block per row; the
 // block reduces the row's max and sum in shared memory.
-#include <cfloat>
-
 #include "runtime/backend/cuda/cuda_kernels.h"
+#include "runtime/backend/cuda/block_reduce.cuh"
 #include "runtime/backend/cuda/grid.h"
 
 namespace ty::cuda {
 namespace {
-
-// The block-wide reduction of `v` (max or sum); every thread gets the result.
-template <bool kMax>
-__device__ float block_reduce(float v, float* shared) {
-  for (int o = 16; o > 0; o /= 2) {
-    const float other = __shfl_xor_sync(0xffffffffu, v, o);
-    v = kMax ? fmaxf(v, other) : v + other;
-  }
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < blockDim.x / 32 ? shared[lane] : (kMax ? -FLT_MAX : 0.f);
-    for (int o = 16; o > 0; o /= 2) {
-      const float other = __shfl_xor_sync(0xffffffffu, v, o);
-      v = kMax ? fmaxf(v, other) : v + other;
-    }
-    if (lane == 0) shared[0] = v;
-  }
-  __syncthreads();
-  v = shared[0];
-  __syncthreads();
-  return v;
-}
 
 __global__ void softmax_forward_kernel(bool log, const float* x, float* y, int64_t cols) {
   __shared__ float shared[32];

@@ -1,0 +1,120 @@
+#include "runtime/backend/cuda/cuda_backend.h"
+
+#include "runtime/backend/cuda/cuda_check.h"
+#include "runtime/backend/cuda/cuda_kernels.h"
+#include "runtime/status.h"
+
+namespace ty {
+namespace {
+
+const float* in(const Tensor& t) { return static_cast<const float*>(t.raw()); }
+float* out(Tensor& t) { return static_cast<float*>(t.raw()); }
+
+// x viewed as (N, C, S), as batch norm takes it.
+struct NCS {
+  int64_t n, c, s;
+  explicit NCS(const Tensor& x)
+      : n(x.dim(0)), c(x.ndim() > 1 ? x.dim(1) : 1), s(x.numel() / std::max<int64_t>(n * c, 1)) {}
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::create(int device, cudaStream_t stream,
+                                                                 CachingDeviceAllocator& memory, bool allow_tf32) {
+  std::unique_ptr<CudaBackend> b(new CudaBackend());
+  b->device_ = device;
+  b->stream_ = stream;
+  TY_ASSIGN_OR_RETURN(b->gemm_, cuda::CublasGemm::create(stream, allow_tf32));
+  TY_ASSIGN_OR_RETURN(b->conv_, cuda::CudnnConv::create(stream, memory, allow_tf32));
+  return b;
+}
+
+void CudaBackend::convert_layout(const Tensor& src, Tensor& dst) {
+  CHECK(src.layout() == Layout::kPlain && dst.layout() == Layout::kPlain) << "the CUDA backend keeps plain layouts";
+  TY_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice, stream_),
+                "convert_layout");
+}
+
+void CudaBackend::gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta,
+                       const Tensor* bias) {
+  const int64_t m = c.dim(0), n = c.dim(1), k = trans_a ? a.dim(0) : a.dim(1);
+  absl::Status st = gemm_->gemm(trans_a, trans_b, m, n, k, in(a), in(b), out(c), beta, bias ? in(*bias) : nullptr);
+  CHECK(st.ok()) << st.message();
+}
+
+void CudaBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  conv_->forward(g, in(x), in(w), bias ? in(*bias) : nullptr, out(y));
+}
+
+void CudaBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  conv_->backward_data(g, in(dy), in(w), out(dx));
+}
+
+void CudaBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                          Tensor* db) {
+  conv_->backward_weights(g, in(x), in(dy), out(dw), db ? out(*db) : nullptr);
+}
+
+void CudaBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) {
+  const cuda::PoolShape s{g.n, g.c, g.h, g.w, g.p, g.q, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max};
+  int32_t* argmax = nullptr;
+  if (g.max) {
+    *workspace = Tensor::empty(x.allocator(), y.shape(), DType::kI32, x.device());
+    argmax = workspace->data<int32_t>();
+  }
+  cuda::pool_forward(stream_, s, in(x), out(y), argmax);
+}
+
+void CudaBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& workspace, Tensor& dx) {
+  const cuda::PoolShape s{g.n, g.c, g.h, g.w, g.p, g.q, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max};
+  cuda::pool_backward(stream_, s, in(dy), g.max ? workspace.data<int32_t>() : nullptr, out(dx));
+}
+
+void CudaBackend::eltwise_forward(Eltwise kind, float alpha, const Tensor& x, Tensor& y) {
+  cuda::eltwise_forward(stream_, kind, alpha, in(x), out(y), x.numel());
+}
+
+void CudaBackend::eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy, Tensor& dx) {
+  cuda::eltwise_backward(stream_, kind, alpha, in(x), in(dy), out(dx), x.numel());
+}
+
+void CudaBackend::softmax_forward(bool log, const Tensor& x, Tensor& y) {
+  const int64_t cols = x.dim(-1);
+  cuda::softmax_forward(stream_, log, in(x), out(y), x.numel() / std::max<int64_t>(cols, 1), cols);
+}
+
+void CudaBackend::softmax_backward(bool log, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  const int64_t cols = y.dim(-1);
+  cuda::softmax_backward(stream_, log, in(y), in(dy), out(dx), y.numel() / std::max<int64_t>(cols, 1), cols);
+}
+
+void CudaBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training,
+                                    Tensor& mean, Tensor& var, Tensor& y) {
+  const NCS d(x);
+  cuda::batchnorm_forward(stream_, in(x), in(gamma), in(beta), eps, training, out(mean), out(var), out(y), d.n, d.c,
+                          d.s);
+}
+
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                     const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
+                                     Tensor& dbeta) {
+  const NCS d(x);
+  cuda::batchnorm_backward(stream_, in(x), in(dy), in(gamma), in(mean), in(var), eps, training, out(dx), out(dgamma),
+                           out(dbeta), d.n, d.c, d.s);
+}
+
+void CudaBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y,
+                                    Tensor& mean, Tensor& var) {
+  const int64_t cols = x.dim(-1);
+  cuda::layernorm_forward(stream_, in(x), in(gamma), in(beta), eps, out(y), out(mean), out(var),
+                          x.numel() / std::max<int64_t>(cols, 1), cols);
+}
+
+void CudaBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                     const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  const int64_t cols = x.dim(-1);
+  cuda::layernorm_backward(stream_, in(x), in(dy), in(gamma), in(mean), in(var), eps, out(dx), out(dgamma),
+                           out(dbeta), x.numel() / std::max<int64_t>(cols, 1), cols);
+}
+
+}  // namespace ty

@@ -1,0 +1,55 @@
+// CudnnConv: 2-D convolution forward, backward-data and backward-weights through cuDNN,
+// loaded at run time (dlopen libcudnn.so.9), on one stream. Per geometry it keeps the
+// descriptors and the algorithm cuDNN's heuristics rank first among those whose workspace
+// fits (the choice is cached per shape and direction); workspaces come from the caching
+// device allocator. Shapes as KernelBackend's ConvGeom: x (N, C, H, W), w (K, C, R, S),
+// y (N, K, P, Q), NCHW f32. With allow_tf32 cuDNN may use TF32 tensor cores.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "absl/status/statusor.h"
+#include "runtime/backend/cuda/device_allocator.h"
+#include "runtime/backend/kernels.h"
+
+namespace ty::cuda {
+
+class CudnnConv {
+ public:
+  struct Api;  // the resolved entry points (cudnn_conv.cc)
+
+  // Errors: cuDNN not found (naming where to put it), or a handle that cannot be created.
+  static absl::StatusOr<std::unique_ptr<CudnnConv>> create(cudaStream_t stream, CachingDeviceAllocator& memory,
+                                                           bool allow_tf32);
+  ~CudnnConv();
+
+  // A failing cuDNN call fails the process naming the call and the op (a lost device or
+  // a bug, not bad input: shapes were checked by the ops).
+  void forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
+  void backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx);
+  // db (K) may be null.
+  void backward_weights(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db);
+
+ private:
+  struct Plan;
+  CudnnConv() = default;
+  Plan& plan(const ConvGeom& g);
+  void* workspace(size_t bytes);
+
+  const Api* api_ = nullptr;
+  void* handle_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  CachingDeviceAllocator* memory_ = nullptr;
+  bool allow_tf32_ = false;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                         int64_t, int64_t, int64_t>;
+  std::map<Key, std::unique_ptr<Plan>> plans_;
+  void* workspace_ = nullptr;
+  size_t workspace_bytes_ = 0;
+};
+
+}  // namespace ty::cuda
