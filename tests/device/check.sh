@@ -18,8 +18,16 @@ set -uo pipefail
 build=${1:-build}
 [ -d "$build/device-libs" ] && export LD_LIBRARY_PATH="$build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # cuBLAS and NCCL are loaded at run time: from the CUDA toolkit, or from PyTorch's wheels.
-for d in /usr/local/cuda/lib64 $(python3 -c 'import os, nvidia.cublas, nvidia.nccl, nvidia.cudnn
-for m in (nvidia.cublas, nvidia.nccl, nvidia.cudnn): print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null); do
+wheel_libs=$(python3 - <<'PY' 2>/dev/null
+import importlib, os
+for name in ("nvidia.cublas", "nvidia.cudnn", "nvidia.nccl"):
+    try:
+        print(os.path.join(list(importlib.import_module(name).__path__)[0], "lib"))
+    except Exception:
+        pass
+PY
+)
+for d in /usr/local/cuda/lib64 $wheel_libs; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not found"
