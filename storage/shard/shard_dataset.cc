@@ -24,6 +24,12 @@ absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern)
   return out;
 }
 
+absl::Status label_in_range(const std::string& where, int32_t label, int64_t record) {
+  if (label >= 0 && label < kMaxShardClasses) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": label ", label, " of record ", record, " outside [0, ", kMaxShardClasses, ")"));
+}
+
 absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& s) {
   const int xi = s.field_index("x"), yi = s.field_index("y");
   if (xi < 0 || yi < 0)
@@ -57,41 +63,19 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
     } else if (!(f.x == d->x_) || !(f.y == d->y_)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": schema {", s.describe(), "} differs from ", paths[0]));
     }
-    const int64_t payload = s.payload_bytes(), xo = f.x_offset, yo = f.y_offset;
-    const int64_t xb = d->x_.bytes(), yb = d->y_.bytes();
-    std::vector<char> rec;
-    auto keep = [&](const char* p) {
+    const int64_t xo = f.x_offset, yo = f.y_offset, xb = d->x_.bytes(), yb = d->y_.bytes();
+    TY_RETURN_IF_ERROR(r.scan(options.skip_corrupt, [&](int64_t, const char* p) {
       d->xs_.insert(d->xs_.end(), p + xo, p + xo + xb);
       d->ys_.insert(d->ys_.end(), p + yo, p + yo + yb);
       ++d->size_;
-    };
-    const int64_t batch = std::max<int64_t>(1, (int64_t{4} << 20) / s.record_bytes());
-    for (int64_t i = 0; i < r.records(); i += batch) {
-      const int64_t n = std::min(batch, r.records() - i);
-      rec.resize(static_cast<size_t>(n * payload));
-      absl::Status st = r.read(i, n, rec.data());
-      if (st.ok()) {
-        for (int64_t k = 0; k < n; ++k) keep(rec.data() + k * payload);
-        continue;
-      }
-      if (!options.skip_corrupt || st.code() != absl::StatusCode::kDataLoss) return st;
-      for (int64_t k = 0; k < n; ++k) {  // find the bad ones
-        if (r.read(i + k, 1, rec.data()).ok()) {
-          keep(rec.data());
-        } else {
-          ++d->skipped_;
-        }
-      }
-    }
+      return absl::OkStatus();
+    }, &d->skipped_));
   }
   if (d->y_.dtype == DType::kI32) {
     const int32_t* y = reinterpret_cast<const int32_t*>(d->ys_.data());
     int64_t classes = 0;
-    constexpr int64_t kMaxClasses = int64_t{1} << 20;
     for (int64_t i = 0; i < d->size_; ++i) {
-      if (y[i] < 0 || y[i] >= kMaxClasses)
-        return absl::InvalidArgumentError(absl::StrCat(d->name_, ": label ", y[i], " of record ", i,
-                                                       " outside [0, ", kMaxClasses, ")"));
+      TY_RETURN_IF_ERROR(label_in_range(d->name_, y[i], i));
       classes = std::max<int64_t>(classes, int64_t{y[i]} + 1);
     }
     d->classes_ = std::max<int64_t>(classes, 1);

@@ -27,6 +27,11 @@ struct TrainingFields {
 // Checks that `schema` (of the shard at `path`) holds usable training fields.
 absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& schema);
 
+// Class labels: one i32 in [0, kMaxShardClasses) per record; `label_in_range` says which
+// record of which file holds one outside.
+constexpr int64_t kMaxShardClasses = int64_t{1} << 20;
+absl::Status label_in_range(const std::string& where, int32_t label, int64_t record);
+
 // Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when
 // nothing matches.
 absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern);

@@ -149,15 +149,33 @@ absl::Status ShardReader::read(int64_t first, int64_t count, void* out) const {
   return absl::OkStatus();
 }
 
-absl::Status ShardReader::verify() const {
+absl::Status ShardReader::scan(bool skip_corrupt, const std::function<absl::Status(int64_t, const char*)>& each,
+                               int64_t* skipped) const {
   const int64_t batch = std::max<int64_t>(1, (int64_t{4} << 20) / schema_.record_bytes());
-  std::string out;
+  const int64_t payload = schema_.payload_bytes();
+  std::string buf;
   for (int64_t i = 0; i < records_; i += batch) {
     const int64_t n = std::min(batch, records_ - i);
-    out.resize(static_cast<size_t>(n * schema_.payload_bytes()));
-    TY_RETURN_IF_ERROR(read(i, n, out.data()));
+    buf.resize(static_cast<size_t>(n * payload));
+    absl::Status st = read(i, n, buf.data());
+    if (!st.ok() && (!skip_corrupt || st.code() != absl::StatusCode::kDataLoss)) return st;
+    for (int64_t k = 0; k < n; ++k) {
+      if (!st.ok()) {  // a bad record in this batch: read them one by one
+        absl::Status one = read(i + k, 1, buf.data() + k * payload);
+        if (one.code() == absl::StatusCode::kDataLoss) {
+          if (skipped != nullptr) ++*skipped;
+          continue;
+        }
+        TY_RETURN_IF_ERROR(one);
+      }
+      TY_RETURN_IF_ERROR(each(i + k, buf.data() + k * payload));
+    }
   }
   return absl::OkStatus();
+}
+
+absl::Status ShardReader::verify() const {
+  return scan(false, [](int64_t, const char*) { return absl::OkStatus(); });
 }
 
 }  // namespace ty

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ class ShardReader {
   // Reads records [first, first + count) into `out` (count * payload_bytes(), CRCs
   // stripped), checking each CRC.
   absl::Status read(int64_t first, int64_t count, void* out) const;
+  // Every record in order, read in batches of about 4 MiB with CRCs checked: `each` gets
+  // the record number and its payload (valid during the call). A corrupt record is the
+  // error, or with `skip_corrupt` is left out and counted in `*skipped`; an error from
+  // `each` stops the scan.
+  absl::Status scan(bool skip_corrupt, const std::function<absl::Status(int64_t, const char*)>& each,
+                    int64_t* skipped = nullptr) const;
   // Reads every record; the first bad one is the error.
   absl::Status verify() const;
 

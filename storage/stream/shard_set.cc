@@ -8,10 +8,6 @@
 #include "runtime/status.h"
 
 namespace ty {
-namespace {
-constexpr int64_t kMaxClasses = int64_t{1} << 20;
-}
-
 absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::string>& paths,
                                                          ShardSetOptions options) {
   std::shared_ptr<ShardSet> d(new ShardSet());
@@ -42,27 +38,14 @@ absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::
 
 absl::StatusOr<int64_t> ShardSet::scan_classes(bool skip_corrupt) const {
   int64_t classes = 1;
-  std::vector<char> buf;
   for (const ShardReader& r : readers_) {
-    const int64_t batch = std::max<int64_t>(1, (int64_t{4} << 20) / r.schema().record_bytes());
-    for (int64_t i = 0; i < r.records(); i += batch) {
-      const int64_t n = std::min(batch, r.records() - i);
-      buf.resize(static_cast<size_t>(n * payload_));
-      absl::Status st = r.read(i, n, buf.data());
-      for (int64_t k = 0; k < n; ++k) {
-        if (!st.ok()) {  // find the bad ones
-          absl::Status one = r.read(i + k, 1, buf.data() + k * payload_);
-          if (!one.ok() && (!skip_corrupt || one.code() != absl::StatusCode::kDataLoss)) return one;
-          if (!one.ok()) continue;
-        }
-        int32_t label;
-        std::memcpy(&label, buf.data() + k * payload_ + fields_.y_offset, 4);
-        if (label < 0 || label >= kMaxClasses)
-          return absl::InvalidArgumentError(absl::StrCat(r.path(), ": label ", label, " of record ", i + k,
-                                                         " outside [0, ", kMaxClasses, ")"));
-        classes = std::max<int64_t>(classes, int64_t{label} + 1);
-      }
-    }
+    TY_RETURN_IF_ERROR(r.scan(skip_corrupt, [&](int64_t record, const char* payload) {
+      int32_t label;
+      std::memcpy(&label, payload + fields_.y_offset, 4);
+      TY_RETURN_IF_ERROR(label_in_range(r.path(), label, record));
+      classes = std::max<int64_t>(classes, int64_t{label} + 1);
+      return absl::OkStatus();
+    }));
   }
   return classes;
 }

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "runtime/backend/cpu/onednn_backend.h"
 #include "runtime/backend/reference/reference_backend.h"
+#include "tests/support/backend_compare.h"
 
 namespace ty {
 namespace {
@@ -17,34 +18,14 @@ class Conformance : public ::testing::Test {
  protected:
   using Run = std::function<std::vector<Tensor>(KernelBackend&)>;
 
-  Tensor random(Shape s, double lo = -1, double hi = 1) {
-    Tensor t = Tensor::empty(std::move(s));
-    std::uniform_real_distribution<float> u(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng_);
-    return t;
-  }
-  static Tensor poisoned(Shape s) {
-    Tensor t = Tensor::empty(std::move(s));
-    t.fill(std::nan(""));
-    return t;
-  }
+  Tensor random(Shape s, double lo = -1, double hi = 1) { return random_tensor(std::move(s), rng_, lo, hi); }
+  static Tensor poisoned(Shape s) { return poisoned_tensor(std::move(s)); }
 
   void conform(const std::string& what, const Run& run, double tol = 1e-5) {
     SCOPED_TRACE(what);
     std::vector<Tensor> fast = run(onednn_), ref = run(reference_);
     ASSERT_EQ(fast.size(), ref.size());
-    for (size_t k = 0; k < fast.size(); ++k) {
-      double diff = 0, norm = 0;
-      for (int64_t i = 0; i < fast[k].numel(); ++i) {
-        const double a = fast[k].at(i), b = ref[k].at(i);
-        ASSERT_TRUE(std::isfinite(a)) << "output " << k << " element " << i << " is " << a;
-        ASSERT_TRUE(std::isfinite(b)) << "reference output " << k << " element " << i << " is " << b;
-        diff += (a - b) * (a - b);
-        norm += b * b;
-      }
-      const double err = std::sqrt(diff / std::max(norm, 1e-30));
-      EXPECT_LE(err, tol) << "output " << k << " of " << shape_str(fast[k].shape());
-    }
+    for (size_t k = 0; k < fast.size(); ++k) EXPECT_TRUE(normalized_error_within(fast[k], ref[k], tol)) << "output " << k;
   }
 
   std::mt19937 rng_{99};

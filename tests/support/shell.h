@@ -34,6 +34,16 @@ inline ShellResult run_shell(const std::string& cmd, int timeout_s) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
+// `trainyard data import idx` of Debian's Fashion-MNIST `split` ("train" or "t10k") into
+// shards PREFIX-NNNNN.tyshard of about `shard_mb` MiB (TRAINYARD_BINARY: the binary).
+inline ShellResult import_fashion_mnist(const std::string& binary, const std::string& split,
+                                        const std::string& prefix, int shard_mb) {
+  const std::string data = "/usr/share/datasets/fashion-mnist/" + split;
+  return run_shell(binary + " data import idx --images " + data + "-images-idx3-ubyte.gz --labels " + data +
+                       "-labels-idx1-ubyte.gz --out " + prefix + " --shard-mb " + std::to_string(shard_mb),
+                   120);
+}
+
 // The losses of the "train" records of a metrics.jsonl, in order.
 inline std::vector<double> train_losses(const std::string& metrics_path) {
   std::ifstream in(metrics_path);

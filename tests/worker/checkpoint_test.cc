@@ -71,10 +71,7 @@ TEST_F(Checkpoints, KilledMidEpochAtABoundaryAndTwiceInARowResumeExactly) {
 // The streaming loader resumes at the exact record: 10000 records in 8 shuffle windows, 79
 // steps per epoch; killed mid-window, at the epoch boundary, and twice.
 TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  ShellResult imp = run_shell(std::string(TRAINYARD_BINARY) + " data import idx --images " + data +
-                              "t10k-images-idx3-ubyte.gz --labels " + data + "t10k-labels-idx1-ubyte.gz --out " +
-                              path("fm") + " --shard-mb 3", 120);
+  ShellResult imp = import_fashion_mnist(TRAINYARD_BINARY, "t10k", path("fm"), 3);
   ASSERT_EQ(imp.code, 0) << imp.output;
   const std::string job = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
                           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=90 --set log.every_steps=1 "

@@ -90,10 +90,7 @@ TEST_F(Mpirun, TwoRanksCheckpointOneRankResumesOnTheSameTrajectory) {
 // Streamed shards (1 MiB shuffle windows, 8 windows): 2 ranks read disjoint records of the
 // same global batches, and a checkpoint of 2 ranks continues on 1.
 TEST_F(Mpirun, StreamedShardsGiveNRanksTheGlobalBatchesOfOneRankAndResumeOnOne) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  ShellResult imp = run_shell(std::string(TRAINYARD_BINARY) + " data import idx --images " + data +
-                              "t10k-images-idx3-ubyte.gz --labels " + data + "t10k-labels-idx1-ubyte.gz --out " +
-                              path("fm") + " --shard-mb 3", 120);
+  ShellResult imp = import_fashion_mnist(TRAINYARD_BINARY, "t10k", path("fm"), 3);
   ASSERT_EQ(imp.code, 0) << imp.output;
   const std::string job = job_ + "--set 'data.train=" + path("fm") + "-*' --set data.train_subset=0 "
                           "--set storage.shuffle_window_mb=1 --set schedule.kind=constant --set train.max_steps=30 ";

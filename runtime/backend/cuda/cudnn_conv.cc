@@ -4,6 +4,8 @@
 
 #include <mutex>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -82,6 +84,16 @@ const CudnnConv::Api* load_api() {
 }
 
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
+
+// The first of cuDNN's ranked algorithms that works and whose workspace fits, and its
+// workspace size.
+template <class Perf>
+auto first_fitting(const Perf* perf, int found, const char* direction) {
+  int k = 0;
+  while (k < found && (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace)) ++k;
+  CHECK(k < found) << "cuDNN offers no " << direction << " convolution algorithm for this shape";
+  return std::make_pair(perf[k].algo, perf[k].memory);
+}
 
 }  // namespace
 
@@ -169,33 +181,21 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g) {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
     TY_CUDNN_CHECK(api_->fwd_algos(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf), op);
-    int k = 0;
-    while (k < found && (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace)) ++k;
-    CHECK(k < found) << "cuDNN offers no forward convolution algorithm for this shape";
-    p->fwd = perf[k].algo;
-    p->fwd_bytes = perf[k].memory;
+    std::tie(p->fwd, p->fwd_bytes) = first_fitting(perf, found, "forward");
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int found = 0;
     TY_CUDNN_CHECK(api_->bwd_data_algos(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf),
                    op);
-    int k = 0;
-    while (k < found && (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace)) ++k;
-    CHECK(k < found) << "cuDNN offers no backward-data convolution algorithm for this shape";
-    p->bwd_data = perf[k].algo;
-    p->bwd_data_bytes = perf[k].memory;
+    std::tie(p->bwd_data, p->bwd_data_bytes) = first_fitting(perf, found, "backward-data");
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int found = 0;
     TY_CUDNN_CHECK(
         api_->bwd_filter_algos(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf), op);
-    int k = 0;
-    while (k < found && (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace)) ++k;
-    CHECK(k < found) << "cuDNN offers no backward-filter convolution algorithm for this shape";
-    p->bwd_filter = perf[k].algo;
-    p->bwd_filter_bytes = perf[k].memory;
+    std::tie(p->bwd_filter, p->bwd_filter_bytes) = first_fitting(perf, found, "backward-filter");
   }
   slot = std::move(p);
   return *slot;

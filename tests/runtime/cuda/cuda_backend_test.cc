@@ -12,6 +12,7 @@
 #include "runtime/backend/cuda/cuda_backend.h"
 #include "runtime/backend/reference/reference_backend.h"
 #include "runtime/device_probe.h"
+#include "tests/support/backend_compare.h"
 
 namespace ty {
 namespace {
@@ -33,17 +34,8 @@ class CudaConformance : public ::testing::Test {
     cuda_ = std::move(*b);
   }
 
-  Tensor random(Shape s) {
-    Tensor t = Tensor::empty(std::move(s));
-    std::uniform_real_distribution<float> u(-1, 1);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng_);
-    return t;
-  }
-  static Tensor poisoned(Shape s) {
-    Tensor t = Tensor::empty(std::move(s));
-    t.fill(std::nan(""));
-    return t;
-  }
+  Tensor random(Shape s) { return random_tensor(std::move(s), rng_); }
+  static Tensor poisoned(Shape s) { return poisoned_tensor(std::move(s)); }
   Tensor to_device(const Tensor& h) {
     Tensor d = Tensor::empty(device_alloc_, h.shape(), h.dtype(), Device{DeviceKind::kCUDA, 0});
     EXPECT_EQ(cudaMemcpy(d.raw(), h.raw(), h.nbytes(), cudaMemcpyHostToDevice), cudaSuccess);
@@ -62,17 +54,8 @@ class CudaConformance : public ::testing::Test {
     std::vector<Tensor> ref = run(reference_, [](const Tensor& t) { return t.clone(); });
     std::vector<Tensor> fast = run(*cuda_, [&](const Tensor& t) { return to_device(t); });
     ASSERT_EQ(fast.size(), ref.size());
-    for (size_t k = 0; k < fast.size(); ++k) {
-      const Tensor got = to_host(fast[k]);
-      double diff = 0, norm = 0;
-      for (int64_t i = 0; i < got.numel(); ++i) {
-        const double a = got.at(i), b = ref[k].at(i);
-        ASSERT_TRUE(std::isfinite(a)) << "output " << k << " element " << i << " is " << a;
-        diff += (a - b) * (a - b);
-        norm += b * b;
-      }
-      EXPECT_LE(std::sqrt(diff / std::max(norm, 1e-30)), tol) << "output " << k << " of " << shape_str(got.shape());
-    }
+    for (size_t k = 0; k < fast.size(); ++k)
+      EXPECT_TRUE(normalized_error_within(to_host(fast[k]), ref[k], tol)) << "output " << k;
   }
 
   std::mt19937 rng_{7};
