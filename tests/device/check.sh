@@ -53,5 +53,7 @@ run_part "(a) CUDA kernels vs CPU references" "$build/tests/runtime_tests" 'Cuda
 echo "== (b) examples on the GPU: not built yet (the ops do not dispatch to CUDA)"
 run_part "(c) NCCL on one rank (collectives on device tensors)" "$build/tests/comm_tests" 'Nccl*'
 echo "== (c) data-parallel step on NCCL: not built yet"
-echo "== (d) GPU benchmark vs PyTorch: not built yet"
+echo "== (d) GPU step benchmark vs PyTorch"
+timeout 240 python3 bench/gpu_step_vs_pytorch.py --runs "${BENCH_RUNS:-3}" --steps "${BENCH_STEPS:-50}" \
+  --trainyard "$build/bench/gpu_step" || { echo "(d): FAILED"; status=1; }
 exit $status
