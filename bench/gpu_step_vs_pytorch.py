@@ -9,11 +9,12 @@ Cases (each a full step: forward, cross-entropy, backward, Adam update):
              framework overhead around the matmuls shows
 Both sides take batches already on the GPU (random inputs, not zeros), warm up, then time
 --steps steps with CUDA events; --runs runs alternate trainyard and PyTorch; medians.
-PyTorch gets its best settings: cudnn.benchmark, and TF32 off everywhere for fp32
-(trainyard's runtime.allow_tf32 default), or autocast for bf16.
+PyTorch gets its best settings: cudnn.benchmark; TF32 off everywhere for fp32 (trainyard's
+runtime.allow_tf32 default), on everywhere for tf32 (runtime.allow_tf32: true), or
+autocast for bf16.
 
   python3 bench/gpu_step_vs_pytorch.py [--runs 5] [--steps 100] [--cases cnn,cnn_wide,mlp_wide]
-                                       [--precision fp32|bf16] [--trainyard build/bench/gpu_step]
+                                       [--precision fp32|tf32|bf16] [--trainyard build/bench/gpu_step]
 Without a trainyard binary able to train on CUDA, only PyTorch's side is timed (--peer-only).
 """
 import argparse
@@ -88,7 +89,7 @@ def cublas_rate(case, precision):
     """TFLOP/s of torch.matmul (cuBLAS) on the MLP step's GEMM shapes, events, median of 20."""
     import torch
     kind, batch, sizes, in_shape = CASES[case]
-    dt = torch.bfloat16 if precision == "bf16" else torch.float32
+    dt = torch.bfloat16 if precision == "bf16" else torch.float32  # tf32: float32 under allow_tf32
     dims = [in_shape[0], *sizes, 10]
     shapes = []
     for a, b in zip(dims, dims[1:]):
@@ -113,7 +114,8 @@ def cublas_rate(case, precision):
 def time_trainyard(binary, case, steps, precision):
     kind, batch, sizes, in_shape = CASES[case]
     cmd = [binary, "--model", kind, "--batch", str(batch), "--sizes", ",".join(map(str, sizes)),
-           "--input", "x".join(map(str, in_shape)), "--steps", str(steps), "--precision", precision]
+           "--input", "x".join(map(str, in_shape)), "--steps", str(steps)]
+    cmd += ["--precision", "fp32", "--tf32"] if precision == "tf32" else ["--precision", precision]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
@@ -128,7 +130,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--cases", default="cnn,cnn_wide,mlp_wide")
-    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32")
     ap.add_argument("--trainyard", default=os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "build", "bench", "gpu_step"))
     ap.add_argument("--peer-only", action="store_true")
@@ -137,8 +139,8 @@ def main():
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this benchmark runs on a GPU machine")
     torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = args.precision == "tf32"
     peer_only = args.peer_only or not os.access(args.trainyard, os.X_OK)
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}, {args.precision}, "
           f"{args.steps} steps x {args.runs} runs{' (PyTorch only)' if peer_only else ''}", flush=True)

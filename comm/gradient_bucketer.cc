@@ -27,7 +27,8 @@ GradientBucketer::GradientBucketer(Communicator& comm, std::vector<Var> params, 
                                          << dtype_name(params_[k].dtype());
       numel += params_[k].value().numel();
     }
-    bucket.buffer = Tensor::empty(params_[g.front()].value().allocator(), {numel}, dtype);
+    const Tensor& first = params_[g.front()].value();
+    bucket.buffer = Tensor::empty(first.allocator(), {numel}, dtype, first.device());
     bucket.buffer.zero();
     int64_t offset = 0;
     for (size_t k : g) {

@@ -88,6 +88,7 @@ int train_command(const std::vector<std::string>& argv) {
   auto spec = load_job_spec(a.spec, a.sets);
   if (!spec.ok()) return failed(spec.status(), 2);
   if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
+  spec->local_rank = world.local_rank;
   std::unique_ptr<Communicator> comm;
   if (world.size > 1 || spec->comm.backend == "mpi") {
     if (spec->comm.backend == "none")

@@ -200,7 +200,9 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
   TY_RETURN_IF_ERROR(v.finish());
 
   SpecReader rt(root.node("runtime"), "runtime");
-  rt.integer("threads", s.runtime_threads, 0, 1024).choice("device", s.runtime_device, {"cpu", "cuda"});
+  rt.integer("threads", s.runtime_threads, 0, 1024)
+      .choice("device", s.runtime_device, {"cpu", "cuda"})
+      .flag("allow_tf32", s.runtime_allow_tf32);
   TY_RETURN_IF_ERROR(rt.finish());
 
   SpecReader lg(root.node("log"), "log");

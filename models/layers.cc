@@ -35,10 +35,11 @@ void prefix_buffers(std::vector<std::pair<std::string, Tensor>>& out, const std:
 }  // namespace
 
 Tensor InitRng::uniform(Context& ctx, Shape shape, double bound, DType dtype) {
-  Tensor t = ctx.empty(std::move(shape), dtype);
+  // Drawn on the host (the same numbers on every device), then moved to ctx's device.
+  Tensor t = Tensor::empty(std::move(shape), dtype);
   Philox rng(seed, next_stream++);
   for (int64_t i = 0, n = t.numel(); i < n; ++i) t.set(i, (2.0 * rng.uniform(i) - 1.0) * bound);
-  return t;
+  return ctx.to_device(t);
 }
 
 Linear::Linear(Context& ctx, InitRng& rng, int64_t in, int64_t out, DType dtype, bool bias) {

@@ -4,7 +4,9 @@
 
 namespace ty {
 
-void MetricsAccumulator::add(const Tensor& outputs, const Tensor& targets, double batch_loss) {
+void MetricsAccumulator::add(const Tensor& outputs_in, const Tensor& targets_in, double batch_loss) {
+  // Counted on the host: device tensors are copied over once per batch.
+  const Tensor outputs = outputs_in.host(), targets = targets_in.host();
   const int64_t n = outputs.dim(0);
   loss_sum_ += batch_loss * n;
   count_ += n;

@@ -1,9 +1,33 @@
 #include "runtime/allocator.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace ty {
+
+void Allocator::copy(void* dst, const void* src, size_t bytes) {
+  if (dst != src && bytes > 0) std::memmove(dst, src, bytes);
+}
+
+void Allocator::copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                        size_t rows) {
+  for (size_t r = 0; r < rows; ++r)
+    std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch, width);
+}
+
+void Allocator::to_host(void* host_dst, const void* src, size_t bytes) { copy(host_dst, src, bytes); }
+
+void Allocator::from_host(void* dst, const void* host_src, size_t bytes) { copy(dst, host_src, bytes); }
+
+void Allocator::fill(void* dst, size_t count, const void* pattern, size_t pattern_bytes) {
+  char* d = static_cast<char*>(dst);
+  if (pattern_bytes == 1) {
+    std::memset(d, *static_cast<const unsigned char*>(pattern), count);
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) std::memcpy(d + i * pattern_bytes, pattern, pattern_bytes);
+}
 
 CachingHostAllocator::CachingHostAllocator(size_t cache_limit) : cache_limit_(cache_limit) {}
 

@@ -17,6 +17,19 @@ class Allocator {
   virtual void deallocate(void* p, size_t bytes) = 0;
   virtual size_t bytes_in_use() const = 0;
   virtual size_t peak_bytes_in_use() const = 0;
+
+  // Moving bytes in this allocator's memory ("here") and between it and host memory. The
+  // defaults are for host memory (memcpy, memset); a device allocator queues the work on
+  // its stream in call order, and to_host() returns once the bytes have arrived.
+  virtual void copy(void* dst, const void* src, size_t bytes);
+  // `rows` rows of `width` bytes, `src_pitch` / `dst_pitch` bytes apart.
+  virtual void copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                       size_t rows);
+  virtual void to_host(void* host_dst, const void* src, size_t bytes);
+  // Returns once `host_src` may be reused.
+  virtual void from_host(void* dst, const void* host_src, size_t bytes);
+  // `count` copies of the `pattern_bytes` (1, 4 or 8) long `pattern`.
+  virtual void fill(void* dst, size_t count, const void* pattern, size_t pattern_bytes);
 };
 
 // 64-byte aligned blocks; freed blocks are cached per rounded size up to `cache_limit` bytes.

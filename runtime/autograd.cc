@@ -11,7 +11,7 @@ Var::Var(Tensor value, bool requires_grad, std::string name)
   state_->name = std::move(name);
 }
 
-void Var::accumulate_grad(const Tensor& g) const {
+void Var::accumulate_grad(Context& ctx, const Tensor& g) const {
   VarState& s = *state_;
   CHECK_EQ(g.numel(), s.value.numel())
       << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape()) << " "
@@ -27,11 +27,7 @@ void Var::accumulate_grad(const Tensor& g) const {
     s.grad_valid = true;
     return;
   }
-  TY_DISPATCH_FLOAT(g.dtype(), T, {
-    T* dst = s.grad.data<T>();
-    const T* src = g.data<T>();
-    for (int64_t i = 0, n = g.numel(); i < n; ++i) dst[i] += src[i];
-  });
+  ctx.kernels(g.dtype()).accumulate(s.grad, g);
 }
 
 bool Tape::needs_grad(std::initializer_list<const Var*> inputs) {
@@ -59,7 +55,8 @@ void Tape::backward(const Var& loss) {
 
   Tensor seed = loss.value().empty_like();
   seed.fill(1.0);
-  loss.accumulate_grad(seed);
+  loss.state()->grad = seed;
+  loss.state()->grad_valid = true;
   for (size_t i = nodes_.size(); i-- > 0;) {
     Node& node = nodes_[i];
     Tensor g = node.out.grad();

@@ -45,8 +45,8 @@ class Var {
 
   // Marks the gradient stale without freeing its buffer.
   void zero_grad() { state_->grad_valid = false; }
-  // Adds `g` into the gradient (takes `g` over when there is none yet).
-  void accumulate_grad(const Tensor& g) const;
+  // Adds `g` into the gradient (takes `g` over when there is none yet), with ctx's kernels.
+  void accumulate_grad(Context& ctx, const Tensor& g) const;
   void set_grad_ready_hook(std::function<void(VarState&)> hook) {
     state_->on_grad_ready = std::move(hook);
   }

@@ -6,23 +6,62 @@
 
 #include "runtime/backend/cpu/onednn_backend.h"
 #include "runtime/backend/reference/reference_backend.h"
+#include "runtime/device_runtime.h"
+#include "runtime/status.h"
 
 namespace ty {
+namespace {
 
-Context::Context(const ContextOptions& options)
+absl::StatusOr<std::unique_ptr<DeviceRuntime>> open_device(const ContextOptions& o) {
+  if (o.device.kind == DeviceKind::kCPU) return std::unique_ptr<DeviceRuntime>();
+  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32));
+  return std::make_unique<DeviceRuntime>(std::move(rt));
+}
+
+std::unique_ptr<DeviceRuntime> open_or_die(const ContextOptions& o) {
+  absl::StatusOr<std::unique_ptr<DeviceRuntime>> rt = open_device(o);
+  CHECK(rt.ok()) << o.device.str() << ": " << rt.status().message();
+  return std::move(*rt);
+}
+
+}  // namespace
+
+Context::Context(const ContextOptions& options) : Context(options, open_or_die(options)) {}
+
+Context::Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> device)
     : options_(options),
       threads_(options.threads > 0 ? options.threads
                                    : static_cast<int>(std::thread::hardware_concurrency())),
-      allocator_(std::make_shared<CachingHostAllocator>()),
+      device_(std::move(device)),
+      allocator_(device_ ? device_->allocator : std::make_shared<CachingHostAllocator>()),
       dropout_rng_(options.seed, options.dropout_stream) {
-  CHECK(options.device.kind == DeviceKind::kCPU)
-      << "device " << options.device.str() << " has no backend in this build";
   omp_set_num_threads(threads_);
+  if (device_) {
+    backends_.push_back(std::move(device_->kernels));
+    return;
+  }
   if (!options.use_reference_kernels) backends_.push_back(std::make_unique<OnednnBackend>());
   backends_.push_back(std::make_unique<ReferenceBackend>());
 }
 
-Context::~Context() = default;
+absl::StatusOr<std::unique_ptr<Context>> Context::create(const ContextOptions& options) {
+  TY_ASSIGN_OR_RETURN(std::unique_ptr<DeviceRuntime> device, open_device(options));
+  return std::unique_ptr<Context>(new Context(options, std::move(device)));
+}
+
+Context::~Context() {
+  if (device_) device_->synchronize();
+}
+
+const std::shared_ptr<Allocator>& Context::pinned_allocator() const {
+  return device_ ? device_->pinned : allocator_;
+}
+
+void Context::synchronize() {
+  if (device_) device_->synchronize();
+}
+
+void* Context::stream() const { return device_ ? device_->stream : nullptr; }
 
 KernelBackend& Context::kernels(DType dtype) {
   for (auto& b : backends_)

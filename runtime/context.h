@@ -1,12 +1,15 @@
 // Context: everything an op needs to run, passed explicitly (no globals): the device, the
 // allocator, the kernel backends, the intra-op thread count, the RNG stream for dropout, and
-// the autograd tape that records ops (none: inference, nothing recorded).
+// the autograd tape that records ops (none: inference, nothing recorded). On a CUDA device
+// every op's work is queued on the Context's compute stream; nothing waits for the device
+// except reading values on the host (Tensor::host/item/at) and synchronize().
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "runtime/allocator.h"
 #include "runtime/backend/kernels.h"
 #include "runtime/philox.h"
@@ -21,11 +24,17 @@ struct ContextOptions {
   uint64_t seed = 0;
   bool use_reference_kernels = false;  // force the reference backend (tests)
   uint64_t dropout_stream = 1;         // distinct per data-parallel rank
+  bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution
 };
+
+struct DeviceRuntime;
 
 class Context {
  public:
+  // Fails the process if the device cannot be opened: use create() where that is input.
   explicit Context(const ContextOptions& options = {});
+  // The Context, or an error naming the device or library that is missing.
+  static absl::StatusOr<std::unique_ptr<Context>> create(const ContextOptions& options);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -44,6 +53,17 @@ class Context {
     t.zero();
     return t;
   }
+  // `t` in this Context's memory (itself when it is already there).
+  Tensor to_device(const Tensor& t) const {
+    return t.device() == options_.device ? t : t.copy_to(allocator_, options_.device);
+  }
+  bool on_gpu() const { return options_.device.kind == DeviceKind::kCUDA; }
+  // Page-locked host memory for transfers on a GPU (the host allocator on the CPU).
+  const std::shared_ptr<Allocator>& pinned_allocator() const;
+  // Waits for every op queued so far (a no-op on the CPU).
+  void synchronize();
+  // The compute stream (cudaStream_t) on a GPU, else null.
+  void* stream() const;
 
   // Recording: ops append to the tape while one is set.
   Tape* tape() const { return tape_; }
@@ -58,8 +78,11 @@ class Context {
   void set_cross_rank_sum(CrossRankSum fn) { cross_rank_sum_ = std::move(fn); }
 
  private:
+  Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> device);
+
   ContextOptions options_;
   int threads_;
+  std::unique_ptr<DeviceRuntime> device_;  // null on the CPU
   std::shared_ptr<Allocator> allocator_;
   std::vector<std::unique_ptr<KernelBackend>> backends_;
   Tape* tape_ = nullptr;

@@ -99,22 +99,59 @@ void Tensor::copy_from(const Tensor& src) {
   CHECK_EQ(numel(), src.numel()) << "copy " << shape_str(src.shape_) << " into " << shape_str(shape_);
   CHECK(dtype_ == src.dtype_) << "copy " << dtype_name(src.dtype_) << " into " << dtype_name(dtype_);
   CHECK(layout_ == src.layout_) << "copy " << layout_name(src.layout_) << " into " << layout_name(layout_);
-  if (raw() != src.raw()) std::memcpy(raw(), src.raw(), nbytes());
-}
-
-void Tensor::fill(double value) {
-  int64_t n = numel();
-  switch (dtype_) {
-    case DType::kF32: { float* p = data<float>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
-    case DType::kF64: { double* p = data<double>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
-    case DType::kI32: { int32_t* p = data<int32_t>(); for (int64_t i = 0; i < n; ++i) p[i] = value; break; }
-    case DType::kU8: std::memset(raw(), static_cast<int>(value), n); break;
+  if (raw() == src.raw() || nbytes() == 0) return;
+  if (device() == src.device()) {
+    alloc_->copy(raw(), src.raw(), nbytes());
+  } else if (src.on_host()) {
+    alloc_->from_host(raw(), src.raw(), nbytes());
+  } else if (on_host()) {
+    src.alloc_->to_host(raw(), src.raw(), nbytes());
+  } else {
+    copy_from(src.host());
   }
 }
 
-void Tensor::zero() { std::memset(raw(), 0, nbytes()); }
+namespace {
+// The bytes of `value` stored as `dtype`.
+size_t pattern_of(DType dtype, double value, unsigned char (&out)[8]) {
+  switch (dtype) {
+    case DType::kF32: { float v = static_cast<float>(value); std::memcpy(out, &v, 4); return 4; }
+    case DType::kF64: std::memcpy(out, &value, 8); return 8;
+    case DType::kI32: { int32_t v = static_cast<int32_t>(value); std::memcpy(out, &v, 4); return 4; }
+    case DType::kU8: out[0] = static_cast<unsigned char>(value); return 1;
+  }
+  return 0;
+}
+}  // namespace
+
+void Tensor::fill(double value) {
+  unsigned char pattern[8];
+  const size_t bytes = pattern_of(dtype_, value, pattern);
+  if (numel() > 0) alloc_->fill(raw(), numel(), pattern, bytes);
+}
+
+void Tensor::zero() {
+  const unsigned char z = 0;
+  if (nbytes() > 0) alloc_->fill(raw(), nbytes(), &z, 1);
+}
+
+Tensor Tensor::copy_to(const std::shared_ptr<Allocator>& alloc, Device device) const {
+  Tensor t = empty(alloc, shape_, dtype_, device);
+  t.layout_ = layout_;
+  t.copy_from(*this);
+  return t;
+}
+
+Tensor Tensor::host() const {
+  if (on_host()) return *this;
+  Tensor t = empty(shape_, dtype_);
+  t.layout_ = layout_;
+  t.copy_from(*this);
+  return t;
+}
 
 double Tensor::at(int64_t i) const {
+  if (!on_host()) return device_at(i);
   switch (dtype_) {
     case DType::kF32: return data<float>()[i];
     case DType::kF64: return data<double>()[i];
@@ -124,7 +161,26 @@ double Tensor::at(int64_t i) const {
   return 0;
 }
 
+double Tensor::device_at(int64_t i) const {
+  unsigned char bytes[8] = {};
+  const size_t es = dtype_size(dtype_);
+  alloc_->to_host(bytes, static_cast<const char*>(raw()) + i * es, es);
+  switch (dtype_) {
+    case DType::kF32: { float v; std::memcpy(&v, bytes, 4); return v; }
+    case DType::kF64: { double v; std::memcpy(&v, bytes, 8); return v; }
+    case DType::kI32: { int32_t v; std::memcpy(&v, bytes, 4); return v; }
+    case DType::kU8: return bytes[0];
+  }
+  return 0;
+}
+
 void Tensor::set(int64_t i, double v) {
+  if (!on_host()) {
+    unsigned char pattern[8];
+    const size_t es = pattern_of(dtype_, v, pattern);
+    alloc_->from_host(static_cast<char*>(raw()) + i * es, pattern, es);
+    return;
+  }
   switch (dtype_) {
     case DType::kF32: data<float>()[i] = v; break;
     case DType::kF64: data<double>()[i] = v; break;
@@ -139,10 +195,11 @@ double Tensor::item() const {
 }
 
 Tensor Tensor::to(DType dtype) const {
-  Tensor t = empty(alloc_, shape_, dtype, device());
+  const Tensor src = host();
+  Tensor t = on_host() ? empty(alloc_, shape_, dtype, device()) : empty(shape_, dtype);
   t.layout_ = layout_;
-  for (int64_t i = 0, n = numel(); i < n; ++i) t.set(i, at(i));
-  return t;
+  for (int64_t i = 0, n = numel(); i < n; ++i) t.set(i, src.at(i));
+  return on_host() ? t : t.copy_to(alloc_, device());
 }
 
 }  // namespace ty

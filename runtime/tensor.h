@@ -76,18 +76,29 @@ class Tensor {
   // New tensors from the same allocator.
   Tensor empty_like() const;  // same shape, dtype and layout
   Tensor clone() const;
-  void copy_from(const Tensor& src);  // same numel, dtype and layout
+  // Same numel, dtype and layout; either tensor may be on the host or a device.
+  void copy_from(const Tensor& src);
   void fill(double value);
   void zero();
 
-  double item() const;           // numel() == 1
-  double at(int64_t i) const;    // flat index into memory, any dtype; slow, for tests and tools
+  // A copy in `alloc`'s memory on `device` (from or to the host).
+  Tensor copy_to(const std::shared_ptr<Allocator>& alloc, Device device) const;
+  // This tensor when it is in host memory, else a host copy (waits for the device).
+  Tensor host() const;
+  bool on_host() const { return device().kind == DeviceKind::kCPU; }
+
+  // Element access by flat index into memory, any dtype; slow (a device tensor copies the
+  // element), for tests, tools and scalars.
+  double item() const;  // numel() == 1
+  double at(int64_t i) const;
   void set(int64_t i, double v);
   Tensor to(DType dtype) const;  // converting copy between float dtypes
 
   bool same_storage(const Tensor& o) const { return storage_ == o.storage_; }
 
  private:
+  double device_at(int64_t i) const;  // at() of a tensor in device memory
+
   std::shared_ptr<Storage> storage_;
   std::shared_ptr<Allocator> alloc_;
   int64_t offset_ = 0;  // in elements

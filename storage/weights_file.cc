@@ -72,7 +72,8 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
     for (int64_t d : t.shape()) put<int64_t>(meta, d);
     emit(meta.data(), meta.size());
     meta.clear();
-    emit(t.raw(), t.nbytes());
+    const Tensor host = t.host();
+    emit(host.raw(), host.nbytes());
   }
   emit(meta.data(), meta.size());
   const uint32_t file_crc = crc;

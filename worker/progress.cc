@@ -21,17 +21,17 @@ void ProgressLine::start_epoch(int64_t epoch) {
   epoch_start_ = Clock::now();
 }
 
+bool ProgressLine::due(int64_t step_in_epoch) const {
+  if (out_ == nullptr) return false;
+  if (step_in_epoch == steps_per_epoch_) return true;
+  return tty_ ? Clock::now() - last_draw_ >= std::chrono::milliseconds(100) : step_in_epoch % every_ == 0;
+}
+
 void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss) {
   samples_ += samples;
   ++run_steps_;
-  if (out_ == nullptr) return;
+  if (!due(step_in_epoch)) return;
   const auto now = Clock::now();
-  const bool last = step_in_epoch == steps_per_epoch_;
-  if (tty_) {
-    if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
-  } else if (step_in_epoch % every_ != 0 && !last) {
-    return;
-  }
   last_draw_ = now;
   const double secs = std::chrono::duration<double>(now - epoch_start_).count();
   const double run_secs = std::chrono::duration<double>(now - run_start_).count();

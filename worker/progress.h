@@ -13,7 +13,9 @@ class ProgressLine {
   // `out` null: silent (ranks other than 0).
   ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every);
   void start_epoch(int64_t epoch);
-  // After each optimizer step.
+  // Whether step() after step `step_in_epoch` will draw (and so needs the loss).
+  bool due(int64_t step_in_epoch) const;
+  // After each optimizer step; `loss` is read only when the line is drawn.
   void step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss);
   void end_epoch();
 

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "comm/gpu_communicator.h"
 #include "runtime/device_probe.h"
 #include "runtime/optim/adam.h"
 #include "runtime/optim/clip.h"
@@ -24,13 +25,26 @@
 #include "worker/progress.h"
 
 namespace ty {
+namespace {
 
-absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(const OptimizerSpec& o, std::vector<Var> params) {
+// The GPU for this rank: its local rank (ranks on one host take one GPU each) modulo the
+// host's GPUs; an error says why there is none.
+absl::StatusOr<int> pick_gpu(int local_rank) {
+  absl::StatusOr<CudaDeviceInfo> first = cuda_device(0);
+  if (!first.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", first.status().message()));
+  int count = 1;
+  while (count < 64 && cuda_device(count).ok()) ++count;
+  return local_rank % count;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(Context& ctx, const OptimizerSpec& o, std::vector<Var> params) {
   if (o.name == "sgd")
-    return std::unique_ptr<Optimizer>(new Sgd(std::move(params), {o.momentum, o.nesterov, o.weight_decay}));
+    return std::unique_ptr<Optimizer>(new Sgd(ctx, std::move(params), {o.momentum, o.nesterov, o.weight_decay}));
   if (o.name == "adam" || o.name == "adamw")
     return std::unique_ptr<Optimizer>(
-        new Adam(std::move(params), {o.beta1, o.beta2, o.eps, o.weight_decay, o.name == "adamw"}));
+        new Adam(ctx, std::move(params), {o.beta1, o.beta2, o.eps, o.weight_decay, o.name == "adamw"}));
   return absl::InvalidArgumentError(absl::StrCat("optimizer.name: unknown '", o.name, "' (allowed: sgd, adam, adamw)"));
 }
 
@@ -41,24 +55,24 @@ Trainer::~Trainer() = default;
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir,
                                                          Communicator* comm) {
   std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
+  ContextOptions co;
   if (spec.runtime_device == "cuda") {
-    absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(0);
-    if (!gpu.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", gpu.status().message()));
-    // The CUDA allocator, kernels and checks are built (runtime/backend/cuda) but the ops do
-    // not dispatch to them yet: say so rather than train on the CPU behind the user's back.
-    return absl::UnimplementedError(absl::StrCat(
-        "runtime.device: cuda: found ", gpu->name, " (sm_", gpu->major, gpu->minor,
-        "), but training on CUDA devices is not wired into the ops yet; use runtime.device: cpu"));
+    TY_ASSIGN_OR_RETURN(const int gpu, pick_gpu(spec.local_rank));
+    co.device = Device{DeviceKind::kCUDA, gpu};
+    if (spec.model.sync_batch_norm)
+      return absl::InvalidArgumentError("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
   }
   if (spec.data.batch_size % t->world() != 0)
     return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
                                                    " is the global batch and must divide evenly among the ",
                                                    t->world(), " ranks of this job"));
-  ContextOptions co;
   co.threads = spec.runtime_threads;
   co.seed = spec.train.seed;
   co.dropout_stream = 1 + static_cast<uint64_t>(t->rank());
-  t->ctx_ = std::make_unique<Context>(co);
+  co.allow_tf32 = spec.runtime_allow_tf32;
+  auto ctx = Context::create(co);
+  if (!ctx.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: ", spec.runtime_device, ": ", ctx.status().message()));
+  t->ctx_ = std::move(*ctx);
   if (spec.model.sync_batch_norm) {
     // One rank takes the same code path with nothing to add, so that N ranks and one rank
     // compute the statistics alike.
@@ -74,13 +88,21 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   TY_ASSIGN_OR_RETURN(t->model_, build_model(*t->ctx_, spec.model, ref.sample_shape(), t->data_.outputs, spec.train.seed));
   if (spec.train.loss == "cross_entropy" && t->data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
-  TY_ASSIGN_OR_RETURN(t->optimizer_, make_optimizer(spec.optimizer, t->model_->params()));
+  TY_ASSIGN_OR_RETURN(t->optimizer_, make_optimizer(*t->ctx_, spec.optimizer, t->model_->params()));
   if (t->comm_) {
+    // Parameters and gradients on GPUs go over NCCL; the host communicator keeps the rest.
+    Communicator* grads = t->comm_;
+    if (t->ctx_->on_gpu()) {
+      CommOptions o;
+      o.timeout = std::chrono::seconds(spec.comm.timeout_s);
+      TY_ASSIGN_OR_RETURN(t->gpu_comm_, open_gpu_communicator(*t->comm_, co.device.index, t->ctx_->stream(), o));
+      grads = t->gpu_comm_.get();
+    }
     std::vector<Tensor> state;
     for (auto& [name, tensor] : t->model_->state()) state.push_back(tensor);
-    TY_RETURN_IF_ERROR(broadcast_tensors(*t->comm_, state));
+    TY_RETURN_IF_ERROR(broadcast_tensors(*grads, state));
     t->bucketer_ = std::make_unique<GradientBucketer>(
-        *t->comm_, t->model_->params(), static_cast<size_t>(spec.comm.bucket_mb * (1 << 20)));
+        *grads, t->model_->params(), static_cast<size_t>(spec.comm.bucket_mb * (1 << 20)));
   }
   return t;
 }
@@ -88,9 +110,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
 void Trainer::load_batch(const Dataset& data, const int64_t* indices, int64_t count, Tensor& x, Tensor& y) {
   Shape xs{count};
   for (int64_t d : data.sample_shape()) xs.push_back(d);
-  x = ctx_->empty(xs);
-  y = data_.classes > 0 ? ctx_->empty({count}, DType::kI32) : ctx_->empty({count, data.target_width()});
+  x = Tensor::empty(xs);
+  y = data_.classes > 0 ? Tensor::empty({count}, DType::kI32) : Tensor::empty({count, data.target_width()});
   data.gather(indices, count, x, y);
+  x = ctx_->to_device(x);
+  y = ctx_->to_device(y);
 }
 
 Var Trainer::loss_of(const Var& outputs, const Tensor& targets) {
@@ -99,9 +123,8 @@ Var Trainer::loss_of(const Var& outputs, const Tensor& targets) {
   if (loss == "cross_entropy") return ops::cross_entropy(*ctx_, outputs, targets, spec_.train.label_smoothing);
   Tensor t = targets;
   if (data_.classes > 0) {  // one-hot targets for mse / bce on class labels
-    const int64_t n = outputs.shape()[0], c = outputs.shape()[1];
-    t = ctx_->zeros({n, c});
-    for (int64_t i = 0; i < n; ++i) t.data<float>()[i * c + targets.data<int32_t>()[i]] = 1.f;
+    t = ctx_->empty({outputs.shape()[0], outputs.shape()[1]}, outputs.dtype());
+    ctx_->kernels(t.dtype()).one_hot(ctx_->to_device(targets), t);
   }
   if (loss == "bce_with_logits") return ops::bce_with_logits(*ctx_, outputs, t);
   return ops::mse_loss(*ctx_, outputs, t);
@@ -133,6 +156,13 @@ absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
     m.unpack(global);
   }
   return m;
+}
+
+std::string Trainer::device_description() const {
+  if (!ctx_->on_gpu()) return absl::StrCat(ctx_->threads(), " threads");
+  absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index);
+  return absl::StrCat(ctx_->device().str(), gpu.ok() ? absl::StrCat(" (", gpu->name, ")") : "",
+                      spec_.runtime_allow_tf32 ? ", TF32" : "");
 }
 
 absl::StatusOr<double> Trainer::global_mean(double value) {
@@ -172,23 +202,27 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   return std::unique_ptr<BatchSource>(std::move(*stream));
 }
 
-absl::StatusOr<double> Trainer::train_step(float lr, Tape& tape, int64_t& rows) {
+absl::StatusOr<Tensor> Trainer::train_step(float lr, Tape& tape, int64_t& rows) {
   Tensor x, y;
   const auto t0 = std::chrono::steady_clock::now();
   TY_RETURN_IF_ERROR(source_->next(x, y));
   rows = x.shape()[0];
   data_wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double loss_value;
+  // On a GPU the batch is staged through page-locked memory and copied on the compute
+  // stream; the step's work queues behind it without waiting.
+  x = ctx_->to_device(x);
+  y = ctx_->to_device(y);
+  Tensor loss_value;
   {
     TapeScope record(*ctx_, &tape);
     Var out = model_->forward(*ctx_, Var(x));
     Var loss = loss_of(out, y);
-    loss_value = loss.value().item();
+    loss_value = loss.value();
     if (bucketer_) bucketer_->begin_step();
     tape.backward(loss);
   }
   if (bucketer_) TY_RETURN_IF_ERROR(bucketer_->finish_step());
-  if (spec_.train.clip_grad_norm > 0) clip_grad_norm(model_->params(), spec_.train.clip_grad_norm);
+  if (spec_.train.clip_grad_norm > 0) clip_grad_norm(*ctx_, model_->params(), spec_.train.clip_grad_norm);
   optimizer_->step(lr);
   optimizer_->zero_grad();
   ++step_;
@@ -246,10 +280,10 @@ absl::Status Trainer::run() {
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   LrSchedule schedule(spec_.optimizer.lr, spec_.schedule, total_steps);
   if (out)
-    std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %d threads%s\n",
+    std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
                  train.describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
                  static_cast<long>(total_steps), static_cast<long>(batch), static_cast<long>(spec_.train.epochs),
-                 world(), ctx_->threads(),
+                 world(), device_description().c_str(),
                  bucketer_ ? absl::StrCat(", ", comm_->backend(), ", ", bucketer_->num_buckets(), " gradient buckets").c_str() : "");
   ProgressLine progress(out, spec_.train.epochs, steps_per_epoch, total_steps, spec_.log_every_steps);
 
@@ -291,11 +325,14 @@ absl::Status Trainer::run() {
       maybe_kill_self(rank(), step_);
       const float lr = schedule.lr(step_);
       int64_t batch_rows = 0;
-      TY_ASSIGN_OR_RETURN(double loss_value, train_step(lr, tape, batch_rows));
+      TY_ASSIGN_OR_RETURN(const Tensor loss_tensor, train_step(lr, tape, batch_rows));
+      // Read the loss only where it is shown (a GPU runs ahead of the host otherwise).
+      const bool log_due = step_ % spec_.log_every_steps == 0 || step_ == total_steps;
+      const double loss_value = log_due || progress.due(s + 1) ? loss_tensor.item() : std::nan("");
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       samples += batch_rows * world();
       // Every rank takes this branch on the same steps (collectives must match).
-      if (step_ % spec_.log_every_steps == 0 || step_ == total_steps) {
+      if (log_due) {
         TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value));
         if (!std::isfinite(global_loss))
           return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step_, " (epoch ", epoch + 1,
@@ -331,6 +368,11 @@ absl::Status Trainer::run() {
         return absl::CancelledError(absl::StrCat("stopped by SIGTERM after step ", step_,
                                                  "; checkpoint saved, run the same command to resume"));
       }
+    }
+    {  // the epoch's last steps may still run on a GPU: count them in
+      const auto t0 = std::chrono::steady_clock::now();
+      ctx_->synchronize();
+      train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     progress.end_epoch();
     TY_ASSIGN_OR_RETURN(const double skipped, global_mean(static_cast<double>(source_->skipped_records())));

@@ -59,6 +59,8 @@ class Trainer {
   bool leader() const { return rank() == 0; }
   int rank() const { return comm_ ? comm_->rank() : 0; }
   int world() const { return comm_ ? comm_->size() : 1; }
+  // "N threads" on the CPU, "cuda:I (NAME)" on a GPU.
+  std::string device_description() const;
   // The mean of `value` over ranks (itself with one rank).
   absl::StatusOr<double> global_mean(double value);
   // Everything a checkpoint holds for this rank: model state, optimizer state ("optim."),
@@ -75,8 +77,9 @@ class Trainer {
   // directories, the ranks agree on the resumed step and on a launch nonce (returned).
   absl::StatusOr<uint64_t> start_checkpointing();
   // One optimizer step on the source's next batch (this rank's share of a global batch,
-  // `rows` samples); returns its mean loss.
-  absl::StatusOr<double> train_step(float lr, Tape& tape, int64_t& rows);
+  // `rows` samples); returns its mean loss, a scalar on the training device (reading it
+  // on a GPU waits for the step, so the loop reads it only when it shows it).
+  absl::StatusOr<Tensor> train_step(float lr, Tape& tape, int64_t& rows);
   // The training batches: streamed shards (ShardStream) or a dataset in memory.
   absl::StatusOr<std::unique_ptr<BatchSource>> make_batch_source();
   double data_wait_s_ = 0;  // time waiting for the batch source during training, this epoch
@@ -91,6 +94,7 @@ class Trainer {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
   Communicator* comm_;
+  std::unique_ptr<Communicator> gpu_comm_;       // NCCL, for gradients on GPUs (data parallel)
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only
   std::unique_ptr<CheckpointSaver> saver_;
   std::unique_ptr<BatchSource> source_;

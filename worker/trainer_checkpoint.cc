@@ -49,7 +49,7 @@ void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, N
         dst.layout() == from.layout()) {
       dst.copy_from(from);
     } else {
-      into[i] = {src[i].first, from.clone()};
+      into[i] = {src[i].first, from.on_host() ? from.clone() : from.host()};
     }
   }
 }

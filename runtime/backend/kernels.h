@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/backend/eltwise_kind.h"
+#include "runtime/optim/update_math.h"
 #include "runtime/tensor.h"
 
 namespace ty {
@@ -84,6 +85,44 @@ class KernelBackend {
   virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                   const Tensor& mean, const Tensor& var, float eps, Tensor& dx,
                                   Tensor& dgamma, Tensor& dbeta) = 0;
+
+  // ---- Vector work: elementwise over memory (any layout, the same in and out), reductions,
+  // losses and optimizer updates. Host backends share one implementation (HostKernels).
+  virtual void add(const Tensor& a, const Tensor& b, Tensor& y) = 0;  // y = a + b
+  virtual void mul(const Tensor& a, const Tensor& b, Tensor& y) = 0;  // y = a * b
+  virtual void accumulate(Tensor& y, const Tensor& x) = 0;            // y += x
+  virtual void axpby(float a, const Tensor& x, float b, Tensor& y) = 0;  // y = a x + b y
+  // y (1) = scale * sum(x), summed in double.
+  virtual void sum(const Tensor& x, double scale, Tensor& y) = 0;
+  // y[i] = s[0] * scale for every element (the backward of a sum).
+  virtual void broadcast_scalar(const Tensor& s, double scale, Tensor& y) = 0;
+  // y (cols) = the sums of x's columns, x viewed as (rows, cols) with cols = y.numel().
+  virtual void column_sums(const Tensor& x, Tensor& y) = 0;
+  // acc (1, f64) += sum of squares of x (for the global gradient norm).
+  virtual void add_sum_squares(const Tensor& x, Tensor& acc) = 0;
+  // x *= min(1, max_norm / (sqrt(sq[0]) + 1e-6)); sq (1, f64) is a sum of squares.
+  virtual void clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) = 0;
+  // mask[i] = 1/(1-p) or 0 from Philox(seed, stream) number first + i (first a multiple of
+  // 4; the same numbers on every backend), y = x * mask.
+  virtual void dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
+                       Tensor& y) = 0;
+
+  // Losses (means over the batch) from plain (N, C) inputs; labels i32 (N) in [0, C) on the
+  // same device (checked where they come from); targets like the predictions. loss: (1).
+  // The backward writes dx = d(loss)/dx * dloss[0].
+  virtual void cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) = 0;
+  virtual void cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing,
+                                      const Tensor& dloss, Tensor& dx) = 0;
+  virtual void mse_forward(const Tensor& pred, const Tensor& target, Tensor& loss) = 0;
+  virtual void mse_backward(const Tensor& pred, const Tensor& target, const Tensor& dloss, Tensor& dx) = 0;
+  virtual void bce_forward(const Tensor& logits, const Tensor& target, Tensor& loss) = 0;
+  virtual void bce_backward(const Tensor& logits, const Tensor& target, const Tensor& dloss, Tensor& dx) = 0;
+  // y (N, C) = one-hot rows of labels (N).
+  virtual void one_hot(const Tensor& labels, Tensor& y) = 0;
+
+  // Fused optimizer updates in place (update_math.h); buf may be null without momentum.
+  virtual void sgd_update(Tensor& p, const Tensor& g, Tensor* buf, const SgdStep& s) = 0;
+  virtual void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& s) = 0;
 };
 
 }  // namespace ty

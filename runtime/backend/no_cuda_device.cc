@@ -1,5 +1,6 @@
-// device_probe.h for a build without the CUDA backend (no nvcc, or -DTRAINYARD_CUDA=OFF).
+// device_probe.h and device_runtime.h for a build without the CUDA backend (no nvcc, or -DTRAINYARD_CUDA=OFF).
 #include "runtime/device_probe.h"
+#include "runtime/device_runtime.h"
 
 namespace ty {
 
@@ -9,6 +10,10 @@ absl::StatusOr<CudaDeviceInfo> cuda_device(int) {
   return absl::FailedPreconditionError(
       "no CUDA device: this trainyard was built without the CUDA backend (nvcc was not found, or "
       "-DTRAINYARD_CUDA=OFF); rebuild on a machine with the CUDA toolkit");
+}
+
+absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool) {
+  return cuda_device(index).status();
 }
 
 }  // namespace ty

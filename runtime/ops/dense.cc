@@ -5,16 +5,9 @@ namespace ty::ops {
 namespace {
 
 // db (F) = sum of dy (N, F) over N.
-Tensor column_sums(const Tensor& dy, int64_t f) {
-  Tensor db = Tensor::empty(dy.allocator(), {f}, dy.dtype());
-  const int64_t n = dy.numel() / f;
-  TY_DISPATCH_FLOAT(dy.dtype(), T, {
-    const T* G = dy.data<T>();
-    T* D = db.data<T>();
-    for (int64_t j = 0; j < f; ++j) D[j] = 0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < f; ++j) D[j] += G[i * f + j];
-  });
+Tensor column_sums(Context& ctx, const Tensor& dy, int64_t f) {
+  Tensor db = Tensor::empty(dy.allocator(), {f}, dy.dtype(), dy.device());
+  ctx.kernels(dy.dtype()).column_sums(dy, db);
   return db;
 }
 
@@ -34,14 +27,14 @@ Var linear(Context& ctx, const Var& x, const Var& w, const Var& b) {
     if (x.requires_grad()) {
       Tensor dx = x.value().empty_like();
       k.gemm(false, false, dy, w.value(), dx, 0.f);
-      x.accumulate_grad(dx);
+      x.accumulate_grad(ctx, dx);
     }
     if (w.requires_grad()) {
       Tensor dw = w.value().empty_like();
       k.gemm(true, false, dy, x.value(), dw, 0.f);
-      w.accumulate_grad(dw);
+      w.accumulate_grad(ctx, dw);
     }
-    if (b.defined() && b.requires_grad()) b.accumulate_grad(column_sums(dy, dy.dim(1)));
+    if (b.defined() && b.requires_grad()) b.accumulate_grad(ctx, column_sums(ctx, dy, dy.dim(1)));
   });
 }
 
@@ -55,12 +48,12 @@ Var matmul(Context& ctx, const Var& a, const Var& b) {
     if (a.requires_grad()) {
       Tensor da = a.value().empty_like();
       k.gemm(false, true, dc, b.value(), da, 0.f);
-      a.accumulate_grad(da);
+      a.accumulate_grad(ctx, da);
     }
     if (b.requires_grad()) {
       Tensor db = b.value().empty_like();
       k.gemm(true, false, a.value(), dc, db, 0.f);
-      b.accumulate_grad(db);
+      b.accumulate_grad(ctx, db);
     }
   });
 }
@@ -98,15 +91,15 @@ Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dPara
     if (x.requires_grad()) {
       Tensor dx = x.value().empty_like();
       k.conv2d_backward_data(g, dy, w.value(), dx);
-      x.accumulate_grad(dx);
+      x.accumulate_grad(ctx, dx);
     }
     bool want_b = b.defined() && b.requires_grad();
     if (w.requires_grad() || want_b) {
       Tensor dw = w.value().empty_like();
       Tensor db = want_b ? b.value().empty_like() : Tensor();
       k.conv2d_backward_weights(g, x.value(), dy, dw, want_b ? &db : nullptr);
-      if (w.requires_grad()) w.accumulate_grad(dw);
-      if (want_b) b.accumulate_grad(db);
+      if (w.requires_grad()) w.accumulate_grad(ctx, dw);
+      if (want_b) b.accumulate_grad(ctx, db);
     }
   });
 }
@@ -129,7 +122,7 @@ Var pool2d(Context& ctx, const Var& x_in, Pool2dParams p, bool max) {
   return record_op(ctx, {x}, Var(y), [&ctx, x, g, ws](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     ctx.kernels(dy.dtype()).pool2d_backward(g, dy, ws, dx);
-    x.accumulate_grad(dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 }  // namespace

@@ -10,7 +10,7 @@ Var to_layout(Context& ctx, const Var& x, Layout layout) {
   return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     ctx.kernels(dy.dtype()).convert_layout(dy, dx);
-    x.accumulate_grad(dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 

@@ -1,51 +1,43 @@
-// Losses: cross-entropy (label smoothing), MSE, binary cross-entropy with logits.
-#include <cmath>
-
+// Losses: cross-entropy (label smoothing), MSE, binary cross-entropy with logits. The
+// arithmetic is the backend's (KernelBackend::*_forward/_backward); here: shapes, checks
+// and autograd.
 #include "runtime/ops/ops.h"
 
 namespace ty::ops {
+namespace {
+
+// `target` in `like`'s dtype and memory.
+Tensor as_target(Context& ctx, const Tensor& target, const Tensor& like) {
+  Tensor t = target.dtype() == like.dtype() ? target : target.to(like.dtype());
+  return t.device() == like.device() ? t : t.copy_to(ctx.allocator(), ctx.device());
+}
+
+}  // namespace
 
 // loss = mean_i [ -sum_c q_ic * log_softmax(x_i)_c ], q = (1 - s) * onehot + s / C.
 // d/dx = (softmax(x) - q) / N.
-Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels, float smoothing) {
+Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels_in, float smoothing) {
   const Var logits = plain(ctx, logits_in);
   CHECK_EQ(logits.value().ndim(), 2) << "cross_entropy logits " << shape_str(logits.shape());
   const int64_t n = logits.shape()[0], c = logits.shape()[1];
-  CHECK_EQ(labels.numel(), n) << "cross_entropy: " << labels.numel() << " labels for " << n << " rows";
+  CHECK_EQ(labels_in.numel(), n) << "cross_entropy: " << labels_in.numel() << " labels for " << n << " rows";
+  // Labels on the host are checked here; device labels were checked where they were loaded.
+  if (labels_in.on_host()) {
+    const int32_t* L = labels_in.data<int32_t>();
+    for (int64_t i = 0; i < n; ++i)
+      CHECK(L[i] >= 0 && L[i] < c) << "label " << L[i] << " at row " << i << " outside [0, " << c << ")";
+  }
+  const Tensor labels =
+      labels_in.device() == logits.value().device() ? labels_in : labels_in.copy_to(ctx.allocator(), ctx.device());
+  KernelBackend& k = ctx.kernels(logits.dtype());
   Tensor logp = logits.value().empty_like();
-  ctx.kernels(logits.dtype()).softmax_forward(true, logits.value(), logp);
-  const int32_t* L = labels.data<int32_t>();
-  for (int64_t i = 0; i < n; ++i)
-    CHECK(L[i] >= 0 && L[i] < c) << "label " << L[i] << " at row " << i << " outside [0, " << c << ")";
+  k.softmax_forward(true, logits.value(), logp);
   Tensor y = ctx.empty({1}, logits.dtype());
-  TY_DISPATCH_FLOAT(logits.dtype(), T, {
-    const T* P = logp.data<T>();
-    double total = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      double row = -(1.0 - smoothing) * P[i * c + L[i]];
-      if (smoothing > 0) {
-        double s = 0;
-        for (int64_t j = 0; j < c; ++j) s += P[i * c + j];
-        row -= smoothing / c * s;
-      }
-      total += row;
-    }
-    y.data<T>()[0] = static_cast<T>(total / std::max<int64_t>(n, 1));
-  });
-  return record_op(ctx, {logits}, Var(y), [logits, labels, logp, smoothing, n, c](const Tensor& dy) {
+  k.cross_entropy_forward(logp, labels, smoothing, y);
+  return record_op(ctx, {logits}, Var(y), [&ctx, logits, labels, logp, smoothing](const Tensor& dy) {
     Tensor dx = logp.empty_like();
-    const int32_t* L = labels.data<int32_t>();
-    TY_DISPATCH_FLOAT(dx.dtype(), T, {
-      const T* P = logp.data<T>();
-      T* D = dx.data<T>();
-      const T scale = T(dy.at(0)) / T(std::max<int64_t>(n, 1));
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < c; ++j) {
-          T q = T(smoothing / c) + (j == L[i] ? T(1 - smoothing) : T(0));
-          D[i * c + j] = (std::exp(P[i * c + j]) - q) * scale;
-        }
-    });
-    logits.accumulate_grad(dx);
+    ctx.kernels(dx.dtype()).cross_entropy_backward(logp, labels, smoothing, dy, dx);
+    logits.accumulate_grad(ctx, dx);
   });
 }
 
@@ -53,24 +45,13 @@ Var mse_loss(Context& ctx, const Var& pred_in, const Tensor& target) {
   const Var pred = plain(ctx, pred_in);
   CHECK_EQ(pred.value().numel(), target.numel())
       << "mse_loss " << shape_str(pred.shape()) << " vs " << shape_str(target.shape());
-  const int64_t n = target.numel();
   Tensor y = ctx.empty({1}, pred.dtype());
-  Tensor t = target.dtype() == pred.dtype() ? target : target.to(pred.dtype());
-  TY_DISPATCH_FLOAT(pred.dtype(), T, {
-    const T *P = pred.value().data<T>(), *Q = t.data<T>();
-    double acc = 0;
-    for (int64_t i = 0; i < n; ++i) acc += double(P[i] - Q[i]) * (P[i] - Q[i]);
-    y.data<T>()[0] = static_cast<T>(acc / std::max<int64_t>(n, 1));
-  });
-  return record_op(ctx, {pred}, Var(y), [pred, t, n](const Tensor& dy) {
+  const Tensor t = as_target(ctx, target, pred.value());
+  ctx.kernels(pred.dtype()).mse_forward(pred.value(), t, y);
+  return record_op(ctx, {pred}, Var(y), [&ctx, pred, t](const Tensor& dy) {
     Tensor dx = pred.value().empty_like();
-    TY_DISPATCH_FLOAT(dx.dtype(), T, {
-      const T *P = pred.value().data<T>(), *Q = t.data<T>();
-      T* D = dx.data<T>();
-      const T scale = T(2) * T(dy.at(0)) / T(std::max<int64_t>(n, 1));
-      for (int64_t i = 0; i < n; ++i) D[i] = (P[i] - Q[i]) * scale;
-    });
-    pred.accumulate_grad(dx);
+    ctx.kernels(dx.dtype()).mse_backward(pred.value(), t, dy, dx);
+    pred.accumulate_grad(ctx, dx);
   });
 }
 
@@ -79,25 +60,13 @@ Var bce_with_logits(Context& ctx, const Var& logits_in, const Tensor& target) {
   const Var logits = plain(ctx, logits_in);
   CHECK_EQ(logits.value().numel(), target.numel())
       << "bce_with_logits " << shape_str(logits.shape()) << " vs " << shape_str(target.shape());
-  const int64_t n = target.numel();
   Tensor y = ctx.empty({1}, logits.dtype());
-  Tensor t = target.dtype() == logits.dtype() ? target : target.to(logits.dtype());
-  TY_DISPATCH_FLOAT(logits.dtype(), T, {
-    const T *X = logits.value().data<T>(), *Q = t.data<T>();
-    double acc = 0;
-    for (int64_t i = 0; i < n; ++i)
-      acc += std::max<double>(X[i], 0) - double(X[i]) * Q[i] + std::log1p(std::exp(-std::fabs(double(X[i]))));
-    y.data<T>()[0] = static_cast<T>(acc / std::max<int64_t>(n, 1));
-  });
-  return record_op(ctx, {logits}, Var(y), [logits, t, n](const Tensor& dy) {
+  const Tensor t = as_target(ctx, target, logits.value());
+  ctx.kernels(logits.dtype()).bce_forward(logits.value(), t, y);
+  return record_op(ctx, {logits}, Var(y), [&ctx, logits, t](const Tensor& dy) {
     Tensor dx = logits.value().empty_like();
-    TY_DISPATCH_FLOAT(dx.dtype(), T, {
-      const T *X = logits.value().data<T>(), *Q = t.data<T>();
-      T* D = dx.data<T>();
-      const T scale = T(dy.at(0)) / T(std::max<int64_t>(n, 1));
-      for (int64_t i = 0; i < n; ++i) D[i] = (T(1) / (T(1) + std::exp(-X[i])) - Q[i]) * scale;
-    });
-    logits.accumulate_grad(dx);
+    ctx.kernels(dx.dtype()).bce_backward(logits.value(), t, dy, dx);
+    logits.accumulate_grad(ctx, dx);
   });
 }
 

@@ -21,14 +21,9 @@ Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
   if (training) {
     const int64_t count = x.value().numel() / c;
     const double unbias = count > 1 ? double(count) / (count - 1) : 1.0;
-    TY_DISPATCH_FLOAT(x.dtype(), T, {
-      T *RM = running_mean.data<T>(), *RV = running_var.data<T>();
-      const T *M = mean.data<T>(), *V = var.data<T>();
-      for (int64_t i = 0; i < c; ++i) {
-        RM[i] = (1 - momentum) * RM[i] + momentum * M[i];
-        RV[i] = (1 - momentum) * RV[i] + momentum * T(V[i] * unbias);
-      }
-    });
+    KernelBackend& k = ctx.kernels(x.dtype());
+    k.axpby(momentum, mean, 1 - momentum, running_mean);
+    k.axpby(static_cast<float>(momentum * unbias), var, 1 - momentum, running_var);
   }
   (void)n;
   return record_op(ctx, {x, gamma, beta}, Var(y),
@@ -37,9 +32,9 @@ Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
                      Tensor dg = gamma.value().empty_like(), db = beta.value().empty_like();
                      ctx.kernels(dy.dtype()).batchnorm_backward(x.value(), dy, gamma.value(), mean,
                                                                 var, eps, training, dx, dg, db);
-                     if (x.requires_grad()) x.accumulate_grad(dx);
-                     if (gamma.requires_grad()) gamma.accumulate_grad(dg);
-                     if (beta.requires_grad()) beta.accumulate_grad(db);
+                     if (x.requires_grad()) x.accumulate_grad(ctx, dx);
+                     if (gamma.requires_grad()) gamma.accumulate_grad(ctx, dg);
+                     if (beta.requires_grad()) beta.accumulate_grad(ctx, db);
                    });
 }
 
@@ -122,9 +117,9 @@ Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& 
         db.data<T>()[ch] = T(local[ch]);
       }
     });
-    if (x.requires_grad()) x.accumulate_grad(dx);
-    if (gamma.requires_grad()) gamma.accumulate_grad(dg);
-    if (beta.requires_grad()) beta.accumulate_grad(db);
+    if (x.requires_grad()) x.accumulate_grad(ctx, dx);
+    if (gamma.requires_grad()) gamma.accumulate_grad(ctx, dg);
+    if (beta.requires_grad()) beta.accumulate_grad(ctx, db);
   });
 }
 
@@ -142,9 +137,9 @@ Var layer_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
                      Tensor dg = gamma.value().empty_like(), db = beta.value().empty_like();
                      ctx.kernels(dy.dtype()).layernorm_backward(x.value(), dy, gamma.value(), mean,
                                                                 var, eps, dx, dg, db);
-                     if (x.requires_grad()) x.accumulate_grad(dx);
-                     if (gamma.requires_grad()) gamma.accumulate_grad(dg);
-                     if (beta.requires_grad()) beta.accumulate_grad(db);
+                     if (x.requires_grad()) x.accumulate_grad(ctx, dx);
+                     if (gamma.requires_grad()) gamma.accumulate_grad(ctx, dg);
+                     if (beta.requires_grad()) beta.accumulate_grad(ctx, db);
                    });
 }
 

@@ -1,7 +1,4 @@
 // Activations, softmax, dropout, reshape/flatten, add, concat, sum, mean.
-#include <cstring>
-
-#include "runtime/philox_math.h"
 #include "runtime/ops/ops.h"
 
 namespace ty::ops {
@@ -12,7 +9,7 @@ Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha) {
   return record_op(ctx, {x}, Var(y), [&ctx, x, kind, alpha](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     ctx.kernels(dy.dtype()).eltwise_backward(kind, alpha, x.value(), dy, dx);
-    x.accumulate_grad(dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 
@@ -24,7 +21,7 @@ Var softmax_impl(Context& ctx, const Var& x_in, bool log) {
   return record_op(ctx, {x}, Var(y), [&ctx, x, y, log](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     ctx.kernels(dy.dtype()).softmax_backward(log, y, dy, dx);
-    x.accumulate_grad(dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 }  // namespace
@@ -35,42 +32,24 @@ Var log_softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, true);
 Var dropout(Context& ctx, const Var& x, float p, bool training) {
   CHECK(p >= 0.f && p < 1.f) << "dropout probability " << p;
   if (!training || p == 0.f) return x;
-  const int64_t n = x.value().numel();
-  const uint64_t first = ctx.dropout_rng().take(n);
+  const uint64_t first = ctx.dropout_rng().take(x.value().numel());
   const Philox& rng = ctx.dropout_rng().philox();
   // mask holds 0 or 1/(1-p); y = x * mask.
   Tensor mask = x.value().empty_like();
   Tensor y = x.value().empty_like();
-  TY_DISPATCH_FLOAT(x.dtype(), T, {
-    const T scale = T(1) / (T(1) - T(p));
-    T* M = mask.data<T>();
-    T* Y = y.data<T>();
-    const T* X = x.value().data<T>();
-    for (int64_t b = 0; b < n; b += 4) {
-      auto r = rng.block((first + b) / 4);
-      for (int64_t j = 0; j < 4 && b + j < n; ++j) {
-        const float u = philox_unit_float(r[j]);
-        M[b + j] = u >= p ? scale : T(0);
-        Y[b + j] = X[b + j] * M[b + j];
-      }
-    }
-  });
-  return record_op(ctx, {x}, Var(y), [x, mask](const Tensor& dy) {
+  ctx.kernels(x.dtype()).dropout(x.value(), p, rng.seed(), rng.stream(), first, mask, y);
+  return record_op(ctx, {x}, Var(y), [&ctx, x, mask](const Tensor& dy) {
     Tensor dx = dy.empty_like();
-    TY_DISPATCH_FLOAT(dy.dtype(), T, {
-      const T *G = dy.data<T>(), *M = mask.data<T>();
-      T* D = dx.data<T>();
-      for (int64_t i = 0, n = dy.numel(); i < n; ++i) D[i] = G[i] * M[i];
-    });
-    x.accumulate_grad(dx);
+    ctx.kernels(dy.dtype()).mul(dy, mask, dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 
 Var reshape(Context& ctx, const Var& x_in, Shape shape) {
   const Var x = plain(ctx, x_in);
   Tensor y = x.value().reshape(std::move(shape));
-  return record_op(ctx, {x}, Var(y), [x](const Tensor& dy) {
-    x.accumulate_grad(dy.reshape(x.shape()));
+  return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& dy) {
+    x.accumulate_grad(ctx, dy.reshape(x.shape()));
   });
 }
 
@@ -80,15 +59,11 @@ Var add(Context& ctx, const Var& a, const Var& b_in) {
   CHECK(a.shape() == b_in.shape()) << "add " << shape_str(a.shape()) << " + " << shape_str(b_in.shape());
   const Var b = to_layout(ctx, b_in, a.value().layout());
   Tensor y = a.value().empty_like();
-  TY_DISPATCH_FLOAT(a.dtype(), T, {
-    const T *A = a.value().data<T>(), *B = b.value().data<T>();
-    T* Y = y.data<T>();
-    for (int64_t i = 0, n = y.numel(); i < n; ++i) Y[i] = A[i] + B[i];
-  });
-  return record_op(ctx, {a, b}, Var(y), [a, b](const Tensor& dy) {
+  ctx.kernels(a.dtype()).add(a.value(), b.value(), y);
+  return record_op(ctx, {a, b}, Var(y), [&ctx, a, b](const Tensor& dy) {
     // Each input gets its own buffer: gradients are accumulated in place later.
-    if (a.requires_grad()) a.accumulate_grad(b.requires_grad() ? dy.clone() : dy);
-    if (b.requires_grad()) b.accumulate_grad(dy);
+    if (a.requires_grad()) a.accumulate_grad(ctx, b.requires_grad() ? dy.clone() : dy);
+    if (b.requires_grad()) b.accumulate_grad(ctx, dy);
   });
 }
 
@@ -112,26 +87,25 @@ Var concat(Context& ctx, const std::vector<Var>& xs_in, int axis) {
   for (size_t d = axis + 1; d < s0.size(); ++d) inner *= s0[d];
   Tensor y = ctx.empty(out, xs[0].dtype());
   const size_t es = dtype_size(y.dtype());
+  const int64_t total = out[axis] * inner;
   std::vector<int64_t> widths;
   int64_t off = 0;
+  // Each input is `outer` rows of its width, placed at column `off` of y's rows.
   for (const Var& v : xs) {
-    int64_t wdt = v.shape()[axis] * inner;
+    const int64_t wdt = v.shape()[axis] * inner;
     widths.push_back(wdt);
-    for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(static_cast<char*>(y.raw()) + (o * out[axis] * inner + off) * es,
-                  static_cast<char*>(v.value().raw()) + o * wdt * es, wdt * es);
+    y.allocator()->copy_2d(static_cast<char*>(y.raw()) + off * es, total * es, v.value().raw(), wdt * es, wdt * es,
+                           outer);
     off += wdt;
   }
-  const int64_t total = out[axis] * inner;
-  return record_op(ctx, xs, Var(y), [xs, widths, outer, total, es](const Tensor& dy) {
+  return record_op(ctx, xs, Var(y), [&ctx, xs, widths, outer, total, es](const Tensor& dy) {
     int64_t off = 0;
     for (size_t i = 0; i < xs.size(); ++i) {
       if (xs[i].requires_grad()) {
         Tensor dx = xs[i].value().empty_like();
-        for (int64_t o = 0; o < outer; ++o)
-          std::memcpy(static_cast<char*>(dx.raw()) + o * widths[i] * es,
-                      static_cast<char*>(dy.raw()) + (o * total + off) * es, widths[i] * es);
-        xs[i].accumulate_grad(dx);
+        dx.allocator()->copy_2d(dx.raw(), widths[i] * es, static_cast<char*>(dy.raw()) + off * es, total * es,
+                                widths[i] * es, outer);
+        xs[i].accumulate_grad(ctx, dx);
       }
       off += widths[i];
     }
@@ -143,16 +117,11 @@ Var reduce_all(Context& ctx, const Var& x, bool average) {
   Tensor y = ctx.empty({1}, x.dtype());
   const int64_t n = x.value().numel();
   const double scale = average ? 1.0 / std::max<int64_t>(n, 1) : 1.0;
-  TY_DISPATCH_FLOAT(x.dtype(), T, {
-    const T* X = x.value().data<T>();
-    double acc = 0;
-    for (int64_t i = 0; i < n; ++i) acc += X[i];
-    y.data<T>()[0] = static_cast<T>(acc * scale);
-  });
-  return record_op(ctx, {x}, Var(y), [x, scale](const Tensor& dy) {
+  ctx.kernels(x.dtype()).sum(x.value(), scale, y);
+  return record_op(ctx, {x}, Var(y), [&ctx, x, scale](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
-    dx.fill(dy.at(0) * scale);
-    x.accumulate_grad(dx);
+    ctx.kernels(dy.dtype()).broadcast_scalar(dy, scale, dx);
+    x.accumulate_grad(ctx, dx);
   });
 }
 }  // namespace

@@ -2,26 +2,8 @@
 
 #include <cmath>
 
-#include "runtime/optim/update_math.h"
 
 namespace ty {
-namespace {
-
-// The fused update over n elements: p, m, v in place from g.
-template <class T>
-__attribute__((always_inline)) inline void adam_kernel(int64_t n, T* __restrict p, const T* __restrict g,
-                                                       T* __restrict m, T* __restrict v, const AdamStep& s) {
-  for (int64_t j = 0; j < n; ++j) adam_element(p[j], g[j], m[j], v[j], s);
-}
-
-// f32 is the hot path: compiled for several ISAs, the best one picked at load time.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void adam_kernel_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict m,
-                     float* __restrict v, const AdamStep& s) {
-  adam_kernel<float>(n, p, g, m, v, s);
-}
-
-}  // namespace
 
 void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   Tensor& m = slot(m_, i, p);
@@ -37,11 +19,7 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
                    float(1.0 / std::sqrt(bc2)),
                    o_.decoupled ? 1.f - lr * o_.weight_decay : 1.f,
                    o_.decoupled ? 0.f : o_.weight_decay};
-  if (p.dtype() == DType::kF32) {
-    adam_kernel_f32(p.numel(), p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), s);
-  } else {
-    adam_kernel<double>(p.numel(), p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), s);
-  }
+  kernels(p).adam_update(p, g, m, v, s);
 }
 
 std::vector<std::pair<std::string, Tensor>> Adam::state() const {

@@ -16,7 +16,7 @@ struct AdamOptions {
 
 class Adam final : public Optimizer {
  public:
-  Adam(std::vector<Var> params, AdamOptions o) : Optimizer(std::move(params)), o_(o) {}
+  Adam(Context& ctx, std::vector<Var> params, AdamOptions o) : Optimizer(ctx, std::move(params)), o_(o) {}
   std::string name() const override { return o_.decoupled ? "adamw" : "adam"; }
   std::vector<std::pair<std::string, Tensor>> state() const override;
   absl::Status load_state(const std::map<std::string, Tensor>& state) override;

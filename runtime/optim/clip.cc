@@ -4,29 +4,18 @@
 
 namespace ty {
 
-double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
-  double sq = 0;
+double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_norm) {
+  Tensor sq = ctx.zeros({1}, DType::kF64);
   for (const Var& p : params) {
     Tensor g = p.grad();
-    if (!g.defined()) continue;
-    TY_DISPATCH_FLOAT(g.dtype(), T, {
-      const T* G = g.data<T>();
-      for (int64_t i = 0, n = g.numel(); i < n; ++i) sq += double(G[i]) * G[i];
-    });
+    if (g.defined()) ctx.kernels(g.dtype()).add_sum_squares(g, sq);
   }
-  const double norm = std::sqrt(sq);
-  if (max_norm > 0 && norm > max_norm) {
-    const double scale = max_norm / (norm + 1e-6);
+  if (max_norm > 0)
     for (const Var& p : params) {
       Tensor g = p.grad();
-      if (!g.defined()) continue;
-      TY_DISPATCH_FLOAT(g.dtype(), T, {
-        T* G = g.data<T>();
-        for (int64_t i = 0, n = g.numel(); i < n; ++i) G[i] = T(G[i] * scale);
-      });
+      if (g.defined()) ctx.kernels(g.dtype()).clip_by_norm(g, sq, max_norm);
     }
-  }
-  return norm;
+  return std::sqrt(sq.item());
 }
 
 }  // namespace ty

@@ -7,8 +7,9 @@
 
 namespace ty {
 
-// Scales every gradient by max_norm / total_norm when total_norm > max_norm.
-// Returns the norm before clipping.
-double clip_grad_norm(const std::vector<Var>& params, double max_norm);
+// Scales every gradient by max_norm / total_norm when total_norm > max_norm, with ctx's
+// kernels (on a device the scaling needs no round trip to the host). Returns the norm
+// before clipping (which waits for the device).
+double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_norm);
 
 }  // namespace ty

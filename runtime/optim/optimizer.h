@@ -1,5 +1,6 @@
-// Optimizer: updates parameters in place from their gradients. Parameters without a
-// gradient this step are left alone. Per-parameter state is created on first use.
+// Optimizer: updates parameters in place from their gradients, with the kernels of the
+// Context the parameters live in (fused updates on the host or the device). Parameters
+// without a gradient this step are left alone. Per-parameter state is created on first use.
 #pragma once
 
 #include <map>
@@ -14,7 +15,7 @@ namespace ty {
 
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<Var> params) : params_(std::move(params)) {}
+  Optimizer(Context& ctx, std::vector<Var> params) : ctx_(ctx), params_(std::move(params)) {}
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;
   // One update with learning rate `lr`.
@@ -64,6 +65,9 @@ class Optimizer {
     return slots[i];
   }
 
+  KernelBackend& kernels(const Tensor& p) { return ctx_.kernels(p.dtype()); }
+
+  Context& ctx_;
   std::vector<Var> params_;
   int64_t steps_ = 0;
 };

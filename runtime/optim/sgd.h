@@ -15,7 +15,7 @@ struct SgdOptions {
 
 class Sgd final : public Optimizer {
  public:
-  Sgd(std::vector<Var> params, SgdOptions o) : Optimizer(std::move(params)), o_(o) {}
+  Sgd(Context& ctx, std::vector<Var> params, SgdOptions o) : Optimizer(ctx, std::move(params)), o_(o) {}
   std::string name() const override { return "sgd"; }
   std::vector<std::pair<std::string, Tensor>> state() const override;
   absl::Status load_state(const std::map<std::string, Tensor>& state) override;

@@ -15,6 +15,7 @@ namespace {
 std::vector<Shape> shapes() { return {{3, 5}, {0}, {7}, {64, 40}, {2, 2, 3}, {1}, {9}}; }
 
 void run_rank(Communicator& c, size_t bucket_bytes, int steps, std::vector<size_t>* sizes_out) {
+  Context ctx;
   std::vector<Var> params;
   for (const Shape& s : shapes()) params.emplace_back(Tensor::empty(s), true);
   GradientBucketer bucketer(c, params, bucket_bytes);
@@ -31,7 +32,7 @@ void run_rank(Communicator& c, size_t bucket_bytes, int steps, std::vector<size_
       if (k == 5) continue;
       Tensor g = params[k].value().empty_like();
       for (int64_t i = 0; i < g.numel(); ++i) g.set(i, (r + 1) * (k + 1) + i + step);
-      params[k].accumulate_grad(g);
+      params[k].accumulate_grad(ctx, g);
       params[k].state()->on_grad_ready(*params[k].state());
     }
     ASSERT_TRUE(bucketer.finish_step().ok());

@@ -31,7 +31,7 @@ Out run(Context& ctx, const Tensor& x, const Tensor& r, bool sync) {
   double acc = 0;
   for (int64_t i = 0; i < y.value().numel(); ++i) acc += y.value().at(i) * r.at(i);
   out.set(0, acc);
-  Var loss = record_op(ctx, {y}, Var(out), [y, r](const Tensor&) { y.accumulate_grad(r.clone()); });
+  Var loss = record_op(ctx, {y}, Var(out), [&ctx, y, r](const Tensor&) { y.accumulate_grad(ctx, r.clone()); });
   tape.backward(loss);
   return {y.value().clone(), xv.grad().clone(), gv.grad().clone()};
 }

@@ -1,21 +1,28 @@
 #!/bin/bash
-# Copies the Debian shared libraries that the test binaries and trainyard link into
-# BUILD/device-libs, so that a GPU machine without Debian's packages (the lent device
-# machine) can run tests/device/check.sh on this build. The CUDA runtime is linked
-# statically; the driver (libcuda) comes from the GPU machine.
+# Packs what tests/device/check.sh needs on a GPU machine without Debian's packages (the
+# lent device machine): the Debian shared libraries that the test binaries, trainyard and
+# the GPU benchmark link, as BUILD/device-libs.tar.xz (the CUDA runtime is linked
+# statically; the driver, cuBLAS, cuDNN and NCCL come from the GPU machine), and the
+# Fashion-MNIST files as BUILD/device-data/.
 #   tests/device/pack.sh [BUILD_DIR]      (default: build)
+# Then carry: BUILD/trainyard BUILD/tests/{runtime,comm,worker}_tests BUILD/bench/gpu_step
+#             BUILD/device-libs.tar.xz BUILD/device-data
 set -euo pipefail
 build=${1:-build}
-out="$build/device-libs"
-rm -rf "$out"
-mkdir -p "$out"
-for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/trainyard"; do
+libs=$(mktemp -d)
+trap 'rm -rf "$libs"' EXIT
+mkdir -p "$libs/device-libs"
+for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/tests/worker_tests" "$build/trainyard" \
+           "$build/bench/gpu_step"; do
   [ -x "$bin" ] || { echo "pack.sh: $bin not built" >&2; exit 1; }
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
       libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*) ;;
-      *) cp -L -n "$lib" "$out/" ;;
+      *) cp -L -n "$lib" "$libs/device-libs/" ;;
     esac
   done
 done
-echo "pack.sh: $(ls "$out" | wc -l) libraries, $(du -sh "$out" | cut -f1) in $out"
+tar -C "$libs" -cJf "$build/device-libs.tar.xz" device-libs
+mkdir -p "$build/device-data"
+cp -n /usr/share/datasets/fashion-mnist/*.gz "$build/device-data/"
+echo "pack.sh: $(ls "$libs/device-libs" | wc -l) libraries in $build/device-libs.tar.xz ($(du -h "$build/device-libs.tar.xz" | cut -f1)), Fashion-MNIST in $build/device-data"

@@ -18,10 +18,10 @@ Var weighted_sum(Context& ctx, const Var& y, const Tensor& r) {
   double acc = 0;
   for (int64_t i = 0; i < y.value().numel(); ++i) acc += y.value().at(i) * r.at(i);
   out.set(0, acc);
-  return record_op(ctx, {y}, Var(out), [y, r](const Tensor& g) {
+  return record_op(ctx, {y}, Var(out), [&ctx, y, r](const Tensor& g) {
     Tensor d = r.clone();
     for (int64_t i = 0; i < d.numel(); ++i) d.set(i, r.at(i) * g.at(0));
-    y.accumulate_grad(d);
+    y.accumulate_grad(ctx, d);
   });
 }
 
@@ -216,7 +216,7 @@ TEST_F(GradCheck, CatchesAWrongBackward) {
     Tensor y = v[0].value().clone();
     for (int64_t i = 0; i < y.numel(); ++i) y.set(i, 2 * y.at(i));
     Var x = v[0];
-    return record_op(ctx, {x}, Var(y), [x](const Tensor& g) { x.accumulate_grad(g.clone()); });  // should be 2g
+    return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& g) { x.accumulate_grad(ctx, g.clone()); });  // should be 2g
   };
   ::testing::TestPartResultArray failures;
   {

@@ -11,6 +11,12 @@
 namespace ty {
 namespace {
 
+// The host Context the optimizers run their updates with.
+Context& host() {
+  static Context ctx;
+  return ctx;
+}
+
 // One scalar parameter p with gradient g set before each step.
 struct Scalar {
   Var p{Tensor::empty({1}, DType::kF64), true, "p"};
@@ -18,14 +24,14 @@ struct Scalar {
   void grad(double g) {
     Tensor t = Tensor::empty({1}, DType::kF64);
     t.set(0, g);
-    p.accumulate_grad(t);
+    p.accumulate_grad(host(), t);
   }
   double value() const { return p.value().at(0); }
 };
 
 TEST(Sgd, PlainStep) {
   Scalar s(1.0);
-  Sgd opt({s.p}, {});
+  Sgd opt(host(), {s.p}, {});
   s.grad(0.5);
   opt.step(0.1f);
   EXPECT_NEAR(s.value(), 0.95, 1e-9);
@@ -33,7 +39,7 @@ TEST(Sgd, PlainStep) {
 
 TEST(Sgd, MomentumWithWeightDecayTwoSteps) {
   Scalar s(1.0);
-  Sgd opt({s.p}, {0.9f, false, 0.1f});
+  Sgd opt(host(), {s.p}, {0.9f, false, 0.1f});
   s.grad(0.5);
   opt.step(0.1f);
   opt.zero_grad();
@@ -45,7 +51,7 @@ TEST(Sgd, MomentumWithWeightDecayTwoSteps) {
 
 TEST(Sgd, Nesterov) {
   Scalar s(1.0);
-  Sgd opt({s.p}, {0.9f, true, 0.f});
+  Sgd opt(host(), {s.p}, {0.9f, true, 0.f});
   s.grad(0.5);
   opt.step(0.1f);
   EXPECT_NEAR(s.value(), 0.905, 1e-7);  // buf = 0.5; d = 0.5 + 0.9*0.5 = 0.95
@@ -53,7 +59,7 @@ TEST(Sgd, Nesterov) {
 
 TEST(Sgd, SkipsParametersWithoutGradient) {
   Scalar a(1.0), b(2.0);
-  Sgd opt({a.p, b.p}, {});
+  Sgd opt(host(), {a.p, b.p}, {});
   a.grad(1.0);
   opt.step(0.5f);
   EXPECT_NEAR(a.value(), 0.5, 1e-9);
@@ -62,7 +68,7 @@ TEST(Sgd, SkipsParametersWithoutGradient) {
 
 TEST(Adam, TwoStepsWithBiasCorrection) {
   Scalar s(1.0);
-  Adam opt({s.p}, {});
+  Adam opt(host(), {s.p}, {});
   s.grad(0.5);
   opt.step(0.1f);
   opt.zero_grad();
@@ -78,11 +84,11 @@ TEST(OptimizerState, SaveAndLoadContinueExactly) {
     Scalar a(1.0), b(1.0);
     std::unique_ptr<Optimizer> first, second;
     if (adam) {
-      first = std::make_unique<Adam>(std::vector<Var>{a.p}, AdamOptions{});
-      second = std::make_unique<Adam>(std::vector<Var>{b.p}, AdamOptions{});
+      first = std::make_unique<Adam>(host(), std::vector<Var>{a.p}, AdamOptions{});
+      second = std::make_unique<Adam>(host(), std::vector<Var>{b.p}, AdamOptions{});
     } else {
-      first = std::make_unique<Sgd>(std::vector<Var>{a.p}, SgdOptions{0.9f, true, 0.01f});
-      second = std::make_unique<Sgd>(std::vector<Var>{b.p}, SgdOptions{0.9f, true, 0.01f});
+      first = std::make_unique<Sgd>(host(), std::vector<Var>{a.p}, SgdOptions{0.9f, true, 0.01f});
+      second = std::make_unique<Sgd>(host(), std::vector<Var>{b.p}, SgdOptions{0.9f, true, 0.01f});
     }
     for (double g : {0.5, -0.25, 0.125}) {
       a.grad(g);
@@ -103,7 +109,7 @@ TEST(OptimizerState, SaveAndLoadContinueExactly) {
 
 TEST(Adam, L2WeightDecayEntersTheGradient) {
   Scalar s(1.0);
-  Adam opt({s.p}, {0.9f, 0.999f, 1e-8f, 0.1f, false});
+  Adam opt(host(), {s.p}, {0.9f, 0.999f, 1e-8f, 0.1f, false});
   s.grad(0.5);  // d = 0.6, first step moves by lr whatever d is
   opt.step(0.1f);
   EXPECT_NEAR(s.value(), 0.9, 1e-6);
@@ -111,7 +117,7 @@ TEST(Adam, L2WeightDecayEntersTheGradient) {
 
 TEST(AdamW, DecoupledWeightDecay) {
   Scalar s(1.0);
-  Adam opt({s.p}, {0.9f, 0.999f, 1e-8f, 0.1f, true});
+  Adam opt(host(), {s.p}, {0.9f, 0.999f, 1e-8f, 0.1f, true});
   s.grad(0.5);
   opt.step(0.1f);
   EXPECT_NEAR(s.value(), 0.89, 1e-6);  // 1 * (1 - 0.01) - 0.1
@@ -148,10 +154,10 @@ TEST(Clip, ScalesToMaxNormAndLeavesSmallGradientsAlone) {
   Scalar a(0), b(0);
   a.grad(3);
   b.grad(4);
-  EXPECT_NEAR(clip_grad_norm({a.p, b.p}, 1.0), 5.0, 1e-12);
+  EXPECT_NEAR(clip_grad_norm(host(), {a.p, b.p}, 1.0), 5.0, 1e-12);
   EXPECT_NEAR(a.p.grad().at(0), 0.6, 1e-6);
   EXPECT_NEAR(b.p.grad().at(0), 0.8, 1e-6);
-  EXPECT_NEAR(clip_grad_norm({a.p, b.p}, 10.0), 1.0, 1e-6);
+  EXPECT_NEAR(clip_grad_norm(host(), {a.p, b.p}, 10.0), 1.0, 1e-6);
   EXPECT_NEAR(a.p.grad().at(0), 0.6, 1e-6);
 }
 

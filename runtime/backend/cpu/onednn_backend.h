@@ -9,11 +9,11 @@
 #include <unordered_map>
 
 #include "dnnl.hpp"
-#include "runtime/backend/kernels.h"
+#include "runtime/backend/host_kernels.h"
 
 namespace ty {
 
-class OnednnBackend final : public KernelBackend {
+class OnednnBackend final : public HostKernels {
  public:
   OnednnBackend();
   std::string name() const override { return "onednn"; }

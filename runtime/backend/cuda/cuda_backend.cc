@@ -117,4 +117,97 @@ void CudaBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Te
                            out(dbeta), x.numel() / std::max<int64_t>(cols, 1), cols);
 }
 
+namespace {
+const int32_t* labels_of(const Tensor& t) {
+  CHECK(t.dtype() == DType::kI32) << "labels must be i32, not " << dtype_name(t.dtype());
+  return t.data<int32_t>();
+}
+}  // namespace
+
+void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& y) {
+  cuda::binary(stream_, cuda::BinaryOp::kAdd, in(a), in(b), out(y), y.numel());
+}
+
+void CudaBackend::mul(const Tensor& a, const Tensor& b, Tensor& y) {
+  cuda::binary(stream_, cuda::BinaryOp::kMul, in(a), in(b), out(y), y.numel());
+}
+
+void CudaBackend::accumulate(Tensor& y, const Tensor& x) {
+  cuda::binary(stream_, cuda::BinaryOp::kAdd, in(y), in(x), out(y), y.numel());
+}
+
+void CudaBackend::axpby(float a, const Tensor& x, float b, Tensor& y) {
+  cuda::binary(stream_, cuda::BinaryOp::kAxpby, in(x), nullptr, out(y), y.numel(), a, b);
+}
+
+void CudaBackend::sum(const Tensor& x, double scale, Tensor& y) { cuda::sum(stream_, in(x), x.numel(), scale, out(y)); }
+
+void CudaBackend::broadcast_scalar(const Tensor& s, double scale, Tensor& y) {
+  cuda::broadcast_scalar(stream_, in(s), scale, out(y), y.numel());
+}
+
+void CudaBackend::column_sums(const Tensor& x, Tensor& y) {
+  const int64_t cols = y.numel(), rows = x.numel() / std::max<int64_t>(cols, 1);
+  if (!ones_.defined() || ones_.numel() < rows) {
+    ones_ = Tensor::empty(x.allocator(), {std::max<int64_t>(rows, 1)}, DType::kF32, x.device());
+    ones_.fill(1.0);
+  }
+  // y (cols, 1) = x^T (cols, rows) * ones (rows, 1).
+  Tensor yc = y.reshape({cols, 1});
+  gemm(true, false, x.reshape({rows, cols}), ones_.rows(0, rows).reshape({rows, 1}), yc, 0.f);
+}
+
+void CudaBackend::add_sum_squares(const Tensor& x, Tensor& acc) {
+  CHECK(acc.dtype() == DType::kF64) << "add_sum_squares accumulates in f64";
+  cuda::add_sum_squares(stream_, in(x), x.numel(), acc.data<double>());
+}
+
+void CudaBackend::clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) {
+  cuda::clip_by_norm(stream_, out(x), x.numel(), sq.data<double>(), max_norm);
+}
+
+void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
+                          Tensor& y) {
+  cuda::dropout_forward(stream_, in(x), out(y), out(mask), x.numel(), p, seed, stream, first);
+}
+
+void CudaBackend::cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) {
+  cuda::cross_entropy_forward(stream_, in(logp), labels_of(labels), logp.dim(0), logp.numel() / std::max<int64_t>(logp.dim(0), 1),
+                              smoothing, out(loss));
+}
+
+void CudaBackend::cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing,
+                                         const Tensor& dloss, Tensor& dx) {
+  cuda::cross_entropy_backward(stream_, in(logp), labels_of(labels), logp.dim(0),
+                               logp.numel() / std::max<int64_t>(logp.dim(0), 1), smoothing, in(dloss), out(dx));
+}
+
+void CudaBackend::mse_forward(const Tensor& pred, const Tensor& target, Tensor& loss) {
+  cuda::mse_forward(stream_, in(pred), in(target), pred.numel(), out(loss));
+}
+
+void CudaBackend::mse_backward(const Tensor& pred, const Tensor& target, const Tensor& dloss, Tensor& dx) {
+  cuda::mse_backward(stream_, in(pred), in(target), pred.numel(), in(dloss), out(dx));
+}
+
+void CudaBackend::bce_forward(const Tensor& logits, const Tensor& target, Tensor& loss) {
+  cuda::bce_forward(stream_, in(logits), in(target), logits.numel(), out(loss));
+}
+
+void CudaBackend::bce_backward(const Tensor& logits, const Tensor& target, const Tensor& dloss, Tensor& dx) {
+  cuda::bce_backward(stream_, in(logits), in(target), logits.numel(), in(dloss), out(dx));
+}
+
+void CudaBackend::one_hot(const Tensor& labels, Tensor& y) {
+  cuda::one_hot(stream_, labels_of(labels), labels.numel(), y.numel() / std::max<int64_t>(labels.numel(), 1), out(y));
+}
+
+void CudaBackend::sgd_update(Tensor& p, const Tensor& g, Tensor* buf, const SgdStep& s) {
+  cuda::sgd_update(stream_, out(p), in(g), buf ? out(*buf) : nullptr, p.numel(), s);
+}
+
+void CudaBackend::adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& s) {
+  cuda::adam_update(stream_, out(p), in(g), out(m), out(v), p.numel(), s);
+}
+
 }  // namespace ty

@@ -1,8 +1,7 @@
 // CudaBackend: the KernelBackend table on one CUDA device and stream, over device tensors
 // (f32, plain NCHW / row-major): cuBLAS for gemm, cuDNN for convolution, own kernels for
 // the rest (cuda_kernels.h). Nothing waits for the device: work is queued on the stream
-// in call order. Not yet registered in Context (the ops do not dispatch to CUDA yet); the
-// conformance tests drive it directly.
+// in call order. A Context on a CUDA device (cuda_runtime.cc) runs every op on it.
 #pragma once
 
 #include <memory>
@@ -48,6 +47,28 @@ class CudaBackend final : public KernelBackend {
   void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
                           const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
 
+  void add(const Tensor& a, const Tensor& b, Tensor& y) override;
+  void mul(const Tensor& a, const Tensor& b, Tensor& y) override;
+  void accumulate(Tensor& y, const Tensor& x) override;
+  void axpby(float a, const Tensor& x, float b, Tensor& y) override;
+  void sum(const Tensor& x, double scale, Tensor& y) override;
+  void broadcast_scalar(const Tensor& s, double scale, Tensor& y) override;
+  void column_sums(const Tensor& x, Tensor& y) override;
+  void add_sum_squares(const Tensor& x, Tensor& acc) override;
+  void clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) override;
+  void dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
+               Tensor& y) override;
+  void cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) override;
+  void cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing, const Tensor& dloss,
+                              Tensor& dx) override;
+  void mse_forward(const Tensor& pred, const Tensor& target, Tensor& loss) override;
+  void mse_backward(const Tensor& pred, const Tensor& target, const Tensor& dloss, Tensor& dx) override;
+  void bce_forward(const Tensor& logits, const Tensor& target, Tensor& loss) override;
+  void bce_backward(const Tensor& logits, const Tensor& target, const Tensor& dloss, Tensor& dx) override;
+  void one_hot(const Tensor& labels, Tensor& y) override;
+  void sgd_update(Tensor& p, const Tensor& g, Tensor* buf, const SgdStep& s) override;
+  void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& s) override;
+
   cudaStream_t stream() const { return stream_; }
 
  private:
@@ -56,6 +77,7 @@ class CudaBackend final : public KernelBackend {
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::CublasGemm> gemm_;
   std::unique_ptr<cuda::CudnnConv> conv_;
+  Tensor ones_;  // column_sums multiplies by a vector of ones (cuBLAS), grown as needed
 };
 
 }  // namespace ty

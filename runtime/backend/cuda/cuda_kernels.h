@@ -63,4 +63,30 @@ void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const in
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,
                      uint64_t stream, uint64_t first);
 
+// dst = `count` copies of the low `pattern_bytes` (4 or 8) bytes of `pattern`.
+void fill(cudaStream_t s, void* dst, int64_t count, uint64_t pattern, int pattern_bytes);
+
+// Elementwise over n: kAdd y = a + b, kMul y = a * b, kAxpby y = alpha a + beta y (b unused).
+enum class BinaryOp { kAdd, kMul, kAxpby };
+void binary(cudaStream_t s, BinaryOp op, const float* a, const float* b, float* y, int64_t n, float alpha = 1.f,
+            float beta = 0.f);
+// Whole-tensor reductions in one block, summed in double: *y = scale * sum(x); *acc += sum(x^2).
+void sum(cudaStream_t s, const float* x, int64_t n, double scale, float* y);
+void add_sum_squares(cudaStream_t s, const float* x, int64_t n, double* acc);
+// y[i] = *scalar * scale.
+void broadcast_scalar(cudaStream_t s, const float* scalar, double scale, float* y, int64_t n);
+// x *= max_norm / (sqrt(*sq) + 1e-6) when sqrt(*sq) > max_norm.
+void clip_by_norm(cudaStream_t s, float* x, int64_t n, const double* sq, double max_norm);
+
+// Losses, as KernelBackend's (mean over the batch; backward scaled by *dloss).
+void cross_entropy_forward(cudaStream_t s, const float* logp, const int32_t* labels, int64_t n, int64_t c,
+                           float smoothing, float* loss);
+void cross_entropy_backward(cudaStream_t s, const float* logp, const int32_t* labels, int64_t n, int64_t c,
+                            float smoothing, const float* dloss, float* dx);
+void mse_forward(cudaStream_t s, const float* p, const float* t, int64_t n, float* loss);
+void mse_backward(cudaStream_t s, const float* p, const float* t, int64_t n, const float* dloss, float* dx);
+void bce_forward(cudaStream_t s, const float* x, const float* t, int64_t n, float* loss);
+void bce_backward(cudaStream_t s, const float* x, const float* t, int64_t n, const float* dloss, float* dx);
+void one_hot(cudaStream_t s, const int32_t* labels, int64_t n, int64_t c, float* y);
+
 }  // namespace ty::cuda

@@ -1,9 +1,11 @@
 #include "runtime/backend/cuda/device_allocator.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/backend/cuda/cuda_check.h"
+#include "runtime/backend/cuda/cuda_kernels.h"
 
 namespace ty {
 namespace {
@@ -158,6 +160,70 @@ void* StreamAllocator::allocate(size_t bytes) {
 }
 
 void StreamAllocator::deallocate(void* p, size_t) { device_.deallocate(p); }
+
+void StreamAllocator::copy(void* dst, const void* src, size_t bytes) {
+  if (dst == src || bytes == 0) return;
+  TY_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "tensor copy");
+}
+
+void StreamAllocator::copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                              size_t rows) {
+  if (width == 0 || rows == 0) return;
+  TY_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, stream_),
+                "strided tensor copy");
+}
+
+void StreamAllocator::to_host(void* host_dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  TY_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
+  TY_CUDA_CHECK(cudaStreamSynchronize(stream_), "copy to host");
+}
+
+void StreamAllocator::from_host(void* dst, const void* host_src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  for (size_t done = 0; done < bytes;) {
+    const size_t n = std::min(bytes - done, kStagingChunk);
+    Staging& s = staging_[next_staging_++ % 4];
+    if (s.copied == nullptr) {
+      TY_CUDA_CHECK(cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming), "staging event");
+    } else {
+      TY_CUDA_CHECK(cudaEventSynchronize(s.copied), "waiting for a staging buffer");
+    }
+    if (s.size < n) {
+      if (s.buffer) TY_CUDA_CHECK(cudaFreeHost(s.buffer), "staging buffer");
+      const size_t size = std::max(n, size_t{1} << 20);
+      TY_CUDA_CHECK(cudaHostAlloc(&s.buffer, size, cudaHostAllocDefault), "page-locked staging buffer");
+      s.size = size;
+    }
+    std::memcpy(s.buffer, static_cast<const char*>(host_src) + done, n);
+    TY_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst) + done, s.buffer, n, cudaMemcpyHostToDevice, stream_),
+                  "copy from host");
+    TY_CUDA_CHECK(cudaEventRecord(s.copied, stream_), "copy from host");
+    done += n;
+  }
+}
+
+StreamAllocator::~StreamAllocator() {
+  for (Staging& s : staging_) {
+    if (s.copied) {
+      cudaEventSynchronize(s.copied);
+      cudaEventDestroy(s.copied);
+    }
+    if (s.buffer) cudaFreeHost(s.buffer);
+  }
+}
+
+void StreamAllocator::fill(void* dst, size_t count, const void* pattern, size_t pattern_bytes) {
+  if (count == 0) return;
+  if (pattern_bytes == 1) {
+    TY_CUDA_CHECK(cudaMemsetAsync(dst, *static_cast<const unsigned char*>(pattern), count, stream_), "tensor fill");
+    return;
+  }
+  CHECK(pattern_bytes == 4 || pattern_bytes == 8) << "fill pattern of " << pattern_bytes << " bytes";
+  uint64_t bits = 0;
+  std::memcpy(&bits, pattern, pattern_bytes);
+  cuda::fill(stream_, dst, static_cast<int64_t>(count), bits, static_cast<int>(pattern_bytes));
+}
 
 PinnedHostAllocator::~PinnedHostAllocator() {
   for (auto& [size, blocks] : free_)

@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -57,18 +58,42 @@ class CachingDeviceAllocator {
 };
 
 // The runtime's Allocator over a CachingDeviceAllocator and one stream (a Context's
-// compute stream): tensors on the device allocate here.
+// compute stream): tensors on the device allocate here, and their copies and fills are
+// queued on that stream. `owner` (optional) keeps the device allocator and the stream alive
+// as long as any tensor of this allocator.
 class StreamAllocator final : public Allocator {
  public:
-  StreamAllocator(CachingDeviceAllocator& device, cudaStream_t stream) : device_(device), stream_(stream) {}
+  StreamAllocator(CachingDeviceAllocator& device, cudaStream_t stream, std::shared_ptr<void> owner = nullptr)
+      : device_(device), stream_(stream), owner_(std::move(owner)) {}
+  ~StreamAllocator() override;
   void* allocate(size_t bytes) override;
   void deallocate(void* p, size_t bytes) override;
   size_t bytes_in_use() const override { return device_.bytes_in_use(); }
   size_t peak_bytes_in_use() const override { return device_.peak_bytes_in_use(); }
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) override;
+  void to_host(void* host_dst, const void* src, size_t bytes) override;
+  // Copies the bytes into a page-locked staging buffer (a ring of four, each reused once
+  // its last copy has finished) and queues the device copy from there: the caller may
+  // reuse `host_src` at once, and the host does not wait for the device.
+  void from_host(void* dst, const void* host_src, size_t bytes) override;
+  void fill(void* dst, size_t count, const void* pattern, size_t pattern_bytes) override;
+  cudaStream_t stream() const { return stream_; }
 
  private:
+  struct Staging {
+    void* buffer = nullptr;
+    size_t size = 0;
+    cudaEvent_t copied = nullptr;  // recorded after the last copy out of `buffer`
+  };
+  static constexpr size_t kStagingChunk = size_t{16} << 20;
+
   CachingDeviceAllocator& device_;
   cudaStream_t stream_;
+  std::shared_ptr<void> owner_;
+  std::mutex staging_mu_;
+  Staging staging_[4];
+  size_t next_staging_ = 0;
 };
 
 // Page-locked host memory (cudaHostAlloc), cached by rounded size, for host<->device copies

@@ -3,11 +3,11 @@
 // faster backends (oneDNN, CUDA) are checked against.
 #pragma once
 
-#include "runtime/backend/kernels.h"
+#include "runtime/backend/host_kernels.h"
 
 namespace ty {
 
-class ReferenceBackend final : public KernelBackend {
+class ReferenceBackend final : public HostKernels {
  public:
   std::string name() const override { return "reference"; }
   bool enabled(DType dtype, Device device) const override {

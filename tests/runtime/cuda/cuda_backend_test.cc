@@ -34,7 +34,7 @@ class CudaConformance : public ::testing::Test {
     cuda_ = std::move(*b);
   }
 
-  Tensor random(Shape s) { return random_tensor(std::move(s), rng_); }
+  Tensor random(Shape s, double lo = -1, double hi = 1) { return random_tensor(std::move(s), rng_, lo, hi); }
   static Tensor poisoned(Shape s) { return poisoned_tensor(std::move(s)); }
   Tensor to_device(const Tensor& h) {
     Tensor d = Tensor::empty(device_alloc_, h.shape(), h.dtype(), Device{DeviceKind::kCUDA, 0});
@@ -160,6 +160,79 @@ TEST_F(CudaConformance, BatchNormAndLayerNorm) {
     be.layernorm_backward(xd, on(ldy), gd, mean, var, 1e-5f, dx, dg, db);
     return std::vector<Tensor>{y, mean, var, dx, dg, db};
   }, 1e-4);
+}
+
+TEST_F(CudaConformance, ElementwiseArithmeticAndReductions) {
+  Tensor a = random({33, 65}), b = random({33, 65}), s = random({1});
+  conform("add, mul, accumulate, axpby", [&](KernelBackend& be, const Place& on) {
+    Tensor sum = on(poisoned({33, 65})), prod = on(poisoned({33, 65})), acc = on(a), ab = on(b);
+    be.add(on(a), ab, sum);
+    be.mul(on(a), ab, prod);
+    be.accumulate(acc, ab);
+    Tensor y = on(b);
+    be.axpby(0.3f, on(a), -0.7f, y);
+    return std::vector<Tensor>{sum, prod, acc, y};
+  });
+  conform("sum, broadcast_scalar, column_sums", [&](KernelBackend& be, const Place& on) {
+    Tensor total = on(poisoned({1})), spread = on(poisoned({33, 65})), cols = on(poisoned({65}));
+    be.sum(on(a), 0.25, total);
+    be.broadcast_scalar(on(s), -2.0, spread);
+    be.column_sums(on(a), cols);
+    return std::vector<Tensor>{total, spread, cols};
+  });
+  for (double max_norm : {1.0, 1e6})  // clipped, and left alone
+    conform("add_sum_squares, clip_by_norm", [&](KernelBackend& be, const Place& on) {
+      Tensor sq = Tensor::empty({1}, DType::kF64);
+      sq.set(0, 0.5);
+      sq = on(sq);
+      Tensor g1 = on(a), g2 = on(b);
+      be.add_sum_squares(g1, sq);
+      be.add_sum_squares(g2, sq);
+      be.clip_by_norm(g1, sq, max_norm);
+      be.clip_by_norm(g2, sq, max_norm);
+      return std::vector<Tensor>{sq, g1, g2};
+    });
+}
+
+TEST_F(CudaConformance, LossesForwardAndBackward) {
+  const int64_t n = 37, c = 11;
+  Tensor logits = random({n, c}), target = random({n, c}, 0, 1), dloss = random({1});
+  Tensor labels = Tensor::empty({n}, DType::kI32);
+  for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % c);
+  for (float smoothing : {0.f, 0.1f})
+    conform("cross_entropy", [&](KernelBackend& be, const Place& on) {
+      Tensor logp = on(poisoned({n, c})), loss = on(poisoned({1})), dx = on(poisoned({n, c})), ld = on(labels);
+      be.softmax_forward(true, on(logits), logp);
+      be.cross_entropy_forward(logp, ld, smoothing, loss);
+      be.cross_entropy_backward(logp, ld, smoothing, on(dloss), dx);
+      return std::vector<Tensor>{loss, dx};
+    });
+  conform("mse, bce_with_logits, one_hot", [&](KernelBackend& be, const Place& on) {
+    Tensor mse = on(poisoned({1})), dmse = on(poisoned({n, c})), bce = on(poisoned({1})), dbce = on(poisoned({n, c}));
+    Tensor hot = on(poisoned({n, c})), x = on(logits), t = on(target), dl = on(dloss);
+    be.mse_forward(x, t, mse);
+    be.mse_backward(x, t, dl, dmse);
+    be.bce_forward(x, t, bce);
+    be.bce_backward(x, t, dl, dbce);
+    be.one_hot(on(labels), hot);
+    return std::vector<Tensor>{mse, dmse, bce, dbce, hot};
+  });
+}
+
+TEST_F(CudaConformance, OptimizerUpdatesAndDropout) {
+  Tensor p0 = random({1000}), g = random({1000}), m0 = random({1000}), v0 = random({1000}, 0, 1);
+  conform("sgd_update, adam_update", [&](KernelBackend& be, const Place& on) {
+    Tensor p = on(p0), buf = on(m0), q = on(p0), m = on(m0), v = on(v0), gd = on(g);
+    be.sgd_update(p, gd, &buf, SgdStep{0.1f, 0.01f, 0.9f, true, false, true});
+    be.adam_update(q, gd, m, v, AdamStep{0.9f, 0.999f, 1e-8f, 0.01f, 1.f, 0.999f, 0.f});
+    return std::vector<Tensor>{p, buf, q, m, v};
+  });
+  Tensor x = random({7, 300});
+  conform("dropout", [&](KernelBackend& be, const Place& on) {
+    Tensor mask = on(poisoned({7, 300})), y = on(poisoned({7, 300}));
+    be.dropout(on(x), 0.3f, 11, 5, 4096, mask, y);
+    return std::vector<Tensor>{mask, y};
+  }, 0);
 }
 
 }  // namespace
