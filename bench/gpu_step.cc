@@ -2,8 +2,8 @@
 // cross-entropy, backward, Adam) of one model on a CUDA device, on batches already on the
 // device (random inputs and labels), timed with CUDA events after a warm-up. Prints
 // "ms_per_step X".
-//   gpu_step --model cnn|mlp --batch N --sizes A,B[,..] --input 1x28x28 [--steps 100]
-//            [--precision fp32] [--tf32]
+//   gpu_step --model cnn|mlp --batch N --sizes A,B[,..] --input 1x28x28 [--steps 100] [--warmup 10]
+//            [--precision fp32] [--tf32] [--no-cudnn-benchmark]
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
@@ -23,9 +23,10 @@ namespace {
 
 struct Args {
   std::string model = "cnn", precision = "fp32";
-  int64_t batch = 128, steps = 100;
+  int64_t batch = 128, steps = 100, warmup = 10;
   std::vector<int64_t> sizes{32, 64}, input{1, 28, 28};
   bool tf32 = false;
+  bool cudnn_benchmark = true;
 };
 
 std::vector<int64_t> ints(const std::string& s, char sep) {
@@ -55,10 +56,12 @@ Args parse(int argc, char** argv) {
     if (k == "--model") a.model = value();
     else if (k == "--batch") a.batch = ints(value(), ',')[0];
     else if (k == "--steps") a.steps = ints(value(), ',')[0];
+    else if (k == "--warmup") a.warmup = ints(value(), ',')[0];
     else if (k == "--sizes") a.sizes = ints(value(), ',');
     else if (k == "--input") a.input = ints(value(), 'x');
     else if (k == "--precision") a.precision = value();
     else if (k == "--tf32") a.tf32 = true;
+    else if (k == "--no-cudnn-benchmark") a.cudnn_benchmark = false;
     else {
       std::fprintf(stderr, "gpu_step: unknown argument %s\n", k.c_str());
       std::exit(2);
@@ -78,6 +81,7 @@ int main_(int argc, char** argv) {
   co.device = Device{DeviceKind::kCUDA, 0};
   co.seed = 1;
   co.allow_tf32 = a.tf32;
+  co.benchmark_convolutions = a.cudnn_benchmark;
   auto ctx_or = Context::create(co);
   if (!ctx_or.ok()) {
     std::fprintf(stderr, "gpu_step: %s\n", std::string(ctx_or.status().message()).c_str());
@@ -124,7 +128,7 @@ int main_(int argc, char** argv) {
     opt.step(1e-3f);
     opt.zero_grad();
   };
-  for (int64_t i = 0; i < 10; ++i) step(i);
+  for (int64_t i = 0; i < a.warmup; ++i) step(i);
   ctx.synchronize();
   cudaEvent_t start, end;
   cudaEventCreate(&start);

@@ -7,7 +7,8 @@ Cases (each a full step: forward, cross-entropy, backward, Adam update):
   mlp_wide   a matmul-heavy MLP (in 1024, hidden 4096 x3, batch 4096): its step rate is also
              given as a fraction of cuBLAS's own GEMM rate on the same shapes, so the
              framework overhead around the matmuls shows
-Both sides take batches already on the GPU (random inputs, not zeros), warm up, then time
+PyTorch runs the CNNs in both of its memory layouts (NCHW and channels_last); the faster is
+the peer. Both sides take batches already on the GPU (random inputs, not zeros), warm up, then time
 --steps steps with CUDA events; --runs runs alternate trainyard and PyTorch; medians.
 PyTorch gets its best settings: cudnn.benchmark; TF32 off everywhere for fp32 (trainyard's
 runtime.allow_tf32 default), on everywhere for tf32 (runtime.allow_tf32: true), or
@@ -54,16 +55,17 @@ def matmul_flops(kind, batch, sizes, in_shape):
     return sum(3 * 2 * batch * a * b for a, b in zip(dims, dims[1:]))
 
 
-def time_pytorch(case, steps, precision, seed):
-    """Median milliseconds per step over `steps` timed steps."""
+def time_pytorch(case, steps, precision, seed, channels_last=False):
+    """Milliseconds per step over `steps` timed steps."""
     import torch
     import torch.nn.functional as F
     kind, batch, sizes, in_shape = CASES[case]
     torch.manual_seed(seed)
     dev = torch.device("cuda")
-    net = torch_model(kind, sizes, in_shape).to(dev)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = torch_model(kind, sizes, in_shape).to(dev, memory_format=fmt)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=True)
-    xs = [torch.randn(batch, *in_shape, device=dev) for _ in range(4)]
+    xs = [torch.randn(batch, *in_shape, device=dev).contiguous(memory_format=fmt) for _ in range(4)]
     ys = [torch.randint(0, 10, (batch,), device=dev) for _ in range(4)]
 
     def step(i):
@@ -146,13 +148,19 @@ def main():
           f"{args.steps} steps x {args.runs} runs{' (PyTorch only)' if peer_only else ''}", flush=True)
     for case in args.cases.split(","):
         kind, batch, sizes, in_shape = CASES[case]
-        pt, ty = [], []
+        pt, pt_cl, ty = [], [], []
         for r in range(args.runs):
             if not peer_only:
                 ty.append(time_trainyard(args.trainyard, case, args.steps, args.precision))
             pt.append(time_pytorch(case, args.steps, args.precision, r))
+            if kind == "cnn":  # PyTorch's other layout for convolutions; the faster one counts
+                pt_cl.append(time_pytorch(case, args.steps, args.precision, r, channels_last=True))
         p = statistics.median(pt)
         line = f"{case}: ms/step pytorch {p:.3f} (runs {', '.join(f'{v:.3f}' for v in pt)})"
+        if pt_cl:
+            p_cl = statistics.median(pt_cl)
+            line += f", pytorch channels_last {p_cl:.3f} (runs {', '.join(f'{v:.3f}' for v in pt_cl)})"
+            p = min(p, p_cl)
         if ty:
             t = statistics.median(ty)
             line += f", trainyard {t:.3f} (runs {', '.join(f'{v:.3f}' for v in ty)}) = ratio {t / p:.3f}"

@@ -202,7 +202,8 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
   SpecReader rt(root.node("runtime"), "runtime");
   rt.integer("threads", s.runtime_threads, 0, 1024)
       .choice("device", s.runtime_device, {"cpu", "cuda"})
-      .flag("allow_tf32", s.runtime_allow_tf32);
+      .flag("allow_tf32", s.runtime_allow_tf32)
+      .flag("cudnn_benchmark", s.runtime_cudnn_benchmark);
   TY_RETURN_IF_ERROR(rt.finish());
 
   SpecReader lg(root.node("log"), "log");

@@ -14,7 +14,7 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<DeviceRuntime>> open_device(const ContextOptions& o) {
   if (o.device.kind == DeviceKind::kCPU) return std::unique_ptr<DeviceRuntime>();
-  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32));
+  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32, o.benchmark_convolutions));
   return std::make_unique<DeviceRuntime>(std::move(rt));
 }
 

@@ -25,6 +25,7 @@ struct ContextOptions {
   bool use_reference_kernels = false;  // force the reference backend (tests)
   uint64_t dropout_stream = 1;         // distinct per data-parallel rank
   bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution
+  bool benchmark_convolutions = true;  // CUDA: time cuDNN's algorithms on each new shape
 };
 
 struct DeviceRuntime;

@@ -21,8 +21,9 @@ struct DeviceRuntime {
   void* stream = nullptr;                // the compute stream (cudaStream_t), for communicators
 };
 
-// A compute stream, caching allocators and the CUDA backend on device `index`. Errors name
-// the device or the library (cuBLAS, cuDNN) that is missing.
-absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32);
+// A compute stream, caching allocators and the CUDA backend on device `index`
+// (`benchmark_convolutions`: time cuDNN's algorithms per shape). Errors name the device or
+// the library (cuBLAS, cuDNN) that is missing.
+absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool benchmark_convolutions);
 
 }  // namespace ty

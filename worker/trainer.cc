@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   co.seed = spec.train.seed;
   co.dropout_stream = 1 + static_cast<uint64_t>(t->rank());
   co.allow_tf32 = spec.runtime_allow_tf32;
+  co.benchmark_convolutions = spec.runtime_cudnn_benchmark;
   auto ctx = Context::create(co);
   if (!ctx.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: ", spec.runtime_device, ": ", ctx.status().message()));
   t->ctx_ = std::move(*ctx);

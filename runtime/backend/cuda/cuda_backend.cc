@@ -20,12 +20,13 @@ struct NCS {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::create(int device, cudaStream_t stream,
-                                                                 CachingDeviceAllocator& memory, bool allow_tf32) {
+                                                                 CachingDeviceAllocator& memory, bool allow_tf32,
+                                                                 bool benchmark_convolutions) {
   std::unique_ptr<CudaBackend> b(new CudaBackend());
   b->device_ = device;
   b->stream_ = stream;
   TY_ASSIGN_OR_RETURN(b->gemm_, cuda::CublasGemm::create(stream, allow_tf32));
-  TY_ASSIGN_OR_RETURN(b->conv_, cuda::CudnnConv::create(stream, memory, allow_tf32));
+  TY_ASSIGN_OR_RETURN(b->conv_, cuda::CudnnConv::create(stream, memory, allow_tf32, benchmark_convolutions));
   return b;
 }
 

@@ -18,7 +18,8 @@ class CudaBackend final : public KernelBackend {
  public:
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,
-                                                             CachingDeviceAllocator& memory, bool allow_tf32);
+                                                             CachingDeviceAllocator& memory, bool allow_tf32,
+                                                             bool benchmark_convolutions = false);
 
   std::string name() const override { return "cuda"; }
   bool enabled(DType dtype, Device device) const override {

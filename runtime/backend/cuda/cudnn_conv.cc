@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "runtime/backend/cuda/cuda_check.h"
 #include "runtime/backend/cuda/dynamic_library.h"
 
 namespace ty::cuda {
@@ -31,6 +32,9 @@ struct CudnnConv::Api {
   decltype(&cudnnGetConvolutionForwardAlgorithm_v7) fwd_algos = nullptr;
   decltype(&cudnnGetConvolutionBackwardDataAlgorithm_v7) bwd_data_algos = nullptr;
   decltype(&cudnnGetConvolutionBackwardFilterAlgorithm_v7) bwd_filter_algos = nullptr;
+  decltype(&cudnnFindConvolutionForwardAlgorithm) find_fwd = nullptr;
+  decltype(&cudnnFindConvolutionBackwardDataAlgorithm) find_bwd_data = nullptr;
+  decltype(&cudnnFindConvolutionBackwardFilterAlgorithm) find_bwd_filter = nullptr;
   decltype(&cudnnConvolutionForward) forward = nullptr;
   decltype(&cudnnConvolutionBackwardData) backward_data = nullptr;
   decltype(&cudnnConvolutionBackwardFilter) backward_filter = nullptr;
@@ -74,6 +78,9 @@ const CudnnConv::Api* load_api() {
         resolve(lib, "cudnnGetConvolutionForwardAlgorithm_v7", a.fwd_algos, e) &&
         resolve(lib, "cudnnGetConvolutionBackwardDataAlgorithm_v7", a.bwd_data_algos, e) &&
         resolve(lib, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", a.bwd_filter_algos, e) &&
+        resolve(lib, "cudnnFindConvolutionForwardAlgorithm", a.find_fwd, e) &&
+        resolve(lib, "cudnnFindConvolutionBackwardDataAlgorithm", a.find_bwd_data, e) &&
+        resolve(lib, "cudnnFindConvolutionBackwardFilterAlgorithm", a.find_bwd_filter, e) &&
         resolve(lib, "cudnnConvolutionForward", a.forward, e) &&
         resolve(lib, "cudnnConvolutionBackwardData", a.backward_data, e) &&
         resolve(lib, "cudnnConvolutionBackwardFilter", a.backward_filter, e) &&
@@ -116,7 +123,7 @@ struct CudnnConv::Plan {
 };
 
 absl::StatusOr<std::unique_ptr<CudnnConv>> CudnnConv::create(cudaStream_t stream, CachingDeviceAllocator& memory,
-                                                             bool allow_tf32) {
+                                                             bool allow_tf32, bool benchmark) {
   const Api* api = load_api();
   if (!api->error.empty()) return absl::FailedPreconditionError(api->error);
   std::unique_ptr<CudnnConv> c(new CudnnConv());
@@ -124,6 +131,7 @@ absl::StatusOr<std::unique_ptr<CudnnConv>> CudnnConv::create(cudaStream_t stream
   c->stream_ = stream;
   c->memory_ = &memory;
   c->allow_tf32_ = allow_tf32;
+  c->benchmark_ = benchmark;
   cudnnHandle_t h = nullptr;
   if (cudnnStatus_t s = api->create(&h); s != CUDNN_STATUS_SUCCESS)
     return absl::InternalError(absl::StrCat("cudnnCreate failed: ", api->error_string(s)));
@@ -176,25 +184,28 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g) {
                  op);
   TY_CUDNN_CHECK(api_->set_math(p->conv, allow_tf32_ ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION : CUDNN_FMA_MATH), op);
   cudnnHandle_t h = static_cast<cudnnHandle_t>(handle_);
-  // The heuristics' best algorithm whose workspace fits, per direction.
+  // Per direction: cuDNN's ranking (by timing each algorithm once, or by its heuristics),
+  // then the first algorithm whose workspace fits. Timing waits for the stream.
+  if (benchmark_) TY_CUDA_CHECK(cudaStreamSynchronize(stream_), "convolution algorithm timing");
   {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
-    TY_CUDNN_CHECK(api_->fwd_algos(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf), op);
+    auto rank = benchmark_ ? api_->find_fwd : api_->fwd_algos;
+    TY_CUDNN_CHECK(rank(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf), op);
     std::tie(p->fwd, p->fwd_bytes) = first_fitting(perf, found, "forward");
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int found = 0;
-    TY_CUDNN_CHECK(api_->bwd_data_algos(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf),
-                   op);
+    auto rank = benchmark_ ? api_->find_bwd_data : api_->bwd_data_algos;
+    TY_CUDNN_CHECK(rank(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf), op);
     std::tie(p->bwd_data, p->bwd_data_bytes) = first_fitting(perf, found, "backward-data");
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int found = 0;
-    TY_CUDNN_CHECK(
-        api_->bwd_filter_algos(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf), op);
+    auto rank = benchmark_ ? api_->find_bwd_filter : api_->bwd_filter_algos;
+    TY_CUDNN_CHECK(rank(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf), op);
     std::tie(p->bwd_filter, p->bwd_filter_bytes) = first_fitting(perf, found, "backward-filter");
   }
   slot = std::move(p);

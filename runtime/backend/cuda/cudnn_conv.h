@@ -1,8 +1,8 @@
 // CudnnConv: 2-D convolution forward, backward-data and backward-weights through cuDNN,
 // loaded at run time (dlopen libcudnn.so.9), on one stream. Per geometry it keeps the
-// descriptors and the algorithm cuDNN's heuristics rank first among those whose workspace
-// fits (the choice is cached per shape and direction); workspaces come from the caching
-// device allocator. Shapes as KernelBackend's ConvGeom: x (N, C, H, W), w (K, C, R, S),
+// descriptors and, per direction, the fastest algorithm whose workspace fits: timed by
+// cuDNN on the first use of the shape (`benchmark`), or else the one its heuristics rank
+// first. Workspaces come from the caching device allocator. Shapes as KernelBackend's ConvGeom: x (N, C, H, W), w (K, C, R, S),
 // y (N, K, P, Q), NCHW f32. With allow_tf32 cuDNN may use TF32 tensor cores.
 #pragma once
 
@@ -24,7 +24,7 @@ class CudnnConv {
 
   // Errors: cuDNN not found (naming where to put it), or a handle that cannot be created.
   static absl::StatusOr<std::unique_ptr<CudnnConv>> create(cudaStream_t stream, CachingDeviceAllocator& memory,
-                                                           bool allow_tf32);
+                                                           bool allow_tf32, bool benchmark);
   ~CudnnConv();
 
   // A failing cuDNN call fails the process naming the call and the op (a lost device or
@@ -45,6 +45,7 @@ class CudnnConv {
   cudaStream_t stream_ = nullptr;
   CachingDeviceAllocator* memory_ = nullptr;
   bool allow_tf32_ = false;
+  bool benchmark_ = false;
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, int64_t>;
   std::map<Key, std::unique_ptr<Plan>> plans_;
