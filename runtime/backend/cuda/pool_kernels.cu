@@ -2,31 +2,38 @@
 // x, dx: (N, C, H, W) -> y, dy: (N, C, P, Q); max pooling keeps each output's argmax (the
 // flat index in its H x W plane, the first maximum in window order; -1 for an all-padding
 // window) in `argmax` (N, C, P, Q); average pooling leaves padding out of the count.
-// One thread per output element; backward scatters with atomics into a zeroed dx.
+// Forward: one thread per output element. Backward of max pooling over windows that do not
+// overlap and have no padding (the usual 2x2, stride 2): one thread per input element
+// gathers its window's gradient (no zeroing pass, no atomics); otherwise dx is zeroed and
+// each output scatters with atomics. Index arithmetic is 32-bit when the sizes allow (64-bit
+// division is slow on the GPU).
+
 #include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/grid.h"
 
 namespace ty::cuda {
 namespace {
 
+template <class I>
 __global__ void pool_forward_kernel(PoolShape g, const float* x, float* y, int32_t* argmax) {
-  const int64_t total = g.n * g.c * g.p * g.q;
-  for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < total; o += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t q = o % g.q, p = (o / g.q) % g.p, nc = o / (g.p * g.q);
-    const float* plane = x + nc * g.h * g.w;
+  const I total = static_cast<I>(g.n * g.c * g.p * g.q), P = static_cast<I>(g.p), Q = static_cast<I>(g.q);
+  const I H = static_cast<I>(g.h), W = static_cast<I>(g.w);
+  for (I o = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); o < total; o += static_cast<I>(gridDim.x * blockDim.x)) {
+    const I q = o % Q, p = (o / Q) % P, nc = o / (P * Q);
+    const float* plane = x + nc * H * W;
     float best = 0.f, sum = 0.f;
     int32_t best_i = -1;
-    int64_t count = 0;
-    for (int64_t r = 0; r < g.kh; ++r) {
-      const int64_t ih = p * g.stride_h - g.pad_h + r;
-      if (ih < 0 || ih >= g.h) continue;
-      for (int64_t s = 0; s < g.kw; ++s) {
-        const int64_t iw = q * g.stride_w - g.pad_w + s;
-        if (iw < 0 || iw >= g.w) continue;
-        const float v = plane[ih * g.w + iw];
+    int count = 0;
+    for (I r = 0; r < static_cast<I>(g.kh); ++r) {
+      const I ih = p * static_cast<I>(g.stride_h) - static_cast<I>(g.pad_h) + r;
+      if (ih < 0 || ih >= H) continue;
+      for (I s = 0; s < static_cast<I>(g.kw); ++s) {
+        const I iw = q * static_cast<I>(g.stride_w) - static_cast<I>(g.pad_w) + s;
+        if (iw < 0 || iw >= W) continue;
+        const float v = plane[ih * W + iw];
         if (best_i < 0 || v > best) {
           best = v;
-          best_i = static_cast<int32_t>(ih * g.w + iw);
+          best_i = static_cast<int32_t>(ih * W + iw);
         }
         sum += v;
         ++count;
@@ -41,7 +48,25 @@ __global__ void pool_forward_kernel(PoolShape g, const float* x, float* y, int32
   }
 }
 
-__global__ void pool_backward_kernel(PoolShape g, const float* dy, const int32_t* argmax, float* dx) {
+// Non-overlapping max windows without padding: dx[i] = dy[window of i] if i is its argmax.
+template <class I>
+__global__ void max_pool_gather_kernel(PoolShape g, const float* dy, const int32_t* argmax, float* dx) {
+  const I H = static_cast<I>(g.h), W = static_cast<I>(g.w), P = static_cast<I>(g.p), Q = static_cast<I>(g.q);
+  const I total = static_cast<I>(g.n * g.c) * H * W;
+  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += static_cast<I>(gridDim.x * blockDim.x)) {
+    const I iw = i % W, ih = (i / W) % H, nc = i / (H * W);
+    const I p = ih / static_cast<I>(g.stride_h), q = iw / static_cast<I>(g.stride_w);
+    float v = 0.f;
+    if (p < P && q < Q && ih - p * static_cast<I>(g.stride_h) < static_cast<I>(g.kh) &&
+        iw - q * static_cast<I>(g.stride_w) < static_cast<I>(g.kw)) {
+      const I o = (nc * P + p) * Q + q;
+      if (argmax[o] == static_cast<int32_t>(ih * W + iw)) v = dy[o];
+    }
+    dx[i] = v;
+  }
+}
+
+__global__ void pool_scatter_kernel(PoolShape g, const float* dy, const int32_t* argmax, float* dx) {
   const int64_t total = g.n * g.c * g.p * g.q;
   for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < total; o += int64_t{gridDim.x} * blockDim.x) {
     const int64_t q = o % g.q, p = (o / g.q) % g.p, nc = o / (g.p * g.q);
@@ -60,21 +85,33 @@ __global__ void pool_backward_kernel(PoolShape g, const float* dy, const int32_t
   }
 }
 
+bool fits_32_bits(const PoolShape& g) { return g.n * g.c * g.h * g.w < kMax32 && g.n * g.c * g.p * g.q < kMax32; }
+
 }  // namespace
 
 void pool_forward(cudaStream_t s, const PoolShape& g, const float* x, float* y, int32_t* argmax) {
   const int64_t total = g.n * g.c * g.p * g.q;
   if (total == 0) return;
-  pool_forward_kernel<<<blocks_for(total), kThreads, 0, s>>>(g, x, y, argmax);
+  if (fits_32_bits(g)) {
+    pool_forward_kernel<int32_t><<<blocks_for(total), kThreads, 0, s>>>(g, x, y, argmax);
+  } else {
+    pool_forward_kernel<int64_t><<<blocks_for(total), kThreads, 0, s>>>(g, x, y, argmax);
+  }
   check_launch("pool_forward");
 }
 
 void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const int32_t* argmax, float* dx) {
-  const int64_t total = g.n * g.c * g.p * g.q;
-  if (cudaMemsetAsync(dx, 0, static_cast<size_t>(g.n * g.c * g.h * g.w) * sizeof(float), s) != cudaSuccess)
+  const int64_t inputs = g.n * g.c * g.h * g.w, total = g.n * g.c * g.p * g.q;
+  if (g.max && g.stride_h >= g.kh && g.stride_w >= g.kw && g.pad_h == 0 && g.pad_w == 0 && fits_32_bits(g)) {
+    if (inputs == 0) return;
+    max_pool_gather_kernel<int32_t><<<blocks_for(inputs), kThreads, 0, s>>>(g, dy, argmax, dx);
+    check_launch("pool_backward");
+    return;
+  }
+  if (cudaMemsetAsync(dx, 0, static_cast<size_t>(inputs) * sizeof(float), s) != cudaSuccess)
     check_launch("pool_backward (zeroing dx)");
   if (total == 0) return;
-  pool_backward_kernel<<<blocks_for(total), kThreads, 0, s>>>(g, dy, argmax, dx);
+  pool_scatter_kernel<<<blocks_for(total), kThreads, 0, s>>>(g, dy, argmax, dx);
   check_launch("pool_backward");
 }
 

@@ -3,6 +3,7 @@
 // gradient-norm clip. CPU references: backend/host_kernels.cc.
 #include <cmath>
 
+#include "runtime/backend/cuda/block_reduce.cuh"
 #include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/grid.h"
 
@@ -130,6 +131,31 @@ __global__ void bce_backward_kernel(const float* x, const float* t, int64_t n, c
   TY_GRID_STRIDE(i, n) dx[i] = (1.f / (1.f + expf(-x[i])) - t[i]) * scale;
 }
 
+// One block per (n, c) plane of s elements.
+__global__ void add_channel_bias_kernel(float* y, const float* bias, int64_t c, int64_t s) {
+  const float b = bias[blockIdx.x % c];
+  float* plane = y + static_cast<int64_t>(blockIdx.x) * s;
+  for (int64_t j = threadIdx.x; j < s; j += blockDim.x) plane[j] += b;
+}
+
+__global__ void plane_sums_kernel(const float* x, int64_t s, float* sums) {
+  __shared__ float shared[32];
+  const float* plane = x + static_cast<int64_t>(blockIdx.x) * s;
+  float acc = 0.f;
+  for (int64_t j = threadIdx.x; j < s; j += blockDim.x) acc += plane[j];
+  acc = block_sum(acc, shared);
+  if (threadIdx.x == 0) sums[blockIdx.x] = acc;
+}
+
+// One block per channel: y[ch] = sum over i of planes[i * c + ch].
+__global__ void channel_totals_kernel(const float* planes, int64_t n, int64_t c, float* y) {
+  __shared__ float shared[32];
+  float acc = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += planes[i * c + blockIdx.x];
+  acc = block_sum(acc, shared);
+  if (threadIdx.x == 0) y[blockIdx.x] = acc;
+}
+
 __global__ void one_hot_kernel(const int32_t* labels, int64_t n, int64_t c, float* y) {
   TY_GRID_STRIDE(k, n * c) y[k] = labels[k / c] == k % c ? 1.f : 0.f;
 }
@@ -215,6 +241,24 @@ void one_hot(cudaStream_t s, const int32_t* labels, int64_t n, int64_t c, float*
   if (n * c == 0) return;
   one_hot_kernel<<<blocks_for(n * c), kThreads, 0, s>>>(labels, n, c, y);
   check_launch("one_hot");
+}
+
+void add_channel_bias(cudaStream_t st, float* y, const float* bias, int64_t n, int64_t c, int64_t s) {
+  if (n * c * s == 0) return;
+  add_channel_bias_kernel<<<static_cast<unsigned>(n * c), kThreads, 0, st>>>(y, bias, c, s);
+  check_launch("add_channel_bias");
+}
+
+void channel_sums(cudaStream_t st, const float* x, float* plane_sums, float* y, int64_t n, int64_t c, int64_t s) {
+  if (c == 0) return;
+  if (n * s == 0) {
+    fill(st, y, c, 0, 4);
+    return;
+  }
+  plane_sums_kernel<<<static_cast<unsigned>(n * c), kThreads, 0, st>>>(x, s, plane_sums);
+  check_launch("channel_sums (planes)");
+  channel_totals_kernel<<<static_cast<unsigned>(c), kThreads, 0, st>>>(plane_sums, n, c, y);
+  check_launch("channel_sums");
 }
 
 }  // namespace ty::cuda

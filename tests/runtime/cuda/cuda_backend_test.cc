@@ -104,9 +104,12 @@ TEST_F(CudaConformance, Conv2dForwardAndBackward) {
 }
 
 TEST_F(CudaConformance, MaxAndAveragePooling) {
+  // Overlapping windows (3, stride 2), tiling ones (2, 2: max pooling's gather path, with
+  // an uncovered last row and column) and ones with gaps (2, stride 3); padded and not.
+  for (auto [k, stride] : {std::pair<int64_t, int64_t>{3, 2}, {2, 2}, {2, 3}})
   for (bool max : {true, false})
     for (int64_t pad : {0, 1}) {
-      PoolGeom g{2, 3, 9, 7, 0, 0, 3, 3, 2, 2, pad, pad, max};
+      PoolGeom g{2, 3, 9, 7, 0, 0, k, k, stride, stride, pad, pad, max};
       g.p = (g.h + 2 * pad - g.kh) / g.stride_h + 1;
       g.q = (g.w + 2 * pad - g.kw) / g.stride_w + 1;
       Tensor x = random({g.n, g.c, g.h, g.w}), dy = random({g.n, g.c, g.p, g.q});
