@@ -203,7 +203,8 @@ absl::Status read_spec(const YAML::Node& doc, JobSpec& s) {
   rt.integer("threads", s.runtime_threads, 0, 1024)
       .choice("device", s.runtime_device, {"cpu", "cuda"})
       .flag("allow_tf32", s.runtime_allow_tf32)
-      .flag("cudnn_benchmark", s.runtime_cudnn_benchmark);
+      .flag("cudnn_benchmark", s.runtime_cudnn_benchmark)
+      .choice("precision", s.runtime_precision, {"fp32", "bf16", "fp16"});
   TY_RETURN_IF_ERROR(rt.finish());
 
   SpecReader lg(root.node("log"), "log");

@@ -40,7 +40,7 @@ void Tape::record(std::vector<Var> inputs, const Var& out, Backward fn) {
   nodes_.push_back(Node{std::move(inputs), out, std::move(fn)});
 }
 
-void Tape::backward(const Var& loss) {
+void Tape::backward(const Var& loss, double seed_value) {
   CHECK_EQ(loss.value().numel(), 1) << "backward from a non-scalar " << shape_str(loss.shape());
   // Leaves become final after the earliest node that reads them has run its backward.
   std::unordered_map<VarState*, size_t> first_use;
@@ -54,7 +54,7 @@ void Tape::backward(const Var& loss) {
   for (auto& [s, i] : first_use) ready_after[i].push_back(s);
 
   Tensor seed = loss.value().empty_like();
-  seed.fill(1.0);
+  seed.fill(seed_value);
   loss.state()->grad = seed;
   loss.state()->grad_valid = true;
   for (size_t i = nodes_.size(); i-- > 0;) {

@@ -64,9 +64,9 @@ class Tape {
   // Whether an op on `inputs` must be recorded (some input needs a gradient).
   static bool needs_grad(std::initializer_list<const Var*> inputs);
 
-  // Seeds d(loss)/d(loss) = 1 and runs every recorded backward in reverse, firing leaf hooks
-  // as gradients become final. Clears the tape.
-  void backward(const Var& loss);
+  // Seeds d(loss)/d(loss) = `seed` (1; a loss scale under fp16) and runs every recorded
+  // backward in reverse, firing leaf hooks as gradients become final. Clears the tape.
+  void backward(const Var& loss, double seed = 1.0);
   void clear() { nodes_.clear(); }
   size_t size() const { return nodes_.size(); }
 

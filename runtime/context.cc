@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/backend/cpu/onednn_backend.h"
 #include "runtime/backend/reference/reference_backend.h"
 #include "runtime/device_runtime.h"
@@ -13,8 +14,13 @@ namespace ty {
 namespace {
 
 absl::StatusOr<std::unique_ptr<DeviceRuntime>> open_device(const ContextOptions& o) {
-  if (o.device.kind == DeviceKind::kCPU) return std::unique_ptr<DeviceRuntime>();
-  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32, o.benchmark_convolutions));
+  if (o.device.kind == DeviceKind::kCPU) {
+    if (o.compute != DType::kF32)
+      return absl::InvalidArgumentError(absl::StrCat("mixed precision (", dtype_name(o.compute),
+                                                     ") runs on CUDA devices only"));
+    return std::unique_ptr<DeviceRuntime>();
+  }
+  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32, o.benchmark_convolutions, o.compute));
   return std::make_unique<DeviceRuntime>(std::move(rt));
 }
 

@@ -26,6 +26,9 @@ struct ContextOptions {
   uint64_t dropout_stream = 1;         // distinct per data-parallel rank
   bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution
   bool benchmark_convolutions = true;  // CUDA: time cuDNN's algorithms on each new shape
+  // CUDA mixed precision: kBF16 or kF16 rounds the inputs of matrix products and
+  // convolutions to 16 bits (accumulating in f32); everything else stays f32.
+  DType compute = DType::kF32;
 };
 
 struct DeviceRuntime;

@@ -22,8 +22,10 @@ struct DeviceRuntime {
 };
 
 // A compute stream, caching allocators and the CUDA backend on device `index`
-// (`benchmark_convolutions`: time cuDNN's algorithms per shape). Errors name the device or
-// the library (cuBLAS, cuDNN) that is missing.
-absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool benchmark_convolutions);
+// (`benchmark_convolutions`: time cuDNN's algorithms per shape; `compute`: kF32, or kBF16 /
+// kF16 for mixed-precision matrix products and convolutions). Errors name the device or the
+// library (cuBLAS, cuDNN) that is missing.
+absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool benchmark_convolutions,
+                                                DType compute);
 
 }  // namespace ty

@@ -7,7 +7,9 @@
 
 namespace ty {
 
-enum class DType : uint8_t { kF32, kF64, kI32, kU8 };
+// kBF16 and kF16 hold 16-bit floats (runtime/half.h); the CUDA backend rounds matrix
+// product and convolution inputs to them under runtime.precision: bf16 | fp16.
+enum class DType : uint8_t { kF32, kF64, kI32, kU8, kBF16, kF16 };
 
 inline size_t dtype_size(DType t) {
   switch (t) {
@@ -15,6 +17,8 @@ inline size_t dtype_size(DType t) {
     case DType::kF64: return 8;
     case DType::kI32: return 4;
     case DType::kU8: return 1;
+    case DType::kBF16: return 2;
+    case DType::kF16: return 2;
   }
   return 0;
 }
@@ -25,6 +29,8 @@ inline const char* dtype_name(DType t) {
     case DType::kF64: return "f64";
     case DType::kI32: return "i32";
     case DType::kU8: return "u8";
+    case DType::kBF16: return "bf16";
+    case DType::kF16: return "f16";
   }
   return "?";
 }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "runtime/half.h"
+
 namespace ty {
 
 int64_t shape_numel(const Shape& s) {
@@ -119,6 +121,8 @@ size_t pattern_of(DType dtype, double value, unsigned char (&out)[8]) {
     case DType::kF64: std::memcpy(out, &value, 8); return 8;
     case DType::kI32: { int32_t v = static_cast<int32_t>(value); std::memcpy(out, &v, 4); return 4; }
     case DType::kU8: out[0] = static_cast<unsigned char>(value); return 1;
+    case DType::kBF16: { uint16_t v = bf16_from_float(static_cast<float>(value)); std::memcpy(out, &v, 2); return 2; }
+    case DType::kF16: { uint16_t v = f16_from_float(static_cast<float>(value)); std::memcpy(out, &v, 2); return 2; }
   }
   return 0;
 }
@@ -156,7 +160,9 @@ double Tensor::at(int64_t i) const {
     case DType::kF32: return data<float>()[i];
     case DType::kF64: return data<double>()[i];
     case DType::kI32: return data<int32_t>()[i];
-    case DType::kU8: return data<uint8_t>()[i];
+    case DType::kU8: return static_cast<const uint8_t*>(raw())[i];
+    case DType::kBF16: return float_from_bf16(static_cast<const uint16_t*>(raw())[i]);
+    case DType::kF16: return float_from_f16(static_cast<const uint16_t*>(raw())[i]);
   }
   return 0;
 }
@@ -170,6 +176,8 @@ double Tensor::device_at(int64_t i) const {
     case DType::kF64: { double v; std::memcpy(&v, bytes, 8); return v; }
     case DType::kI32: { int32_t v; std::memcpy(&v, bytes, 4); return v; }
     case DType::kU8: return bytes[0];
+    case DType::kBF16: { uint16_t v; std::memcpy(&v, bytes, 2); return float_from_bf16(v); }
+    case DType::kF16: { uint16_t v; std::memcpy(&v, bytes, 2); return float_from_f16(v); }
   }
   return 0;
 }
@@ -186,6 +194,8 @@ void Tensor::set(int64_t i, double v) {
     case DType::kF64: data<double>()[i] = v; break;
     case DType::kI32: data<int32_t>()[i] = v; break;
     case DType::kU8: data<uint8_t>()[i] = v; break;
+    case DType::kBF16: static_cast<uint16_t*>(raw())[i] = bf16_from_float(static_cast<float>(v)); break;
+    case DType::kF16: static_cast<uint16_t*>(raw())[i] = f16_from_float(static_cast<float>(v)); break;
   }
 }
 

@@ -85,6 +85,7 @@ struct JobSpec {
   std::string runtime_device = "cpu";
   bool runtime_allow_tf32 = false;  // CUDA: TF32 tensor cores for f32 matmul and convolution
   bool runtime_cudnn_benchmark = true;  // CUDA: time cuDNN's convolution algorithms per shape
+  std::string runtime_precision = "fp32";  // fp32 | bf16 | fp16 (CUDA: mixed precision; fp16 scales the loss)
   int local_rank = 0;               // set by the launcher (not a spec key): the GPU is local_rank % GPUs
   int64_t log_every_steps = 50;
   std::string spec_yaml;  // the resolved spec, saved in the run directory

@@ -61,6 +61,14 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
     co.device = Device{DeviceKind::kCUDA, gpu};
     if (spec.model.sync_batch_norm)
       return absl::InvalidArgumentError("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
+    co.compute = spec.runtime_precision == "bf16"   ? DType::kBF16
+                 : spec.runtime_precision == "fp16" ? DType::kF16
+                                                    : DType::kF32;
+    if (co.compute == DType::kF16) t->scaler_ = std::make_unique<LossScaler>();
+  } else if (spec.runtime_precision != "fp32") {
+    return absl::InvalidArgumentError(absl::StrCat("runtime.precision: ", spec.runtime_precision,
+                                                   " runs on CUDA devices only; set runtime.device: cuda or "
+                                                   "runtime.precision: fp32"));
   }
   if (spec.data.batch_size % t->world() != 0)
     return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
@@ -220,11 +228,15 @@ absl::StatusOr<Tensor> Trainer::train_step(float lr, Tape& tape, int64_t& rows) 
     Var loss = loss_of(out, y);
     loss_value = loss.value();
     if (bucketer_) bucketer_->begin_step();
-    tape.backward(loss);
+    tape.backward(loss, scaler_ ? scaler_->scale() : 1.0);
   }
   if (bucketer_) TY_RETURN_IF_ERROR(bucketer_->finish_step());
-  if (spec_.train.clip_grad_norm > 0) clip_grad_norm(*ctx_, model_->params(), spec_.train.clip_grad_norm);
-  optimizer_->step(lr);
+  // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients
+  // are the same averaged ones) and the loss scale halved.
+  if (!scaler_ || scaler_->unscale_or_skip(*ctx_, model_->params())) {
+    if (spec_.train.clip_grad_norm > 0) clip_grad_norm(*ctx_, model_->params(), spec_.train.clip_grad_norm);
+    optimizer_->step(lr);
+  }
   optimizer_->zero_grad();
   ++step_;
   return loss_value;
@@ -376,6 +388,9 @@ absl::Status Trainer::run() {
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     progress.end_epoch();
+    if (scaler_ && out)
+      std::fprintf(out, "  fp16 loss scale %g, %ld step(s) skipped for overflow so far\n", scaler_->scale(),
+                   static_cast<long>(scaler_->skipped()));
     TY_ASSIGN_OR_RETURN(const double skipped, global_mean(static_cast<double>(source_->skipped_records())));
     if (log)
       log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,

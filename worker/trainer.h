@@ -22,6 +22,7 @@
 #include "storage/checkpoint.h"
 #include "worker/checkpoint_saver.h"
 #include "worker/datasets.h"
+#include "runtime/optim/loss_scaler.h"
 #include "worker/job_spec.h"
 
 namespace ty {
@@ -93,6 +94,7 @@ class Trainer {
   JobData data_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only
   Communicator* comm_;
   std::unique_ptr<Communicator> gpu_comm_;       // NCCL, for gradients on GPUs (data parallel)
   std::unique_ptr<GradientBucketer> bucketer_;  // data parallel only

@@ -35,6 +35,10 @@ void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, N
   src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
   src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
   src.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
+  if (scaler_) {
+    src.emplace_back("meta.loss_scale", scalar(scaler_->scale()));
+    src.emplace_back("meta.loss_scale_good_steps", scalar(static_cast<double>(scaler_->good_steps())));
+  }
   // What the position means: resuming under other values would not continue the same run.
   src.emplace_back("meta.global_batch", scalar(static_cast<double>(spec_.data.batch_size)));
   src.emplace_back("meta.train_size", scalar(static_cast<double>(data_.train->size())));
@@ -90,6 +94,8 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
         " now: the shards, train.seed or storage.shuffle_window_mb changed (restore them, or use a new --run-dir)"));
   step_ = meta("meta.step");
   ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
+  if (scaler_ && t.count("meta.loss_scale") && t.count("meta.loss_scale_good_steps"))
+    scaler_->restore(t.at("meta.loss_scale").at(0), meta("meta.loss_scale_good_steps"));
   if (out)
     std::fprintf(out, "trainyard: resuming from %s (step %ld%s)\n", found.dir.c_str(), static_cast<long>(step_),
                  found.world != world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");

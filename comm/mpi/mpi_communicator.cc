@@ -18,8 +18,10 @@ MPI_Datatype mpi_type(const Tensor& t) {
     case DType::kF64: return MPI_DOUBLE;
     case DType::kI32: return MPI_INT;
     case DType::kU8: return MPI_BYTE;
+    case DType::kBF16:
+    case DType::kF16: break;  // 16-bit floats stay on the device (NCCL)
   }
-  return MPI_BYTE;
+  LOG(FATAL) << "MPI has no reduction for " << dtype_name(t.dtype()) << " tensors";
 }
 
 int count_of(const Tensor& t) {

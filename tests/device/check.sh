@@ -65,7 +65,7 @@ else
 fi
 run_part "(c) NCCL on one rank: collectives and a data-parallel step" "$build/tests/comm_tests" 'Nccl*'
 echo "== (d) GPU step benchmark vs PyTorch (same GPU, same run)"
-for precision in fp32 tf32; do
+for precision in fp32 tf32 bf16; do
   timeout 240 python3 bench/gpu_step_vs_pytorch.py --runs "${BENCH_RUNS:-5}" --steps "${BENCH_STEPS:-50}" \
     --precision $precision --trainyard "$build/bench/gpu_step" || { echo "(d) $precision: FAILED"; status=1; }
 done

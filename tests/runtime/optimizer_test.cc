@@ -1,10 +1,13 @@
 // Optimizer steps, schedules and clipping against values computed by hand.
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 
 #include "gtest/gtest.h"
 #include "runtime/optim/adam.h"
 #include "runtime/optim/clip.h"
+#include "runtime/optim/loss_scaler.h"
 #include "runtime/optim/schedule.h"
 #include "runtime/optim/sgd.h"
 
@@ -159,6 +162,34 @@ TEST(Clip, ScalesToMaxNormAndLeavesSmallGradientsAlone) {
   EXPECT_NEAR(b.p.grad().at(0), 0.8, 1e-6);
   EXPECT_NEAR(clip_grad_norm(host(), {a.p, b.p}, 10.0), 1.0, 1e-6);
   EXPECT_NEAR(a.p.grad().at(0), 0.6, 1e-6);
+}
+
+TEST(LossScaler, SkipsOverflowHalvesUnscalesAndGrows) {
+  Scalar a(0), b(0);
+  LossScaler scaler(1024.0, /*growth_interval=*/2);
+  a.grad(512);
+  b.grad(std::numeric_limits<double>::infinity());
+  EXPECT_FALSE(scaler.unscale_or_skip(host(), {a.p, b.p}));
+  EXPECT_EQ(scaler.scale(), 512.0);
+  EXPECT_EQ(scaler.skipped(), 1);
+  a.p.zero_grad();
+  b.p.zero_grad();
+  a.grad(256);
+  b.grad(-128);
+  EXPECT_TRUE(scaler.unscale_or_skip(host(), {a.p, b.p}));
+  EXPECT_DOUBLE_EQ(a.p.grad().at(0), 0.5);
+  EXPECT_DOUBLE_EQ(b.p.grad().at(0), -0.25);
+  EXPECT_EQ(scaler.scale(), 512.0);
+  a.p.zero_grad();
+  a.grad(std::nan(""));
+  EXPECT_FALSE(scaler.unscale_or_skip(host(), {a.p}));  // NaN too
+  EXPECT_EQ(scaler.scale(), 256.0);
+  for (int i = 0; i < 2; ++i) {
+    a.p.zero_grad();
+    a.grad(1);
+    EXPECT_TRUE(scaler.unscale_or_skip(host(), {a.p}));
+  }
+  EXPECT_EQ(scaler.scale(), 512.0);  // two finite steps in a row: doubled
 }
 
 }  // namespace

@@ -159,6 +159,13 @@ TEST_F(TrainCli, CudaDeviceIsCheckedBeforeTraining) {
   }
 }
 
+// Mixed precision needs a GPU: on the CPU it is refused before training, naming the key.
+TEST_F(TrainCli, MixedPrecisionOnTheCpuIsRefused) {
+  Result r = run("train " + mlp_ + " --set runtime.precision=bf16 --set train.max_steps=1 --run-dir " + path("bf16"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("runtime.precision: bf16 runs on CUDA devices only"), std::string::npos) << r.output;
+}
+
 TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   const std::string data = "/usr/share/datasets/fashion-mnist/";
   Result imp = run("data import idx --images " + data + "train-images-idx3-ubyte.gz --labels " + data +

@@ -26,6 +26,10 @@ class CublasGemm {
 
   absl::Status gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
                     float* c, float beta, const float* bias = nullptr);
+  // The same with a and b in 16-bit floats (bf16 when `bf16`, else f16), accumulated and
+  // written in f32 (mixed precision).
+  absl::Status gemm_half(bool bf16, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* a,
+                         const void* b, float* c, float beta, const float* bias = nullptr);
 
  private:
   CublasGemm() = default;

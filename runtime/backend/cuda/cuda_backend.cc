@@ -21,8 +21,11 @@ struct NCS {
 
 absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::create(int device, cudaStream_t stream,
                                                                  CachingDeviceAllocator& memory, bool allow_tf32,
-                                                                 bool benchmark_convolutions) {
+                                                                 bool benchmark_convolutions, DType compute) {
+  if (compute != DType::kF32 && compute != DType::kBF16 && compute != DType::kF16)
+    return absl::InvalidArgumentError(absl::StrCat("mixed precision in ", dtype_name(compute), ": use bf16 or f16"));
   std::unique_ptr<CudaBackend> b(new CudaBackend());
+  b->compute_ = compute;
   b->device_ = device;
   b->stream_ = stream;
   TY_ASSIGN_OR_RETURN(b->gemm_, cuda::CublasGemm::create(stream, allow_tf32));
@@ -36,32 +39,69 @@ void CudaBackend::convert_layout(const Tensor& src, Tensor& dst) {
                 "convert_layout");
 }
 
+Tensor CudaBackend::to_compute(const Tensor& t) {
+  Tensor h = Tensor::empty(t.allocator(), t.shape(), compute_, t.device());
+  cuda::to_half(stream_, in(t), h.raw(), t.numel(), compute_ == DType::kBF16);
+  return h;
+}
+
 void CudaBackend::gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta,
                        const Tensor* bias) {
   const int64_t m = c.dim(0), n = c.dim(1), k = trans_a ? a.dim(0) : a.dim(1);
-  absl::Status st = gemm_->gemm(trans_a, trans_b, m, n, k, in(a), in(b), out(c), beta, bias ? in(*bias) : nullptr);
+  const float* bias_p = bias ? in(*bias) : nullptr;
+  absl::Status st;
+  if (compute_ == DType::kF32) {
+    st = gemm_->gemm(trans_a, trans_b, m, n, k, in(a), in(b), out(c), beta, bias_p);
+  } else {
+    const Tensor a16 = to_compute(a), b16 = to_compute(b);
+    st = gemm_->gemm_half(compute_ == DType::kBF16, trans_a, trans_b, m, n, k, a16.raw(), b16.raw(), out(c), beta,
+                          bias_p);
+  }
   CHECK(st.ok()) << st.message();
 }
 
-// Bias and its gradient are own kernels: cuDNN's (cudnnAddTensor, cudnnConvolutionBackwardBias)
-// measured 2-5x slower on H200 for NCHW activations.
+bool CudaBackend::conv_in_half(const ConvGeom& g) {
+  return compute_ != DType::kF32 && conv_->supports(g, conv_type());
+}
+
 void CudaBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
-  conv_->forward(g, in(x), in(w), nullptr, out(y));
+  if (!conv_in_half(g)) {
+    conv_->forward(g, cuda::CudnnConv::Type::kF32, in(x), in(w), out(y));
+  } else {
+    Tensor y16 = Tensor::empty(y.allocator(), y.shape(), compute_, y.device());
+    conv_->forward(g, conv_type(), to_compute(x).raw(), to_compute(w).raw(), y16.raw());
+    cuda::from_half(stream_, y16.raw(), out(y), y.numel(), compute_ == DType::kBF16);
+  }
   if (bias) cuda::add_channel_bias(stream_, out(y), in(*bias), g.n, g.k, g.p * g.q);
 }
 
 void CudaBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  conv_->backward_data(g, in(dy), in(w), out(dx));
+  if (!conv_in_half(g)) {
+    conv_->backward_data(g, cuda::CudnnConv::Type::kF32, in(dy), in(w), out(dx));
+    return;
+  }
+  Tensor dx16 = Tensor::empty(dx.allocator(), dx.shape(), compute_, dx.device());
+  conv_->backward_data(g, conv_type(), to_compute(dy).raw(), to_compute(w).raw(), dx16.raw());
+  cuda::from_half(stream_, dx16.raw(), out(dx), dx.numel(), compute_ == DType::kBF16);
 }
 
 void CudaBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw,
                                           Tensor* db) {
-  conv_->backward_weights(g, in(x), in(dy), out(dw), nullptr);
+  if (!conv_in_half(g)) {
+    conv_->backward_weights(g, cuda::CudnnConv::Type::kF32, in(x), in(dy), out(dw));
+  } else {
+    Tensor dw16 = Tensor::empty(dw.allocator(), dw.shape(), compute_, dw.device());
+    conv_->backward_weights(g, conv_type(), to_compute(x).raw(), to_compute(dy).raw(), dw16.raw());
+    cuda::from_half(stream_, dw16.raw(), out(dw), dw.numel(), compute_ == DType::kBF16);
+  }
   if (db) {
     Tensor planes = Tensor::empty(dy.allocator(), {g.n * g.k}, DType::kF32, dy.device());
     cuda::channel_sums(stream_, in(dy), out(planes), out(*db), g.n, g.k, g.p * g.q);
   }
 }
+
+// Bias and its gradient above are own kernels: cuDNN's (cudnnAddTensor,
+// cudnnConvolutionBackwardBias) measured 2-5x slower on an H200 for NCHW activations.
 
 void CudaBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) {
   const cuda::PoolShape s{g.n, g.c, g.h, g.w, g.p, g.q, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max};

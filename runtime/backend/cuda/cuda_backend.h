@@ -1,7 +1,10 @@
 // CudaBackend: the KernelBackend table on one CUDA device and stream, over device tensors
 // (f32, plain NCHW / row-major): cuBLAS for gemm, cuDNN for convolution, own kernels for
 // the rest (cuda_kernels.h). Nothing waits for the device: work is queued on the stream
-// in call order. A Context on a CUDA device (cuda_runtime.cc) runs every op on it.
+// in call order. A Context on a CUDA device (cuda_runtime.cc) runs every op on it. Under
+// mixed precision (runtime.precision: bf16 | fp16) gemm and convolution take their inputs
+// rounded to 16 bits and produce f32, as autocast does: weights, activations, gradients and
+// optimizer state stay f32.
 #pragma once
 
 #include <memory>
@@ -19,7 +22,8 @@ class CudaBackend final : public KernelBackend {
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,
                                                              CachingDeviceAllocator& memory, bool allow_tf32,
-                                                             bool benchmark_convolutions = false);
+                                                             bool benchmark_convolutions = false,
+                                                             DType compute = DType::kF32);
 
   std::string name() const override { return "cuda"; }
   bool enabled(DType dtype, Device device) const override {
@@ -79,6 +83,16 @@ class CudaBackend final : public KernelBackend {
   std::unique_ptr<cuda::CublasGemm> gemm_;
   std::unique_ptr<cuda::CudnnConv> conv_;
   Tensor ones_;  // column_sums multiplies by a vector of ones (cuBLAS), grown as needed
+  // Mixed precision: gemm and convolution round their f32 inputs to this type (kBF16 or
+  // kF16) and accumulate in f32; kF32: off.
+  DType compute_ = DType::kF32;
+  // `t` rounded to compute_, in a temporary from t's allocator.
+  Tensor to_compute(const Tensor& t);
+  // Mixed precision is on and cuDNN runs `g` in 16 bits (else that convolution stays f32).
+  bool conv_in_half(const ConvGeom& g);
+  cuda::CudnnConv::Type conv_type() const {
+    return compute_ == DType::kBF16 ? cuda::CudnnConv::Type::kBF16 : cuda::CudnnConv::Type::kF16;
+  }
 };
 
 }  // namespace ty

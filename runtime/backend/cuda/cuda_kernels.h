@@ -69,6 +69,10 @@ void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const in
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,
                      uint64_t stream, uint64_t first);
 
+// 16-bit floats (bf16 when `bf16`, else IEEE f16) from and to f32, rounding to nearest even.
+void to_half(cudaStream_t s, const float* x, void* y, int64_t n, bool bf16);
+void from_half(cudaStream_t s, const void* x, float* y, int64_t n, bool bf16);
+
 // dst = `count` copies of the low `pattern_bytes` (4 or 8) bytes of `pattern`.
 void fill(cudaStream_t s, void* dst, int64_t count, uint64_t pattern, int pattern_bytes);
 

@@ -25,7 +25,8 @@ struct CudaStreamState {
 
 }  // namespace
 
-absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool benchmark_convolutions) {
+absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool benchmark_convolutions,
+                                                DType compute) {
   TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaSetDevice(index), "opening the CUDA device"));
   auto state = std::make_shared<CudaStreamState>(index);
   TY_RETURN_IF_ERROR(
@@ -33,7 +34,7 @@ absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool
   DeviceRuntime rt;
   rt.allocator = std::make_shared<StreamAllocator>(state->memory, state->stream, state);
   rt.pinned = std::make_shared<PinnedHostAllocator>();
-  TY_ASSIGN_OR_RETURN(rt.kernels, CudaBackend::create(index, state->stream, state->memory, allow_tf32, benchmark_convolutions));
+  TY_ASSIGN_OR_RETURN(rt.kernels, CudaBackend::create(index, state->stream, state->memory, allow_tf32, benchmark_convolutions, compute));
   cudaStream_t stream = state->stream;
   rt.synchronize = [stream] { TY_CUDA_CHECK(cudaStreamSynchronize(stream), "waiting for the device"); };
   rt.stream = stream;

@@ -38,8 +38,6 @@ struct CudnnConv::Api {
   decltype(&cudnnConvolutionForward) forward = nullptr;
   decltype(&cudnnConvolutionBackwardData) backward_data = nullptr;
   decltype(&cudnnConvolutionBackwardFilter) backward_filter = nullptr;
-  decltype(&cudnnConvolutionBackwardBias) backward_bias = nullptr;
-  decltype(&cudnnAddTensor) add_tensor = nullptr;
   std::string error;
 };
 
@@ -83,9 +81,7 @@ const CudnnConv::Api* load_api() {
         resolve(lib, "cudnnFindConvolutionBackwardFilterAlgorithm", a.find_bwd_filter, e) &&
         resolve(lib, "cudnnConvolutionForward", a.forward, e) &&
         resolve(lib, "cudnnConvolutionBackwardData", a.backward_data, e) &&
-        resolve(lib, "cudnnConvolutionBackwardFilter", a.backward_filter, e) &&
-        resolve(lib, "cudnnConvolutionBackwardBias", a.backward_bias, e) &&
-        resolve(lib, "cudnnAddTensor", a.add_tensor, e);
+        resolve(lib, "cudnnConvolutionBackwardFilter", a.backward_filter, e);
   });
   return &a;
 }
@@ -93,13 +89,15 @@ const CudnnConv::Api* load_api() {
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
 
 // The first of cuDNN's ranked algorithms that works and whose workspace fits, and its
-// workspace size.
-template <class Perf>
-auto first_fitting(const Perf* perf, int found, const char* direction) {
+// workspace size; false if there is none.
+template <class Perf, class Algo>
+bool first_fitting(const Perf* perf, int found, Algo& algo, size_t& bytes) {
   int k = 0;
   while (k < found && (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace)) ++k;
-  CHECK(k < found) << "cuDNN offers no " << direction << " convolution algorithm for this shape";
-  return std::make_pair(perf[k].algo, perf[k].memory);
+  if (k == found) return false;
+  algo = perf[k].algo;
+  bytes = perf[k].memory;
+  return true;
 }
 
 }  // namespace
@@ -113,13 +111,14 @@ auto first_fitting(const Perf* perf, int found, const char* direction) {
   } while (0)
 
 struct CudnnConv::Plan {
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   cudnnConvolutionFwdAlgo_t fwd{};
   cudnnConvolutionBwdDataAlgo_t bwd_data{};
   cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
   size_t fwd_bytes = 0, bwd_data_bytes = 0, bwd_filter_bytes = 0;
+  bool supported = true;  // cuDNN has an algorithm in every direction
 };
 
 absl::StatusOr<std::unique_ptr<CudnnConv>> CudnnConv::create(cudaStream_t stream, CachingDeviceAllocator& memory,
@@ -145,7 +144,6 @@ CudnnConv::~CudnnConv() {
   for (auto& [key, p] : plans_) {
     api_->destroy_tensor(p->x);
     api_->destroy_tensor(p->y);
-    api_->destroy_tensor(p->bias);
     api_->destroy_filter(p->w);
     api_->destroy_conv(p->conv);
   }
@@ -163,8 +161,8 @@ void* CudnnConv::workspace(size_t bytes) {
   return workspace_;
 }
 
-CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g) {
-  const Key key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.p, g.q, g.stride_h, g.stride_w, g.pad_h, g.pad_w};
+CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
+  const Key key{g.n, g.c, g.h, g.w, g.k, g.r, g.s, g.p, g.q, g.stride_h, g.stride_w, g.pad_h, g.pad_w, type};
   std::unique_ptr<Plan>& slot = plans_[key];
   if (slot) return *slot;
   auto p = std::make_unique<Plan>();
@@ -172,73 +170,86 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g) {
   auto i = [](int64_t v) { return static_cast<int>(v); };
   TY_CUDNN_CHECK(api_->create_tensor(&p->x), op);
   TY_CUDNN_CHECK(api_->create_tensor(&p->y), op);
-  TY_CUDNN_CHECK(api_->create_tensor(&p->bias), op);
   TY_CUDNN_CHECK(api_->create_filter(&p->w), op);
   TY_CUDNN_CHECK(api_->create_conv(&p->conv), op);
-  TY_CUDNN_CHECK(api_->set_tensor(p->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.c), i(g.h), i(g.w)), op);
-  TY_CUDNN_CHECK(api_->set_tensor(p->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i(g.n), i(g.k), i(g.p), i(g.q)), op);
-  TY_CUDNN_CHECK(api_->set_tensor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, i(g.k), 1, 1), op);
-  TY_CUDNN_CHECK(api_->set_filter(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i(g.k), i(g.c), i(g.r), i(g.s)), op);
+  const cudnnDataType_t dt = type == Type::kBF16 ? CUDNN_DATA_BFLOAT16
+                             : type == Type::kF16 ? CUDNN_DATA_HALF
+                                                  : CUDNN_DATA_FLOAT;
+  TY_CUDNN_CHECK(api_->set_tensor(p->x, CUDNN_TENSOR_NCHW, dt, i(g.n), i(g.c), i(g.h), i(g.w)), op);
+  TY_CUDNN_CHECK(api_->set_tensor(p->y, CUDNN_TENSOR_NCHW, dt, i(g.n), i(g.k), i(g.p), i(g.q)), op);
+  TY_CUDNN_CHECK(api_->set_filter(p->w, dt, CUDNN_TENSOR_NCHW, i(g.k), i(g.c), i(g.r), i(g.s)), op);
   TY_CUDNN_CHECK(api_->set_conv(p->conv, i(g.pad_h), i(g.pad_w), i(g.stride_h), i(g.stride_w), 1, 1,
                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                  op);
-  TY_CUDNN_CHECK(api_->set_math(p->conv, allow_tf32_ ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION : CUDNN_FMA_MATH), op);
+  // 16-bit inputs accumulate in f32 on tensor cores; f32 inputs use them only with TF32.
+  TY_CUDNN_CHECK(api_->set_math(p->conv, type != Type::kF32 ? CUDNN_TENSOR_OP_MATH
+                                         : allow_tf32_     ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+                                                           : CUDNN_FMA_MATH),
+                 op);
   cudnnHandle_t h = static_cast<cudnnHandle_t>(handle_);
   // Per direction: cuDNN's ranking (by timing each algorithm once, or by its heuristics),
   // then the first algorithm whose workspace fits. Timing waits for the stream.
   if (benchmark_) TY_CUDA_CHECK(cudaStreamSynchronize(stream_), "convolution algorithm timing");
+  // A 16-bit configuration cuDNN cannot run is reported by supports(); f32 must work.
+  auto usable = [&](cudnnStatus_t ranked, bool fits, const char* direction) {
+    if (type != Type::kF32) return ranked == CUDNN_STATUS_SUCCESS && fits;
+    CHECK(ranked == CUDNN_STATUS_SUCCESS) << "ranking " << direction << " convolution algorithms failed in " << op
+                                          << ": " << api_->error_string(ranked);
+    CHECK(fits) << "cuDNN offers no " << direction << " convolution algorithm for this shape";
+    return true;
+  };
   {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
     auto rank = benchmark_ ? api_->find_fwd : api_->fwd_algos;
-    TY_CUDNN_CHECK(rank(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf), op);
-    std::tie(p->fwd, p->fwd_bytes) = first_fitting(perf, found, "forward");
+    const cudnnStatus_t st = rank(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf);
+    p->supported &= usable(st, st == CUDNN_STATUS_SUCCESS && first_fitting(perf, found, p->fwd, p->fwd_bytes), "forward");
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int found = 0;
     auto rank = benchmark_ ? api_->find_bwd_data : api_->bwd_data_algos;
-    TY_CUDNN_CHECK(rank(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf), op);
-    std::tie(p->bwd_data, p->bwd_data_bytes) = first_fitting(perf, found, "backward-data");
+    const cudnnStatus_t st = rank(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf);
+    p->supported &= usable(st, st == CUDNN_STATUS_SUCCESS && first_fitting(perf, found, p->bwd_data, p->bwd_data_bytes),
+                           "backward-data");
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int found = 0;
     auto rank = benchmark_ ? api_->find_bwd_filter : api_->bwd_filter_algos;
-    TY_CUDNN_CHECK(rank(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf), op);
-    std::tie(p->bwd_filter, p->bwd_filter_bytes) = first_fitting(perf, found, "backward-filter");
+    const cudnnStatus_t st = rank(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf);
+    p->supported &= usable(st, st == CUDNN_STATUS_SUCCESS &&
+                                   first_fitting(perf, found, p->bwd_filter, p->bwd_filter_bytes),
+                           "backward-filter");
   }
   slot = std::move(p);
   return *slot;
 }
 
-void CudnnConv::forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
-  Plan& p = plan(g);
+bool CudnnConv::supports(const ConvGeom& g, Type t) { return plan(g, t).supported; }
+
+void CudnnConv::forward(const ConvGeom& g, Type t, const void* x, const void* w, void* y) {
+  Plan& p = plan(g, t);
   const float one = 1.f, zero = 0.f;
-  cudnnHandle_t h = static_cast<cudnnHandle_t>(handle_);
-  TY_CUDNN_CHECK(api_->forward(h, &one, p.x, x, p.w, w, p.conv, p.fwd, workspace(p.fwd_bytes), p.fwd_bytes, &zero,
-                               p.y, y),
+  TY_CUDNN_CHECK(api_->forward(static_cast<cudnnHandle_t>(handle_), &one, p.x, x, p.w, w, p.conv, p.fwd,
+                               workspace(p.fwd_bytes), p.fwd_bytes, &zero, p.y, y),
                  "conv2d_forward");
-  if (bias != nullptr) TY_CUDNN_CHECK(api_->add_tensor(h, &one, p.bias, bias, &one, p.y, y), "conv2d_forward (bias)");
 }
 
-void CudnnConv::backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  Plan& p = plan(g);
+void CudnnConv::backward_data(const ConvGeom& g, Type t, const void* dy, const void* w, void* dx) {
+  Plan& p = plan(g, t);
   const float one = 1.f, zero = 0.f;
   TY_CUDNN_CHECK(api_->backward_data(static_cast<cudnnHandle_t>(handle_), &one, p.w, w, p.y, dy, p.conv, p.bwd_data,
                                      workspace(p.bwd_data_bytes), p.bwd_data_bytes, &zero, p.x, dx),
                  "conv2d_backward_data");
 }
 
-void CudnnConv::backward_weights(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db) {
-  Plan& p = plan(g);
+void CudnnConv::backward_weights(const ConvGeom& g, Type t, const void* x, const void* dy, void* dw) {
+  Plan& p = plan(g, t);
   const float one = 1.f, zero = 0.f;
-  cudnnHandle_t h = static_cast<cudnnHandle_t>(handle_);
-  TY_CUDNN_CHECK(api_->backward_filter(h, &one, p.x, x, p.y, dy, p.conv, p.bwd_filter, workspace(p.bwd_filter_bytes),
-                                       p.bwd_filter_bytes, &zero, p.w, dw),
+  TY_CUDNN_CHECK(api_->backward_filter(static_cast<cudnnHandle_t>(handle_), &one, p.x, x, p.y, dy, p.conv,
+                                       p.bwd_filter, workspace(p.bwd_filter_bytes), p.bwd_filter_bytes, &zero, p.w, dw),
                  "conv2d_backward_weights");
-  if (db != nullptr)
-    TY_CUDNN_CHECK(api_->backward_bias(h, &one, p.y, dy, &zero, p.bias, db), "conv2d_backward_weights (bias)");
 }
 
 }  // namespace ty::cuda

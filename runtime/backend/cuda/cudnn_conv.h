@@ -27,17 +27,23 @@ class CudnnConv {
                                                            bool allow_tf32, bool benchmark);
   ~CudnnConv();
 
+  // The element type of x, w, y and their gradients: f32, or 16-bit floats accumulated in
+  // f32 (mixed precision).
+  enum class Type { kF32, kBF16, kF16 };
+
+  // Whether cuDNN can run geometry `g` in type `t` in every direction (always for f32).
+  bool supports(const ConvGeom& g, Type t);
+
   // A failing cuDNN call fails the process naming the call and the op (a lost device or
-  // a bug, not bad input: shapes were checked by the ops).
-  void forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
-  void backward_data(const ConvGeom& g, const float* dy, const float* w, float* dx);
-  // db (K) may be null.
-  void backward_weights(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db);
+  // a bug, not bad input: shapes were checked by the ops). Bias is added by the caller.
+  void forward(const ConvGeom& g, Type t, const void* x, const void* w, void* y);
+  void backward_data(const ConvGeom& g, Type t, const void* dy, const void* w, void* dx);
+  void backward_weights(const ConvGeom& g, Type t, const void* x, const void* dy, void* dw);
 
  private:
   struct Plan;
   CudnnConv() = default;
-  Plan& plan(const ConvGeom& g);
+  Plan& plan(const ConvGeom& g, Type t);
   void* workspace(size_t bytes);
 
   const Api* api_ = nullptr;
@@ -47,7 +53,7 @@ class CudnnConv {
   bool allow_tf32_ = false;
   bool benchmark_ = false;
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                         int64_t, int64_t, int64_t>;
+                         int64_t, int64_t, int64_t, Type>;
   std::map<Key, std::unique_ptr<Plan>> plans_;
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;

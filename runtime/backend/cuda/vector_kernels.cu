@@ -1,6 +1,9 @@
 // Vector kernels: fills, elementwise arithmetic, whole-tensor reductions (one block,
 // summed in double, so results do not depend on the launch shape), losses and the
 // gradient-norm clip. CPU references: backend/host_kernels.cc.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <cmath>
 
 #include "runtime/backend/cuda/block_reduce.cuh"
@@ -156,6 +159,23 @@ __global__ void channel_totals_kernel(const float* planes, int64_t n, int64_t c,
   if (threadIdx.x == 0) y[blockIdx.x] = acc;
 }
 
+template <class T>
+__device__ T from_float(float v);
+template <>
+__device__ __nv_bfloat16 from_float(float v) { return __float2bfloat16_rn(v); }
+template <>
+__device__ __half from_float(float v) { return __float2half_rn(v); }
+
+template <class T>
+__global__ void to_half_kernel(const float* x, T* y, int64_t n) {
+  TY_GRID_STRIDE(i, n) y[i] = from_float<T>(x[i]);
+}
+
+template <class T>
+__global__ void from_half_kernel(const T* x, float* y, int64_t n) {
+  TY_GRID_STRIDE(i, n) y[i] = static_cast<float>(x[i]);
+}
+
 __global__ void one_hot_kernel(const int32_t* labels, int64_t n, int64_t c, float* y) {
   TY_GRID_STRIDE(k, n * c) y[k] = labels[k / c] == k % c ? 1.f : 0.f;
 }
@@ -259,6 +279,26 @@ void channel_sums(cudaStream_t st, const float* x, float* plane_sums, float* y, 
   check_launch("channel_sums (planes)");
   channel_totals_kernel<<<static_cast<unsigned>(c), kThreads, 0, st>>>(plane_sums, n, c, y);
   check_launch("channel_sums");
+}
+
+void to_half(cudaStream_t s, const float* x, void* y, int64_t n, bool bf16) {
+  if (n == 0) return;
+  if (bf16) {
+    to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__nv_bfloat16*>(y), n);
+  } else {
+    to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__half*>(y), n);
+  }
+  check_launch("to_half");
+}
+
+void from_half(cudaStream_t s, const void* x, float* y, int64_t n, bool bf16) {
+  if (n == 0) return;
+  if (bf16) {
+    from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x), y, n);
+  } else {
+    from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);
+  }
+  check_launch("from_half");
 }
 
 }  // namespace ty::cuda

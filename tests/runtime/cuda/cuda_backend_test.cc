@@ -238,5 +238,39 @@ TEST_F(CudaConformance, OptimizerUpdatesAndDropout) {
   }, 0);
 }
 
+// Mixed precision: gemm and convolution round their inputs to bf16 / f16 and accumulate in
+// f32; against the f32 reference within the 16-bit types' rounding.
+TEST_F(CudaConformance, MixedPrecisionGemmAndConvolution) {
+  for (DType compute : {DType::kBF16, DType::kF16}) {
+    SCOPED_TRACE(dtype_name(compute));
+    auto b = CudaBackend::create(0, nullptr, *memory_, /*allow_tf32=*/false, /*benchmark_convolutions=*/true, compute);
+    ASSERT_TRUE(b.ok()) << b.status();
+    cuda_ = std::move(*b);
+    const double tol = compute == DType::kBF16 ? 1e-2 : 2e-3;
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t m = 64, n = 48, k = 200;
+        Tensor a = ta ? random({k, m}) : random({m, k}), bb = tb ? random({n, k}) : random({k, n}), bias = random({n});
+        conform("gemm", [&](KernelBackend& be, const Place& on) {
+          Tensor c = on(poisoned({m, n})), bd = on(bias);
+          be.gemm(ta, tb, on(a), on(bb), c, 0.f, &bd);
+          return std::vector<Tensor>{c};
+        }, tol);
+      }
+    ConvGeom g{4, 8, 12, 10, 16, 3, 3, 0, 0, 1, 1, 1, 1};
+    g.p = g.h, g.q = g.w;
+    Tensor x = random({g.n, g.c, g.h, g.w}), w = random({g.k, g.c, g.r, g.s}), bias = random({g.k});
+    Tensor dy = random({g.n, g.k, g.p, g.q});
+    conform("convolution", [&](KernelBackend& be, const Place& on) {
+      Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned(x.shape())), dw = on(poisoned(w.shape()));
+      Tensor db = on(poisoned({g.k})), xd = on(x), wd = on(w), bd = on(bias), dyd = on(dy);
+      be.conv2d_forward(g, xd, wd, &bd, y);
+      be.conv2d_backward_data(g, dyd, wd, dx);
+      be.conv2d_backward_weights(g, xd, dyd, dw, &db);
+      return std::vector<Tensor>{y, dx, dw, db};
+    }, tol);
+  }
+}
+
 }  // namespace
 }  // namespace ty

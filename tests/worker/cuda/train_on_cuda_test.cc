@@ -117,5 +117,18 @@ TEST_F(CudaTraining, SgdMomentumClippingAndOtherLossesMatchTheCpu) {
   expect_same_training("fashion_mnist_mlp", "--set train.loss=mse --set optimizer.name=adamw");
 }
 
+// Mixed precision trains to the f32 run's accuracy: bf16, and fp16 with its loss scale.
+TEST_F(CudaTraining, MixedPrecisionReachesTheF32Accuracy) {
+  const std::string f32 = train("fashion_mnist_cnn", "cuda", "");
+  const double want = test_accuracy(f32 + "/metrics.jsonl");
+  EXPECT_GT(want, 0.5);
+  for (const char* precision : {"bf16", "fp16"}) {
+    SCOPED_TRACE(precision);
+    const std::string run = train("fashion_mnist_cnn", "cuda", std::string("--set runtime.precision=") + precision);
+    for (double loss : train_losses(run + "/metrics.jsonl")) EXPECT_TRUE(std::isfinite(loss));
+    EXPECT_NEAR(test_accuracy(run + "/metrics.jsonl"), want, 0.02);
+  }
+}
+
 }  // namespace
 }  // namespace ty
