@@ -60,19 +60,23 @@ std::vector<std::pair<std::string, Var>> Linear::params() {
 }
 
 Conv2d::Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel,
-               int64_t stride, int64_t padding, DType dtype)
-    : stride_(stride), padding_(padding) {
+               int64_t stride, int64_t padding, DType dtype, int64_t max_pool)
+    : stride_(stride), padding_(padding), max_pool_(max_pool) {
   const double bound = 1.0 / std::sqrt(double(in[0] * kernel * kernel));
   w_ = Var(rng.uniform(ctx, {out_channels, in[0], kernel, kernel}, bound, dtype), true);
   b_ = Var(rng.uniform(ctx, {out_channels}, bound, dtype), true);
-  out_shape_ = {out_channels, (in[1] + 2 * padding - kernel) / stride + 1,
-                (in[2] + 2 * padding - kernel) / stride + 1};
+  conv_shape_ = {out_channels, (in[1] + 2 * padding - kernel) / stride + 1, (in[2] + 2 * padding - kernel) / stride + 1};
+  out_shape_ = conv_shape_;
+  if (max_pool_ > 0) out_shape_ = {out_channels, (conv_shape_[1] - max_pool_) / max_pool_ + 1,
+                                   (conv_shape_[2] - max_pool_) / max_pool_ + 1};
 }
 
 std::string Conv2d::describe() const {
   const Shape& w = w_.shape();
-  return absl::StrCat("conv2d ", w[1], " -> ", w[0], " k", w[2], " s", stride_, " p", padding_,
-                      " -> ", shape_str(out_shape_));
+  std::string s = absl::StrCat("conv2d ", w[1], " -> ", w[0], " k", w[2], " s", stride_, " p", padding_, " -> ",
+                               shape_str(conv_shape_));
+  if (max_pool_ > 0) absl::StrAppend(&s, ", maxpool ", max_pool_, " (bias after it) -> ", shape_str(out_shape_));
+  return s;
 }
 
 std::vector<std::pair<std::string, Var>> Conv2d::params() {

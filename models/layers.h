@@ -31,19 +31,25 @@ class Linear final : public Layer {
 };
 
 // (C, H, W) -> (K, P, Q)
+// With `max_pool` > 0 the layer is conv2d then a max pool of that size, the bias added
+// after the pool (the same values: a per-channel constant commutes with max) on a
+// max_pool^2-times smaller tensor: (C, H, W) -> (K, P / max_pool, Q / max_pool).
 class Conv2d final : public Layer {
  public:
   Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel,
-         int64_t stride, int64_t padding, DType dtype);
+         int64_t stride, int64_t padding, DType dtype, int64_t max_pool = 0);
   Var forward(Context& ctx, const Var& x) override {
-    return ops::conv2d(ctx, x, w_, b_, {stride_, padding_});
+    if (max_pool_ == 0) return ops::conv2d(ctx, x, w_, b_, {stride_, padding_});
+    Var y = ops::max_pool2d(ctx, ops::conv2d(ctx, x, w_, Var(), {stride_, padding_}), {max_pool_, max_pool_, 0});
+    return ops::add_channel_bias(ctx, y, b_);
   }
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
 
  private:
   Var w_, b_;
-  int64_t stride_, padding_;
+  int64_t stride_, padding_, max_pool_;
+  Shape conv_shape_;  // before the pool
 };
 
 // (C, H, W) -> (C, P, Q)

@@ -55,8 +55,9 @@ class Builder {
     return absl::OkStatus();
   }
 
+  // `max_pool` > 0: a max pool of that size follows, fused into the layer (Conv2d).
   absl::Status conv(Sequential& seq, const std::string& key, int64_t channels, int64_t kernel,
-                    int64_t stride, int64_t padding) {
+                    int64_t stride, int64_t padding, int64_t max_pool = 0) {
     const Shape in = seq.out_shape();
     if (in.size() != 3)
       return absl::InvalidArgumentError(absl::StrCat(
@@ -67,7 +68,13 @@ class Builder {
     if (in[1] + 2 * padding < kernel || in[2] + 2 * padding < kernel)
       return absl::InvalidArgumentError(absl::StrCat(key, ": kernel ", kernel, " does not fit input ",
                                                      shape_str(in), " with padding ", padding));
-    seq.add(std::make_unique<Conv2d>(ctx_, rng_, in, channels, kernel, stride, padding, dtype_));
+    if (max_pool > 0) {
+      const int64_t p = (in[1] + 2 * padding - kernel) / stride + 1, q = (in[2] + 2 * padding - kernel) / stride + 1;
+      if (p < max_pool || q < max_pool)
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ".pool: pool size ", max_pool, " larger than input ", shape_str({channels, p, q})));
+    }
+    seq.add(std::make_unique<Conv2d>(ctx_, rng_, in, channels, kernel, stride, padding, dtype_, max_pool));
     return absl::OkStatus();
   }
 
@@ -143,16 +150,22 @@ class Builder {
 
   // conv, [batch norm], activation, [pool]. An activation that never decreases (all but
   // GELU) commutes with max pooling: it then runs after the pool, on a quarter of the
-  // elements, with the same result.
+  // elements, with the same result; without batch norm the conv's bias moves after the
+  // pool too (Conv2d's max_pool).
   absl::Status conv_block(Sequential& seq, const std::string& key, const ConvBlockSpec& b,
                           const std::string& act) {
     if (b.pool != "max" && b.pool != "avg" && b.pool != "none")
       return absl::InvalidArgumentError(absl::StrCat(key, ".pool: '", b.pool, "' (allowed: max, avg, none)"));
     TY_ASSIGN_OR_RETURN(const Eltwise kind, parse_activation("model.activation", act));
     if (!b.residual && b.pool == "max" && kind != Eltwise::kGelu) {
-      TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding));
-      if (b.batch_norm) seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
-      TY_RETURN_IF_ERROR(pool(seq, key + ".pool", true, b.pool_size, 0));
+      if (b.batch_norm) {
+        TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding));
+        seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
+        TY_RETURN_IF_ERROR(pool(seq, key + ".pool", true, b.pool_size, 0));
+      } else {
+        if (b.pool_size <= 0) return absl::InvalidArgumentError(absl::StrCat(key, ".pool: pool size must be > 0"));
+        TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding, b.pool_size));
+      }
       return activation(seq, "model.activation", act);
     }
     if (!b.residual) {

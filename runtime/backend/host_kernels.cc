@@ -97,6 +97,36 @@ void HostKernels::column_sums(const Tensor& x, Tensor& y) {
   });
 }
 
+namespace {
+// Calls f(element, channel) over x (N, C, ...) in its layout.
+template <class F>
+void for_each_channel_element(const Tensor& x, F f) {
+  const int64_t n = x.dim(0), c = x.ndim() > 1 ? x.dim(1) : 1, s = x.numel() / std::max<int64_t>(n * c, 1);
+  if (x.layout() == Layout::kBlocked16) {  // (N, C/16, S, 16)
+    for (int64_t i = 0, total = x.numel(); i < total; ++i) f(i, (i / (16 * s)) % (c / 16) * 16 + i % 16);
+    return;
+  }
+  for (int64_t i = 0, total = x.numel(); i < total; ++i) f(i, (i / s) % c);
+}
+}  // namespace
+
+void HostKernels::add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) {
+  TY_DISPATCH_FLOAT(x.dtype(), T, {
+    const T *X = x.data<T>(), *B = bias.data<T>();
+    T* Y = y.data<T>();
+    for_each_channel_element(x, [&](int64_t i, int64_t ch) { Y[i] = X[i] + B[ch]; });
+  });
+}
+
+void HostKernels::channel_sums(const Tensor& x, Tensor& sums) {
+  TY_DISPATCH_FLOAT(x.dtype(), T, {
+    const T* X = x.data<T>();
+    T* S = sums.data<T>();
+    for (int64_t ch = 0; ch < sums.numel(); ++ch) S[ch] = 0;
+    for_each_channel_element(x, [&](int64_t i, int64_t ch) { S[ch] += X[i]; });
+  });
+}
+
 void HostKernels::add_sum_squares(const Tensor& x, Tensor& acc) {
   double sq = 0;
   TY_DISPATCH_FLOAT(x.dtype(), T, {

@@ -98,6 +98,10 @@ class KernelBackend {
   virtual void broadcast_scalar(const Tensor& s, double scale, Tensor& y) = 0;
   // y (cols) = the sums of x's columns, x viewed as (rows, cols) with cols = y.numel().
   virtual void column_sums(const Tensor& x, Tensor& y) = 0;
+  // Per channel of x (N, C, ...) in any layout this backend handles: y = x + bias[c]
+  // (bias (C)); sums (C) = the sums of x over all but the channel axis.
+  virtual void add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) = 0;
+  virtual void channel_sums(const Tensor& x, Tensor& sums) = 0;
   // acc (1, f64) += sum of squares of x (for the global gradient norm).
   virtual void add_sum_squares(const Tensor& x, Tensor& acc) = 0;
   // x *= min(1, max_norm / (sqrt(sq[0]) + 1e-6)); sq (1, f64) is a sum of squares.

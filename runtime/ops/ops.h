@@ -57,6 +57,8 @@ Var reshape(Context& ctx, const Var& x, Shape shape);
 Var flatten(Context& ctx, const Var& x);
 // Same shapes.
 Var add(Context& ctx, const Var& a, const Var& b);
+// x (N, C, ...) + b (C) on every element of channel c (x keeps its layout).
+Var add_channel_bias(Context& ctx, const Var& x, const Var& b);
 // Along `axis`; all other dimensions equal.
 Var concat(Context& ctx, const std::vector<Var>& xs, int axis);
 // -> scalar (shape (1))

@@ -67,6 +67,23 @@ Var add(Context& ctx, const Var& a, const Var& b_in) {
   });
 }
 
+Var add_channel_bias(Context& ctx, const Var& x_in, const Var& b) {
+  const int64_t c = x_in.value().ndim() > 1 ? x_in.shape()[1] : 0;
+  CHECK(c > 0 && b.value().numel() == c) << "add_channel_bias " << shape_str(b.shape()) << " to " << shape_str(x_in.shape());
+  KernelBackend& k = ctx.kernels(x_in.dtype());
+  const Var x = k.handles(x_in.value().layout()) ? x_in : plain(ctx, x_in);
+  Tensor y = x.value().empty_like();
+  k.add_channel_bias(x.value(), b.value(), y);
+  return record_op(ctx, {x, b}, Var(y), [&ctx, x, b](const Tensor& dy) {
+    if (b.requires_grad()) {
+      Tensor db = b.value().empty_like();
+      ctx.kernels(dy.dtype()).channel_sums(dy, db);
+      b.accumulate_grad(ctx, db);
+    }
+    if (x.requires_grad()) x.accumulate_grad(ctx, dy);
+  });
+}
+
 Var concat(Context& ctx, const std::vector<Var>& xs_in, int axis) {
   CHECK(!xs_in.empty()) << "concat of nothing";
   std::vector<Var> xs;

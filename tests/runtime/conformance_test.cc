@@ -162,6 +162,23 @@ TEST_F(Conformance, HarnessCatchesWrongAndUnwrittenOutputs) {
 namespace ty {
 namespace {
 
+// Channel bias and channel sums on a blocked tensor equal those on its plain copy.
+TEST_F(Conformance, ChannelBiasAndSumsInTheBlockedLayout) {
+  Tensor x = random({2, 32, 3, 5}), bias = random({32});
+  Tensor plain_y = x.empty_like(), plain_sums = Tensor::empty({32});
+  reference_.add_channel_bias(x, bias, plain_y);
+  reference_.channel_sums(x, plain_sums);
+  Tensor xb = x.with_layout(Layout::kBlocked16).empty_like();
+  onednn_.convert_layout(x, xb);
+  Tensor yb = xb.empty_like(), sums = poisoned({32}), y = x.empty_like();
+  yb.fill(std::nan(""));
+  onednn_.add_channel_bias(xb, bias, yb);
+  onednn_.channel_sums(xb, sums);
+  onednn_.convert_layout(yb, y);
+  EXPECT_TRUE(normalized_error_within(y, plain_y, 0));
+  EXPECT_TRUE(normalized_error_within(sums, plain_sums, 1e-6));
+}
+
 TEST_F(Conformance, LayoutConversionRoundTrips) {
   Tensor x = random({2, 32, 3, 5});
   conform("to blocked and back", [&](KernelBackend& be) {

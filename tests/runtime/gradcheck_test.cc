@@ -121,6 +121,12 @@ TEST_F(GradCheck, Conv2dStridesAndPadding) {
     }
 }
 
+TEST_F(GradCheck, ChannelBias) {
+  for (Shape s : {Shape{2, 3, 4, 5}, Shape{3, 4}})
+    expect_match([](Context& ctx, const std::vector<Var>& v) { return ops::add_channel_bias(ctx, v[0], v[1]); },
+                 {random(s), random({s[1]})});
+}
+
 TEST_F(GradCheck, MaxAndAvgPool) {
   for (int64_t pad : {0, 1}) {
     int64_t n = dim(1, 2), c = dim(1, 3), h = dim(4, 7), w = dim(4, 7);

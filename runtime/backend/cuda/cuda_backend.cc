@@ -60,8 +60,10 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor
   CHECK(st.ok()) << st.message();
 }
 
+// Channel counts that are not multiples of 8 (an image's 1 or 3 input channels) have no
+// 16-bit tensor-core kernels in NCHW: those convolutions stay f32.
 bool CudaBackend::conv_in_half(const ConvGeom& g) {
-  return compute_ != DType::kF32 && conv_->supports(g, conv_type());
+  return compute_ != DType::kF32 && g.c % 8 == 0 && g.k % 8 == 0 && conv_->supports(g, conv_type());
 }
 
 void CudaBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
@@ -72,7 +74,7 @@ void CudaBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tenso
     conv_->forward(g, conv_type(), to_compute(x).raw(), to_compute(w).raw(), y16.raw());
     cuda::from_half(stream_, y16.raw(), out(y), y.numel(), compute_ == DType::kBF16);
   }
-  if (bias) cuda::add_channel_bias(stream_, out(y), in(*bias), g.n, g.k, g.p * g.q);
+  if (bias) cuda::add_channel_bias(stream_, in(y), in(*bias), out(y), g.n, g.k, g.p * g.q);
 }
 
 void CudaBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
@@ -94,10 +96,7 @@ void CudaBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, co
     conv_->backward_weights(g, conv_type(), to_compute(x).raw(), to_compute(dy).raw(), dw16.raw());
     cuda::from_half(stream_, dw16.raw(), out(dw), dw.numel(), compute_ == DType::kBF16);
   }
-  if (db) {
-    Tensor planes = Tensor::empty(dy.allocator(), {g.n * g.k}, DType::kF32, dy.device());
-    cuda::channel_sums(stream_, in(dy), out(planes), out(*db), g.n, g.k, g.p * g.q);
-  }
+  if (db) channel_sums(dy, *db);
 }
 
 // Bias and its gradient above are own kernels: cuDNN's (cudnnAddTensor,
@@ -203,6 +202,17 @@ void CudaBackend::column_sums(const Tensor& x, Tensor& y) {
   // y (cols, 1) = x^T (cols, rows) * ones (rows, 1).
   Tensor yc = y.reshape({cols, 1});
   gemm(true, false, x.reshape({rows, cols}), ones_.rows(0, rows).reshape({rows, 1}), yc, 0.f);
+}
+
+void CudaBackend::add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) {
+  const NCS d(x);
+  cuda::add_channel_bias(stream_, in(x), in(bias), out(y), d.n, d.c, d.s);
+}
+
+void CudaBackend::channel_sums(const Tensor& x, Tensor& sums) {
+  const NCS d(x);
+  Tensor planes = Tensor::empty(x.allocator(), {d.n * d.c}, DType::kF32, x.device());
+  cuda::channel_sums(stream_, in(x), out(planes), out(sums), d.n, d.c, d.s);
 }
 
 void CudaBackend::add_sum_squares(const Tensor& x, Tensor& acc) {

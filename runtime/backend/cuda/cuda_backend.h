@@ -59,6 +59,8 @@ class CudaBackend final : public KernelBackend {
   void sum(const Tensor& x, double scale, Tensor& y) override;
   void broadcast_scalar(const Tensor& s, double scale, Tensor& y) override;
   void column_sums(const Tensor& x, Tensor& y) override;
+  void add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) override;
+  void channel_sums(const Tensor& x, Tensor& sums) override;
   void add_sum_squares(const Tensor& x, Tensor& acc) override;
   void clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) override;
   void dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,

@@ -28,8 +28,8 @@ void softmax_forward(cudaStream_t s, bool log, const float* x, float* y, int64_t
 void softmax_backward(cudaStream_t s, bool log, const float* y, const float* dy, float* dx, int64_t rows,
                       int64_t cols);
 
-// y (n, c, s) += bias (c) on every channel plane (convolution bias).
-void add_channel_bias(cudaStream_t st, float* y, const float* bias, int64_t n, int64_t c, int64_t s);
+// y (n, c, s) = x + bias (c) on every channel plane (convolution bias); x may be y.
+void add_channel_bias(cudaStream_t st, const float* x, const float* bias, float* y, int64_t n, int64_t c, int64_t s);
 // y (c) = sums of x (n, c, s) per channel (convolution bias gradient), in two passes
 // (a block per plane into plane_sums (n * c), then a block per channel): deterministic.
 void channel_sums(cudaStream_t st, const float* x, float* plane_sums, float* y, int64_t n, int64_t c, int64_t s);

@@ -135,10 +135,10 @@ __global__ void bce_backward_kernel(const float* x, const float* t, int64_t n, c
 }
 
 // One block per (n, c) plane of s elements.
-__global__ void add_channel_bias_kernel(float* y, const float* bias, int64_t c, int64_t s) {
+__global__ void add_channel_bias_kernel(const float* x, const float* bias, float* y, int64_t c, int64_t s) {
   const float b = bias[blockIdx.x % c];
-  float* plane = y + static_cast<int64_t>(blockIdx.x) * s;
-  for (int64_t j = threadIdx.x; j < s; j += blockDim.x) plane[j] += b;
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * s;
+  for (int64_t j = threadIdx.x; j < s; j += blockDim.x) y[base + j] = x[base + j] + b;
 }
 
 __global__ void plane_sums_kernel(const float* x, int64_t s, float* sums) {
@@ -171,9 +171,37 @@ __global__ void to_half_kernel(const float* x, T* y, int64_t n) {
   TY_GRID_STRIDE(i, n) y[i] = from_float<T>(x[i]);
 }
 
+// Four elements a thread: one 16-byte load, one 8-byte store (n4 = n / 4, aligned pointers).
+template <class T>
+__global__ void to_half4_kernel(const float4* x, T* y, int32_t n4) {
+  for (int32_t i = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
+       i += static_cast<int32_t>(gridDim.x * blockDim.x)) {
+    const float4 v = x[i];
+    struct alignas(8) Four { T a, b, c, d; } out{from_float<T>(v.x), from_float<T>(v.y), from_float<T>(v.z),
+                                                 from_float<T>(v.w)};
+    reinterpret_cast<Four*>(y)[i] = out;
+  }
+}
+
 template <class T>
 __global__ void from_half_kernel(const T* x, float* y, int64_t n) {
   TY_GRID_STRIDE(i, n) y[i] = static_cast<float>(x[i]);
+}
+
+template <class T>
+__global__ void from_half4_kernel(const T* x, float4* y, int32_t n4) {
+  struct alignas(8) Four { T a, b, c, d; };
+  for (int32_t i = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
+       i += static_cast<int32_t>(gridDim.x * blockDim.x)) {
+    const Four v = reinterpret_cast<const Four*>(x)[i];
+    y[i] = make_float4(static_cast<float>(v.a), static_cast<float>(v.b), static_cast<float>(v.c),
+                       static_cast<float>(v.d));
+  }
+}
+
+bool vectorizable(const void* a, const void* b, int64_t n) {
+  return n % 4 == 0 && n / 4 < kMax32 && (reinterpret_cast<uintptr_t>(a) & 15) == 0 &&
+         (reinterpret_cast<uintptr_t>(b) & 15) == 0;
 }
 
 __global__ void one_hot_kernel(const int32_t* labels, int64_t n, int64_t c, float* y) {
@@ -263,9 +291,9 @@ void one_hot(cudaStream_t s, const int32_t* labels, int64_t n, int64_t c, float*
   check_launch("one_hot");
 }
 
-void add_channel_bias(cudaStream_t st, float* y, const float* bias, int64_t n, int64_t c, int64_t s) {
+void add_channel_bias(cudaStream_t st, const float* x, const float* bias, float* y, int64_t n, int64_t c, int64_t s) {
   if (n * c * s == 0) return;
-  add_channel_bias_kernel<<<static_cast<unsigned>(n * c), kThreads, 0, st>>>(y, bias, c, s);
+  add_channel_bias_kernel<<<static_cast<unsigned>(n * c), kThreads, 0, st>>>(x, bias, y, c, s);
   check_launch("add_channel_bias");
 }
 
@@ -283,20 +311,36 @@ void channel_sums(cudaStream_t st, const float* x, float* plane_sums, float* y, 
 
 void to_half(cudaStream_t s, const float* x, void* y, int64_t n, bool bf16) {
   if (n == 0) return;
+  auto launch = [&](auto* out) {
+    if (vectorizable(x, y, n)) {
+      to_half4_kernel<<<blocks_for(n / 4), kThreads, 0, s>>>(reinterpret_cast<const float4*>(x), out,
+                                                              static_cast<int32_t>(n / 4));
+    } else {
+      to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, out, n);
+    }
+  };
   if (bf16) {
-    to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__nv_bfloat16*>(y), n);
+    launch(static_cast<__nv_bfloat16*>(y));
   } else {
-    to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__half*>(y), n);
+    launch(static_cast<__half*>(y));
   }
   check_launch("to_half");
 }
 
 void from_half(cudaStream_t s, const void* x, float* y, int64_t n, bool bf16) {
   if (n == 0) return;
+  auto launch = [&](const auto* in) {
+    if (vectorizable(x, y, n)) {
+      from_half4_kernel<<<blocks_for(n / 4), kThreads, 0, s>>>(in, reinterpret_cast<float4*>(y),
+                                                                static_cast<int32_t>(n / 4));
+    } else {
+      from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(in, y, n);
+    }
+  };
   if (bf16) {
-    from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x), y, n);
+    launch(static_cast<const __nv_bfloat16*>(x));
   } else {
-    from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);
+    launch(static_cast<const __half*>(x));
   }
   check_launch("from_half");
 }

@@ -176,6 +176,14 @@ TEST_F(CudaConformance, ElementwiseArithmeticAndReductions) {
     be.axpby(0.3f, on(a), -0.7f, y);
     return std::vector<Tensor>{sum, prod, acc, y};
   });
+  Tensor img = random({5, 7, 6, 9}), cb = random({7});
+  conform("add_channel_bias, channel_sums", [&](KernelBackend& be, const Place& on) {
+    Tensor y = on(poisoned({5, 7, 6, 9})), sums = on(poisoned({7}));
+    Tensor xd = on(img);
+    be.add_channel_bias(xd, on(cb), y);
+    be.channel_sums(xd, sums);
+    return std::vector<Tensor>{y, sums};
+  });
   conform("sum, broadcast_scalar, column_sums", [&](KernelBackend& be, const Place& on) {
     Tensor total = on(poisoned({1})), spread = on(poisoned({33, 65})), cols = on(poisoned({65}));
     be.sum(on(a), 0.25, total);
