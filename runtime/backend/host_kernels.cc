@@ -98,15 +98,20 @@ void HostKernels::column_sums(const Tensor& x, Tensor& y) {
 }
 
 namespace {
-// Calls f(element, channel) over x (N, C, ...) in its layout.
-template <class F>
-void for_each_channel_element(const Tensor& x, F f) {
+// Walks x (N, C, ...) in memory order without index arithmetic: plain(first element,
+// channel, count) for each channel plane of the plain layout; blocked(first element, first
+// channel) for each 16-lane block (16 channels) of the blocked layout.
+template <class Plain, class Blocked>
+void for_each_channel_run(const Tensor& x, Plain plain, Blocked blocked) {
   const int64_t n = x.dim(0), c = x.ndim() > 1 ? x.dim(1) : 1, s = x.numel() / std::max<int64_t>(n * c, 1);
   if (x.layout() == Layout::kBlocked16) {  // (N, C/16, S, 16)
-    for (int64_t i = 0, total = x.numel(); i < total; ++i) f(i, (i / (16 * s)) % (c / 16) * 16 + i % 16);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t cb = 0; cb < c / 16; ++cb)
+        for (int64_t j = 0; j < s; ++j) blocked(((i * (c / 16) + cb) * s + j) * 16, cb * 16);
     return;
   }
-  for (int64_t i = 0, total = x.numel(); i < total; ++i) f(i, (i / s) % c);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) plain((i * c + ch) * s, ch, s);
 }
 }  // namespace
 
@@ -114,7 +119,15 @@ void HostKernels::add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& 
   TY_DISPATCH_FLOAT(x.dtype(), T, {
     const T *X = x.data<T>(), *B = bias.data<T>();
     T* Y = y.data<T>();
-    for_each_channel_element(x, [&](int64_t i, int64_t ch) { Y[i] = X[i] + B[ch]; });
+    for_each_channel_run(
+        x,
+        [&](int64_t o, int64_t ch, int64_t s) {
+          const T b = B[ch];
+          for (int64_t j = 0; j < s; ++j) Y[o + j] = X[o + j] + b;
+        },
+        [&](int64_t o, int64_t ch0) {
+          for (int64_t l = 0; l < 16; ++l) Y[o + l] = X[o + l] + B[ch0 + l];
+        });
   });
 }
 
@@ -123,7 +136,16 @@ void HostKernels::channel_sums(const Tensor& x, Tensor& sums) {
     const T* X = x.data<T>();
     T* S = sums.data<T>();
     for (int64_t ch = 0; ch < sums.numel(); ++ch) S[ch] = 0;
-    for_each_channel_element(x, [&](int64_t i, int64_t ch) { S[ch] += X[i]; });
+    for_each_channel_run(
+        x,
+        [&](int64_t o, int64_t ch, int64_t s) {
+          T acc = 0;
+          for (int64_t j = 0; j < s; ++j) acc += X[o + j];
+          S[ch] += acc;
+        },
+        [&](int64_t o, int64_t ch0) {
+          for (int64_t l = 0; l < 16; ++l) S[ch0 + l] += X[o + l];
+        });
   });
 }
 
