@@ -94,7 +94,7 @@ void ShardStream::stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  for (auto* cv : {&plan_cv_, &read_cv_, &assemble_cv_, &out_cv_}) cv->notify_all();
+  for (auto* cv : {&plan_cv_, &read_cv_, &assemble_cv_, &out_ready_cv_, &out_space_cv_}) cv->notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -396,10 +396,10 @@ void ShardStream::assemble_loop(int worker) {
     absl::StatusOr<Batch> b = assemble(seq / steps, seq % steps, lock);
     if (!b.ok()) return;  // stopping
     const bool failed = !b->status.ok();
-    out_cv_.wait(lock, [&] { return stopping_ || seq < next_seq_ + options_.queue_batches; });
+    out_space_cv_.wait(lock, [&] { return stopping_ || seq < next_seq_ + options_.queue_batches; });
     if (stopping_) return;
     out_.emplace(seq, *std::move(b));
-    out_cv_.notify_all();
+    if (seq == next_seq_) out_ready_cv_.notify_one();  // the one batch next() waits for
     if (failed) return;
     // Loads whose records are all taken (every batch up to their last one assembled)
     // free their memory for the planner.
@@ -423,13 +423,13 @@ absl::Status ShardStream::next(Tensor& x, Tensor& y) {
   if (next_seq_ >= options_.epochs * steps_per_epoch())
     return absl::OutOfRangeError(
         absl::StrCat("the data stream ended after epoch ", options_.epochs, " (train.epochs)"));
-  out_cv_.wait(lock, [&] { return out_.count(next_seq_) > 0; });
+  out_ready_cv_.wait(lock, [&] { return out_.count(next_seq_) > 0; });
   Batch& b = out_.at(next_seq_);
   if (!b.status.ok()) return b.status;  // stays: every later call fails alike
   x = std::move(b.x);
   y = std::move(b.y);
   out_.erase(next_seq_++);
-  out_cv_.notify_all();
+  out_space_cv_.notify_all();
   return absl::OkStatus();
 }
 

@@ -111,7 +111,9 @@ class ShardStream final : public BatchSource {
   int64_t window_ = 1;
 
   std::mutex mu_;
-  std::condition_variable plan_cv_, read_cv_, assemble_cv_, out_cv_;
+  // out_ready_cv_: next() waits for its batch; out_space_cv_: assemblers wait for room in
+  // the queue of finished batches.
+  std::condition_variable plan_cv_, read_cv_, assemble_cv_, out_ready_cv_, out_space_cv_;
   bool stopping_ = false;
   std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
   std::deque<Range> ranges_;                 // waiting for a reader
