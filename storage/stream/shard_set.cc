@@ -68,6 +68,20 @@ void ShardSet::decode_unchecked(const char* payload, float* __restrict x, char* 
   std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
 }
 
+void ShardSet::decode_scaled(const char* payload, float* __restrict x, char* y, float scale, float shift) const {
+  const int64_t xn = shape_numel(fields_.x.dims);
+  const char* src = payload + fields_.x_offset;
+  if (fields_.x.dtype == DType::kU8) {
+    const uint8_t* __restrict u = reinterpret_cast<const uint8_t*>(src);
+    const float a = scale * (1.0f / 255.0f);
+    for (int64_t k = 0; k < xn; ++k) x[k] = static_cast<float>(u[k]) * a + shift;
+  } else {
+    std::memcpy(x, src, static_cast<size_t>(fields_.x.bytes()));
+    for (int64_t k = 0; k < xn; ++k) x[k] = x[k] * scale + shift;
+  }
+  std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
+}
+
 absl::Status ShardSet::check_label(int32_t label, int shard, int64_t record) const {
   if (classes_ > 0 && (label < 0 || label >= classes_))
     return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": label ", label, " of record ", record,

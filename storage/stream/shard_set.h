@@ -42,6 +42,9 @@ class ShardSet final : public Dataset {
   // decode() without the label check (no allocation, nothing to destroy: safe to run under
   // run_guarded()), and the check on its own.
   void decode_unchecked(const char* payload, float* x, char* y) const;
+  // The same with features mapped to x * scale + shift in the one pass (standardization:
+  // scale = 1 / std, shift = -mean / std, u8 pixels scaled to [0, 1] first).
+  void decode_scaled(const char* payload, float* x, char* y, float scale, float shift) const;
   absl::Status check_label(int32_t label, int shard, int64_t record) const;
 
   int64_t size() const override { return total_; }

@@ -364,9 +364,12 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
           continue;
         }
         float* x = b.x.data<float>() + i * xn;
-        shards_->decode_unchecked(load->records[slot], x, static_cast<char*>(b.y.raw()) + i * yb);
-        if (options_.standardize)
-          for (int64_t k = 0; k < xn; ++k) x[k] = (x[k] - options_.mean) * inv_std;
+        char* y = static_cast<char*>(b.y.raw()) + i * yb;
+        if (options_.standardize) {  // decoded and standardized in one pass
+          shards_->decode_scaled(load->records[slot], x, y, inv_std, -options_.mean * inv_std);
+        } else {
+          shards_->decode_unchecked(load->records[slot], x, y);
+        }
         ++i;
       }
     };
