@@ -15,7 +15,6 @@ import csv, sys, collections
 rows = [r for r in csv.reader(l for l in sys.stdin if l.startswith("\""))]
 head, body = rows[0], rows[1:]
 name, value = head.index("Kernel Name"), head.index("Metric Value")
-ids = head.index("ID")
 # The last step: the second half of the launches (one warm-up step, one timed step).
 body = body[len(body) // 2:]
 total = collections.Counter()

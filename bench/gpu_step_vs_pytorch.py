@@ -149,12 +149,14 @@ def main():
     for case in args.cases.split(","):
         kind, batch, sizes, in_shape = CASES[case]
         pt, pt_cl, ty = [], [], []
-        for r in range(args.runs):
-            if not peer_only:
+        for r in range(args.runs):  # alternating which side goes first
+            if not peer_only and r % 2 == 0:
                 ty.append(time_trainyard(args.trainyard, case, args.steps, args.precision))
             pt.append(time_pytorch(case, args.steps, args.precision, r))
             if kind == "cnn":  # PyTorch's other layout for convolutions; the faster one counts
                 pt_cl.append(time_pytorch(case, args.steps, args.precision, r, channels_last=True))
+            if not peer_only and r % 2 == 1:
+                ty.append(time_trainyard(args.trainyard, case, args.steps, args.precision))
         p = statistics.median(pt)
         line = f"{case}: ms/step pytorch {p:.3f} (runs {', '.join(f'{v:.3f}' for v in pt)})"
         if pt_cl:

@@ -28,7 +28,7 @@ class Allocator {
   virtual void to_host(void* host_dst, const void* src, size_t bytes);
   // Returns once `host_src` may be reused.
   virtual void from_host(void* dst, const void* host_src, size_t bytes);
-  // `count` copies of the `pattern_bytes` (1, 4 or 8) long `pattern`.
+  // `count` copies of the `pattern_bytes` (1, 2, 4 or 8) long `pattern`.
   virtual void fill(void* dst, size_t count, const void* pattern, size_t pattern_bytes);
 };
 

@@ -59,10 +59,6 @@ Context::~Context() {
   if (device_) device_->synchronize();
 }
 
-const std::shared_ptr<Allocator>& Context::pinned_allocator() const {
-  return device_ ? device_->pinned : allocator_;
-}
-
 void Context::synchronize() {
   if (device_) device_->synchronize();
 }

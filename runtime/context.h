@@ -62,8 +62,6 @@ class Context {
     return t.device() == options_.device ? t : t.copy_to(allocator_, options_.device);
   }
   bool on_gpu() const { return options_.device.kind == DeviceKind::kCUDA; }
-  // Page-locked host memory for transfers on a GPU (the host allocator on the CPU).
-  const std::shared_ptr<Allocator>& pinned_allocator() const;
   // Waits for every op queued so far (a no-op on the CPU).
   void synchronize();
   // The compute stream (cudaStream_t) on a GPU, else null.

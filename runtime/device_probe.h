@@ -16,8 +16,6 @@ struct CudaDeviceInfo {
   size_t memory_bytes = 0;
 };
 
-// Whether this binary was built with the CUDA backend.
-bool cuda_built();
 // Device `index` of this host, or an error that says why there is none (built without
 // CUDA, no driver, no device, index out of range), naming the CUDA call that said so.
 absl::StatusOr<CudaDeviceInfo> cuda_device(int index = 0);

@@ -1,5 +1,5 @@
-// An accelerator's part of a Context: device memory, the kernel backend, page-locked host
-// memory for transfers, and a way to wait for queued work. The CUDA build opens one per
+// An accelerator's part of a Context: device memory (whose uploads are staged through
+// page-locked buffers), the kernel backend, and a way to wait for queued work. The CUDA build opens one per
 // device (backend/cuda/cuda_runtime.cc); a build without CUDA says it has none
 // (backend/no_cuda_device.cc). CMake picks the file.
 #pragma once
@@ -15,7 +15,6 @@ namespace ty {
 
 struct DeviceRuntime {
   std::shared_ptr<Allocator> allocator;  // device memory; copies and fills on the compute stream
-  std::shared_ptr<Allocator> pinned;     // page-locked host memory
   std::unique_ptr<KernelBackend> kernels;
   std::function<void()> synchronize;     // waits for everything queued so far
   void* stream = nullptr;                // the compute stream (cudaStream_t), for communicators

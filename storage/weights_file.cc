@@ -120,7 +120,7 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
     if (!r.take(&len, 4) || len > body.size()) return bad();
     std::string name(len, '\0');
     if (!r.take(name.data(), len) || !r.take(&dtype, 1) || !r.take(&ndim, 4) || ndim > 8 ||
-        dtype > static_cast<uint8_t>(DType::kU8))
+        dtype > static_cast<uint8_t>(DType::kF16))
       return bad();
     Shape shape(ndim);
     for (auto& d : shape)

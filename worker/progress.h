@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 
 namespace ty {
 
@@ -13,13 +14,13 @@ class ProgressLine {
   // `out` null: silent (ranks other than 0).
   ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every);
   void start_epoch(int64_t epoch);
-  // Whether step() after step `step_in_epoch` will draw (and so needs the loss).
-  bool due(int64_t step_in_epoch) const;
-  // After each optimizer step; `loss` is read only when the line is drawn.
-  void step(int64_t step_in_epoch, int64_t global_step, int64_t samples, double loss);
+  // After each optimizer step; `loss` is called only when the line is drawn (reading a
+  // loss on a GPU waits for the step).
+  void step(int64_t step_in_epoch, int64_t global_step, int64_t samples, const std::function<double()>& loss);
   void end_epoch();
 
  private:
+  bool due(int64_t step_in_epoch) const;
   using Clock = std::chrono::steady_clock;
   FILE* out_;
   bool tty_;

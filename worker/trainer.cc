@@ -233,7 +233,9 @@ absl::StatusOr<Tensor> Trainer::train_step(float lr, Tape& tape, int64_t& rows) 
   if (bucketer_) TY_RETURN_IF_ERROR(bucketer_->finish_step());
   // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients
   // are the same averaged ones) and the loss scale halved.
-  if (!scaler_ || scaler_->unscale_or_skip(*ctx_, model_->params())) {
+  if (scaler_) {
+    if (scaler_->unscale_or_skip(*ctx_, model_->params(), spec_.train.clip_grad_norm)) optimizer_->step(lr);
+  } else {
     if (spec_.train.clip_grad_norm > 0) clip_grad_norm(*ctx_, model_->params(), spec_.train.clip_grad_norm);
     optimizer_->step(lr);
   }
@@ -339,14 +341,19 @@ absl::Status Trainer::run() {
       const float lr = schedule.lr(step_);
       int64_t batch_rows = 0;
       TY_ASSIGN_OR_RETURN(const Tensor loss_tensor, train_step(lr, tape, batch_rows));
-      // Read the loss only where it is shown (a GPU runs ahead of the host otherwise).
+      // Read the loss only where it is shown, once (a GPU runs ahead of the host otherwise).
+      std::optional<double> loss_read;
+      auto loss_value = [&] {
+        if (!loss_read) loss_read = loss_tensor.item();
+        return *loss_read;
+      };
       const bool log_due = step_ % spec_.log_every_steps == 0 || step_ == total_steps;
-      const double loss_value = log_due || progress.due(s + 1) ? loss_tensor.item() : std::nan("");
+      if (log_due) loss_value();
       train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       samples += batch_rows * world();
       // Every rank takes this branch on the same steps (collectives must match).
       if (log_due) {
-        TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value));
+        TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(loss_value()));
         if (!std::isfinite(global_loss))
           return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step_, " (epoch ", epoch + 1,
                                                   "); lower optimizer.lr or set train.clip_grad_norm"));

@@ -4,8 +4,6 @@
 
 namespace ty {
 
-bool cuda_built() { return false; }
-
 absl::StatusOr<CudaDeviceInfo> cuda_device(int) {
   return absl::FailedPreconditionError(
       "no CUDA device: this trainyard was built without the CUDA backend (nvcc was not found, or "

@@ -59,10 +59,6 @@ Var matmul(Context& ctx, const Var& a, const Var& b) {
 }
 
 namespace {
-// The input in a layout backend `k` takes (plain unless it handles x's own).
-Var for_backend(Context& ctx, KernelBackend& k, const Var& x) {
-  return k.handles(x.value().layout()) ? x : plain(ctx, x);
-}
 // Blocked output when the backend handles it and the shape fits.
 Layout output_layout(KernelBackend& k, const Shape& shape) {
   return k.handles(Layout::kBlocked16) && Tensor::layout_fits(shape, Layout::kBlocked16) ? Layout::kBlocked16

@@ -10,7 +10,7 @@ namespace ty::ops {
 Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
                Tensor& running_mean, Tensor& running_var, float momentum, float eps,
                bool training) {
-  const Var x = ctx.kernels(x_in.dtype()).handles(x_in.value().layout()) ? x_in : plain(ctx, x_in);
+  const Var x = for_backend(ctx, ctx.kernels(x_in.dtype()), x_in);
   const int64_t n = x.shape()[0], c = x.value().ndim() > 1 ? x.shape()[1] : 1;
   CHECK_EQ(gamma.value().numel(), c) << "batch_norm channels of " << shape_str(x.shape());
   Tensor y = x.value().empty_like();
@@ -64,6 +64,7 @@ Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& 
   if (!training || !ctx.cross_rank_sum())
     return batch_norm(ctx, x_in, gamma, beta, running_mean, running_var, momentum, eps, training);
   const Var x = plain(ctx, x_in);
+  CHECK(x.value().on_host()) << "sync_batch_norm runs on host tensors only (its sums are host loops)";
   const int64_t c = x.value().ndim() > 1 ? x.shape()[1] : 1, count = x.value().numel() / c;
   CHECK_EQ(gamma.value().numel(), c) << "sync_batch_norm channels of " << shape_str(x.shape());
   // Global statistics from per-rank sums: [sum x (C), sum x^2 (C), count].

@@ -29,9 +29,12 @@ Var softmax_impl(Context& ctx, const Var& x_in, bool log) {
 Var softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, false); }
 Var log_softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, true); }
 
-Var dropout(Context& ctx, const Var& x, float p, bool training) {
+Var dropout(Context& ctx, const Var& x_in, float p, bool training) {
   CHECK(p >= 0.f && p < 1.f) << "dropout probability " << p;
-  if (!training || p == 0.f) return x;
+  if (!training || p == 0.f) return x_in;
+  // Philox number i masks element i in the plain order, so every backend and layout draws
+  // the same mask for the same element.
+  const Var x = plain(ctx, x_in);
   const uint64_t first = ctx.dropout_rng().take(x.value().numel());
   const Philox& rng = ctx.dropout_rng().philox();
   // mask holds 0 or 1/(1-p); y = x * mask.
@@ -71,7 +74,7 @@ Var add_channel_bias(Context& ctx, const Var& x_in, const Var& b) {
   const int64_t c = x_in.value().ndim() > 1 ? x_in.shape()[1] : 0;
   CHECK(c > 0 && b.value().numel() == c) << "add_channel_bias " << shape_str(b.shape()) << " to " << shape_str(x_in.shape());
   KernelBackend& k = ctx.kernels(x_in.dtype());
-  const Var x = k.handles(x_in.value().layout()) ? x_in : plain(ctx, x_in);
+  const Var x = for_backend(ctx, k, x_in);
   Tensor y = x.value().empty_like();
   k.add_channel_bias(x.value(), b.value(), y);
   return record_op(ctx, {x, b}, Var(y), [&ctx, x, b](const Tensor& dy) {

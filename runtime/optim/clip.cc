@@ -4,12 +4,17 @@
 
 namespace ty {
 
-double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_norm) {
+Tensor grad_sum_squares(Context& ctx, const std::vector<Var>& params) {
   Tensor sq = ctx.zeros({1}, DType::kF64);
   for (const Var& p : params) {
     Tensor g = p.grad();
     if (g.defined()) ctx.kernels(g.dtype()).add_sum_squares(g, sq);
   }
+  return sq;
+}
+
+double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_norm) {
+  Tensor sq = grad_sum_squares(ctx, params);
   if (max_norm > 0)
     for (const Var& p : params) {
       Tensor g = p.grad();

@@ -7,6 +7,9 @@
 
 namespace ty {
 
+// The sum of squares of every gradient, as a (1) f64 tensor in ctx's memory (not read).
+Tensor grad_sum_squares(Context& ctx, const std::vector<Var>& params);
+
 // Scales every gradient by max_norm / total_norm when total_norm > max_norm, with ctx's
 // kernels (on a device the scaling needs no round trip to the host). Returns the norm
 // before clipping (which waits for the device).

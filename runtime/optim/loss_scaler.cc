@@ -2,21 +2,22 @@
 
 #include <cmath>
 
+#include "runtime/optim/clip.h"
+
 namespace ty {
 
-bool LossScaler::unscale_or_skip(Context& ctx, const std::vector<Var>& params) {
-  Tensor sq = ctx.zeros({1}, DType::kF64);
-  for (const Var& p : params) {
-    Tensor g = p.grad();
-    if (g.defined()) ctx.kernels(g.dtype()).add_sum_squares(g, sq);
-  }
-  if (!std::isfinite(sq.item())) {
+bool LossScaler::unscale_or_skip(Context& ctx, const std::vector<Var>& params, double max_norm) {
+  const double sq = grad_sum_squares(ctx, params).item();
+  if (!std::isfinite(sq)) {
     scale_ = std::max(scale_ / 2, 1.0);
     good_ = 0;
     ++skipped_;
     return false;
   }
-  const float inverse = static_cast<float>(1.0 / scale_);
+  // The clip of clip_grad_norm() on the unscaled norm, folded into the unscaling.
+  const double norm = std::sqrt(sq) / scale_;
+  const double clip = max_norm > 0 && norm > max_norm ? max_norm / (norm + 1e-6) : 1.0;
+  const float inverse = static_cast<float>(clip / scale_);
   for (const Var& p : params) {
     Tensor g = p.grad();
     if (g.defined()) ctx.kernels(g.dtype()).axpby(0.f, g, inverse, g);

@@ -19,7 +19,9 @@ class LossScaler {
 
   double scale() const { return scale_; }
   // True: the gradients are finite and unscaled, take the optimizer step. False: skip it.
-  bool unscale_or_skip(Context& ctx, const std::vector<Var>& params);
+  // With `max_norm` > 0 they are also clipped to that global norm (train.clip_grad_norm),
+  // in the same pass: one sum of squares, one read, one scaling.
+  bool unscale_or_skip(Context& ctx, const std::vector<Var>& params, double max_norm = 0);
   int64_t skipped() const { return skipped_; }
 
   // For checkpoints: the scale and the finite steps since it last changed.

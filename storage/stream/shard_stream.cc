@@ -44,8 +44,7 @@ struct ShardStream::Load {
   std::vector<Range> ranges;          // until queued
   std::vector<AlignedBuffer> buffers; // one per range
   int64_t bytes = 0;                  // of all ranges
-  int pending = 0;                    // ranges not read yet
-  bool ready = false;
+  int pending = 0;                    // ranges not read yet; 0: every record is in place
   absl::Status error;
 };
 
@@ -252,7 +251,6 @@ void ShardStream::read_loop() {
     if (!data.ok()) {
       st = data.status();
     } else {
-      bytes_read_ += r.length;
       int64_t bad_slot = -1;
       auto check = [&] {
         for (int64_t slot = r.slot_begin; slot < r.slot_end; ++slot) {
@@ -282,18 +280,16 @@ void ShardStream::read_loop() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!st.ok() && load.error.ok()) load.error = st;
-    if (--load.pending == 0) {
-      load.ready = true;
-      assemble_cv_.notify_all();
-    }
+    if (--load.pending == 0) assemble_cv_.notify_all();
   }
 }
 
 absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t step,
                                                          std::unique_lock<std::mutex>& lock) {
   const BatchShare share = sampler_.share(step, options_.rank);
-  // (load, slot) per position. Only this thread frees loads, so the pointers stay valid
-  // while the lock is released for decoding.
+  // (load, slot) per position. A load is freed only once every batch up to its last one is
+  // assembled (assemble_loop), this one included, so the pointers stay valid while the
+  // lock is released for decoding.
   std::vector<std::pair<const Load*, int32_t>> parts;
   parts.reserve(static_cast<size_t>(share.count));
   const Load* last = nullptr;  // consecutive positions mostly share a load
@@ -305,7 +301,7 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
         });
         last = it == loads_.end() ? nullptr : it->get();
       }
-      if (last != nullptr && last->ready) {
+      if (last != nullptr && last->pending == 0) {
         const int32_t slot = last->slot_of[p - last->first];
         CHECK(slot >= 0) << "position " << p << " of epoch " << epoch << " is not rank " << options_.rank << "'s";
         parts.emplace_back(last, slot);

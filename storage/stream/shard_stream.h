@@ -82,9 +82,6 @@ class ShardStream final : public BatchSource {
   int64_t record_at(int64_t epoch, int64_t step) const override;
   int64_t skipped_records() const override { return skipped_.load(); }
 
-  int64_t window_records() const { return window_; }
-  // Bytes read from the shard files so far (all threads).
-  int64_t bytes_read() const { return bytes_read_.load(); }
 
  private:
   struct Load;
@@ -127,7 +124,7 @@ class ShardStream final : public BatchSource {
   int64_t resident_bytes_ = 0;
   bool planner_done_ = false, starving_ = false;
   std::vector<std::thread> threads_;
-  std::atomic<int64_t> skipped_{0}, bytes_read_{0};
+  std::atomic<int64_t> skipped_{0};
 };
 
 }  // namespace ty

@@ -18,7 +18,9 @@ template <class F>
 bool run_guarded(F&& f) {
   sigbus_internal::install_handler();
   sigjmp_buf env;
-  if (sigsetjmp(env, 1) != 0) {
+  // The handler runs with SA_NODEFER (SIGBUS stays unblocked), so there is no signal mask
+  // to restore: savemask 0 spares a sigprocmask system call per guarded call.
+  if (sigsetjmp(env, 0) != 0) {
     sigbus_internal::current_guard() = nullptr;
     return false;
   }

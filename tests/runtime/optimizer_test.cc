@@ -190,6 +190,14 @@ TEST(LossScaler, SkipsOverflowHalvesUnscalesAndGrows) {
     EXPECT_TRUE(scaler.unscale_or_skip(host(), {a.p}));
   }
   EXPECT_EQ(scaler.scale(), 512.0);  // two finite steps in a row: doubled
+  // Clipping folded in: unscaled gradients (3, 4) have norm 5; clipped to norm 1.
+  a.p.zero_grad();
+  b.p.zero_grad();
+  a.grad(3 * 512);
+  b.grad(4 * 512);
+  EXPECT_TRUE(scaler.unscale_or_skip(host(), {a.p, b.p}, 1.0));
+  EXPECT_NEAR(a.p.grad().at(0), 0.6, 1e-6);
+  EXPECT_NEAR(b.p.grad().at(0), 0.8, 1e-6);
 }
 
 }  // namespace

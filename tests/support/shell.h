@@ -54,4 +54,15 @@ inline std::vector<double> train_losses(const std::string& metrics_path) {
   return out;
 }
 
+// The test-set accuracy of a metrics.jsonl's "eval" record of split "test", or -1 if none.
+inline double test_accuracy(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (l.find("\"split\":\"test\"") != std::string::npos &&
+        std::regex_search(l, m, std::regex(R"("accuracy":([-0-9.eE+]+))")))
+      return std::stod(m[1]);
+  return -1;
+}
+
 }  // namespace ty

@@ -156,6 +156,7 @@ TEST_F(TrainCli, CudaDeviceIsCheckedBeforeTraining) {
     EXPECT_EQ(r.code, 2) << r.output;
   } else {
     EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("rank(s) x cuda:0"), std::string::npos) << r.output;  // it trained on the GPU
   }
 }
 

@@ -199,9 +199,10 @@ void CudaBackend::column_sums(const Tensor& x, Tensor& y) {
     ones_ = Tensor::empty(x.allocator(), {std::max<int64_t>(rows, 1)}, DType::kF32, x.device());
     ones_.fill(1.0);
   }
-  // y (cols, 1) = x^T (cols, rows) * ones (rows, 1).
-  Tensor yc = y.reshape({cols, 1});
-  gemm(true, false, x.reshape({rows, cols}), ones_.rows(0, rows).reshape({rows, 1}), yc, 0.f);
+  // y (cols, 1) = x^T (cols, rows) * ones (rows, 1), in f32 also under mixed precision (a
+  // bias gradient from 16-bit-rounded inputs would lose bits for nothing).
+  absl::Status st = gemm_->gemm(true, false, cols, 1, rows, in(x), in(ones_), out(y), 0.f);
+  CHECK(st.ok()) << st.message();
 }
 
 void CudaBackend::add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) {

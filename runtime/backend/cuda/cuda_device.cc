@@ -6,8 +6,6 @@
 
 namespace ty {
 
-bool cuda_built() { return true; }
-
 absl::StatusOr<CudaDeviceInfo> cuda_device(int index) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);

@@ -73,7 +73,7 @@ void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int6
 void to_half(cudaStream_t s, const float* x, void* y, int64_t n, bool bf16);
 void from_half(cudaStream_t s, const void* x, float* y, int64_t n, bool bf16);
 
-// dst = `count` copies of the low `pattern_bytes` (4 or 8) bytes of `pattern`.
+// dst = `count` copies of the low `pattern_bytes` (2, 4 or 8) bytes of `pattern`.
 void fill(cudaStream_t s, void* dst, int64_t count, uint64_t pattern, int pattern_bytes);
 
 // Elementwise over n: kAdd y = a + b, kMul y = a * b, kAxpby y = alpha a + beta y (b unused).

@@ -219,48 +219,10 @@ void StreamAllocator::fill(void* dst, size_t count, const void* pattern, size_t 
     TY_CUDA_CHECK(cudaMemsetAsync(dst, *static_cast<const unsigned char*>(pattern), count, stream_), "tensor fill");
     return;
   }
-  CHECK(pattern_bytes == 4 || pattern_bytes == 8) << "fill pattern of " << pattern_bytes << " bytes";
+  CHECK(pattern_bytes == 2 || pattern_bytes == 4 || pattern_bytes == 8) << "fill pattern of " << pattern_bytes << " bytes";
   uint64_t bits = 0;
   std::memcpy(&bits, pattern, pattern_bytes);
   cuda::fill(stream_, dst, static_cast<int64_t>(count), bits, static_cast<int>(pattern_bytes));
-}
-
-PinnedHostAllocator::~PinnedHostAllocator() {
-  for (auto& [size, blocks] : free_)
-    for (void* p : blocks) cudaFreeHost(p);
-}
-
-void* PinnedHostAllocator::allocate(size_t bytes) {
-  const size_t size = CachingDeviceAllocator::round_up(bytes);
-  std::lock_guard<std::mutex> lock(mu_);
-  void* p = nullptr;
-  auto it = free_.find(size);
-  if (it != free_.end() && !it->second.empty()) {
-    p = it->second.back();
-    it->second.pop_back();
-  } else {
-    TY_CUDA_CHECK(cudaHostAlloc(&p, size, cudaHostAllocDefault), "pinned host buffer");
-  }
-  in_use_ += size;
-  peak_ = std::max(peak_, in_use_);
-  return p;
-}
-
-void PinnedHostAllocator::deallocate(void* p, size_t bytes) {
-  const size_t size = CachingDeviceAllocator::round_up(bytes);
-  std::lock_guard<std::mutex> lock(mu_);
-  in_use_ -= size;
-  free_[size].push_back(p);
-}
-
-size_t PinnedHostAllocator::bytes_in_use() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return in_use_;
-}
-
-size_t PinnedHostAllocator::peak_bytes_in_use() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return peak_;
 }
 
 }  // namespace ty

@@ -3,8 +3,8 @@
 // synchronizes the device). Reuse is safe without synchronization on the stream a block
 // was allocated for (stream order); a block also used on another stream (record_use) is
 // reused only after an event recorded on that stream has completed. Reports bytes in use,
-// the peak, and bytes cached. PinnedHostAllocator does the same for page-locked host
-// buffers (cudaHostAlloc) used for transfers.
+// the peak, and bytes cached. Host-to-device copies go through StreamAllocator's ring of
+// page-locked staging buffers.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -94,22 +94,6 @@ class StreamAllocator final : public Allocator {
   std::mutex staging_mu_;
   Staging staging_[4];
   size_t next_staging_ = 0;
-};
-
-// Page-locked host memory (cudaHostAlloc), cached by rounded size, for host<->device copies
-// that overlap compute.
-class PinnedHostAllocator final : public Allocator {
- public:
-  ~PinnedHostAllocator() override;
-  void* allocate(size_t bytes) override;
-  void deallocate(void* p, size_t bytes) override;
-  size_t bytes_in_use() const override;
-  size_t peak_bytes_in_use() const override;
-
- private:
-  mutable std::mutex mu_;
-  std::map<size_t, std::vector<void*>> free_;
-  size_t in_use_ = 0, peak_ = 0;
 };
 
 }  // namespace ty

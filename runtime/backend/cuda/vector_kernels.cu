@@ -212,7 +212,10 @@ __global__ void one_hot_kernel(const int32_t* labels, int64_t n, int64_t c, floa
 
 void fill(cudaStream_t s, void* dst, int64_t count, uint64_t pattern, int pattern_bytes) {
   if (count == 0) return;
-  if (pattern_bytes == 4) {
+  if (pattern_bytes == 2) {
+    fill_kernel<<<blocks_for(count), kThreads, 0, s>>>(static_cast<uint16_t*>(dst), count,
+                                                       static_cast<uint16_t>(pattern));
+  } else if (pattern_bytes == 4) {
     uint32_t v = static_cast<uint32_t>(pattern);
     fill_kernel<<<blocks_for(count), kThreads, 0, s>>>(static_cast<uint32_t*>(dst), count, v);
   } else {

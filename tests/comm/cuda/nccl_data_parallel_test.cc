@@ -1,7 +1,9 @@
 // A data-parallel step on one GPU over NCCL: a two-layer model on a CUDA Context, its
 // gradients packed into buckets that NCCL averages on the comm stream as backward makes
 // them ready, then an Adam step on the bucket views. On one rank the average is the
-// gradient itself, so the parameters must match a step without buckets exactly. Skips
+// gradient itself, so the parameters must match a step without buckets exactly: this
+// checks that gradients land in their bucket slots, ordered with the comm stream, not
+// NCCL's averaging across ranks (that needs two GPUs; the lent machine has one). Skips
 // without a CUDA device; tests/device/check.sh runs it on one.
 #include <cuda_runtime_api.h>
 

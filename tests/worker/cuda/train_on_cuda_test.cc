@@ -6,8 +6,6 @@
 #include <cmath>
 #include <fstream>
 #include <random>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,25 +38,6 @@ void write_idx(const std::string& images, const std::string& labels, int n, uint
       }
     fl.put(static_cast<char>(label));
   }
-}
-
-std::vector<double> train_losses(const std::string& metrics_path) {
-  std::ifstream in(metrics_path);
-  std::vector<double> out;
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (l.find("\"kind\":\"train\"") != std::string::npos && std::regex_search(l, m, std::regex("\"loss\":([-0-9.eE+]+)")))
-      out.push_back(std::stod(m[1]));
-  return out;
-}
-
-double test_accuracy(const std::string& metrics_path) {
-  std::ifstream in(metrics_path);
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (l.find("\"split\":\"test\"") != std::string::npos && std::regex_search(l, m, std::regex("\"accuracy\":([-0-9.eE+]+)")))
-      return std::stod(m[1]);
-  return -1;
 }
 
 class CudaTraining : public TempDirTest {
