@@ -37,4 +37,11 @@ void install_handler() {
   });
 }
 
+void unblock() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
 }  // namespace ty::sigbus_internal

@@ -11,6 +11,7 @@ namespace ty {
 
 namespace sigbus_internal {
 void install_handler();
+void unblock();  // SIGBUS, for this thread
 sigjmp_buf*& current_guard();
 }  // namespace sigbus_internal
 
@@ -18,10 +19,12 @@ template <class F>
 bool run_guarded(F&& f) {
   sigbus_internal::install_handler();
   sigjmp_buf env;
-  // The handler runs with SA_NODEFER (SIGBUS stays unblocked), so there is no signal mask
-  // to restore: savemask 0 spares a sigprocmask system call per guarded call.
+  // savemask 0 spares a sigprocmask system call per guarded call; the rare jump back from
+  // the handler unblocks SIGBUS itself (a runtime that blocks it around handlers, such as
+  // ThreadSanitizer's, would otherwise leave it blocked, and the next one would kill).
   if (sigsetjmp(env, 0) != 0) {
     sigbus_internal::current_guard() = nullptr;
+    sigbus_internal::unblock();
     return false;
   }
   sigbus_internal::current_guard() = &env;
