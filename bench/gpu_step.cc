@@ -89,9 +89,9 @@ int main_(int argc, char** argv) {
   }
   Context& ctx = **ctx_or;
   ModelSpec spec;
-  spec.kind = a.model;
+  spec.kind = a.model == "cnn" ? ModelKind::kCnn : ModelKind::kMlp;
   if (a.model == "cnn") {
-    for (int64_t c : a.sizes) spec.conv.push_back(ConvBlockSpec{c, 3, 1, -1, "max", 2, false, false});
+    for (int64_t c : a.sizes) spec.conv.push_back(ConvBlockSpec{c, 3, 1, -1, PoolKind::kMax, 2, false, false});
     spec.hidden = {128};
     spec.dropout = 0.25f;
   } else {

@@ -2,16 +2,19 @@
 
 #include <sys/stat.h>
 
+#include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
-#include "launch/job_spec_parser.h"
 #include "worker/metrics_log.h"
 #include "worker/interrupts.h"
+#include "worker/job/exit_codes.h"
+#include "worker/job/parser.h"
 #include "worker/trainer.h"
 
 namespace ty {
@@ -22,6 +25,7 @@ struct Args {
   std::vector<std::string> sets;
   std::string run_dir;
   std::string weights;
+  bool help = false;
 };
 
 // Parses "SPEC [--set k=v]... [--run-dir DIR] [--weights FILE]"; returns an error message.
@@ -38,6 +42,10 @@ std::string parse_args(const std::vector<std::string>& a, bool want_weights, Arg
       return "";
     };
     std::string err;
+    if (s == "--help" || s == "-h") {
+      out.help = true;
+      return "";
+    }
     if (s == "--set" || absl::StartsWith(s, "--set=")) {
       std::string v;
       err = value("--set", v);
@@ -67,76 +75,78 @@ std::string default_run_dir(const std::string& name) {
   return absl::StrCat("runs/", name, "-", stamp);
 }
 
-int fail(const absl::Status& st, int code) {
+// Prints the error and returns its exit class (worker/job/exit_codes.h).
+int fail(const absl::Status& st) {
   std::fprintf(stderr, "trainyard: error: %s\n", std::string(st.message()).c_str());
-  return code;
+  return static_cast<int>(exit_code_for(st));
 }
+
+constexpr char kTrainUsage[] = "usage: trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n";
+constexpr char kEvalUsage[] =
+    "usage: trainyard eval JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n";
 
 }  // namespace
 
 int train_command(const std::vector<std::string>& argv) {
   Args a;
-  if (std::string err = parse_args(argv, false, a); !err.empty()) {
-    std::fprintf(stderr, "trainyard train: %s\nusage: trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n", err.c_str());
-    return 2;
+  if (std::string err = parse_args(argv, false, a); !err.empty() || a.help) {
+    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard train: " + err + "\n").c_str(), kTrainUsage);
+    return a.help ? 0 : 2;
   }
   const WorldEnv world = world_from_env();
-  auto failed = [&](const absl::Status& st, int code) {
-    return world.size > 1 ? fail(absl::Status(st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())), code)
-                          : fail(st, code);
+  auto failed = [&](const absl::Status& st) {
+    return world.size > 1 ? fail(absl::Status(st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())))
+                          : fail(st);
   };
-  auto spec = load_job_spec(a.spec, a.sets);
-  if (!spec.ok()) return failed(spec.status(), 2);
-  if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
+  auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
+  if (!spec.ok()) return failed(spec.status());
+  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   spec->local_rank = world.local_rank;
   std::unique_ptr<Communicator> comm;
-  if (world.size > 1 || spec->comm.backend == "mpi") {
-    if (spec->comm.backend == "none")
+  if (world.size > 1 || spec->comm.backend == CommBackend::kMpi) {
+    if (spec->comm.backend == CommBackend::kNone)
       return failed(absl::InvalidArgumentError(absl::StrCat("comm.backend: none, but the launcher (", world.launcher,
-                                                            ") started ", world.size, " ranks")), 2);
+                                                            ") started ", world.size, " ranks")));
     CommOptions o;
     o.timeout = std::chrono::seconds(spec->comm.timeout_s);
     auto mpi = MpiCommunicator::create(o);
-    if (!mpi.ok()) return failed(mpi.status(), 2);
+    if (!mpi.ok()) return failed(mpi.status());
     comm = std::move(*mpi);
   }
   const std::string run_dir = a.run_dir.empty() ? default_run_dir(spec->name) : a.run_dir;
   auto trainer = Trainer::create(*spec, run_dir, comm.get());
-  if (!trainer.ok()) return failed(trainer.status(), 2);
+  if (!trainer.ok()) return failed(trainer.status());
   install_interrupt_handlers();
   absl::Status st = (*trainer)->run();
-  if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM: state saved
+  if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM or Ctrl-C: state saved
     std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());
-    return 128 + 15;
+    return 128 + (stop_signal() == SIGINT ? SIGINT : SIGTERM);
   }
-  if (!st.ok()) return failed(st, 1);
+  if (!st.ok()) return failed(st);
   return 0;
 }
 
 int eval_command(const std::vector<std::string>& argv) {
   Args a;
-  if (std::string err = parse_args(argv, true, a); !err.empty()) {
-    std::fprintf(stderr, "trainyard eval: %s\nusage: trainyard eval JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n", err.c_str());
-    return 2;
+  if (std::string err = parse_args(argv, true, a); !err.empty() || a.help) {
+    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard eval: " + err + "\n").c_str(), kEvalUsage);
+    return a.help ? 0 : 2;
   }
-  auto spec = load_job_spec(a.spec, a.sets);
-  if (!spec.ok()) return fail(spec.status(), 2);
-  if (spec->runtime_threads == 0) spec->runtime_threads = default_threads();
-  if (spec->data.test.empty()) return fail(absl::InvalidArgumentError(absl::StrCat(a.spec, ": data.test: required for eval")), 2);
+  auto spec = load_job_spec(a.spec, a.sets, SpecUse::kEval);
+  if (!spec.ok()) return fail(spec.status());
+  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   auto trainer = Trainer::create(*spec, "");
-  if (!trainer.ok()) return fail(trainer.status(), 2);
-  if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st, 2);
+  if (!trainer.ok()) return fail(trainer.status());
+  if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st);
   auto evaluated = (*trainer)->evaluate(*(*trainer)->data().test);
-  if (!evaluated.ok()) return fail(evaluated.status(), 1);
+  if (!evaluated.ok()) return fail(evaluated.status());
   const MetricsAccumulator& m = *evaluated;
   std::string dir = a.run_dir;
   if (dir.empty()) {
     const size_t slash = a.weights.find_last_of('/');
     dir = slash == std::string::npos ? "." : a.weights.substr(0, slash);
   }
-  auto log = MetricsLog::open(dir + "/eval.jsonl");
-  if (!log.ok()) return fail(log.status(), 1);
-  log->eval("test", 0, m, m.classification());
+  // The results first, so that a directory that cannot be written loses nothing.
   std::printf("test: %ld samples, loss %.6f", static_cast<long>(m.count()), m.loss());
   if (m.classification()) {
     std::printf(", accuracy %.4f\nconfusion (rows = true class):\n", m.accuracy());
@@ -147,6 +157,14 @@ int eval_command(const std::vector<std::string>& argv) {
   } else {
     std::printf(", mse %.6g\n", m.mse());
   }
+  std::fflush(stdout);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(absl::InvalidArgumentError(absl::StrCat("--run-dir ", dir, ": cannot create it (", ec.message(), ")")));
+  auto log = MetricsLog::open(dir + "/eval.jsonl");
+  if (!log.ok()) return fail(log.status());
+  log->eval("test", 0, m, m.classification());
+  if (!log->status().ok()) return fail(log->status());
   std::printf("metrics: %s/eval.jsonl\n", dir.c_str());
   return 0;
 }

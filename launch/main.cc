@@ -6,6 +6,7 @@
 
 #include "glog/logging.h"
 #include "launch/commands.h"
+#include "worker/job/keys.h"
 
 namespace {
 
@@ -19,8 +20,11 @@ constexpr char kUsage[] =
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n"
-    "  trainyard help\n"
+    "  trainyard help [spec]      this text, or every job spec key (Markdown)\n"
+    "  trainyard --version\n"
     "\n"
+    "Exit codes: 0 success, 1 failed, 2 usage/spec/data error, 3 retryable infrastructure\n"
+    "failure, 4 out of memory, 5 canceled; 130/143 stopped by SIGINT/SIGTERM after a checkpoint.\n"
     "See README.md for the job spec reference.\n";
 
 }  // namespace
@@ -28,11 +32,19 @@ constexpr char kUsage[] =
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
-  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+  const std::string cmd = argc < 2 ? "" : argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("trainyard %s\n", TRAINYARD_VERSION);
+    return 0;
+  }
+  if (argc == 3 && cmd == "help" && !std::strcmp(argv[2], "spec")) {
+    std::fputs(ty::spec_reference_markdown().c_str(), stdout);
+    return 0;
+  }
+  if (argc < 2 || cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  const std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "train") return ty::train_command(args);
   if (cmd == "eval") return ty::eval_command(args);

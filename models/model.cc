@@ -26,14 +26,15 @@ int64_t Model::num_params() {
 
 namespace {
 
-absl::StatusOr<Eltwise> parse_activation(const std::string& key, const std::string& name) {
-  if (name == "relu") return Eltwise::kRelu;
-  if (name == "leaky_relu") return Eltwise::kLeakyRelu;
-  if (name == "gelu") return Eltwise::kGelu;
-  if (name == "tanh") return Eltwise::kTanh;
-  if (name == "sigmoid") return Eltwise::kSigmoid;
-  return absl::InvalidArgumentError(absl::StrCat(
-      key, ": unknown activation '", name, "' (allowed: relu, leaky_relu, gelu, tanh, sigmoid)"));
+Eltwise eltwise_of(ActivationKind a) {
+  switch (a) {
+    case ActivationKind::kRelu: return Eltwise::kRelu;
+    case ActivationKind::kLeakyRelu: return Eltwise::kLeakyRelu;
+    case ActivationKind::kGelu: return Eltwise::kGelu;
+    case ActivationKind::kTanh: return Eltwise::kTanh;
+    case ActivationKind::kSigmoid: return Eltwise::kSigmoid;
+  }
+  LOG(FATAL) << "activation " << static_cast<int>(a) << " has no kernel";
 }
 
 // Appends layers to `seq`, checking each against the shape flowing in.
@@ -89,10 +90,8 @@ class Builder {
     return absl::OkStatus();
   }
 
-  absl::Status activation(Sequential& seq, const std::string& key, const std::string& name, float slope = 0.01f) {
-    TY_ASSIGN_OR_RETURN(Eltwise kind, parse_activation(key, name));
-    seq.add(std::make_unique<Activation>(seq.out_shape(), kind, slope));
-    return absl::OkStatus();
+  void activation(Sequential& seq, ActivationKind kind, float slope = 0.01f) {
+    seq.add(std::make_unique<Activation>(seq.out_shape(), eltwise_of(kind), slope));
   }
 
   absl::Status dropout(Sequential& seq, const std::string& key, float p) {
@@ -103,35 +102,31 @@ class Builder {
   }
 
   absl::Status layer(Sequential& seq, const std::string& key, const LayerSpec& l) {
-    const std::string k = key + ".type";
-    if (l.type == "linear") return linear(seq, key + ".out", l.out);
-    if (l.type == "conv2d") return conv(seq, key, l.out, l.kernel, l.stride, l.padding);
-    if (l.type == "maxpool" || l.type == "avgpool") return pool(seq, key, l.type == "maxpool", l.size, l.stride == 1 ? 0 : l.stride);
-    if (l.type == "relu" || l.type == "leaky_relu" || l.type == "gelu" || l.type == "tanh" || l.type == "sigmoid")
-      return activation(seq, k, l.type, l.slope);
-    if (l.type == "dropout") return dropout(seq, key + ".p", l.p);
-    if (l.type == "flatten") {
-      seq.add(std::make_unique<Flatten>(seq.out_shape()));
-      return absl::OkStatus();
+    switch (l.type) {
+      case LayerType::kLinear: return linear(seq, key + ".out", l.out);
+      case LayerType::kConv2d: return conv(seq, key, l.out, l.kernel, l.stride, l.padding);
+      case LayerType::kMaxPool:
+      case LayerType::kAvgPool:
+        return pool(seq, key, l.type == LayerType::kMaxPool, l.size, l.stride == 1 ? 0 : l.stride);
+      case LayerType::kRelu: activation(seq, ActivationKind::kRelu); return absl::OkStatus();
+      case LayerType::kLeakyRelu: activation(seq, ActivationKind::kLeakyRelu, l.slope); return absl::OkStatus();
+      case LayerType::kGelu: activation(seq, ActivationKind::kGelu); return absl::OkStatus();
+      case LayerType::kTanh: activation(seq, ActivationKind::kTanh); return absl::OkStatus();
+      case LayerType::kSigmoid: activation(seq, ActivationKind::kSigmoid); return absl::OkStatus();
+      case LayerType::kDropout: return dropout(seq, key + ".p", l.p);
+      case LayerType::kFlatten: seq.add(std::make_unique<Flatten>(seq.out_shape())); return absl::OkStatus();
+      case LayerType::kBatchNorm:
+        seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
+        return absl::OkStatus();
+      case LayerType::kLayerNorm: seq.add(std::make_unique<LayerNorm>(ctx_, seq.out_shape(), dtype_)); return absl::OkStatus();
+      case LayerType::kResidual: {
+        auto body = std::make_unique<Sequential>(seq.out_shape());
+        for (size_t i = 0; i < l.layers.size(); ++i)
+          TY_RETURN_IF_ERROR(layer(*body, absl::StrCat(key, ".layers[", i, "]"), l.layers[i]));
+        return residual(seq, key, std::move(body));
+      }
     }
-    if (l.type == "batchnorm") {
-      seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
-      return absl::OkStatus();
-    }
-    if (l.type == "layernorm") {
-      seq.add(std::make_unique<LayerNorm>(ctx_, seq.out_shape(), dtype_));
-      return absl::OkStatus();
-    }
-    if (l.type == "residual") {
-      auto body = std::make_unique<Sequential>(seq.out_shape());
-      for (size_t i = 0; i < l.layers.size(); ++i)
-        TY_RETURN_IF_ERROR(layer(*body, absl::StrCat(key, ".layers[", i, "]"), l.layers[i]));
-      return residual(seq, key, std::move(body));
-    }
-    return absl::InvalidArgumentError(absl::StrCat(
-        k, ": unknown layer type '", l.type,
-        "' (allowed: linear, conv2d, maxpool, avgpool, relu, leaky_relu, gelu, tanh, sigmoid, "
-        "dropout, flatten, batchnorm, layernorm, residual)"));
+    LOG(FATAL) << key << ": layer type " << static_cast<int>(l.type) << " has no builder";
   }
 
   absl::Status residual(Sequential& seq, const std::string& key, std::unique_ptr<Sequential> body) {
@@ -152,12 +147,8 @@ class Builder {
   // GELU) commutes with max pooling: it then runs after the pool, on a quarter of the
   // elements, with the same result; without batch norm the conv's bias moves after the
   // pool too (Conv2d's max_pool).
-  absl::Status conv_block(Sequential& seq, const std::string& key, const ConvBlockSpec& b,
-                          const std::string& act) {
-    if (b.pool != "max" && b.pool != "avg" && b.pool != "none")
-      return absl::InvalidArgumentError(absl::StrCat(key, ".pool: '", b.pool, "' (allowed: max, avg, none)"));
-    TY_ASSIGN_OR_RETURN(const Eltwise kind, parse_activation("model.activation", act));
-    if (!b.residual && b.pool == "max" && kind != Eltwise::kGelu) {
+  absl::Status conv_block(Sequential& seq, const std::string& key, const ConvBlockSpec& b, ActivationKind act) {
+    if (!b.residual && b.pool == PoolKind::kMax && act != ActivationKind::kGelu) {
       if (b.batch_norm) {
         TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding));
         seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
@@ -166,24 +157,25 @@ class Builder {
         if (b.pool_size <= 0) return absl::InvalidArgumentError(absl::StrCat(key, ".pool: pool size must be > 0"));
         TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding, b.pool_size));
       }
-      return activation(seq, "model.activation", act);
+      activation(seq, act);
+      return absl::OkStatus();
     }
     if (!b.residual) {
       TY_RETURN_IF_ERROR(conv(seq, key, b.channels, b.kernel, b.stride, b.padding));
       if (b.batch_norm) seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
-      TY_RETURN_IF_ERROR(activation(seq, "model.activation", act));
+      activation(seq, act);
     } else {
       auto body = std::make_unique<Sequential>(seq.out_shape());
       TY_RETURN_IF_ERROR(conv(*body, key, b.channels, b.kernel, b.stride, b.padding));
       if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_, sync_bn_));
-      TY_RETURN_IF_ERROR(activation(*body, "model.activation", act));
+      activation(*body, act);
       TY_RETURN_IF_ERROR(conv(*body, key, b.channels, b.kernel, 1, b.padding));
       if (b.batch_norm) body->add(std::make_unique<BatchNorm>(ctx_, body->out_shape(), dtype_, sync_bn_));
       TY_RETURN_IF_ERROR(residual(seq, key, std::move(body)));
-      TY_RETURN_IF_ERROR(activation(seq, "model.activation", act));
+      activation(seq, act);
     }
-    if (b.pool == "none") return absl::OkStatus();
-    return pool(seq, key + ".pool", b.pool == "max", b.pool_size, 0);
+    if (b.pool == PoolKind::kNone) return absl::OkStatus();
+    return pool(seq, key + ".pool", b.pool == PoolKind::kMax, b.pool_size, 0);
   }
 
  private:
@@ -200,8 +192,8 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
                                                    uint64_t seed, DType dtype) {
   Builder b(ctx, seed, dtype, spec.sync_batch_norm);
   auto net = std::make_unique<Sequential>(input_shape);
-  if (spec.kind == "mlp" || spec.kind == "cnn") {
-    if (spec.kind == "cnn") {
+  if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
+    if (spec.kind == ModelKind::kCnn) {
       if (input_shape.size() != 3)
         return absl::InvalidArgumentError(absl::StrCat(
             "model.kind: cnn needs image data (C, H, W); the data has samples of shape ",
@@ -213,11 +205,11 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
     }
     for (size_t i = 0; i < spec.hidden.size(); ++i) {
       TY_RETURN_IF_ERROR(b.linear(*net, absl::StrCat("model.hidden[", i, "]"), spec.hidden[i]));
-      TY_RETURN_IF_ERROR(b.activation(*net, "model.activation", spec.activation));
+      b.activation(*net, spec.activation);
       TY_RETURN_IF_ERROR(b.dropout(*net, "model.dropout", spec.dropout));
     }
     TY_RETURN_IF_ERROR(b.linear(*net, "outputs", outputs));
-  } else if (spec.kind == "layers") {
+  } else {
     if (spec.layers.empty()) return absl::InvalidArgumentError("model.layers: empty list");
     for (size_t i = 0; i < spec.layers.size(); ++i)
       TY_RETURN_IF_ERROR(b.layer(*net, absl::StrCat("model.layers[", i, "]"), spec.layers[i]));
@@ -226,9 +218,6 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
       return absl::InvalidArgumentError(absl::StrCat(
           "model.layers: the last layer gives ", shape_str(out), " per sample; the data needs (",
           outputs, ",) outputs"));
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("model.kind: unknown '", spec.kind,
-                                                   "' (allowed: mlp, cnn, layers)"));
   }
   auto model = std::make_unique<Model>(std::move(net));
   model->named_params();  // assigns full names to parameters

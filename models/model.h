@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "models/layers.h"
-#include "models/model_spec.h"
+#include "worker/job/spec.h"
 
 namespace ty {
 

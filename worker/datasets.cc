@@ -10,28 +10,25 @@
 #include "storage/idx_reader.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/sampler.h"
+#include "worker/job/parser.h"
 
 namespace ty {
 namespace {
 
-std::string format_of(const DataSpec& d, const std::string& path) {
-  if (d.format != "auto") return d.format;
-  return absl::EndsWith(path, ".csv")                                             ? "csv"
-         : absl::StrContains(path, "*") || absl::StrContains(path, ".tyshard") ? "shards"
-                                                                                 : "idx";
-}
+bool skip_corrupt(const JobSpec& spec) { return spec.storage.on_corrupt == CorruptPolicy::kSkip; }
 
-absl::StatusOr<DatasetPtr> open_source(const DataSpec& d, const std::string& key, const std::string& path,
+absl::StatusOr<DatasetPtr> open_source(const JobSpec& spec, const std::string& key, const std::string& path,
                                        const std::string& labels) {
-  const std::string format = format_of(d, path);
-  if (format == "shards") {
+  const DataSpec& d = spec.data;
+  TY_ASSIGN_OR_RETURN(const DataFormat format, resolve_data_format(d, key, path));
+  if (format == DataFormat::kShards) {
     TY_ASSIGN_OR_RETURN(std::vector<std::string> paths, expand_glob(path));
-    return ShardDataset::open(paths, ShardOpenOptions{d.on_corrupt == "skip"});
+    return ShardDataset::open(paths, ShardOpenOptions{skip_corrupt(spec)});
   }
-  if (format == "csv") {
+  if (format == DataFormat::kCsv) {
     CsvOptions o;
     o.target = d.target;
-    o.classification = d.task == "classification";
+    o.classification = d.task == TaskKind::kClassification;
     o.classes = d.num_classes;
     return load_csv(path, o);
   }
@@ -44,9 +41,9 @@ absl::StatusOr<DatasetPtr> open_source(const DataSpec& d, const std::string& key
 }
 
 // Errors carry the spec key that named the file.
-absl::StatusOr<DatasetPtr> open(const DataSpec& d, const std::string& key, const std::string& path,
+absl::StatusOr<DatasetPtr> open(const JobSpec& spec, const std::string& key, const std::string& path,
                                 const std::string& labels) {
-  auto ds = open_source(d, key, path, labels);
+  auto ds = open_source(spec, key, path, labels);
   if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat(key, ": ", ds.status().message()));
   return ds;
 }
@@ -63,12 +60,13 @@ void JobData::standardize(float mean, float std) {
 
 // Whether the training shards are streamed; an error when storage.loader: stream cannot be.
 absl::StatusOr<bool> stream_training(const JobSpec& spec) {
-  if (format_of(spec.data, spec.data.train) != "shards" || spec.storage.loader == "memory") return false;
+  TY_ASSIGN_OR_RETURN(const DataFormat format, resolve_data_format(spec.data, "data.train", spec.data.train));
+  if (format != DataFormat::kShards || spec.storage.loader == LoaderKind::kMemory) return false;
   const char* why = spec.validation_fraction > 0 ? "validation.fraction"
                     : spec.data.train_subset > 0 ? "data.train_subset"
                                                  : nullptr;
   if (why == nullptr) return true;
-  if (spec.storage.loader == "stream")
+  if (spec.storage.loader == LoaderKind::kStream)
     return absl::InvalidArgumentError(absl::StrCat(
         "storage.loader: stream cannot serve ", why, " (it needs the records in memory); name a separate shard set "
         "or set storage.loader: memory"));
@@ -82,13 +80,13 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   if (need_train && stream) {
     auto paths = expand_glob(d.train);
     if (!paths.ok()) return absl::Status(paths.status().code(), absl::StrCat("data.train: ", paths.status().message()));
-    auto set = ShardSet::open(*paths, ShardSetOptions{d.num_classes, d.on_corrupt == "skip"});
+    auto set = ShardSet::open(*paths, ShardSetOptions{d.num_classes, skip_corrupt(spec)});
     if (!set.ok()) return absl::Status(set.status().code(), absl::StrCat("data.train: ", set.status().message()));
     if ((*set)->size() == 0) return absl::InvalidArgumentError(absl::StrCat("data.train: ", d.train, " holds no records"));
     out.train_shards = *set;
     out.train = *set;
   } else if (need_train || d.test.empty()) {
-    TY_ASSIGN_OR_RETURN(DatasetPtr train, open(d, "data.train", d.train, d.train_labels));
+    TY_ASSIGN_OR_RETURN(DatasetPtr train, open(spec, "data.train", d.train, d.train_labels));
     if (d.train_subset > 0 && d.train_subset < train->size()) {
       std::vector<int64_t> idx(d.train_subset);
       std::iota(idx.begin(), idx.end(), 0);
@@ -110,7 +108,7 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     out.train = train;
   }
   if (!d.test.empty()) {
-    TY_ASSIGN_OR_RETURN(out.test, open(d, "data.test", d.test, d.test_labels));
+    TY_ASSIGN_OR_RETURN(out.test, open(spec, "data.test", d.test, d.test_labels));
   }
   DatasetPtr ref = out.train ? out.train : out.test;
   out.classes = d.num_classes > 0 ? d.num_classes : ref->num_classes();
@@ -121,8 +119,8 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
   }
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();
-  if (d.normalize == "standardize" && out.train) {
-    auto moments = feature_moments(*out.train, 10000, d.on_corrupt == "skip");
+  if (d.normalize == Normalization::kStandardize && out.train) {
+    auto moments = feature_moments(*out.train, 10000, skip_corrupt(spec));
     if (!moments.ok()) return absl::Status(moments.status().code(), absl::StrCat("data.train: ", moments.status().message()));
     const auto [mean, std] = *moments;
     out.standardize(static_cast<float>(mean), static_cast<float>(std));

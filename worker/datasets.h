@@ -4,7 +4,7 @@
 #include "absl/status/statusor.h"
 #include "storage/dataset.h"
 #include "storage/stream/shard_set.h"
-#include "worker/job_spec.h"
+#include "worker/job/spec.h"
 
 namespace ty {
 

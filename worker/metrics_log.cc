@@ -19,9 +19,9 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::line(const std::string& json) {
-  std::fputs(json.c_str(), f_);
-  std::fputc('\n', f_);
-  std::fflush(f_);
+  if (!status_.ok()) return;
+  if (std::fputs(json.c_str(), f_) < 0 || std::fputc('\n', f_) == EOF || std::fflush(f_) != 0)
+    status_ = absl::UnavailableError(absl::StrCat(path_, ": cannot write (", std::strerror(errno), ")"));
 }
 
 void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {

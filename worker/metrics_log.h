@@ -13,7 +13,7 @@ namespace ty {
 class MetricsLog {
  public:
   static absl::StatusOr<MetricsLog> open(const std::string& path);
-  MetricsLog(MetricsLog&& o) noexcept : f_(o.f_), path_(std::move(o.path_)) { o.f_ = nullptr; }
+  MetricsLog(MetricsLog&& o) noexcept : f_(o.f_), path_(std::move(o.path_)), status_(o.status_) { o.f_ = nullptr; }
   ~MetricsLog();
 
   void train(int64_t step, int64_t epoch, double loss, double lr);
@@ -28,12 +28,16 @@ class MetricsLog {
   void data(const std::string& split, int64_t records, int64_t skipped);
   // split: "val" or "test"; the confusion matrix is written when `with_confusion`.
   void eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion);
+  // The first failed write (a full disk, a lost mount), naming the file; OK until one fails.
+  // The lines after a failed one are not written.
+  const absl::Status& status() const { return status_; }
 
  private:
   MetricsLog(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
   void line(const std::string& json);
   FILE* f_;
   std::string path_;
+  absl::Status status_;
 };
 
 }  // namespace ty

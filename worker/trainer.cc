@@ -1,6 +1,7 @@
 #include "worker/trainer.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -37,16 +38,24 @@ absl::StatusOr<int> pick_gpu(int local_rank) {
   return local_rank % count;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(Context& ctx, const OptimizerSpec& o, std::vector<Var> params) {
-  if (o.name == "sgd")
-    return std::unique_ptr<Optimizer>(new Sgd(ctx, std::move(params), {o.momentum, o.nesterov, o.weight_decay}));
-  if (o.name == "adam" || o.name == "adamw")
-    return std::unique_ptr<Optimizer>(
-        new Adam(ctx, std::move(params), {o.beta1, o.beta2, o.eps, o.weight_decay, o.name == "adamw"}));
-  return absl::InvalidArgumentError(absl::StrCat("optimizer.name: unknown '", o.name, "' (allowed: sgd, adam, adamw)"));
+ScheduleOptions schedule_options(const ScheduleSpec& s) {
+  ScheduleOptions o;
+  o.kind = s.kind == ScheduleKind::kStep ? LrShape::kStep : s.kind == ScheduleKind::kCosine ? LrShape::kCosine : LrShape::kConstant;
+  o.step_size = s.step_size;
+  o.gamma = s.gamma;
+  o.min_lr = s.min_lr;
+  o.warmup_steps = s.warmup_steps;
+  return o;
 }
+
+std::unique_ptr<Optimizer> make_optimizer(Context& ctx, const OptimizerSpec& o, std::vector<Var> params) {
+  if (o.name == OptimizerKind::kSgd)
+    return std::unique_ptr<Optimizer>(new Sgd(ctx, std::move(params), {o.momentum, o.nesterov, o.weight_decay}));
+  return std::unique_ptr<Optimizer>(new Adam(
+      ctx, std::move(params), {o.betas[0], o.betas[1], o.eps, o.weight_decay, o.name == OptimizerKind::kAdamW}));
+}
+
+}  // namespace
 
 Trainer::Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm)
     : spec_(spec), run_dir_(std::move(run_dir)), comm_(comm && comm->size() > 1 ? comm : nullptr) {}
@@ -56,31 +65,25 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
                                                          Communicator* comm) {
   std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
   ContextOptions co;
-  if (spec.runtime_device == "cuda") {
+  if (spec.runtime.device == RunDevice::kCuda) {
     TY_ASSIGN_OR_RETURN(const int gpu, pick_gpu(spec.local_rank));
     co.device = Device{DeviceKind::kCUDA, gpu};
-    if (spec.model.sync_batch_norm)
-      return absl::InvalidArgumentError("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
-    co.compute = spec.runtime_precision == "bf16"   ? DType::kBF16
-                 : spec.runtime_precision == "fp16" ? DType::kF16
-                                                    : DType::kF32;
+    co.compute = spec.runtime.precision == Precision::kBf16   ? DType::kBF16
+                 : spec.runtime.precision == Precision::kFp16 ? DType::kF16
+                                                              : DType::kF32;
     if (co.compute == DType::kF16) t->scaler_ = std::make_unique<LossScaler>();
-  } else if (spec.runtime_precision != "fp32") {
-    return absl::InvalidArgumentError(absl::StrCat("runtime.precision: ", spec.runtime_precision,
-                                                   " runs on CUDA devices only; set runtime.device: cuda or "
-                                                   "runtime.precision: fp32"));
   }
   if (spec.data.batch_size % t->world() != 0)
     return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
                                                    " is the global batch and must divide evenly among the ",
                                                    t->world(), " ranks of this job"));
-  co.threads = spec.runtime_threads;
+  co.threads = static_cast<int>(spec.runtime.threads);
   co.seed = spec.train.seed;
   co.dropout_stream = 1 + static_cast<uint64_t>(t->rank());
-  co.allow_tf32 = spec.runtime_allow_tf32;
-  co.benchmark_convolutions = spec.runtime_cudnn_benchmark;
+  co.allow_tf32 = spec.runtime.allow_tf32;
+  co.benchmark_convolutions = spec.runtime.cudnn_benchmark;
   auto ctx = Context::create(co);
-  if (!ctx.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: ", spec.runtime_device, ": ", ctx.status().message()));
+  if (!ctx.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: ", name_of(spec.runtime.device), ": ", ctx.status().message()));
   t->ctx_ = std::move(*ctx);
   if (spec.model.sync_batch_norm) {
     // One rank takes the same code path with nothing to add, so that N ranks and one rank
@@ -95,9 +98,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
   TY_ASSIGN_OR_RETURN(t->data_, load_job_data(spec, /*need_train=*/!run_dir.empty()));
   const Dataset& ref = t->data_.train ? *t->data_.train : *t->data_.test;
   TY_ASSIGN_OR_RETURN(t->model_, build_model(*t->ctx_, spec.model, ref.sample_shape(), t->data_.outputs, spec.train.seed));
-  if (spec.train.loss == "cross_entropy" && t->data_.classes == 0)
+  if (spec.train.loss == LossKind::kCrossEntropy && t->data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
-  TY_ASSIGN_OR_RETURN(t->optimizer_, make_optimizer(*t->ctx_, spec.optimizer, t->model_->params()));
+  t->optimizer_ = make_optimizer(*t->ctx_, spec.optimizer, t->model_->params());
   if (t->comm_) {
     // Parameters and gradients on GPUs go over NCCL; the host communicator keeps the rest.
     Communicator* grads = t->comm_;
@@ -127,15 +130,15 @@ void Trainer::load_batch(const Dataset& data, const int64_t* indices, int64_t co
 }
 
 Var Trainer::loss_of(const Var& outputs, const Tensor& targets) {
-  std::string loss = spec_.train.loss;
-  if (loss == "auto") loss = data_.classes > 0 ? "cross_entropy" : "mse";
-  if (loss == "cross_entropy") return ops::cross_entropy(*ctx_, outputs, targets, spec_.train.label_smoothing);
+  LossKind loss = spec_.train.loss;
+  if (loss == LossKind::kAuto) loss = data_.classes > 0 ? LossKind::kCrossEntropy : LossKind::kMse;
+  if (loss == LossKind::kCrossEntropy) return ops::cross_entropy(*ctx_, outputs, targets, spec_.train.label_smoothing);
   Tensor t = targets;
   if (data_.classes > 0) {  // one-hot targets for mse / bce on class labels
     t = ctx_->empty({outputs.shape()[0], outputs.shape()[1]}, outputs.dtype());
     ctx_->kernels(t.dtype()).one_hot(ctx_->to_device(targets), t);
   }
-  if (loss == "bce_with_logits") return ops::bce_with_logits(*ctx_, outputs, t);
+  if (loss == LossKind::kBceWithLogits) return ops::bce_with_logits(*ctx_, outputs, t);
   return ops::mse_loss(*ctx_, outputs, t);
 }
 
@@ -171,7 +174,7 @@ std::string Trainer::device_description() const {
   if (!ctx_->on_gpu()) return absl::StrCat(ctx_->threads(), " threads");
   absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index);
   return absl::StrCat(ctx_->device().str(), gpu.ok() ? absl::StrCat(" (", gpu->name, ")") : "",
-                      spec_.runtime_allow_tf32 ? ", TF32" : "");
+                      spec_.runtime.allow_tf32 ? ", TF32" : "");
 }
 
 absl::StatusOr<double> Trainer::global_mean(double value) {
@@ -184,9 +187,9 @@ absl::StatusOr<double> Trainer::global_mean(double value) {
 
 absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   const DataSpec& d = spec_.data;
-  const Remainder remainder = d.remainder == "drop"  ? Remainder::kDrop
-                              : d.remainder == "pad" ? Remainder::kPad
-                                                     : Remainder::kPartial;
+  const Remainder remainder = d.remainder == BatchRemainder::kDrop  ? Remainder::kDrop
+                              : d.remainder == BatchRemainder::kPad ? Remainder::kPad
+                                                                    : Remainder::kPartial;
   if (!data_.train_shards)
     return std::unique_ptr<BatchSource>(new SampledBatches(
         data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank(), world(), d.batch_size, remainder)));
@@ -199,10 +202,12 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   o.epochs = spec_.train.epochs;
   o.shuffle_window_bytes = spec_.storage.shuffle_window_mb << 20;
   o.prefetch_bytes = spec_.storage.prefetch_mb << 20;
-  o.reader_threads = spec_.storage.reader_threads;
+  o.reader_threads = static_cast<int>(spec_.storage.reader_threads);
   o.direct_io = spec_.storage.direct_io;
-  o.io = spec_.storage.io == "mmap" ? FileIo::kMmap : spec_.storage.io == "pread" ? FileIo::kPread : FileIo::kAuto;
-  o.skip_corrupt = d.on_corrupt == "skip";
+  o.io = spec_.storage.io == IoMode::kMmap    ? FileIo::kMmap
+         : spec_.storage.io == IoMode::kPread ? FileIo::kPread
+                                              : FileIo::kAuto;
+  o.skip_corrupt = spec_.storage.on_corrupt == CorruptPolicy::kSkip;
   o.standardize = data_.standardized;
   o.mean = data_.input_mean;
   o.std = data_.input_std;
@@ -259,7 +264,7 @@ std::vector<std::pair<std::string, Tensor>> Trainer::saved_state() {
 absl::Status Trainer::load_state(const std::string& path) {
   TY_ASSIGN_OR_RETURN(auto loaded, load_weights(path));
   TY_RETURN_IF_ERROR(assign_weights(path, loaded, model_->state()));
-  if (spec_.data.normalize == "standardize") {
+  if (spec_.data.normalize == Normalization::kStandardize) {
     auto mean = loaded.find("input.mean"), std = loaded.find("input.std");
     if (mean == loaded.end() || std == loaded.end())
       return absl::InvalidArgumentError(absl::StrCat(
@@ -277,7 +282,13 @@ absl::Status Trainer::run() {
     std::filesystem::create_directories(run_dir_, ec);
     if (!std::filesystem::is_directory(run_dir_))
       return absl::UnavailableError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
-    std::ofstream(run_dir_ + "/job.yaml") << spec_.spec_yaml << "\n";
+    {
+      std::ofstream job(run_dir_ + "/job.yaml", std::ios::trunc);
+      job << spec_.spec_yaml << "\n";
+      job.close();
+      if (!job)
+        return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
+    }
     TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
     log.emplace(std::move(opened));
     log->data("train", data_.train->size(), data_.train->skipped_records());
@@ -293,7 +304,7 @@ absl::Status Trainer::run() {
   steps_per_epoch_ = steps_per_epoch;
   int64_t total_steps = spec_.train.epochs * steps_per_epoch;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
-  LrSchedule schedule(spec_.optimizer.lr, spec_.schedule, total_steps);
+  LrSchedule schedule(spec_.optimizer.lr, schedule_options(spec_.schedule), total_steps);
   if (out)
     std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
                  train.describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
@@ -305,7 +316,7 @@ absl::Status Trainer::run() {
   TY_ASSIGN_OR_RETURN(const auto start, resume(out));
   TY_RETURN_IF_ERROR(source_->seek(start.first, start.second));
   TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
-  saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), spec_.checkpoint.keep,
+  saver_ = std::make_unique<CheckpointSaver>(run_dir_, rank(), world(), static_cast<int>(spec_.checkpoint.keep),
                                              std::chrono::seconds(spec_.comm.timeout_s), nonce);
   auto last_save = std::chrono::steady_clock::now();
   int64_t saved_step = step_, saves = 0, saved_bytes = 0;
@@ -366,8 +377,9 @@ absl::Status Trainer::run() {
       // Checkpoint when due or asked (SIGUSR1: save; SIGTERM: save and stop). Every rank
       // must decide alike: the request is the maximum over ranks.
       // 1: save (SIGUSR1, every_minutes), 2: save and stop (SIGTERM), 3: a save failed.
-      double request = take_interrupt_request();
-      if (!saver_->status().ok()) request = 3;
+      double request = static_cast<double>(take_interrupt_request());
+      const absl::Status io = !saver_->status().ok() ? saver_->status() : log ? log->status() : absl::OkStatus();
+      if (!io.ok()) request = 3;
       const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() / 60;
       if (spec_.checkpoint.every_minutes > 0 && minutes >= spec_.checkpoint.every_minutes) request = std::max(request, 1.0);
       if (comm_) {
@@ -377,15 +389,16 @@ absl::Status Trainer::run() {
         request = r.at(0);
       }
       if (request >= 3) {
-        absl::Status failed = saver_->status();
-        return failed.ok() ? absl::AbortedError(absl::StrCat("a checkpoint save failed on another rank before step ", step_))
-                           : failed;
+        return io.ok() ? absl::AbortedError(absl::StrCat("a checkpoint save or metrics write failed on another rank "
+                                                         "before step ", step_))
+                       : io;
       }
       const bool every = spec_.checkpoint.every_steps > 0 && step_ % spec_.checkpoint.every_steps == 0;
       if (every || request > 0) TY_RETURN_IF_ERROR(checkpoint(epoch, s + 1));
       if (request >= 2) {
         TY_RETURN_IF_ERROR(saver_->wait());
-        return absl::CancelledError(absl::StrCat("stopped by SIGTERM after step ", step_,
+        const int sig = stop_signal();
+        return absl::CancelledError(absl::StrCat("stopped by ", sig == SIGINT ? "SIGINT" : "SIGTERM", " after step ", step_,
                                                  "; checkpoint saved, run the same command to resume"));
       }
     }
@@ -428,6 +441,7 @@ absl::Status Trainer::run() {
     else if (out)
       std::fprintf(out, "test: loss %.4f, mse %.6g (%ld samples)\n", m.loss(), m.mse(), static_cast<long>(m.count()));
   }
+  if (log && !log->status().ok()) return log->status();
   if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
   return absl::OkStatus();
 }

@@ -23,7 +23,7 @@
 #include "worker/checkpoint_saver.h"
 #include "worker/datasets.h"
 #include "runtime/optim/loss_scaler.h"
-#include "worker/job_spec.h"
+#include "worker/job/spec.h"
 
 namespace ty {
 
@@ -104,8 +104,5 @@ class Trainer {
   int64_t steps_per_epoch_ = 0;
   int64_t step_ = 0;
 };
-
-// Builds the optimizer a spec names over `params`.
-absl::StatusOr<std::unique_ptr<Optimizer>> make_optimizer(const OptimizerSpec& spec, std::vector<Var> params);
 
 }  // namespace ty

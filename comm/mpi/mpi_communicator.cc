@@ -33,7 +33,8 @@ absl::Status mpi_error(const char* call, int code) {
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(code, msg, &len);
-  return absl::InternalError(absl::StrCat(call, " failed: ", std::string(msg, len)));
+  // A failing MPI call means a peer or the fabric is gone: retryable (exit class 3).
+  return absl::UnavailableError(absl::StrCat(call, " failed: ", std::string(msg, len)));
 }
 
 void scale(Tensor& t, double s) {
@@ -71,6 +72,9 @@ OpQueue::Step polling(const char* call, std::function<int(MPI_Request*)> post, s
   };
 }
 
+// The exit class of a job whose peers stopped answering: retryable (worker/job/exit_codes.h).
+constexpr int kExitRetryable = 3;
+
 MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::kMax ? MPI_MAX : MPI_SUM; }
 
 }  // namespace
@@ -92,7 +96,7 @@ absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOpt
     return absl::FailedPreconditionError("this MPI library does not provide MPI_THREAD_SERIALIZED");
   boot->set_on_stuck([](const std::string& msg) {
     std::fprintf(stderr, "trainyard: error: %s; aborting the job\n", msg.c_str());
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(MPI_COMM_WORLD, kExitRetryable);
   });
   return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, !initialized, std::move(boot)));
 }
@@ -101,17 +105,10 @@ MpiCommunicator::~MpiCommunicator() {
   if (queue_->broken()) {
     // The queue thread may be inside a collective that will never complete: end the job
     // from here (mpirun then stops every rank) rather than join it.
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    std::_Exit(1);
+    MPI_Abort(MPI_COMM_WORLD, kExitRetryable);
+    std::_Exit(kExitRetryable);
   }
-  const bool broken = false, owns = owns_mpi_;
-  queue_->run_on_thread([broken, owns] {
-    if (broken) {
-      MPI_Abort(MPI_COMM_WORLD, 1);
-    } else if (owns) {
-      MPI_Finalize();
-    }
-  });
+  if (owns_mpi_) queue_->run_on_thread([] { MPI_Finalize(); });
 }
 
 namespace {

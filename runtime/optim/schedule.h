@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <utility>
 
 namespace ty {
 
+enum class LrShape { kConstant, kStep, kCosine };
+
 struct ScheduleOptions {
-  std::string kind = "constant";  // constant | step | cosine
+  LrShape kind = LrShape::kConstant;
   int64_t step_size = 1000;       // step: multiply by gamma every step_size steps
   float gamma = 0.1f;
   float min_lr = 0.f;             // cosine: the floor reached at total_steps

@@ -58,8 +58,8 @@ void expect_same(const ModelSpec& spec, const Shape& in, int64_t classes) {
 
 TEST(BackendEquivalence, CnnWithPoolingAndDropout) {
   ModelSpec s;
-  s.kind = "cnn";
-  s.conv = {ConvBlockSpec{16, 3, 1, -1, "max", 2, false, false}, ConvBlockSpec{32, 3, 1, -1, "avg", 2, false, false}};
+  s.kind = ModelKind::kCnn;
+  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kMax, 2, false, false}, ConvBlockSpec{32, 3, 1, -1, PoolKind::kAvg, 2, false, false}};
   s.hidden = {24};
   s.dropout = 0.25f;
   expect_same(s, {1, 12, 12}, 5);
@@ -67,27 +67,27 @@ TEST(BackendEquivalence, CnnWithPoolingAndDropout) {
 
 TEST(BackendEquivalence, ResidualBatchNormBlocks) {
   ModelSpec s;
-  s.kind = "cnn";
-  s.conv = {ConvBlockSpec{16, 3, 1, -1, "none", 2, true, true}, ConvBlockSpec{32, 3, 2, -1, "max", 2, true, true}};
+  s.kind = ModelKind::kCnn;
+  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kNone, 2, true, true}, ConvBlockSpec{32, 3, 2, -1, PoolKind::kMax, 2, true, true}};
   s.hidden = {};
-  s.activation = "gelu";
+  s.activation = ActivationKind::kGelu;
   expect_same(s, {3, 10, 10}, 4);
 }
 
 TEST(BackendEquivalence, LayerListMixingLayouts) {
   ModelSpec s;
-  s.kind = "layers";
+  s.kind = ModelKind::kLayers;
   LayerSpec conv, res, relu, ln, flat, lin, inner;
-  conv.type = "conv2d";
+  conv.type = LayerType::kConv2d;
   conv.out = 16;
-  inner.type = "conv2d";
+  inner.type = LayerType::kConv2d;
   inner.out = 16;
-  res.type = "residual";
+  res.type = LayerType::kResidual;
   res.layers = {inner};
-  relu.type = "leaky_relu";
-  flat.type = "flatten";
-  ln.type = "layernorm";
-  lin.type = "linear";
+  relu.type = LayerType::kLeakyRelu;
+  flat.type = LayerType::kFlatten;
+  ln.type = LayerType::kLayerNorm;
+  lin.type = LayerType::kLinear;
   lin.out = 3;
   s.layers = {conv, res, relu, flat, ln, lin};
   expect_same(s, {2, 6, 6}, 3);

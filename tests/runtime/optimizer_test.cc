@@ -132,7 +132,7 @@ TEST(Schedule, ConstantStepCosineWarmup) {
   EXPECT_FLOAT_EQ(constant.lr(0), 0.5f);
   EXPECT_FLOAT_EQ(constant.lr(99), 0.5f);
   ScheduleOptions st;
-  st.kind = "step";
+  st.kind = LrShape::kStep;
   st.step_size = 2;
   st.gamma = 0.5f;
   LrSchedule step(1.f, st, 100);
@@ -140,7 +140,7 @@ TEST(Schedule, ConstantStepCosineWarmup) {
   EXPECT_FLOAT_EQ(step.lr(2), 0.5f);
   EXPECT_FLOAT_EQ(step.lr(5), 0.25f);
   ScheduleOptions co;
-  co.kind = "cosine";
+  co.kind = LrShape::kCosine;
   LrSchedule cosine(1.f, co, 10);
   EXPECT_FLOAT_EQ(cosine.lr(0), 1.f);
   EXPECT_NEAR(cosine.lr(5), 0.5f, 1e-6);

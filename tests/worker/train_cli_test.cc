@@ -215,9 +215,9 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   Result t = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("bad"));
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.output.find("data.train: " + shard + ": record 10"), std::string::npos) << t.output;
-  // Found by the streaming loader: the run fails.
+  // Found by the streaming loader: the run fails, as the data's fault.
   Result ts = run(common + "--set 'data.train=" + path("fm") + "-*' --set data.num_classes=10 --set data.normalize=none --run-dir " + path("bad2"));
-  EXPECT_EQ(ts.code, 1);
+  EXPECT_EQ(ts.code, 2);
   EXPECT_NE(ts.output.find(where + " fails its CRC32C check"), std::string::npos) << ts.output;
   // Skipped, counted and logged, in memory and streamed.
   Result skip = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --set storage.loader=memory --run-dir " + path("skip"));

@@ -1,0 +1,260 @@
+#include "worker/job/keys.h"
+
+#include <cmath>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+
+namespace ty {
+namespace {
+
+constexpr double kBig = double(int64_t{1} << 40);
+
+template <typename X>
+FieldRef bind_field(X& x) {
+  if constexpr (std::is_enum_v<X>) return enum_ref(x);
+  else return &x;
+}
+
+#define JOB(expr) [](JobSpec& s) { return bind_field(s.expr); }
+#define CONV(expr) [](ConvBlockSpec& c) { return bind_field(c.expr); }
+#define LAYER(expr) [](LayerSpec& l) { return bind_field(l.expr); }
+
+constexpr Range kNone{};
+constexpr Range at_least(double lo) { return {lo, kBig}; }
+constexpr Range closed(double lo, double hi) { return {lo, hi}; }
+constexpr Range half_open(double lo, double hi) { return {lo, hi, false, true}; }  // [lo, hi)
+constexpr Range open_closed(double lo, double hi) { return {lo, hi, true, false}; }  // (lo, hi]
+
+}  // namespace
+
+const std::vector<Key<JobSpec>>& job_keys() {
+  static const std::vector<Key<JobSpec>> keys = {
+      {"name", JOB(name), kNone,
+       "the run directory's name: a letter or digit, then up to 127 of letters, digits, `.`, `_`, `-`", "file name"},
+      {"model.kind", JOB(model.kind), kNone, "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`)"},
+      {"model.hidden", JOB(model.hidden), at_least(1),
+       "hidden layer sizes (mlp), fully connected sizes after the conv blocks (cnn)"},
+      {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
+      {"model.dropout", JOB(model.dropout), half_open(0, 1), "dropout after each hidden activation"},
+      {"model.sync_batch_norm", JOB(model.sync_batch_norm), kNone,
+       "batch norm statistics (and their gradients) over all data-parallel ranks instead of per rank (CPU only)"},
+      {"data.train", JOB(data.train), kNone,
+       "IDX images file (gz or raw; labels found by replacing `images-idx3` with `labels-idx1`), a `.csv` file, or "
+       "shards by path or glob (`shards/fmnist-train-*`)",
+       "required"},
+      {"data.train_labels", JOB(data.train_labels), kNone, "IDX labels file, when its name does not follow the pattern",
+       "derived"},
+      {"data.test", JOB(data.test), kNone, "held-out test set, same format as `data.train`", "—"},
+      {"data.test_labels", JOB(data.test_labels), kNone, "IDX labels of the test set", "derived"},
+      {"data.format", JOB(data.format), kNone,
+       "`auto`: `.csv` is csv, a glob or `.tyshard` is shards, anything else idx"},
+      {"data.target", JOB(data.target), kNone, "CSV target column; every other column is a feature"},
+      {"data.task", JOB(data.task), kNone, "`classification` (integer labels) or `regression` (CSV only)"},
+      {"data.num_classes", JOB(data.num_classes), closed(0, 1 << 24),
+       "0: from the labels; otherwise at least the largest label + 1"},
+      {"data.batch_size", JOB(data.batch_size), closed(1, 1 << 20), "global batch, split evenly among the ranks"},
+      {"data.train_subset", JOB(data.train_subset), at_least(0), "> 0: use only the first N training samples"},
+      {"data.normalize", JOB(data.normalize), kNone,
+       "`standardize`: features become (x − mean) / std with the training set's mean and std (also at eval)"},
+      {"data.remainder", JOB(data.remainder), kNone,
+       "the last short global batch of an epoch: `partial` (kept; with N ranks cut into N equal shares, dropping up to "
+       "N−1 samples), `drop`, `pad` (filled from the start of the epoch's order)"},
+      {"optimizer.name", JOB(optimizer.name), kNone, "`adamw` decays weights decoupled from the gradient"},
+      {"optimizer.lr", JOB(optimizer.lr), open_closed(0, 1e3), "the base learning rate"},
+      {"optimizer.momentum", JOB(optimizer.momentum), half_open(0, 1), "sgd"},
+      {"optimizer.nesterov", JOB(optimizer.nesterov), kNone, "sgd, needs momentum"},
+      {"optimizer.weight_decay", JOB(optimizer.weight_decay), closed(0, 1e3), "L2 for sgd/adam, decoupled for adamw"},
+      {"optimizer.betas", JOB(optimizer.betas), Range{0, 1, false, true, 2}, "adam/adamw"},
+      {"optimizer.eps", JOB(optimizer.eps), open_closed(0, 1), "adam/adamw"},
+      {"schedule.kind", JOB(schedule.kind), kNone,
+       "`step` (× `gamma` every `step_size` steps), `cosine` (to `min_lr` at the last step)"},
+      {"schedule.step_size", JOB(schedule.step_size), at_least(1), "step"},
+      {"schedule.gamma", JOB(schedule.gamma), open_closed(0, 1e3), "step"},
+      {"schedule.min_lr", JOB(schedule.min_lr), closed(0, 1e3), "cosine"},
+      {"schedule.warmup_steps", JOB(schedule.warmup_steps), at_least(0), "linear warm-up before any kind"},
+      {"train.epochs", JOB(train.epochs), closed(1, 1 << 24), "passes over the training set"},
+      {"train.max_steps", JOB(train.max_steps), at_least(0), "> 0: stop after this many optimizer steps"},
+      {"train.seed", JOB(train.seed), kNone,
+       "seeds initialization, shuffling, dropout and the validation split (Philox)"},
+      {"train.loss", JOB(train.loss), kNone,
+       "`auto`: cross_entropy for labels, mse for regression; `bce_with_logits` makes labels one-hot targets"},
+      {"train.label_smoothing", JOB(train.label_smoothing), half_open(0, 1), "cross_entropy"},
+      {"train.clip_grad_norm", JOB(train.clip_grad_norm), closed(0, 1e9), "> 0: clip gradients by global L2 norm"},
+      {"validation.fraction", JOB(validation_fraction), half_open(0, 1),
+       "held out of the training set, evaluated each epoch"},
+      {"checkpoint.every_steps", JOB(checkpoint.every_steps), at_least(0), "> 0: checkpoint every N optimizer steps"},
+      {"checkpoint.every_minutes", JOB(checkpoint.every_minutes), closed(0, 1e6),
+       "> 0: checkpoint every N minutes (wall clock)"},
+      {"checkpoint.keep", JOB(checkpoint.keep), closed(1, 1000),
+       "complete checkpoints kept (the newest is never removed before a newer one commits)"},
+      {"checkpoint.at_end", JOB(checkpoint.at_end), kNone, "checkpoint after the last step"},
+      {"storage.on_corrupt", JOB(storage.on_corrupt), kNone,
+       "shards: `error` (fail naming file, record and byte offset) or `skip` (count, log and leave out bad records; "
+       "the count is in each `epoch` record of metrics.jsonl)"},
+      {"storage.loader", JOB(storage.loader), kNone,
+       "training shards: `stream` (read ahead by background threads), `memory` (all records read and checked at "
+       "start); `auto` streams unless `validation.fraction` or `data.train_subset` needs them in memory. The test set "
+       "is always read into memory"},
+      {"storage.shuffle_window_mb", JOB(storage.shuffle_window_mb), closed(1, 1 << 20),
+       "streaming order: shards in a random order per epoch, their records cut into windows of this size, each "
+       "window shuffled. Part of the data order (a resume under another value is refused)"},
+      {"storage.prefetch_mb", JOB(storage.prefetch_mb), closed(1, 1 << 20),
+       "records read ahead and held per rank (at least the window a batch needs is always read)"},
+      {"storage.reader_threads", JOB(storage.reader_threads), closed(1, 64), "background threads reading shards per rank"},
+      {"storage.direct_io", JOB(storage.direct_io), kNone,
+       "read with O_DIRECT (bypass the page cache; 4 KiB-aligned reads). A filesystem without it (tmpfs) is an error "
+       "naming the key"},
+      {"storage.io", JOB(storage.io), kNone,
+       "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
+       "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
+      {"comm.backend", JOB(comm.backend), kNone,
+       "`auto`: MPI when launched by mpirun/srun with more than one rank"},
+      {"comm.timeout_s", JOB(comm.timeout_s), closed(1, 1 << 24),
+       "bound on every collective; past it the rank fails naming the operation, rank and elapsed time"},
+      {"comm.bucket_mb", JOB(comm.bucket_mb), open_closed(0, 1 << 16), "gradient bucket size for data parallel"},
+      {"runtime.threads", JOB(runtime.threads), closed(0, 1024), "intra-op threads (oneDNN, OpenMP); 0: cores / ranks on the host"},
+      {"runtime.device", JOB(runtime.device), kNone,
+       "`cuda`: one GPU per rank (the rank's local rank modulo the host's GPUs); without a CUDA device the run stops "
+       "before training with exit 2 saying so"},
+      {"runtime.precision", JOB(runtime.precision), kNone,
+       "on CUDA, `bf16` or `fp16`: matrix products and convolutions take inputs rounded to 16 bits and accumulate in "
+       "f32; `fp16` scales the loss dynamically"},
+      {"runtime.allow_tf32", JOB(runtime.allow_tf32), kNone, "CUDA: TF32 tensor cores for f32 matrix products and convolutions"},
+      {"runtime.cudnn_benchmark", JOB(runtime.cudnn_benchmark), kNone,
+       "CUDA: time cuDNN's convolution algorithms on the first use of each shape and keep the fastest"},
+      {"log.every_steps", JOB(log_every_steps), at_least(1), "train records and plain progress lines"},
+  };
+  return keys;
+}
+
+const std::vector<Key<ConvBlockSpec>>& conv_block_keys() {
+  static const std::vector<Key<ConvBlockSpec>> keys = {
+      {"channels", CONV(channels), closed(1, 1 << 16), "output channels"},
+      {"kernel", CONV(kernel), closed(1, 64), "square kernel size"},
+      {"stride", CONV(stride), closed(1, 64), "convolution stride"},
+      {"padding", CONV(padding), closed(-1, 64), "-1: same (kernel / 2)"},
+      {"pool", CONV(pool), kNone, "pooling after the block"},
+      {"pool_size", CONV(pool_size), closed(1, 64), "pooling window and stride"},
+      {"batch_norm", CONV(batch_norm), kNone, "batch norm after each convolution"},
+      {"residual", CONV(residual), kNone, "two convolutions with a skip connection"},
+  };
+  return keys;
+}
+
+namespace {
+bool takes_out(const LayerSpec& l) { return l.type == LayerType::kLinear || l.type == LayerType::kConv2d; }
+bool is_conv(const LayerSpec& l) { return l.type == LayerType::kConv2d; }
+bool is_conv_or_pool(const LayerSpec& l) {
+  return l.type == LayerType::kConv2d || l.type == LayerType::kMaxPool || l.type == LayerType::kAvgPool;
+}
+bool is_pool(const LayerSpec& l) { return l.type == LayerType::kMaxPool || l.type == LayerType::kAvgPool; }
+bool is_dropout(const LayerSpec& l) { return l.type == LayerType::kDropout; }
+bool is_leaky(const LayerSpec& l) { return l.type == LayerType::kLeakyRelu; }
+}  // namespace
+
+const std::vector<Key<LayerSpec>>& layer_keys() {
+  static const std::vector<Key<LayerSpec>> keys = {
+      {"type", LAYER(type), kNone, "the layer", "required"},
+      {"out", LAYER(out), closed(1, 1 << 24), "output features (linear), output channels (conv2d); required", "—",
+       takes_out, "linear, conv2d"},
+      {"kernel", LAYER(kernel), closed(1, 64), "square kernel size", "", is_conv, "conv2d"},
+      {"stride", LAYER(stride), closed(1, 64), "stride; pools: 1 means the pool's size", "", is_conv_or_pool,
+       "conv2d, maxpool, avgpool"},
+      {"padding", LAYER(padding), closed(-1, 64), "-1: same (kernel / 2)", "", is_conv, "conv2d"},
+      {"size", LAYER(size), closed(1, 64), "pooling window", "", is_pool, "maxpool, avgpool"},
+      {"p", LAYER(p), half_open(0, 1), "drop probability", "", is_dropout, "dropout"},
+      {"slope", LAYER(slope), closed(0, 1), "negative slope", "", is_leaky, "leaky_relu"},
+  };
+  return keys;
+}
+
+#undef JOB
+#undef CONV
+#undef LAYER
+
+namespace {
+
+std::string number_text(double v) {
+  if (v == kBig) return "2^40";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
+  return absl::StrCat(v);
+}
+
+struct ValueText {
+  std::string operator()(const std::string* s) const { return *s; }
+  std::string operator()(const bool* b) const { return *b ? "true" : "false"; }
+  std::string operator()(const int64_t* v) const { return absl::StrCat(*v); }
+  std::string operator()(const uint64_t* v) const { return absl::StrCat(*v); }
+  std::string operator()(const float* v) const { return absl::StrCat(*v); }
+  std::string operator()(const std::vector<int64_t>* v) const { return absl::StrCat("[", absl::StrJoin(*v, ", "), "]"); }
+  std::string operator()(const std::vector<float>* v) const { return absl::StrCat("[", absl::StrJoin(*v, ", "), "]"); }
+  std::string operator()(const EnumRef& e) const { return std::string(e.names[e.get(e.field)]); }
+};
+
+std::string interval_text(const Range& r, bool integer) {
+  if (integer) {
+    if (r.hi == kBig) return absl::StrCat("≥ ", number_text(r.lo));
+    return absl::StrCat(number_text(r.lo), " to ", number_text(r.hi));
+  }
+  return absl::StrCat(r.lo_open ? "(" : "[", number_text(r.lo), ", ", number_text(r.hi), r.hi_open ? ")" : "]");
+}
+
+struct AllowedText {
+  const Range& r;
+  std::string operator()(const std::string*) const { return "text"; }
+  std::string operator()(const bool*) const { return "`true`, `false`"; }
+  std::string operator()(const int64_t*) const { return interval_text(r, true); }
+  std::string operator()(const uint64_t*) const { return "0 to 2^64 − 1"; }
+  std::string operator()(const float*) const { return interval_text(r, false); }
+  std::string operator()(const std::vector<int64_t>*) const { return absl::StrCat("list, each ", interval_text(r, true)); }
+  std::string operator()(const std::vector<float>*) const {
+    return absl::StrCat(r.count, " numbers, each in ", interval_text(r, false));
+  }
+  std::string operator()(const EnumRef& e) const {
+    std::vector<std::string> quoted;
+    for (const char* n : e.names) quoted.push_back(absl::StrCat("`", n, "`"));
+    return absl::StrJoin(quoted, ", ");
+  }
+};
+
+template <typename T>
+void append_row(std::string& out, const Key<T>& k, const char* prefix) {
+  T defaults{};
+  {
+    const FieldRef f = k.field(defaults);
+    const std::string def = *k.default_text == '\0' ? absl::StrCat("`", std::visit(ValueText{}, f), "`")
+                                                   : std::string(k.default_text);
+    std::string meaning(k.meaning);
+    if (*k.applies_to != '\0') meaning = absl::StrCat(k.applies_to, ": ", meaning);
+    absl::StrAppend(&out, "| `", prefix, k.path, "` | ", def, " | ", std::visit(AllowedText{k.range}, f), " | ",
+                    meaning, " |\n");
+  }
+}
+
+}  // namespace
+
+std::string value_text(const FieldRef& f) { return std::visit(ValueText{}, f); }
+std::string allowed_text(const FieldRef& f, const Range& r) { return std::visit(AllowedText{r}, f); }
+
+std::string spec_reference_markdown() {
+  std::string out = "| key | default | allowed | meaning |\n|---|---|---|---|\n";
+  const std::vector<Key<JobSpec>>& keys = job_keys();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    append_row(out, keys[i], "");
+    const bool last_model_key = absl::StartsWith(keys[i].path, "model.") &&
+                                (i + 1 == keys.size() || !absl::StartsWith(keys[i + 1].path, "model."));
+    if (!last_model_key) continue;
+    // The lists of structs follow the other model keys.
+    absl::StrAppend(&out, "| `", kConvBlocksKey, "` | — | list of blocks | cnn: the convolution blocks, each with the keys below |\n");
+    for (const auto& k : conv_block_keys()) append_row(out, k, "model.conv[].");
+    absl::StrAppend(&out, "| `", kLayersKey, "` | — | list of layers | layers: the model, each layer with the keys below |\n");
+    for (const auto& k : layer_keys()) append_row(out, k, "model.layers[].");
+    absl::StrAppend(&out, "| `model.layers[].", kResidualBodyKey, "` | — | list of layers | residual: the body, added to its input |\n");
+  }
+  return out;
+}
+
+}  // namespace ty

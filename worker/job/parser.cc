@@ -1,0 +1,253 @@
+#include "worker/job/parser.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "worker/job/keys.h"
+#include "worker/job/reader.h"
+
+namespace ty {
+namespace {
+
+constexpr size_t kMaxSpecBytes = 1 << 20;
+
+#define TY_JOB_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    if (absl::Status _st = (expr); !_st.ok()) \
+      return _st;                             \
+  } while (0)
+
+absl::Status invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
+
+absl::Status apply_override(YAML::Node& root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) return invalid(absl::StrCat("--set ", assignment, ": expected key.path=value"));
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid(absl::StrCat("--set ", path, ": cannot parse value '", text, "': ", e.msg));
+  }
+  std::vector<std::string> parts = absl::StrSplit(path, '.');
+  YAML::Node cur = root;
+  std::string walked;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p.empty()) return invalid(absl::StrCat("--set ", path, ": empty key segment"));
+    if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap())
+      return invalid(absl::StrCat("--set ", path, ": '", walked, "' is not a map"));
+    walked += (walked.empty() ? "" : ".") + p;
+    if (i + 1 == parts.size()) {
+      cur[p] = value;
+    } else {
+      if (!cur[p] || cur[p].IsNull()) cur[p] = YAML::Node(YAML::NodeType::Map);
+      cur.reset(cur[p]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads the keys of `table` present under `map` into `out`; paths are relative to `map`,
+// errors prefixed with `where`.
+template <typename T>
+absl::Status read_table(const YAML::Node& map, const std::vector<Key<T>>& table, const std::string& where, T& out) {
+  for (const Key<T>& k : table) {
+    YAML::Node n = node_at(map, k.path);
+    if (!n || n.IsNull()) continue;
+    TY_JOB_RETURN_IF_ERROR(read_value(n, absl::StrCat(where, k.path), k.field(out), k.range));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+std::vector<std::string> key_names(const std::vector<Key<T>>& table) {
+  std::vector<std::string> out;
+  for (const Key<T>& k : table) out.emplace_back(k.path);
+  return out;
+}
+
+absl::Status read_layers(const YAML::Node& list, const std::string& where, std::vector<LayerSpec>& out);
+
+absl::Status read_layer(const YAML::Node& n, const std::string& where, LayerSpec& l) {
+  std::vector<std::string> names = key_names(layer_keys());
+  names.emplace_back(kResidualBodyKey);
+  TY_JOB_RETURN_IF_ERROR(check_element_keys(n, where, names));
+  if (!n["type"] || n["type"].IsNull())
+    return invalid(absl::StrCat(where, ".type: missing (allowed: ", enum_choices<LayerType>(), ")"));
+  TY_JOB_RETURN_IF_ERROR(read_table(n, layer_keys(), where + ".", l));
+  for (const Key<LayerSpec>& k : layer_keys())
+    if (k.applies && !k.applies(l) && n[std::string(k.path)])
+      return invalid(absl::StrCat(where, ".", k.path, ": not used by a ", name_of(l.type), " layer (only by ",
+                                  k.applies_to, ")"));
+  if ((l.type == LayerType::kLinear || l.type == LayerType::kConv2d) && !n["out"])
+    return invalid(absl::StrCat(where, ".out: required for ", name_of(l.type)));
+  const YAML::Node body = n[std::string(kResidualBodyKey)];
+  if (l.type != LayerType::kResidual) {
+    if (body) return invalid(absl::StrCat(where, ".layers: only a residual layer has a body"));
+    return absl::OkStatus();
+  }
+  if (!body || body.IsNull()) return invalid(absl::StrCat(where, ".layers: a residual needs its body layers"));
+  return read_layers(body, where + ".layers", l.layers);
+}
+
+absl::Status read_layers(const YAML::Node& list, const std::string& where, std::vector<LayerSpec>& out) {
+  if (!list.IsSequence()) return invalid(absl::StrCat(where, ": expected a list of layers, got ", describe(list)));
+  out.clear();
+  for (size_t i = 0; i < list.size(); ++i) {
+    LayerSpec l;
+    TY_JOB_RETURN_IF_ERROR(read_layer(list[i], absl::StrCat(where, "[", i, "]"), l));
+    out.push_back(std::move(l));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status read_model_lists(const YAML::Node& doc, ModelSpec& m) {
+  const YAML::Node conv = node_at(doc, kConvBlocksKey);
+  if (conv && !conv.IsNull()) {
+    if (m.kind != ModelKind::kCnn)
+      return invalid(absl::StrCat("model.conv: only used with model.kind: cnn (kind is ", name_of(m.kind), ")"));
+    if (!conv.IsSequence()) return invalid(absl::StrCat("model.conv: expected a list of conv blocks, got ", describe(conv)));
+    m.conv.clear();
+    for (size_t i = 0; i < conv.size(); ++i) {
+      const std::string where = absl::StrCat("model.conv[", i, "]");
+      TY_JOB_RETURN_IF_ERROR(check_element_keys(conv[i], where, key_names(conv_block_keys())));
+      ConvBlockSpec b;
+      TY_JOB_RETURN_IF_ERROR(read_table(conv[i], conv_block_keys(), where + ".", b));
+      m.conv.push_back(b);
+    }
+  }
+  const YAML::Node layers = node_at(doc, kLayersKey);
+  if (layers && !layers.IsNull()) {
+    if (m.kind != ModelKind::kLayers)
+      return invalid(absl::StrCat("model.layers: only used with model.kind: layers (kind is ", name_of(m.kind), ")"));
+    TY_JOB_RETURN_IF_ERROR(read_layers(layers, "model.layers", m.layers));
+  }
+  if (m.kind == ModelKind::kLayers && m.layers.empty())
+    return invalid("model.layers: required when model.kind is layers");
+  return absl::OkStatus();
+}
+
+// Checks that involve more than one key.
+absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
+  if (name_given && !valid_run_name(s.name))
+    return invalid(absl::StrCat("name: '", s.name, "' is not allowed (a letter or digit, then up to 127 letters, "
+                                "digits, '.', '_' or '-')"));
+  if (use == SpecUse::kTrain && s.data.train.empty())
+    return invalid("data.train: required (IDX images, a CSV file, or shards)");
+  if (use == SpecUse::kEval && s.data.test.empty()) return invalid("data.test: required for eval");
+  for (const auto& [key, path] : {std::pair{"data.train", s.data.train}, std::pair{"data.test", s.data.test}}) {
+    if (path.empty()) continue;
+    auto format = resolve_data_format(s.data, key, path);
+    if (!format.ok()) return format.status();
+    if (*format == DataFormat::kIdx && s.data.task == TaskKind::kRegression)
+      return invalid(absl::StrCat("data.task: regression needs CSV data, but ", key, " is IDX (class labels)"));
+  }
+  if (s.optimizer.nesterov && s.optimizer.momentum == 0) return invalid("optimizer.nesterov: needs optimizer.momentum > 0");
+  if (s.train.loss == LossKind::kCrossEntropy && s.data.task == TaskKind::kRegression)
+    return invalid("train.loss: cross_entropy needs class labels; data.task is regression");
+  if (s.runtime.device == RunDevice::kCpu && s.runtime.precision != Precision::kFp32)
+    return invalid(absl::StrCat("runtime.precision: ", name_of(s.runtime.precision),
+                                " runs on CUDA devices only; set runtime.device: cuda or runtime.precision: fp32"));
+  if (s.runtime.device == RunDevice::kCuda && s.model.sync_batch_norm)
+    return invalid("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<YAML::Node> load_document(const std::string& text, const std::string& source) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    return invalid(absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg));
+  }
+  if (docs.size() > 1)
+    return invalid(absl::StrCat(source, ": holds ", docs.size(),
+                                " YAML documents; a job spec is one (remove the '---' lines after the first)"));
+  YAML::Node doc = docs.empty() || docs[0].IsNull() ? YAML::Node(YAML::NodeType::Map) : docs[0];
+  if (!doc.IsMap()) return invalid(absl::StrCat(source, ": expected a map of keys at the top level, got ", describe(doc)));
+  return doc;
+}
+
+// A run name from a spec file's name: "fashion_mnist_cnn.yaml" -> "fashion_mnist_cnn".
+std::string name_from_path(const std::string& path) {
+  std::string stem = path.substr(path.find_last_of('/') + 1);
+  stem = stem.substr(0, stem.find('.'));
+  for (char& c : stem)
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
+  if (stem.empty() || !absl::ascii_isalnum(static_cast<unsigned char>(stem[0]))) stem = "job" + stem;
+  return stem.substr(0, 128);
+}
+
+}  // namespace
+
+bool valid_run_name(const std::string& name) {
+  if (name.empty() || name.size() > 128 || !absl::ascii_isalnum(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+absl::StatusOr<DataFormat> resolve_data_format(const DataSpec& data, const std::string& key, const std::string& path) {
+  if (data.format != DataFormat::kAuto) return data.format;
+  const std::string lower = absl::AsciiStrToLower(path);
+  if (absl::EndsWith(lower, ".csv.gz") || absl::EndsWith(lower, ".csv.bz2") || absl::EndsWith(lower, ".csv.xz"))
+    return invalid(absl::StrCat(key, ": ", path, " is a compressed CSV file; decompress it first (CSV is read uncompressed)"));
+  if (absl::EndsWith(lower, ".csv")) return DataFormat::kCsv;
+  if (absl::StrContains(path, "*") || absl::StrContains(lower, ".tyshard")) return DataFormat::kShards;
+  return DataFormat::kIdx;
+}
+
+absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vector<std::string>& overrides,
+                                       const std::string& source, SpecUse use) {
+  auto fail = [&](const absl::Status& st) { return absl::Status(st.code(), absl::StrCat(source, ": ", st.message())); };
+  absl::StatusOr<YAML::Node> loaded = load_document(text, source);
+  if (!loaded.ok()) return loaded.status();
+  YAML::Node doc = *loaded;
+  std::vector<std::string> leaves = key_names(job_keys());
+  leaves.emplace_back(kConvBlocksKey);
+  leaves.emplace_back(kLayersKey);
+  if (absl::Status st = check_keys(doc, leaves); !st.ok()) return fail(st);
+  for (const std::string& o : overrides)
+    if (absl::Status st = apply_override(doc, o); !st.ok()) return st;
+  if (!overrides.empty())
+    if (absl::Status st = check_keys(doc, leaves); !st.ok()) return fail(st);
+  JobSpec spec;
+  if (absl::Status st = read_table(doc, job_keys(), "", spec); !st.ok()) return fail(st);
+  if (absl::Status st = read_model_lists(doc, spec.model); !st.ok()) return fail(st);
+  const YAML::Node name = node_at(doc, "name");
+  if (absl::Status st = check_spec(spec, use, name && !name.IsNull()); !st.ok()) return fail(st);
+  YAML::Emitter out;
+  out << doc;
+  spec.spec_yaml = out.c_str();
+  return spec;
+}
+
+absl::StatusOr<JobSpec> load_job_spec(const std::string& path, const std::vector<std::string>& overrides, SpecUse use) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open the job spec: ", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return invalid(absl::StrCat(path, ": is a directory, not a job spec (a YAML file)"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the job spec: ", std::strerror(errno)));
+  std::string text(kMaxSpecBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the job spec: ", std::strerror(errno)));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxSpecBytes)
+    return invalid(absl::StrCat(path, ": larger than ", kMaxSpecBytes, " bytes; a job spec is a small YAML file"));
+  if (text.find('\0') != std::string::npos) return invalid(absl::StrCat(path, ": holds NUL bytes; a job spec is a YAML text file"));
+  absl::StatusOr<JobSpec> spec = parse_job_spec(text, overrides, path, use);
+  if (!spec.ok()) return spec.status();
+  if (spec->name.empty()) spec->name = name_from_path(path);
+  return spec;
+}
+
+}  // namespace ty

@@ -1,0 +1,141 @@
+// JobSpec: a training job, typed. The parser (worker/job/parser.h) fills it from YAML
+// through the key table (worker/job/keys.h), which also holds every key's default, range
+// and meaning; the defaults below are the values a spec gets when it leaves a key out.
+// A leaf: the coordinator validates specs with it without linking runtime, comm or storage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "worker/job/enums.h"
+
+namespace ty {
+
+// One entry of an explicit `model.layers:` list; which keys a type takes is in the key table.
+struct LayerSpec {
+  LayerType type = LayerType::kLinear;
+  int64_t out = 0;      // linear: output features; conv2d: output channels
+  int64_t kernel = 3;   // conv2d
+  int64_t stride = 1;   // conv2d; pools: 1 = the pool's size
+  int64_t padding = -1; // conv2d: -1 = "same" (kernel / 2)
+  int64_t size = 2;     // pools
+  float p = 0.5f;       // dropout
+  float slope = 0.01f;  // leaky_relu
+  std::vector<LayerSpec> layers;  // residual: the body
+};
+
+struct ConvBlockSpec {
+  int64_t channels = 32;
+  int64_t kernel = 3;
+  int64_t stride = 1;
+  int64_t padding = -1;  // -1 = "same"
+  PoolKind pool = PoolKind::kMax;
+  int64_t pool_size = 2;
+  bool batch_norm = false;
+  bool residual = false;  // two convs with a skip connection
+};
+
+struct ModelSpec {
+  ModelKind kind = ModelKind::kMlp;
+  ActivationKind activation = ActivationKind::kRelu;
+  float dropout = 0.f;           // after each hidden activation (mlp, cnn's fc part)
+  bool sync_batch_norm = false;  // batch norm statistics over all data-parallel ranks
+  std::vector<int64_t> hidden = {256, 256};  // mlp hidden sizes; cnn fc sizes
+  std::vector<ConvBlockSpec> conv;           // cnn
+  std::vector<LayerSpec> layers;             // layers
+};
+
+struct DataSpec {
+  std::string train;         // IDX images, CSV or shards (path or glob)
+  std::string train_labels;  // IDX labels; default: derived from `train`
+  std::string test;          // (optional) held-out test set, same format
+  std::string test_labels;
+  DataFormat format = DataFormat::kAuto;
+  std::string target = "label";  // csv: target column
+  TaskKind task = TaskKind::kClassification;
+  int64_t num_classes = 0;  // 0: from the labels
+  int64_t batch_size = 64;  // global batch
+  int64_t train_subset = 0;  // > 0: only the first N training samples
+  Normalization normalize = Normalization::kNone;
+  BatchRemainder remainder = BatchRemainder::kPartial;
+};
+
+// storage.*: how training shards are read (storage/stream/shard_stream.h).
+struct StorageSpec {
+  CorruptPolicy on_corrupt = CorruptPolicy::kError;
+  LoaderKind loader = LoaderKind::kAuto;
+  int64_t prefetch_mb = 256;
+  int64_t shuffle_window_mb = 64;
+  int64_t reader_threads = 2;
+  bool direct_io = false;
+  IoMode io = IoMode::kAuto;
+};
+
+struct OptimizerSpec {
+  OptimizerKind name = OptimizerKind::kAdam;
+  float lr = 1e-3f;
+  float momentum = 0.f;
+  bool nesterov = false;
+  float weight_decay = 0.f;
+  std::vector<float> betas = {0.9f, 0.999f};
+  float eps = 1e-8f;
+};
+
+struct ScheduleSpec {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  int64_t step_size = 1000;
+  float gamma = 0.1f;
+  float min_lr = 0.f;
+  int64_t warmup_steps = 0;
+};
+
+struct TrainSpec {
+  int64_t epochs = 1;
+  int64_t max_steps = 0;  // > 0: stop after this many optimizer steps
+  uint64_t seed = 0;
+  LossKind loss = LossKind::kAuto;
+  float label_smoothing = 0.f;
+  float clip_grad_norm = 0.f;  // > 0: clip by global norm
+};
+
+struct CommSpec {
+  CommBackend backend = CommBackend::kAuto;
+  int64_t timeout_s = 300;  // bound on every collective
+  float bucket_mb = 25.f;   // gradient bucket size
+};
+
+struct CheckpointSpec {
+  int64_t every_steps = 0;
+  float every_minutes = 0.f;
+  int64_t keep = 3;
+  bool at_end = true;
+};
+
+struct RuntimeSpec {
+  int64_t threads = 0;  // 0: cores / ranks on this host
+  RunDevice device = RunDevice::kCpu;
+  bool allow_tf32 = false;
+  bool cudnn_benchmark = true;
+  Precision precision = Precision::kFp32;
+};
+
+struct JobSpec {
+  std::string name;  // empty in the file: the spec file's name
+  ModelSpec model;
+  DataSpec data;
+  StorageSpec storage;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+  TrainSpec train;
+  CommSpec comm;
+  CheckpointSpec checkpoint;
+  float validation_fraction = 0.f;
+  RuntimeSpec runtime;
+  int64_t log_every_steps = 50;
+
+  int local_rank = 0;     // set by the launcher (not a spec key): the GPU is local_rank % GPUs
+  std::string spec_yaml;  // the resolved spec, saved in the run directory
+};
+
+}  // namespace ty
