@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <random>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +14,10 @@
 #include "launch/host_env.h"
 #include "worker/metrics_log.h"
 #include "worker/interrupts.h"
+#include "runtime/status.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/parser.h"
+#include "worker/run_directory.h"
 #include "worker/trainer.h"
 
 namespace ty {
@@ -68,11 +71,15 @@ std::string parse_args(const std::vector<std::string>& a, bool want_weights, Arg
   return "";
 }
 
-std::string default_run_dir(const std::string& name) {
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return absl::StrCat("runs/", name, "-", stamp);
+// The default run directory, the same on every rank: rank 0's clock and random bits, sent to
+// the others by a max-reduction (every other rank contributes zeros).
+absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Communicator* comm) {
+  Tensor v = Tensor::empty({2}, DType::kF64);
+  const bool leader = comm == nullptr || comm->rank() == 0;
+  v.set(0, leader ? static_cast<double>(std::time(nullptr)) : 0.0);
+  v.set(1, leader ? static_cast<double>(std::random_device{}() & 0xFFFFFFu) : 0.0);
+  if (comm) TY_RETURN_IF_ERROR(comm->allreduce_now(v, ReduceOp::kMax));
+  return default_run_dir(name, static_cast<std::time_t>(v.at(0)), static_cast<uint32_t>(v.at(1)));
 }
 
 // Prints the error and returns its exit class (worker/job/exit_codes.h).
@@ -113,10 +120,24 @@ int train_command(const std::vector<std::string>& argv) {
     if (!mpi.ok()) return failed(mpi.status());
     comm = std::move(*mpi);
   }
-  const std::string run_dir = a.run_dir.empty() ? default_run_dir(spec->name) : a.run_dir;
+  std::string run_dir = a.run_dir;
+  if (run_dir.empty()) {
+    auto named = shared_default_run_dir(spec->name, comm.get());
+    if (!named.ok()) return failed(named.status());
+    run_dir = *named;
+  }
+  std::unique_ptr<RunDirectory> locked;  // rank 0 holds the lock until the process exits
+  if (world.rank == 0) {
+    auto opened = RunDirectory::open_and_lock(run_dir);
+    if (!opened.ok()) return failed(opened.status());
+    locked = std::move(*opened);
+  }
   auto trainer = Trainer::create(*spec, run_dir, comm.get());
-  if (!trainer.ok()) return failed(trainer.status());
-  install_interrupt_handlers();
+  if (!trainer.ok()) {
+    if (locked) locked->discard_if_unused();
+    return failed(trainer.status());
+  }
+  arm_interrupts();
   absl::Status st = (*trainer)->run();
   if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM or Ctrl-C: state saved
     std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());

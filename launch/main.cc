@@ -6,6 +6,7 @@
 
 #include "glog/logging.h"
 #include "launch/commands.h"
+#include "worker/interrupts.h"
 #include "worker/job/keys.h"
 
 namespace {
@@ -30,6 +31,7 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  ty::start_interrupt_watcher();  // before any other thread exists
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   const std::string cmd = argc < 2 ? "" : argv[1];

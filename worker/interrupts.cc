@@ -1,26 +1,44 @@
 #include "worker/interrupts.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <csignal>
+#include <thread>
 
 namespace ty {
 namespace {
-// Signal handlers can only reach process-wide state; lock-free atomics so that taking the
-// request (exchange) cannot lose a signal that arrives meanwhile.
+
 std::atomic<int> g_request{0};
 std::atomic<int> g_stop_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free);
+std::atomic<bool> g_armed{false};
+
+sigset_t watched() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  return set;
+}
+
+// The default effect of `sig` (ending the process), from the watcher thread.
+[[noreturn]] void default_effect(int sig) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  raise(sig);
+  std::_Exit(128 + sig);  // not reached
+}
 
 void on_signal(int sig) {
-  if (sig == SIGINT && g_stop_signal.load() == SIGINT) {  // a second Ctrl-C: stop now
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigaction(SIGINT, &dfl, nullptr);
-    raise(SIGINT);
-    return;
-  }
   const bool stop = sig == SIGTERM || sig == SIGINT;
+  if (!g_armed.load() || (sig == SIGINT && g_stop_signal.load() == SIGINT)) default_effect(sig);
   if (stop) {
     int none = 0;
     g_stop_signal.compare_exchange_strong(none, sig);
@@ -30,16 +48,21 @@ void on_signal(int sig) {
   while (want > cur && !g_request.compare_exchange_weak(cur, want)) {
   }
 }
+
 }  // namespace
 
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGUSR1, &sa, nullptr);
+void start_interrupt_watcher() {
+  const sigset_t set = watched();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) == 0) on_signal(sig);
+    }
+  }).detach();
 }
+
+void arm_interrupts() { g_armed.store(true); }
 
 InterruptRequest take_interrupt_request() { return static_cast<InterruptRequest>(g_request.exchange(0)); }
 

@@ -1,14 +1,25 @@
 // SIGTERM, SIGINT and SIGUSR1 (Slurm sends SIGTERM and SIGUSR1 before preemption and the
-// time limit; Ctrl-C sends SIGINT): the handlers only set flags; the trainer checks them
-// after each step, checkpoints, and stops (SIGTERM, a first SIGINT) or goes on (SIGUSR1).
-// A second SIGINT ends the process at once, as Ctrl-C does by default.
+// time limit; Ctrl-C sends SIGINT). Once a run is armed, the trainer checks the requests
+// after each step, checkpoints, and stops (SIGTERM, a first SIGINT) or goes on (SIGUSR1);
+// a second SIGINT ends the process at once, as Ctrl-C does by default. Before a run is
+// armed (spec parsing, data loading) each signal has its default effect.
+//
+// The signals are taken by one watcher thread (sigwait), never by a computing thread: a
+// signal frame pushed onto a thread that runs oneDNN's JIT kernels was seen to corrupt the
+// heap (a checkpoint after SIGTERM aborted in malloc in about 1 run of 4; never with the
+// signals on an alternate stack). So the signals stay blocked in every thread.
 #pragma once
 
 namespace ty {
 
 enum class InterruptRequest : int { kNone = 0, kCheckpoint = 1, kCheckpointAndStop = 2 };
 
-void install_interrupt_handlers();
+// Blocks the three signals in this thread and every thread created after it, and starts
+// the watcher. Call first thing in main(), before any other thread exists. A process that
+// execs another program must unblock them in the child.
+void start_interrupt_watcher();
+// From now on the signals become requests instead of ending the process.
+void arm_interrupts();
 // Returns and clears the pending request.
 InterruptRequest take_interrupt_request();
 // The signal that asked this process to stop (SIGTERM or SIGINT), or 0.

@@ -74,6 +74,9 @@ class Trainer {
   // the (epoch, step in epoch) to continue from.
   absl::StatusOr<std::pair<int64_t, int64_t>> resume(FILE* out);
   std::string model_signature();
+  // The settings that define the run's trajectory besides the model ("key=value;..."): a
+  // checkpoint written under other values is refused, naming them.
+  std::string trajectory() const;
   // Before the first save of this launch: rank 0 clears leftover step-N.partial
   // directories, the ranks agree on the resumed step and on a launch nonce (returned).
   absl::StatusOr<uint64_t> start_checkpointing();

@@ -22,15 +22,60 @@ Tensor scalar(double v) {
   t.set(0, v);
   return t;
 }
+
+Tensor text_tensor(const std::string& s) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(s.size())}, DType::kU8);
+  std::memcpy(t.raw(), s.data(), s.size());
+  return t;
+}
+
+std::string tensor_text(const Tensor& t) { return std::string(static_cast<const char*>(t.raw()), t.numel()); }
+
+// The fields every checkpoint of this version holds; an older one without them is refused.
+constexpr const char* kRequiredMeta[] = {"meta.model_signature", "meta.trajectory",  "meta.step",
+                                         "meta.next_epoch",      "meta.next_step_in_epoch", "meta.dropout_offset",
+                                         "meta.global_batch",    "meta.train_size",  "meta.steps_per_epoch"};
+
+// "key=value" entries of a trajectory text that differ between `saved` and `now`.
+std::string trajectory_changes(const std::string& saved, const std::string& now) {
+  auto split = [](const std::string& text) {
+    std::map<std::string, std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find(';', start);
+      if (end == std::string::npos) end = text.size();
+      const std::string item = text.substr(start, end - start);
+      const size_t eq = item.find('=');
+      if (eq != std::string::npos) out[item.substr(0, eq)] = item.substr(eq + 1);
+      start = end + 1;
+    }
+    return out;
+  };
+  const auto a = split(saved), b = split(now);
+  std::string out;
+  for (const auto& [key, value] : b) {
+    auto it = a.find(key);
+    const std::string was = it == a.end() ? "(absent)" : it->second;
+    if (was != value) absl::StrAppend(&out, out.empty() ? "" : ", ", key, " was ", was, ", is ", value);
+  }
+  return out;
+}
 }  // namespace
+
+std::string Trainer::trajectory() const {
+  return absl::StrCat("train.seed=", spec_.train.seed, ";data.normalize=", name_of(spec_.data.normalize),
+                      ";data.remainder=", name_of(spec_.data.remainder), ";data.train_subset=", spec_.data.train_subset,
+                      ";validation.fraction=", spec_.validation_fraction,
+                      ";storage.shuffle_window_mb=", spec_.storage.shuffle_window_mb,
+                      ";train.label_smoothing=", spec_.train.label_smoothing, ";train.loss=", name_of(spec_.train.loss),
+                      ";optimizer.name=", name_of(spec_.optimizer.name));
+}
 
 void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, NamedTensors& into) {
   NamedTensors src = saved_state();
   for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
-  const std::string sig = model_signature();
-  Tensor sig_t = Tensor::empty({static_cast<int64_t>(sig.size())}, DType::kU8);
-  std::memcpy(sig_t.raw(), sig.data(), sig.size());
-  src.emplace_back("meta.model_signature", sig_t);
+  src.emplace_back("meta.model_signature", text_tensor(model_signature()));
+  src.emplace_back("meta.trajectory", text_tensor(trajectory()));
   src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
   src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
   src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
@@ -64,12 +109,18 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
     if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
   if (found.step < 0) return std::make_pair(int64_t{0}, int64_t{0});
   TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, rank()));
-  auto sig = t.find("meta.model_signature");
-  const std::string want = model_signature();
-  if (sig == t.end() || std::string(static_cast<const char*>(sig->second.raw()), sig->second.numel()) != want)
+  for (const char* field : kRequiredMeta)
+    if (!t.count(field))
+      return absl::FailedPreconditionError(absl::StrCat(
+          found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
+  if (tensor_text(t.at("meta.model_signature")) != model_signature())
     return absl::FailedPreconditionError(absl::StrCat(
         found.dir, " was written for a different model (its parameter names or shapes differ from model.* now); "
         "train into a new --run-dir, or restore the model spec"));
+  if (const std::string changed = trajectory_changes(tensor_text(t.at("meta.trajectory")), trajectory()); !changed.empty())
+    return absl::FailedPreconditionError(absl::StrCat(
+        found.dir, ": this run's settings differ from the checkpoint's (", changed,
+        "); resuming would not continue the same run: restore them, or train into a new --run-dir"));
   TY_RETURN_IF_ERROR(assign_weights(found.dir, t, model_->state()));
   std::map<std::string, Tensor> optim;
   for (auto& [name, tensor] : t)
@@ -80,7 +131,7 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
   for (const auto& [key, now] : {std::pair<const char*, int64_t>{"meta.global_batch", spec_.data.batch_size},
                                  {"meta.train_size", data_.train->size()},
                                  {"meta.steps_per_epoch", steps_per_epoch_}}) {
-    if (t.count(key) && meta(key) != now)
+    if (meta(key) != now)
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": written with ", key + 5, " ", meta(key), ", this run has ", now,
           "; the data order would not continue (restore data.batch_size/data.train_subset, or use a new --run-dir)"));

@@ -27,6 +27,11 @@ std::map<int, double> losses_by_step(const std::string& metrics) {
   return out;
 }
 
+// Signals the trainer of run directory `dir`.
+std::string signal_trainer(const std::string& signal_name, const std::string& dir) {
+  return "pkill -" + signal_name.substr(3) + " -f 'trainyard train .*[-]-run-dir " + dir + "'";
+}
+
 class Checkpoints : public TempDirTest {
  protected:
   // 3000 samples, batch 128: 24 steps per epoch; dropout so that the RNG state matters.
@@ -98,7 +103,7 @@ TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
   // Other shuffle windows under the same position: refused, naming what changed.
   ShellResult changed = run_shell(job + "--set storage.shuffle_window_mb=2 --set train.max_steps=100 --run-dir " + path("mid"), 120);
   EXPECT_NE(changed.code, 0);
-  EXPECT_NE(changed.output.find("storage.shuffle_window_mb changed"), std::string::npos) << changed.output;
+  EXPECT_NE(changed.output.find("storage.shuffle_window_mb was 1, is 2"), std::string::npos) << changed.output;
 }
 
 TEST_F(Checkpoints, EveryKillPointOfASaveLeavesALastCompleteCheckpoint) {
@@ -142,27 +147,43 @@ TEST_F(Checkpoints, CorruptNewestIsSkippedChangedModelRefusedRetentionKept) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/step-0000000016-backup"));
 }
 
-TEST_F(Checkpoints, SigtermSavesAndStopsThenTheRunContinues) {
-  const std::string dir = path("term");
-  const std::string cmd = job(100000) + "--set checkpoint.every_steps=0 --run-dir " + dir;
-  FILE* p = popen(("exec " + cmd + " > " + path("term.log") + " 2>&1").c_str(), "w");
-  ASSERT_NE(p, nullptr);
-  // Wait (bounded) until it trains, then send SIGTERM to the trainer.
-  bool training = false;
-  for (int i = 0; i < 200 && !training; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    training = losses_by_step(dir + "/metrics.jsonl").size() >= 5;
+// SIGTERM and a first Ctrl-C (SIGINT) both save and stop, with 128 + the signal.
+TEST_F(Checkpoints, SigtermAndCtrlCSaveAndStopThenTheRunContinues) {
+  for (const auto& [sig, name] : {std::pair{SIGTERM, "SIGTERM"}, std::pair{SIGINT, "SIGINT"}}) {
+    const std::string dir = path(name);
+    const std::string cmd = job(100000) + "--set train.epochs=1000 --set checkpoint.every_steps=0 --run-dir " + dir;
+    FILE* p = popen(("exec " + cmd + " > " + dir + ".log 2>&1").c_str(), "w");
+    ASSERT_NE(p, nullptr);
+    // Wait (bounded) until it trains, then signal the trainer.
+    bool training = false;
+    for (int i = 0; i < 200 && !training; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      training = losses_by_step(dir + "/metrics.jsonl").size() >= 5;
+    }
+    ASSERT_TRUE(training);
+    run_shell(signal_trainer(name, dir), 10);
+    const int status = pclose(p);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << name;
+    std::ifstream log(dir + ".log");
+    const std::string out((std::istreambuf_iterator<char>(log)), {});
+    EXPECT_NE(out.find(std::string("stopped by ") + name + " after step"), std::string::npos) << out;
+    ShellResult again = run_shell(job(3000 / 128 * 2) + "--set checkpoint.every_steps=0 --run-dir " + dir, 120);
+    EXPECT_EQ(again.code, 0) << again.output;
+    EXPECT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
   }
-  ASSERT_TRUE(training);
-  run_shell("pkill -TERM -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
-  const int status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 143);
-  std::ifstream log(path("term.log"));
-  const std::string out((std::istreambuf_iterator<char>(log)), {});
-  EXPECT_NE(out.find("stopped by SIGTERM after step"), std::string::npos) << out;
-  ShellResult again = run_shell(job(3000 / 128 * 2) + "--set checkpoint.every_steps=0 --run-dir " + dir, 120);
-  EXPECT_EQ(again.code, 0) << again.output;
-  EXPECT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
+}
+
+// What defines the trajectory besides the model must match the checkpoint's, and an older
+// checkpoint without a field is refused naming it.
+TEST_F(Checkpoints, ChangedSeedOrScalingAndMissingFieldsAreRefused) {
+  const std::string dir = path("run");
+  ASSERT_EQ(run_shell(job(8) + "--run-dir " + dir, 120).code, 0);
+  ShellResult seed = run_shell(job(12) + "--set train.seed=5 --run-dir " + dir, 120);
+  EXPECT_EQ(seed.code, 2) << seed.output;
+  EXPECT_NE(seed.output.find("train.seed was 1, is 5"), std::string::npos) << seed.output;
+  ShellResult scaling = run_shell(job(12) + "--set data.normalize=none --run-dir " + dir, 120);
+  EXPECT_EQ(scaling.code, 2) << scaling.output;
+  EXPECT_NE(scaling.output.find("data.normalize was standardize, is none"), std::string::npos) << scaling.output;
 }
 
 }  // namespace
