@@ -12,13 +12,13 @@
 #include "absl/strings/match.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
-#include "worker/metrics_log.h"
-#include "worker/interrupts.h"
+#include "worker/trainer/metrics_log.h"
+#include "worker/trainer/interrupts.h"
 #include "runtime/status.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/parser.h"
-#include "worker/run_directory.h"
-#include "worker/trainer.h"
+#include "worker/trainer/run_directory.h"
+#include "worker/trainer/trainer.h"
 
 namespace ty {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "glog/logging.h"
 #include "launch/commands.h"
-#include "worker/interrupts.h"
+#include "worker/trainer/interrupts.h"
 #include "worker/job/keys.h"
 
 namespace {

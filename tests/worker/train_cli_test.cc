@@ -235,5 +235,22 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   EXPECT_NE(epoch_lines[0].find(R"("skipped_corrupt":1})"), std::string::npos) << epoch_lines[0];
 }
 
+// A finished run run again does nothing and appends nothing; a run on no data is the
+// user's error.
+TEST_F(TrainCli, AFinishedRunIsNotRunAgainAndNoDataIsAnError) {
+  const std::string job = mlp_ + " --set train.max_steps=6 --set data.train_subset=2000 --set runtime.threads=1 "
+                                 "--set data.test= --run-dir " + path("done");
+  ASSERT_EQ(run("train " + job).code, 0);
+  const std::string metrics = read(path("done") + "/metrics.jsonl");
+  Result again = run("train " + job);
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("this run finished at step 6"), std::string::npos) << again.output;
+  EXPECT_EQ(read(path("done") + "/metrics.jsonl"), metrics);
+  Result empty = run("train " + mlp_ + " --set data.train_subset=100 --set data.batch_size=128 --set data.remainder=drop "
+                     "--set validation.fraction=0 --set data.test= --run-dir " + path("empty"));
+  EXPECT_EQ(empty.code, 2) << empty.output;
+  EXPECT_NE(empty.output.find("100 samples make no batch of 128"), std::string::npos) << empty.output;
+}
+
 }  // namespace
 }  // namespace ty

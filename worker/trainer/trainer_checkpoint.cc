@@ -1,4 +1,5 @@
 // The trainer's checkpoint side: what a checkpoint holds and how a run resumes from one.
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <random>
@@ -6,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "storage/weights_file.h"
-#include "worker/trainer.h"
+#include "worker/trainer/trainer.h"
 
 namespace ty {
 
@@ -71,7 +72,8 @@ std::string Trainer::trajectory() const {
                       ";optimizer.name=", name_of(spec_.optimizer.name));
 }
 
-void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, NamedTensors& into) {
+void Trainer::checkpoint_state(Position next, NamedTensors& into) {
+  const int64_t next_epoch = next.epoch, next_step_in_epoch = next.step_in_epoch;
   NamedTensors src = saved_state();
   for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
   src.emplace_back("meta.model_signature", text_tensor(model_signature()));
@@ -103,12 +105,12 @@ void Trainer::checkpoint_state(int64_t next_epoch, int64_t next_step_in_epoch, N
   }
 }
 
-absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
+absl::StatusOr<Position> Trainer::resume(FILE* out) {
   const FoundCheckpoint found = find_latest_checkpoint(run_dir_);
   for (const std::string& why : found.skipped)
     if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
-  if (found.step < 0) return std::make_pair(int64_t{0}, int64_t{0});
-  TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, rank()));
+  if (found.step < 0) return Position{};
+  TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, strategy_->rank()));
   for (const char* field : kRequiredMeta)
     if (!t.count(field))
       return absl::FailedPreconditionError(absl::StrCat(
@@ -149,27 +151,40 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Trainer::resume(FILE* out) {
     scaler_->restore(t.at("meta.loss_scale").at(0), meta("meta.loss_scale_good_steps"));
   if (out)
     std::fprintf(out, "trainyard: resuming from %s (step %ld%s)\n", found.dir.c_str(), static_cast<long>(step_),
-                 found.world != world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");
-  return std::make_pair(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+                 found.world != strategy_->world() ? absl::StrCat(", written by ", found.world, " ranks").c_str() : "");
+  return Position{meta("meta.next_epoch"), meta("meta.next_step_in_epoch")};
 }
 
 absl::StatusOr<uint64_t> Trainer::start_checkpointing() {
   if (leader()) remove_partial_checkpoints(run_dir_);
-  // Rank 0's random nonce for this launch, 52 bits so that it travels exactly as an f64.
-  Tensor v = Tensor::empty({3}, DType::kF64);
-  v.set(0, static_cast<double>(std::random_device{}() & 0xFFFFFFFFu) * 1048576.0 + (std::random_device{}() & 0xFFFFF));
-  v.set(1, static_cast<double>(step_));
-  v.set(2, -static_cast<double>(step_));
-  if (comm_) {
-    TY_RETURN_IF_ERROR(comm_->broadcast(v.rows(0, 1), 0)->wait());  // also orders the partial cleanup
-    Tensor range = v.rows(1, 2);
-    TY_RETURN_IF_ERROR(comm_->allreduce_now(range, ReduceOp::kMax));
-    if (v.at(1) != -v.at(2))
-      return absl::FailedPreconditionError(absl::StrCat(
-          "ranks resumed from different checkpoints (steps ", -v.at(2), " to ", v.at(1),
-          "); is the run directory on storage all ranks see alike?"));
-  }
-  return static_cast<uint64_t>(v.at(0));
+  // Rank 0's random nonce for this launch (52 bits, exact in an f64; the others give 0, so
+  // the maximum is rank 0's), and the resumed step as a range (max of step and of -step).
+  // The reduction also orders rank 0's cleanup before any rank saves.
+  std::vector<double> v{leader() ? static_cast<double>(std::random_device{}() & 0xFFFFFFFFu) * 1048576.0 +
+                                       (std::random_device{}() & 0xFFFFF)
+                                 : 0.0,
+                        static_cast<double>(step_), -static_cast<double>(step_)};
+  TY_RETURN_IF_ERROR(strategy_->max(v));
+  if (v[1] != -v[2])
+    return absl::FailedPreconditionError(absl::StrCat("ranks resumed from different checkpoints (steps ", -v[2],
+                                                      " to ", v[1], "); is the run directory on storage all ranks "
+                                                      "see alike?"));
+  return static_cast<uint64_t>(v[0]);
+}
+
+absl::Status Trainer::save_checkpoint(Position next, MetricsLog* log) {
+  const auto t0 = std::chrono::steady_clock::now();
+  saved_step_ = step_;
+  absl::Status previous = saver_->wait();  // the previous save is done with snapshot_
+  checkpoint_state(next, snapshot_);
+  int64_t bytes = 0;
+  for (const auto& [name, t] : snapshot_) bytes += static_cast<int64_t>(t.nbytes());
+  if (previous.ok()) previous = saver_->save(step_, snapshot_);
+  const auto t1 = std::chrono::steady_clock::now();
+  if (log) log->checkpoint(step_, std::chrono::duration<double>(t1 - t0).count(), bytes);
+  ++saves_;
+  saved_bytes_ += bytes;
+  return previous;
 }
 
 }  // namespace ty

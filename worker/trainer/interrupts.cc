@@ -1,4 +1,4 @@
-#include "worker/interrupts.h"
+#include "worker/trainer/interrupts.h"
 
 #include <pthread.h>
 

@@ -1,4 +1,4 @@
-#include "worker/fault_injection.h"
+#include "worker/trainer/fault_injection.h"
 
 #include <csignal>
 #include <cstdlib>

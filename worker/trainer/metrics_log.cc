@@ -1,4 +1,4 @@
-#include "worker/metrics_log.h"
+#include "worker/trainer/metrics_log.h"
 
 #include <cerrno>
 #include <cstring>

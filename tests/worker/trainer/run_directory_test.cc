@@ -1,6 +1,6 @@
 // The run directory: refused paths, one run at a time (the lock names its holder), unique
 // default names; and with the real binary, a second run into a busy directory exits 2.
-#include "worker/run_directory.h"
+#include "worker/trainer/run_directory.h"
 
 #include <unistd.h>
 

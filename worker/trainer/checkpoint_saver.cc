@@ -1,4 +1,4 @@
-#include "worker/checkpoint_saver.h"
+#include "worker/trainer/checkpoint_saver.h"
 
 namespace ty {
 

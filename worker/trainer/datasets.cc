@@ -1,4 +1,4 @@
-#include "worker/datasets.h"
+#include "worker/trainer/datasets.h"
 
 #include <algorithm>
 #include <numeric>

@@ -20,7 +20,7 @@ class ProgressLine {
   void end_epoch();
 
  private:
-  bool due(int64_t step_in_epoch) const;
+  bool due(int64_t step_in_epoch, int64_t global_step) const;
   using Clock = std::chrono::steady_clock;
   FILE* out_;
   bool tty_;

@@ -5,9 +5,10 @@
 // armed (spec parsing, data loading) each signal has its default effect.
 //
 // The signals are taken by one watcher thread (sigwait), never by a computing thread: a
-// signal frame pushed onto a thread that runs oneDNN's JIT kernels was seen to corrupt the
-// heap (a checkpoint after SIGTERM aborted in malloc in about 1 run of 4; never with the
-// signals on an alternate stack). So the signals stay blocked in every thread.
+// signal frame pushed onto the stack of the interrupted training thread was seen to corrupt
+// the heap (a checkpoint after SIGTERM or SIGUSR1 aborted in malloc in about 1 run of 4;
+// never with the handler on an alternate stack; the interrupted code is mostly oneDNN's JIT
+// kernels). So the signals stay blocked in every thread but the watcher.
 #pragma once
 
 namespace ty {

@@ -1,4 +1,4 @@
-#include "worker/progress.h"
+#include "worker/trainer/progress.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,8 @@ namespace ty {
 ProgressLine::ProgressLine(FILE* out, int64_t epochs, int64_t steps_per_epoch, int64_t total_steps, int64_t every)
     : out_(out),
       tty_(out != nullptr && isatty(fileno(out)) != 0),
-      epochs_(epochs),
+      // With train.max_steps the run may end in an earlier epoch: show the epochs it touches.
+      epochs_(std::min(epochs, steps_per_epoch > 0 ? (total_steps + steps_per_epoch - 1) / steps_per_epoch : epochs)),
       steps_per_epoch_(steps_per_epoch),
       total_steps_(total_steps),
       every_(std::max<int64_t>(every, 1)),
@@ -21,9 +22,9 @@ void ProgressLine::start_epoch(int64_t epoch) {
   epoch_start_ = Clock::now();
 }
 
-bool ProgressLine::due(int64_t step_in_epoch) const {
+bool ProgressLine::due(int64_t step_in_epoch, int64_t global_step) const {
   if (out_ == nullptr) return false;
-  if (step_in_epoch == steps_per_epoch_) return true;
+  if (step_in_epoch == steps_per_epoch_ || global_step == total_steps_) return true;
   return tty_ ? Clock::now() - last_draw_ >= std::chrono::milliseconds(100) : step_in_epoch % every_ == 0;
 }
 
@@ -31,7 +32,7 @@ void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samp
                         const std::function<double()>& loss) {
   samples_ += samples;
   ++run_steps_;
-  if (!due(step_in_epoch)) return;
+  if (!due(step_in_epoch, global_step)) return;
   const auto now = Clock::now();
   last_draw_ = now;
   const double secs = std::chrono::duration<double>(now - epoch_start_).count();

@@ -1,4 +1,4 @@
-#include "worker/run_directory.h"
+#include "worker/trainer/run_directory.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

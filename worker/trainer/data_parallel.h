@@ -1,0 +1,39 @@
+// DataParallel: every rank holds the whole model and trains on its share of each global
+// batch. Parameters and buffers are broadcast from rank 0 at the start; gradients are
+// averaged in buckets launched as backward finishes them (GradientBucketer). With no
+// communicator (or one rank) it is a single process and every call is local.
+#pragma once
+
+#include <memory>
+
+#include "comm/communicator.h"
+#include "comm/gradient_bucketer.h"
+#include "worker/trainer/strategy.h"
+
+namespace ty {
+
+class DataParallel final : public Strategy {
+ public:
+  // `host`: the job's communicator (host values, metrics); `device` (optional): the one for
+  // parameters and gradients when they live on a GPU (NCCL); `bucket_bytes`: comm.bucket_mb.
+  DataParallel(Communicator* host, std::unique_ptr<Communicator> device, size_t bucket_bytes);
+
+  int rank() const override { return host_ ? host_->rank() : 0; }
+  int world() const override { return host_ ? host_->size() : 1; }
+  absl::Status start(Model& model) override;
+  void begin_backward() override;
+  absl::Status end_backward() override;
+  absl::Status sum(std::vector<double>& values) override;
+  absl::Status max(std::vector<double>& values) override;
+  std::string describe() const override;
+  std::string report() const override;
+
+ private:
+  absl::Status reduce(std::vector<double>& values, ReduceOp op);
+  Communicator* host_;                      // null: one process
+  std::unique_ptr<Communicator> device_;    // NCCL on GPUs
+  size_t bucket_bytes_;
+  std::unique_ptr<GradientBucketer> bucketer_;
+};
+
+}  // namespace ty

@@ -1,0 +1,28 @@
+// SupervisedTask: inputs to outputs, scored against labels (classification: cross entropy,
+// or MSE / BCE against one-hot targets) or values (regression: MSE).
+#pragma once
+
+#include "worker/job/spec.h"
+#include "worker/trainer/task.h"
+
+namespace ty {
+
+class SupervisedTask final : public Task {
+ public:
+  // `classes` > 0: class labels (i32); 0: regression targets. `loss` auto picks cross
+  // entropy for labels and MSE for values.
+  SupervisedTask(LossKind loss, int64_t classes, float label_smoothing);
+
+  Var loss(Context& ctx, Model& model, const Tensor& x, const Tensor& y) override;
+  void measure(Context& ctx, Model& model, const Tensor& x, const Tensor& y, MetricsAccumulator& m) override;
+  MetricsAccumulator new_metrics() const override { return MetricsAccumulator(classes_); }
+
+ private:
+  // outputs: (N, K); targets: i32 (N) labels or (N, K) values -> scalar mean loss.
+  Var loss_of(Context& ctx, const Var& outputs, const Tensor& targets);
+  LossKind loss_;
+  int64_t classes_;
+  float label_smoothing_;
+};
+
+}  // namespace ty

@@ -1,0 +1,156 @@
+#include "worker/trainer/train_loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/optim/clip.h"
+#include "runtime/status.h"
+#include "worker/trainer/evaluator.h"
+#include "worker/trainer/fault_injection.h"
+#include "worker/trainer/interrupts.h"
+
+namespace ty {
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
+
+absl::StatusOr<double> global_mean(Strategy& strategy, double value) {
+  if (strategy.world() == 1) return value;
+  std::vector<double> v{value};
+  TY_RETURN_IF_ERROR(strategy.sum(v));
+  return v[0] * (1.0 / strategy.world());
+}
+
+TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule& schedule, CheckpointPolicy& policy,
+                     SaveFn save, WritesFn writes)
+    : p_(parts),
+      plan_(plan),
+      schedule_(schedule),
+      policy_(policy),
+      save_(std::move(save)),
+      writes_(std::move(writes)),
+      progress_(parts.out, plan.epochs, plan.steps_per_epoch, plan.total_steps, plan.log_every) {}
+
+absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows, int64_t& step) {
+  Tensor x, y;
+  const auto t0 = Clock::now();
+  TY_RETURN_IF_ERROR(p_.source.next(x, y));
+  rows = x.shape()[0];
+  data_wait_s_ += since(t0);
+  // On a GPU the batch is staged through page-locked memory and copied on the compute
+  // stream; the step's work queues behind it without waiting.
+  x = p_.ctx.to_device(x);
+  y = p_.ctx.to_device(y);
+  Tensor loss_value;
+  {
+    TapeScope record(p_.ctx, &tape);
+    Var loss = p_.task.loss(p_.ctx, p_.model, x, y);
+    loss_value = loss.value();
+    p_.strategy.begin_backward();
+    tape.backward(loss, p_.scaler ? p_.scaler->scale() : 1.0);
+  }
+  TY_RETURN_IF_ERROR(p_.strategy.end_backward());
+  // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients
+  // are the same averaged ones) and the loss scale halved.
+  if (p_.scaler) {
+    if (p_.scaler->unscale_or_skip(p_.ctx, p_.model.params(), plan_.clip_grad_norm)) p_.optimizer.step(lr);
+  } else {
+    if (plan_.clip_grad_norm > 0) clip_grad_norm(p_.ctx, p_.model.params(), plan_.clip_grad_norm);
+    p_.optimizer.step(lr);
+  }
+  p_.optimizer.zero_grad();
+  ++step;
+  return loss_value;
+}
+
+absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::optional<double> loss_read, float lr,
+                                                 int64_t rows, Position next, int64_t step) {
+  // Read the loss only where it is shown, once (a GPU runs ahead of the host otherwise).
+  auto loss_value = [&] {
+    if (!loss_read) loss_read = loss.item();
+    return *loss_read;
+  };
+  // Every rank takes this branch on the same steps (collectives must match).
+  if (logged(step)) {
+    TY_ASSIGN_OR_RETURN(const double global_loss, global_mean(p_.strategy, loss_value()));
+    if (!std::isfinite(global_loss))
+      return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step, " (epoch ",
+                                              next.epoch + 1, "); lower optimizer.lr or set train.clip_grad_norm"));
+    if (p_.log) p_.log->train(step, next.epoch, global_loss, lr);
+  }
+  progress_.step(next.step_in_epoch, step, rows * p_.strategy.world(), loss_value);
+  const absl::Status writes = writes_();
+  TY_ASSIGN_OR_RETURN(const StepAction action, agree(p_.strategy, policy_.after_step(step, !writes.ok())));
+  if (action == StepAction::kFail)
+    return writes.ok() ? absl::AbortedError(absl::StrCat("a checkpoint or metrics write failed on another rank "
+                                                         "before step ", step))
+                       : writes;
+  return action;
+}
+
+absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t samples) {
+  {  // the epoch's last steps may still run on a GPU: count them in
+    const auto t0 = Clock::now();
+    p_.ctx.synchronize();
+    train_seconds += since(t0);
+  }
+  progress_.end_epoch();
+  if (p_.scaler && p_.out)
+    std::fprintf(p_.out, "  fp16 loss scale %g, %ld step(s) skipped for overflow so far\n", p_.scaler->scale(),
+                 static_cast<long>(p_.scaler->skipped()));
+  std::vector<double> skipped{static_cast<double>(p_.source.skipped_records())};
+  TY_RETURN_IF_ERROR(p_.strategy.sum(skipped));
+  if (p_.log)
+    p_.log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,
+                  static_cast<int64_t>(std::llround(skipped[0])));
+  if (plan_.val) {
+    TY_ASSIGN_OR_RETURN(MetricsAccumulator m,
+                        evaluate(p_.ctx, p_.model, p_.task, p_.strategy, *plan_.val, plan_.eval_batch));
+    if (p_.log) p_.log->eval("val", epoch, m, false);
+    if (p_.out)
+      std::fprintf(p_.out, "  epoch %ld: %.2f s train, val loss %.4f%s\n", static_cast<long>(epoch + 1), train_seconds,
+                   m.loss(), m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str() : "");
+  } else if (p_.out) {
+    std::fprintf(p_.out, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
+  Tape tape;
+  p_.model.set_training(true);
+  Position at = start;
+  for (int64_t epoch = start.epoch; epoch < plan_.epochs && step < plan_.total_steps; ++epoch) {
+    progress_.start_epoch(epoch);
+    double train_seconds = 0;
+    int64_t samples = 0;
+    data_wait_s_ = 0;
+    const int64_t first = epoch == start.epoch ? start.step_in_epoch : 0;
+    for (int64_t s = first; s < plan_.steps_per_epoch && step < plan_.total_steps; ++s) {
+      const auto t0 = Clock::now();
+      maybe_kill_self(p_.strategy.rank(), step);
+      const float lr = schedule_.lr(step);
+      int64_t rows = 0;
+      TY_ASSIGN_OR_RETURN(const Tensor loss, train_step(lr, tape, rows, step));
+      std::optional<double> loss_read;
+      if (logged(step)) loss_read = loss.item();  // waits for the step on a GPU: timed with it
+      train_seconds += since(t0);
+      samples += rows * p_.strategy.world();
+      at = s + 1 >= plan_.steps_per_epoch ? Position{epoch + 1, 0} : Position{epoch, s + 1};
+      TY_ASSIGN_OR_RETURN(const StepAction action, after_step(loss, loss_read, lr, rows, Position{epoch, s + 1}, step));
+      if (action >= StepAction::kSave) TY_RETURN_IF_ERROR(save_(at));
+      if (action == StepAction::kSaveAndStop)
+        return absl::CancelledError(absl::StrCat("stopped by ", stop_signal() == SIGINT ? "SIGINT" : "SIGTERM",
+                                                 " after step ", step,
+                                                 "; checkpoint saved, run the same command to resume"));
+    }
+    TY_RETURN_IF_ERROR(end_epoch(epoch, train_seconds, samples));
+  }
+  return at;
+}
+
+}  // namespace ty

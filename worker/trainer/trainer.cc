@@ -1,0 +1,289 @@
+#include "worker/trainer/trainer.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "comm/gpu_communicator.h"
+#include "runtime/device_probe.h"
+#include "runtime/optim/adam.h"
+#include "runtime/optim/schedule.h"
+#include "runtime/optim/sgd.h"
+#include "runtime/status.h"
+#include "storage/distributed_sampler.h"
+#include "storage/stream/shard_stream.h"
+#include "storage/weights_file.h"
+#include "worker/trainer/data_parallel.h"
+#include "worker/trainer/evaluator.h"
+#include "worker/trainer/supervised_task.h"
+
+namespace ty {
+namespace {
+
+// The GPU for this rank: its local rank (ranks on one host take one GPU each) modulo the
+// host's GPUs; an error says why there is none.
+absl::StatusOr<int> pick_gpu(int local_rank) {
+  absl::StatusOr<CudaDeviceInfo> first = cuda_device(0);
+  if (!first.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", first.status().message()));
+  int count = 1;
+  while (count < 64 && cuda_device(count).ok()) ++count;
+  return local_rank % count;
+}
+
+ScheduleOptions schedule_options(const ScheduleSpec& s) {
+  ScheduleOptions o;
+  o.kind = s.kind == ScheduleKind::kStep     ? LrShape::kStep
+           : s.kind == ScheduleKind::kCosine ? LrShape::kCosine
+                                             : LrShape::kConstant;
+  o.step_size = s.step_size;
+  o.gamma = s.gamma;
+  o.min_lr = s.min_lr;
+  o.warmup_steps = s.warmup_steps;
+  return o;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(Context& ctx, const OptimizerSpec& o, std::vector<Var> params) {
+  if (o.name == OptimizerKind::kSgd)
+    return std::unique_ptr<Optimizer>(new Sgd(ctx, std::move(params), {o.momentum, o.nesterov, o.weight_decay}));
+  return std::unique_ptr<Optimizer>(new Adam(
+      ctx, std::move(params), {o.betas[0], o.betas[1], o.eps, o.weight_decay, o.name == OptimizerKind::kAdamW}));
+}
+
+Remainder remainder_of(BatchRemainder r) {
+  return r == BatchRemainder::kDrop ? Remainder::kDrop : r == BatchRemainder::kPad ? Remainder::kPad : Remainder::kPartial;
+}
+
+}  // namespace
+
+Trainer::Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm)
+    : spec_(spec), run_dir_(std::move(run_dir)), comm_(comm && comm->size() > 1 ? comm : nullptr) {}
+Trainer::~Trainer() = default;
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir,
+                                                         Communicator* comm) {
+  std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
+  const int world = t->comm_ ? t->comm_->size() : 1;
+  if (spec.data.batch_size % world != 0)
+    return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
+                                                   " is the global batch and must divide evenly among the ", world,
+                                                   " ranks of this job"));
+  TY_RETURN_IF_ERROR(t->open_device());
+  TY_RETURN_IF_ERROR(t->build(/*need_train=*/!run_dir.empty()));
+  return t;
+}
+
+absl::Status Trainer::open_device() {
+  ContextOptions& co = context_options_;
+  if (spec_.runtime.device == RunDevice::kCuda) {
+    TY_ASSIGN_OR_RETURN(const int gpu, pick_gpu(spec_.local_rank));
+    co.device = Device{DeviceKind::kCUDA, gpu};
+    co.compute = spec_.runtime.precision == Precision::kBf16   ? DType::kBF16
+                 : spec_.runtime.precision == Precision::kFp16 ? DType::kF16
+                                                               : DType::kF32;
+    if (co.compute == DType::kF16) scaler_ = std::make_unique<LossScaler>();
+  }
+  co.threads = static_cast<int>(spec_.runtime.threads);
+  co.seed = spec_.train.seed;
+  co.dropout_stream = 1 + static_cast<uint64_t>(comm_ ? comm_->rank() : 0);
+  co.allow_tf32 = spec_.runtime.allow_tf32;
+  co.benchmark_convolutions = spec_.runtime.cudnn_benchmark;
+  auto ctx = Context::create(co);
+  if (!ctx.ok())
+    return absl::FailedPreconditionError(
+        absl::StrCat("runtime.device: ", name_of(spec_.runtime.device), ": ", ctx.status().message()));
+  ctx_ = std::move(*ctx);
+  if (spec_.model.sync_batch_norm) {
+    // One rank takes the same code path with nothing to add, so that N ranks and one rank
+    // compute the statistics alike.
+    Communicator* c = comm_;
+    ctx_->set_cross_rank_sum([c](Tensor& v) {
+      if (c == nullptr) return;
+      absl::Status st = c->allreduce_now(v, ReduceOp::kSum);
+      CHECK(st.ok()) << "synchronized batch norm: " << st.message();
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::build(bool need_train) {
+  TY_ASSIGN_OR_RETURN(data_, load_job_data(spec_, need_train));
+  const Dataset& ref = data_.train ? *data_.train : *data_.test;
+  TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed));
+  if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
+    return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
+  optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
+  task_ = std::make_unique<SupervisedTask>(spec_.train.loss, data_.classes, spec_.train.label_smoothing);
+  std::unique_ptr<Communicator> device_comm;
+  if (comm_ && ctx_->on_gpu()) {  // parameters and gradients on GPUs go over NCCL
+    CommOptions o;
+    o.timeout = std::chrono::seconds(spec_.comm.timeout_s);
+    TY_ASSIGN_OR_RETURN(device_comm,
+                        open_gpu_communicator(*comm_, context_options_.device.index, ctx_->stream(), o));
+  }
+  strategy_ = std::make_unique<DataParallel>(comm_, std::move(device_comm),
+                                             static_cast<size_t>(spec_.comm.bucket_mb * (1 << 20)));
+  return strategy_->start(*model_);
+}
+
+absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
+  return ty::evaluate(*ctx_, *model_, *task_, *strategy_, data, std::max<int64_t>(spec_.data.batch_size, 256));
+}
+
+std::string Trainer::device_description() const {
+  if (!ctx_->on_gpu()) return absl::StrCat(ctx_->threads(), " threads");
+  absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index);
+  return absl::StrCat(ctx_->device().str(), gpu.ok() ? absl::StrCat(" (", gpu->name, ")") : "",
+                      spec_.runtime.allow_tf32 ? ", TF32" : "");
+}
+
+absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
+  const DataSpec& d = spec_.data;
+  const int rank = strategy_->rank(), world = strategy_->world();
+  if (!data_.train_shards)
+    return std::unique_ptr<BatchSource>(new SampledBatches(
+        data_.train,
+        DistributedSampler(data_.train->size(), spec_.train.seed, rank, world, d.batch_size, remainder_of(d.remainder))));
+  StreamOptions o;
+  o.seed = spec_.train.seed;
+  o.rank = rank;
+  o.world = world;
+  o.global_batch = d.batch_size;
+  o.remainder = remainder_of(d.remainder);
+  o.epochs = spec_.train.epochs;
+  o.shuffle_window_bytes = spec_.storage.shuffle_window_mb << 20;
+  o.prefetch_bytes = spec_.storage.prefetch_mb << 20;
+  o.reader_threads = static_cast<int>(spec_.storage.reader_threads);
+  o.direct_io = spec_.storage.direct_io;
+  o.io = spec_.storage.io == IoMode::kMmap    ? FileIo::kMmap
+         : spec_.storage.io == IoMode::kPread ? FileIo::kPread
+                                              : FileIo::kAuto;
+  o.skip_corrupt = spec_.storage.on_corrupt == CorruptPolicy::kSkip;
+  o.standardize = data_.standardized;
+  o.mean = data_.input_mean;
+  o.std = data_.input_std;
+  auto stream = ShardStream::open(data_.train_shards, o);
+  if (!stream.ok()) return absl::Status(stream.status().code(), absl::StrCat("data.train: ", stream.status().message()));
+  return std::unique_ptr<BatchSource>(std::move(*stream));
+}
+
+std::vector<std::pair<std::string, Tensor>> Trainer::saved_state() {
+  auto state = model_->state();
+  if (data_.standardized) {
+    Tensor mean = ctx_->empty({1}), std = ctx_->empty({1});
+    mean.fill(data_.input_mean);
+    std.fill(data_.input_std);
+    state.emplace_back("input.mean", mean);
+    state.emplace_back("input.std", std);
+  }
+  return state;
+}
+
+absl::Status Trainer::load_state(const std::string& path) {
+  TY_ASSIGN_OR_RETURN(auto loaded, load_weights(path));
+  TY_RETURN_IF_ERROR(assign_weights(path, loaded, model_->state()));
+  if (spec_.data.normalize == Normalization::kStandardize) {
+    auto mean = loaded.find("input.mean"), std = loaded.find("input.std");
+    if (mean == loaded.end() || std == loaded.end())
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": has no input.mean/input.std, but data.normalize is standardize (was it trained without it?)"));
+    data_.standardize(static_cast<float>(mean->second.item()), static_cast<float>(std->second.item()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MetricsLog>> Trainer::open_run_files() {
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir_, ec);
+  if (!std::filesystem::is_directory(run_dir_))
+    return absl::InvalidArgumentError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
+  std::ofstream job(run_dir_ + "/job.yaml", std::ios::trunc);
+  job << spec_.spec_yaml << "\n";
+  job.close();
+  if (!job) return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
+  TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
+  auto log = std::make_unique<MetricsLog>(std::move(opened));
+  log->data("train", data_.train->size(), data_.train->skipped_records());
+  if (data_.val) log->data("val", data_.val->size(), data_.val->skipped_records());
+  if (data_.test) log->data("test", data_.test->size(), data_.test->skipped_records());
+  if (!log->status().ok()) return log->status();
+  return log;
+}
+
+absl::Status Trainer::run() {
+  if (data_.train == nullptr) return absl::FailedPreconditionError("this trainer was created for evaluation only");
+  FILE* out = leader() ? stderr : nullptr;
+  TY_ASSIGN_OR_RETURN(source_, make_batch_source());
+  steps_per_epoch_ = source_->steps_per_epoch();
+  if (steps_per_epoch_ == 0)
+    return absl::InvalidArgumentError(absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ",
+                                                   spec_.data.batch_size, " (data.remainder: ",
+                                                   name_of(spec_.data.remainder), "); lower data.batch_size"));
+  int64_t total_steps = spec_.train.epochs * steps_per_epoch_;
+  if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
+  if (out)
+    std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
+                 data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
+                 static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size),
+                 static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
+                 strategy_->describe().c_str());
+  TY_ASSIGN_OR_RETURN(const Position start, resume(out));
+  if (step_ >= total_steps && std::filesystem::exists(weights_path())) {
+    if (out) std::fprintf(out, "trainyard: this run finished at step %ld (%s); nothing to do\n",
+                          static_cast<long>(step_), weights_path().c_str());
+    return absl::OkStatus();
+  }
+  std::unique_ptr<MetricsLog> log;
+  if (leader()) {
+    TY_ASSIGN_OR_RETURN(log, open_run_files());
+  }
+  TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch));
+  TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
+  saver_ = std::make_unique<CheckpointSaver>(run_dir_, strategy_->rank(), strategy_->world(),
+                                             static_cast<int>(spec_.checkpoint.keep),
+                                             std::chrono::seconds(spec_.comm.timeout_s), nonce);
+  saved_step_ = step_;
+  const LrSchedule schedule(spec_.optimizer.lr, schedule_options(spec_.schedule), total_steps);
+  CheckpointPolicy policy(spec_.checkpoint);
+  TrainLoopPlan plan{spec_.train.epochs, steps_per_epoch_, total_steps, spec_.log_every_steps,
+                     spec_.train.clip_grad_norm, data_.val.get(), std::max<int64_t>(spec_.data.batch_size, 256)};
+  TrainLoop loop({*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan,
+                 schedule, policy,
+                 [&](Position next) {
+                   policy.saved();
+                   return save_checkpoint(next, log.get());
+                 },
+                 [&] { return !saver_->status().ok() ? saver_->status() : log ? log->status() : absl::OkStatus(); });
+  absl::StatusOr<Position> end = loop.run(start, step_);
+  if (!end.ok()) {
+    if (end.status().code() == absl::StatusCode::kCancelled) TY_RETURN_IF_ERROR(saver_->wait());
+    return end.status();
+  }
+  return finish(*end, log.get(), out);
+}
+
+absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
+  if (out)
+    if (const std::string comm = strategy_->report(); !comm.empty()) std::fprintf(out, "  %s\n", comm.c_str());
+  if (spec_.checkpoint.at_end && step_ != saved_step_) TY_RETURN_IF_ERROR(save_checkpoint(end, log));
+  TY_RETURN_IF_ERROR(saver_->wait());
+  if (log && saves_ > 0) log->checkpoint_io(saves_, saved_bytes_, saver_->seconds_writing());
+  if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
+  if (data_.test) {
+    TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
+    const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);
+    if (log) log->eval("test", last_epoch, m, m.classification());
+    if (out && m.classification())
+      std::fprintf(out, "test: loss %.4f, accuracy %.4f (%ld samples)\n", m.loss(), m.accuracy(),
+                   static_cast<long>(m.count()));
+    else if (out)
+      std::fprintf(out, "test: loss %.4f, mse %.6g (%ld samples)\n", m.loss(), m.mse(), static_cast<long>(m.count()));
+  }
+  if (log && !log->status().ok()) return log->status();
+  if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace ty

@@ -1,0 +1,108 @@
+// Trainer: what one rank runs. From a checked JobSpec it opens the device, loads the data,
+// builds the model, optimizer, Task (what is learned) and Strategy (how ranks share the
+// work), then runs: the run directory's files, resume from the newest checkpoint, the
+// TrainLoop, the last checkpoint, the final weights and the test set's metrics.
+//
+// With a communicator of more than one rank it trains data-parallel (DataParallel): rank 0
+// — the only rank that writes files or prints progress — reports global figures.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "comm/communicator.h"
+#include "models/metrics.h"
+#include "models/model.h"
+#include "runtime/optim/loss_scaler.h"
+#include "runtime/optim/optimizer.h"
+#include "storage/batch_source.h"
+#include "storage/checkpoint.h"
+#include "worker/job/spec.h"
+#include "worker/trainer/checkpoint_saver.h"
+#include "worker/trainer/datasets.h"
+#include "worker/trainer/metrics_log.h"
+#include "worker/trainer/strategy.h"
+#include "worker/trainer/task.h"
+#include "worker/trainer/train_loop.h"
+
+namespace ty {
+
+class Trainer {
+ public:
+  // Loads data and builds everything; any problem with the spec or the data is reported
+  // here, before training starts. An empty `run_dir` makes an evaluation-only trainer,
+  // which loads just the test set. `comm` (optional): the job's communicator.
+  static absl::StatusOr<std::unique_ptr<Trainer>> create(const JobSpec& spec, const std::string& run_dir,
+                                                         Communicator* comm = nullptr);
+  ~Trainer();
+
+  // Trains, evaluates and writes RUN_DIR/{metrics.jsonl, weights.bin, job.yaml}.
+  absl::Status run();
+  // Metrics of the current model on `data`, over all ranks (evaluator.h).
+  absl::StatusOr<MetricsAccumulator> evaluate(const Dataset& data);
+
+  // Everything the weights file holds: the model's parameters and buffers, and the input
+  // standardization ("input.mean", "input.std") when data.normalize is standardize.
+  std::vector<std::pair<std::string, Tensor>> saved_state();
+  // Loads a weights file written by saved_state() (eval).
+  absl::Status load_state(const std::string& path);
+
+  Model& model() { return *model_; }
+  const JobData& data() const { return data_; }
+  Context& context() { return *ctx_; }
+  int64_t steps_done() const { return step_; }
+  std::string weights_path() const { return run_dir_ + "/weights.bin"; }
+
+ private:
+  Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm);
+  absl::Status open_device();
+  absl::Status build(bool need_train);
+  bool leader() const { return strategy_->leader(); }
+  // "N threads" on the CPU, "cuda:I (NAME)" on a GPU.
+  std::string device_description() const;
+  // job.yaml, metrics.jsonl and its data records (rank 0).
+  absl::StatusOr<std::unique_ptr<MetricsLog>> open_run_files();
+  // The training batches: streamed shards (ShardStream) or a dataset in memory.
+  absl::StatusOr<std::unique_ptr<BatchSource>> make_batch_source();
+  // After the loop: the last checkpoint, the weights and the test set.
+  absl::Status finish(Position end, MetricsLog* log, FILE* out);
+
+  // Checkpoints (trainer_checkpoint.cc). Everything a checkpoint holds for this rank: model
+  // state, optimizer state ("optim."), input standardization, and "meta." position (step,
+  // next epoch and step in epoch, dropout RNG offset, model signature, trajectory). Fills
+  // `into`, reusing its buffers where names and sizes match.
+  void checkpoint_state(Position next, NamedTensors& into);
+  // Resumes from the newest complete checkpoint in the run directory, if any; returns the
+  // position to continue from.
+  absl::StatusOr<Position> resume(FILE* out);
+  std::string model_signature();
+  // The settings that define the run's trajectory besides the model ("key=value;..."): a
+  // checkpoint written under other values is refused, naming them.
+  std::string trajectory() const;
+  // Before the first save of this launch: rank 0 clears leftover step-N.partial
+  // directories, the ranks agree on the resumed step and on a launch nonce (returned).
+  absl::StatusOr<uint64_t> start_checkpointing();
+  // Snapshots the state after the current step and hands it to the saver.
+  absl::Status save_checkpoint(Position next, MetricsLog* log);
+
+  JobSpec spec_;
+  std::string run_dir_;
+  Communicator* comm_;  // (optional) the job's host communicator, more than one rank
+  ContextOptions context_options_;
+  std::unique_ptr<Context> ctx_;
+  JobData data_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only
+  std::unique_ptr<Task> task_;
+  std::unique_ptr<Strategy> strategy_;
+  std::unique_ptr<CheckpointSaver> saver_;
+  std::unique_ptr<BatchSource> source_;
+  NamedTensors snapshot_;  // the last checkpoint's copies, reused by the next
+  int64_t steps_per_epoch_ = 0;
+  int64_t step_ = 0;
+  int64_t saved_step_ = -1, saves_ = 0, saved_bytes_ = 0;
+};
+
+}  // namespace ty
