@@ -7,6 +7,7 @@
 #include <ctime>
 #include <random>
 #include <filesystem>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
@@ -82,6 +83,18 @@ absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Comm
   return default_run_dir(name, static_cast<std::time_t>(v.at(0)), static_cast<uint32_t>(v.at(1)));
 }
 
+// Runs `f`, turning a failed host allocation into exit class 4 with what to change.
+template <typename F>
+auto guard_memory(F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of host memory; lower data.batch_size or the model's size (model.hidden, model.conv channels, "
+        "model.layers), or use a machine with more memory");
+  }
+}
+
 // Prints the error and returns its exit class (worker/job/exit_codes.h).
 int fail(const absl::Status& st) {
   std::fprintf(stderr, "trainyard: error: %s\n", std::string(st.message()).c_str());
@@ -132,13 +145,13 @@ int train_command(const std::vector<std::string>& argv) {
     if (!opened.ok()) return failed(opened.status());
     locked = std::move(*opened);
   }
-  auto trainer = Trainer::create(*spec, run_dir, comm.get());
+  auto trainer = guard_memory([&] { return Trainer::create(*spec, run_dir, comm.get()); });
   if (!trainer.ok()) {
     if (locked) locked->discard_if_unused();
     return failed(trainer.status());
   }
   arm_interrupts();
-  absl::Status st = (*trainer)->run();
+  absl::Status st = guard_memory([&] { return (*trainer)->run(); });
   if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM or Ctrl-C: state saved
     std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());
     return 128 + (stop_signal() == SIGINT ? SIGINT : SIGTERM);
@@ -170,7 +183,7 @@ int eval_command(const std::vector<std::string>& argv) {
   // The results first, so that a directory that cannot be written loses nothing.
   std::printf("test: %ld samples, loss %.6f", static_cast<long>(m.count()), m.loss());
   if (m.classification()) {
-    std::printf(", accuracy %.4f\nconfusion (rows = true class):\n", m.accuracy());
+    std::printf(", accuracy %.4f\n%s", m.accuracy(), m.has_confusion() ? "confusion (rows = true class):\n" : "");
     for (const auto& row : m.confusion()) {
       for (int64_t v : row) std::printf(" %6ld", static_cast<long>(v));
       std::printf("\n");

@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
+#include <glob.h>
+
 #include "absl/strings/str_cat.h"
 #include "launch/commands.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_import.h"
 #include "storage/shard/shard_reader.h"
+#include "worker/job/exit_codes.h"
 
 namespace ty {
 namespace {
@@ -35,6 +38,27 @@ std::string parse_flags(const std::vector<std::string>& a, size_t from, const st
   return "";
 }
 
+// A whole decimal number in [lo, hi] ("1e3" and "12abc" are not).
+bool parse_count(const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  const int64_t v = std::stoll(text);
+  if (v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+// The first of PREFIX-*.tyshard that exists, or "".
+std::string existing_shards(const std::string& prefix) {
+  glob_t g{};
+  const std::string pattern = prefix + "-[0-9]*.tyshard";
+  std::string first;
+  if (glob(pattern.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0) first = g.gl_pathv[0];
+  globfree(&g);
+  return first;
+}
+
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "trainyard data: %s\n%s", msg.c_str(), kUsage);
   return 2;
@@ -43,12 +67,17 @@ int usage_error(const std::string& msg) {
 int report(const absl::StatusOr<std::vector<std::string>>& written, int64_t shard_mb) {
   if (!written.ok()) {
     std::fprintf(stderr, "trainyard: error: %s\n", std::string(written.status().message()).c_str());
-    return 1;
+    return static_cast<int>(exit_code_for(written.status()));
   }
   int64_t records = 0;
   for (const auto& path : *written) {
     auto r = ShardReader::open(path);
     if (r.ok()) records += r->records();
+  }
+  if (records == 0) {
+    for (const auto& path : *written) std::remove(path.c_str());
+    std::fprintf(stderr, "trainyard: error: the input holds no records; nothing written\n");
+    return static_cast<int>(ExitCode::kUserError);
   }
   std::printf("wrote %zu shard(s), %ld records (target %ld MiB per shard):\n", written->size(),
               static_cast<long>(records), static_cast<long>(shard_mb));
@@ -68,8 +97,12 @@ int import_command(const std::vector<std::string>& a) {
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;
-  const int64_t shard_mb = f.count("shard-mb") ? std::atoll(f["shard-mb"].c_str()) : 256;
-  if (shard_mb <= 0) return usage_error("--shard-mb must be a positive number of MiB");
+  int64_t shard_mb = 256;
+  if (f.count("shard-mb") && !parse_count(f["shard-mb"], 1, 1 << 20, shard_mb))
+    return usage_error("--shard-mb " + f["shard-mb"] + ": expected a whole number of MiB from 1 to 1048576");
+  if (const std::string clash = existing_shards(f["out"]); !clash.empty())
+    return usage_error("--out " + f["out"] + ": shards of that prefix exist already (" + clash +
+                       "); remove them or choose another prefix, so that no glob mixes two imports");
   o.shard_bytes = shard_mb << 20;
   if (idx) {
     if (!f.count("images") || !f.count("labels")) return usage_error("missing --images or --labels");
@@ -79,7 +112,8 @@ int import_command(const std::vector<std::string>& a) {
   if (text) {
     TextImportOptions t;
     if (f.count("tokens")) t.tokens = f["tokens"];
-    if (f.count("seq-len")) t.seq_len = std::atoll(f["seq-len"].c_str());
+    if (f.count("seq-len") && !parse_count(f["seq-len"], 1, 1 << 20, t.seq_len))
+      return usage_error("--seq-len " + f["seq-len"] + ": expected a whole number from 1 to 1048576");
     const int rc = report(import_text(f["file"], t, f["out"], o), shard_mb);
     if (rc == 0) std::printf("vocabulary: %s.vocab\n", f["out"].c_str());
     return rc;

@@ -1,12 +1,15 @@
 // trainyard: the single entry point for every role.
 #include <cstdio>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "glog/logging.h"
 #include "launch/commands.h"
 #include "worker/trainer/interrupts.h"
+#include "worker/job/exit_codes.h"
 #include "worker/job/keys.h"
 
 namespace {
@@ -28,6 +31,15 @@ constexpr char kUsage[] =
     "failure, 4 out of memory, 5 canceled; 130/143 stopped by SIGINT/SIGTERM after a checkpoint.\n"
     "See README.md for the job spec reference.\n";
 
+// Exit class 4 (worker/job/exit_codes.h), with what to change.
+int out_of_memory(const char* what) {
+  std::fprintf(stderr,
+               "trainyard: error: out of host memory (%s); lower data.batch_size or the model's size "
+               "(model.hidden, model.conv channels, model.layers), or use a machine with more memory\n",
+               what);
+  return static_cast<int>(ty::ExitCode::kOutOfMemory);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,9 +60,15 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
-  if (cmd == "train") return ty::train_command(args);
-  if (cmd == "eval") return ty::eval_command(args);
-  if (cmd == "data") return ty::data_command(args);
+  try {
+    if (cmd == "train") return ty::train_command(args);
+    if (cmd == "eval") return ty::eval_command(args);
+    if (cmd == "data") return ty::data_command(args);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("an allocation failed");
+  } catch (const std::length_error& e) {
+    return out_of_memory(e.what());
+  }
   std::fprintf(stderr, "trainyard: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

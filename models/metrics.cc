@@ -18,7 +18,7 @@ void MetricsAccumulator::add(const Tensor& outputs_in, const Tensor& targets_in,
       for (int64_t j = 1; j < c; ++j)
         if (outputs.at(i * c + j) > outputs.at(i * c + best)) best = j;
       if (best == L[i]) ++correct_;
-      if (L[i] >= 0 && L[i] < classes_ && best < classes_) ++confusion_[L[i] * classes_ + best];
+      if (has_confusion() && L[i] >= 0 && L[i] < classes_ && best < classes_) ++confusion_[L[i] * classes_ + best];
     }
   } else {
     for (int64_t i = 0, m = outputs.numel(); i < m; ++i) {
@@ -30,6 +30,7 @@ void MetricsAccumulator::add(const Tensor& outputs_in, const Tensor& targets_in,
 }
 
 std::vector<std::vector<int64_t>> MetricsAccumulator::confusion() const {
+  if (!has_confusion()) return {};
   std::vector<std::vector<int64_t>> m(classes_, std::vector<int64_t>(classes_));
   for (int64_t i = 0; i < classes_; ++i)
     for (int64_t j = 0; j < classes_; ++j) m[i][j] = confusion_[i * classes_ + j];

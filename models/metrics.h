@@ -12,7 +12,10 @@ namespace ty {
 class MetricsAccumulator {
  public:
   // classes > 0: classification with that many classes; 0: regression.
-  explicit MetricsAccumulator(int64_t classes) : classes_(classes), confusion_(classes * classes, 0) {}
+  // The confusion matrix is kept up to this many classes (a million classes would need 8 TB).
+  static constexpr int64_t kMaxConfusionClasses = 1024;
+  explicit MetricsAccumulator(int64_t classes)
+      : classes_(classes), confusion_(classes <= kMaxConfusionClasses ? classes * classes : 0, 0) {}
 
   // outputs: (N, C) logits or (N, D) predictions; targets: i32 (N) labels or (N, D) values;
   // batch_loss: mean loss over the N samples.
@@ -24,7 +27,8 @@ class MetricsAccumulator {
   double mse() const { return values_ ? sq_sum_ / values_ : 0; }
   bool classification() const { return classes_ > 0; }
   int64_t classes() const { return classes_; }
-  // confusion[true][predicted]
+  bool has_confusion() const { return classes_ > 0 && !confusion_.empty(); }
+  // confusion[true][predicted]; empty past kMaxConfusionClasses.
   std::vector<std::vector<int64_t>> confusion() const;
 
   // All sums as one vector, so that ranks can add theirs up (allreduce) and unpack the

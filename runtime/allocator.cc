@@ -1,5 +1,7 @@
 #include "runtime/allocator.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -39,19 +41,24 @@ size_t CachingHostAllocator::round_up(size_t bytes) {
 }
 
 void* CachingHostAllocator::allocate(size_t bytes) {
+  // A tensor larger than the machine's memory fails here, not later in the kernel's OOM
+  // killer after overcommit (the command then exits with class 4, out of memory).
+  static const size_t physical = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (bytes > physical) throw std::bad_alloc();
   size_t size = round_up(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  in_use_ += size;
-  if (in_use_ > peak_) peak_ = in_use_;
   auto it = free_.find(size);
+  void* p = nullptr;
   if (it != free_.end() && !it->second.empty()) {
-    void* p = it->second.back();
+    p = it->second.back();
     it->second.pop_back();
     cached_bytes_ -= size;
-    return p;
+  } else {
+    p = std::aligned_alloc(64, size);
+    if (p == nullptr) throw std::bad_alloc();
   }
-  void* p = std::aligned_alloc(64, size);
-  if (p == nullptr) throw std::bad_alloc();
+  in_use_ += size;
+  if (in_use_ > peak_) peak_ = in_use_;
   return p;
 }
 

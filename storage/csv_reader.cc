@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -16,6 +18,7 @@ absl::StatusOr<DatasetPtr> load_csv(const std::string& path, const CsvOptions& o
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::string line;
   if (!std::getline(in, line)) return absl::InvalidArgumentError(absl::StrCat(path, ": empty file, expected a header row"));
+  if (absl::StartsWith(line, "\xEF\xBB\xBF")) line.erase(0, 3);  // a UTF-8 byte order mark
   std::vector<std::string> names;
   for (absl::string_view c : absl::StrSplit(line, ',')) names.emplace_back(absl::StripAsciiWhitespace(c));
   int64_t target = -1;
@@ -43,6 +46,9 @@ absl::StatusOr<DatasetPtr> load_csv(const std::string& path, const CsvOptions& o
       if (cell.empty() || *end != '\0' || !std::isfinite(v))
         return absl::InvalidArgumentError(absl::StrCat(path, ":", lineno, ": column '", names[c],
                                                        "': '", cell, "' is not a finite number"));
+      if (std::fabs(v) > std::numeric_limits<float>::max())
+        return absl::InvalidArgumentError(absl::StrCat(path, ":", lineno, ": column '", names[c], "': ", cell,
+                                                       " is beyond the range of a 32-bit float (3.4e38)"));
       if (c != target) {
         features.push_back(static_cast<float>(v));
       } else if (o.classification) {

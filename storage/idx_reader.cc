@@ -51,7 +51,18 @@ absl::StatusOr<IdxFile> read_idx(const std::string& path, uint32_t want_magic, i
   int64_t total = 1;
   for (int d = 0; d < want_dims; ++d) {
     const unsigned char* p = head + 4 + 4 * d;
-    int64_t v = (int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    const int64_t v = (int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    if (d > 0 && v == 0) {
+      close();
+      return absl::InvalidArgumentError(absl::StrCat(path, ": dimension ", d, " is 0 at byte offset ", 4 + 4 * d,
+                                                     " (images need at least 1 x 1 pixels)"));
+    }
+    // Bounded before anything is allocated: at most 2^40 bytes in all.
+    if (v > 0 && total > (int64_t{1} << 40) / v) {
+      close();
+      return absl::InvalidArgumentError(absl::StrCat(path, ": the header's dimensions (at byte offset 4) multiply "
+                                                     "past 2^40 bytes; not an IDX file this reader takes"));
+    }
     idx.dims.push_back(v);
     total *= v;
   }

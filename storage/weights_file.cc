@@ -1,5 +1,7 @@
 #include "storage/weights_file.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -92,6 +94,13 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
 }
 
 absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& path) {
+  // Only a regular file, read to its size: a directory or a device (/dev/zero) is refused
+  // before anything is read.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  if (!S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file (a weights file is; give the path of "
+                                                   "weights.bin)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

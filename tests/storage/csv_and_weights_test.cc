@@ -35,6 +35,25 @@ TEST_F(Files, CsvClassificationAndRegression) {
   EXPECT_FLOAT_EQ(x.data<float>()[0], 0.2f);
 }
 
+TEST_F(Files, CsvByteOrderMarkAndValuesBeyondFloat) {
+  auto bom = load_csv(write("bom.csv", "\xEF\xBB\xBFx,label\n1,0\n2,1\n"), {});
+  ASSERT_TRUE(bom.ok()) << bom.status();
+  EXPECT_EQ((*bom)->size(), 2);
+  auto big = load_csv(write("big.csv", "x,label\n1,0\n1e300,1\n"), {});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("big.csv:3: column 'x': 1e300 is beyond the range of a 32-bit float"),
+            std::string::npos)
+      << big.status();
+}
+
+TEST_F(Files, WeightsFromADeviceOrADirectoryAreRefused) {
+  for (const char* p : {"/dev/zero", "/tmp"}) {
+    auto w = load_weights(p);
+    ASSERT_FALSE(w.ok());
+    EXPECT_NE(w.status().message().find("not a regular file"), std::string::npos) << w.status();
+  }
+}
+
 TEST_F(Files, CsvErrorsNameLineAndColumn) {
   auto missing = load_csv(write("b.csv", "a,b\n1,2\n"), {});
   EXPECT_NE(missing.status().message().find("no target column 'label'"), std::string::npos) << missing.status();

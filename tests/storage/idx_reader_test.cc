@@ -77,9 +77,14 @@ TEST_F(IdxTest, TruncatedPayloadAndHeader) {
 }
 
 TEST_F(IdxTest, HugeClaimedSizeFailsWithoutAllocatingIt) {
-  auto ds = load_idx(write("huge-images", images(0x803, 0xffffff, 0xfff, 0xfff, 100)), write("l", labels(5, 5)));
+  auto ds = load_idx(write("huge-images", images(0x803, 0xffff, 0xfff, 0xfff, 100)), write("l", labels(5, 5)));
   ASSERT_FALSE(ds.ok());
-  EXPECT_NE(ds.status().message().find("truncated"), std::string::npos);
+  EXPECT_NE(ds.status().message().find("truncated"), std::string::npos) << ds.status();
+  // Dimensions whose product overflows, or images of no pixels: refused from the header.
+  auto past = load_idx(write("past-images", images(0x803, 0xffffffff, 0xffffffff, 0xffffffff, 100)), write("l2", labels(5, 5)));
+  EXPECT_NE(past.status().message().find("multiply past 2^40 bytes"), std::string::npos) << past.status();
+  auto empty = load_idx(write("empty-images", images(0x803, 5, 0, 0, 0)), write("l3", labels(5, 5)));
+  EXPECT_NE(empty.status().message().find("dimension 1 is 0"), std::string::npos) << empty.status();
 }
 
 TEST_F(IdxTest, CountMismatch) {

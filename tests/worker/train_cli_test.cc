@@ -252,5 +252,34 @@ TEST_F(TrainCli, AFinishedRunIsNotRunAgainAndNoDataIsAnError) {
   EXPECT_NE(empty.output.find("100 samples make no batch of 128"), std::string::npos) << empty.output;
 }
 
+// Inputs that once aborted, ran out of memory or were silently taken: each a clear error
+// of the right exit class.
+TEST_F(TrainCli, OversizedModelsAndBadImportsExitWithTheirClass) {
+  Result huge = run("train " + mlp_ + " --set 'model.hidden=[100000000]' --run-dir " + path("huge"));
+  EXPECT_EQ(huge.code, 4) << huge.output;  // out of memory
+  EXPECT_NE(huge.output.find("out of host memory; lower data.batch_size"), std::string::npos) << huge.output;
+  EXPECT_FALSE(std::filesystem::exists(path("huge")));
+  Result classes = run("train " + mlp_ + " --set data.num_classes=5 --run-dir " + path("classes"));
+  EXPECT_EQ(classes.code, 2) << classes.output;
+  EXPECT_NE(classes.output.find("data.num_classes: 5, but the labels go up to 9"), std::string::npos) << classes.output;
+  Result zeros = run("eval " + mlp_ + " --weights /dev/zero");
+  EXPECT_EQ(zeros.code, 2) << zeros.output;
+
+  const std::string csv = path("rows.csv");
+  std::ofstream(csv) << "x,label\n1,0\n2,1\n";
+  EXPECT_EQ(run("data import csv --file " + csv + " --out " + path("s")).code, 0);
+  Result again = run("data import csv --file " + csv + " --out " + path("s"));
+  EXPECT_EQ(again.code, 2) << again.output;
+  EXPECT_NE(again.output.find("shards of that prefix exist already"), std::string::npos) << again.output;
+  Result mb = run("data import csv --file " + csv + " --out " + path("t") + " --shard-mb 1e3");
+  EXPECT_EQ(mb.code, 2) << mb.output;
+  EXPECT_NE(mb.output.find("--shard-mb 1e3: expected a whole number"), std::string::npos) << mb.output;
+  std::ofstream(path("none.csv")) << "x,label\n";
+  Result none = run("data import csv --file " + path("none.csv") + " --out " + path("u"));
+  EXPECT_EQ(none.code, 2) << none.output;
+  std::ofstream(path("bad.csv")) << "x,label\n1,zz\n";
+  EXPECT_EQ(run("data import csv --file " + path("bad.csv") + " --out " + path("v")).code, 2);
+}
+
 }  // namespace
 }  // namespace ty

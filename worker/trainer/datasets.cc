@@ -111,11 +111,18 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     TY_ASSIGN_OR_RETURN(out.test, open(spec, "data.test", d.test, d.test_labels));
   }
   DatasetPtr ref = out.train ? out.train : out.test;
+  if (d.num_classes > 0 && d.num_classes < ref->num_classes())
+    return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but the labels go up to ",
+                                                   ref->num_classes() - 1, "; set it to at least ",
+                                                   ref->num_classes(), " or leave it out"));
   out.classes = d.num_classes > 0 ? d.num_classes : ref->num_classes();
   if (out.train && out.test) {
     if (out.test->sample_shape() != out.train->sample_shape())
       return absl::InvalidArgumentError(absl::StrCat("data.test samples are ", shape_str(out.test->sample_shape()),
                                                      ", data.train samples are ", shape_str(out.train->sample_shape())));
+    if (d.num_classes > 0 && out.test->num_classes() > d.num_classes)
+      return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but data.test's labels go up to ",
+                                                     out.test->num_classes() - 1));
     if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
   }
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();

@@ -50,7 +50,7 @@ void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccu
   std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
   if (m.classification()) {
     absl::StrAppendFormat(&s, R"(,"accuracy":%.9g)", m.accuracy());
-    if (with_confusion) {
+    if (with_confusion && m.has_confusion()) {
       s += R"(,"confusion":[)";
       auto c = m.confusion();
       for (size_t i = 0; i < c.size(); ++i) {
