@@ -199,8 +199,10 @@ void OpQueue::execute(Op& op) {
   if (st.ok()) {
     int polls = 0;
     for (;;) {
-      st = op.step(op.state->deadline);
-      if (!is_again(st)) break;
+      if (std::optional<absl::Status> done = op.step(op.state->deadline)) {
+        st = std::move(*done);
+        break;
+      }
       if (Clock::now() > op.state->deadline) {
         const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();
         st = absl::DeadlineExceededError(absl::StrCat(op.state->what, " did not complete after ", secs,

@@ -6,8 +6,8 @@
 // Protocol:
 //  1. submit(op) stamps a deadline (now + timeout), queues the op, returns its handle.
 //  2. The thread takes ops in order and calls op.step(deadline) until it reports done
-//     (a status) — backends poll their transport inside step() and return kUnavailable
-//     "not yet" to be called again.
+//     (a status) — backends poll their transport inside step() and return again() (no
+//     status yet) to be called again.
 //  3. The op's status is published to its handle; wait() returns it, or — when the op
 //     has not finished by its deadline, even if it is stuck in a blocking call — a
 //     DeadlineExceeded naming the operation, group, rank and elapsed time.
@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,9 +38,9 @@ namespace ty {
 class OpQueue {
  public:
   using Clock = std::chrono::steady_clock;
-  // Returns OkStatus when done, an error when failed, or std::nullopt-like "again":
-  // a status with code kUnavailable and message "again" means call again.
-  using Step = std::function<absl::Status(Clock::time_point deadline)>;
+  // Returns the op's status when it is done (OK or an error), or nothing (again()) when it
+  // is still in progress and wants to be called again.
+  using Step = std::function<std::optional<absl::Status>(Clock::time_point deadline)>;
 
   OpQueue(std::string describe_rank, std::chrono::milliseconds timeout);
   ~OpQueue();
@@ -62,10 +63,7 @@ class OpQueue {
   // (its caller is stuck in a blocking call and cannot report it); MPI aborts the job.
   void set_on_stuck(std::function<void(const std::string& message)> fn) { on_stuck_ = std::move(fn); }
 
-  static absl::Status again() { return absl::UnavailableError("again"); }
-  static bool is_again(const absl::Status& s) {
-    return s.code() == absl::StatusCode::kUnavailable && s.message() == "again";
-  }
+  static std::optional<absl::Status> again() { return std::nullopt; }
 
  private:
   struct State;

@@ -22,6 +22,8 @@ class InProcessHub {
  public:
   explicit InProcessHub(int size) : size_(size) {}
   int size() const { return size_; }
+  // The hub of sub-group `color` made by split number `split` (every member gets the same).
+  std::shared_ptr<InProcessHub> child(int split, int color, int size);
   void put(int src, int dst, int tag, std::vector<char> msg);
   absl::Status take(int src, int dst, int tag, void* data, size_t bytes, Transport::Clock::time_point deadline);
 
@@ -30,6 +32,7 @@ class InProcessHub {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::tuple<int, int, int>, std::deque<std::vector<char>>> boxes_;
+  std::map<std::pair<int, int>, std::shared_ptr<InProcessHub>> children_;
 };
 
 class InProcessTransport final : public Transport {
@@ -50,24 +53,25 @@ class InProcessCommunicator final : public Communicator {
   // One communicator per rank of a `size`-rank group; hand each to its own thread.
   static std::vector<std::unique_ptr<InProcessCommunicator>> create_group(int size, CommOptions options = {});
 
-  InProcessCommunicator(std::shared_ptr<InProcessHub> hub, int rank, CommOptions options);
+  InProcessCommunicator(std::shared_ptr<InProcessHub> hub, int rank, CommOptions options, std::string group = "world");
   int rank() const override { return transport_.rank(); }
   int size() const override { return transport_.size(); }
   std::string backend() const override { return "inprocess"; }
-  CommHandlePtr allreduce(Tensor t, ReduceOp op) override;
-  absl::Status allreduce_now(Tensor t, ReduceOp op) override;
-  CommHandlePtr broadcast(Tensor t, int root) override;
-  CommHandlePtr allgather(Tensor in, Tensor out) override;
-  CommHandlePtr reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;
-  CommHandlePtr barrier() override;
-  CommHandlePtr send(Tensor t, int dst, int tag) override;
-  CommHandlePtr recv(Tensor t, int src, int tag) override;
+  std::string group() const override { return group_; }
+
+ protected:
+  TY_COMMUNICATOR_BACKEND_OPS
+  absl::Status do_allreduce_now(Tensor t, ReduceOp op) override;
 
  private:
   // Collectives take consecutive negative tags; user send/recv tags are >= 0.
   int next_tag() { return -1 - collective_count_++; }
+  std::shared_ptr<InProcessHub> hub_;
   InProcessTransport transport_;
+  CommOptions options_;
+  std::string group_;
   int collective_count_ = 0;
+  int split_count_ = 0;
   OpQueue queue_;  // last: its thread stops before the transport goes
 };
 

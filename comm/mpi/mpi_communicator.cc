@@ -19,9 +19,9 @@ MPI_Datatype mpi_type(const Tensor& t) {
     case DType::kI32: return MPI_INT;
     case DType::kU8: return MPI_BYTE;
     case DType::kBF16:
-    case DType::kF16: break;  // 16-bit floats stay on the device (NCCL)
+    case DType::kF16: return MPI_UINT16_T;  // moved, never reduced (the Communicator checks)
   }
-  LOG(FATAL) << "MPI has no reduction for " << dtype_name(t.dtype()) << " tensors";
+  LOG(FATAL) << "MPI has no type for " << dtype_name(t.dtype()) << " tensors";
 }
 
 int count_of(const Tensor& t) {
@@ -48,7 +48,7 @@ void scale(Tensor& t, double s) {
 // A step that makes one blocking call on the queue thread (Open MPI's tuned blocking
 // collectives are about twice as fast as its non-blocking ones); `after` runs on success.
 OpQueue::Step blocking(const char* call, std::function<int()> run, std::function<void()> after = {}) {
-  return [=](OpQueue::Clock::time_point) -> absl::Status {
+  return [=](OpQueue::Clock::time_point) -> std::optional<absl::Status> {
     if (int rc = run(); rc != MPI_SUCCESS) return mpi_error(call, rc);
     if (after) after();
     return absl::OkStatus();
@@ -59,7 +59,7 @@ OpQueue::Step blocking(const char* call, std::function<int()> run, std::function
 OpQueue::Step polling(const char* call, std::function<int(MPI_Request*)> post, std::function<void()> after = {}) {
   auto req = std::make_shared<MPI_Request>(MPI_REQUEST_NULL);
   auto posted = std::make_shared<bool>(false);
-  return [=](OpQueue::Clock::time_point) -> absl::Status {
+  return [=](OpQueue::Clock::time_point) -> std::optional<absl::Status> {
     if (!*posted) {
       *posted = true;
       if (int rc = post(req.get()); rc != MPI_SUCCESS) return mpi_error(call, rc);
@@ -78,6 +78,21 @@ constexpr int kExitRetryable = 3;
 MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::kMax ? MPI_MAX : MPI_SUM; }
 
 }  // namespace
+
+struct MpiCommunicator::Shared {
+  std::unique_ptr<OpQueue> queue;
+  bool owns_mpi = false;
+  ~Shared() {
+    if (queue->broken()) return;  // the communicators' destructors aborted the job already
+    if (owns_mpi) queue->run_on_thread([] { MPI_Finalize(); });
+  }
+};
+
+OpQueue& MpiCommunicator::queue() const { return *shared_->queue; }
+
+std::string MpiCommunicator::op(const char* name) const {
+  return absl::StrCat(name, " on group ", group_, " (rank ", rank_, " of ", size_, ")");
+}
 
 absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOptions options) {
   // The queue's name needs the rank, known only after init: start it with a placeholder.
@@ -98,84 +113,102 @@ absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOpt
     std::fprintf(stderr, "trainyard: error: %s; aborting the job\n", msg.c_str());
     MPI_Abort(MPI_COMM_WORLD, kExitRetryable);
   });
-  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, !initialized, std::move(boot)));
+  auto shared = std::make_shared<Shared>();
+  shared->queue = std::move(boot);
+  shared->owns_mpi = !initialized;
+  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(std::move(shared), MPI_COMM_WORLD, rank, size, "world"));
 }
 
 MpiCommunicator::~MpiCommunicator() {
-  if (queue_->broken()) {
+  if (queue().broken()) {
     // The queue thread may be inside a collective that will never complete: end the job
     // from here (mpirun then stops every rank) rather than join it.
     MPI_Abort(MPI_COMM_WORLD, kExitRetryable);
     std::_Exit(kExitRetryable);
   }
-  if (owns_mpi_) queue_->run_on_thread([] { MPI_Finalize(); });
+  if (comm_ != MPI_COMM_WORLD) queue().run_on_thread([c = comm_]() mutable { MPI_Comm_free(&c); });
 }
 
 namespace {
-OpQueue::Step allreduce_step(Tensor t, ReduceOp op, int size) {
+OpQueue::Step allreduce_step(Tensor t, ReduceOp op, MPI_Comm comm, int size) {
   return blocking(
       "MPI_Allreduce",
-      [t, op] {
-        return MPI_Allreduce(MPI_IN_PLACE, t.raw(), count_of(t), mpi_type(t), mpi_op(op), MPI_COMM_WORLD);
-      },
+      [t, op, comm] { return MPI_Allreduce(MPI_IN_PLACE, t.raw(), count_of(t), mpi_type(t), mpi_op(op), comm); },
       [t, op, size]() mutable {
         if (op == ReduceOp::kAvg) scale(t, 1.0 / size);
       });
 }
 }  // namespace
 
-CommHandlePtr MpiCommunicator::allreduce(Tensor t, ReduceOp op) {
-  return queue_->submit(absl::StrCat("allreduce (rank ", rank_, " of ", size_, ")"), allreduce_step(t, op, size_));
+CommHandlePtr MpiCommunicator::do_allreduce(Tensor t, ReduceOp op) {
+  return queue().submit(this->op("allreduce"), allreduce_step(t, op, comm_, size_));
 }
 
-absl::Status MpiCommunicator::allreduce_now(Tensor t, ReduceOp op) {
-  return queue_->run_now(absl::StrCat("allreduce (rank ", rank_, " of ", size_, ")"), allreduce_step(t, op, size_));
+absl::Status MpiCommunicator::do_allreduce_now(Tensor t, ReduceOp op) {
+  return queue().run_now(this->op("allreduce"), allreduce_step(t, op, comm_, size_));
 }
 
-CommHandlePtr MpiCommunicator::broadcast(Tensor t, int root) {
-  return queue_->submit(absl::StrCat("broadcast (rank ", rank_, " of ", size_, ")"),
-                        blocking("MPI_Bcast", [t, root] {
-                          return MPI_Bcast(t.raw(), count_of(t), mpi_type(t), root, MPI_COMM_WORLD);
+CommHandlePtr MpiCommunicator::do_broadcast(Tensor t, int root) {
+  return queue().submit(op("broadcast"), blocking("MPI_Bcast", [t, root, c = comm_] {
+                          return MPI_Bcast(t.raw(), count_of(t), mpi_type(t), root, c);
                         }));
 }
 
-CommHandlePtr MpiCommunicator::allgather(Tensor in, Tensor out) {
-  return queue_->submit(absl::StrCat("allgather (rank ", rank_, " of ", size_, ")"),
-                        blocking("MPI_Allgather", [in, out] {
+CommHandlePtr MpiCommunicator::do_allgather(Tensor in, Tensor out) {
+  return queue().submit(op("allgather"), blocking("MPI_Allgather", [in, out, c = comm_] {
                           return MPI_Allgather(in.raw(), count_of(in), mpi_type(in), out.raw(), count_of(in),
-                                               mpi_type(out), MPI_COMM_WORLD);
+                                               mpi_type(out), c);
                         }));
 }
 
-CommHandlePtr MpiCommunicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
-  return queue_->submit(absl::StrCat("reduce_scatter (rank ", rank_, " of ", size_, ")"),
+CommHandlePtr MpiCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
+  return queue().submit(this->op("reduce_scatter"),
                         blocking("MPI_Reduce_scatter_block",
-                                 [in, out, op] {
+                                 [in, out, op, c = comm_] {
                                    return MPI_Reduce_scatter_block(in.raw(), out.raw(), count_of(out), mpi_type(in),
-                                                                   mpi_op(op), MPI_COMM_WORLD);
+                                                                   mpi_op(op), c);
                                  },
                                  [out, op, n = size_]() mutable {
                                    if (op == ReduceOp::kAvg) scale(out, 1.0 / n);
                                  }));
 }
 
-CommHandlePtr MpiCommunicator::barrier() {
-  return queue_->submit(absl::StrCat("barrier (rank ", rank_, " of ", size_, ")"),
-                        blocking("MPI_Barrier", [] { return MPI_Barrier(MPI_COMM_WORLD); }));
+CommHandlePtr MpiCommunicator::do_barrier() {
+  return queue().submit(op("barrier"), blocking("MPI_Barrier", [c = comm_] { return MPI_Barrier(c); }));
 }
 
-CommHandlePtr MpiCommunicator::send(Tensor t, int dst, int tag) {
-  return queue_->submit(absl::StrCat("send to rank ", dst, " (rank ", rank_, " of ", size_, ")"),
-                        polling("MPI_Isend", [t, dst, tag](MPI_Request* r) {
-                          return MPI_Isend(t.raw(), count_of(t), mpi_type(t), dst, tag, MPI_COMM_WORLD, r);
+CommHandlePtr MpiCommunicator::do_send(Tensor t, int dst, int tag) {
+  return queue().submit(absl::StrCat(op("send"), " to rank ", dst),
+                        polling("MPI_Isend", [t, dst, tag, c = comm_](MPI_Request* r) {
+                          return MPI_Isend(t.raw(), count_of(t), mpi_type(t), dst, tag, c, r);
                         }));
 }
 
-CommHandlePtr MpiCommunicator::recv(Tensor t, int src, int tag) {
-  return queue_->submit(absl::StrCat("recv from rank ", src, " (rank ", rank_, " of ", size_, ")"),
-                        polling("MPI_Irecv", [t, src, tag](MPI_Request* r) {
-                          return MPI_Irecv(t.raw(), count_of(t), mpi_type(t), src, tag, MPI_COMM_WORLD, r);
+CommHandlePtr MpiCommunicator::do_recv(Tensor t, int src, int tag) {
+  return queue().submit(absl::StrCat(op("recv"), " from rank ", src),
+                        polling("MPI_Irecv", [t, src, tag, c = comm_](MPI_Request* r) {
+                          return MPI_Irecv(t.raw(), count_of(t), mpi_type(t), src, tag, c, r);
                         }));
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> MpiCommunicator::do_split(int color, int key) {
+  MPI_Comm sub = MPI_COMM_NULL;
+  int rank = 0, size = 0;
+  absl::Status st = queue()
+                        .submit(op("split"), blocking("MPI_Comm_split", [&, c = comm_] {
+                                  int rc = MPI_Comm_split(c, color == kNoGroup ? MPI_UNDEFINED : color, key, &sub);
+                                  if (rc == MPI_SUCCESS && sub != MPI_COMM_NULL) {
+                                    MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
+                                    MPI_Comm_rank(sub, &rank);
+                                    MPI_Comm_size(sub, &size);
+                                  }
+                                  return rc;
+                                }))
+                        ->wait();
+  if (!st.ok()) return st;
+  if (sub == MPI_COMM_NULL) return std::unique_ptr<Communicator>();
+  return std::unique_ptr<Communicator>(
+      new MpiCommunicator(shared_, sub, rank, size, absl::StrCat(group_, "/split ", color)));
 }
 
 }  // namespace ty

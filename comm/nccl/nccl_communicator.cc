@@ -14,7 +14,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-ncclDataType_t nccl_type(DType t) { return t == DType::kF64 ? ncclFloat64 : ncclFloat32; }
+ncclDataType_t nccl_type(DType t) {
+  switch (t) {
+    case DType::kF32: return ncclFloat32;
+    case DType::kF64: return ncclFloat64;
+    case DType::kI32: return ncclInt32;
+    case DType::kU8: return ncclUint8;
+    case DType::kF16: return ncclFloat16;
+    case DType::kBF16: return ncclBfloat16;
+  }
+  return ncclFloat32;
+}
 
 ncclRedOp_t nccl_op(ReduceOp op) {
   switch (op) {
@@ -24,21 +34,6 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   }
   return ncclSum;
 }
-
-// A handle that completed (or failed) before it started.
-class DoneHandle final : public CommHandle {
- public:
-  explicit DoneHandle(absl::Status s) : status_(std::move(s)) {}
-  absl::Status wait() override { return status_; }
-  bool test(absl::Status* s) override {
-    *s = status_;
-    return true;
-  }
-  double run_seconds() const override { return 0; }
-
- private:
-  absl::Status status_;
-};
 
 }  // namespace
 
@@ -102,48 +97,59 @@ class NcclCommunicator::Handle final : public CommHandle {
   double seconds_ = 0;
 };
 
-absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(Communicator& bootstrap, int device,
-                                                                            cudaStream_t compute, CommOptions options) {
+absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(rendezvous::Store& store,
+                                                                            const std::string& key, int rank, int size,
+                                                                            int device, cudaStream_t compute,
+                                                                            CommOptions options) {
   TY_ASSIGN_OR_RETURN(const NcclLibrary* nccl, NcclLibrary::get());
   std::unique_ptr<NcclCommunicator> c(new NcclCommunicator());
   c->nccl_ = nccl;
-  c->rank_ = bootstrap.rank();
-  c->size_ = bootstrap.size();
+  c->rank_ = rank;
+  c->size_ = size;
   c->device_ = device;
   c->compute_ = compute;
   c->options_ = options;
-  const std::string where = absl::StrCat("NCCL setup (rank ", c->rank_, " of ", c->size_, ", CUDA device ", device, ")");
+  const std::string where = absl::StrCat("NCCL setup (rank ", rank, " of ", size, ", CUDA device ", device, ")");
   TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaSetDevice(device), where.c_str()));
 
-  // 1. The unique id, drawn by rank 0, travels as 128 doubles (one per byte) over the host
-  //    communicator, which carries f32/f64 only.
+  // 1. The unique id: drawn by rank 0, read by every rank from the store.
   ncclUniqueId id;
   std::memset(&id, 0, sizeof id);
-  if (c->rank_ == 0) TY_RETURN_IF_ERROR(nccl->check(nccl->get_unique_id(&id), "ncclGetUniqueId", where));
-  Tensor bytes = Tensor::empty({static_cast<int64_t>(sizeof id.internal)}, DType::kF64);
-  for (size_t i = 0; i < sizeof id.internal; ++i) bytes.set(static_cast<int64_t>(i), static_cast<uint8_t>(id.internal[i]));
-  TY_RETURN_IF_ERROR(bootstrap.broadcast(bytes, 0)->wait());
-  for (size_t i = 0; i < sizeof id.internal; ++i) id.internal[i] = static_cast<char>(static_cast<int>(bytes.at(i)));
+  const auto deadline = rendezvous::Store::Clock::now() + options.timeout;
+  if (rank == 0) {
+    TY_RETURN_IF_ERROR(nccl->check(nccl->get_unique_id(&id), "ncclGetUniqueId", where));
+    TY_RETURN_IF_ERROR(store.set(key, std::string(id.internal, sizeof id.internal)));
+  }
+  TY_ASSIGN_OR_RETURN(const std::string bytes, store.get(key, deadline));
+  if (bytes.size() != sizeof id.internal)
+    return absl::DataLossError(absl::StrCat(where, ": the unique id under '", key, "' in ", store.describe(), " has ",
+                                            bytes.size(), " bytes, not ", sizeof id.internal));
+  std::memcpy(id.internal, bytes.data(), sizeof id.internal);
 
   // 2. Non-blocking init, polled against the timeout.
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
   TY_RETURN_IF_ERROR(
       nccl->check(nccl->init_rank_config(&c->comm_, c->size_, id, c->rank_, &config), "ncclCommInitRankConfig", where));
+  TY_RETURN_IF_ERROR(c->finish_setup(where));
+  return c;
+}
+
+absl::Status NcclCommunicator::finish_setup(const std::string& where) {
   const auto t0 = Clock::now();
   for (;;) {
     ncclResult_t state = ncclInProgress;
-    nccl->async_error(c->comm_, &state);
+    nccl_->async_error(comm_, &state);
     if (state == ncclSuccess) break;
     if (state != ncclInProgress) {
-      absl::Status st = nccl->check(state, "ncclCommInitRankConfig", where);
-      nccl->abort(c->comm_);
-      c->comm_ = nullptr;
-      return st;
+      absl::Status st = nccl_->check(state, "ncclCommInitRankConfig", where);
+      nccl_->abort(comm_);
+      comm_ = nullptr;
+      return absl::UnavailableError(st.message());
     }
-    if (Clock::now() - t0 > options.timeout) {
-      nccl->abort(c->comm_);
-      c->comm_ = nullptr;
+    if (Clock::now() - t0 > options_.timeout) {
+      nccl_->abort(comm_);
+      comm_ = nullptr;
       return absl::DeadlineExceededError(absl::StrCat(where, ": the communicator was not ready after ",
                                                       std::chrono::duration<double>(Clock::now() - t0).count(),
                                                       " s (comm.timeout_s); is every rank running?"));
@@ -151,9 +157,35 @@ absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(Commu
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   // 3. The comm stream, and a float for barrier().
-  TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaStreamCreateWithFlags(&c->stream_, cudaStreamNonBlocking), where.c_str()));
-  TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaMalloc(reinterpret_cast<void**>(&c->scratch_), sizeof(float)), where.c_str()));
-  return c;
+  TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), where.c_str()));
+  TY_RETURN_IF_ERROR(TY_CUDA_STATUS(cudaMalloc(reinterpret_cast<void**>(&scratch_), sizeof(float)), where.c_str()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::do_split(int color, int key) {
+  const std::string where = absl::StrCat(this->where("split"), " color ", color);
+  if (absl::Status st = broken(); !st.ok()) return st;
+  if (nccl_->comm_split == nullptr)
+    return absl::FailedPreconditionError(absl::StrCat(where, ": this NCCL has no ncclCommSplit (2.18 or newer needed)"));
+  std::unique_ptr<NcclCommunicator> c(new NcclCommunicator());
+  c->nccl_ = nccl_;
+  c->device_ = device_;
+  c->compute_ = compute_;
+  c->options_ = options_;
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  TY_RETURN_IF_ERROR(nccl_->check(
+      nccl_->comm_split(comm_, color == kNoGroup ? NCCL_SPLIT_NOCOLOR : color, key, &c->comm_, &config),
+      "ncclCommSplit", where));
+  if (color == kNoGroup) return std::unique_ptr<Communicator>();
+  TY_RETURN_IF_ERROR(c->finish_setup(where));
+  int n = 0, r = 0;
+  nccl_->count(c->comm_, &n);
+  nccl_->user_rank(c->comm_, &r);
+  c->size_ = n;
+  c->rank_ = r;
+  c->group_ = absl::StrCat(group_, "/split ", color);
+  return std::unique_ptr<Communicator>(std::move(c));
 }
 
 NcclCommunicator::~NcclCommunicator() {
@@ -180,12 +212,11 @@ absl::Status NcclCommunicator::broken() const {
 template <class Enqueue>
 CommHandlePtr NcclCommunicator::launch(const std::string& op, std::initializer_list<const Tensor*> tensors,
                                        Enqueue enqueue) {
-  if (absl::Status st = broken(); !st.ok()) return std::make_unique<DoneHandle>(st);
+  if (absl::Status st = broken(); !st.ok()) return done_handle(st);
   for (const Tensor* t : tensors)
-    if (t->device() != Device{DeviceKind::kCUDA, device_} || (t->dtype() != DType::kF32 && t->dtype() != DType::kF64))
-      return std::make_unique<DoneHandle>(absl::InvalidArgumentError(absl::StrCat(
-          op, ": NCCL takes f32/f64 tensors on cuda:", device_, ", got ", dtype_name(t->dtype()), " on ",
-          t->device().str())));
+    if (t->device() != Device{DeviceKind::kCUDA, device_})
+      return done_handle(absl::InvalidArgumentError(
+          absl::StrCat(where(op.c_str()), ": NCCL takes tensors on cuda:", device_, ", got one on ", t->device().str())));
   cudaEvent_t ready, start, end;
   cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
   cudaEventCreate(&start);
@@ -199,12 +230,12 @@ CommHandlePtr NcclCommunicator::launch(const std::string& op, std::initializer_l
   if (!st.ok()) {
     cudaEventDestroy(start);
     cudaEventDestroy(end);
-    return std::make_unique<DoneHandle>(st);
+    return done_handle(st);
   }
   return std::make_unique<Handle>(*this, op, start, end);
 }
 
-CommHandlePtr NcclCommunicator::allreduce(Tensor t, ReduceOp op) {
+CommHandlePtr NcclCommunicator::do_allreduce(Tensor t, ReduceOp op) {
   return launch("allreduce", {&t}, [&] {
     return nccl_->check(nccl_->all_reduce(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()),
                                           nccl_op(op), comm_, stream_),
@@ -212,7 +243,7 @@ CommHandlePtr NcclCommunicator::allreduce(Tensor t, ReduceOp op) {
   });
 }
 
-CommHandlePtr NcclCommunicator::broadcast(Tensor t, int root) {
+CommHandlePtr NcclCommunicator::do_broadcast(Tensor t, int root) {
   return launch("broadcast", {&t}, [&] {
     return nccl_->check(nccl_->broadcast(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root,
                                          comm_, stream_),
@@ -220,10 +251,7 @@ CommHandlePtr NcclCommunicator::broadcast(Tensor t, int root) {
   });
 }
 
-CommHandlePtr NcclCommunicator::allgather(Tensor in, Tensor out) {
-  if (out.numel() != in.numel() * size_)
-    return std::make_unique<DoneHandle>(absl::InvalidArgumentError(
-        absl::StrCat("allgather: out holds ", out.numel(), " elements, not ", size_, " x ", in.numel())));
+CommHandlePtr NcclCommunicator::do_allgather(Tensor in, Tensor out) {
   return launch("allgather", {&in, &out}, [&] {
     return nccl_->check(nccl_->all_gather(in.raw(), out.raw(), static_cast<size_t>(in.numel()), nccl_type(in.dtype()),
                                           comm_, stream_),
@@ -231,10 +259,7 @@ CommHandlePtr NcclCommunicator::allgather(Tensor in, Tensor out) {
   });
 }
 
-CommHandlePtr NcclCommunicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
-  if (in.numel() != out.numel() * size_)
-    return std::make_unique<DoneHandle>(absl::InvalidArgumentError(
-        absl::StrCat("reduce_scatter: in holds ", in.numel(), " elements, not ", size_, " x ", out.numel())));
+CommHandlePtr NcclCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
   return launch("reduce_scatter", {&in, &out}, [&] {
     return nccl_->check(nccl_->reduce_scatter(in.raw(), out.raw(), static_cast<size_t>(out.numel()),
                                               nccl_type(in.dtype()), nccl_op(op), comm_, stream_),
@@ -242,21 +267,21 @@ CommHandlePtr NcclCommunicator::reduce_scatter(Tensor in, Tensor out, ReduceOp o
   });
 }
 
-CommHandlePtr NcclCommunicator::barrier() {
+CommHandlePtr NcclCommunicator::do_barrier() {
   return launch("barrier", {}, [&] {
     return nccl_->check(nccl_->all_reduce(scratch_, scratch_, 1, ncclFloat32, ncclSum, comm_, stream_),
                         "ncclAllReduce", "barrier");
   });
 }
 
-CommHandlePtr NcclCommunicator::send(Tensor t, int dst, int) {
+CommHandlePtr NcclCommunicator::do_send(Tensor t, int dst, int) {
   return launch("send", {&t}, [&] {
     return nccl_->check(nccl_->send(t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()), dst, comm_, stream_),
                         "ncclSend", "send");
   });
 }
 
-CommHandlePtr NcclCommunicator::recv(Tensor t, int src, int) {
+CommHandlePtr NcclCommunicator::do_recv(Tensor t, int src, int) {
   return launch("recv", {&t}, [&] {
     return nccl_->check(nccl_->recv(t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()), src, comm_, stream_),
                         "ncclRecv", "recv");

@@ -1,6 +1,8 @@
 #include "comm/nccl/nccl_library.h"
 
 
+#include <dlfcn.h>
+
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -36,7 +38,9 @@ absl::StatusOr<const NcclLibrary*> NcclLibrary::get() {
         resolve(h, "ncclAllReduce", lib.all_reduce, error) && resolve(h, "ncclBroadcast", lib.broadcast, error) &&
         resolve(h, "ncclAllGather", lib.all_gather, error) &&
         resolve(h, "ncclReduceScatter", lib.reduce_scatter, error) && resolve(h, "ncclSend", lib.send, error) &&
-        resolve(h, "ncclRecv", lib.recv, error);
+        resolve(h, "ncclRecv", lib.recv, error) && resolve(h, "ncclCommCount", lib.count, error) &&
+        resolve(h, "ncclCommUserRank", lib.user_rank, error);
+    lib.comm_split = reinterpret_cast<decltype(lib.comm_split)>(dlsym(h, "ncclCommSplit"));
   });
   if (!error.empty()) return absl::FailedPreconditionError(error);
   return &lib;

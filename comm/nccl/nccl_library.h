@@ -24,6 +24,9 @@ struct NcclLibrary {
   decltype(&ncclReduceScatter) reduce_scatter = nullptr;
   decltype(&ncclSend) send = nullptr;
   decltype(&ncclRecv) recv = nullptr;
+  decltype(&ncclCommCount) count = nullptr;
+  decltype(&ncclCommUserRank) user_rank = nullptr;
+  decltype(&ncclCommSplit) comm_split = nullptr;  // (optional) NCCL 2.18 or newer
 
   // The library, loaded once; or why it could not be.
   static absl::StatusOr<const NcclLibrary*> get();

@@ -5,17 +5,10 @@
 
 #include "comm/inprocess/inprocess_communicator.h"
 #include "gtest/gtest.h"
+#include "tests/support/ranks.h"
 
 namespace ty {
 namespace {
-
-// Runs body(comm) on one thread per rank.
-void on_ranks(int world, const std::function<void(Communicator&)>& body, CommOptions o = {}) {
-  auto comms = InProcessCommunicator::create_group(world, o);
-  std::vector<std::thread> threads;
-  for (auto& c : comms) threads.emplace_back([&body, &c] { body(*c); });
-  for (auto& t : threads) t.join();
-}
 
 Tensor filled(int64_t n, DType dt, const std::function<double(int64_t)>& f) {
   Tensor t = Tensor::empty({n}, dt);
@@ -83,7 +76,8 @@ TEST(CollectivesTimeout, AMissingPeerFailsNamingOperationGroupAndTime) {
   absl::Status st = comms[0]->allreduce(t, ReduceOp::kSum)->wait();  // rank 1 never joins
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(st.code(), absl::StatusCode::kDeadlineExceeded) << st;
-  EXPECT_NE(st.message().find("allreduce on world (rank 0 of 2"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("allreduce"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("world (rank 0 of 2"), std::string::npos) << st;
   EXPECT_NE(st.message().find("rank 1"), std::string::npos) << st;
   EXPECT_LT(secs, 5.0);
   // The group is broken: later operations fail at once with the same cause.

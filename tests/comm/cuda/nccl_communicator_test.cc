@@ -2,6 +2,7 @@
 // timing of an operation, and a host tensor refused with a clear error. Without a CUDA
 // device each test skips, saying why; tests/device/check.sh runs them on one.
 #include "comm/nccl/nccl_communicator.h"
+#include "comm/rendezvous/collective_store.h"
 
 #include <cuda_runtime_api.h>
 
@@ -19,7 +20,8 @@ class NcclOneRank : public ::testing::Test {
     auto gpu = cuda_device(0);
     if (!gpu.ok()) GTEST_SKIP() << "no GPU check here: " << gpu.status().message();
     hosts_ = InProcessCommunicator::create_group(1);
-    auto c = NcclCommunicator::create(*hosts_[0], 0, nullptr);
+    rendezvous::CollectiveStore store(*hosts_[0]);
+    auto c = NcclCommunicator::create(store, "nccl/test", 0, 1, 0, nullptr);
     ASSERT_TRUE(c.ok()) << c.status();
     nccl_ = std::move(*c);
     memory_ = std::make_shared<StreamAllocator>(device_, nullptr);

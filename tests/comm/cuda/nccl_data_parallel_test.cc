@@ -12,6 +12,7 @@
 #include "comm/gradient_bucketer.h"
 #include "comm/inprocess/inprocess_communicator.h"
 #include "comm/nccl/nccl_communicator.h"
+#include "comm/rendezvous/collective_store.h"
 #include "gtest/gtest.h"
 #include "runtime/device_probe.h"
 #include "runtime/ops/ops.h"
@@ -46,7 +47,8 @@ TEST(NcclDataParallel, BucketedStepOnOneGpuMatchesAPlainStep) {
   ASSERT_TRUE(ctx_or.ok()) << ctx_or.status();
   Context& ctx = **ctx_or;
   auto hosts = InProcessCommunicator::create_group(1);
-  auto nccl = NcclCommunicator::create(*hosts[0], 0, static_cast<cudaStream_t>(ctx.stream()));
+  rendezvous::CollectiveStore store(*hosts[0]);
+  auto nccl = NcclCommunicator::create(store, "nccl/test", 0, 1, 0, static_cast<cudaStream_t>(ctx.stream()));
   ASSERT_TRUE(nccl.ok()) << nccl.status();
 
   std::mt19937 rng(5);

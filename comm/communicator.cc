@@ -1,0 +1,128 @@
+#include "comm/communicator.h"
+
+#include <climits>
+
+#include "absl/strings/str_cat.h"
+
+namespace ty {
+namespace {
+
+class DoneHandle final : public CommHandle {
+ public:
+  explicit DoneHandle(absl::Status s) : status_(std::move(s)) {}
+  absl::Status wait() override { return status_; }
+  bool test(absl::Status* s) override {
+    *s = status_;
+    return true;
+  }
+  double run_seconds() const override { return 0; }
+
+ private:
+  absl::Status status_;
+};
+
+const char* op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return "sum";
+    case ReduceOp::kAvg: return "avg";
+    case ReduceOp::kMax: return "max";
+  }
+  return "?";
+}
+
+}  // namespace
+
+CommHandlePtr done_handle(absl::Status status) { return std::make_unique<DoneHandle>(std::move(status)); }
+
+std::string Communicator::where(const char* op) const {
+  return absl::StrCat(op, " on group ", group(), " (rank ", rank(), " of ", size(), ", ", backend(), ")");
+}
+
+absl::Status Communicator::check_tensor(const char* op, const Tensor& t, bool reduction) const {
+  auto bad = [&](const std::string& what) { return absl::InvalidArgumentError(absl::StrCat(where(op), ": ", what)); };
+  if (!t.defined()) return bad("the tensor is undefined");
+  if (reduction && t.dtype() != DType::kF32 && t.dtype() != DType::kF64)
+    return bad(absl::StrCat("reductions take f32 or f64 tensors, got ", dtype_name(t.dtype())));
+  if (t.numel() > INT_MAX) return bad(absl::StrCat(t.numel(), " elements; at most ", INT_MAX, " per operation"));
+  const bool on_device = !t.on_host();
+  if (on_device != moves_device_tensors())
+    return bad(absl::StrCat(backend(), " moves ", moves_device_tensors() ? "device" : "host", " tensors, got one on ",
+                            t.device().str()));
+  return absl::OkStatus();
+}
+
+absl::Status Communicator::check_peer(const char* op, int peer, const char* role) const {
+  if (peer < 0 || peer >= size())
+    return absl::InvalidArgumentError(absl::StrCat(where(op), ": ", role, " rank ", peer, " is not in the group (0 to ",
+                                                   size() - 1, ")"));
+  return absl::OkStatus();
+}
+
+CommHandlePtr Communicator::allreduce(Tensor t, ReduceOp op) {
+  if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return done_handle(st);
+  return do_allreduce(std::move(t), op);
+}
+
+absl::Status Communicator::allreduce_now(Tensor t, ReduceOp op) {
+  if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return st;
+  return do_allreduce_now(std::move(t), op);
+}
+
+CommHandlePtr Communicator::broadcast(Tensor t, int root) {
+  absl::Status st = check_tensor("broadcast", t, false);
+  if (st.ok()) st = check_peer("broadcast", root, "root");
+  if (!st.ok()) return done_handle(st);
+  return do_broadcast(std::move(t), root);
+}
+
+CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
+  absl::Status st = check_tensor("allgather", in, false);
+  if (st.ok()) st = check_tensor("allgather", out, false);
+  if (st.ok() && (out.numel() != in.numel() * size() || out.dtype() != in.dtype()))
+    st = absl::InvalidArgumentError(absl::StrCat(where("allgather"), ": out holds ", out.numel(), " ",
+                                                 dtype_name(out.dtype()), " elements, not ", size(), " x ", in.numel(),
+                                                 " ", dtype_name(in.dtype())));
+  if (!st.ok()) return done_handle(st);
+  return do_allgather(std::move(in), std::move(out));
+}
+
+CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
+  absl::Status st = check_tensor("reduce_scatter", in, true);
+  if (st.ok()) st = check_tensor("reduce_scatter", out, true);
+  if (st.ok() && (in.numel() != out.numel() * size() || out.dtype() != in.dtype()))
+    st = absl::InvalidArgumentError(absl::StrCat(where("reduce_scatter"), " (", op_name(op), "): in holds ",
+                                                 in.numel(), " ", dtype_name(in.dtype()), " elements, not ", size(),
+                                                 " x ", out.numel(), " ", dtype_name(out.dtype())));
+  if (!st.ok()) return done_handle(st);
+  return do_reduce_scatter(std::move(in), std::move(out), op);
+}
+
+CommHandlePtr Communicator::barrier() { return do_barrier(); }
+
+absl::Status Communicator::check_point_to_point(const char* op, const Tensor& t, int peer, const char* role,
+                                                int tag) const {
+  if (absl::Status st = check_tensor(op, t, false); !st.ok()) return st;
+  if (absl::Status st = check_peer(op, peer, role); !st.ok()) return st;
+  if (peer == rank()) return absl::InvalidArgumentError(absl::StrCat(where(op), ": with itself"));
+  if (tag < 0 || tag >= kMaxTag)
+    return absl::InvalidArgumentError(absl::StrCat(where(op), ": tag ", tag, " (allowed: 0 to ", kMaxTag - 1, ")"));
+  return absl::OkStatus();
+}
+
+CommHandlePtr Communicator::send(Tensor t, int dst, int tag) {
+  if (absl::Status st = check_point_to_point("send", t, dst, "destination", tag); !st.ok()) return done_handle(st);
+  return do_send(std::move(t), dst, tag);
+}
+
+CommHandlePtr Communicator::recv(Tensor t, int src, int tag) {
+  if (absl::Status st = check_point_to_point("recv", t, src, "source", tag); !st.ok()) return done_handle(st);
+  return do_recv(std::move(t), src, tag);
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> Communicator::split(int color, int key) {
+  if (color < kNoGroup)
+    return absl::InvalidArgumentError(absl::StrCat(where("split"), ": color ", color, " (allowed: >= 0, or kNoGroup)"));
+  return do_split(color, key);
+}
+
+}  // namespace ty

@@ -1,0 +1,88 @@
+#include "comm/rendezvous/file_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace ty::rendezvous {
+
+absl::StatusOr<std::unique_ptr<FileStore>> FileStore::open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!std::filesystem::is_directory(dir))
+    return absl::InvalidArgumentError(absl::StrCat("rendezvous file://", dir, ": cannot create it (", ec.message(), ")"));
+  return std::unique_ptr<FileStore>(new FileStore(dir));
+}
+
+absl::StatusOr<std::string> FileStore::path_of(const std::string& key) const {
+  if (key.empty()) return absl::InvalidArgumentError("rendezvous key: empty");
+  std::string name;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') name += static_cast<char>(c);
+    else name += absl::StrFormat("%%%02X", c);
+  }
+  if (name.size() > 200) return absl::InvalidArgumentError(absl::StrCat("rendezvous key '", key, "': too long"));
+  return dir_ + "/" + name;
+}
+
+absl::Status FileStore::set(const std::string& key, const std::string& value) {
+  absl::StatusOr<std::string> path = path_of(key);
+  if (!path.ok()) return path.status();
+  const std::string tmp = absl::StrCat(*path, ".tmp.", getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(value.data(), static_cast<std::streamsize>(value.size()));
+    out.close();
+    if (!out)
+      return absl::UnavailableError(absl::StrCat(describe(), ": cannot write ", tmp, " (", std::strerror(errno), ")"));
+  }
+  if (::rename(tmp.c_str(), path->c_str()) != 0)
+    return absl::UnavailableError(absl::StrCat(describe(), ": cannot rename ", tmp, " (", std::strerror(errno), ")"));
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::wait(const std::vector<std::string>& keys, Clock::time_point deadline) {
+  std::vector<std::string> paths;
+  for (const std::string& k : keys) {
+    absl::StatusOr<std::string> p = path_of(k);
+    if (!p.ok()) return p.status();
+    paths.push_back(*p);
+  }
+  const auto t0 = Clock::now();
+  auto nap = std::chrono::microseconds(1000);
+  for (;;) {
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (::access(paths[i].c_str(), F_OK) != 0) missing.push_back(keys[i]);
+    if (missing.empty()) return absl::OkStatus();
+    if (Clock::now() >= deadline)
+      return absl::DeadlineExceededError(absl::StrCat(
+          describe(), ": ", missing.size(), " key(s) not set after ",
+          std::chrono::duration<double>(Clock::now() - t0).count(), " s: ", absl::StrJoin(missing, ", ")));
+    std::this_thread::sleep_for(std::min<std::chrono::microseconds>(nap, std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()) + std::chrono::microseconds(1)));
+    nap = std::min(nap * 2, std::chrono::microseconds(50000));
+  }
+}
+
+absl::StatusOr<std::string> FileStore::get(const std::string& key, Clock::time_point deadline) {
+  if (absl::Status st = wait({key}, deadline); !st.ok()) return st;
+  absl::StatusOr<std::string> path = path_of(key);
+  std::ifstream in(*path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in) return absl::UnavailableError(absl::StrCat(describe(), ": cannot read ", *path));
+  return ss.str();
+}
+
+}  // namespace ty::rendezvous
