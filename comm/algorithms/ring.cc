@@ -1,5 +1,7 @@
 #include "comm/algorithms/ring.h"
 
+#include "comm/scale.h"
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -36,15 +38,6 @@ void reduce_bytes(DType dt, void* dst, const void* src, int64_t n, ReduceOp op) 
   }
 }
 
-void scale(Tensor& t, double s) {
-  if (t.dtype() == DType::kF64) {
-    double* p = t.data<double>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] *= s;
-  } else {
-    float* p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(p[i] * s);
-  }
-}
 
 int mod(int a, int w) { return ((a % w) + w) % w; }
 
@@ -85,7 +78,7 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline 
       TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, deadline));
     }
   }
-  if (op == ReduceOp::kAvg) scale(buf, 1.0 / w);
+  if (op == ReduceOp::kAvg) scale_in_place(buf, 1.0 / w);
   return absl::OkStatus();
 }
 
@@ -113,7 +106,7 @@ absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp
     copy_bytes(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es, block * es);
   TY_RETURN_IF_ERROR(ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline));
   copy_bytes(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
-  if (op == ReduceOp::kAvg) scale(out, 1.0 / w);
+  if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / w);
   return absl::OkStatus();
 }
 

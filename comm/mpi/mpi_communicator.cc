@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "comm/scale.h"
 
 namespace ty {
 namespace {
@@ -37,13 +38,6 @@ absl::Status mpi_error(const char* call, int code) {
   return absl::UnavailableError(absl::StrCat(call, " failed: ", std::string(msg, len)));
 }
 
-void scale(Tensor& t, double s) {
-  if (t.dtype() == DType::kF64) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] *= s;
-  } else {
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(t.data<float>()[i] * s);
-  }
-}
 
 // A step that makes one blocking call on the queue thread (Open MPI's tuned blocking
 // collectives are about twice as fast as its non-blocking ones); `after` runs on success.
@@ -135,7 +129,7 @@ OpQueue::Step allreduce_step(Tensor t, ReduceOp op, MPI_Comm comm, int size) {
       "MPI_Allreduce",
       [t, op, comm] { return MPI_Allreduce(MPI_IN_PLACE, t.raw(), count_of(t), mpi_type(t), mpi_op(op), comm); },
       [t, op, size]() mutable {
-        if (op == ReduceOp::kAvg) scale(t, 1.0 / size);
+        if (op == ReduceOp::kAvg) scale_in_place(t, 1.0 / size);
       });
 }
 }  // namespace
@@ -169,7 +163,7 @@ CommHandlePtr MpiCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceOp
                                                                    mpi_op(op), c);
                                  },
                                  [out, op, n = size_]() mutable {
-                                   if (op == ReduceOp::kAvg) scale(out, 1.0 / n);
+                                   if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / n);
                                  }));
 }
 
