@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
     auto& comm = **comm_or;
     const int w = comm.size();
     if (comm.rank() == 0)
-      std::printf("%10s %12s %14s %12s   (%d ranks, median of %d)\n", "bytes", "raw_us", "trainyard_us",
-                  "busbw_ratio", w, reps);
+      std::printf("%10s %12s %14s %12s   (%d ranks, median of %d)\n", "bytes", "raw_us", "trainyard_us", "busbw_ratio",
+                  w, reps);
     for (int64_t bytes = only ? only : 4096; bytes <= (only ? only : int64_t{64} << 20); bytes *= 4) {
       const int64_t n = bytes / 4;
       ty::Tensor buf = ty::Tensor::empty({n});

@@ -53,15 +53,24 @@ Args parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (k == "--model") a.model = value();
-    else if (k == "--batch") a.batch = ints(value(), ',')[0];
-    else if (k == "--steps") a.steps = ints(value(), ',')[0];
-    else if (k == "--warmup") a.warmup = ints(value(), ',')[0];
-    else if (k == "--sizes") a.sizes = ints(value(), ',');
-    else if (k == "--input") a.input = ints(value(), 'x');
-    else if (k == "--precision") a.precision = value();
-    else if (k == "--tf32") a.tf32 = true;
-    else if (k == "--no-cudnn-benchmark") a.cudnn_benchmark = false;
+    if (k == "--model")
+      a.model = value();
+    else if (k == "--batch")
+      a.batch = ints(value(), ',')[0];
+    else if (k == "--steps")
+      a.steps = ints(value(), ',')[0];
+    else if (k == "--warmup")
+      a.warmup = ints(value(), ',')[0];
+    else if (k == "--sizes")
+      a.sizes = ints(value(), ',');
+    else if (k == "--input")
+      a.input = ints(value(), 'x');
+    else if (k == "--precision")
+      a.precision = value();
+    else if (k == "--tf32")
+      a.tf32 = true;
+    else if (k == "--no-cudnn-benchmark")
+      a.cudnn_benchmark = false;
     else {
       std::fprintf(stderr, "gpu_step: unknown argument %s\n", k.c_str());
       std::exit(2);

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <random>
-#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/shard/shard_dataset.h"
@@ -106,7 +106,8 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s GLOB [--runs N] [--batch B] [--threads T] [--window-mb W] [--no-direct]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s GLOB [--runs N] [--batch B] [--threads T] [--window-mb W] [--no-direct]\n",
+                 argv[0]);
     return 2;
   }
   int runs = 5, threads = 2;
@@ -114,11 +115,16 @@ int main(int argc, char** argv) {
   bool direct = true;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
-    else if (a == "--batch" && i + 1 < argc) batch = std::atoll(argv[++i]);
-    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--no-direct") direct = false;
-    else if (a == "--window-mb" && i + 1 < argc) window_mb = std::atoll(argv[++i]);
+    if (a == "--runs" && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (a == "--batch" && i + 1 < argc)
+      batch = std::atoll(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--no-direct")
+      direct = false;
+    else if (a == "--window-mb" && i + 1 < argc)
+      window_mb = std::atoll(argv[++i]);
   }
   auto paths = ty::expand_glob(argv[1]);
   if (!paths.ok()) {
@@ -160,7 +166,8 @@ int main(int argc, char** argv) {
     x.direct_io = odirect;
     return x;
   };
-  lines.push_back({"page cache, mmap (storage.io auto on local disks)", with(ty::FileIo::kMmap, false, false), false, {}, {}});
+  lines.push_back(
+      {"page cache, mmap (storage.io auto on local disks)", with(ty::FileIo::kMmap, false, false), false, {}, {}});
   lines.push_back({"page cache, pread", with(ty::FileIo::kPread, false, false), false, {}, {}});
   lines.push_back({"page cache, mmap, decoded to f32 batches", with(ty::FileIo::kMmap, true, false), false, {}, {}});
   if (direct) lines.push_back({"O_DIRECT (storage.direct_io)", with(ty::FileIo::kPread, false, true), true, {}, {}});
@@ -179,8 +186,8 @@ int main(int argc, char** argv) {
     if (r % 2 == 1) floor.push_back(timed_bare_gather(**set, threads, batch));
   }
   const double mb = bytes / 1e6;
-  std::printf("%-50s %.4f s (%.0f MB/s): ratio to cat %.2f\n", "floor: bare shuffled memcpy gather, mapped", median(floor),
-              mb / median(floor), median(floor_cat) / median(floor));
+  std::printf("%-50s %.4f s (%.0f MB/s): ratio to cat %.2f\n", "floor: bare shuffled memcpy gather, mapped",
+              median(floor), mb / median(floor), median(floor_cat) / median(floor));
   for (const Line& l : lines)
     std::printf("%-50s loader %.4f s (%.0f MB/s), %s %.4f s (%.0f MB/s): ratio %.2f\n", l.name, median(l.ours),
                 mb / median(l.ours), l.vs_dd ? "dd iflag=direct" : "cat", median(l.peer), mb / median(l.peer),

@@ -53,8 +53,8 @@ absl::Status Communicator::check_tensor(const char* op, const Tensor& t, bool re
 
 absl::Status Communicator::check_peer(const char* op, int peer, const char* role) const {
   if (peer < 0 || peer >= size())
-    return absl::InvalidArgumentError(absl::StrCat(where(op), ": ", role, " rank ", peer, " is not in the group (0 to ",
-                                                   size() - 1, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(op), ": ", role, " rank ", peer, " is not in the group (0 to ", size() - 1, ")"));
   return absl::OkStatus();
 }
 
@@ -90,9 +90,9 @@ CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
   absl::Status st = check_tensor("reduce_scatter", in, true);
   if (st.ok()) st = check_tensor("reduce_scatter", out, true);
   if (st.ok() && (in.numel() != out.numel() * size() || out.dtype() != in.dtype()))
-    st = absl::InvalidArgumentError(absl::StrCat(where("reduce_scatter"), " (", op_name(op), "): in holds ",
-                                                 in.numel(), " ", dtype_name(in.dtype()), " elements, not ", size(),
-                                                 " x ", out.numel(), " ", dtype_name(out.dtype())));
+    st = absl::InvalidArgumentError(absl::StrCat(where("reduce_scatter"), " (", op_name(op), "): in holds ", in.numel(),
+                                                 " ", dtype_name(in.dtype()), " elements, not ", size(), " x ",
+                                                 out.numel(), " ", dtype_name(out.dtype())));
   if (!st.ok()) return done_handle(st);
   return do_reduce_scatter(std::move(in), std::move(out), op);
 }

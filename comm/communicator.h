@@ -46,14 +46,14 @@ using CommHandlePtr = std::unique_ptr<CommHandle>;
 // The entry points every backend implements, declared once: a backend class writes
 // TY_COMMUNICATOR_BACKEND_OPS in its protected section (and may also override
 // do_allreduce_now and moves_device_tensors).
-#define TY_COMMUNICATOR_BACKEND_OPS                                                       \
-  CommHandlePtr do_allreduce(Tensor t, ReduceOp op) override;                             \
-  CommHandlePtr do_broadcast(Tensor t, int root) override;                                \
-  CommHandlePtr do_allgather(Tensor in, Tensor out) override;                             \
-  CommHandlePtr do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) override;           \
-  CommHandlePtr do_barrier() override;                                                    \
-  CommHandlePtr do_send(Tensor t, int dst, int tag) override;                             \
-  CommHandlePtr do_recv(Tensor t, int src, int tag) override;                             \
+#define TY_COMMUNICATOR_BACKEND_OPS                                             \
+  CommHandlePtr do_allreduce(Tensor t, ReduceOp op) override;                   \
+  CommHandlePtr do_broadcast(Tensor t, int root) override;                      \
+  CommHandlePtr do_allgather(Tensor in, Tensor out) override;                   \
+  CommHandlePtr do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) override; \
+  CommHandlePtr do_barrier() override;                                          \
+  CommHandlePtr do_send(Tensor t, int dst, int tag) override;                   \
+  CommHandlePtr do_recv(Tensor t, int src, int tag) override;                   \
   absl::StatusOr<std::unique_ptr<Communicator>> do_split(int color, int key) override;
 
 // A handle that completed (or failed) before it started.

@@ -110,7 +110,8 @@ CommHandlePtr OpQueue::enqueue(Op op) {
 }
 
 void OpQueue::run_on_thread(std::function<void()> fn) {
-  auto h = enqueue(Op{"setup", [fn = std::move(fn)](Clock::time_point) {
+  auto h = enqueue(Op{"setup",
+                      [fn = std::move(fn)](Clock::time_point) {
                         fn();
                         return absl::OkStatus();
                       },
@@ -210,8 +211,10 @@ void OpQueue::execute(Op& op) {
         break;
       }
       // Keep polling cheap for the ranks' compute threads: spin briefly, then nap.
-      if (++polls > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
-      else std::this_thread::yield();
+      if (++polls > 64)
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      else
+        std::this_thread::yield();
     }
     if (!st.ok() && !absl::StrContains(st.message(), op.state->what)) {
       const double secs = std::chrono::duration<double>(Clock::now() - op.state->start).count();

@@ -88,7 +88,7 @@ class OpQueue {
   std::condition_variable cv_;
   std::deque<Op> ops_;
   bool stop_ = false;
-  bool running_ = false;  // an op is executing (on the queue thread or inline)
+  bool running_ = false;              // an op is executing (on the queue thread or inline)
   std::shared_ptr<State> inline_op_;  // the op running inline, watched by the queue thread
   bool watching_ = false;             // the queue thread waits on inline_op_'s deadline
   std::function<void(const std::string&)> on_stuck_;

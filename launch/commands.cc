@@ -5,19 +5,19 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <random>
 #include <filesystem>
 #include <new>
+#include <random>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
-#include "worker/trainer/metrics_log.h"
-#include "worker/trainer/interrupts.h"
 #include "runtime/status.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/parser.h"
+#include "worker/trainer/interrupts.h"
+#include "worker/trainer/metrics_log.h"
 #include "worker/trainer/run_directory.h"
 #include "worker/trainer/trainer.h"
 
@@ -110,12 +110,14 @@ constexpr char kEvalUsage[] =
 int train_command(const std::vector<std::string>& argv) {
   Args a;
   if (std::string err = parse_args(argv, false, a); !err.empty() || a.help) {
-    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard train: " + err + "\n").c_str(), kTrainUsage);
+    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard train: " + err + "\n").c_str(),
+                 kTrainUsage);
     return a.help ? 0 : 2;
   }
   const WorldEnv world = world_from_env();
   auto failed = [&](const absl::Status& st) {
-    return world.size > 1 ? fail(absl::Status(st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())))
+    return world.size > 1 ? fail(absl::Status(
+                                st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())))
                           : fail(st);
   };
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
@@ -125,8 +127,8 @@ int train_command(const std::vector<std::string>& argv) {
   std::unique_ptr<Communicator> comm;
   if (world.size > 1 || spec->comm.backend == CommBackend::kMpi) {
     if (spec->comm.backend == CommBackend::kNone)
-      return failed(absl::InvalidArgumentError(absl::StrCat("comm.backend: none, but the launcher (", world.launcher,
-                                                            ") started ", world.size, " ranks")));
+      return failed(absl::InvalidArgumentError(
+          absl::StrCat("comm.backend: none, but the launcher (", world.launcher, ") started ", world.size, " ranks")));
     CommOptions o;
     o.timeout = std::chrono::seconds(spec->comm.timeout_s);
     auto mpi = MpiCommunicator::create(o);
@@ -194,7 +196,8 @@ int eval_command(const std::vector<std::string>& argv) {
   std::fflush(stdout);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return fail(absl::InvalidArgumentError(absl::StrCat("--run-dir ", dir, ": cannot create it (", ec.message(), ")")));
+  if (ec)
+    return fail(absl::InvalidArgumentError(absl::StrCat("--run-dir ", dir, ": cannot create it (", ec.message(), ")")));
   auto log = MetricsLog::open(dir + "/eval.jsonl");
   if (!log.ok()) return fail(log.status());
   log->eval("test", 0, m, m.classification());

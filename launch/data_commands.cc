@@ -20,7 +20,8 @@ namespace {
 constexpr char kUsage[] =
     "usage:\n"
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
-    "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] [--shard-mb N]\n"
+    "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] "
+    "[--shard-mb N]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N] [--shard-mb N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
@@ -90,10 +91,11 @@ int import_command(const std::vector<std::string>& a) {
   std::map<std::string, std::string> f;
   const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text";
   if (!idx && !csv && !text) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text)");
-  const std::string err = parse_flags(
-      a, 2, idx ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
-          : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-                : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb"}, f);
+  const std::string err = parse_flags(a, 2,
+                                      idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
+                                      : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
+                                            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb"},
+                                      f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;

@@ -8,9 +8,9 @@
 
 #include "glog/logging.h"
 #include "launch/commands.h"
-#include "worker/trainer/interrupts.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/keys.h"
+#include "worker/trainer/interrupts.h"
 
 namespace {
 

@@ -14,6 +14,7 @@ packages=(
   openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
   slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
   clang libclang-rt-14-dev         # the libFuzzer target of the shard reader
+  clang-format                     # the tree's format (.clang-format)
   dataset-fashion-mnist            # the example data set
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS

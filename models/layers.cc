@@ -49,9 +49,7 @@ Linear::Linear(Context& ctx, InitRng& rng, int64_t in, int64_t out, DType dtype,
   out_shape_ = {out};
 }
 
-std::string Linear::describe() const {
-  return absl::StrCat("linear ", w_.shape()[1], " -> ", w_.shape()[0]);
-}
+std::string Linear::describe() const { return absl::StrCat("linear ", w_.shape()[1], " -> ", w_.shape()[0]); }
 
 std::vector<std::pair<std::string, Var>> Linear::params() {
   std::vector<std::pair<std::string, Var>> p{{"weight", w_}};
@@ -59,16 +57,18 @@ std::vector<std::pair<std::string, Var>> Linear::params() {
   return p;
 }
 
-Conv2d::Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel,
-               int64_t stride, int64_t padding, DType dtype, int64_t max_pool)
+Conv2d::Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel, int64_t stride,
+               int64_t padding, DType dtype, int64_t max_pool)
     : stride_(stride), padding_(padding), max_pool_(max_pool) {
   const double bound = 1.0 / std::sqrt(double(in[0] * kernel * kernel));
   w_ = Var(rng.uniform(ctx, {out_channels, in[0], kernel, kernel}, bound, dtype), true);
   b_ = Var(rng.uniform(ctx, {out_channels}, bound, dtype), true);
-  conv_shape_ = {out_channels, (in[1] + 2 * padding - kernel) / stride + 1, (in[2] + 2 * padding - kernel) / stride + 1};
+  conv_shape_ = {out_channels, (in[1] + 2 * padding - kernel) / stride + 1,
+                 (in[2] + 2 * padding - kernel) / stride + 1};
   out_shape_ = conv_shape_;
-  if (max_pool_ > 0) out_shape_ = {out_channels, (conv_shape_[1] - max_pool_) / max_pool_ + 1,
-                                   (conv_shape_[2] - max_pool_) / max_pool_ + 1};
+  if (max_pool_ > 0)
+    out_shape_ = {out_channels, (conv_shape_[1] - max_pool_) / max_pool_ + 1,
+                  (conv_shape_[2] - max_pool_) / max_pool_ + 1};
 }
 
 std::string Conv2d::describe() const {
@@ -79,9 +79,7 @@ std::string Conv2d::describe() const {
   return s;
 }
 
-std::vector<std::pair<std::string, Var>> Conv2d::params() {
-  return {{"weight", w_}, {"bias", b_}};
-}
+std::vector<std::pair<std::string, Var>> Conv2d::params() { return {{"weight", w_}, {"bias", b_}}; }
 
 Pool2d::Pool2d(const Shape& in, bool max, int64_t size, int64_t stride)
     : max_(max), size_(size), stride_(stride > 0 ? stride : size) {
@@ -92,9 +90,7 @@ std::string Pool2d::describe() const {
   return absl::StrCat(max_ ? "maxpool " : "avgpool ", size_, " -> ", shape_str(out_shape_));
 }
 
-Activation::Activation(const Shape& in, Eltwise kind, float alpha) : kind_(kind), alpha_(alpha) {
-  out_shape_ = in;
-}
+Activation::Activation(const Shape& in, Eltwise kind, float alpha) : kind_(kind), alpha_(alpha) { out_shape_ = in; }
 
 std::string Activation::describe() const { return eltwise_name(kind_); }
 
@@ -118,9 +114,7 @@ std::string BatchNorm::describe() const {
   return absl::StrCat(sync_ ? "sync batchnorm " : "batchnorm ", gamma_.shape()[0]);
 }
 
-std::vector<std::pair<std::string, Var>> BatchNorm::params() {
-  return {{"weight", gamma_}, {"bias", beta_}};
-}
+std::vector<std::pair<std::string, Var>> BatchNorm::params() { return {{"weight", gamma_}, {"bias", beta_}}; }
 
 std::vector<std::pair<std::string, Tensor>> BatchNorm::buffers() {
   return {{"running_mean", mean_}, {"running_var", var_}};
@@ -138,9 +132,7 @@ LayerNorm::LayerNorm(Context& ctx, const Shape& in, DType dtype, float eps) : ep
 
 std::string LayerNorm::describe() const { return absl::StrCat("layernorm ", gamma_.shape()[0]); }
 
-std::vector<std::pair<std::string, Var>> LayerNorm::params() {
-  return {{"weight", gamma_}, {"bias", beta_}};
-}
+std::vector<std::pair<std::string, Var>> LayerNorm::params() { return {{"weight", gamma_}, {"bias", beta_}}; }
 
 Var Sequential::forward(Context& ctx, const Var& x) {
   Var h = x;
@@ -156,15 +148,13 @@ std::string Sequential::describe() const {
 
 std::vector<std::pair<std::string, Var>> Sequential::params() {
   std::vector<std::pair<std::string, Var>> out;
-  for (size_t i = 0; i < layers_.size(); ++i)
-    prefix_params(out, absl::StrCat(i, "."), layers_[i]->params());
+  for (size_t i = 0; i < layers_.size(); ++i) prefix_params(out, absl::StrCat(i, "."), layers_[i]->params());
   return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Sequential::buffers() {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (size_t i = 0; i < layers_.size(); ++i)
-    prefix_buffers(out, absl::StrCat(i, "."), layers_[i]->buffers());
+  for (size_t i = 0; i < layers_.size(); ++i) prefix_buffers(out, absl::StrCat(i, "."), layers_[i]->buffers());
   return out;
 }
 
@@ -173,18 +163,16 @@ void Sequential::set_training(bool training) {
   for (auto& l : layers_) l->set_training(training);
 }
 
-Residual::Residual(Context& ctx, InitRng& rng, const Shape& in, std::unique_ptr<Sequential> body,
-                   DType dtype)
+Residual::Residual(Context& ctx, InitRng& rng, const Shape& in, std::unique_ptr<Sequential> body, DType dtype)
     : body_(std::move(body)) {
   out_shape_ = body_->out_shape();
   if (out_shape_ != in) {
-    CHECK(in.size() == 3 && out_shape_.size() == 3) << "residual shortcut from " << shape_str(in)
-                                                    << " to " << shape_str(out_shape_);
+    CHECK(in.size() == 3 && out_shape_.size() == 3)
+        << "residual shortcut from " << shape_str(in) << " to " << shape_str(out_shape_);
     const int64_t stride = std::max<int64_t>(in[1] / out_shape_[1], 1);
     shortcut_ = std::make_unique<Conv2d>(ctx, rng, in, out_shape_[0], 1, stride, 0, dtype);
     CHECK(shortcut_->out_shape() == out_shape_)
-        << "residual shortcut gives " << shape_str(shortcut_->out_shape()) << ", body gives "
-        << shape_str(out_shape_);
+        << "residual shortcut gives " << shape_str(shortcut_->out_shape()) << ", body gives " << shape_str(out_shape_);
   }
 }
 

@@ -5,8 +5,8 @@
 #include "absl/status/statusor.h"
 #include "models/layer.h"
 #include "runtime/backend/kernels.h"
-#include "runtime/philox.h"
 #include "runtime/ops/ops.h"
+#include "runtime/philox.h"
 
 namespace ty {
 
@@ -36,8 +36,8 @@ class Linear final : public Layer {
 // max_pool^2-times smaller tensor: (C, H, W) -> (K, P / max_pool, Q / max_pool).
 class Conv2d final : public Layer {
  public:
-  Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel,
-         int64_t stride, int64_t padding, DType dtype, int64_t max_pool = 0);
+  Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel, int64_t stride,
+         int64_t padding, DType dtype, int64_t max_pool = 0);
   Var forward(Context& ctx, const Var& x) override {
     if (max_pool_ == 0) return ops::conv2d(ctx, x, w_, b_, {stride_, padding_});
     Var y = ops::max_pool2d(ctx, ops::conv2d(ctx, x, w_, Var(), {stride_, padding_}), {max_pool_, max_pool_, 0});

@@ -57,18 +57,17 @@ class Builder {
   }
 
   // `max_pool` > 0: a max pool of that size follows, fused into the layer (Conv2d).
-  absl::Status conv(Sequential& seq, const std::string& key, int64_t channels, int64_t kernel,
-                    int64_t stride, int64_t padding, int64_t max_pool = 0) {
+  absl::Status conv(Sequential& seq, const std::string& key, int64_t channels, int64_t kernel, int64_t stride,
+                    int64_t padding, int64_t max_pool = 0) {
     const Shape in = seq.out_shape();
     if (in.size() != 3)
-      return absl::InvalidArgumentError(absl::StrCat(
-          key, ": conv2d needs image input (C, H, W), got ", shape_str(in)));
+      return absl::InvalidArgumentError(absl::StrCat(key, ": conv2d needs image input (C, H, W), got ", shape_str(in)));
     if (channels <= 0 || kernel <= 0 || stride <= 0)
       return absl::InvalidArgumentError(absl::StrCat(key, ": channels, kernel and stride must be > 0"));
     if (padding < 0) padding = kernel / 2;
     if (in[1] + 2 * padding < kernel || in[2] + 2 * padding < kernel)
-      return absl::InvalidArgumentError(absl::StrCat(key, ": kernel ", kernel, " does not fit input ",
-                                                     shape_str(in), " with padding ", padding));
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": kernel ", kernel, " does not fit input ", shape_str(in), " with padding ", padding));
     if (max_pool > 0) {
       const int64_t p = (in[1] + 2 * padding - kernel) / stride + 1, q = (in[2] + 2 * padding - kernel) / stride + 1;
       if (p < max_pool || q < max_pool)
@@ -82,7 +81,8 @@ class Builder {
   absl::Status pool(Sequential& seq, const std::string& key, bool max, int64_t size, int64_t stride) {
     const Shape in = seq.out_shape();
     if (in.size() != 3)
-      return absl::InvalidArgumentError(absl::StrCat(key, ": pooling needs image input (C, H, W), got ", shape_str(in)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": pooling needs image input (C, H, W), got ", shape_str(in)));
     if (size <= 0) return absl::InvalidArgumentError(absl::StrCat(key, ": pool size must be > 0"));
     if (in[1] < size || in[2] < size)
       return absl::InvalidArgumentError(absl::StrCat(key, ": pool size ", size, " larger than input ", shape_str(in)));
@@ -118,7 +118,9 @@ class Builder {
       case LayerType::kBatchNorm:
         seq.add(std::make_unique<BatchNorm>(ctx_, seq.out_shape(), dtype_, sync_bn_));
         return absl::OkStatus();
-      case LayerType::kLayerNorm: seq.add(std::make_unique<LayerNorm>(ctx_, seq.out_shape(), dtype_)); return absl::OkStatus();
+      case LayerType::kLayerNorm:
+        seq.add(std::make_unique<LayerNorm>(ctx_, seq.out_shape(), dtype_));
+        return absl::OkStatus();
       case LayerType::kResidual: {
         auto body = std::make_unique<Sequential>(seq.out_shape());
         for (size_t i = 0; i < l.layers.size(); ++i)
@@ -135,9 +137,9 @@ class Builder {
       bool ok = in.size() == 3 && out.size() == 3 && out[1] > 0 && in[1] % out[1] == 0 &&
                 in[1] / out[1] == in[2] / out[2] && (in[1] - 1) / (in[1] / out[1]) + 1 == out[1];
       if (!ok)
-        return absl::InvalidArgumentError(absl::StrCat(
-            key, ": residual body maps ", shape_str(in), " to ", shape_str(out),
-            "; a skip connection needs the same shape or a strided change of channels"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ": residual body maps ", shape_str(in), " to ", shape_str(out),
+                         "; a skip connection needs the same shape or a strided change of channels"));
     }
     seq.add(std::make_unique<Residual>(ctx_, rng_, in, std::move(body), dtype_));
     return absl::OkStatus();
@@ -187,19 +189,16 @@ class Builder {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec,
-                                                   const Shape& input_shape, int64_t outputs,
-                                                   uint64_t seed, DType dtype) {
+absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
+                                                   int64_t outputs, uint64_t seed, DType dtype) {
   Builder b(ctx, seed, dtype, spec.sync_batch_norm);
   auto net = std::make_unique<Sequential>(input_shape);
   if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
     if (spec.kind == ModelKind::kCnn) {
       if (input_shape.size() != 3)
         return absl::InvalidArgumentError(absl::StrCat(
-            "model.kind: cnn needs image data (C, H, W); the data has samples of shape ",
-            shape_str(input_shape)));
-      if (spec.conv.empty())
-        return absl::InvalidArgumentError("model.conv: a cnn needs at least one conv block");
+            "model.kind: cnn needs image data (C, H, W); the data has samples of shape ", shape_str(input_shape)));
+      if (spec.conv.empty()) return absl::InvalidArgumentError("model.conv: a cnn needs at least one conv block");
       for (size_t i = 0; i < spec.conv.size(); ++i)
         TY_RETURN_IF_ERROR(b.conv_block(*net, absl::StrCat("model.conv[", i, "]"), spec.conv[i], spec.activation));
     }
@@ -215,9 +214,8 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
       TY_RETURN_IF_ERROR(b.layer(*net, absl::StrCat("model.layers[", i, "]"), spec.layers[i]));
     const Shape out = net->out_shape();
     if (out.size() != 1 || out[0] != outputs)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "model.layers: the last layer gives ", shape_str(out), " per sample; the data needs (",
-          outputs, ",) outputs"));
+      return absl::InvalidArgumentError(absl::StrCat("model.layers: the last layer gives ", shape_str(out),
+                                                     " per sample; the data needs (", outputs, ",) outputs"));
   }
   auto model = std::make_unique<Model>(std::move(net));
   model->named_params();  // assigns full names to parameters

@@ -33,8 +33,7 @@ class Model {
 
 // Builds the model for samples of `input_shape` ((D) or (C, H, W)) and `outputs` logits.
 // Errors name the spec key and the shapes that do not fit.
-absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec,
-                                                   const Shape& input_shape, int64_t outputs,
-                                                   uint64_t seed, DType dtype = DType::kF32);
+absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
+                                                   int64_t outputs, uint64_t seed, DType dtype = DType::kF32);
 
 }  // namespace ty

@@ -12,8 +12,7 @@ void Allocator::copy(void* dst, const void* src, size_t bytes) {
   if (dst != src && bytes > 0) std::memmove(dst, src, bytes);
 }
 
-void Allocator::copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
-                        size_t rows) {
+void Allocator::copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) {
   for (size_t r = 0; r < rows; ++r)
     std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch, width);
 }
@@ -43,7 +42,8 @@ size_t CachingHostAllocator::round_up(size_t bytes) {
 void* CachingHostAllocator::allocate(size_t bytes) {
   // A tensor larger than the machine's memory fails here, not later in the kernel's OOM
   // killer after overcommit (the command then exits with class 4, out of memory).
-  static const size_t physical = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  static const size_t physical =
+      static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (bytes > physical) throw std::bad_alloc();
   size_t size = round_up(bytes);
   std::lock_guard<std::mutex> lock(mu_);

@@ -23,8 +23,7 @@ class Allocator {
   // its stream in call order, and to_host() returns once the bytes have arrived.
   virtual void copy(void* dst, const void* src, size_t bytes);
   // `rows` rows of `width` bytes, `src_pitch` / `dst_pitch` bytes apart.
-  virtual void copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
-                       size_t rows);
+  virtual void copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows);
   virtual void to_host(void* host_dst, const void* src, size_t bytes);
   // Returns once `host_src` may be reused.
   virtual void from_host(void* dst, const void* host_src, size_t bytes);

@@ -4,8 +4,7 @@
 
 namespace ty {
 
-Var::Var(Tensor value, bool requires_grad, std::string name)
-    : state_(std::make_shared<VarState>()) {
+Var::Var(Tensor value, bool requires_grad, std::string name) : state_(std::make_shared<VarState>()) {
   state_->value = std::move(value);
   state_->requires_grad = requires_grad;
   state_->name = std::move(name);
@@ -13,9 +12,8 @@ Var::Var(Tensor value, bool requires_grad, std::string name)
 
 void Var::accumulate_grad(Context& ctx, const Tensor& g) const {
   VarState& s = *state_;
-  CHECK_EQ(g.numel(), s.value.numel())
-      << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape()) << " "
-      << s.name;
+  CHECK_EQ(g.numel(), s.value.numel()) << "gradient " << shape_str(g.shape()) << " for " << shape_str(s.value.shape())
+                                       << " " << s.name;
   CHECK(g.layout() == s.value.layout()) << "a " << layout_name(g.layout()) << " gradient for a "
                                         << layout_name(s.value.layout()) << " value " << s.name;
   if (!s.grad_valid) {
@@ -47,8 +45,7 @@ void Tape::backward(const Var& loss, double seed_value) {
   for (size_t i = 0; i < nodes_.size(); ++i)
     for (const Var& in : nodes_[i].inputs) {
       VarState* s = in.state();
-      if (s->is_leaf && s->requires_grad && s->on_grad_ready && !first_use.count(s))
-        first_use[s] = i;
+      if (s->is_leaf && s->requires_grad && s->on_grad_ready && !first_use.count(s)) first_use[s] = i;
     }
   std::vector<std::vector<VarState*>> ready_after(nodes_.size());
   for (auto& [s, i] : first_use) ready_after[i].push_back(s);

@@ -47,9 +47,7 @@ class Var {
   void zero_grad() { state_->grad_valid = false; }
   // Adds `g` into the gradient (takes `g` over when there is none yet), with ctx's kernels.
   void accumulate_grad(Context& ctx, const Tensor& g) const;
-  void set_grad_ready_hook(std::function<void(VarState&)> hook) {
-    state_->on_grad_ready = std::move(hook);
-  }
+  void set_grad_ready_hook(std::function<void(VarState&)> hook) { state_->on_grad_ready = std::move(hook); }
 
  private:
   std::shared_ptr<VarState> state_;

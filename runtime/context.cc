@@ -16,11 +16,12 @@ namespace {
 absl::StatusOr<std::unique_ptr<DeviceRuntime>> open_device(const ContextOptions& o) {
   if (o.device.kind == DeviceKind::kCPU) {
     if (o.compute != DType::kF32)
-      return absl::InvalidArgumentError(absl::StrCat("mixed precision (", dtype_name(o.compute),
-                                                     ") runs on CUDA devices only"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("mixed precision (", dtype_name(o.compute), ") runs on CUDA devices only"));
     return std::unique_ptr<DeviceRuntime>();
   }
-  TY_ASSIGN_OR_RETURN(DeviceRuntime rt, open_cuda_runtime(o.device.index, o.allow_tf32, o.benchmark_convolutions, o.compute));
+  TY_ASSIGN_OR_RETURN(DeviceRuntime rt,
+                      open_cuda_runtime(o.device.index, o.allow_tf32, o.benchmark_convolutions, o.compute));
   return std::make_unique<DeviceRuntime>(std::move(rt));
 }
 
@@ -36,8 +37,7 @@ Context::Context(const ContextOptions& options) : Context(options, open_or_die(o
 
 Context::Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> device)
     : options_(options),
-      threads_(options.threads > 0 ? options.threads
-                                   : static_cast<int>(std::thread::hardware_concurrency())),
+      threads_(options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency())),
       device_(std::move(device)),
       allocator_(device_ ? device_->allocator : std::make_shared<CachingHostAllocator>()),
       dropout_rng_(options.seed, options.dropout_stream) {

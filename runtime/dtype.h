@@ -35,11 +35,24 @@ inline const char* dtype_name(DType t) {
   return "?";
 }
 
-template <class T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::kF32; };
-template <> struct DTypeOf<double> { static constexpr DType value = DType::kF64; };
-template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::kI32; };
-template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::kU8; };
+template <class T>
+struct DTypeOf;
+template <>
+struct DTypeOf<float> {
+  static constexpr DType value = DType::kF32;
+};
+template <>
+struct DTypeOf<double> {
+  static constexpr DType value = DType::kF64;
+};
+template <>
+struct DTypeOf<int32_t> {
+  static constexpr DType value = DType::kI32;
+};
+template <>
+struct DTypeOf<uint8_t> {
+  static constexpr DType value = DType::kU8;
+};
 
 // How a tensor's elements lie in memory. kPlain: row-major in its shape. kBlocked16: a 4-D
 // (N, C, H, W) tensor with C a multiple of 16 stored as (N, C/16, H, W, 16), the layout
@@ -54,22 +67,20 @@ struct Device {
   DeviceKind kind = DeviceKind::kCPU;
   int index = 0;
   bool operator==(const Device&) const = default;
-  std::string str() const {
-    return kind == DeviceKind::kCPU ? "cpu" : "cuda:" + std::to_string(index);
-  }
+  std::string str() const { return kind == DeviceKind::kCPU ? "cpu" : "cuda:" + std::to_string(index); }
 };
 
 // Runs `body` with `T` bound to the C++ type of a floating dtype (f32 or f64).
-#define TY_DISPATCH_FLOAT(dtype, T, ...)                                   \
-  do {                                                                     \
-    if ((dtype) == ::ty::DType::kF32) {                                    \
-      using T = float;                                                     \
-      __VA_ARGS__                                                          \
-    } else {                                                               \
+#define TY_DISPATCH_FLOAT(dtype, T, ...)                                                \
+  do {                                                                                  \
+    if ((dtype) == ::ty::DType::kF32) {                                                 \
+      using T = float;                                                                  \
+      __VA_ARGS__                                                                       \
+    } else {                                                                            \
       CHECK((dtype) == ::ty::DType::kF64) << "float op on " << ::ty::dtype_name(dtype); \
-      using T = double;                                                    \
-      __VA_ARGS__                                                          \
-    }                                                                      \
+      using T = double;                                                                 \
+      __VA_ARGS__                                                                       \
+    }                                                                                   \
   } while (0)
 
 }  // namespace ty

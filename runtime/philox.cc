@@ -11,9 +11,7 @@ std::array<uint32_t, 4> Philox::block(uint64_t c) const {
   return out;
 }
 
-float Philox::uniform(uint64_t i) const {
-  return philox_unit_float(u32(i));
-}
+float Philox::uniform(uint64_t i) const { return philox_unit_float(u32(i)); }
 
 double Philox::normal(uint64_t i) const {
   auto b = block(i / 2);

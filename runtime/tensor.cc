@@ -27,8 +27,7 @@ Storage::Storage(std::shared_ptr<Allocator> alloc, size_t bytes, Device device)
 
 Storage::~Storage() { alloc_->deallocate(data_, bytes_); }
 
-Tensor Tensor::empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype,
-                     Device device) {
+Tensor Tensor::empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype, Device device) {
   for (int64_t d : shape) CHECK_GE(d, 0) << "negative dimension in " << shape_str(shape);
   Tensor t;
   t.shape_ = std::move(shape);
@@ -65,8 +64,7 @@ Tensor Tensor::reshape(Shape shape) const {
     }
   }
   if (infer >= 0) shape[infer] = known == 0 ? 0 : numel() / known;
-  CHECK_EQ(shape_numel(shape), numel())
-      << "reshape " << shape_str(shape_) << " to " << shape_str(shape);
+  CHECK_EQ(shape_numel(shape), numel()) << "reshape " << shape_str(shape_) << " to " << shape_str(shape);
   CHECK(layout_ == Layout::kPlain || shape == shape_)
       << "reshape of a " << layout_name(layout_) << " tensor " << shape_str(shape_);
   Tensor t = *this;
@@ -117,12 +115,28 @@ namespace {
 // The bytes of `value` stored as `dtype`.
 size_t pattern_of(DType dtype, double value, unsigned char (&out)[8]) {
   switch (dtype) {
-    case DType::kF32: { float v = static_cast<float>(value); std::memcpy(out, &v, 4); return 4; }
+    case DType::kF32: {
+      float v = static_cast<float>(value);
+      std::memcpy(out, &v, 4);
+      return 4;
+    }
     case DType::kF64: std::memcpy(out, &value, 8); return 8;
-    case DType::kI32: { int32_t v = static_cast<int32_t>(value); std::memcpy(out, &v, 4); return 4; }
+    case DType::kI32: {
+      int32_t v = static_cast<int32_t>(value);
+      std::memcpy(out, &v, 4);
+      return 4;
+    }
     case DType::kU8: out[0] = static_cast<unsigned char>(value); return 1;
-    case DType::kBF16: { uint16_t v = bf16_from_float(static_cast<float>(value)); std::memcpy(out, &v, 2); return 2; }
-    case DType::kF16: { uint16_t v = f16_from_float(static_cast<float>(value)); std::memcpy(out, &v, 2); return 2; }
+    case DType::kBF16: {
+      uint16_t v = bf16_from_float(static_cast<float>(value));
+      std::memcpy(out, &v, 2);
+      return 2;
+    }
+    case DType::kF16: {
+      uint16_t v = f16_from_float(static_cast<float>(value));
+      std::memcpy(out, &v, 2);
+      return 2;
+    }
   }
   return 0;
 }
@@ -172,12 +186,32 @@ double Tensor::device_at(int64_t i) const {
   const size_t es = dtype_size(dtype_);
   alloc_->to_host(bytes, static_cast<const char*>(raw()) + i * es, es);
   switch (dtype_) {
-    case DType::kF32: { float v; std::memcpy(&v, bytes, 4); return v; }
-    case DType::kF64: { double v; std::memcpy(&v, bytes, 8); return v; }
-    case DType::kI32: { int32_t v; std::memcpy(&v, bytes, 4); return v; }
+    case DType::kF32: {
+      float v;
+      std::memcpy(&v, bytes, 4);
+      return v;
+    }
+    case DType::kF64: {
+      double v;
+      std::memcpy(&v, bytes, 8);
+      return v;
+    }
+    case DType::kI32: {
+      int32_t v;
+      std::memcpy(&v, bytes, 4);
+      return v;
+    }
     case DType::kU8: return bytes[0];
-    case DType::kBF16: { uint16_t v; std::memcpy(&v, bytes, 2); return float_from_bf16(v); }
-    case DType::kF16: { uint16_t v; std::memcpy(&v, bytes, 2); return float_from_f16(v); }
+    case DType::kBF16: {
+      uint16_t v;
+      std::memcpy(&v, bytes, 2);
+      return float_from_bf16(v);
+    }
+    case DType::kF16: {
+      uint16_t v;
+      std::memcpy(&v, bytes, 2);
+      return float_from_f16(v);
+    }
   }
   return 0;
 }

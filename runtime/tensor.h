@@ -40,8 +40,7 @@ class Tensor {
  public:
   Tensor() = default;
   // Uninitialized tensor of `shape` in memory from `alloc`.
-  static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype,
-                      Device device = {});
+  static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype, Device device = {});
   // A tensor that owns a fresh malloc'd copy-free buffer (for tests and tools without a Context).
   static Tensor empty(Shape shape, DType dtype = DType::kF32);
 
@@ -60,17 +59,15 @@ class Tensor {
   Device device() const { return storage_ ? storage_->device() : Device{}; }
   const std::shared_ptr<Allocator>& allocator() const { return alloc_; }
 
-  void* raw() const {
-    return static_cast<char*>(storage_->data()) + offset_ * dtype_size(dtype_);
-  }
-  template <class T> T* data() const {
-    DCHECK(DTypeOf<T>::value == dtype_) << "data<" << dtype_name(DTypeOf<T>::value)
-                                        << "> on " << dtype_name(dtype_);
+  void* raw() const { return static_cast<char*>(storage_->data()) + offset_ * dtype_size(dtype_); }
+  template <class T>
+  T* data() const {
+    DCHECK(DTypeOf<T>::value == dtype_) << "data<" << dtype_name(DTypeOf<T>::value) << "> on " << dtype_name(dtype_);
     return static_cast<T*>(raw());
   }
 
   // Views sharing storage.
-  Tensor reshape(Shape shape) const;  // plain tensors (or the same shape)
+  Tensor reshape(Shape shape) const;                // plain tensors (or the same shape)
   Tensor rows(int64_t start, int64_t count) const;  // slice of dim 0
 
   // New tensors from the same allocator.

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "runtime/status.h"
 #include "storage/shard/crc32c.h"
@@ -79,7 +79,8 @@ absl::StatusOr<int> verify_manifest(const std::string& dir) {
                                               " do not match the manifest (", size, ", ", crc, ")"));
     ++files;
   }
-  if (files != world) return absl::DataLossError(absl::StrCat(dir, "/MANIFEST: ", files, " files for ", world, " ranks"));
+  if (files != world)
+    return absl::DataLossError(absl::StrCat(dir, "/MANIFEST: ", files, " files for ", world, " ranks"));
   return world;
 }
 
@@ -114,7 +115,8 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   const std::string final_dir = step_dir(run_dir, step), partial = final_dir + ".partial";
   std::error_code ec;
   fs::create_directories(partial, ec);
-  if (!fs::is_directory(partial)) return absl::UnavailableError(absl::StrCat(partial, ": cannot create (", ec.message(), ")"));
+  if (!fs::is_directory(partial))
+    return absl::UnavailableError(absl::StrCat(partial, ": cannot create (", ec.message(), ")"));
   // Each rank states its file's size and CRC32C in a small sidecar (written after the file),
   // so rank 0 does not read the others' files back.
   uint32_t crc = 0;

@@ -37,8 +37,7 @@ void InMemoryDataset::gather(const int64_t* indices, int64_t count, Tensor& x, T
   for (int64_t i = 0; i < count; ++i) {
     const int64_t s = indices[i];
     DCHECK(s >= 0 && s < size_);
-    std::memcpy(X + i * sample_numel_, features_.data() + s * sample_numel_,
-                sample_numel_ * sizeof(float));
+    std::memcpy(X + i * sample_numel_, features_.data() + s * sample_numel_, sample_numel_ * sizeof(float));
     if (classes_ > 0) {
       y.data<int32_t>()[i] = labels_[s];
     } else {
@@ -49,9 +48,9 @@ void InMemoryDataset::gather(const int64_t* indices, int64_t count, Tensor& x, T
 }
 
 std::string InMemoryDataset::describe() const {
-  return absl::StrCat(name_, ": ", size_, " samples of ", shape_str(sample_shape_),
-                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes")
-                                   : absl::StrCat(", ", target_width_, " targets"));
+  return absl::StrCat(
+      name_, ": ", size_, " samples of ", shape_str(sample_shape_),
+      classes_ > 0 ? absl::StrCat(", ", classes_, " classes") : absl::StrCat(", ", target_width_, " targets"));
 }
 
 SubsetDataset::SubsetDataset(DatasetPtr base, std::vector<int64_t> indices, std::string name)

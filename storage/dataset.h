@@ -40,10 +40,10 @@ using DatasetPtr = std::shared_ptr<const Dataset>;
 // Samples held in memory as f32 features and i32 labels or f32 targets.
 class InMemoryDataset final : public Dataset {
  public:
-  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
-                  std::vector<int32_t> labels, int64_t classes);
-  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features,
-                  std::vector<float> targets, int64_t target_width);
+  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features, std::vector<int32_t> labels,
+                  int64_t classes);
+  InMemoryDataset(std::string name, Shape sample_shape, std::vector<float> features, std::vector<float> targets,
+                  int64_t target_width);
   int64_t size() const override { return size_; }
   Shape sample_shape() const override { return sample_shape_; }
   int64_t num_classes() const override { return classes_; }

@@ -23,29 +23,27 @@ struct IdxFile {
 
 absl::StatusOr<IdxFile> read_idx(const std::string& path, uint32_t want_magic, int want_dims) {
   gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
   auto close = [&] { gzclose(f); };
   unsigned char head[4 + 4 * 4];
   const int header_bytes = 4 + 4 * want_dims;
   int got = gzread(f, head, header_bytes);
   if (got < 4) {
     close();
-    return absl::DataLossError(absl::StrCat(path, ": truncated: ", std::max(got, 0),
-                                            " bytes, shorter than an IDX header"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": truncated: ", std::max(got, 0), " bytes, shorter than an IDX header"));
   }
   const uint32_t magic = (uint32_t{head[0]} << 24) | (head[1] << 16) | (head[2] << 8) | head[3];
   if (magic != want_magic) {
     close();
     char buf[160];
-    std::snprintf(buf, sizeof buf, ": wrong magic number 0x%08x at offset 0 (expected 0x%08x, an IDX %s file)",
-                  magic, want_magic, want_dims == 3 ? "images" : "labels");
+    std::snprintf(buf, sizeof buf, ": wrong magic number 0x%08x at offset 0 (expected 0x%08x, an IDX %s file)", magic,
+                  want_magic, want_dims == 3 ? "images" : "labels");
     return absl::InvalidArgumentError(path + buf);
   }
   if (got < header_bytes) {
     close();
-    return absl::DataLossError(absl::StrCat(path, ": truncated in the header (", got, " of ",
-                                            header_bytes, " bytes)"));
+    return absl::DataLossError(absl::StrCat(path, ": truncated in the header (", got, " of ", header_bytes, " bytes)"));
   }
   IdxFile idx;
   int64_t total = 1;
@@ -60,7 +58,8 @@ absl::StatusOr<IdxFile> read_idx(const std::string& path, uint32_t want_magic, i
     // Bounded before anything is allocated: at most 2^40 bytes in all.
     if (v > 0 && total > (int64_t{1} << 40) / v) {
       close();
-      return absl::InvalidArgumentError(absl::StrCat(path, ": the header's dimensions (at byte offset 4) multiply "
+      return absl::InvalidArgumentError(absl::StrCat(path,
+                                                     ": the header's dimensions (at byte offset 4) multiply "
                                                      "past 2^40 bytes; not an IDX file this reader takes"));
     }
     idx.dims.push_back(v);
@@ -85,8 +84,8 @@ absl::StatusOr<IdxFile> read_idx(const std::string& path, uint32_t want_magic, i
   close();
   if (static_cast<int64_t>(idx.data.size()) < total)
     return absl::DataLossError(absl::StrCat(path, ": truncated: the header promises ", total,
-                                            " data bytes, the file has ", idx.data.size(),
-                                            " (ends at byte offset ", header_bytes + idx.data.size(), ")"));
+                                            " data bytes, the file has ", idx.data.size(), " (ends at byte offset ",
+                                            header_bytes + idx.data.size(), ")"));
   return idx;
 }
 
@@ -105,16 +104,16 @@ absl::StatusOr<DatasetPtr> load_idx(const std::string& images_path, const std::s
   TY_ASSIGN_OR_RETURN(IdxFile images, read_idx(images_path, 0x00000803, 3));
   TY_ASSIGN_OR_RETURN(IdxFile labels, read_idx(labels_path, 0x00000801, 1));
   if (images.dims[0] != labels.dims[0])
-    return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", images.dims[0], " images but ",
-                                                   labels_path, " has ", labels.dims[0], " labels"));
+    return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", images.dims[0], " images but ", labels_path,
+                                                   " has ", labels.dims[0], " labels"));
   const int64_t n = images.dims[0], h = images.dims[1], w = images.dims[2];
   std::vector<float> features(images.data.size());
   for (size_t i = 0; i < features.size(); ++i) features[i] = images.data[i] * (1.0f / 255.0f);
   std::vector<int32_t> y(labels.data.begin(), labels.data.end());
   int64_t classes = 0;
   for (int32_t v : y) classes = std::max<int64_t>(classes, v + 1);
-  return std::make_shared<InMemoryDataset>(images_path, Shape{1, h, w}, std::move(features),
-                                           std::move(y), std::max<int64_t>(classes, 1));
+  return std::make_shared<InMemoryDataset>(images_path, Shape{1, h, w}, std::move(features), std::move(y),
+                                           std::max<int64_t>(classes, 1));
   (void)n;
 }
 

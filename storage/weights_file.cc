@@ -19,7 +19,10 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'Y', 'W', 'E', 'I', 'G', 'H', 'T'};
 
-template <class T> void put(std::string& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
 
 // Reads from a byte buffer, failing (not crashing) past its end.
 struct Reader {
@@ -55,7 +58,8 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
       const ssize_t w = ::write(fd, p, left);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        st = absl::UnavailableError(absl::StrCat(tmp, ": write failed at byte offset ", done, " (", std::strerror(errno), ")"));
+        st = absl::UnavailableError(
+            absl::StrCat(tmp, ": write failed at byte offset ", done, " (", std::strerror(errno), ")"));
         return;
       }
       p += w;
@@ -80,8 +84,10 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
   emit(meta.data(), meta.size());
   const uint32_t file_crc = crc;
   emit(&file_crc, 4);
-  if (st.ok() && ::fsync(fd) != 0) st = absl::UnavailableError(absl::StrCat(tmp, ": fsync failed (", std::strerror(errno), ")"));
-  if (::close(fd) != 0 && st.ok()) st = absl::UnavailableError(absl::StrCat(tmp, ": close failed (", std::strerror(errno), ")"));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = absl::UnavailableError(absl::StrCat(tmp, ": fsync failed (", std::strerror(errno), ")"));
+  if (::close(fd) != 0 && st.ok())
+    st = absl::UnavailableError(absl::StrCat(tmp, ": close failed (", std::strerror(errno), ")"));
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
@@ -97,9 +103,11 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
   // Only a regular file, read to its size: a directory or a device (/dev/zero) is refused
   // before anything is read.
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  if (::stat(path.c_str(), &st) != 0)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
   if (!S_ISREG(st.st_mode))
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file (a weights file is; give the path of "
+    return absl::InvalidArgumentError(absl::StrCat(path,
+                                                   ": not a regular file (a weights file is; give the path of "
                                                    "weights.bin)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
@@ -119,13 +127,16 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
   uint32_t version = 0, count = 0;
   r.take(&version, 4);
   r.take(&count, 4);
-  if (version != 1 && version != 2) return absl::InvalidArgumentError(absl::StrCat(path, ": unsupported version ", version));
+  if (version != 1 && version != 2)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": unsupported version ", version));
   std::map<std::string, Tensor> out;
   for (uint32_t i = 0; i < count; ++i) {
     const size_t at = r.pos;
     uint32_t len = 0, ndim = 0;
     uint8_t dtype = 0;
-    auto bad = [&] { return absl::DataLossError(absl::StrCat(path, ": tensor ", i, " malformed at byte offset ", at)); };
+    auto bad = [&] {
+      return absl::DataLossError(absl::StrCat(path, ": tensor ", i, " malformed at byte offset ", at));
+    };
     if (!r.take(&len, 4) || len > body.size()) return bad();
     std::string name(len, '\0');
     if (!r.take(name.data(), len) || !r.take(&dtype, 1) || !r.take(&ndim, 4) || ndim > 8 ||
@@ -149,8 +160,8 @@ absl::Status assign_weights(const std::string& path, const std::map<std::string,
       return absl::InvalidArgumentError(absl::StrCat(path, ": has no tensor '", name, "' that the model needs"));
     const Tensor& src = it->second;
     if (src.shape() != dst.shape() || src.dtype() != dst.dtype())
-      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "' is ", shape_str(src.shape()),
-                                                     " ", dtype_name(src.dtype()), ", the model needs ",
+      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "' is ", shape_str(src.shape()), " ",
+                                                     dtype_name(src.dtype()), ", the model needs ",
                                                      shape_str(dst.shape()), " ", dtype_name(dst.dtype())));
     Tensor d = dst;
     d.copy_from(src);

@@ -38,7 +38,6 @@ void reduce_bytes(DType dt, void* dst, const void* src, int64_t n, ReduceOp op) 
   }
 }
 
-
 int mod(int a, int w) { return ((a % w) + w) % w; }
 
 // memcpy that accepts empty ranges with null pointers (zero-size tensors).
@@ -75,7 +74,8 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline 
     for (int step = 0; step < w - 1; ++step) {
       const int send_chunk = mod(r + 1 - step, w), recv_chunk = mod(r - step, w);
       TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + c.begin(send_chunk) * es, c.size(send_chunk) * es));
-      TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, deadline));
+      TY_RETURN_IF_ERROR(
+          t.recv(mod(r - 1, w), tag, base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, deadline));
     }
   }
   if (op == ReduceOp::kAvg) scale_in_place(buf, 1.0 / w);
@@ -103,7 +103,8 @@ absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp
   const size_t es = dtype_size(in.dtype());
   std::vector<char> rotated(work.nbytes());
   for (int i = 0; i < w; ++i)
-    copy_bytes(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es, block * es);
+    copy_bytes(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es,
+               block * es);
   TY_RETURN_IF_ERROR(ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline));
   copy_bytes(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
   if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / w);

@@ -21,8 +21,8 @@ absl::Status InProcessHub::take(int src, int dst, int tag, void* data, size_t by
   std::unique_lock<std::mutex> lock(mu_);
   auto& box = boxes_[{src, dst, tag}];
   if (!cv_.wait_until(lock, deadline, [&] { return !box.empty(); }))
-    return absl::DeadlineExceededError(absl::StrCat("rank ", dst, " waited for rank ", src, " (tag ", tag,
-                                                    ") past comm.timeout_s"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("rank ", dst, " waited for rank ", src, " (tag ", tag, ") past comm.timeout_s"));
   std::vector<char> msg = std::move(box.front());
   box.pop_front();
   if (msg.size() != bytes)
@@ -103,7 +103,8 @@ CommHandlePtr InProcessCommunicator::do_reduce_scatter(Tensor in, Tensor out, Re
 
 CommHandlePtr InProcessCommunicator::do_barrier() {
   const int tag = next_tag();
-  return queue_.submit("barrier", [this, tag](OpQueue::Clock::time_point d) { return ring::barrier(transport_, tag, d); });
+  return queue_.submit("barrier",
+                       [this, tag](OpQueue::Clock::time_point d) { return ring::barrier(transport_, tag, d); });
 }
 
 CommHandlePtr InProcessCommunicator::do_send(Tensor t, int dst, int tag) {

@@ -6,9 +6,9 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "comm/communicator.h"

@@ -38,7 +38,6 @@ absl::Status mpi_error(const char* call, int code) {
   return absl::UnavailableError(absl::StrCat(call, " failed: ", std::string(msg, len)));
 }
 
-
 // A step that makes one blocking call on the queue thread (Open MPI's tuned blocking
 // collectives are about twice as fast as its non-blocking ones); `after` runs on success.
 OpQueue::Step blocking(const char* call, std::function<int()> run, std::function<void()> after = {}) {
@@ -156,15 +155,16 @@ CommHandlePtr MpiCommunicator::do_allgather(Tensor in, Tensor out) {
 }
 
 CommHandlePtr MpiCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
-  return queue().submit(this->op("reduce_scatter"),
-                        blocking("MPI_Reduce_scatter_block",
-                                 [in, out, op, c = comm_] {
-                                   return MPI_Reduce_scatter_block(in.raw(), out.raw(), count_of(out), mpi_type(in),
-                                                                   mpi_op(op), c);
-                                 },
-                                 [out, op, n = size_]() mutable {
-                                   if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / n);
-                                 }));
+  return queue().submit(this->op("reduce_scatter"), blocking(
+                                                        "MPI_Reduce_scatter_block",
+                                                        [in, out, op, c = comm_] {
+                                                          return MPI_Reduce_scatter_block(in.raw(), out.raw(),
+                                                                                          count_of(out), mpi_type(in),
+                                                                                          mpi_op(op), c);
+                                                        },
+                                                        [out, op, n = size_]() mutable {
+                                                          if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / n);
+                                                        }));
 }
 
 CommHandlePtr MpiCommunicator::do_barrier() {
@@ -189,15 +189,17 @@ absl::StatusOr<std::unique_ptr<Communicator>> MpiCommunicator::do_split(int colo
   MPI_Comm sub = MPI_COMM_NULL;
   int rank = 0, size = 0;
   absl::Status st = queue()
-                        .submit(op("split"), blocking("MPI_Comm_split", [&, c = comm_] {
-                                  int rc = MPI_Comm_split(c, color == kNoGroup ? MPI_UNDEFINED : color, key, &sub);
-                                  if (rc == MPI_SUCCESS && sub != MPI_COMM_NULL) {
-                                    MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
-                                    MPI_Comm_rank(sub, &rank);
-                                    MPI_Comm_size(sub, &size);
-                                  }
-                                  return rc;
-                                }))
+                        .submit(op("split"), blocking("MPI_Comm_split",
+                                                      [&, c = comm_] {
+                                                        int rc = MPI_Comm_split(
+                                                            c, color == kNoGroup ? MPI_UNDEFINED : color, key, &sub);
+                                                        if (rc == MPI_SUCCESS && sub != MPI_COMM_NULL) {
+                                                          MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
+                                                          MPI_Comm_rank(sub, &rank);
+                                                          MPI_Comm_size(sub, &size);
+                                                        }
+                                                        return rc;
+                                                      }))
                         ->wait();
   if (!st.ok()) return st;
   if (sub == MPI_COMM_NULL) return std::unique_ptr<Communicator>();

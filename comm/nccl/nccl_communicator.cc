@@ -62,16 +62,16 @@ class NcclCommunicator::Handle final : public CommHandle {
     ncclResult_t async = ncclSuccess;
     c_.nccl_->async_error(c_.comm_, &async);
     if (async != ncclSuccess && async != ncclInProgress) {
-      const std::string why = absl::StrCat(op_, " (rank ", c_.rank_, " of ", c_.size_, "): NCCL reported ",
-                                           c_.nccl_->error_string(async));
+      const std::string why =
+          absl::StrCat(op_, " (rank ", c_.rank_, " of ", c_.size_, "): NCCL reported ", c_.nccl_->error_string(async));
       c_.abort(why);
       return finish(absl::UnavailableError(why), s);
     }
     const double waited = std::chrono::duration<double>(Clock::now() - submitted_).count();
     if (Clock::now() - submitted_ > c_.options_.timeout) {
-      const std::string why = absl::StrCat(op_, " (rank ", c_.rank_, " of ", c_.size_, ") on NCCL did not complete after ",
-                                           absl::StrFormat("%.1f", waited),
-                                           " s (comm.timeout_s); a peer rank is gone or stuck");
+      const std::string why =
+          absl::StrCat(op_, " (rank ", c_.rank_, " of ", c_.size_, ") on NCCL did not complete after ",
+                       absl::StrFormat("%.1f", waited), " s (comm.timeout_s); a peer rank is gone or stuck");
       c_.abort(why);
       return finish(absl::DeadlineExceededError(why), s);
     }
@@ -98,9 +98,9 @@ class NcclCommunicator::Handle final : public CommHandle {
 };
 
 absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(rendezvous::Store& store,
-                                                                            const std::string& key, int rank, int size,
-                                                                            int device, cudaStream_t compute,
-                                                                            CommOptions options) {
+                                                                           const std::string& key, int rank, int size,
+                                                                           int device, cudaStream_t compute,
+                                                                           CommOptions options) {
   TY_ASSIGN_OR_RETURN(const NcclLibrary* nccl, NcclLibrary::get());
   std::unique_ptr<NcclCommunicator> c(new NcclCommunicator());
   c->nccl_ = nccl;
@@ -166,7 +166,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::do_split(int col
   const std::string where = absl::StrCat(this->where("split"), " color ", color);
   if (absl::Status st = broken(); !st.ok()) return st;
   if (nccl_->comm_split == nullptr)
-    return absl::FailedPreconditionError(absl::StrCat(where, ": this NCCL has no ncclCommSplit (2.18 or newer needed)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, ": this NCCL has no ncclCommSplit (2.18 or newer needed)"));
   std::unique_ptr<NcclCommunicator> c(new NcclCommunicator());
   c->nccl_ = nccl_;
   c->device_ = device_;
@@ -174,9 +175,9 @@ absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::do_split(int col
   c->options_ = options_;
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
-  TY_RETURN_IF_ERROR(nccl_->check(
-      nccl_->comm_split(comm_, color == kNoGroup ? NCCL_SPLIT_NOCOLOR : color, key, &c->comm_, &config),
-      "ncclCommSplit", where));
+  TY_RETURN_IF_ERROR(
+      nccl_->check(nccl_->comm_split(comm_, color == kNoGroup ? NCCL_SPLIT_NOCOLOR : color, key, &c->comm_, &config),
+                   "ncclCommSplit", where));
   if (color == kNoGroup) return std::unique_ptr<Communicator>();
   TY_RETURN_IF_ERROR(c->finish_setup(where));
   int n = 0, r = 0;
@@ -215,8 +216,8 @@ CommHandlePtr NcclCommunicator::launch(const std::string& op, std::initializer_l
   if (absl::Status st = broken(); !st.ok()) return done_handle(st);
   for (const Tensor* t : tensors)
     if (t->device() != Device{DeviceKind::kCUDA, device_})
-      return done_handle(absl::InvalidArgumentError(
-          absl::StrCat(where(op.c_str()), ": NCCL takes tensors on cuda:", device_, ", got one on ", t->device().str())));
+      return done_handle(absl::InvalidArgumentError(absl::StrCat(
+          where(op.c_str()), ": NCCL takes tensors on cuda:", device_, ", got one on ", t->device().str())));
   cudaEvent_t ready, start, end;
   cudaEventCreateWithFlags(&ready, cudaEventDisableTiming);
   cudaEventCreate(&start);
@@ -245,17 +246,17 @@ CommHandlePtr NcclCommunicator::do_allreduce(Tensor t, ReduceOp op) {
 
 CommHandlePtr NcclCommunicator::do_broadcast(Tensor t, int root) {
   return launch("broadcast", {&t}, [&] {
-    return nccl_->check(nccl_->broadcast(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root,
-                                         comm_, stream_),
-                        "ncclBroadcast", "broadcast");
+    return nccl_->check(
+        nccl_->broadcast(t.raw(), t.raw(), static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root, comm_, stream_),
+        "ncclBroadcast", "broadcast");
   });
 }
 
 CommHandlePtr NcclCommunicator::do_allgather(Tensor in, Tensor out) {
   return launch("allgather", {&in, &out}, [&] {
-    return nccl_->check(nccl_->all_gather(in.raw(), out.raw(), static_cast<size_t>(in.numel()), nccl_type(in.dtype()),
-                                          comm_, stream_),
-                        "ncclAllGather", "allgather");
+    return nccl_->check(
+        nccl_->all_gather(in.raw(), out.raw(), static_cast<size_t>(in.numel()), nccl_type(in.dtype()), comm_, stream_),
+        "ncclAllGather", "allgather");
   });
 }
 
@@ -269,8 +270,8 @@ CommHandlePtr NcclCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceO
 
 CommHandlePtr NcclCommunicator::do_barrier() {
   return launch("barrier", {}, [&] {
-    return nccl_->check(nccl_->all_reduce(scratch_, scratch_, 1, ncclFloat32, ncclSum, comm_, stream_),
-                        "ncclAllReduce", "barrier");
+    return nccl_->check(nccl_->all_reduce(scratch_, scratch_, 1, ncclFloat32, ncclSum, comm_, stream_), "ncclAllReduce",
+                        "barrier");
   });
 }
 

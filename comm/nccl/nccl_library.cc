@@ -1,6 +1,5 @@
 #include "comm/nccl/nccl_library.h"
 
-
 #include <dlfcn.h>
 
 #include <mutex>
@@ -26,8 +25,9 @@ absl::StatusOr<const NcclLibrary*> NcclLibrary::get() {
     std::string tried;
     void* h = open_first_library({"libnccl.so.2", "libnccl.so"}, &tried);
     if (h == nullptr) {
-      error = absl::StrCat("NCCL not found (", tried,
-                           "); put libnccl.so.2 on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or PyTorch's nvidia/nccl/lib)");
+      error =
+          absl::StrCat("NCCL not found (", tried,
+                       "); put libnccl.so.2 on LD_LIBRARY_PATH (/usr/local/cuda/lib64, or PyTorch's nvidia/nccl/lib)");
       return;
     }
     resolve(h, "ncclGetUniqueId", lib.get_unique_id, error) &&

@@ -77,8 +77,8 @@ absl::Status CollectiveStore::wait(const std::vector<std::string>& keys, Clock::
   for (const std::string& k : keys)
     if (!known_.count(k)) missing.push_back(k);
   if (!missing.empty())
-    return absl::NotFoundError(absl::StrCat(describe(), ": no rank set ", absl::StrJoin(missing, ", "),
-                                            " before this collective wait"));
+    return absl::NotFoundError(
+        absl::StrCat(describe(), ": no rank set ", absl::StrJoin(missing, ", "), " before this collective wait"));
   return absl::OkStatus();
 }
 

@@ -21,7 +21,8 @@ absl::StatusOr<std::unique_ptr<FileStore>> FileStore::open(const std::string& di
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!std::filesystem::is_directory(dir))
-    return absl::InvalidArgumentError(absl::StrCat("rendezvous file://", dir, ": cannot create it (", ec.message(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rendezvous file://", dir, ": cannot create it (", ec.message(), ")"));
   return std::unique_ptr<FileStore>(new FileStore(dir));
 }
 
@@ -29,8 +30,10 @@ absl::StatusOr<std::string> FileStore::path_of(const std::string& key) const {
   if (key.empty()) return absl::InvalidArgumentError("rendezvous key: empty");
   std::string name;
   for (unsigned char c : key) {
-    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') name += static_cast<char>(c);
-    else name += absl::StrFormat("%%%02X", c);
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-')
+      name += static_cast<char>(c);
+    else
+      name += absl::StrFormat("%%%02X", c);
   }
   if (name.size() > 200) return absl::InvalidArgumentError(absl::StrCat("rendezvous key '", key, "': too long"));
   return dir_ + "/" + name;
@@ -67,10 +70,12 @@ absl::Status FileStore::wait(const std::vector<std::string>& keys, Clock::time_p
       if (::access(paths[i].c_str(), F_OK) != 0) missing.push_back(keys[i]);
     if (missing.empty()) return absl::OkStatus();
     if (Clock::now() >= deadline)
-      return absl::DeadlineExceededError(absl::StrCat(
-          describe(), ": ", missing.size(), " key(s) not set after ",
-          std::chrono::duration<double>(Clock::now() - t0).count(), " s: ", absl::StrJoin(missing, ", ")));
-    std::this_thread::sleep_for(std::min<std::chrono::microseconds>(nap, std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()) + std::chrono::microseconds(1)));
+      return absl::DeadlineExceededError(absl::StrCat(describe(), ": ", missing.size(), " key(s) not set after ",
+                                                      std::chrono::duration<double>(Clock::now() - t0).count(),
+                                                      " s: ", absl::StrJoin(missing, ", ")));
+    std::this_thread::sleep_for(std::min<std::chrono::microseconds>(
+        nap,
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()) + std::chrono::microseconds(1)));
     nap = std::min(nap * 2, std::chrono::microseconds(50000));
   }
 }

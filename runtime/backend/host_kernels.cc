@@ -22,20 +22,22 @@ __attribute__((always_inline)) inline void sgd_loop(int64_t n, T* __restrict p, 
 }
 
 template <class T>
-__attribute__((always_inline)) inline void adam_loop(int64_t n, T* __restrict p, const T* __restrict g,
-                                                     T* __restrict m, T* __restrict v, const AdamStep& s) {
+__attribute__((always_inline)) inline void adam_loop(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m,
+                                                     T* __restrict v, const AdamStep& s) {
   for (int64_t j = 0; j < n; ++j) adam_element(p[j], g[j], m[j], v[j], s);
 }
 
 // f32 is the hot path: compiled for several ISAs, the best one picked at load time.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void sgd_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict buf, const SgdStep& s) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgd_f32(int64_t n, float* __restrict p,
+                                                                          const float* __restrict g,
+                                                                          float* __restrict buf, const SgdStep& s) {
   sgd_loop<float>(n, p, g, buf, s);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void adam_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-              const AdamStep& s) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void adam_f32(int64_t n, float* __restrict p,
+                                                                           const float* __restrict g,
+                                                                           float* __restrict m, float* __restrict v,
+                                                                           const AdamStep& s) {
   adam_loop<float>(n, p, g, m, v, s);
 }
 
@@ -82,9 +84,7 @@ void HostKernels::sum(const Tensor& x, double scale, Tensor& y) {
   });
 }
 
-void HostKernels::broadcast_scalar(const Tensor& s, double scale, Tensor& y) {
-  y.fill(s.at(0) * scale);
-}
+void HostKernels::broadcast_scalar(const Tensor& s, double scale, Tensor& y) { y.fill(s.at(0) * scale); }
 
 void HostKernels::column_sums(const Tensor& x, Tensor& y) {
   const int64_t f = y.numel(), n = x.numel() / std::max<int64_t>(f, 1);
@@ -209,8 +209,8 @@ void HostKernels::cross_entropy_forward(const Tensor& logp, const Tensor& labels
 }
 
 // d/dx = (softmax(x) - q) / N.
-void HostKernels::cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing,
-                                         const Tensor& dloss, Tensor& dx) {
+void HostKernels::cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing, const Tensor& dloss,
+                                         Tensor& dx) {
   const int64_t n = rows_of(logp), c = logp.numel() / std::max<int64_t>(n, 1);
   const int32_t* L = labels.data<int32_t>();
   TY_DISPATCH_FLOAT(dx.dtype(), T, {

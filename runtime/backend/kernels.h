@@ -27,7 +27,6 @@ struct PoolGeom {
   bool max;  // else average, padding excluded from the count
 };
 
-
 class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
@@ -43,28 +42,23 @@ class KernelBackend {
   // c (M, N) = op(a) * op(b) + beta * c (+ bias (N) on every row, optional), where op(a) is
   // (M, K) and op(b) is (K, N); a is stored (K, M) when trans_a, b is stored (N, K) when
   // trans_b.
-  virtual void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c,
-                    float beta, const Tensor* bias = nullptr) = 0;
+  virtual void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta,
+                    const Tensor* bias = nullptr) = 0;
 
-  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
-                              const Tensor* bias, Tensor& y) = 0;
-  virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w,
-                                    Tensor& dx) = 0;
+  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) = 0;
+  virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) = 0;
   // dw (K, C, R, S) and db (K) (optional, may be null) are overwritten.
-  virtual void conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy,
-                                       Tensor& dw, Tensor* db) = 0;
+  virtual void conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                       Tensor* db) = 0;
 
   // `workspace` is whatever the backend needs to route max-pool gradients; it is allocated
   // by the backend in forward and handed back in backward.
-  virtual void pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y,
-                              Tensor* workspace) = 0;
-  virtual void pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& workspace,
-                               Tensor& dx) = 0;
+  virtual void pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) = 0;
+  virtual void pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& workspace, Tensor& dx) = 0;
 
   // y = f(x); dx = f'(x) * dy. `alpha` is the LeakyReLU slope.
   virtual void eltwise_forward(Eltwise kind, float alpha, const Tensor& x, Tensor& y) = 0;
-  virtual void eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy,
-                                Tensor& dx) = 0;
+  virtual void eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy, Tensor& dx) = 0;
 
   // Over the last axis of x viewed as (rows, cols); `log` selects log-softmax.
   virtual void softmax_forward(bool log, const Tensor& x, Tensor& y) = 0;
@@ -72,25 +66,23 @@ class KernelBackend {
 
   // Batch norm over x viewed as (N, C, S); mean/var: (C), biased variance. Training: the
   // batch statistics are written to mean/var; otherwise mean/var are read (running stats).
-  virtual void batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 float eps, bool training, Tensor& mean, Tensor& var,
-                                 Tensor& y) = 0;
-  virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                  const Tensor& mean, const Tensor& var, float eps,
-                                  bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) = 0;
+  virtual void batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training,
+                                 Tensor& mean, Tensor& var, Tensor& y) = 0;
+  virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                  const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
+                                  Tensor& dbeta) = 0;
 
   // Layer norm over the last axis of x viewed as (rows, cols). mean/var: (rows).
-  virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 float eps, Tensor& y, Tensor& mean, Tensor& var) = 0;
-  virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                  const Tensor& mean, const Tensor& var, float eps, Tensor& dx,
-                                  Tensor& dgamma, Tensor& dbeta) = 0;
+  virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y,
+                                 Tensor& mean, Tensor& var) = 0;
+  virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                  const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) = 0;
 
   // ---- Vector work: elementwise over memory (any layout, the same in and out), reductions,
   // losses and optimizer updates. Host backends share one implementation (HostKernels).
-  virtual void add(const Tensor& a, const Tensor& b, Tensor& y) = 0;  // y = a + b
-  virtual void mul(const Tensor& a, const Tensor& b, Tensor& y) = 0;  // y = a * b
-  virtual void accumulate(Tensor& y, const Tensor& x) = 0;            // y += x
+  virtual void add(const Tensor& a, const Tensor& b, Tensor& y) = 0;     // y = a + b
+  virtual void mul(const Tensor& a, const Tensor& b, Tensor& y) = 0;     // y = a * b
+  virtual void accumulate(Tensor& y, const Tensor& x) = 0;               // y += x
   virtual void axpby(float a, const Tensor& x, float b, Tensor& y) = 0;  // y = a x + b y
   // y (1) = scale * sum(x), summed in double.
   virtual void sum(const Tensor& x, double scale, Tensor& y) = 0;
@@ -115,8 +107,8 @@ class KernelBackend {
   // same device (checked where they come from); targets like the predictions. loss: (1).
   // The backward writes dx = d(loss)/dx * dloss[0].
   virtual void cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) = 0;
-  virtual void cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing,
-                                      const Tensor& dloss, Tensor& dx) = 0;
+  virtual void cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing, const Tensor& dloss,
+                                      Tensor& dx) = 0;
   virtual void mse_forward(const Tensor& pred, const Tensor& target, Tensor& loss) = 0;
   virtual void mse_backward(const Tensor& pred, const Tensor& target, const Tensor& dloss, Tensor& dx) = 0;
   virtual void bce_forward(const Tensor& logits, const Tensor& target, Tensor& loss) = 0;

@@ -10,8 +10,6 @@ absl::StatusOr<CudaDeviceInfo> cuda_device(int) {
       "-DTRAINYARD_CUDA=OFF); rebuild on a machine with the CUDA toolkit");
 }
 
-absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool, bool, DType) {
-  return cuda_device(index).status();
-}
+absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool, bool, DType) { return cuda_device(index).status(); }
 
 }  // namespace ty

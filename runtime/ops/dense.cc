@@ -15,8 +15,8 @@ Tensor column_sums(Context& ctx, const Tensor& dy, int64_t f) {
 
 Var linear(Context& ctx, const Var& x, const Var& w, const Var& b) {
   CHECK_EQ(x.value().ndim(), 2) << "linear input " << shape_str(x.shape());
-  CHECK_EQ(x.shape()[1], w.shape()[1])
-      << "linear: input " << shape_str(x.shape()) << " vs weight " << shape_str(w.shape());
+  CHECK_EQ(x.shape()[1], w.shape()[1]) << "linear: input " << shape_str(x.shape()) << " vs weight "
+                                       << shape_str(w.shape());
   const int64_t n = x.shape()[0], out = w.shape()[0];
   KernelBackend& k = ctx.kernels(x.dtype());
   Tensor y = ctx.empty({n, out}, x.dtype());
@@ -62,7 +62,7 @@ namespace {
 // Blocked output when the backend handles it and the shape fits.
 Layout output_layout(KernelBackend& k, const Shape& shape) {
   return k.handles(Layout::kBlocked16) && Tensor::layout_fits(shape, Layout::kBlocked16) ? Layout::kBlocked16
-                                                                                       : Layout::kPlain;
+                                                                                         : Layout::kPlain;
 }
 }  // namespace
 
@@ -73,8 +73,7 @@ Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dPara
   const Shape& ws = w.shape();
   CHECK(xs.size() == 4 && ws.size() == 4 && xs[1] == ws[1])
       << "conv2d input " << shape_str(xs) << " vs weight " << shape_str(ws);
-  ConvGeom g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], 0, 0,
-             p.stride, p.stride, p.padding, p.padding};
+  ConvGeom g{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], 0, 0, p.stride, p.stride, p.padding, p.padding};
   g.p = (g.h + 2 * g.pad_h - g.r) / g.stride_h + 1;
   g.q = (g.w + 2 * g.pad_w - g.s) / g.stride_w + 1;
   CHECK(g.p > 0 && g.q > 0) << "conv2d kernel larger than padded input " << shape_str(xs);
@@ -107,8 +106,7 @@ Var pool2d(Context& ctx, const Var& x_in, Pool2dParams p, bool max) {
   const Shape& xs = x.shape();
   CHECK_EQ(xs.size(), 4u) << "pool2d input " << shape_str(xs);
   int64_t stride = p.stride > 0 ? p.stride : p.kernel;
-  PoolGeom g{xs[0], xs[1], xs[2], xs[3], 0, 0, p.kernel, p.kernel, stride, stride,
-             p.padding, p.padding, max};
+  PoolGeom g{xs[0], xs[1], xs[2], xs[3], 0, 0, p.kernel, p.kernel, stride, stride, p.padding, p.padding, max};
   g.p = (g.h + 2 * g.pad_h - g.kh) / g.stride_h + 1;
   g.q = (g.w + 2 * g.pad_w - g.kw) / g.stride_w + 1;
   CHECK(g.p > 0 && g.q > 0) << "pool2d window larger than padded input " << shape_str(xs);

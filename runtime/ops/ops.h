@@ -72,15 +72,14 @@ Var mean(Context& ctx, const Var& x);
 // x: (N, C, ...). Training: normalizes with batch statistics and updates the running ones
 // (running = (1 - momentum) * running + momentum * batch, unbiased variance); otherwise uses
 // the running statistics.
-Var batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta,
-               Tensor& running_mean, Tensor& running_var, float momentum, float eps,
-               bool training);
+Var batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
+               float momentum, float eps, bool training);
 // Synchronized batch norm: in training, the batch statistics (and, in backward, the sums
 // the input gradient needs) are taken over every rank's batch through
 // ctx.cross_rank_sum(); parameter gradients stay per rank (data parallel averages them).
 // Without a cross-rank sum it is batch_norm.
-Var sync_batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta,
-                    Tensor& running_mean, Tensor& running_var, float momentum, float eps, bool training);
+Var sync_batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean,
+                    Tensor& running_var, float momentum, float eps, bool training);
 // Over the last axis. gamma, beta: (D)
 Var layer_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, float eps);
 

@@ -51,9 +51,7 @@ Var dropout(Context& ctx, const Var& x_in, float p, bool training) {
 Var reshape(Context& ctx, const Var& x_in, Shape shape) {
   const Var x = plain(ctx, x_in);
   Tensor y = x.value().reshape(std::move(shape));
-  return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& dy) {
-    x.accumulate_grad(ctx, dy.reshape(x.shape()));
-  });
+  return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& dy) { x.accumulate_grad(ctx, dy.reshape(x.shape())); });
 }
 
 Var flatten(Context& ctx, const Var& x) { return reshape(ctx, x, {x.shape()[0], -1}); }
@@ -72,7 +70,8 @@ Var add(Context& ctx, const Var& a, const Var& b_in) {
 
 Var add_channel_bias(Context& ctx, const Var& x_in, const Var& b) {
   const int64_t c = x_in.value().ndim() > 1 ? x_in.shape()[1] : 0;
-  CHECK(c > 0 && b.value().numel() == c) << "add_channel_bias " << shape_str(b.shape()) << " to " << shape_str(x_in.shape());
+  CHECK(c > 0 && b.value().numel() == c) << "add_channel_bias " << shape_str(b.shape()) << " to "
+                                         << shape_str(x_in.shape());
   KernelBackend& k = ctx.kernels(x_in.dtype());
   const Var x = for_backend(ctx, k, x_in);
   Tensor y = x.value().empty_like();

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-
 namespace ty {
 
 void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {

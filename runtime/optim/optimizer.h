@@ -47,8 +47,8 @@ class Optimizer {
     return t;
   }
   // Copies `name` from `state` into slot i (created like the parameter); false if absent.
-  bool restore_slot(const std::map<std::string, Tensor>& state, const std::string& name,
-                    std::vector<Tensor>& slots, size_t i) {
+  bool restore_slot(const std::map<std::string, Tensor>& state, const std::string& name, std::vector<Tensor>& slots,
+                    size_t i) {
     auto it = state.find(name);
     if (it == state.end()) return false;
     Tensor& dst = slot(slots, i, params_[i].value());

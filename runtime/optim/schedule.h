@@ -10,10 +10,10 @@ enum class LrShape { kConstant, kStep, kCosine };
 
 struct ScheduleOptions {
   LrShape kind = LrShape::kConstant;
-  int64_t step_size = 1000;       // step: multiply by gamma every step_size steps
+  int64_t step_size = 1000;  // step: multiply by gamma every step_size steps
   float gamma = 0.1f;
-  float min_lr = 0.f;             // cosine: the floor reached at total_steps
-  int64_t warmup_steps = 0;       // linear ramp from lr / warmup_steps up to lr, any kind
+  float min_lr = 0.f;        // cosine: the floor reached at total_steps
+  int64_t warmup_steps = 0;  // linear ramp from lr / warmup_steps up to lr, any kind
 };
 
 class LrSchedule {

@@ -33,16 +33,18 @@ absl::Status label_in_range(const std::string& where, int32_t label, int64_t rec
 absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& s) {
   const int xi = s.field_index("x"), yi = s.field_index("y");
   if (xi < 0 || yi < 0)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": shard fields are {", s.describe(),
-                                                   "}; training data needs fields 'x' and 'y'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": shard fields are {", s.describe(), "}; training data needs fields 'x' and 'y'"));
   TrainingFields f{s.fields[xi], s.fields[yi], s.field_offset(xi), s.field_offset(yi)};
   if (f.x.dtype != DType::kU8 && f.x.dtype != DType::kF32)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'x' is ", dtype_name(f.x.dtype), "; u8 or f32 needed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": field 'x' is ", dtype_name(f.x.dtype), "; u8 or f32 needed"));
   if (f.y.dtype != DType::kI32 && f.y.dtype != DType::kF32)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is ", dtype_name(f.y.dtype), "; i32 or f32 needed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": field 'y' is ", dtype_name(f.y.dtype), "; i32 or f32 needed"));
   if (f.y.dtype == DType::kI32 && shape_numel(f.y.dims) != 1)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": field 'y' is i32 ", shape_str(f.y.dims),
-                                                   "; class labels are one i32 per record"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": field 'y' is i32 ", shape_str(f.y.dims), "; class labels are one i32 per record"));
   if (shape_numel(f.x.dims) < 1 || shape_numel(f.y.dims) < 1)
     return absl::InvalidArgumentError(absl::StrCat(path, ": empty field in {", s.describe(), "}"));
   return f;
@@ -64,12 +66,15 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
       return absl::InvalidArgumentError(absl::StrCat(path, ": schema {", s.describe(), "} differs from ", paths[0]));
     }
     const int64_t xo = f.x_offset, yo = f.y_offset, xb = d->x_.bytes(), yb = d->y_.bytes();
-    TY_RETURN_IF_ERROR(r.scan(options.skip_corrupt, [&](int64_t, const char* p) {
-      d->xs_.insert(d->xs_.end(), p + xo, p + xo + xb);
-      d->ys_.insert(d->ys_.end(), p + yo, p + yo + yb);
-      ++d->size_;
-      return absl::OkStatus();
-    }, &d->skipped_));
+    TY_RETURN_IF_ERROR(r.scan(
+        options.skip_corrupt,
+        [&](int64_t, const char* p) {
+          d->xs_.insert(d->xs_.end(), p + xo, p + xo + xb);
+          d->ys_.insert(d->ys_.end(), p + yo, p + yo + yb);
+          ++d->size_;
+          return absl::OkStatus();
+        },
+        &d->skipped_));
   }
   if (d->y_.dtype == DType::kI32) {
     const int32_t* y = reinterpret_cast<const int32_t*>(d->ys_.data());

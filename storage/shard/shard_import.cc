@@ -10,8 +10,8 @@ namespace ty {
 namespace {
 
 // Writes every sample of `data` as a record {x, y}; `pixels` stores x as u8 (x * 255).
-absl::StatusOr<std::vector<std::string>> write_dataset(const Dataset& data, bool pixels,
-                                                       const std::string& out_prefix, ShardWriterOptions options) {
+absl::StatusOr<std::vector<std::string>> write_dataset(const Dataset& data, bool pixels, const std::string& out_prefix,
+                                                       ShardWriterOptions options) {
   ShardSchema schema;
   schema.fields.push_back({"x", pixels ? DType::kU8 : DType::kF32, data.sample_shape()});
   if (data.num_classes() > 0) {
@@ -35,7 +35,8 @@ absl::StatusOr<std::vector<std::string>> write_dataset(const Dataset& data, bool
     for (int64_t i = 0; i < n; ++i) {
       const float* xi = x.data<float>() + i * xn;
       if (pixels) {
-        for (int64_t k = 0; k < xn; ++k) record[k] = static_cast<char>(static_cast<uint8_t>(std::lround(xi[k] * 255.0f)));
+        for (int64_t k = 0; k < xn; ++k)
+          record[k] = static_cast<char>(static_cast<uint8_t>(std::lround(xi[k] * 255.0f)));
       } else {
         std::memcpy(record.data(), xi, xb);
       }

@@ -21,7 +21,9 @@ absl::Status pread_all(int fd, const std::string& path, void* buf, size_t n, int
   while (done < n) {
     const ssize_t r = ::pread(fd, p + done, n - done, offset + static_cast<int64_t>(done));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return absl::UnavailableError(absl::StrCat(path, ": read failed at byte offset ", offset + done, ": ", std::strerror(errno)));
+    if (r < 0)
+      return absl::UnavailableError(
+          absl::StrCat(path, ": read failed at byte offset ", offset + done, ": ", std::strerror(errno)));
     if (r == 0) return absl::DataLossError(absl::StrCat(path, ": truncated at byte offset ", offset + done));
     done += static_cast<size_t>(r);
   }
@@ -100,8 +102,9 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
     const int64_t at = static_cast<int64_t>(index_offset + k * 16);
     if (off % kShardAlign != 0 || off > index_offset || static_cast<int64_t>(off) < next_free || n == 0 ||
         static_cast<uint64_t>(n) > (index_offset - off) / static_cast<uint64_t>(record))
-      return absl::DataLossError(absl::StrCat(path, ": shard index entry ", k, " (byte offset ", at, ") describes chunk at ",
-                                              off, " with ", n, " records, which does not fit"));
+      return absl::DataLossError(absl::StrCat(path, ": shard index entry ", k, " (byte offset ", at,
+                                              ") describes chunk at ", off, " with ", n,
+                                              " records, which does not fit"));
     r.chunks_.push_back(Chunk{static_cast<int64_t>(off), first, n});
     first += n;
     next_free = static_cast<int64_t>(off) + static_cast<int64_t>(n) * record;
@@ -113,8 +116,8 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
 }
 
 int64_t ShardReader::record_offset(int64_t i) const {
-  auto it = std::upper_bound(chunks_.begin(), chunks_.end(), i,
-                             [](int64_t v, const Chunk& c) { return v < c.first_record; });
+  auto it =
+      std::upper_bound(chunks_.begin(), chunks_.end(), i, [](int64_t v, const Chunk& c) { return v < c.first_record; });
   const Chunk& c = *(it - 1);
   return c.offset + (i - c.first_record) * schema_.record_bytes();
 }

@@ -11,14 +11,18 @@ namespace {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the shard format is little-endian");
 
-template <class T> void put(std::string& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
 
 // Bounds-checked reads from the header buffer.
 struct Cursor {
   const char* data;
   size_t size;
   size_t pos = 0;
-  template <class T> bool get(T& v) {
+  template <class T>
+  bool get(T& v) {
     if (sizeof(T) > size - pos) return false;
     std::memcpy(&v, data + pos, sizeof(T));
     pos += sizeof(T);
@@ -83,11 +87,13 @@ absl::StatusOr<ShardSchema> ShardSchema::decode_header(const std::string& path, 
   for (uint32_t i = 0; i < count; ++i) {
     uint16_t len = 0;
     uint8_t dtype = 0, ndim = 0;
-    if (!c.get(len) || len < 1 || len > 255 || len > size - c.pos) return bad(absl::StrCat("field ", i, ": name length ", len));
+    if (!c.get(len) || len < 1 || len > 255 || len > size - c.pos)
+      return bad(absl::StrCat("field ", i, ": name length ", len));
     ShardField f;
     f.name.assign(data + c.pos, len);
     c.pos += len;
-    if (!c.get(dtype) || dtype > static_cast<uint8_t>(DType::kU8)) return bad(absl::StrCat("field '", f.name, "': dtype ", int(dtype)));
+    if (!c.get(dtype) || dtype > static_cast<uint8_t>(DType::kU8))
+      return bad(absl::StrCat("field '", f.name, "': dtype ", int(dtype)));
     if (!c.get(ndim) || ndim > 8) return bad(absl::StrCat("field '", f.name, "': ndim ", int(ndim)));
     f.dtype = static_cast<DType>(dtype);
     for (uint8_t d = 0; d < ndim; ++d) {
@@ -97,7 +103,8 @@ absl::StatusOr<ShardSchema> ShardSchema::decode_header(const std::string& path, 
     }
     int64_t bytes = static_cast<int64_t>(dtype_size(f.dtype));
     for (int64_t d : f.dims) {
-      if (d != 0 && bytes > kShardMaxRecordBytes / d) return bad(absl::StrCat("field '", f.name, "' larger than 64 MiB"));
+      if (d != 0 && bytes > kShardMaxRecordBytes / d)
+        return bad(absl::StrCat("field '", f.name, "' larger than 64 MiB"));
       bytes *= d;
     }
     s.fields.push_back(std::move(f));

@@ -22,11 +22,11 @@ struct ShardField {
 struct ShardSchema {
   std::vector<ShardField> fields;
 
-  int64_t payload_bytes() const;                      // one record without its CRC
+  int64_t payload_bytes() const;  // one record without its CRC
   int64_t record_bytes() const { return payload_bytes() + 4; }
-  int field_index(const std::string& name) const;     // -1 if absent
-  int64_t field_offset(int index) const;              // within a record
-  std::string describe() const;                       // "x: u8 (1, 28, 28), y: i32 ()"
+  int field_index(const std::string& name) const;  // -1 if absent
+  int64_t field_offset(int index) const;           // within a record
+  std::string describe() const;                    // "x: u8 (1, 28, 28), y: i32 ()"
   bool operator==(const ShardSchema&) const = default;
 
   // Header bytes (magic, version, fields, CRC), not yet padded to 4096.

@@ -37,8 +37,8 @@ ShardWriter::~ShardWriter() {
 
 absl::Status ShardWriter::write(const void* data, size_t n) {
   if (n > 0 && std::fwrite(data, 1, n, file_) != n)
-    return absl::UnavailableError(absl::StrCat(tmp_path_, ": write failed at byte offset ", offset_, " (",
-                                               std::strerror(errno), ")"));
+    return absl::UnavailableError(
+        absl::StrCat(tmp_path_, ": write failed at byte offset ", offset_, " (", std::strerror(errno), ")"));
   offset_ += static_cast<int64_t>(n);
   return absl::OkStatus();
 }

@@ -20,7 +20,9 @@ struct Tokens {
 
 Tokens byte_tokens(const std::string& text) {
   Tokens t;
-  for (int b = 0; b < 256; ++b) t.vocab.push_back(std::isprint(b) && b != ' ' ? std::string(1, char(b)) : absl::StrCat("<0x", absl::Hex(b, absl::kZeroPad2), ">"));
+  for (int b = 0; b < 256; ++b)
+    t.vocab.push_back(std::isprint(b) && b != ' ' ? std::string(1, char(b))
+                                                  : absl::StrCat("<0x", absl::Hex(b, absl::kZeroPad2), ">"));
   for (unsigned char c : text) t.ids.push_back(c);
   return t;
 }
@@ -57,7 +59,8 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
   const Tokens t = o.tokens == "bytes" ? byte_tokens(text) : word_tokens(text);
   const int64_t per = o.seq_len + 1;
   if (static_cast<int64_t>(t.ids.size()) < per)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", t.ids.size(), " tokens, fewer than one record of ", per));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", t.ids.size(), " tokens, fewer than one record of ", per));
   {
     std::ofstream vocab(out_prefix + ".vocab");
     for (const auto& w : t.vocab) vocab << w << "\n";

@@ -8,8 +8,8 @@
 namespace ty {
 namespace {
 // Streams of the epoch_permutation() seed space kept apart from the in-memory sampler's.
-constexpr uint64_t kShardOrderSalt = 0x5348415244000000ull;   // "SHARD"
-constexpr uint64_t kWindowSalt = 0x57494e444f570000ull;       // "WINDOW"
+constexpr uint64_t kShardOrderSalt = 0x5348415244000000ull;  // "SHARD"
+constexpr uint64_t kWindowSalt = 0x57494e444f570000ull;      // "WINDOW"
 }  // namespace
 
 EpochPlan::EpochPlan(std::vector<int64_t> shard_records, int64_t window, uint64_t seed, int64_t epoch)

@@ -27,8 +27,7 @@ bool on_local_filesystem(const std::string& path) {
     case 0x01021994:  // tmpfs
     case 0x794C7630:  // overlayfs
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -51,12 +50,14 @@ absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct, bo
   f.direct_ = direct;
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
   if (f.fd_ < 0 && direct && errno == EINVAL)
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": storage.direct_io is true but this filesystem does not support O_DIRECT (tmpfs?); "
-              "set storage.direct_io: false"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path,
+                     ": storage.direct_io is true but this filesystem does not support O_DIRECT (tmpfs?); "
+                     "set storage.direct_io: false"));
   if (f.fd_ < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
   struct stat st;
-  if (::fstat(f.fd_, &st) != 0) return absl::UnavailableError(absl::StrCat(path, ": cannot stat (", std::strerror(errno), ")"));
+  if (::fstat(f.fd_, &st) != 0)
+    return absl::UnavailableError(absl::StrCat(path, ": cannot stat (", std::strerror(errno), ")"));
   f.size_ = st.st_size;
   if (!direct) ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   if (mapped && !direct && f.size_ > 0) {
@@ -105,7 +106,8 @@ absl::StatusOr<const char*> ReadFile::read(int64_t offset, int64_t length, Align
     const ssize_t r = ::pread(fd_, p + done, static_cast<size_t>(end - begin - done), begin + done);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0)
-      return absl::UnavailableError(absl::StrCat(path_, ": read failed at byte offset ", begin + done, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat(path_, ": read failed at byte offset ", begin + done, ": ", std::strerror(errno)));
     if (r == 0) return absl::DataLossError(absl::StrCat(path_, ": truncated at byte offset ", begin + done));
     done += r;
     if (direct_ && done % kAlign != 0) break;  // a short O_DIRECT read ends at end of file

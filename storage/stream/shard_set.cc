@@ -103,10 +103,12 @@ absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Te
   std::vector<char> rec(static_cast<size_t>(payload_));
   for (int64_t i = 0; i < count; ++i) {
     CHECK(indices[i] >= 0 && indices[i] < total_) << "sample " << indices[i] << " of " << total_;
-    const int shard = static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), indices[i]) - starts_.begin()) - 1;
+    const int shard =
+        static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), indices[i]) - starts_.begin()) - 1;
     const int64_t record = indices[i] - starts_[shard];
     TY_RETURN_IF_ERROR(readers_[shard].read(record, 1, rec.data()));
-    TY_RETURN_IF_ERROR(decode(rec.data(), shard, record, x.data<float>() + i * xn, static_cast<char*>(y.raw()) + i * yb));
+    TY_RETURN_IF_ERROR(
+        decode(rec.data(), shard, record, x.data<float>() + i * xn, static_cast<char*>(y.raw()) + i * yb));
   }
   return absl::OkStatus();
 }

@@ -35,16 +35,16 @@ void batch_scheduling() {
 // order; each range of slots is read into one buffer, where the records then stay.
 struct ShardStream::Load {
   int64_t epoch = 0, first = 0, end = 0;
-  int64_t last_step = 0;              // the last step that takes a record from here
-  std::vector<int32_t> slot_of;       // position - first -> slot, or -1: not this rank's
-  std::vector<RecordRef> refs;        // per slot
-  std::vector<int64_t> offsets;       // per slot: byte offset in its shard
-  std::vector<const char*> records;   // per slot: the record in a buffer, once read
-  std::vector<uint8_t> bad;           // per slot: 1 = corrupt, left out (skip_corrupt)
-  std::vector<Range> ranges;          // until queued
-  std::vector<AlignedBuffer> buffers; // one per range
-  int64_t bytes = 0;                  // of all ranges
-  int pending = 0;                    // ranges not read yet; 0: every record is in place
+  int64_t last_step = 0;               // the last step that takes a record from here
+  std::vector<int32_t> slot_of;        // position - first -> slot, or -1: not this rank's
+  std::vector<RecordRef> refs;         // per slot
+  std::vector<int64_t> offsets;        // per slot: byte offset in its shard
+  std::vector<const char*> records;    // per slot: the record in a buffer, once read
+  std::vector<uint8_t> bad;            // per slot: 1 = corrupt, left out (skip_corrupt)
+  std::vector<Range> ranges;           // until queued
+  std::vector<AlignedBuffer> buffers;  // one per range
+  int64_t bytes = 0;                   // of all ranges
+  int pending = 0;                     // ranges not read yet; 0: every record is in place
   absl::Status error;
 };
 
@@ -73,10 +73,10 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
                                                                StreamOptions options) {
   std::unique_ptr<ShardStream> s(new ShardStream(std::move(shards), options));
   for (int i = 0; i < s->shards_->shards(); ++i) {
-    TY_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io,
-                                                  options.io == FileIo::kMmap ||
-                                                      (options.io == FileIo::kAuto &&
-                                                       on_local_filesystem(s->shards_->reader(i).path()))));
+    TY_ASSIGN_OR_RETURN(
+        ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io,
+                                   options.io == FileIo::kMmap || (options.io == FileIo::kAuto &&
+                                                                   on_local_filesystem(s->shards_->reader(i).path()))));
     s->any_mapped_ = s->any_mapped_ || f.mapped();
     s->files_.push_back(std::move(f));
   }
@@ -158,7 +158,8 @@ std::shared_ptr<ShardStream::Load> ShardStream::make_load(const EpochPlan& plan,
     // Window positions in file order: the i-th is where record unshuffled(first + i) goes.
     const std::vector<int64_t> order = plan.window_in_file_order(w);
     for (size_t i = 0; i < order.size(); ++i)
-      if (order[i] >= from && sampler_.owner(order[i]) == options_.rank) take(order[i], plan.unshuffled(load->first + i));
+      if (order[i] >= from && sampler_.owner(order[i]) == options_.rank)
+        take(order[i], plan.unshuffled(load->first + i));
   } else {  // kPad's tail: a few records from the start of the epoch's order
     std::vector<std::pair<RecordRef, int64_t>> mine;
     for (int64_t p = std::max(load->first, from); p < load->end; ++p)
@@ -271,7 +272,8 @@ void ShardStream::read_loop() {
         check();
       } else if (!run_guarded(check)) {
         st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": shrank while mapped (SIGBUS reading bytes [",
-                                              r.offset, ", ", r.offset + r.length, ")); was it changed during the run?"));
+                                              r.offset, ", ", r.offset + r.length,
+                                              ")); was it changed during the run?"));
       }
       if (st.ok() && bad_slot >= 0)
         st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": record ", load.refs[bad_slot].record,
@@ -327,8 +329,8 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
     good += load->bad[slot] ? 0 : 1;
   }
   if (b.status.ok() && good == 0)
-    b.status = absl::DataLossError(absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ",
-                                                options_.rank, " is corrupt"));
+    b.status = absl::DataLossError(
+        absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ", options_.rank, " is corrupt"));
   for (auto& [load, slot] : parts) {
     if (!b.status.ok() || !load->bad[slot]) continue;
     const RecordRef ref = load->refs[slot];

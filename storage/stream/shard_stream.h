@@ -28,9 +28,9 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -52,17 +52,17 @@ struct StreamOptions {
   int rank = 0, world = 1;
   int64_t global_batch = 64;
   Remainder remainder = Remainder::kPartial;
-  int64_t epochs = 1;                                  // the stream ends after these
-  int64_t shuffle_window_bytes = int64_t{64} << 20;    // storage.shuffle_window_mb
-  int64_t prefetch_bytes = int64_t{256} << 20;         // storage.prefetch_mb
-  int reader_threads = 2;                              // storage.reader_threads
-  int assembler_threads = 2;                           // decode batches in parallel
-  bool direct_io = false;                              // storage.direct_io
-  FileIo io = FileIo::kAuto;                           // storage.io
-  bool skip_corrupt = false;                           // storage.on_corrupt: skip
-  bool standardize = false;                            // data.normalize: standardize
+  int64_t epochs = 1;                                // the stream ends after these
+  int64_t shuffle_window_bytes = int64_t{64} << 20;  // storage.shuffle_window_mb
+  int64_t prefetch_bytes = int64_t{256} << 20;       // storage.prefetch_mb
+  int reader_threads = 2;                            // storage.reader_threads
+  int assembler_threads = 2;                         // decode batches in parallel
+  bool direct_io = false;                            // storage.direct_io
+  FileIo io = FileIo::kAuto;                         // storage.io
+  bool skip_corrupt = false;                         // storage.on_corrupt: skip
+  bool standardize = false;                          // data.normalize: standardize
   float mean = 0.f, std = 1.f;
-  int queue_batches = 4;                               // decoded batches kept ready
+  int queue_batches = 4;  // decoded batches kept ready
   // Batches of the records' bytes as stored, x: u8 (n, payload bytes) and no y, for a
   // consumer that decodes elsewhere (on a device); the trainer decodes on the host.
   bool raw_records = false;
@@ -81,7 +81,6 @@ class ShardStream final : public BatchSource {
   absl::Status next(Tensor& x, Tensor& y) override;
   int64_t record_at(int64_t epoch, int64_t step) const override;
   int64_t skipped_records() const override { return skipped_.load(); }
-
 
  private:
   struct Load;
@@ -115,10 +114,10 @@ class ShardStream final : public BatchSource {
   std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
   std::deque<Range> ranges_;                 // waiting for a reader
   // Steps are numbered epoch * steps_per_epoch + step ("seq") from the seek position on.
-  std::map<int64_t, Batch> out_;             // finished batches (or the error) by seq
-  std::set<int64_t> assembled_;              // seqs assembled at or past assembled_below_
+  std::map<int64_t, Batch> out_;  // finished batches (or the error) by seq
+  std::set<int64_t> assembled_;   // seqs assembled at or past assembled_below_
   int64_t start_seq_ = 0, next_seq_ = 0, assembled_below_ = 0;
-  std::vector<AlignedBuffer> pool_;          // read buffers of freed loads
+  std::vector<AlignedBuffer> pool_;  // read buffers of freed loads
   // Batch tensors: freed ones come back for the next batches (no page faults per batch).
   std::shared_ptr<Allocator> batch_memory_ = std::make_shared<CachingHostAllocator>(size_t{256} << 20);
   int64_t resident_bytes_ = 0;

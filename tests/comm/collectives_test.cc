@@ -51,7 +51,8 @@ TEST_P(Collectives, BroadcastAllgatherReduceScatterBarrierSendRecv) {
     ASSERT_TRUE(c.allgather(in, all)->wait().ok());
     for (int q = 0; q < w; ++q)
       for (int64_t i = 0; i < 3; ++i) ASSERT_EQ(all.at(q * 3 + i), 100 * q + i);
-    Tensor blocks = filled(2 * w, DType::kF64, [&](int64_t i) { return i + r; }), mine = Tensor::empty({2}, DType::kF64);
+    Tensor blocks = filled(2 * w, DType::kF64, [&](int64_t i) { return i + r; }),
+           mine = Tensor::empty({2}, DType::kF64);
     ASSERT_TRUE(c.reduce_scatter(blocks, mine, ReduceOp::kSum)->wait().ok());
     for (int64_t i = 0; i < 2; ++i) ASSERT_DOUBLE_EQ(mine.at(i), w * (2 * r + i) + w * (w - 1) / 2.0) << "rank " << r;
     ASSERT_TRUE(c.barrier()->wait().ok());

@@ -20,16 +20,20 @@ TEST(CommunicatorChecks, SizesDtypesRanksAndTagsNameTheOpGroupAndRank) {
   auto comms = InProcessCommunicator::create_group(3);
   Communicator& c = *comms[1];
   Tensor f = Tensor::empty({4}), small = Tensor::empty({10});
-  expect_invalid(c.allgather(f, small), "allgather on group world (rank 1 of 3, inprocess): out holds 10 f32 elements, not 3 x 4");
+  expect_invalid(c.allgather(f, small),
+                 "allgather on group world (rank 1 of 3, inprocess): out holds 10 f32 elements, not 3 x 4");
   expect_invalid(c.allgather(f, Tensor::empty({12}, DType::kF64)), "not 3 x 4 f32");
-  expect_invalid(c.reduce_scatter(small, f, ReduceOp::kSum), "reduce_scatter on group world (rank 1 of 3, inprocess) (sum): in holds 10");
-  expect_invalid(c.allreduce(Tensor::empty({4}, DType::kU8), ReduceOp::kSum), "reductions take f32 or f64 tensors, got u8");
+  expect_invalid(c.reduce_scatter(small, f, ReduceOp::kSum),
+                 "reduce_scatter on group world (rank 1 of 3, inprocess) (sum): in holds 10");
+  expect_invalid(c.allreduce(Tensor::empty({4}, DType::kU8), ReduceOp::kSum),
+                 "reductions take f32 or f64 tensors, got u8");
   expect_invalid(c.allreduce(Tensor(), ReduceOp::kSum), "the tensor is undefined");
   expect_invalid(c.broadcast(f, 3), "root rank 3 is not in the group (0 to 2)");
   expect_invalid(c.send(f, 1, 0), "send on group world (rank 1 of 3, inprocess): with itself");
   expect_invalid(c.send(f, -1, 0), "destination rank -1 is not in the group");
   expect_invalid(c.recv(f, 0, -5), "tag -5 (allowed: 0 to 32767)");
-  EXPECT_EQ(c.allreduce_now(Tensor::empty({2}, DType::kI32), ReduceOp::kMax).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.allreduce_now(Tensor::empty({2}, DType::kI32), ReduceOp::kMax).code(),
+            absl::StatusCode::kInvalidArgument);
   auto bad_split = c.split(-7, 0);
   EXPECT_EQ(bad_split.status().code(), absl::StatusCode::kInvalidArgument);
 }

@@ -55,8 +55,7 @@ TEST_P(Bucketing, AveragesAcrossRanksForManyBucketSizes) {
     auto comms = InProcessCommunicator::create_group(w);
     std::vector<std::vector<size_t>> sizes(w);
     std::vector<std::thread> threads;
-    for (int r = 0; r < w; ++r)
-      threads.emplace_back([&, r] { run_rank(*comms[r], bucket_bytes, 3, &sizes[r]); });
+    for (int r = 0; r < w; ++r) threads.emplace_back([&, r] { run_rank(*comms[r], bucket_bytes, 3, &sizes[r]); });
     for (auto& t : threads) t.join();
     for (int r = 1; r < w; ++r) EXPECT_EQ(sizes[r], sizes[0]);
     size_t total = 0;

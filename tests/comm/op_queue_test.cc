@@ -29,7 +29,8 @@ TEST(OpQueue, APollingOpPastItsDeadlineFailsAndBreaksTheQueue) {
   OpQueue q("world (rank 0 of 2, test)", 200ms);
   absl::Status st = q.submit("allreduce", [](OpQueue::Clock::time_point) { return OpQueue::again(); })->wait();
   EXPECT_EQ(st.code(), absl::StatusCode::kDeadlineExceeded) << st;
-  EXPECT_NE(st.message().find("allreduce on world (rank 0 of 2, test) did not complete after"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("allreduce on world (rank 0 of 2, test) did not complete after"), std::string::npos)
+      << st;
   EXPECT_TRUE(q.broken());
   EXPECT_FALSE(q.run_now("barrier", [](OpQueue::Clock::time_point) { return absl::OkStatus(); }).ok());
 }

@@ -59,7 +59,8 @@ void expect_same(const ModelSpec& spec, const Shape& in, int64_t classes) {
 TEST(BackendEquivalence, CnnWithPoolingAndDropout) {
   ModelSpec s;
   s.kind = ModelKind::kCnn;
-  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kMax, 2, false, false}, ConvBlockSpec{32, 3, 1, -1, PoolKind::kAvg, 2, false, false}};
+  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kMax, 2, false, false},
+            ConvBlockSpec{32, 3, 1, -1, PoolKind::kAvg, 2, false, false}};
   s.hidden = {24};
   s.dropout = 0.25f;
   expect_same(s, {1, 12, 12}, 5);
@@ -68,7 +69,8 @@ TEST(BackendEquivalence, CnnWithPoolingAndDropout) {
 TEST(BackendEquivalence, ResidualBatchNormBlocks) {
   ModelSpec s;
   s.kind = ModelKind::kCnn;
-  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kNone, 2, true, true}, ConvBlockSpec{32, 3, 2, -1, PoolKind::kMax, 2, true, true}};
+  s.conv = {ConvBlockSpec{16, 3, 1, -1, PoolKind::kNone, 2, true, true},
+            ConvBlockSpec{32, 3, 2, -1, PoolKind::kMax, 2, true, true}};
   s.hidden = {};
   s.activation = ActivationKind::kGelu;
   expect_same(s, {3, 10, 10}, 4);

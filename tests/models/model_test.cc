@@ -16,7 +16,8 @@ LayerSpec L(const char* type, int64_t out = 0) {
 ModelSpec cnn_example() {
   ModelSpec s;
   s.kind = ModelKind::kCnn;
-  s.conv = {ConvBlockSpec{32, 3, 1, -1, PoolKind::kMax, 2, false, false}, ConvBlockSpec{64, 3, 1, -1, PoolKind::kMax, 2, false, false}};
+  s.conv = {ConvBlockSpec{32, 3, 1, -1, PoolKind::kMax, 2, false, false},
+            ConvBlockSpec{64, 3, 1, -1, PoolKind::kMax, 2, false, false}};
   s.hidden = {128};
   s.dropout = 0.25f;
   return s;
@@ -76,7 +77,8 @@ TEST(BuildModel, ResidualBatchNormBlocksAndLayersList) {
   conv.padding = 1;
   LayerSpec res = L("residual");
   res.layers = {L("linear", 16), L("tanh")};
-  l.layers = {conv, L("relu"), L("avgpool"), L("flatten"), L("linear", 16), L("layernorm"), L("gelu"), res, L("dropout"), L("linear", 5)};
+  l.layers = {conv,           L("relu"), L("avgpool"), L("flatten"), L("linear", 16),
+              L("layernorm"), L("gelu"), res,          L("dropout"), L("linear", 5)};
   auto lm = build_model(ctx, l, {1, 8, 8}, 5, 1);
   ASSERT_TRUE(lm.ok()) << lm.status();
   EXPECT_EQ((*lm)->forward(ctx, Var(ctx.zeros({3, 1, 8, 8}))).shape(), (Shape{3, 5}));

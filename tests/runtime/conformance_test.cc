@@ -25,7 +25,8 @@ class Conformance : public ::testing::Test {
     SCOPED_TRACE(what);
     std::vector<Tensor> fast = run(onednn_), ref = run(reference_);
     ASSERT_EQ(fast.size(), ref.size());
-    for (size_t k = 0; k < fast.size(); ++k) EXPECT_TRUE(normalized_error_within(fast[k], ref[k], tol)) << "output " << k;
+    for (size_t k = 0; k < fast.size(); ++k)
+      EXPECT_TRUE(normalized_error_within(fast[k], ref[k], tol)) << "output " << k;
   }
 
   std::mt19937 rng_{99};
@@ -90,12 +91,15 @@ TEST_F(Conformance, Pool2d) {
 TEST_F(Conformance, Eltwise) {
   Tensor x = random({6, 33}, -4, 4), dy = random({6, 33});
   for (Eltwise k : {Eltwise::kRelu, Eltwise::kLeakyRelu, Eltwise::kGelu, Eltwise::kTanh, Eltwise::kSigmoid})
-    conform("eltwise " + std::to_string(static_cast<int>(k)), [&](KernelBackend& be) {
-      Tensor y = poisoned(x.shape()), dx = poisoned(x.shape());
-      be.eltwise_forward(k, 0.05f, x, y);
-      be.eltwise_backward(k, 0.05f, x, dy, dx);
-      return std::vector<Tensor>{y, dx};
-    }, 1e-5);
+    conform(
+        "eltwise " + std::to_string(static_cast<int>(k)),
+        [&](KernelBackend& be) {
+          Tensor y = poisoned(x.shape()), dx = poisoned(x.shape());
+          be.eltwise_forward(k, 0.05f, x, y);
+          be.eltwise_backward(k, 0.05f, x, dy, dx);
+          return std::vector<Tensor>{y, dx};
+        },
+        1e-5);
 }
 
 TEST_F(Conformance, Softmax) {
@@ -114,25 +118,31 @@ TEST_F(Conformance, BatchNorm) {
     for (Shape s : {Shape{6, 4}, Shape{3, 4, 5, 3}}) {
       Tensor x = random(s, -2, 3), dy = random(s), g = random({4}), b = random({4});
       Tensor rm = random({4}), rv = random({4}, 0.5, 2);
-      conform("batchnorm", [&](KernelBackend& be) {
-        Tensor y = poisoned(s), dx = poisoned(s), dg = poisoned({4}), db = poisoned({4});
-        Tensor mean = training ? poisoned({4}) : rm, var = training ? poisoned({4}) : rv;
-        be.batchnorm_forward(x, g, b, 1e-5f, training, mean, var, y);
-        be.batchnorm_backward(x, dy, g, mean, var, 1e-5f, training, dx, dg, db);
-        return std::vector<Tensor>{y, mean, var, dx, dg, db};
-      }, 1e-4);
+      conform(
+          "batchnorm",
+          [&](KernelBackend& be) {
+            Tensor y = poisoned(s), dx = poisoned(s), dg = poisoned({4}), db = poisoned({4});
+            Tensor mean = training ? poisoned({4}) : rm, var = training ? poisoned({4}) : rv;
+            be.batchnorm_forward(x, g, b, 1e-5f, training, mean, var, y);
+            be.batchnorm_backward(x, dy, g, mean, var, 1e-5f, training, dx, dg, db);
+            return std::vector<Tensor>{y, mean, var, dx, dg, db};
+          },
+          1e-4);
     }
 }
 
 TEST_F(Conformance, LayerNorm) {
   Tensor x = random({7, 12}, -2, 3), dy = random({7, 12}), g = random({12}), b = random({12});
-  conform("layernorm", [&](KernelBackend& be) {
-    Tensor y = poisoned(x.shape()), dx = poisoned(x.shape()), dg = poisoned({12}), db = poisoned({12});
-    Tensor mean = poisoned({7}), var = poisoned({7});
-    be.layernorm_forward(x, g, b, 1e-5f, y, mean, var);
-    be.layernorm_backward(x, dy, g, mean, var, 1e-5f, dx, dg, db);
-    return std::vector<Tensor>{y, mean, var, dx, dg, db};
-  }, 1e-4);
+  conform(
+      "layernorm",
+      [&](KernelBackend& be) {
+        Tensor y = poisoned(x.shape()), dx = poisoned(x.shape()), dg = poisoned({12}), db = poisoned({12});
+        Tensor mean = poisoned({7}), var = poisoned({7});
+        be.layernorm_forward(x, g, b, 1e-5f, y, mean, var);
+        be.layernorm_backward(x, dy, g, mean, var, 1e-5f, dx, dg, db);
+        return std::vector<Tensor>{y, mean, var, dx, dg, db};
+      },
+      1e-4);
 }
 
 // The harness itself must notice a wrong kernel and an unwritten element.
@@ -181,14 +191,17 @@ TEST_F(Conformance, ChannelBiasAndSumsInTheBlockedLayout) {
 
 TEST_F(Conformance, LayoutConversionRoundTrips) {
   Tensor x = random({2, 32, 3, 5});
-  conform("to blocked and back", [&](KernelBackend& be) {
-    Tensor b = x.with_layout(Layout::kBlocked16).empty_like(), back = x.empty_like();
-    b.fill(std::nan(""));
-    back.fill(std::nan(""));
-    be.convert_layout(x, b);
-    be.convert_layout(b, back);
-    return std::vector<Tensor>{b, back};
-  }, 0);
+  conform(
+      "to blocked and back",
+      [&](KernelBackend& be) {
+        Tensor b = x.with_layout(Layout::kBlocked16).empty_like(), back = x.empty_like();
+        b.fill(std::nan(""));
+        back.fill(std::nan(""));
+        be.convert_layout(x, b);
+        be.convert_layout(b, back);
+        return std::vector<Tensor>{b, back};
+      },
+      0);
   Tensor b = x.with_layout(Layout::kBlocked16).empty_like();
   reference_.convert_layout(x, b);
   // Element (n=1, c=17, h=2, w=4) lands in block 1, lane 1.

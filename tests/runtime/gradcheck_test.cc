@@ -130,10 +130,16 @@ TEST_F(GradCheck, ChannelBias) {
 TEST_F(GradCheck, MaxAndAvgPool) {
   for (int64_t pad : {0, 1}) {
     int64_t n = dim(1, 2), c = dim(1, 3), h = dim(4, 7), w = dim(4, 7);
-    expect_match([pad](Context& ctx, const std::vector<Var>& v) { return ops::max_pool2d(ctx, v[0], {2, 2, pad}); },
-                 {random({n, c, h, w})});
-    expect_match([pad](Context& ctx, const std::vector<Var>& v) { return ops::avg_pool2d(ctx, v[0], {3, 2, pad}); },
-                 {random({n, c, h, w})});
+    expect_match(
+        [pad](Context& ctx, const std::vector<Var>& v) {
+          return ops::max_pool2d(ctx, v[0], {2, 2, pad});
+        },
+        {random({n, c, h, w})});
+    expect_match(
+        [pad](Context& ctx, const std::vector<Var>& v) {
+          return ops::avg_pool2d(ctx, v[0], {3, 2, pad});
+        },
+        {random({n, c, h, w})});
   }
 }
 
@@ -170,10 +176,16 @@ TEST_F(GradCheck, ReshapeFlattenAdd) {
 
 TEST_F(GradCheck, Concat) {
   for (int axis : {0, 1, 2})
-    expect_match([axis](Context& c, const std::vector<Var>& v) { return ops::concat(c, {v[0], v[1]}, axis); },
-                 {random({2, 3, 2}), random({2, 3, 2})});
-  expect_match([](Context& c, const std::vector<Var>& v) { return ops::concat(c, {v[0], v[1]}, 1); },
-               {random({2, 1, 3}), random({2, 4, 3})});
+    expect_match(
+        [axis](Context& c, const std::vector<Var>& v) {
+          return ops::concat(c, {v[0], v[1]}, axis);
+        },
+        {random({2, 3, 2}), random({2, 3, 2})});
+  expect_match(
+      [](Context& c, const std::vector<Var>& v) {
+        return ops::concat(c, {v[0], v[1]}, 1);
+      },
+      {random({2, 1, 3}), random({2, 4, 3})});
 }
 
 TEST_F(GradCheck, SumAndMean) {
@@ -205,9 +217,11 @@ TEST_F(GradCheck, Losses) {
   Tensor labels = ctx_.empty({n}, DType::kI32);
   for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(dim(0, c - 1));
   for (float smoothing : {0.f, 0.1f})
-    expect_match([&labels, smoothing](Context& ctx, const std::vector<Var>& v) {
-      return ops::cross_entropy(ctx, v[0], labels, smoothing);
-    }, {random({n, c}, -2, 2)});
+    expect_match(
+        [&labels, smoothing](Context& ctx, const std::vector<Var>& v) {
+          return ops::cross_entropy(ctx, v[0], labels, smoothing);
+        },
+        {random({n, c}, -2, 2)});
   Tensor target = random({n, c});
   expect_match([&target](Context& ctx, const std::vector<Var>& v) { return ops::mse_loss(ctx, v[0], target); },
                {random({n, c})});
@@ -222,7 +236,8 @@ TEST_F(GradCheck, CatchesAWrongBackward) {
     Tensor y = v[0].value().clone();
     for (int64_t i = 0; i < y.numel(); ++i) y.set(i, 2 * y.at(i));
     Var x = v[0];
-    return record_op(ctx, {x}, Var(y), [&ctx, x](const Tensor& g) { x.accumulate_grad(ctx, g.clone()); });  // should be 2g
+    return record_op(ctx, {x}, Var(y),
+                     [&ctx, x](const Tensor& g) { x.accumulate_grad(ctx, g.clone()); });  // should be 2g
   };
   ::testing::TestPartResultArray failures;
   {

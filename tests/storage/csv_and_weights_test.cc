@@ -1,16 +1,16 @@
 // CSV sources, the weights file, and the epoch sampler.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <cmath>
 #include <set>
 
 #include "gtest/gtest.h"
-#include "tests/support/temp_dir.h"
 #include "storage/csv_reader.h"
 #include "storage/sampler.h"
 #include "storage/weights_file.h"
+#include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {

@@ -15,9 +15,7 @@
 namespace ty {
 namespace {
 
-std::string be32(uint32_t v) {
-  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
+std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
 std::string images(uint32_t magic, uint32_t n, uint32_t h, uint32_t w, size_t payload) {
   std::string s = be32(magic) + be32(n) + be32(h) + be32(w);
@@ -68,7 +66,8 @@ TEST_F(IdxTest, TruncatedPayloadAndHeader) {
   auto ds = load_idx(write("t-images", images(0x803, 5, 4, 3, 59), true), write("l", labels(5, 5)));
   ASSERT_FALSE(ds.ok());
   EXPECT_NE(ds.status().message().find("t-images: truncated: the header promises 60 data bytes, the file has 59"),
-            std::string::npos) << ds.status();
+            std::string::npos)
+      << ds.status();
   auto h = load_idx(write("h-images", images(0x803, 5, 4, 3, 0).substr(0, 9)), write("l", labels(5, 5)));
   ASSERT_FALSE(h.ok());
   EXPECT_NE(h.status().message().find("truncated in the header"), std::string::npos) << h.status();
@@ -81,7 +80,8 @@ TEST_F(IdxTest, HugeClaimedSizeFailsWithoutAllocatingIt) {
   ASSERT_FALSE(ds.ok());
   EXPECT_NE(ds.status().message().find("truncated"), std::string::npos) << ds.status();
   // Dimensions whose product overflows, or images of no pixels: refused from the header.
-  auto past = load_idx(write("past-images", images(0x803, 0xffffffff, 0xffffffff, 0xffffffff, 100)), write("l2", labels(5, 5)));
+  auto past =
+      load_idx(write("past-images", images(0x803, 0xffffffff, 0xffffffff, 0xffffffff, 100)), write("l2", labels(5, 5)));
   EXPECT_NE(past.status().message().find("multiply past 2^40 bytes"), std::string::npos) << past.status();
   auto empty = load_idx(write("empty-images", images(0x803, 5, 0, 0, 0)), write("l3", labels(5, 5)));
   EXPECT_NE(empty.status().message().find("dimension 1 is 0"), std::string::npos) << empty.status();

@@ -70,8 +70,8 @@ TEST(Crc32c, ThreeStreamsAgreeWithByteAtATime) {
 
 TEST_F(Shards, RoundTripAcrossShardsAndChunks) {
   ShardWriterOptions o;
-  o.chunk_bytes = 100;        // 4 records (23 bytes each) per chunk
-  o.shard_bytes = 3 * 4096;   // a few chunks per shard
+  o.chunk_bytes = 100;       // 4 records (23 bytes each) per chunk
+  o.shard_bytes = 3 * 4096;  // a few chunks per shard
   auto paths = write(50, o);
   ASSERT_GT(paths.size(), 1u);
   int64_t total = 0;
@@ -83,7 +83,8 @@ TEST_F(Shards, RoundTripAcrossShardsAndChunks) {
     for (int64_t i = 0; i < r->records(); i += 4) EXPECT_EQ(r->record_offset(i) % 4096, 0) << p << " record " << i;
     std::vector<char> out(r->records() * 15 + r->records() * 4);
     ASSERT_TRUE(r->read(0, r->records(), out.data()).ok());
-    for (int64_t i = 0; i < r->records(); ++i) ASSERT_EQ(std::vector<char>(out.begin() + i * 19, out.begin() + (i + 1) * 19), record(total + i));
+    for (int64_t i = 0; i < r->records(); ++i)
+      ASSERT_EQ(std::vector<char>(out.begin() + i * 19, out.begin() + (i + 1) * 19), record(total + i));
     total += r->records();
   }
   EXPECT_EQ(total, 50);

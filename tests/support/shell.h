@@ -36,8 +36,8 @@ inline ShellResult run_shell(const std::string& cmd, int timeout_s) {
 
 // `trainyard data import idx` of Debian's Fashion-MNIST `split` ("train" or "t10k") into
 // shards PREFIX-NNNNN.tyshard of about `shard_mb` MiB (TRAINYARD_BINARY: the binary).
-inline ShellResult import_fashion_mnist(const std::string& binary, const std::string& split,
-                                        const std::string& prefix, int shard_mb) {
+inline ShellResult import_fashion_mnist(const std::string& binary, const std::string& split, const std::string& prefix,
+                                        int shard_mb) {
   const std::string data = "/usr/share/datasets/fashion-mnist/" + split;
   return run_shell(binary + " data import idx --images " + data + "-images-idx3-ubyte.gz --labels " + data +
                        "-labels-idx1-ubyte.gz --out " + prefix + " --shard-mb " + std::to_string(shard_mb),

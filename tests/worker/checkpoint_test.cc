@@ -80,7 +80,9 @@ TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
   ASSERT_EQ(imp.code, 0) << imp.output;
   const std::string job = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
                           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=90 --set log.every_steps=1 "
-                          "--set 'data.train=" + path("fm") + "-*' --set validation.fraction=0 --set data.test= "
+                          "--set 'data.train=" +
+                          path("fm") +
+                          "-*' --set validation.fraction=0 --set data.test= "
                           "--set storage.shuffle_window_mb=1 --set model.dropout=0.2 --set runtime.threads=1 "
                           "--set checkpoint.every_steps=4 ";
   ShellResult r = run_shell(job + "--run-dir " + path("straight"), 120);
@@ -89,8 +91,8 @@ TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
   const auto want = losses_by_step(path("straight") + "/metrics.jsonl");
   ASSERT_EQ(want.size(), 90u);
   const std::string kill = "env TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=";
-  for (const auto& [name, steps] : std::vector<std::pair<std::string, std::vector<int>>>{
-           {"mid", {18}}, {"boundary", {80}}, {"twice", {13, 50}}}) {
+  for (const auto& [name, steps] :
+       std::vector<std::pair<std::string, std::vector<int>>>{{"mid", {18}}, {"boundary", {80}}, {"twice", {13, 50}}}) {
     for (int step : steps) {
       ShellResult k = run_shell(kill + std::to_string(step) + " " + job + "--run-dir " + path(name), 120);
       EXPECT_EQ(k.code, 137) << k.output;
@@ -101,7 +103,8 @@ TEST_F(Checkpoints, StreamedShardsResumeAtTheExactRecord) {
     EXPECT_EQ(losses_by_step(path(name) + "/metrics.jsonl"), want) << name;
   }
   // Other shuffle windows under the same position: refused, naming what changed.
-  ShellResult changed = run_shell(job + "--set storage.shuffle_window_mb=2 --set train.max_steps=100 --run-dir " + path("mid"), 120);
+  ShellResult changed =
+      run_shell(job + "--set storage.shuffle_window_mb=2 --set train.max_steps=100 --run-dir " + path("mid"), 120);
   EXPECT_NE(changed.code, 0);
   EXPECT_NE(changed.output.find("storage.shuffle_window_mb was 1, is 2"), std::string::npos) << changed.output;
 }
@@ -123,7 +126,8 @@ TEST_F(Checkpoints, CorruptNewestIsSkippedChangedModelRefusedRetentionKept) {
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"step-0000000012", "step-0000000016", "step-0000000020"}));  // keep: 3
   {
-    std::fstream f(dir + "/checkpoints/step-0000000020/rank-00000.bin", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(dir + "/checkpoints/step-0000000020/rank-00000.bin",
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(200);
     f.put('\x55');
   }

@@ -16,9 +16,7 @@
 namespace ty {
 namespace {
 
-std::string mpirun(int np) {
-  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " ";
-}
+std::string mpirun(int np) { return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " "; }
 
 // SGD with momentum: its update is linear in the gradient, so the rounding differences of
 // summing a batch in N parts stay at float level. (Adam divides by sqrt(v) and turns the
@@ -55,8 +53,10 @@ TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
 // can flip a kink or an argmax and the runs part ways after a dozen steps, as with any
 // reordering of sums.
 TEST_F(Mpirun, SynchronizedBatchNormMatchesOneRank) {
-  const std::string cnn = job_ + "--set model.kind=cnn --set 'model.conv=[{channels: 8, batch_norm: true, pool: avg}]' --set model.activation=tanh "
-                                 "--set model.hidden=[32] --set model.sync_batch_norm=true --set train.max_steps=20 ";
+  const std::string cnn = job_ +
+                          "--set model.kind=cnn --set 'model.conv=[{channels: 8, batch_norm: true, pool: avg}]' --set "
+                          "model.activation=tanh "
+                          "--set model.hidden=[32] --set model.sync_batch_norm=true --set train.max_steps=20 ";
   ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + cnn + "--run-dir " + path("one"), 300);
   ASSERT_EQ(one.code, 0) << one.output;
   ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + cnn + "--run-dir " + path("two"), 300);
@@ -76,12 +76,14 @@ TEST_F(Mpirun, TwoRanksCheckpointOneRankResumesOnTheSameTrajectory) {
   const std::string job = job_ + "--set schedule.kind=constant --set train.max_steps=30 ";
   ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("straight"), 300);
   ASSERT_EQ(one.code, 0) << one.output;
-  ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " + path("mixed"), 300);
+  ShellResult two = run_shell(
+      mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " + path("mixed"), 300);
   ASSERT_EQ(two.code, 0) << two.output;
   ShellResult rest = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("mixed"), 300);
   ASSERT_EQ(rest.code, 0) << rest.output;
   EXPECT_NE(rest.output.find("written by 2 ranks"), std::string::npos) << rest.output;
-  const auto want = train_losses(path("straight") + "/metrics.jsonl"), got = train_losses(path("mixed") + "/metrics.jsonl");
+  const auto want = train_losses(path("straight") + "/metrics.jsonl"),
+             got = train_losses(path("mixed") + "/metrics.jsonl");
   ASSERT_EQ(want.size(), 30u);
   ASSERT_EQ(got.size(), 30u);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "step " << i + 1;
@@ -92,14 +94,16 @@ TEST_F(Mpirun, TwoRanksCheckpointOneRankResumesOnTheSameTrajectory) {
 TEST_F(Mpirun, StreamedShardsGiveNRanksTheGlobalBatchesOfOneRankAndResumeOnOne) {
   ShellResult imp = import_fashion_mnist(TRAINYARD_BINARY, "t10k", path("fm"), 3);
   ASSERT_EQ(imp.code, 0) << imp.output;
-  const std::string job = job_ + "--set 'data.train=" + path("fm") + "-*' --set data.train_subset=0 "
+  const std::string job = job_ + "--set 'data.train=" + path("fm") +
+                          "-*' --set data.train_subset=0 "
                           "--set storage.shuffle_window_mb=1 --set schedule.kind=constant --set train.max_steps=30 ";
   ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("one"), 300);
   ASSERT_EQ(one.code, 0) << one.output;
   EXPECT_NE(one.output.find("streamed"), std::string::npos) << one.output;
   ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 300);
   ASSERT_EQ(two.code, 0) << two.output;
-  ShellResult part = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " + path("mixed"), 300);
+  ShellResult part = run_shell(
+      mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " + path("mixed"), 300);
   ASSERT_EQ(part.code, 0) << part.output;
   ShellResult rest = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("mixed"), 300);
   ASSERT_EQ(rest.code, 0) << rest.output;
@@ -109,12 +113,14 @@ TEST_F(Mpirun, StreamedShardsGiveNRanksTheGlobalBatchesOfOneRankAndResumeOnOne) 
   for (const char* dir : {"two", "mixed"}) {
     const auto got = train_losses(path(dir) + "/metrics.jsonl");
     ASSERT_EQ(got.size(), 30u) << dir;
-    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << dir << " step " << i + 1;
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << dir << " step " << i + 1;
   }
 }
 
 TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
-  ShellResult r = run_shell(mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
+  ShellResult r = run_shell(
+      mpirun(3) + TRAINYARD_BINARY + " train " + job_ + "--set data.batch_size=128 --run-dir " + path("bad"), 120);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("data.batch_size: 128 is the global batch and must divide evenly among the 3 ranks"),
             std::string::npos)
@@ -123,7 +129,8 @@ TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
 
 TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
   const std::string dir = path("killed");
-  ShellResult r = run_shell("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
+  ShellResult r =
+      run_shell("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
                     " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=10 --run-dir " + dir,
                 120);
   EXPECT_NE(r.code, 0) << r.output;

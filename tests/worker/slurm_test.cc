@@ -37,7 +37,8 @@ TEST_F(Slurm, SrunWithPmixTrainsOnTwoRanksLikeOneRank) {
                           "--set runtime.threads=1 --set optimizer.name=sgd --set optimizer.lr=0.05 ";
   ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job + "--run-dir " + path("one"), 120);
   ASSERT_EQ(one.code, 0) << one.output;
-  ShellResult two = run_shell(conf_ + "srun --mpi=pmix -n 2 " + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 180);
+  ShellResult two =
+      run_shell(conf_ + "srun --mpi=pmix -n 2 " + TRAINYARD_BINARY + " train " + job + "--run-dir " + path("two"), 180);
   ASSERT_EQ(two.code, 0) << two.output;
   EXPECT_NE(two.output.find("2 rank(s)"), std::string::npos) << two.output;
   const auto want = train_losses(path("one") + "/metrics.jsonl"), got = train_losses(path("two") + "/metrics.jsonl");

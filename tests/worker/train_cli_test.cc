@@ -50,7 +50,8 @@ class TrainCli : public TempDirTest {
 
 TEST_F(TrainCli, MlpOneEpochOnTenThousandSamplesReachesSeventyFivePercent) {
   const std::string run_dir = path("mlp");
-  Result r = run("train " + mlp_ + " --set train.epochs=1 --set data.train_subset=10000 --set runtime.threads=1 --run-dir " + run_dir);
+  Result r = run("train " + mlp_ +
+                 " --set train.epochs=1 --set data.train_subset=10000 --set runtime.threads=1 --run-dir " + run_dir);
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string metrics = read(run_dir + "/metrics.jsonl");
   auto test = lines_of(metrics, "eval");
@@ -83,11 +84,13 @@ TEST_F(TrainCli, MlpOneEpochOnTenThousandSamplesReachesSeventyFivePercent) {
 }
 
 TEST_F(TrainCli, SameSeedSameLossesToTheLastDigit) {
-  const std::string common = mlp_ + " --set train.max_steps=30 --set log.every_steps=5 --set model.dropout=0.2 "
-                                    "--set runtime.threads=1 --set data.test=\"\" --set validation.fraction=0 --run-dir ";
+  const std::string common = mlp_ +
+                             " --set train.max_steps=30 --set log.every_steps=5 --set model.dropout=0.2 "
+                             "--set runtime.threads=1 --set data.test=\"\" --set validation.fraction=0 --run-dir ";
   ASSERT_EQ(run("train " + common + path("a")).code, 0);
   ASSERT_EQ(run("train " + common + path("b")).code, 0);
-  auto a = lines_of(read(path("a") + "/metrics.jsonl"), "train"), b = lines_of(read(path("b") + "/metrics.jsonl"), "train");
+  auto a = lines_of(read(path("a") + "/metrics.jsonl"), "train"),
+       b = lines_of(read(path("b") + "/metrics.jsonl"), "train");
   ASSERT_EQ(a.size(), 6u);
   EXPECT_EQ(a, b);
   ASSERT_EQ(run("train " + common + path("c") + " --set train.seed=2").code, 0);
@@ -96,17 +99,21 @@ TEST_F(TrainCli, SameSeedSameLossesToTheLastDigit) {
 
 TEST_F(TrainCli, CnnTrainsAFewStepsAndCsvRegressionWorks) {
   const std::string cnn = std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_cnn.yaml";
-  Result r = run("train " + cnn + " --set train.max_steps=20 --set data.train_subset=3000 --set runtime.threads=1 --run-dir " + path("cnn"));
+  Result r =
+      run("train " + cnn + " --set train.max_steps=20 --set data.train_subset=3000 --set runtime.threads=1 --run-dir " +
+          path("cnn"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(lines_of(read(path("cnn") + "/metrics.jsonl"), "eval").size(), 2u);
 
   std::ofstream csv(path("reg.csv"));
   csv << "x1,x2,y\n";
-  for (int i = 0; i < 200; ++i) csv << (i % 10) * 0.1 << "," << (i % 7) * 0.2 << "," << 2 * (i % 10) * 0.1 - (i % 7) * 0.2 << "\n";
+  for (int i = 0; i < 200; ++i)
+    csv << (i % 10) * 0.1 << "," << (i % 7) * 0.2 << "," << 2 * (i % 10) * 0.1 - (i % 7) * 0.2 << "\n";
   csv.close();
   std::ofstream spec(path("reg.yaml"));
   spec << "model: {kind: mlp, hidden: [16], activation: tanh}\n"
-       << "data: {train: " << path("reg.csv") << ", test: " << path("reg.csv") << ", target: y, task: regression, batch_size: 20}\n"
+       << "data: {train: " << path("reg.csv") << ", test: " << path("reg.csv")
+       << ", target: y, task: regression, batch_size: 20}\n"
        << "optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\ntrain: {epochs: 30}\nlog: {every_steps: 1000}\n";
   spec.close();
   Result reg = run("train " + path("reg.yaml") + " --run-dir " + path("reg"));
@@ -122,9 +129,11 @@ TEST_F(TrainCli, BadSpecsFailBeforeTrainingNamingTheProblem) {
   } cases[] = {
       {mlp_ + " --set optimizer.lr=fast", "optimizer.lr: expected a number, got 'fast'"},
       {mlp_ + " --set model.widht=3", "unknown key 'model.widht'"},
-      {mlp_ + " --set data.train=/nonexistent/train-images-idx3-ubyte.gz", "data.train: /nonexistent/train-images-idx3-ubyte.gz: cannot open"},
+      {mlp_ + " --set data.train=/nonexistent/train-images-idx3-ubyte.gz",
+       "data.train: /nonexistent/train-images-idx3-ubyte.gz: cannot open"},
       {mlp_ + " --set data.test=/nonexistent/t.csv", "data.test: /nonexistent/t.csv: cannot open"},
-      {mlp_ + " --set model.kind=cnn --set 'model.conv=[{channels: 8, kernel: 40, padding: 0}]'", "model.conv[0]: kernel 40 does not fit input (1, 28, 28)"},
+      {mlp_ + " --set model.kind=cnn --set 'model.conv=[{channels: 8, kernel: 40, padding: 0}]'",
+       "model.conv[0]: kernel 40 does not fit input (1, 28, 28)"},
       {"/nonexistent.yaml", "/nonexistent.yaml: cannot open"},
       {mlp_ + " --bogus", "unknown option --bogus"},
   };
@@ -150,8 +159,10 @@ namespace {
 // runtime.device: cuda is checked before training: without a device (CI, the development
 // machine) it stops with exit 2 saying so; with one, it trains.
 TEST_F(TrainCli, CudaDeviceIsCheckedBeforeTraining) {
-  Result r = run("train " + mlp_ + " --set runtime.device=cuda --set train.max_steps=1 --set data.train_subset=512 "
-                 "--set data.test= --run-dir " + path("cuda"));
+  Result r = run("train " + mlp_ +
+                 " --set runtime.device=cuda --set train.max_steps=1 --set data.train_subset=512 "
+                 "--set data.test= --run-dir " +
+                 path("cuda"));
   if (r.output.find("runtime.device: cuda: no CUDA device") != std::string::npos) {
     EXPECT_EQ(r.code, 2) << r.output;
   } else {
@@ -178,13 +189,16 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   EXPECT_NE(ins.output.find("{x: u8 (1, 28, 28), y: i32 ()}, checksums ok"), std::string::npos) << ins.output;
   EXPECT_NE(ins.output.find("total: 60000 records"), std::string::npos) << ins.output;
 
-  const std::string common = "train " + mlp_ + " --set train.max_steps=20 --set log.every_steps=5 --set validation.fraction=0 "
+  const std::string common = "train " + mlp_ +
+                             " --set train.max_steps=20 --set log.every_steps=5 --set validation.fraction=0 "
                              "--set data.test= --set runtime.threads=1 ";
   ASSERT_EQ(run(common + "--run-dir " + path("idx")).code, 0);
   // Read into memory, shards give the IDX run's batches exactly.
-  Result mem = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.loader=memory --run-dir " + path("mem"));
+  Result mem =
+      run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.loader=memory --run-dir " + path("mem"));
   ASSERT_EQ(mem.code, 0) << mem.output;
-  EXPECT_EQ(lines_of(read(path("mem") + "/metrics.jsonl"), "train"), lines_of(read(path("idx") + "/metrics.jsonl"), "train"));
+  EXPECT_EQ(lines_of(read(path("mem") + "/metrics.jsonl"), "train"),
+            lines_of(read(path("idx") + "/metrics.jsonl"), "train"));
   // Streamed (the default): the same losses whatever the reader threads, prefetch budget
   // or I/O path, since none of them is part of the data order.
   Result sh = run(common + "--set 'data.train=" + path("fm") + "-*' --run-dir " + path("shards"));
@@ -192,12 +206,17 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   EXPECT_NE(sh.output.find("streamed"), std::string::npos) << sh.output;
   const auto streamed = lines_of(read(path("shards") + "/metrics.jsonl"), "train");
   ASSERT_EQ(streamed.size(), 4u);
-  Result sh2 = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.reader_threads=3 --set storage.prefetch_mb=1 "
-                   "--set storage.direct_io=true --run-dir " + path("shards2"));
+  Result sh2 = run(common + "--set 'data.train=" + path("fm") +
+                   "-*' --set storage.reader_threads=3 --set storage.prefetch_mb=1 "
+                   "--set storage.direct_io=true --run-dir " +
+                   path("shards2"));
   ASSERT_EQ(sh2.code, 0) << sh2.output;
   EXPECT_EQ(lines_of(read(path("shards2") + "/metrics.jsonl"), "train"), streamed);
   // A smaller shuffle window is another order.
-  ASSERT_EQ(run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.shuffle_window_mb=1 --run-dir " + path("w1")).code, 0);
+  ASSERT_EQ(
+      run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.shuffle_window_mb=1 --run-dir " + path("w1"))
+          .code,
+      0);
   EXPECT_NE(lines_of(read(path("w1") + "/metrics.jsonl"), "train"), streamed);
 
   // A flipped byte: inspect and train both fail naming the file, the record and the offset.
@@ -216,20 +235,26 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.output.find("data.train: " + shard + ": record 10"), std::string::npos) << t.output;
   // Found by the streaming loader: the run fails, as the data's fault.
-  Result ts = run(common + "--set 'data.train=" + path("fm") + "-*' --set data.num_classes=10 --set data.normalize=none --run-dir " + path("bad2"));
+  Result ts = run(common + "--set 'data.train=" + path("fm") +
+                  "-*' --set data.num_classes=10 --set data.normalize=none --run-dir " + path("bad2"));
   EXPECT_EQ(ts.code, 2);
   EXPECT_NE(ts.output.find(where + " fails its CRC32C check"), std::string::npos) << ts.output;
   // Skipped, counted and logged, in memory and streamed.
-  Result skip = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --set storage.loader=memory --run-dir " + path("skip"));
+  Result skip = run(common + "--set 'data.train=" + path("fm") +
+                    "-*' --set storage.on_corrupt=skip --set storage.loader=memory --run-dir " + path("skip"));
   EXPECT_EQ(skip.code, 0) << skip.output;
   EXPECT_NE(skip.output.find("59999 records"), std::string::npos) << skip.output;
   EXPECT_NE(skip.output.find("1 corrupt records skipped"), std::string::npos) << skip.output;
   auto data_lines = lines_of(read(path("skip") + "/metrics.jsonl"), "data");
   ASSERT_FALSE(data_lines.empty());
-  EXPECT_NE(data_lines[0].find(R"("split":"train","records":59999,"skipped_corrupt":1)"), std::string::npos) << data_lines[0];
-  Result skip2 = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.on_corrupt=skip --set train.max_steps=0 --set train.epochs=1 --run-dir " + path("skip2"));
+  EXPECT_NE(data_lines[0].find(R"("split":"train","records":59999,"skipped_corrupt":1)"), std::string::npos)
+      << data_lines[0];
+  Result skip2 =
+      run(common + "--set 'data.train=" + path("fm") +
+          "-*' --set storage.on_corrupt=skip --set train.max_steps=0 --set train.epochs=1 --run-dir " + path("skip2"));
   EXPECT_EQ(skip2.code, 0) << skip2.output;
-  EXPECT_NE(skip2.output.find(where + " fails its CRC32C check (corrupt data); skipped"), std::string::npos) << skip2.output;
+  EXPECT_NE(skip2.output.find(where + " fails its CRC32C check (corrupt data); skipped"), std::string::npos)
+      << skip2.output;
   auto epoch_lines = lines_of(read(path("skip2") + "/metrics.jsonl"), "epoch");
   ASSERT_EQ(epoch_lines.size(), 1u);
   EXPECT_NE(epoch_lines[0].find(R"("skipped_corrupt":1})"), std::string::npos) << epoch_lines[0];
@@ -238,16 +263,20 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
 // A finished run run again does nothing and appends nothing; a run on no data is the
 // user's error.
 TEST_F(TrainCli, AFinishedRunIsNotRunAgainAndNoDataIsAnError) {
-  const std::string job = mlp_ + " --set train.max_steps=6 --set data.train_subset=2000 --set runtime.threads=1 "
-                                 "--set data.test= --run-dir " + path("done");
+  const std::string job = mlp_ +
+                          " --set train.max_steps=6 --set data.train_subset=2000 --set runtime.threads=1 "
+                          "--set data.test= --run-dir " +
+                          path("done");
   ASSERT_EQ(run("train " + job).code, 0);
   const std::string metrics = read(path("done") + "/metrics.jsonl");
   Result again = run("train " + job);
   EXPECT_EQ(again.code, 0) << again.output;
   EXPECT_NE(again.output.find("this run finished at step 6"), std::string::npos) << again.output;
   EXPECT_EQ(read(path("done") + "/metrics.jsonl"), metrics);
-  Result empty = run("train " + mlp_ + " --set data.train_subset=100 --set data.batch_size=128 --set data.remainder=drop "
-                     "--set validation.fraction=0 --set data.test= --run-dir " + path("empty"));
+  Result empty = run("train " + mlp_ +
+                     " --set data.train_subset=100 --set data.batch_size=128 --set data.remainder=drop "
+                     "--set validation.fraction=0 --set data.test= --run-dir " +
+                     path("empty"));
   EXPECT_EQ(empty.code, 2) << empty.output;
   EXPECT_NE(empty.output.find("100 samples make no batch of 128"), std::string::npos) << empty.output;
 }

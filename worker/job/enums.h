@@ -14,13 +14,14 @@ namespace ty {
 template <typename E>
 inline constexpr std::array<const char*, 0> kEnumNames{};
 
-#define TY_SPEC_ENUM(E, ...)                                  \
-  enum class E : int { __VA_ARGS__ };                         \
-  template <>                                                 \
+#define TY_SPEC_ENUM(E, ...)          \
+  enum class E : int { __VA_ARGS__ }; \
+  template <>                         \
   inline constexpr std::array kEnumNames<E> = std::to_array<const char*>
 
 TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers)({"mlp", "cnn", "layers"});
-TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)({"relu", "leaky_relu", "gelu", "tanh", "sigmoid"});
+TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)
+({"relu", "leaky_relu", "gelu", "tanh", "sigmoid"});
 TY_SPEC_ENUM(PoolKind, kMax, kAvg, kNone)({"max", "avg", "none"});
 TY_SPEC_ENUM(LayerType, kLinear, kConv2d, kMaxPool, kAvgPool, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid, kDropout,
              kFlatten, kBatchNorm, kLayerNorm, kResidual)

@@ -4,8 +4,7 @@ namespace ty {
 
 ExitCode exit_code_for(const absl::Status& st) {
   switch (st.code()) {
-    case absl::StatusCode::kOk:
-      return ExitCode::kSuccess;
+    case absl::StatusCode::kOk: return ExitCode::kSuccess;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kFailedPrecondition:
@@ -16,14 +15,10 @@ ExitCode exit_code_for(const absl::Status& st) {
       return ExitCode::kUserError;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kAborted:
-      return ExitCode::kRetryable;
-    case absl::StatusCode::kResourceExhausted:
-      return ExitCode::kOutOfMemory;
-    case absl::StatusCode::kCancelled:
-      return ExitCode::kCanceled;
-    default:
-      return ExitCode::kFailed;
+    case absl::StatusCode::kAborted: return ExitCode::kRetryable;
+    case absl::StatusCode::kResourceExhausted: return ExitCode::kOutOfMemory;
+    case absl::StatusCode::kCancelled: return ExitCode::kCanceled;
+    default: return ExitCode::kFailed;
   }
 }
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <type_traits>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace ty {
@@ -14,8 +14,10 @@ constexpr double kBig = double(int64_t{1} << 40);
 
 template <typename X>
 FieldRef bind_field(X& x) {
-  if constexpr (std::is_enum_v<X>) return enum_ref(x);
-  else return &x;
+  if constexpr (std::is_enum_v<X>)
+    return enum_ref(x);
+  else
+    return &x;
 }
 
 #define JOB(expr) [](JobSpec& s) { return bind_field(s.expr); }
@@ -25,7 +27,7 @@ FieldRef bind_field(X& x) {
 constexpr Range kNone{};
 constexpr Range at_least(double lo) { return {lo, kBig}; }
 constexpr Range closed(double lo, double hi) { return {lo, hi}; }
-constexpr Range half_open(double lo, double hi) { return {lo, hi, false, true}; }  // [lo, hi)
+constexpr Range half_open(double lo, double hi) { return {lo, hi, false, true}; }    // [lo, hi)
 constexpr Range open_closed(double lo, double hi) { return {lo, hi, true, false}; }  // (lo, hi]
 
 }  // namespace
@@ -34,7 +36,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
   static const std::vector<Key<JobSpec>> keys = {
       {"name", JOB(name), kNone,
        "the run directory's name: a letter or digit, then up to 127 of letters, digits, `.`, `_`, `-`", "file name"},
-      {"model.kind", JOB(model.kind), kNone, "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`)"},
+      {"model.kind", JOB(model.kind), kNone,
+       "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`)"},
       {"model.hidden", JOB(model.hidden), at_least(1),
        "hidden layer sizes (mlp), fully connected sizes after the conv blocks (cnn)"},
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
@@ -103,26 +106,28 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "window shuffled. Part of the data order (a resume under another value is refused)"},
       {"storage.prefetch_mb", JOB(storage.prefetch_mb), closed(1, 1 << 20),
        "records read ahead and held per rank (at least the window a batch needs is always read)"},
-      {"storage.reader_threads", JOB(storage.reader_threads), closed(1, 64), "background threads reading shards per rank"},
+      {"storage.reader_threads", JOB(storage.reader_threads), closed(1, 64),
+       "background threads reading shards per rank"},
       {"storage.direct_io", JOB(storage.direct_io), kNone,
        "read with O_DIRECT (bypass the page cache; 4 KiB-aligned reads). A filesystem without it (tmpfs) is an error "
        "naming the key"},
       {"storage.io", JOB(storage.io), kNone,
        "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
-      {"comm.backend", JOB(comm.backend), kNone,
-       "`auto`: MPI when launched by mpirun/srun with more than one rank"},
+      {"comm.backend", JOB(comm.backend), kNone, "`auto`: MPI when launched by mpirun/srun with more than one rank"},
       {"comm.timeout_s", JOB(comm.timeout_s), closed(1, 1 << 24),
        "bound on every collective; past it the rank fails naming the operation, rank and elapsed time"},
       {"comm.bucket_mb", JOB(comm.bucket_mb), open_closed(0, 1 << 16), "gradient bucket size for data parallel"},
-      {"runtime.threads", JOB(runtime.threads), closed(0, 1024), "intra-op threads (oneDNN, OpenMP); 0: cores / ranks on the host"},
+      {"runtime.threads", JOB(runtime.threads), closed(0, 1024),
+       "intra-op threads (oneDNN, OpenMP); 0: cores / ranks on the host"},
       {"runtime.device", JOB(runtime.device), kNone,
        "`cuda`: one GPU per rank (the rank's local rank modulo the host's GPUs); without a CUDA device the run stops "
        "before training with exit 2 saying so"},
       {"runtime.precision", JOB(runtime.precision), kNone,
        "on CUDA, `bf16` or `fp16`: matrix products and convolutions take inputs rounded to 16 bits and accumulate in "
        "f32; `fp16` scales the loss dynamically"},
-      {"runtime.allow_tf32", JOB(runtime.allow_tf32), kNone, "CUDA: TF32 tensor cores for f32 matrix products and convolutions"},
+      {"runtime.allow_tf32", JOB(runtime.allow_tf32), kNone,
+       "CUDA: TF32 tensor cores for f32 matrix products and convolutions"},
       {"runtime.cudnn_benchmark", JOB(runtime.cudnn_benchmark), kNone,
        "CUDA: time cuDNN's convolution algorithms on the first use of each shape and keep the fastest"},
       {"log.every_steps", JOB(log_every_steps), at_least(1), "train records and plain progress lines"},
@@ -189,7 +194,9 @@ struct ValueText {
   std::string operator()(const int64_t* v) const { return absl::StrCat(*v); }
   std::string operator()(const uint64_t* v) const { return absl::StrCat(*v); }
   std::string operator()(const float* v) const { return absl::StrCat(*v); }
-  std::string operator()(const std::vector<int64_t>* v) const { return absl::StrCat("[", absl::StrJoin(*v, ", "), "]"); }
+  std::string operator()(const std::vector<int64_t>* v) const {
+    return absl::StrCat("[", absl::StrJoin(*v, ", "), "]");
+  }
   std::string operator()(const std::vector<float>* v) const { return absl::StrCat("[", absl::StrJoin(*v, ", "), "]"); }
   std::string operator()(const EnumRef& e) const { return std::string(e.names[e.get(e.field)]); }
 };
@@ -209,7 +216,9 @@ struct AllowedText {
   std::string operator()(const int64_t*) const { return interval_text(r, true); }
   std::string operator()(const uint64_t*) const { return "0 to 2^64 − 1"; }
   std::string operator()(const float*) const { return interval_text(r, false); }
-  std::string operator()(const std::vector<int64_t>*) const { return absl::StrCat("list, each ", interval_text(r, true)); }
+  std::string operator()(const std::vector<int64_t>*) const {
+    return absl::StrCat("list, each ", interval_text(r, true));
+  }
   std::string operator()(const std::vector<float>*) const {
     return absl::StrCat(r.count, " numbers, each in ", interval_text(r, false));
   }
@@ -225,8 +234,8 @@ void append_row(std::string& out, const Key<T>& k, const char* prefix) {
   T defaults{};
   {
     const FieldRef f = k.field(defaults);
-    const std::string def = *k.default_text == '\0' ? absl::StrCat("`", std::visit(ValueText{}, f), "`")
-                                                   : std::string(k.default_text);
+    const std::string def =
+        *k.default_text == '\0' ? absl::StrCat("`", std::visit(ValueText{}, f), "`") : std::string(k.default_text);
     std::string meaning(k.meaning);
     if (*k.applies_to != '\0') meaning = absl::StrCat(k.applies_to, ": ", meaning);
     absl::StrAppend(&out, "| `", prefix, k.path, "` | ", def, " | ", std::visit(AllowedText{k.range}, f), " | ",
@@ -248,11 +257,14 @@ std::string spec_reference_markdown() {
                                 (i + 1 == keys.size() || !absl::StartsWith(keys[i + 1].path, "model."));
     if (!last_model_key) continue;
     // The lists of structs follow the other model keys.
-    absl::StrAppend(&out, "| `", kConvBlocksKey, "` | — | list of blocks | cnn: the convolution blocks, each with the keys below |\n");
+    absl::StrAppend(&out, "| `", kConvBlocksKey,
+                    "` | — | list of blocks | cnn: the convolution blocks, each with the keys below |\n");
     for (const auto& k : conv_block_keys()) append_row(out, k, "model.conv[].");
-    absl::StrAppend(&out, "| `", kLayersKey, "` | — | list of layers | layers: the model, each layer with the keys below |\n");
+    absl::StrAppend(&out, "| `", kLayersKey,
+                    "` | — | list of layers | layers: the model, each layer with the keys below |\n");
     for (const auto& k : layer_keys()) append_row(out, k, "model.layers[].");
-    absl::StrAppend(&out, "| `model.layers[].", kResidualBodyKey, "` | — | list of layers | residual: the body, added to its input |\n");
+    absl::StrAppend(&out, "| `model.layers[].", kResidualBodyKey,
+                    "` | — | list of layers | residual: the body, added to its input |\n");
   }
   return out;
 }

@@ -24,14 +24,15 @@ struct EnumRef {
 
 template <typename E>
 EnumRef enum_ref(E& e) {
-  return {&e, {kEnumNames<E>.begin(), kEnumNames<E>.end()},
+  return {&e,
+          {kEnumNames<E>.begin(), kEnumNames<E>.end()},
           [](const void* p) { return static_cast<int>(*static_cast<const E*>(p)); },
           [](void* p, int v) { *static_cast<E*>(p) = static_cast<E>(v); }};
 }
 
 // What a key fills. Lists of structs (model.conv, model.layers) have tables of their own.
-using FieldRef = std::variant<std::string*, bool*, int64_t*, uint64_t*, float*, std::vector<int64_t>*,
-                              std::vector<float>*, EnumRef>;
+using FieldRef =
+    std::variant<std::string*, bool*, int64_t*, uint64_t*, float*, std::vector<int64_t>*, std::vector<float>*, EnumRef>;
 
 // Numbers: the allowed interval. Lists of numbers: each element's; `count` > 0 fixes the length.
 struct Range {

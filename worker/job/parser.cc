@@ -18,17 +18,17 @@ namespace {
 
 constexpr size_t kMaxSpecBytes = 1 << 20;
 
-#define TY_JOB_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    if (absl::Status _st = (expr); !_st.ok()) \
-      return _st;                             \
+#define TY_JOB_RETURN_IF_ERROR(expr)                      \
+  do {                                                    \
+    if (absl::Status _st = (expr); !_st.ok()) return _st; \
   } while (0)
 
 absl::Status invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
 absl::Status apply_override(YAML::Node& root, const std::string& assignment) {
   const size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0) return invalid(absl::StrCat("--set ", assignment, ": expected key.path=value"));
+  if (eq == std::string::npos || eq == 0)
+    return invalid(absl::StrCat("--set ", assignment, ": expected key.path=value"));
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   YAML::Node value;
   try {
@@ -85,8 +85,8 @@ absl::Status read_layer(const YAML::Node& n, const std::string& where, LayerSpec
   TY_JOB_RETURN_IF_ERROR(read_table(n, layer_keys(), where + ".", l));
   for (const Key<LayerSpec>& k : layer_keys())
     if (k.applies && !k.applies(l) && n[std::string(k.path)])
-      return invalid(absl::StrCat(where, ".", k.path, ": not used by a ", name_of(l.type), " layer (only by ",
-                                  k.applies_to, ")"));
+      return invalid(
+          absl::StrCat(where, ".", k.path, ": not used by a ", name_of(l.type), " layer (only by ", k.applies_to, ")"));
   if ((l.type == LayerType::kLinear || l.type == LayerType::kConv2d) && !n["out"])
     return invalid(absl::StrCat(where, ".out: required for ", name_of(l.type)));
   const YAML::Node body = n[std::string(kResidualBodyKey)];
@@ -114,7 +114,8 @@ absl::Status read_model_lists(const YAML::Node& doc, ModelSpec& m) {
   if (conv && !conv.IsNull()) {
     if (m.kind != ModelKind::kCnn)
       return invalid(absl::StrCat("model.conv: only used with model.kind: cnn (kind is ", name_of(m.kind), ")"));
-    if (!conv.IsSequence()) return invalid(absl::StrCat("model.conv: expected a list of conv blocks, got ", describe(conv)));
+    if (!conv.IsSequence())
+      return invalid(absl::StrCat("model.conv: expected a list of conv blocks, got ", describe(conv)));
     m.conv.clear();
     for (size_t i = 0; i < conv.size(); ++i) {
       const std::string where = absl::StrCat("model.conv[", i, "]");
@@ -138,7 +139,8 @@ absl::Status read_model_lists(const YAML::Node& doc, ModelSpec& m) {
 // Checks that involve more than one key.
 absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (name_given && !valid_run_name(s.name))
-    return invalid(absl::StrCat("name: '", s.name, "' is not allowed (a letter or digit, then up to 127 letters, "
+    return invalid(absl::StrCat("name: '", s.name,
+                                "' is not allowed (a letter or digit, then up to 127 letters, "
                                 "digits, '.', '_' or '-')"));
   if (use == SpecUse::kTrain && s.data.train.empty())
     return invalid("data.train: required (IDX images, a CSV file, or shards)");
@@ -150,7 +152,8 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
     if (*format == DataFormat::kIdx && s.data.task == TaskKind::kRegression)
       return invalid(absl::StrCat("data.task: regression needs CSV data, but ", key, " is IDX (class labels)"));
   }
-  if (s.optimizer.nesterov && s.optimizer.momentum == 0) return invalid("optimizer.nesterov: needs optimizer.momentum > 0");
+  if (s.optimizer.nesterov && s.optimizer.momentum == 0)
+    return invalid("optimizer.nesterov: needs optimizer.momentum > 0");
   if (s.train.loss == LossKind::kCrossEntropy && s.data.task == TaskKind::kRegression)
     return invalid("train.loss: cross_entropy needs class labels; data.task is regression");
   if (s.runtime.device == RunDevice::kCpu && s.runtime.precision != Precision::kFp32)
@@ -172,7 +175,8 @@ absl::StatusOr<YAML::Node> load_document(const std::string& text, const std::str
     return invalid(absl::StrCat(source, ": holds ", docs.size(),
                                 " YAML documents; a job spec is one (remove the '---' lines after the first)"));
   YAML::Node doc = docs.empty() || docs[0].IsNull() ? YAML::Node(YAML::NodeType::Map) : docs[0];
-  if (!doc.IsMap()) return invalid(absl::StrCat(source, ": expected a map of keys at the top level, got ", describe(doc)));
+  if (!doc.IsMap())
+    return invalid(absl::StrCat(source, ": expected a map of keys at the top level, got ", describe(doc)));
   return doc;
 }
 
@@ -199,7 +203,8 @@ absl::StatusOr<DataFormat> resolve_data_format(const DataSpec& data, const std::
   if (data.format != DataFormat::kAuto) return data.format;
   const std::string lower = absl::AsciiStrToLower(path);
   if (absl::EndsWith(lower, ".csv.gz") || absl::EndsWith(lower, ".csv.bz2") || absl::EndsWith(lower, ".csv.xz"))
-    return invalid(absl::StrCat(key, ": ", path, " is a compressed CSV file; decompress it first (CSV is read uncompressed)"));
+    return invalid(
+        absl::StrCat(key, ": ", path, " is a compressed CSV file; decompress it first (CSV is read uncompressed)"));
   if (absl::EndsWith(lower, ".csv")) return DataFormat::kCsv;
   if (absl::StrContains(path, "*") || absl::StrContains(lower, ".tyshard")) return DataFormat::kShards;
   return DataFormat::kIdx;
@@ -239,11 +244,13 @@ absl::StatusOr<JobSpec> load_job_spec(const std::string& path, const std::vector
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the job spec: ", std::strerror(errno)));
   std::string text(kMaxSpecBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the job spec: ", std::strerror(errno)));
+  if (in.bad())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the job spec: ", std::strerror(errno)));
   text.resize(static_cast<size_t>(in.gcount()));
   if (text.size() > kMaxSpecBytes)
     return invalid(absl::StrCat(path, ": larger than ", kMaxSpecBytes, " bytes; a job spec is a small YAML file"));
-  if (text.find('\0') != std::string::npos) return invalid(absl::StrCat(path, ": holds NUL bytes; a job spec is a YAML text file"));
+  if (text.find('\0') != std::string::npos)
+    return invalid(absl::StrCat(path, ": holds NUL bytes; a job spec is a YAML text file"));
   absl::StatusOr<JobSpec> spec = parse_job_spec(text, overrides, path, use);
   if (!spec.ok()) return spec.status();
   if (spec->name.empty()) spec->name = name_from_path(path);

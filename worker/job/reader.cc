@@ -56,9 +56,12 @@ struct ValueReader {
   }
   absl::Status operator()(bool* out) const {
     const std::string s = n.IsScalar() ? n.Scalar() : "";
-    if (s == "true" || s == "yes" || s == "on") *out = true;
-    else if (s == "false" || s == "no" || s == "off") *out = false;
-    else return scalar_expected("true or false");
+    if (s == "true" || s == "yes" || s == "on")
+      *out = true;
+    else if (s == "false" || s == "no" || s == "off")
+      *out = false;
+    else
+      return scalar_expected("true or false");
     return absl::OkStatus();
   }
   absl::Status operator()(int64_t* out) const {
@@ -92,8 +95,8 @@ struct ValueReader {
     for (size_t i = 0; i < n.size(); ++i) {
       int64_t x;
       if (!parse_int(n[i], x) || !in_range(static_cast<double>(x), r))
-        return bad(absl::StrCat(key, "[", i, "]"), absl::StrCat("expected an integer ", allowed_text(&x, r), ", got ",
-                                                               describe(n[i])));
+        return bad(absl::StrCat(key, "[", i, "]"),
+                   absl::StrCat("expected an integer ", allowed_text(&x, r), ", got ", describe(n[i])));
       v.push_back(x);
     }
     *out = std::move(v);
@@ -107,8 +110,8 @@ struct ValueReader {
       double x;
       float fx = 0;
       if (!parse_real(n[i], x) || !in_range(x, r))
-        return bad(absl::StrCat(key, "[", i, "]"), absl::StrCat("expected a number in ", allowed_text(&fx, r), ", got ",
-                                                               describe(n[i])));
+        return bad(absl::StrCat(key, "[", i, "]"),
+                   absl::StrCat("expected a number in ", allowed_text(&fx, r), ", got ", describe(n[i])));
       v.push_back(static_cast<float>(x));
     }
     *out = std::move(v);
@@ -138,8 +141,8 @@ absl::Status for_each_key(const YAML::Node& map, const std::string& where, Visit
                                                      ": a key must be a plain name, got ", describe(it->first)));
     const std::string k = it->first.Scalar();
     if (!seen.insert(k).second)
-      return absl::InvalidArgumentError(absl::StrCat(join_key(where, k), ": given twice (the second at line ",
-                                                     mark.line + 1, "); remove one"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(join_key(where, k), ": given twice (the second at line ", mark.line + 1, "); remove one"));
     if (absl::Status st = visit(k, it->second); !st.ok()) return st;
   }
   return absl::OkStatus();
@@ -172,7 +175,8 @@ YAML::Node node_at(const YAML::Node& root, const std::string& path) {
 absl::Status check_keys(const YAML::Node& doc, const std::vector<std::string>& leaves) {
   std::set<std::string> leaf_set(leaves.begin(), leaves.end()), sections;
   for (const std::string& l : leaves)
-    for (size_t dot = l.find('.'); dot != std::string::npos; dot = l.find('.', dot + 1)) sections.insert(l.substr(0, dot));
+    for (size_t dot = l.find('.'); dot != std::string::npos; dot = l.find('.', dot + 1))
+      sections.insert(l.substr(0, dot));
   // Children allowed under a section, for "allowed here".
   auto children = [&](const std::string& section) {
     std::set<std::string> out;
@@ -190,13 +194,13 @@ absl::Status check_keys(const YAML::Node& doc, const std::vector<std::string>& l
       const std::string full = join_key(where, k);
       if (leaf_set.count(full)) return absl::OkStatus();
       if (!sections.count(full))
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown key '", full, "' (allowed ", where.empty() ? "at the top level" : "in " + where, ": ",
-                         children(where), ")"));
+        return absl::InvalidArgumentError(absl::StrCat("unknown key '", full, "' (allowed ",
+                                                       where.empty() ? "at the top level" : "in " + where, ": ",
+                                                       children(where), ")"));
       if (value.IsNull()) return absl::OkStatus();
       if (!value.IsMap())
-        return absl::InvalidArgumentError(absl::StrCat(full, ": expected a map of keys, got ", describe(value), " (keys here: ",
-                                                       children(full), ")"));
+        return absl::InvalidArgumentError(absl::StrCat(full, ": expected a map of keys, got ", describe(value),
+                                                       " (keys here: ", children(full), ")"));
       return walk(value, full);
     });
   };
@@ -205,7 +209,8 @@ absl::Status check_keys(const YAML::Node& doc, const std::vector<std::string>& l
 }
 
 absl::Status check_element_keys(const YAML::Node& map, const std::string& where, const std::vector<std::string>& keys) {
-  if (!map.IsMap()) return absl::InvalidArgumentError(absl::StrCat(where, ": expected a map of keys, got ", describe(map)));
+  if (!map.IsMap())
+    return absl::InvalidArgumentError(absl::StrCat(where, ": expected a map of keys, got ", describe(map)));
   return for_each_key(map, where, [&](const std::string& k, const YAML::Node&) -> absl::Status {
     for (const std::string& known : keys)
       if (known == k) return absl::OkStatus();

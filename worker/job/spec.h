@@ -15,13 +15,13 @@ namespace ty {
 // One entry of an explicit `model.layers:` list; which keys a type takes is in the key table.
 struct LayerSpec {
   LayerType type = LayerType::kLinear;
-  int64_t out = 0;      // linear: output features; conv2d: output channels
-  int64_t kernel = 3;   // conv2d
-  int64_t stride = 1;   // conv2d; pools: 1 = the pool's size
-  int64_t padding = -1; // conv2d: -1 = "same" (kernel / 2)
-  int64_t size = 2;     // pools
-  float p = 0.5f;       // dropout
-  float slope = 0.01f;  // leaky_relu
+  int64_t out = 0;                // linear: output features; conv2d: output channels
+  int64_t kernel = 3;             // conv2d
+  int64_t stride = 1;             // conv2d; pools: 1 = the pool's size
+  int64_t padding = -1;           // conv2d: -1 = "same" (kernel / 2)
+  int64_t size = 2;               // pools
+  float p = 0.5f;                 // dropout
+  float slope = 0.01f;            // leaky_relu
   std::vector<LayerSpec> layers;  // residual: the body
 };
 
@@ -39,8 +39,8 @@ struct ConvBlockSpec {
 struct ModelSpec {
   ModelKind kind = ModelKind::kMlp;
   ActivationKind activation = ActivationKind::kRelu;
-  float dropout = 0.f;           // after each hidden activation (mlp, cnn's fc part)
-  bool sync_batch_norm = false;  // batch norm statistics over all data-parallel ranks
+  float dropout = 0.f;                       // after each hidden activation (mlp, cnn's fc part)
+  bool sync_batch_norm = false;              // batch norm statistics over all data-parallel ranks
   std::vector<int64_t> hidden = {256, 256};  // mlp hidden sizes; cnn fc sizes
   std::vector<ConvBlockSpec> conv;           // cnn
   std::vector<LayerSpec> layers;             // layers
@@ -54,8 +54,8 @@ struct DataSpec {
   DataFormat format = DataFormat::kAuto;
   std::string target = "label";  // csv: target column
   TaskKind task = TaskKind::kClassification;
-  int64_t num_classes = 0;  // 0: from the labels
-  int64_t batch_size = 64;  // global batch
+  int64_t num_classes = 0;   // 0: from the labels
+  int64_t batch_size = 64;   // global batch
   int64_t train_subset = 0;  // > 0: only the first N training samples
   Normalization normalize = Normalization::kNone;
   BatchRemainder remainder = BatchRemainder::kPartial;

@@ -4,8 +4,13 @@ namespace ty {
 
 CheckpointSaver::CheckpointSaver(std::string run_dir, int rank, int world, int keep,
                                  std::chrono::milliseconds wait_for_ranks, uint64_t run_nonce)
-    : run_dir_(std::move(run_dir)), rank_(rank), world_(world), keep_(keep), wait_for_ranks_(wait_for_ranks),
-      run_nonce_(run_nonce), thread_([this] { loop(); }) {}
+    : run_dir_(std::move(run_dir)),
+      rank_(rank),
+      world_(world),
+      keep_(keep),
+      wait_for_ranks_(wait_for_ranks),
+      run_nonce_(run_nonce),
+      thread_([this] { loop(); }) {}
 
 absl::Status CheckpointSaver::status() {
   std::lock_guard<std::mutex> lock(mu_);

@@ -30,8 +30,8 @@ class DataParallel final : public Strategy {
 
  private:
   absl::Status reduce(std::vector<double>& values, ReduceOp op);
-  Communicator* host_;                      // null: one process
-  std::unique_ptr<Communicator> device_;    // NCCL on GPUs
+  Communicator* host_;                    // null: one process
+  std::unique_ptr<Communicator> device_;  // NCCL on GPUs
   size_t bucket_bytes_;
   std::unique_ptr<GradientBucketer> bucketer_;
 };

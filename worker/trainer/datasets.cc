@@ -8,8 +8,8 @@
 #include "runtime/status.h"
 #include "storage/csv_reader.h"
 #include "storage/idx_reader.h"
-#include "storage/shard/shard_dataset.h"
 #include "storage/sampler.h"
+#include "storage/shard/shard_dataset.h"
 #include "worker/job/parser.h"
 
 namespace ty {
@@ -34,9 +34,8 @@ absl::StatusOr<DatasetPtr> open_source(const JobSpec& spec, const std::string& k
   }
   std::string label_path = labels.empty() ? idx_labels_path_for(path) : labels;
   if (label_path.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        key, ": cannot tell the labels file for IDX images '", path,
-        "' (name it ...-images-idx3-ubyte... or set ", key, "_labels)"));
+    return absl::InvalidArgumentError(absl::StrCat(key, ": cannot tell the labels file for IDX images '", path,
+                                                   "' (name it ...-images-idx3-ubyte... or set ", key, "_labels)"));
   return load_idx(path, label_path);
 }
 
@@ -67,9 +66,9 @@ absl::StatusOr<bool> stream_training(const JobSpec& spec) {
                                                  : nullptr;
   if (why == nullptr) return true;
   if (spec.storage.loader == LoaderKind::kStream)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "storage.loader: stream cannot serve ", why, " (it needs the records in memory); name a separate shard set "
-        "or set storage.loader: memory"));
+    return absl::InvalidArgumentError(absl::StrCat("storage.loader: stream cannot serve ", why,
+                                                   " (it needs the records in memory); name a separate shard set "
+                                                   "or set storage.loader: memory"));
   return false;
 }
 
@@ -82,7 +81,8 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (!paths.ok()) return absl::Status(paths.status().code(), absl::StrCat("data.train: ", paths.status().message()));
     auto set = ShardSet::open(*paths, ShardSetOptions{d.num_classes, skip_corrupt(spec)});
     if (!set.ok()) return absl::Status(set.status().code(), absl::StrCat("data.train: ", set.status().message()));
-    if ((*set)->size() == 0) return absl::InvalidArgumentError(absl::StrCat("data.train: ", d.train, " holds no records"));
+    if ((*set)->size() == 0)
+      return absl::InvalidArgumentError(absl::StrCat("data.train: ", d.train, " holds no records"));
     out.train_shards = *set;
     out.train = *set;
   } else if (need_train || d.test.empty()) {
@@ -113,22 +113,24 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   DatasetPtr ref = out.train ? out.train : out.test;
   if (d.num_classes > 0 && d.num_classes < ref->num_classes())
     return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but the labels go up to ",
-                                                   ref->num_classes() - 1, "; set it to at least ",
-                                                   ref->num_classes(), " or leave it out"));
+                                                   ref->num_classes() - 1, "; set it to at least ", ref->num_classes(),
+                                                   " or leave it out"));
   out.classes = d.num_classes > 0 ? d.num_classes : ref->num_classes();
   if (out.train && out.test) {
     if (out.test->sample_shape() != out.train->sample_shape())
       return absl::InvalidArgumentError(absl::StrCat("data.test samples are ", shape_str(out.test->sample_shape()),
-                                                     ", data.train samples are ", shape_str(out.train->sample_shape())));
+                                                     ", data.train samples are ",
+                                                     shape_str(out.train->sample_shape())));
     if (d.num_classes > 0 && out.test->num_classes() > d.num_classes)
-      return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but data.test's labels go up to ",
-                                                     out.test->num_classes() - 1));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data.num_classes: ", d.num_classes, ", but data.test's labels go up to ", out.test->num_classes() - 1));
     if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
   }
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();
   if (d.normalize == Normalization::kStandardize && out.train) {
     auto moments = feature_moments(*out.train, 10000, skip_corrupt(spec));
-    if (!moments.ok()) return absl::Status(moments.status().code(), absl::StrCat("data.train: ", moments.status().message()));
+    if (!moments.ok())
+      return absl::Status(moments.status().code(), absl::StrCat("data.train: ", moments.status().message()));
     const auto [mean, std] = *moments;
     out.standardize(static_cast<float>(mean), static_cast<float>(std));
   }

@@ -10,7 +10,8 @@ namespace ty {
 
 absl::StatusOr<MetricsLog> MetricsLog::open(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "a");
-  if (f == nullptr) return absl::UnavailableError(absl::StrCat(path, ": cannot open for append (", std::strerror(errno), ")"));
+  if (f == nullptr)
+    return absl::UnavailableError(absl::StrCat(path, ": cannot open for append (", std::strerror(errno), ")"));
   return MetricsLog(f, path);
 }
 

@@ -42,8 +42,8 @@ void ProgressLine::step(int64_t step_in_epoch, int64_t global_step, int64_t samp
   const int eta_s = static_cast<int>(eta);
   std::fprintf(out_, "%sepoch %ld/%ld  step %ld/%ld  %.0f samples/s  loss %.4f  ETA %d:%02d:%02d%s",
                tty_ ? "\r\033[K" : "", static_cast<long>(epoch_ + 1), static_cast<long>(epochs_),
-               static_cast<long>(step_in_epoch), static_cast<long>(steps_per_epoch_), rate, loss(),
-               eta_s / 3600, eta_s / 60 % 60, eta_s % 60, tty_ ? "" : "\n");
+               static_cast<long>(step_in_epoch), static_cast<long>(steps_per_epoch_), rate, loss(), eta_s / 3600,
+               eta_s / 60 % 60, eta_s % 60, tty_ ? "" : "\n");
   std::fflush(out_);
 }
 

@@ -49,8 +49,9 @@ absl::Status check_path(const std::string& path) {
     return user_error(path, "is the root of the file system; name a directory for this run");
   if (fs::exists(path, ec) && !fs::is_directory(path, ec)) return user_error(path, "exists and is not a directory");
   if (fs::is_directory(path, ec) && !fs::is_empty(path, ec) && !is_run_directory(path))
-    return user_error(path, "is not empty and is not a trainyard run directory (no .lock or job.yaml); "
-                            "name a new or empty directory");
+    return user_error(path,
+                      "is not empty and is not a trainyard run directory (no .lock or job.yaml); "
+                      "name a new or empty directory");
   return absl::OkStatus();
 }
 

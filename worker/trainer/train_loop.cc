@@ -87,7 +87,8 @@ absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::option
   TY_ASSIGN_OR_RETURN(const StepAction action, agree(p_.strategy, policy_.after_step(step, !writes.ok())));
   if (action == StepAction::kFail)
     return writes.ok() ? absl::AbortedError(absl::StrCat("a checkpoint or metrics write failed on another rank "
-                                                         "before step ", step))
+                                                         "before step ",
+                                                         step))
                        : writes;
   return action;
 }

@@ -58,8 +58,8 @@ class TrainLoop {
   // The first failed write of this rank (checkpoints, metrics), or OK.
   using WritesFn = std::function<absl::Status()>;
 
-  TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule& schedule, CheckpointPolicy& policy,
-            SaveFn save, WritesFn writes);
+  TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule& schedule, CheckpointPolicy& policy, SaveFn save,
+            WritesFn writes);
   // Trains from `start`; `step` counts optimizer steps. Returns the position after the last
   // step; a stop asked by a signal is a CancelledError after its checkpoint was handed over.
   absl::StatusOr<Position> run(Position start, int64_t& step);

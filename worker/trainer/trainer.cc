@@ -27,7 +27,8 @@ namespace {
 // host's GPUs; an error says why there is none.
 absl::StatusOr<int> pick_gpu(int local_rank) {
   absl::StatusOr<CudaDeviceInfo> first = cuda_device(0);
-  if (!first.ok()) return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", first.status().message()));
+  if (!first.ok())
+    return absl::FailedPreconditionError(absl::StrCat("runtime.device: cuda: ", first.status().message()));
   int count = 1;
   while (count < 64 && cuda_device(count).ok()) ++count;
   return local_rank % count;
@@ -53,7 +54,9 @@ std::unique_ptr<Optimizer> make_optimizer(Context& ctx, const OptimizerSpec& o, 
 }
 
 Remainder remainder_of(BatchRemainder r) {
-  return r == BatchRemainder::kDrop ? Remainder::kDrop : r == BatchRemainder::kPad ? Remainder::kPad : Remainder::kPartial;
+  return r == BatchRemainder::kDrop  ? Remainder::kDrop
+         : r == BatchRemainder::kPad ? Remainder::kPad
+                                     : Remainder::kPartial;
 }
 
 }  // namespace
@@ -120,8 +123,7 @@ absl::Status Trainer::build(bool need_train) {
   if (comm_ && ctx_->on_gpu()) {  // parameters and gradients on GPUs go over NCCL
     CommOptions o;
     o.timeout = std::chrono::seconds(spec_.comm.timeout_s);
-    TY_ASSIGN_OR_RETURN(device_comm,
-                        open_gpu_communicator(*comm_, context_options_.device.index, ctx_->stream(), o));
+    TY_ASSIGN_OR_RETURN(device_comm, open_gpu_communicator(*comm_, context_options_.device.index, ctx_->stream(), o));
   }
   strategy_ = std::make_unique<DataParallel>(comm_, std::move(device_comm),
                                              static_cast<size_t>(spec_.comm.bucket_mb * (1 << 20)));
@@ -143,9 +145,9 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   const DataSpec& d = spec_.data;
   const int rank = strategy_->rank(), world = strategy_->world();
   if (!data_.train_shards)
-    return std::unique_ptr<BatchSource>(new SampledBatches(
-        data_.train,
-        DistributedSampler(data_.train->size(), spec_.train.seed, rank, world, d.batch_size, remainder_of(d.remainder))));
+    return std::unique_ptr<BatchSource>(
+        new SampledBatches(data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank, world,
+                                                           d.batch_size, remainder_of(d.remainder))));
   StreamOptions o;
   o.seed = spec_.train.seed;
   o.rank = rank;
@@ -165,7 +167,8 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   o.mean = data_.input_mean;
   o.std = data_.input_std;
   auto stream = ShardStream::open(data_.train_shards, o);
-  if (!stream.ok()) return absl::Status(stream.status().code(), absl::StrCat("data.train: ", stream.status().message()));
+  if (!stream.ok())
+    return absl::Status(stream.status().code(), absl::StrCat("data.train: ", stream.status().message()));
   return std::unique_ptr<BatchSource>(std::move(*stream));
 }
 
@@ -198,11 +201,13 @@ absl::StatusOr<std::unique_ptr<MetricsLog>> Trainer::open_run_files() {
   std::error_code ec;
   std::filesystem::create_directories(run_dir_, ec);
   if (!std::filesystem::is_directory(run_dir_))
-    return absl::InvalidArgumentError(absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
   std::ofstream job(run_dir_ + "/job.yaml", std::ios::trunc);
   job << spec_.spec_yaml << "\n";
   job.close();
-  if (!job) return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
+  if (!job)
+    return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
   TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
   auto log = std::make_unique<MetricsLog>(std::move(opened));
   log->data("train", data_.train->size(), data_.train->skipped_records());
@@ -218,21 +223,23 @@ absl::Status Trainer::run() {
   TY_ASSIGN_OR_RETURN(source_, make_batch_source());
   steps_per_epoch_ = source_->steps_per_epoch();
   if (steps_per_epoch_ == 0)
-    return absl::InvalidArgumentError(absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ",
-                                                   spec_.data.batch_size, " (data.remainder: ",
-                                                   name_of(spec_.data.remainder), "); lower data.batch_size"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ", spec_.data.batch_size,
+                     " (data.remainder: ", name_of(spec_.data.remainder), "); lower data.batch_size"));
   int64_t total_steps = spec_.train.epochs * steps_per_epoch_;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   if (out)
-    std::fprintf(out, "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
-                 data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
-                 static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size),
-                 static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
-                 strategy_->describe().c_str());
+    std::fprintf(
+        out,
+        "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
+        data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
+        static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size), static_cast<long>(spec_.train.epochs),
+        strategy_->world(), device_description().c_str(), strategy_->describe().c_str());
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
   if (step_ >= total_steps && std::filesystem::exists(weights_path())) {
-    if (out) std::fprintf(out, "trainyard: this run finished at step %ld (%s); nothing to do\n",
-                          static_cast<long>(step_), weights_path().c_str());
+    if (out)
+      std::fprintf(out, "trainyard: this run finished at step %ld (%s); nothing to do\n", static_cast<long>(step_),
+                   weights_path().c_str());
     return absl::OkStatus();
   }
   std::unique_ptr<MetricsLog> log;
@@ -247,15 +254,23 @@ absl::Status Trainer::run() {
   saved_step_ = step_;
   const LrSchedule schedule(spec_.optimizer.lr, schedule_options(spec_.schedule), total_steps);
   CheckpointPolicy policy(spec_.checkpoint);
-  TrainLoopPlan plan{spec_.train.epochs, steps_per_epoch_, total_steps, spec_.log_every_steps,
-                     spec_.train.clip_grad_norm, data_.val.get(), std::max<int64_t>(spec_.data.batch_size, 256)};
-  TrainLoop loop({*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan,
-                 schedule, policy,
-                 [&](Position next) {
-                   policy.saved();
-                   return save_checkpoint(next, log.get());
-                 },
-                 [&] { return !saver_->status().ok() ? saver_->status() : log ? log->status() : absl::OkStatus(); });
+  TrainLoopPlan plan{spec_.train.epochs,
+                     steps_per_epoch_,
+                     total_steps,
+                     spec_.log_every_steps,
+                     spec_.train.clip_grad_norm,
+                     data_.val.get(),
+                     std::max<int64_t>(spec_.data.batch_size, 256)};
+  TrainLoop loop(
+      {*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan, schedule,
+      policy,
+      [&](Position next) {
+        policy.saved();
+        return save_checkpoint(next, log.get());
+      },
+      [&] { return !saver_->status().ok() ? saver_->status()
+                   : log                  ? log->status()
+                                          : absl::OkStatus(); });
   absl::StatusOr<Position> end = loop.run(start, step_);
   if (!end.ok()) {
     if (end.status().code() == absl::StatusCode::kCancelled) TY_RETURN_IF_ERROR(saver_->wait());

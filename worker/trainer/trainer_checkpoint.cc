@@ -33,9 +33,9 @@ Tensor text_tensor(const std::string& s) {
 std::string tensor_text(const Tensor& t) { return std::string(static_cast<const char*>(t.raw()), t.numel()); }
 
 // The fields every checkpoint of this version holds; an older one without them is refused.
-constexpr const char* kRequiredMeta[] = {"meta.model_signature", "meta.trajectory",  "meta.step",
+constexpr const char* kRequiredMeta[] = {"meta.model_signature", "meta.trajectory",         "meta.step",
                                          "meta.next_epoch",      "meta.next_step_in_epoch", "meta.dropout_offset",
-                                         "meta.global_batch",    "meta.train_size",  "meta.steps_per_epoch"};
+                                         "meta.global_batch",    "meta.train_size",         "meta.steps_per_epoch"};
 
 // "key=value" entries of a trajectory text that differ between `saved` and `now`.
 std::string trajectory_changes(const std::string& saved, const std::string& now) {
@@ -116,13 +116,15 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
   if (tensor_text(t.at("meta.model_signature")) != model_signature())
-    return absl::FailedPreconditionError(absl::StrCat(
-        found.dir, " was written for a different model (its parameter names or shapes differ from model.* now); "
-        "train into a new --run-dir, or restore the model spec"));
-  if (const std::string changed = trajectory_changes(tensor_text(t.at("meta.trajectory")), trajectory()); !changed.empty())
-    return absl::FailedPreconditionError(absl::StrCat(
-        found.dir, ": this run's settings differ from the checkpoint's (", changed,
-        "); resuming would not continue the same run: restore them, or train into a new --run-dir"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(found.dir,
+                     " was written for a different model (its parameter names or shapes differ from model.* now); "
+                     "train into a new --run-dir, or restore the model spec"));
+  if (const std::string changed = trajectory_changes(tensor_text(t.at("meta.trajectory")), trajectory());
+      !changed.empty())
+    return absl::FailedPreconditionError(
+        absl::StrCat(found.dir, ": this run's settings differ from the checkpoint's (", changed,
+                     "); resuming would not continue the same run: restore them, or train into a new --run-dir"));
   TY_RETURN_IF_ERROR(assign_weights(found.dir, t, model_->state()));
   std::map<std::string, Tensor> optim;
   for (auto& [name, tensor] : t)
@@ -166,8 +168,9 @@ absl::StatusOr<uint64_t> Trainer::start_checkpointing() {
                         static_cast<double>(step_), -static_cast<double>(step_)};
   TY_RETURN_IF_ERROR(strategy_->max(v));
   if (v[1] != -v[2])
-    return absl::FailedPreconditionError(absl::StrCat("ranks resumed from different checkpoints (steps ", -v[2],
-                                                      " to ", v[1], "); is the run directory on storage all ranks "
+    return absl::FailedPreconditionError(absl::StrCat("ranks resumed from different checkpoints (steps ", -v[2], " to ",
+                                                      v[1],
+                                                      "); is the run directory on storage all ranks "
                                                       "see alike?"));
   return static_cast<uint64_t>(v[0]);
 }

@@ -11,13 +11,10 @@ using dt = memory::data_type;
 
 OnednnBackend::OnednnBackend() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
-memory OnednnBackend::mem(const memory::desc& d, const Tensor& t) const {
-  return memory(d, engine_, t.raw());
-}
+memory OnednnBackend::mem(const memory::desc& d, const Tensor& t) const { return memory(d, engine_, t.raw()); }
 
 memory::desc OnednnBackend::activation_desc(const Shape& s, Layout layout) {
-  return memory::desc({s[0], s[1], s[2], s[3]}, dt::f32,
-                      layout == Layout::kBlocked16 ? tag::aBcd16b : tag::nchw);
+  return memory::desc({s[0], s[1], s[2], s[3]}, dt::f32, layout == Layout::kBlocked16 ? tag::aBcd16b : tag::nchw);
 }
 
 void OnednnBackend::convert_layout(const Tensor& src, Tensor& dst) {
@@ -28,8 +25,7 @@ void OnednnBackend::convert_layout(const Tensor& src, Tensor& dst) {
   }
   const Shape& s = src.shape();
   char key[128];
-  std::snprintf(key, sizeof key, "reorder:%ld,%ld,%ld,%ld:%d", s[0], s[1], s[2], s[3],
-                static_cast<int>(dst.layout()));
+  std::snprintf(key, sizeof key, "reorder:%ld,%ld,%ld,%ld:%d", s[0], s[1], s[2], s[3], static_cast<int>(dst.layout()));
   struct Reorder {
     dnnl::reorder prim;
     memory::desc from, to;
@@ -42,8 +38,7 @@ void OnednnBackend::convert_layout(const Tensor& src, Tensor& dst) {
   r.prim.execute(stream_, in, out);
 }
 
-memory OnednnBackend::to_layout(const memory::desc& plain, const memory::desc& want,
-                                const Tensor& t, Tensor& scratch) {
+memory OnednnBackend::to_layout(const memory::desc& plain, const memory::desc& want, const Tensor& t, Tensor& scratch) {
   if (plain == want) return mem(plain, t);
   scratch = Tensor::empty(t.allocator(), {static_cast<int64_t>(want.get_size())}, DType::kU8);
   memory src = mem(plain, t), dst(want, engine_, scratch.raw());
@@ -57,8 +52,7 @@ void OnednnBackend::from_layout(const memory::desc& plain, const memory::desc& w
     body(mem(plain, t));
     return;
   }
-  Tensor scratch =
-      Tensor::empty(t.allocator(), {static_cast<int64_t>(want.get_size())}, DType::kU8);
+  Tensor scratch = Tensor::empty(t.allocator(), {static_cast<int64_t>(want.get_size())}, DType::kU8);
   memory blocked(want, engine_, scratch.raw()), out = mem(plain, t);
   body(blocked);
   dnnl::reorder(blocked, out).execute(stream_, blocked, out);
@@ -73,9 +67,8 @@ struct Matmul {
 
 std::string key_of(const char* kind, const ConvGeom& g) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s:%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", kind, g.n,
-                g.c, g.h, g.w, g.k, g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
-                static_cast<long>(g.p * 100000 + g.q));
+  std::snprintf(buf, sizeof buf, "%s:%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", kind, g.n, g.c, g.h, g.w, g.k,
+                g.r, g.s, g.stride_h, g.stride_w, g.pad_h, g.pad_w, static_cast<long>(g.p * 100000 + g.q));
   return buf;
 }
 
@@ -91,24 +84,18 @@ struct ConvDescs {
         y(OnednnBackend::activation_desc({g.n, g.k, g.p, g.q}, y_layout)),
         strides{g.stride_h, g.stride_w},
         pad_l{g.pad_h, g.pad_w},
-        pad_r{(g.p - 1) * g.stride_h + g.r - g.h - g.pad_h,
-              (g.q - 1) * g.stride_w + g.s - g.w - g.pad_w} {}
-  static memory::desc any(const memory::desc& d) {
-    return memory::desc(d.dims(), dt::f32, tag::any);
-  }
+        pad_r{(g.p - 1) * g.stride_h + g.r - g.h - g.pad_h, (g.q - 1) * g.stride_w + g.s - g.w - g.pad_w} {}
+  static memory::desc any(const memory::desc& d) { return memory::desc(d.dims(), dt::f32, tag::any); }
 };
 
-dnnl::convolution_forward::primitive_desc conv_fwd_pd(const ConvGeom& g, const dnnl::engine& e,
-                                                      bool bias) {
+dnnl::convolution_forward::primitive_desc conv_fwd_pd(const ConvGeom& g, const dnnl::engine& e, bool bias) {
   ConvDescs d(g);
   auto desc = bias ? dnnl::convolution_forward::desc(
-                         dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                         ConvDescs::any(d.x), ConvDescs::any(d.w), d.b, ConvDescs::any(d.y),
-                         d.strides, d.pad_l, d.pad_r)
+                         dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
+                         ConvDescs::any(d.w), d.b, ConvDescs::any(d.y), d.strides, d.pad_l, d.pad_r)
                    : dnnl::convolution_forward::desc(
-                         dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                         ConvDescs::any(d.x), ConvDescs::any(d.w), ConvDescs::any(d.y), d.strides,
-                         d.pad_l, d.pad_r);
+                         dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
+                         ConvDescs::any(d.w), ConvDescs::any(d.y), d.strides, d.pad_l, d.pad_r);
   return {desc, e};
 }
 
@@ -127,8 +114,8 @@ struct ConvBwdWeights {
 
 }  // namespace
 
-void OnednnBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c,
-                         float beta, const Tensor* bias) {
+void OnednnBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta,
+                         const Tensor* bias) {
   const int64_t m = c.dim(0), n = c.dim(1), k = ta ? a.dim(0) : a.dim(1);
   char key[128];
   std::snprintf(key, sizeof key, "gemm:%d,%d,%ld,%ld,%ld,%g,%d", ta, tb, m, n, k, beta, bias != nullptr);
@@ -153,8 +140,7 @@ void OnednnBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Ten
   mm.prim.execute(stream_, args);
 }
 
-void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
-                                   const Tensor* bias, Tensor& y) {
+void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
   auto& cf = cached<ConvFwd>(key_of(bias ? "convf_b" : "convf", g), [&] {
     auto pd = conv_fwd_pd(g, engine_, bias != nullptr);
     return ConvFwd{pd, dnnl::convolution_forward(pd)};
@@ -164,21 +150,18 @@ void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Ten
   memory xm = to_layout(d.x, cf.pd.src_desc(), x, xs);
   memory wm = to_layout(d.w, cf.pd.weights_desc(), w, ws);
   from_layout(d.y, cf.pd.dst_desc(), y, [&](const memory& ym) {
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
     if (bias) args.emplace(DNNL_ARG_BIAS, mem(d.b, *bias));
     cf.prim.execute(stream_, args);
   });
 }
 
-void OnednnBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w,
-                                         Tensor& dx) {
+void OnednnBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
   auto& cb = cached<ConvBwdData>(key_of("convbd", g), [&] {
     ConvDescs d(g);
     auto hint = conv_fwd_pd(g, engine_, false);
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
-                                               ConvDescs::any(d.x), ConvDescs::any(d.w),
-                                               ConvDescs::any(d.y), d.strides, d.pad_l, d.pad_r);
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
+                                               ConvDescs::any(d.w), ConvDescs::any(d.y), d.strides, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, engine_, hint);
     return ConvBwdData{pd, dnnl::convolution_backward_data(pd)};
   });
@@ -187,23 +170,21 @@ void OnednnBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, co
   memory dym = to_layout(d.y, cb.pd.diff_dst_desc(), dy, dys);
   memory wm = to_layout(d.w, cb.pd.weights_desc(), w, ws);
   from_layout(d.x, cb.pd.diff_src_desc(), dx, [&](const memory& dxm) {
-    cb.prim.execute(stream_, {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm},
-                              {DNNL_ARG_DIFF_SRC, dxm}});
+    cb.prim.execute(stream_, {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}});
   });
 }
 
-void OnednnBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy,
-                                            Tensor& dw, Tensor* db) {
+void OnednnBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                            Tensor* db) {
   auto& cb = cached<ConvBwdWeights>(key_of(db ? "convbw_b" : "convbw", g), [&] {
     ConvDescs d(g);
     auto hint = conv_fwd_pd(g, engine_, db != nullptr);
-    auto desc = db ? dnnl::convolution_backward_weights::desc(
-                         dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
-                         ConvDescs::any(d.w), d.b, ConvDescs::any(d.y), d.strides, d.pad_l,
-                         d.pad_r)
-                   : dnnl::convolution_backward_weights::desc(
-                         dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
-                         ConvDescs::any(d.w), ConvDescs::any(d.y), d.strides, d.pad_l, d.pad_r);
+    auto desc = db ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
+                                                              ConvDescs::any(d.w), d.b, ConvDescs::any(d.y), d.strides,
+                                                              d.pad_l, d.pad_r)
+                   : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, ConvDescs::any(d.x),
+                                                              ConvDescs::any(d.w), ConvDescs::any(d.y), d.strides,
+                                                              d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, engine_, hint);
     return ConvBwdWeights{pd, dnnl::convolution_backward_weights(pd)};
   });
@@ -212,8 +193,7 @@ void OnednnBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, 
   memory xm = to_layout(d.x, cb.pd.src_desc(), x, xs);
   memory dym = to_layout(d.y, cb.pd.diff_dst_desc(), dy, dys);
   from_layout(d.w, cb.pd.diff_weights_desc(), dw, [&](const memory& dwm) {
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm}};
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm}};
     if (db) args.emplace(DNNL_ARG_DIFF_BIAS, mem(d.b, *db));
     cb.prim.execute(stream_, args);
   });

@@ -30,13 +30,10 @@ struct PoolDescs {
         kernel{g.kh, g.kw},
         strides{g.stride_h, g.stride_w},
         pad_l{g.pad_h, g.pad_w},
-        pad_r{(g.p - 1) * g.stride_h + g.kh - g.h - g.pad_h,
-              (g.q - 1) * g.stride_w + g.kw - g.w - g.pad_w},
-        alg(g.max ? dnnl::algorithm::pooling_max
-                  : dnnl::algorithm::pooling_avg_exclude_padding) {}
+        pad_r{(g.p - 1) * g.stride_h + g.kh - g.h - g.pad_h, (g.q - 1) * g.stride_w + g.kw - g.w - g.pad_w},
+        alg(g.max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding) {}
   dnnl::pooling_forward::primitive_desc fwd(const dnnl::engine& e) const {
-    return {dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, x, y, strides,
-                                        kernel, pad_l, pad_r),
+    return {dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, x, y, strides, kernel, pad_l, pad_r),
             e};
   }
 };
@@ -112,28 +109,24 @@ struct LnBwd {
 
 }  // namespace
 
-void OnednnBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y,
-                                   Tensor* workspace) {
+void OnednnBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) {
   CHECK(x.layout() == y.layout()) << "pool2d from " << layout_name(x.layout()) << " to " << layout_name(y.layout());
   PoolDescs d(g, x.layout());
-  auto& pf = cached<PoolFwd>(
-      key_of("poolf", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max,
-                       static_cast<int64_t>(x.layout())}),
-      [&] {
-        auto pd = d.fwd(engine_);
-        return PoolFwd{pd, dnnl::pooling_forward(pd)};
-      });
+  auto& pf = cached<PoolFwd>(key_of("poolf", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
+                                              g.max, static_cast<int64_t>(x.layout())}),
+                             [&] {
+                               auto pd = d.fwd(engine_);
+                               return PoolFwd{pd, dnnl::pooling_forward(pd)};
+                             });
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, mem(d.x, x)}, {DNNL_ARG_DST, mem(d.y, y)}};
   if (g.max) {
-    *workspace = Tensor::empty(x.allocator(), {static_cast<int64_t>(pf.pd.workspace_desc().get_size())},
-                               DType::kU8);
+    *workspace = Tensor::empty(x.allocator(), {static_cast<int64_t>(pf.pd.workspace_desc().get_size())}, DType::kU8);
     args.emplace(DNNL_ARG_WORKSPACE, mem(pf.pd.workspace_desc(), *workspace));
   }
   pf.prim.execute(stream_, args);
 }
 
-void OnednnBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& ws,
-                                    Tensor& dx) {
+void OnednnBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& ws, Tensor& dx) {
   CHECK(dx.layout() == dy.layout());
   PoolDescs d(g, dx.layout());
   auto key = key_of("poolb", {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.max,
@@ -141,12 +134,10 @@ void OnednnBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const T
   auto& pb = cached<PoolBwd>(key, [&] {
     auto hint = d.fwd(engine_);
     dnnl::pooling_backward::primitive_desc pd(
-        dnnl::pooling_backward::desc(d.alg, d.x, d.y, d.strides, d.kernel, d.pad_l, d.pad_r),
-        engine_, hint);
+        dnnl::pooling_backward::desc(d.alg, d.x, d.y, d.strides, d.kernel, d.pad_l, d.pad_r), engine_, hint);
     return PoolBwd{dnnl::pooling_backward(pd), hint.workspace_desc()};
   });
-  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, mem(d.y, dy)},
-                                       {DNNL_ARG_DIFF_SRC, mem(d.x, dx)}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, mem(d.y, dy)}, {DNNL_ARG_DIFF_SRC, mem(d.x, dx)}};
   if (g.max) args.emplace(DNNL_ARG_WORKSPACE, mem(pb.workspace, ws));
   pb.prim.execute(stream_, args);
 }
@@ -158,30 +149,25 @@ void OnednnBackend::eltwise_forward(Eltwise kind, float alpha, const Tensor& x, 
   std::snprintf(key, sizeof key, "eltf:%d:%g:%ld", static_cast<int>(kind), a, x.numel());
   auto& ef = cached<EltFwd>(key, [&] {
     dnnl::eltwise_forward::primitive_desc pd(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, eltwise_alg(kind), d, a),
-        engine_);
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, eltwise_alg(kind), d, a), engine_);
     return EltFwd{pd, dnnl::eltwise_forward(pd)};
   });
   ef.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, y)}});
 }
 
-void OnednnBackend::eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy,
-                                     Tensor& dx) {
+void OnednnBackend::eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy, Tensor& dx) {
   memory::desc d({x.numel()}, dt::f32, tag::a);
   float a = kind == Eltwise::kLeakyRelu ? alpha : 0.f;
   char key[96];
   std::snprintf(key, sizeof key, "eltb:%d:%g:%ld", static_cast<int>(kind), a, x.numel());
   auto& eb = cached<EltBwd>(key, [&] {
     dnnl::eltwise_forward::primitive_desc hint(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, eltwise_alg(kind), d, a),
-        engine_);
-    dnnl::eltwise_backward::primitive_desc pd(
-        dnnl::eltwise_backward::desc(eltwise_alg(kind), d, d, a), engine_, hint);
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, eltwise_alg(kind), d, a), engine_);
+    dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(eltwise_alg(kind), d, d, a), engine_, hint);
     return EltBwd{dnnl::eltwise_backward(pd)};
   });
-  eb.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},
-                            {DNNL_ARG_DIFF_DST, mem(d, dy)},
-                            {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+  eb.prim.execute(stream_,
+                  {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
 }
 
 void OnednnBackend::softmax_forward(bool log, const Tensor& x, Tensor& y) {
@@ -201,23 +187,20 @@ void OnednnBackend::softmax_backward(bool log, const Tensor& y, const Tensor& dy
   auto& sb = cached<SoftBwd>(key_of("softb", {log, d.dims()[0], d.dims()[1]}), [&] {
     dnnl::softmax_v2_forward::primitive_desc hint(
         dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training, alg, d, d, 1), engine_);
-    dnnl::softmax_v2_backward::primitive_desc pd(
-        dnnl::softmax_v2_backward::desc(alg, d, d, d, 1), engine_, hint);
+    dnnl::softmax_v2_backward::primitive_desc pd(dnnl::softmax_v2_backward::desc(alg, d, d, d, 1), engine_, hint);
     return SoftBwd{dnnl::softmax_v2_backward(pd)};
   });
-  sb.prim.execute(stream_, {{DNNL_ARG_DST, mem(d, y)},
-                            {DNNL_ARG_DIFF_DST, mem(d, dy)},
-                            {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+  sb.prim.execute(stream_,
+                  {{DNNL_ARG_DST, mem(d, y)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
 }
 
-void OnednnBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                      float eps, bool training, Tensor& mean, Tensor& var,
-                                      Tensor& y) {
+void OnednnBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
+                                      bool training, Tensor& mean, Tensor& var, Tensor& y) {
   memory::desc d = ncs(x), c({gamma.numel()}, dt::f32, tag::a);
   auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   char key[128];
-  std::snprintf(key, sizeof key, "bnf:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1],
-                d.dims()[2], d.dims()[3], static_cast<int>(x.layout()));
+  std::snprintf(key, sizeof key, "bnf:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1], d.dims()[2],
+                d.dims()[3], static_cast<int>(x.layout()));
   auto& bf = cached<BnFwd>(key, [&] {
     dnnl::batch_normalization_forward::primitive_desc pd(
         dnnl::batch_normalization_forward::desc(prop, d, eps, bn_flags(training)), engine_);
@@ -231,21 +214,20 @@ void OnednnBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, cons
                             {DNNL_ARG_VARIANCE, mem(c, var)}});
 }
 
-void OnednnBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                       const Tensor& mean, const Tensor& var, float eps,
-                                       bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+void OnednnBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                       const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
+                                       Tensor& dbeta) {
   memory::desc d = ncs(x), c({gamma.numel()}, dt::f32, tag::a);
   char key[128];
-  std::snprintf(key, sizeof key, "bnb:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1],
-                d.dims()[2], d.dims()[3], static_cast<int>(x.layout()));
+  std::snprintf(key, sizeof key, "bnb:%d:%g:%ld:%ld:%ld:%ld:%d", training, eps, d.dims()[0], d.dims()[1], d.dims()[2],
+                d.dims()[3], static_cast<int>(x.layout()));
   auto& bb = cached<BnBwd>(key, [&] {
     auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     dnnl::batch_normalization_forward::primitive_desc hint(
         dnnl::batch_normalization_forward::desc(prop, d, eps, bn_flags(training)), engine_);
     dnnl::batch_normalization_backward::primitive_desc pd(
-        dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, d, d, eps,
-                                                 bn_flags(training)),
-        engine_, hint);
+        dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, d, d, eps, bn_flags(training)), engine_,
+        hint);
     return BnBwd{dnnl::batch_normalization_backward(pd)};
   });
   bb.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},
@@ -261,17 +243,15 @@ void OnednnBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const 
                             {DNNL_ARG_DIFF_SHIFT, mem(c, dbeta)}});
 }
 
-void OnednnBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                      float eps, Tensor& y, Tensor& mean, Tensor& var) {
-  memory::desc d = rows_cols(x), s({d.dims()[0]}, dt::f32, tag::a),
-               c({d.dims()[1]}, dt::f32, tag::a);
+void OnednnBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y,
+                                      Tensor& mean, Tensor& var) {
+  memory::desc d = rows_cols(x), s({d.dims()[0]}, dt::f32, tag::a), c({d.dims()[1]}, dt::f32, tag::a);
   auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
   char key[96];
   std::snprintf(key, sizeof key, "lnf:%g:%ld:%ld", eps, d.dims()[0], d.dims()[1]);
   auto& lf = cached<LnFwd>(key, [&] {
     dnnl::layer_normalization_forward::primitive_desc pd(
-        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, d, s, eps, flags),
-        engine_);
+        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, d, s, eps, flags), engine_);
     return LnFwd{pd, dnnl::layer_normalization_forward(pd)};
   });
   lf.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},
@@ -282,21 +262,17 @@ void OnednnBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, cons
                             {DNNL_ARG_VARIANCE, mem(s, var)}});
 }
 
-void OnednnBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                       const Tensor& mean, const Tensor& var, float eps,
-                                       Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  memory::desc d = rows_cols(x), s({d.dims()[0]}, dt::f32, tag::a),
-               c({d.dims()[1]}, dt::f32, tag::a);
+void OnednnBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                       const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  memory::desc d = rows_cols(x), s({d.dims()[0]}, dt::f32, tag::a), c({d.dims()[1]}, dt::f32, tag::a);
   auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
   char key[96];
   std::snprintf(key, sizeof key, "lnb:%g:%ld:%ld", eps, d.dims()[0], d.dims()[1]);
   auto& lb = cached<LnBwd>(key, [&] {
     dnnl::layer_normalization_forward::primitive_desc hint(
-        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, d, s, eps, flags),
-        engine_);
+        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, d, s, eps, flags), engine_);
     dnnl::layer_normalization_backward::primitive_desc pd(
-        dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, d, d, s, eps, flags),
-        engine_, hint);
+        dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, d, d, s, eps, flags), engine_, hint);
     return LnBwd{dnnl::layer_normalization_backward(pd)};
   });
   lb.prim.execute(stream_, {{DNNL_ARG_SRC, mem(d, x)},

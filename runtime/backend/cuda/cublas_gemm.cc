@@ -42,7 +42,8 @@ const CublasGemm::Api* load_api() {
                                "PyTorch's nvidia/cublas/lib)");
       return;
     }
-    resolve(lib, "cublasCreate_v2", api.create, api.error) && resolve(lib, "cublasDestroy_v2", api.destroy, api.error) &&
+    resolve(lib, "cublasCreate_v2", api.create, api.error) &&
+        resolve(lib, "cublasDestroy_v2", api.destroy, api.error) &&
         resolve(lib, "cublasSetStream_v2", api.set_stream, api.error) &&
         resolve(lib, "cublasSetMathMode", api.set_math_mode, api.error) &&
         resolve(lib, "cublasSgemm_v2", api.sgemm, api.error) && resolve(lib, "cublasGemmEx", api.gemm_ex, api.error);
@@ -83,11 +84,11 @@ absl::Status CublasGemm::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, 
   // A row-major (M, K) matrix is a column-major (K, M) one with leading dimension K.
   const float alpha = 1.f;
   const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
-  absl::Status st = cublas_status(
-      api_->sgemm(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                  trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                  &alpha, b, ldb, a, lda, &beta, c, static_cast<int>(n)),
-      "cublasSgemm", "gemm");
+  absl::Status st =
+      cublas_status(api_->sgemm(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                                static_cast<int>(k), &alpha, b, ldb, a, lda, &beta, c, static_cast<int>(n)),
+                    "cublasSgemm", "gemm");
   if (st.ok() && bias != nullptr) add_bias_rows(stream_, c, bias, m, n);
   return st;
 }
@@ -97,12 +98,12 @@ absl::Status CublasGemm::gemm_half(bool bf16, bool trans_a, bool trans_b, int64_
   const float alpha = 1.f;
   const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
   const cudaDataType_t in = bf16 ? CUDA_R_16BF : CUDA_R_16F;
-  absl::Status st = cublas_status(
-      api_->gemm_ex(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                    trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                    &alpha, b, in, ldb, a, in, lda, &beta, c, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F,
-                    CUBLAS_GEMM_DEFAULT),
-      "cublasGemmEx", "gemm (mixed precision)");
+  absl::Status st =
+      cublas_status(api_->gemm_ex(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                  trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                                  static_cast<int>(k), &alpha, b, in, ldb, a, in, lda, &beta, c, CUDA_R_32F,
+                                  static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                    "cublasGemmEx", "gemm (mixed precision)");
   if (st.ok() && bias != nullptr) add_bias_rows(stream_, c, bias, m, n);
   return st;
 }

@@ -160,8 +160,8 @@ void CudaBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const 
 void CudaBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
                                      const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const int64_t cols = x.dim(-1);
-  cuda::layernorm_backward(stream_, in(x), in(dy), in(gamma), in(mean), in(var), eps, out(dx), out(dgamma),
-                           out(dbeta), x.numel() / std::max<int64_t>(cols, 1), cols);
+  cuda::layernorm_backward(stream_, in(x), in(dy), in(gamma), in(mean), in(var), eps, out(dx), out(dgamma), out(dbeta),
+                           x.numel() / std::max<int64_t>(cols, 1), cols);
 }
 
 namespace {
@@ -231,12 +231,12 @@ void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stre
 }
 
 void CudaBackend::cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) {
-  cuda::cross_entropy_forward(stream_, in(logp), labels_of(labels), logp.dim(0), logp.numel() / std::max<int64_t>(logp.dim(0), 1),
-                              smoothing, out(loss));
+  cuda::cross_entropy_forward(stream_, in(logp), labels_of(labels), logp.dim(0),
+                              logp.numel() / std::max<int64_t>(logp.dim(0), 1), smoothing, out(loss));
 }
 
-void CudaBackend::cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing,
-                                         const Tensor& dloss, Tensor& dx) {
+void CudaBackend::cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing, const Tensor& dloss,
+                                         Tensor& dx) {
   cuda::cross_entropy_backward(stream_, in(logp), labels_of(labels), logp.dim(0),
                                logp.numel() / std::max<int64_t>(logp.dim(0), 1), smoothing, in(dloss), out(dx));
 }

@@ -44,13 +44,12 @@ class CudaBackend final : public KernelBackend {
   void softmax_backward(bool log, const Tensor& y, const Tensor& dy, Tensor& dx) override;
   void batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training,
                          Tensor& mean, Tensor& var, Tensor& y) override;
-  void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
-                          const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
-                          Tensor& dbeta) override;
+  void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean, const Tensor& var,
+                          float eps, bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
   void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y, Tensor& mean,
                          Tensor& var) override;
-  void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
-                          const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
+  void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean, const Tensor& var,
+                          float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
 
   void add(const Tensor& a, const Tensor& b, Tensor& y) override;
   void mul(const Tensor& a, const Tensor& b, Tensor& y) override;

@@ -14,15 +14,15 @@ namespace ty {
 
 inline absl::Status cuda_status(cudaError_t e, const char* call, const char* op) {
   if (e == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(call, " failed in ", op, ": ", cudaGetErrorName(e), " (",
-                                          cudaGetErrorString(e), ")"));
+  return absl::InternalError(
+      absl::StrCat(call, " failed in ", op, ": ", cudaGetErrorName(e), " (", cudaGetErrorString(e), ")"));
 }
 
 }  // namespace ty
 
 #define TY_CUDA_STATUS(call, op) ::ty::cuda_status((call), #call, (op))
-#define TY_CUDA_CHECK(call, op)                                  \
-  do {                                                           \
-    ::absl::Status ty_cuda_st_ = TY_CUDA_STATUS(call, op);       \
-    CHECK(ty_cuda_st_.ok()) << ty_cuda_st_.message();            \
+#define TY_CUDA_CHECK(call, op)                            \
+  do {                                                     \
+    ::absl::Status ty_cuda_st_ = TY_CUDA_STATUS(call, op); \
+    CHECK(ty_cuda_st_.ok()) << ty_cuda_st_.message();      \
   } while (0)

@@ -20,13 +20,11 @@ void check_launch(const char* kernel);
 
 // y = f(x), dx = f'(x) * dy over n elements; `alpha` is the LeakyReLU slope.
 void eltwise_forward(cudaStream_t s, Eltwise kind, float alpha, const float* x, float* y, int64_t n);
-void eltwise_backward(cudaStream_t s, Eltwise kind, float alpha, const float* x, const float* dy, float* dx,
-                      int64_t n);
+void eltwise_backward(cudaStream_t s, Eltwise kind, float alpha, const float* x, const float* dy, float* dx, int64_t n);
 
 // x, y: (rows, cols), softmax or log-softmax over each row; dx from y and dy.
 void softmax_forward(cudaStream_t s, bool log, const float* x, float* y, int64_t rows, int64_t cols);
-void softmax_backward(cudaStream_t s, bool log, const float* y, const float* dy, float* dx, int64_t rows,
-                      int64_t cols);
+void softmax_backward(cudaStream_t s, bool log, const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
 
 // y (n, c, s) = x + bias (c) on every channel plane (convolution bias); x may be y.
 void add_channel_bias(cudaStream_t st, const float* x, const float* bias, float* y, int64_t n, int64_t c, int64_t s);
@@ -43,8 +41,8 @@ void adam_update(cudaStream_t s, float* p, const float* g, float* m, float* v, i
 
 // Batch norm over x viewed as (n, c, s), per channel; layer norm over x viewed as
 // (rows, cols), per row. Semantics as KernelBackend's batchnorm_*/layernorm_*.
-void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps,
-                       bool training, float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s);
+void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps, bool training,
+                       float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s);
 void batchnorm_backward(cudaStream_t st, const float* x, const float* dy, const float* gamma, const float* mean,
                         const float* var, float eps, bool training, float* dx, float* dgamma, float* dbeta, int64_t n,
                         int64_t c, int64_t s);

@@ -33,7 +33,8 @@ absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool allow_tf32, bool
       TY_CUDA_STATUS(cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking), "the compute stream"));
   DeviceRuntime rt;
   rt.allocator = std::make_shared<StreamAllocator>(state->memory, state->stream, state);
-  TY_ASSIGN_OR_RETURN(rt.kernels, CudaBackend::create(index, state->stream, state->memory, allow_tf32, benchmark_convolutions, compute));
+  TY_ASSIGN_OR_RETURN(rt.kernels, CudaBackend::create(index, state->stream, state->memory, allow_tf32,
+                                                      benchmark_convolutions, compute));
   cudaStream_t stream = state->stream;
   rt.synchronize = [stream] { TY_CUDA_CHECK(cudaStreamSynchronize(stream), "waiting for the device"); };
   rt.stream = stream;

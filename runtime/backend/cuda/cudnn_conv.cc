@@ -103,11 +103,10 @@ bool first_fitting(const Perf* perf, int found, Algo& algo, size_t& bytes) {
 }  // namespace
 
 // Fails the process naming the cuDNN call and the op.
-#define TY_CUDNN_CHECK(call, op)                                                               \
-  do {                                                                                         \
-    const cudnnStatus_t ty_s_ = (call);                                                        \
-    CHECK(ty_s_ == CUDNN_STATUS_SUCCESS) << #call << " failed in " << (op) << ": "             \
-                                         << api_->error_string(ty_s_);                         \
+#define TY_CUDNN_CHECK(call, op)                                                                                 \
+  do {                                                                                                           \
+    const cudnnStatus_t ty_s_ = (call);                                                                          \
+    CHECK(ty_s_ == CUDNN_STATUS_SUCCESS) << #call << " failed in " << (op) << ": " << api_->error_string(ty_s_); \
   } while (0)
 
 struct CudnnConv::Plan {
@@ -172,7 +171,7 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
   TY_CUDNN_CHECK(api_->create_tensor(&p->y), op);
   TY_CUDNN_CHECK(api_->create_filter(&p->w), op);
   TY_CUDNN_CHECK(api_->create_conv(&p->conv), op);
-  const cudnnDataType_t dt = type == Type::kBF16 ? CUDNN_DATA_BFLOAT16
+  const cudnnDataType_t dt = type == Type::kBF16  ? CUDNN_DATA_BFLOAT16
                              : type == Type::kF16 ? CUDNN_DATA_HALF
                                                   : CUDNN_DATA_FLOAT;
   TY_CUDNN_CHECK(api_->set_tensor(p->x, CUDNN_TENSOR_NCHW, dt, i(g.n), i(g.c), i(g.h), i(g.w)), op);
@@ -183,8 +182,8 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
                  op);
   // 16-bit inputs accumulate in f32 on tensor cores; f32 inputs use them only with TF32.
   TY_CUDNN_CHECK(api_->set_math(p->conv, type != Type::kF32 ? CUDNN_TENSOR_OP_MATH
-                                         : allow_tf32_     ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
-                                                           : CUDNN_FMA_MATH),
+                                         : allow_tf32_      ? CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION
+                                                            : CUDNN_FMA_MATH),
                  op);
   cudnnHandle_t h = static_cast<cudnnHandle_t>(handle_);
   // Per direction: cuDNN's ranking (by timing each algorithm once, or by its heuristics),
@@ -193,8 +192,8 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
   // A 16-bit configuration cuDNN cannot run is reported by supports(); f32 must work.
   auto usable = [&](cudnnStatus_t ranked, bool fits, const char* direction) {
     if (type != Type::kF32) return ranked == CUDNN_STATUS_SUCCESS && fits;
-    CHECK(ranked == CUDNN_STATUS_SUCCESS) << "ranking " << direction << " convolution algorithms failed in " << op
-                                          << ": " << api_->error_string(ranked);
+    CHECK(ranked == CUDNN_STATUS_SUCCESS)
+        << "ranking " << direction << " convolution algorithms failed in " << op << ": " << api_->error_string(ranked);
     CHECK(fits) << "cuDNN offers no " << direction << " convolution algorithm for this shape";
     return true;
   };
@@ -203,7 +202,8 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
     int found = 0;
     auto rank = benchmark_ ? api_->find_fwd : api_->fwd_algos;
     const cudnnStatus_t st = rank(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf);
-    p->supported &= usable(st, st == CUDNN_STATUS_SUCCESS && first_fitting(perf, found, p->fwd, p->fwd_bytes), "forward");
+    p->supported &=
+        usable(st, st == CUDNN_STATUS_SUCCESS && first_fitting(perf, found, p->fwd, p->fwd_bytes), "forward");
   }
   {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -218,9 +218,9 @@ CudnnConv::Plan& CudnnConv::plan(const ConvGeom& g, Type type) {
     int found = 0;
     auto rank = benchmark_ ? api_->find_bwd_filter : api_->bwd_filter_algos;
     const cudnnStatus_t st = rank(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf);
-    p->supported &= usable(st, st == CUDNN_STATUS_SUCCESS &&
-                                   first_fitting(perf, found, p->bwd_filter, p->bwd_filter_bytes),
-                           "backward-filter");
+    p->supported &=
+        usable(st, st == CUDNN_STATUS_SUCCESS && first_fitting(perf, found, p->bwd_filter, p->bwd_filter_bytes),
+               "backward-filter");
   }
   slot = std::move(p);
   return *slot;
@@ -247,8 +247,8 @@ void CudnnConv::backward_data(const ConvGeom& g, Type t, const void* dy, const v
 void CudnnConv::backward_weights(const ConvGeom& g, Type t, const void* x, const void* dy, void* dw) {
   Plan& p = plan(g, t);
   const float one = 1.f, zero = 0.f;
-  TY_CUDNN_CHECK(api_->backward_filter(static_cast<cudnnHandle_t>(handle_), &one, p.x, x, p.y, dy, p.conv,
-                                       p.bwd_filter, workspace(p.bwd_filter_bytes), p.bwd_filter_bytes, &zero, p.w, dw),
+  TY_CUDNN_CHECK(api_->backward_filter(static_cast<cudnnHandle_t>(handle_), &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
+                                       workspace(p.bwd_filter_bytes), p.bwd_filter_bytes, &zero, p.w, dw),
                  "conv2d_backward_weights");
 }
 

@@ -219,7 +219,8 @@ void StreamAllocator::fill(void* dst, size_t count, const void* pattern, size_t 
     TY_CUDA_CHECK(cudaMemsetAsync(dst, *static_cast<const unsigned char*>(pattern), count, stream_), "tensor fill");
     return;
   }
-  CHECK(pattern_bytes == 2 || pattern_bytes == 4 || pattern_bytes == 8) << "fill pattern of " << pattern_bytes << " bytes";
+  CHECK(pattern_bytes == 2 || pattern_bytes == 4 || pattern_bytes == 8)
+      << "fill pattern of " << pattern_bytes << " bytes";
   uint64_t bits = 0;
   std::memcpy(&bits, pattern, pattern_bytes);
   cuda::fill(stream_, dst, static_cast<int64_t>(count), bits, static_cast<int>(pattern_bytes));

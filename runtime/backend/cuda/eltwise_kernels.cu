@@ -51,7 +51,8 @@ __global__ void eltwise_forward_kernel(float alpha, const float* x, float* y, I 
 
 template <Eltwise K, class I>
 __global__ void eltwise_forward4_kernel(float alpha, const float4* x, float4* y, I n4) {
-  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < n4; i += static_cast<I>(gridDim.x * blockDim.x)) {
+  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
+       i += static_cast<I>(gridDim.x * blockDim.x)) {
     const float4 v = x[i];
     y[i] = make_float4(forward_of(K, alpha, v.x), forward_of(K, alpha, v.y), forward_of(K, alpha, v.z),
                        forward_of(K, alpha, v.w));
@@ -66,7 +67,8 @@ __global__ void eltwise_backward_kernel(float alpha, const float* x, const float
 
 template <Eltwise K, class I>
 __global__ void eltwise_backward4_kernel(float alpha, const float4* x, const float4* dy, float4* dx, I n4) {
-  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < n4; i += static_cast<I>(gridDim.x * blockDim.x)) {
+  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
+       i += static_cast<I>(gridDim.x * blockDim.x)) {
     const float4 v = x[i], g = dy[i];
     dx[i] = make_float4(derivative_of(K, alpha, v.x) * g.x, derivative_of(K, alpha, v.y) * g.y,
                         derivative_of(K, alpha, v.z) * g.z, derivative_of(K, alpha, v.w) * g.w);
@@ -103,7 +105,8 @@ __global__ void dropout_kernel(const float* x, float* y, float* mask, int64_t n,
 }
 
 __global__ void add_bias_kernel(float* c, const float* bias, int64_t rows, int64_t cols) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols; i += int64_t{gridDim.x} * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < rows * cols;
+       i += int64_t{gridDim.x} * blockDim.x)
     c[i] += bias[i % cols];
 }
 

@@ -121,10 +121,11 @@ __global__ void ln_backward_params_kernel(const float* x, const float* dy, const
 
 }  // namespace
 
-void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps,
-                       bool training, float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s) {
+void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps, bool training,
+                       float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s) {
   if (n * c * s == 0) return;
-  bn_forward_kernel<<<static_cast<unsigned>(c), kThreads, 0, st>>>(x, gamma, beta, eps, training, mean, var, y, n, c, s);
+  bn_forward_kernel<<<static_cast<unsigned>(c), kThreads, 0, st>>>(x, gamma, beta, eps, training, mean, var, y, n, c,
+                                                                   s);
   check_launch("batchnorm_forward");
 }
 

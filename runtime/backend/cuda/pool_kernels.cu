@@ -18,7 +18,8 @@ template <class I>
 __global__ void pool_forward_kernel(PoolShape g, const float* x, float* y, int32_t* argmax) {
   const I total = static_cast<I>(g.n * g.c * g.p * g.q), P = static_cast<I>(g.p), Q = static_cast<I>(g.q);
   const I H = static_cast<I>(g.h), W = static_cast<I>(g.w);
-  for (I o = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); o < total; o += static_cast<I>(gridDim.x * blockDim.x)) {
+  for (I o = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); o < total;
+       o += static_cast<I>(gridDim.x * blockDim.x)) {
     const I q = o % Q, p = (o / Q) % P, nc = o / (P * Q);
     const float* plane = x + nc * H * W;
     float best = 0.f, sum = 0.f;
@@ -53,7 +54,8 @@ template <class I>
 __global__ void max_pool_gather_kernel(PoolShape g, const float* dy, const int32_t* argmax, float* dx) {
   const I H = static_cast<I>(g.h), W = static_cast<I>(g.w), P = static_cast<I>(g.p), Q = static_cast<I>(g.q);
   const I total = static_cast<I>(g.n * g.c) * H * W;
-  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < total; i += static_cast<I>(gridDim.x * blockDim.x)) {
+  for (I i = static_cast<I>(blockIdx.x * blockDim.x + threadIdx.x); i < total;
+       i += static_cast<I>(gridDim.x * blockDim.x)) {
     const I iw = i % W, ih = (i / W) % H, nc = i / (H * W);
     const I p = ih / static_cast<I>(g.stride_h), q = iw / static_cast<I>(g.stride_w);
     float v = 0.f;

@@ -1,7 +1,7 @@
 // Softmax / log-softmax over rows: x, y, dy, dx: (rows, cols). One block per row; the
 // block reduces the row's max and sum in shared memory.
-#include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/block_reduce.cuh"
+#include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/grid.h"
 
 namespace ty::cuda {
@@ -18,8 +18,7 @@ __global__ void softmax_forward_kernel(bool log, const float* x, float* y, int64
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += expf(xr[j] - m);
   sum = block_reduce<false>(sum, shared);
   const float log_sum = logf(sum);
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
-    yr[j] = log ? xr[j] - m - log_sum : expf(xr[j] - m) / sum;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = log ? xr[j] - m - log_sum : expf(xr[j] - m) / sum;
 }
 
 // softmax: dx = y * (dy - sum(dy * y)); log-softmax: dx = dy - exp(y) * sum(dy).

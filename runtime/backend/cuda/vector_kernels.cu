@@ -162,9 +162,13 @@ __global__ void channel_totals_kernel(const float* planes, int64_t n, int64_t c,
 template <class T>
 __device__ T from_float(float v);
 template <>
-__device__ __nv_bfloat16 from_float(float v) { return __float2bfloat16_rn(v); }
+__device__ __nv_bfloat16 from_float(float v) {
+  return __float2bfloat16_rn(v);
+}
 template <>
-__device__ __half from_float(float v) { return __float2half_rn(v); }
+__device__ __half from_float(float v) {
+  return __float2half_rn(v);
+}
 
 template <class T>
 __global__ void to_half_kernel(const float* x, T* y, int64_t n) {
@@ -177,8 +181,9 @@ __global__ void to_half4_kernel(const float4* x, T* y, int32_t n4) {
   for (int32_t i = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
        i += static_cast<int32_t>(gridDim.x * blockDim.x)) {
     const float4 v = x[i];
-    struct alignas(8) Four { T a, b, c, d; } out{from_float<T>(v.x), from_float<T>(v.y), from_float<T>(v.z),
-                                                 from_float<T>(v.w)};
+    struct alignas(8) Four {
+      T a, b, c, d;
+    } out{from_float<T>(v.x), from_float<T>(v.y), from_float<T>(v.z), from_float<T>(v.w)};
     reinterpret_cast<Four*>(y)[i] = out;
   }
 }
@@ -190,12 +195,14 @@ __global__ void from_half_kernel(const T* x, float* y, int64_t n) {
 
 template <class T>
 __global__ void from_half4_kernel(const T* x, float4* y, int32_t n4) {
-  struct alignas(8) Four { T a, b, c, d; };
+  struct alignas(8) Four {
+    T a, b, c, d;
+  };
   for (int32_t i = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); i < n4;
        i += static_cast<int32_t>(gridDim.x * blockDim.x)) {
     const Four v = reinterpret_cast<const Four*>(x)[i];
-    y[i] = make_float4(static_cast<float>(v.a), static_cast<float>(v.b), static_cast<float>(v.c),
-                       static_cast<float>(v.d));
+    y[i] =
+        make_float4(static_cast<float>(v.a), static_cast<float>(v.b), static_cast<float>(v.c), static_cast<float>(v.d));
   }
 }
 
@@ -224,8 +231,7 @@ void fill(cudaStream_t s, void* dst, int64_t count, uint64_t pattern, int patter
   check_launch("fill");
 }
 
-void binary(cudaStream_t s, BinaryOp op, const float* a, const float* b, float* y, int64_t n, float alpha,
-            float beta) {
+void binary(cudaStream_t s, BinaryOp op, const float* a, const float* b, float* y, int64_t n, float alpha, float beta) {
   if (n == 0) return;
   binary_kernel<<<blocks_for(n), kThreads, 0, s>>>(op, a, b, y, n, alpha, beta);
   check_launch("binary");
@@ -317,7 +323,7 @@ void to_half(cudaStream_t s, const float* x, void* y, int64_t n, bool bf16) {
   auto launch = [&](auto* out) {
     if (vectorizable(x, y, n)) {
       to_half4_kernel<<<blocks_for(n / 4), kThreads, 0, s>>>(reinterpret_cast<const float4*>(x), out,
-                                                              static_cast<int32_t>(n / 4));
+                                                             static_cast<int32_t>(n / 4));
     } else {
       to_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, out, n);
     }
@@ -335,7 +341,7 @@ void from_half(cudaStream_t s, const void* x, float* y, int64_t n, bool bf16) {
   auto launch = [&](const auto* in) {
     if (vectorizable(x, y, n)) {
       from_half4_kernel<<<blocks_for(n / 4), kThreads, 0, s>>>(in, reinterpret_cast<float4*>(y),
-                                                                static_cast<int32_t>(n / 4));
+                                                               static_cast<int32_t>(n / 4));
     } else {
       from_half_kernel<<<blocks_for(n), kThreads, 0, s>>>(in, y, n);
     }

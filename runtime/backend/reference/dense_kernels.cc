@@ -8,8 +8,7 @@ namespace ty {
 namespace {
 
 template <class T>
-void gemm_impl(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta,
-               const Tensor* bias) {
+void gemm_impl(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta, const Tensor* bias) {
   const int64_t m = c.dim(0), n = c.dim(1), k = ta ? a.dim(0) : a.dim(1);
   const T* A = a.data<T>();
   const T* B = b.data<T>();
@@ -59,8 +58,9 @@ void conv_fwd(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
   const T *X = x.data<T>(), *W = w.data<T>();
   T* Y = y.data<T>();
   for (int64_t i = 0; i < y.numel(); ++i) Y[i] = 0;
-  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p,
-                      int64_t q, int64_t xi) { Y[yidx(g, n, k, p, q)] += X[xi] * W[widx(g, k, c, r, s)]; });
+  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p, int64_t q, int64_t xi) {
+    Y[yidx(g, n, k, p, q)] += X[xi] * W[widx(g, k, c, r, s)];
+  });
   if (bias) {
     const T* B = bias->data<T>();
     for (int64_t n = 0; n < g.n; ++n)
@@ -74,8 +74,9 @@ void conv_bwd_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor&
   const T *DY = dy.data<T>(), *W = w.data<T>();
   T* DX = dx.data<T>();
   for (int64_t i = 0; i < dx.numel(); ++i) DX[i] = 0;
-  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p,
-                      int64_t q, int64_t xi) { DX[xi] += DY[yidx(g, n, k, p, q)] * W[widx(g, k, c, r, s)]; });
+  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p, int64_t q, int64_t xi) {
+    DX[xi] += DY[yidx(g, n, k, p, q)] * W[widx(g, k, c, r, s)];
+  });
 }
 
 template <class T>
@@ -83,8 +84,9 @@ void conv_bwd_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tens
   const T *X = x.data<T>(), *DY = dy.data<T>();
   T* DW = dw.data<T>();
   for (int64_t i = 0; i < dw.numel(); ++i) DW[i] = 0;
-  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p,
-                      int64_t q, int64_t xi) { DW[widx(g, k, c, r, s)] += DY[yidx(g, n, k, p, q)] * X[xi]; });
+  for_each_tap(g, [&](int64_t n, int64_t k, int64_t c, int64_t r, int64_t s, int64_t p, int64_t q, int64_t xi) {
+    DW[widx(g, k, c, r, s)] += DY[yidx(g, n, k, p, q)] * X[xi];
+  });
   if (db) {
     T* DB = db->data<T>();
     for (int64_t k = 0; k < g.k; ++k) {
@@ -119,23 +121,22 @@ void ReferenceBackend::convert_layout(const Tensor& src, Tensor& dst) {
       }
 }
 
-void ReferenceBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c,
-                            float beta, const Tensor* bias) {
+void ReferenceBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta,
+                            const Tensor* bias) {
   TY_DISPATCH_FLOAT(c.dtype(), T, gemm_impl<T>(ta, tb, a, b, c, beta, bias););
 }
 
-void ReferenceBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w,
-                                      const Tensor* bias, Tensor& y) {
+void ReferenceBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                      Tensor& y) {
   TY_DISPATCH_FLOAT(x.dtype(), T, conv_fwd<T>(g, x, w, bias, y););
 }
 
-void ReferenceBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w,
-                                            Tensor& dx) {
+void ReferenceBackend::conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
   TY_DISPATCH_FLOAT(dy.dtype(), T, conv_bwd_data<T>(g, dy, w, dx););
 }
 
-void ReferenceBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x,
-                                               const Tensor& dy, Tensor& dw, Tensor* db) {
+void ReferenceBackend::conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw,
+                                               Tensor* db) {
   TY_DISPATCH_FLOAT(x.dtype(), T, conv_bwd_weights<T>(g, x, dy, dw, db););
 }
 

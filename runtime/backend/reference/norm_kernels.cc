@@ -15,8 +15,8 @@ struct NCS {
 };
 
 template <class T>
-void bn_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training,
-            Tensor& mean, Tensor& var, Tensor& y) {
+void bn_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training, Tensor& mean,
+            Tensor& var, Tensor& y) {
   NCS d(x);
   const T *X = x.data<T>(), *G = gamma.data<T>(), *B = beta.data<T>();
   T *M = mean.data<T>(), *V = var.data<T>(), *Y = y.data<T>();
@@ -45,12 +45,10 @@ void bn_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
 }
 
 template <class T>
-void bn_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
-            const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
-            Tensor& dbeta) {
+void bn_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean, const Tensor& var, float eps,
+            bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   NCS d(x);
-  const T *X = x.data<T>(), *DY = dy.data<T>(), *G = gamma.data<T>(), *M = mean.data<T>(),
-          *V = var.data<T>();
+  const T *X = x.data<T>(), *DY = dy.data<T>(), *G = gamma.data<T>(), *M = mean.data<T>(), *V = var.data<T>();
   T *DX = dx.data<T>(), *DG = dgamma.data<T>(), *DB = dbeta.data<T>();
   const T count = T(d.n * d.s);
   for (int64_t ch = 0; ch < d.c; ++ch) {
@@ -68,15 +66,13 @@ void bn_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor
       for (int64_t j = 0; j < d.s; ++j) {
         int64_t o = d.at(i, ch, j);
         T xhat = (X[o] - M[ch]) * rstd;
-        DX[o] = training ? G[ch] * rstd * (DY[o] - sdy / count - xhat * sdyx / count)
-                         : G[ch] * rstd * DY[o];
+        DX[o] = training ? G[ch] * rstd * (DY[o] - sdy / count - xhat * sdyx / count) : G[ch] * rstd * DY[o];
       }
   }
 }
 
 template <class T>
-void ln_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y,
-            Tensor& mean, Tensor& var) {
+void ln_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y, Tensor& mean, Tensor& var) {
   const int64_t cols = x.dim(-1), rows = x.numel() / std::max<int64_t>(cols, 1);
   const T *X = x.data<T>(), *G = gamma.data<T>(), *B = beta.data<T>();
   T *Y = y.data<T>(), *M = mean.data<T>(), *V = var.data<T>();
@@ -94,11 +90,10 @@ void ln_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
 }
 
 template <class T>
-void ln_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
-            const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+void ln_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean, const Tensor& var, float eps,
+            Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const int64_t cols = x.dim(-1), rows = x.numel() / std::max<int64_t>(cols, 1);
-  const T *X = x.data<T>(), *DY = dy.data<T>(), *G = gamma.data<T>(), *M = mean.data<T>(),
-          *V = var.data<T>();
+  const T *X = x.data<T>(), *DY = dy.data<T>(), *G = gamma.data<T>(), *M = mean.data<T>(), *V = var.data<T>();
   T *DX = dx.data<T>(), *DG = dgamma.data<T>(), *DB = dbeta.data<T>();
   for (int64_t j = 0; j < cols; ++j) DG[j] = DB[j] = 0;
   for (int64_t i = 0; i < rows; ++i) {
@@ -125,28 +120,24 @@ void ln_bwd(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor
 
 }  // namespace
 
-void ReferenceBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                         float eps, bool training, Tensor& mean, Tensor& var,
-                                         Tensor& y) {
+void ReferenceBackend::batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
+                                         bool training, Tensor& mean, Tensor& var, Tensor& y) {
   TY_DISPATCH_FLOAT(x.dtype(), T, bn_fwd<T>(x, gamma, beta, eps, training, mean, var, y););
 }
 
-void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                          const Tensor& mean, const Tensor& var, float eps,
-                                          bool training, Tensor& dx, Tensor& dgamma,
+void ReferenceBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                          const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma,
                                           Tensor& dbeta) {
-  TY_DISPATCH_FLOAT(x.dtype(), T,
-                    bn_bwd<T>(x, dy, gamma, mean, var, eps, training, dx, dgamma, dbeta););
+  TY_DISPATCH_FLOAT(x.dtype(), T, bn_bwd<T>(x, dy, gamma, mean, var, eps, training, dx, dgamma, dbeta););
 }
 
-void ReferenceBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                         float eps, Tensor& y, Tensor& mean, Tensor& var) {
+void ReferenceBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y,
+                                         Tensor& mean, Tensor& var) {
   TY_DISPATCH_FLOAT(x.dtype(), T, ln_fwd<T>(x, gamma, beta, eps, y, mean, var););
 }
 
-void ReferenceBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                          const Tensor& mean, const Tensor& var, float eps,
-                                          Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+void ReferenceBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                                          const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   TY_DISPATCH_FLOAT(x.dtype(), T, ln_bwd<T>(x, dy, gamma, mean, var, eps, dx, dgamma, dbeta););
 }
 

@@ -26,7 +26,10 @@ void pool_fwd(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* ws) {
             int64_t iw = q * g.stride_w - g.pad_w + s;
             if (iw < 0 || iw >= g.w) continue;
             T v = plane[ih * g.w + iw];
-            if (best_i < 0 || v > best) { best = v; best_i = static_cast<int32_t>(ih * g.w + iw); }
+            if (best_i < 0 || v > best) {
+              best = v;
+              best_i = static_cast<int32_t>(ih * g.w + iw);
+            }
             sum += v;
             ++count;
           }
@@ -91,8 +94,14 @@ T act_grad(Eltwise kind, T alpha, T x) {
       T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);
       return cdf + x * pdf;
     }
-    case Eltwise::kTanh: { T t = std::tanh(x); return T(1) - t * t; }
-    case Eltwise::kSigmoid: { T s = T(1) / (T(1) + std::exp(-x)); return s * (T(1) - s); }
+    case Eltwise::kTanh: {
+      T t = std::tanh(x);
+      return T(1) - t * t;
+    }
+    case Eltwise::kSigmoid: {
+      T s = T(1) / (T(1) + std::exp(-x));
+      return s * (T(1) - s);
+    }
   }
   return T(1);
 }
@@ -124,21 +133,18 @@ void softmax_bwd(bool log, const Tensor& y, const Tensor& dy, Tensor& dx) {
     T* dxr = DX + i * cols;
     T s = 0;
     for (int64_t j = 0; j < cols; ++j) s += log ? dyr[j] : dyr[j] * yr[j];
-    for (int64_t j = 0; j < cols; ++j)
-      dxr[j] = log ? dyr[j] - std::exp(yr[j]) * s : yr[j] * (dyr[j] - s);
+    for (int64_t j = 0; j < cols; ++j) dxr[j] = log ? dyr[j] - std::exp(yr[j]) * s : yr[j] * (dyr[j] - s);
   }
 }
 
 }  // namespace
 
-void ReferenceBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y,
-                                      Tensor* workspace) {
+void ReferenceBackend::pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) {
   if (g.max) *workspace = Tensor::empty(x.allocator(), y.shape(), DType::kI32);
   TY_DISPATCH_FLOAT(x.dtype(), T, pool_fwd<T>(g, x, y, workspace););
 }
 
-void ReferenceBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& ws,
-                                       Tensor& dx) {
+void ReferenceBackend::pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& ws, Tensor& dx) {
   TY_DISPATCH_FLOAT(dy.dtype(), T, pool_bwd<T>(g, dy, ws, dx););
 }
 
@@ -150,8 +156,7 @@ void ReferenceBackend::eltwise_forward(Eltwise kind, float alpha, const Tensor& 
   });
 }
 
-void ReferenceBackend::eltwise_backward(Eltwise kind, float alpha, const Tensor& x,
-                                        const Tensor& dy, Tensor& dx) {
+void ReferenceBackend::eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy, Tensor& dx) {
   TY_DISPATCH_FLOAT(x.dtype(), T, {
     const T *X = x.data<T>(), *DY = dy.data<T>();
     T* DX = dx.data<T>();

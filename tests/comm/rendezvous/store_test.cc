@@ -57,7 +57,8 @@ TEST(CollectiveStore, RankZerosValueReachesAllAndEveryRanksAddressEveryone) {
     EXPECT_EQ(*id, std::string(128, '\x7f'));
     ASSERT_TRUE(store.set("addr/" + std::to_string(c.rank()), "host" + std::to_string(c.rank())).ok());
     ASSERT_TRUE(store.wait({"addr/0", "addr/1", "addr/2", "addr/3"}, deadline).ok());
-    for (int r = 0; r < 4; ++r) EXPECT_EQ(*store.get("addr/" + std::to_string(r), deadline), "host" + std::to_string(r));
+    for (int r = 0; r < 4; ++r)
+      EXPECT_EQ(*store.get("addr/" + std::to_string(r), deadline), "host" + std::to_string(r));
     absl::Status never = store.wait({"never/set"}, deadline);
     EXPECT_EQ(never.code(), absl::StatusCode::kNotFound);
     EXPECT_NE(never.message().find("no rank set never/set"), std::string::npos) << never;

@@ -89,17 +89,20 @@ TEST_F(CudaConformance, Conv2dForwardAndBackward) {
         g.q = (g.w + 2 * pad - g.s) / stride + 1;
         Tensor x = random({g.n, g.c, g.h, g.w}), w = random({g.k, g.c, g.r, g.s}), b = random({g.k});
         Tensor dy = random({g.n, g.k, g.p, g.q});
-        conform("conv2d", [&](KernelBackend& be, const Place& on) {
-          Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned({g.n, g.c, g.h, g.w}));
-          Tensor dw = on(poisoned({g.k, g.c, g.r, g.s})), db = on(poisoned({g.k}));
-          Tensor xd = on(x), wd = on(w), bd = on(b), dyd = on(dy);
-          be.conv2d_forward(g, xd, wd, bias ? &bd : nullptr, y);
-          be.conv2d_backward_data(g, dyd, wd, dx);
-          be.conv2d_backward_weights(g, xd, dyd, dw, bias ? &db : nullptr);
-          std::vector<Tensor> out{y, dx, dw};
-          if (bias) out.push_back(db);
-          return out;
-        }, 1e-4);
+        conform(
+            "conv2d",
+            [&](KernelBackend& be, const Place& on) {
+              Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned({g.n, g.c, g.h, g.w}));
+              Tensor dw = on(poisoned({g.k, g.c, g.r, g.s})), db = on(poisoned({g.k}));
+              Tensor xd = on(x), wd = on(w), bd = on(b), dyd = on(dy);
+              be.conv2d_forward(g, xd, wd, bias ? &bd : nullptr, y);
+              be.conv2d_backward_data(g, dyd, wd, dx);
+              be.conv2d_backward_weights(g, xd, dyd, dw, bias ? &db : nullptr);
+              std::vector<Tensor> out{y, dx, dw};
+              if (bias) out.push_back(db);
+              return out;
+            },
+            1e-4);
       }
 }
 
@@ -107,19 +110,19 @@ TEST_F(CudaConformance, MaxAndAveragePooling) {
   // Overlapping windows (3, stride 2), tiling ones (2, 2: max pooling's gather path, with
   // an uncovered last row and column) and ones with gaps (2, stride 3); padded and not.
   for (auto [k, stride] : {std::pair<int64_t, int64_t>{3, 2}, {2, 2}, {2, 3}})
-  for (bool max : {true, false})
-    for (int64_t pad : {0, 1}) {
-      PoolGeom g{2, 3, 9, 7, 0, 0, k, k, stride, stride, pad, pad, max};
-      g.p = (g.h + 2 * pad - g.kh) / g.stride_h + 1;
-      g.q = (g.w + 2 * pad - g.kw) / g.stride_w + 1;
-      Tensor x = random({g.n, g.c, g.h, g.w}), dy = random({g.n, g.c, g.p, g.q});
-      conform(max ? "max pool" : "avg pool", [&](KernelBackend& be, const Place& on) {
-        Tensor y = on(poisoned({g.n, g.c, g.p, g.q})), dx = on(poisoned({g.n, g.c, g.h, g.w})), ws;
-        be.pool2d_forward(g, on(x), y, &ws);
-        be.pool2d_backward(g, on(dy), ws, dx);
-        return std::vector<Tensor>{y, dx};
-      });
-    }
+    for (bool max : {true, false})
+      for (int64_t pad : {0, 1}) {
+        PoolGeom g{2, 3, 9, 7, 0, 0, k, k, stride, stride, pad, pad, max};
+        g.p = (g.h + 2 * pad - g.kh) / g.stride_h + 1;
+        g.q = (g.w + 2 * pad - g.kw) / g.stride_w + 1;
+        Tensor x = random({g.n, g.c, g.h, g.w}), dy = random({g.n, g.c, g.p, g.q});
+        conform(max ? "max pool" : "avg pool", [&](KernelBackend& be, const Place& on) {
+          Tensor y = on(poisoned({g.n, g.c, g.p, g.q})), dx = on(poisoned({g.n, g.c, g.h, g.w})), ws;
+          be.pool2d_forward(g, on(x), y, &ws);
+          be.pool2d_backward(g, on(dy), ws, dx);
+          return std::vector<Tensor>{y, dx};
+        });
+      }
 }
 
 TEST_F(CudaConformance, EltwiseAndSoftmax) {
@@ -145,24 +148,29 @@ TEST_F(CudaConformance, BatchNormAndLayerNorm) {
   Tensor mean0 = random({6}), var0 = random({6});
   for (int64_t i = 0; i < 6; ++i) var0.data<float>()[i] = 0.5f + std::fabs(var0.data<float>()[i]);
   for (bool training : {true, false})
-    conform(training ? "batch norm (training)" : "batch norm (running statistics)",
-            [&](KernelBackend& be, const Place& on) {
-              Tensor y = on(poisoned(x.shape())), dx = on(poisoned(x.shape()));
-              Tensor dg = on(poisoned({6})), db = on(poisoned({6}));
-              Tensor mean = on(training ? poisoned({6}) : mean0), var = on(training ? poisoned({6}) : var0);
-              Tensor xd = on(x), gd = on(gamma);
-              be.batchnorm_forward(xd, gd, on(beta), 1e-5f, training, mean, var, y);
-              be.batchnorm_backward(xd, on(dy), gd, mean, var, 1e-5f, training, dx, dg, db);
-              return std::vector<Tensor>{y, mean, var, dx, dg, db};
-            }, 1e-4);
+    conform(
+        training ? "batch norm (training)" : "batch norm (running statistics)",
+        [&](KernelBackend& be, const Place& on) {
+          Tensor y = on(poisoned(x.shape())), dx = on(poisoned(x.shape()));
+          Tensor dg = on(poisoned({6})), db = on(poisoned({6}));
+          Tensor mean = on(training ? poisoned({6}) : mean0), var = on(training ? poisoned({6}) : var0);
+          Tensor xd = on(x), gd = on(gamma);
+          be.batchnorm_forward(xd, gd, on(beta), 1e-5f, training, mean, var, y);
+          be.batchnorm_backward(xd, on(dy), gd, mean, var, 1e-5f, training, dx, dg, db);
+          return std::vector<Tensor>{y, mean, var, dx, dg, db};
+        },
+        1e-4);
   Tensor lx = random({9, 70}), ldy = random({9, 70}), lg = random({70}), lb = random({70});
-  conform("layer norm", [&](KernelBackend& be, const Place& on) {
-    Tensor y = on(poisoned({9, 70})), dx = on(poisoned({9, 70})), mean = on(poisoned({9})), var = on(poisoned({9}));
-    Tensor dg = on(poisoned({70})), db = on(poisoned({70})), xd = on(lx), gd = on(lg);
-    be.layernorm_forward(xd, gd, on(lb), 1e-5f, y, mean, var);
-    be.layernorm_backward(xd, on(ldy), gd, mean, var, 1e-5f, dx, dg, db);
-    return std::vector<Tensor>{y, mean, var, dx, dg, db};
-  }, 1e-4);
+  conform(
+      "layer norm",
+      [&](KernelBackend& be, const Place& on) {
+        Tensor y = on(poisoned({9, 70})), dx = on(poisoned({9, 70})), mean = on(poisoned({9})), var = on(poisoned({9}));
+        Tensor dg = on(poisoned({70})), db = on(poisoned({70})), xd = on(lx), gd = on(lg);
+        be.layernorm_forward(xd, gd, on(lb), 1e-5f, y, mean, var);
+        be.layernorm_backward(xd, on(ldy), gd, mean, var, 1e-5f, dx, dg, db);
+        return std::vector<Tensor>{y, mean, var, dx, dg, db};
+      },
+      1e-4);
 }
 
 TEST_F(CudaConformance, ElementwiseArithmeticAndReductions) {
@@ -239,11 +247,14 @@ TEST_F(CudaConformance, OptimizerUpdatesAndDropout) {
     return std::vector<Tensor>{p, buf, q, m, v};
   });
   Tensor x = random({7, 300});
-  conform("dropout", [&](KernelBackend& be, const Place& on) {
-    Tensor mask = on(poisoned({7, 300})), y = on(poisoned({7, 300}));
-    be.dropout(on(x), 0.3f, 11, 5, 4096, mask, y);
-    return std::vector<Tensor>{mask, y};
-  }, 0);
+  conform(
+      "dropout",
+      [&](KernelBackend& be, const Place& on) {
+        Tensor mask = on(poisoned({7, 300})), y = on(poisoned({7, 300}));
+        be.dropout(on(x), 0.3f, 11, 5, 4096, mask, y);
+        return std::vector<Tensor>{mask, y};
+      },
+      0);
 }
 
 // Mixed precision: gemm and convolution round their inputs to bf16 / f16 and accumulate in
@@ -259,24 +270,30 @@ TEST_F(CudaConformance, MixedPrecisionGemmAndConvolution) {
       for (bool tb : {false, true}) {
         const int64_t m = 64, n = 48, k = 200;
         Tensor a = ta ? random({k, m}) : random({m, k}), bb = tb ? random({n, k}) : random({k, n}), bias = random({n});
-        conform("gemm", [&](KernelBackend& be, const Place& on) {
-          Tensor c = on(poisoned({m, n})), bd = on(bias);
-          be.gemm(ta, tb, on(a), on(bb), c, 0.f, &bd);
-          return std::vector<Tensor>{c};
-        }, tol);
+        conform(
+            "gemm",
+            [&](KernelBackend& be, const Place& on) {
+              Tensor c = on(poisoned({m, n})), bd = on(bias);
+              be.gemm(ta, tb, on(a), on(bb), c, 0.f, &bd);
+              return std::vector<Tensor>{c};
+            },
+            tol);
       }
     ConvGeom g{4, 8, 12, 10, 16, 3, 3, 0, 0, 1, 1, 1, 1};
     g.p = g.h, g.q = g.w;
     Tensor x = random({g.n, g.c, g.h, g.w}), w = random({g.k, g.c, g.r, g.s}), bias = random({g.k});
     Tensor dy = random({g.n, g.k, g.p, g.q});
-    conform("convolution", [&](KernelBackend& be, const Place& on) {
-      Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned(x.shape())), dw = on(poisoned(w.shape()));
-      Tensor db = on(poisoned({g.k})), xd = on(x), wd = on(w), bd = on(bias), dyd = on(dy);
-      be.conv2d_forward(g, xd, wd, &bd, y);
-      be.conv2d_backward_data(g, dyd, wd, dx);
-      be.conv2d_backward_weights(g, xd, dyd, dw, &db);
-      return std::vector<Tensor>{y, dx, dw, db};
-    }, tol);
+    conform(
+        "convolution",
+        [&](KernelBackend& be, const Place& on) {
+          Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned(x.shape())), dw = on(poisoned(w.shape()));
+          Tensor db = on(poisoned({g.k})), xd = on(x), wd = on(w), bd = on(bias), dyd = on(dy);
+          be.conv2d_forward(g, xd, wd, &bd, y);
+          be.conv2d_backward_data(g, dyd, wd, dx);
+          be.conv2d_backward_weights(g, xd, dyd, dw, &db);
+          return std::vector<Tensor>{y, dx, dw, db};
+        },
+        tol);
   }
 }
 

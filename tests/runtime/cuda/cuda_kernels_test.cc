@@ -22,9 +22,9 @@
 namespace ty {
 namespace {
 
-#define REQUIRE_CUDA_DEVICE()                                                        \
-  do {                                                                               \
-    auto gpu = cuda_device(0);                                                       \
+#define REQUIRE_CUDA_DEVICE()                                                       \
+  do {                                                                              \
+    auto gpu = cuda_device(0);                                                      \
     if (!gpu.ok()) GTEST_SKIP() << "no GPU check here: " << gpu.status().message(); \
   } while (0)
 
@@ -34,7 +34,8 @@ struct DeviceBuffer {
     EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * 4), cudaSuccess);
     EXPECT_EQ(cudaMemcpy(p, host.data(), n * 4, cudaMemcpyHostToDevice), cudaSuccess);
   }
-  explicit DeviceBuffer(size_t count) : DeviceBuffer(std::vector<float>(count, std::numeric_limits<float>::quiet_NaN())) {}
+  explicit DeviceBuffer(size_t count)
+      : DeviceBuffer(std::vector<float>(count, std::numeric_limits<float>::quiet_NaN())) {}
   ~DeviceBuffer() { cudaFree(p); }
   std::vector<float> host() const {
     std::vector<float> out(n);
@@ -91,8 +92,11 @@ TEST(CudaKernels, EltwiseMatchesTheReferenceBackend) {
     Eltwise kind;
     const char* name;
     double tol;
-  } cases[] = {{Eltwise::kRelu, "relu", 0}, {Eltwise::kLeakyRelu, "leaky_relu", 0}, {Eltwise::kGelu, "gelu", 1e-6},
-               {Eltwise::kTanh, "tanh", 1e-6}, {Eltwise::kSigmoid, "sigmoid", 1e-6}};
+  } cases[] = {{Eltwise::kRelu, "relu", 0},
+               {Eltwise::kLeakyRelu, "leaky_relu", 0},
+               {Eltwise::kGelu, "gelu", 1e-6},
+               {Eltwise::kTanh, "tanh", 1e-6},
+               {Eltwise::kSigmoid, "sigmoid", 1e-6}};
   for (const auto& c : cases) {
     DeviceBuffer dx_in(x), ddy(dy), y(n), dx(n);
     cuda::eltwise_forward(nullptr, c.kind, 0.1f, dx_in.p, y.p, n);
@@ -109,7 +113,8 @@ TEST(CudaKernels, EltwiseMatchesTheReferenceBackend) {
 TEST(CudaKernels, SoftmaxAndLogSoftmaxMatchTheReferenceBackend) {
   REQUIRE_CUDA_DEVICE();
   ReferenceBackend ref;
-  for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 1000}, {300, 10}, {3, 5000}, {64, 33}}) {
+  for (auto [rows, cols] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 1000}, {300, 10}, {3, 5000}, {64, 33}}) {
     for (bool log : {false, true}) {
       const size_t n = rows * cols;
       const auto x = random_values(n, 3, 8.f), dy = random_values(n, 4);
@@ -119,7 +124,8 @@ TEST(CudaKernels, SoftmaxAndLogSoftmaxMatchTheReferenceBackend) {
       Tensor hy = Tensor::empty({rows, cols}), hdx = Tensor::empty({rows, cols});
       ref.softmax_forward(log, host_tensor(x, {rows, cols}), hy);
       ref.softmax_backward(log, hy, host_tensor(dy, {rows, cols}), hdx);
-      const std::string what = std::string(log ? "log_softmax " : "softmax ") + std::to_string(rows) + "x" + std::to_string(cols);
+      const std::string what =
+          std::string(log ? "log_softmax " : "softmax ") + std::to_string(rows) + "x" + std::to_string(cols);
       expect_close(y.host(), hy.data<float>(), 1e-5, what + " forward");
       expect_close(dx.host(), hdx.data<float>(), 1e-5, what + " backward");
     }
@@ -171,7 +177,8 @@ TEST(CudaKernels, CublasGemmMatchesTheReferenceBackend) {
   auto gemm = cuda::CublasGemm::create(nullptr, /*allow_tf32=*/false);
   ASSERT_TRUE(gemm.ok()) << gemm.status();
   ReferenceBackend ref;
-  for (auto [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {128, 256, 784}, {37, 10, 256}, {5, 300, 7}}) {
+  for (auto [m, n, k] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {128, 256, 784}, {37, 10, 256}, {5, 300, 7}}) {
     for (int mode = 0; mode < 4; ++mode) {
       const bool ta = mode & 1, tb = mode & 2;
       const auto a = random_values(m * k, 8, 1.f), b = random_values(k * n, 9, 1.f), c0 = random_values(m * n, 10, 1.f);
@@ -182,7 +189,8 @@ TEST(CudaKernels, CublasGemmMatchesTheReferenceBackend) {
       Tensor hc = host_tensor(c0, {m, n}), hbias = host_tensor(bias, {n});
       ref.gemm(ta, tb, ha, hb, hc, 0.5f, &hbias);
       expect_close(dc.host(), hc.data<float>(), 1e-5,
-                   "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " mode " + std::to_string(mode));
+                   "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " mode " +
+                       std::to_string(mode));
     }
   }
 }

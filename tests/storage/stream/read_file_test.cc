@@ -20,9 +20,14 @@ TEST_F(ReadFileTest, AnyRangeBufferedAndDirect) {
     ASSERT_TRUE(f.ok()) << f.status();
     EXPECT_EQ(f->size(), static_cast<int64_t>(bytes.size()));
     AlignedBuffer buf;
-    for (auto [off, len] : std::vector<std::pair<int64_t, int64_t>>{
-             {0, 1}, {1, 4095}, {4095, 2}, {4096, 4096}, {5000, 7000}, {0, static_cast<int64_t>(bytes.size())},
-             {static_cast<int64_t>(bytes.size()) - 10, 10}, {100, 0}}) {
+    for (auto [off, len] : std::vector<std::pair<int64_t, int64_t>>{{0, 1},
+                                                                    {1, 4095},
+                                                                    {4095, 2},
+                                                                    {4096, 4096},
+                                                                    {5000, 7000},
+                                                                    {0, static_cast<int64_t>(bytes.size())},
+                                                                    {static_cast<int64_t>(bytes.size()) - 10, 10},
+                                                                    {100, 0}}) {
       auto got = f->read(off, len, buf);
       ASSERT_TRUE(got.ok()) << got.status() << " direct " << direct << " at " << off;
       EXPECT_EQ(std::string(*got, len), bytes.substr(off, len)) << "direct " << direct << " at " << off;

@@ -180,7 +180,8 @@ TEST_F(ShardStreamTest, CorruptRecordFailsNamingItOrIsSkippedAndCounted) {
     st = (*s)->next(x, y);
   }
   ASSERT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
-  EXPECT_NE(st.message().find(paths[0] + ": record 17 at byte offset " + std::to_string(offset)), std::string::npos) << st;
+  EXPECT_NE(st.message().find(paths[0] + ": record 17 at byte offset " + std::to_string(offset)), std::string::npos)
+      << st;
   Tensor x, y;
   EXPECT_EQ((*s)->next(x, y).code(), absl::StatusCode::kDataLoss);  // stays failed
 

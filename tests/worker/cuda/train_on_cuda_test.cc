@@ -53,13 +53,15 @@ class CudaTraining : public TempDirTest {
   // Trains `example` on `device` with `extra` settings; returns the run directory.
   std::string train(const std::string& example, const std::string& device, const std::string& extra) {
     const std::string run_dir = path(example + "-" + device + "-" + std::to_string(runs_++));
-    const std::string cmd = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR + "/examples/" + example +
-                            ".yaml --set data.train=" + path("train-images-idx3-ubyte") + " --set data.train_labels=" +
-                            path("train-labels-idx1-ubyte") + " --set data.test=" + path("t10k-images-idx3-ubyte") +
-                            " --set data.test_labels=" + path("t10k-labels-idx1-ubyte") +
-                            " --set data.format=idx --set validation.fraction=0 --set train.epochs=2 --set log.every_steps=1"
-                            " --set runtime.threads=4 --set runtime.device=" + device + " " + extra +
-                            " --run-dir " + run_dir;
+    const std::string cmd =
+        std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR + "/examples/" + example +
+        ".yaml --set data.train=" + path("train-images-idx3-ubyte") +
+        " --set data.train_labels=" + path("train-labels-idx1-ubyte") +
+        " --set data.test=" + path("t10k-images-idx3-ubyte") +
+        " --set data.test_labels=" + path("t10k-labels-idx1-ubyte") +
+        " --set data.format=idx --set validation.fraction=0 --set train.epochs=2 --set log.every_steps=1"
+        " --set runtime.threads=4 --set runtime.device=" +
+        device + " " + extra + " --run-dir " + run_dir;
     ShellResult r = run_shell(cmd, 300);
     EXPECT_EQ(r.code, 0) << cmd << "\n" << r.output;
     return run_dir;

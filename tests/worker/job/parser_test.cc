@@ -20,7 +20,9 @@ void expect_error(const std::string& yaml, std::vector<std::string> sets, const 
   EXPECT_NE(got.find(want), std::string::npos) << "got: " << got << "\nwant: " << want;
 }
 
-std::string example(const std::string& name) { return std::string(TRAINYARD_SOURCE_DIR) + "/examples/" + name + ".yaml"; }
+std::string example(const std::string& name) {
+  return std::string(TRAINYARD_SOURCE_DIR) + "/examples/" + name + ".yaml";
+}
 
 TEST(JobSpec, ExamplesParseWithTheirValues) {
   for (const char* name : {"fashion_mnist_mlp", "fashion_mnist_cnn"}) {
@@ -40,9 +42,9 @@ TEST(JobSpec, ExamplesParseWithTheirValues) {
 }
 
 TEST(JobSpec, DefaultsAndOverrides) {
-  auto s = parse_job_spec(kBase, {"model.hidden=[64, 32]", "optimizer.betas=[0.8, 0.99]", "train.seed=9",
-                                  "schedule.kind=cosine", "runtime.threads=1", "model.layers=null",
-                                  "storage.io=pread", "train.seed=18446744073709551615"});
+  auto s = parse_job_spec(
+      kBase, {"model.hidden=[64, 32]", "optimizer.betas=[0.8, 0.99]", "train.seed=9", "schedule.kind=cosine",
+              "runtime.threads=1", "model.layers=null", "storage.io=pread", "train.seed=18446744073709551615"});
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->model.hidden, (std::vector<int64_t>{64, 32}));
   EXPECT_FLOAT_EQ(s->optimizer.betas[0], 0.8f);
@@ -95,18 +97,22 @@ TEST(JobSpec, OutOfRangeAndChoices) {
 }
 
 TEST(JobSpec, SettingsThatWouldBeIgnoredAreErrors) {
-  expect_error(std::string(kBase) + "train: {epochs: 2}\ntrain: {epochs: 5}\n", {}, "train: given twice (the second at line 3)");
+  expect_error(std::string(kBase) + "train: {epochs: 2}\ntrain: {epochs: 5}\n", {},
+               "train: given twice (the second at line 3)");
   expect_error(std::string(kBase) + "optimizer:\n  lr: 0.1\n  lr: 0.2\n", {}, "optimizer.lr: given twice");
   expect_error(std::string(kBase) + "---\ntrain: {epochs: 2}\n", {}, "holds 2 YAML documents");
-  expect_error(std::string(kBase) + "model: {conv: [{channels: 8}]}\n", {}, "model.conv: only used with model.kind: cnn (kind is mlp)");
-  expect_error(std::string(kBase) + "model: {layers: [{type: relu}]}\n", {}, "model.layers: only used with model.kind: layers");
+  expect_error(std::string(kBase) + "model: {conv: [{channels: 8}]}\n", {},
+               "model.conv: only used with model.kind: cnn (kind is mlp)");
+  expect_error(std::string(kBase) + "model: {layers: [{type: relu}]}\n", {},
+               "model.layers: only used with model.kind: layers");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: relu, out: 3}]}\n", {},
                "model.layers[0].out: not used by a relu layer (only by linear, conv2d)");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, layers: []}]}\n", {},
                "model.layers[0].layers: only a residual layer has a body");
   expect_error(kBase, {"data.task=regression"}, "data.task: regression needs CSV data, but data.train is IDX");
   expect_error(kBase, {"runtime.precision=bf16"}, "runtime.precision: bf16 runs on CUDA devices only");
-  expect_error(kBase, {"runtime.device=cuda", "model.sync_batch_norm=true"}, "model.sync_batch_norm: runs on the CPU only");
+  expect_error(kBase, {"runtime.device=cuda", "model.sync_batch_norm=true"},
+               "model.sync_batch_norm: runs on the CPU only");
 }
 
 TEST(JobSpec, InputsThatOnceAborted) {
