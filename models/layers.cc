@@ -21,10 +21,7 @@ const char* eltwise_name(Eltwise k) {
 
 void prefix_params(std::vector<std::pair<std::string, Var>>& out, const std::string& prefix,
                    std::vector<std::pair<std::string, Var>> in) {
-  for (auto& [name, v] : in) {
-    v.state()->name = prefix + name;
-    out.emplace_back(prefix + name, v);
-  }
+  for (auto& [name, v] : in) out.emplace_back(prefix + name, v);
 }
 
 void prefix_buffers(std::vector<std::pair<std::string, Tensor>>& out, const std::string& prefix,
@@ -148,14 +145,25 @@ std::string Sequential::describe() const {
 
 std::vector<std::pair<std::string, Var>> Sequential::params() {
   std::vector<std::pair<std::string, Var>> out;
-  for (size_t i = 0; i < layers_.size(); ++i) prefix_params(out, absl::StrCat(i, "."), layers_[i]->params());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    prefix_params(out, absl::StrCat(first_index_ + i, "."), layers_[i]->params());
   return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Sequential::buffers() {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (size_t i = 0; i < layers_.size(); ++i) prefix_buffers(out, absl::StrCat(i, "."), layers_[i]->buffers());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    prefix_buffers(out, absl::StrCat(first_index_ + i, "."), layers_[i]->buffers());
   return out;
+}
+
+std::unique_ptr<Sequential> Sequential::take(size_t begin, size_t end) {
+  CHECK(begin <= end && end <= layers_.size()) << "layers [" << begin << ", " << end << ") of " << layers_.size();
+  // The shapes were recorded as the layers were added: earlier stages may be taken already.
+  auto stage = std::make_unique<Sequential>(begin < layer_inputs_.size() ? layer_inputs_[begin] : out_shape_,
+                                            first_index_ + begin);
+  for (size_t i = begin; i < end; ++i) stage->add(std::move(layers_[i]));
+  return stage;
 }
 
 void Sequential::set_training(bool training) {

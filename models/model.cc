@@ -5,6 +5,39 @@
 
 namespace ty {
 
+Model::Model(std::unique_ptr<Sequential> net, std::string name) : net_(std::move(net)), name_(std::move(name)) {
+  for (auto& [path, v] : net_->params()) v.state()->name = qualified(path);
+}
+
+std::vector<std::pair<std::string, Var>> Model::named_params() {
+  auto out = net_->params();
+  for (auto& [path, v] : out) path = qualified(path);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Model::buffers() {
+  auto out = net_->buffers();
+  for (auto& [path, t] : out) path = qualified(path);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Model>>> Model::cut(std::unique_ptr<Model> whole,
+                                                               const std::vector<size_t>& cuts) {
+  const size_t n = whole->num_layers();
+  for (size_t i = 0; i < cuts.size(); ++i)
+    if (cuts[i] == 0 || cuts[i] >= n || (i > 0 && cuts[i] <= cuts[i - 1]))
+      return absl::InvalidArgumentError(absl::StrCat("cut points must ascend within (0, ", n,
+                                                     ") so that no stage is empty; cut ", i, " is ", cuts[i]));
+  std::vector<std::unique_ptr<Model>> stages;
+  size_t begin = 0;
+  for (size_t s = 0; s <= cuts.size(); ++s) {
+    const size_t end = s < cuts.size() ? cuts[s] : n;
+    stages.push_back(std::make_unique<Model>(whole->net_->take(begin, end), whole->name_));
+    begin = end;
+  }
+  return stages;
+}
+
 std::vector<Var> Model::params() {
   std::vector<Var> out;
   for (auto& [name, v] : named_params()) out.push_back(v);
@@ -190,7 +223,8 @@ class Builder {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
-                                                   int64_t outputs, uint64_t seed, DType dtype) {
+                                                   int64_t outputs, uint64_t seed, DType dtype,
+                                                   const std::string& name) {
   Builder b(ctx, seed, dtype, spec.sync_batch_norm);
   auto net = std::make_unique<Sequential>(input_shape);
   if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
@@ -217,9 +251,7 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
       return absl::InvalidArgumentError(absl::StrCat("model.layers: the last layer gives ", shape_str(out),
                                                      " per sample; the data needs (", outputs, ",) outputs"));
   }
-  auto model = std::make_unique<Model>(std::move(net));
-  model->named_params();  // assigns full names to parameters
-  return model;
+  return std::make_unique<Model>(std::move(net), name);
 }
 
 }  // namespace ty

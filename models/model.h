@@ -15,25 +15,40 @@ namespace ty {
 
 class Model {
  public:
-  explicit Model(std::unique_ptr<Sequential> net) : net_(std::move(net)) {}
+  // `name` (optional) qualifies every parameter and buffer name ("generator/0.w"), so that
+  // several models live in one process (a GAN's two) with distinct names, as optimizer
+  // state keys and in checkpoints. The names are given here, once.
+  explicit Model(std::unique_ptr<Sequential> net, std::string name = "");
   // x: (N, input_shape...) -> (N, outputs)
   Var forward(Context& ctx, const Var& x) { return net_->forward(ctx, x); }
   void set_training(bool training) { net_->set_training(training); }
-  std::vector<std::pair<std::string, Var>> named_params() { return net_->params(); }
+  std::vector<std::pair<std::string, Var>> named_params();
   std::vector<Var> params();
-  std::vector<std::pair<std::string, Tensor>> buffers() { return net_->buffers(); }
+  std::vector<std::pair<std::string, Tensor>> buffers();
   // Every saved tensor: parameters then buffers, by name.
   std::vector<std::pair<std::string, Tensor>> state();
   int64_t num_params();
   std::string describe() const { return net_->describe(); }
+  const std::string& name() const { return name_; }
+  size_t num_layers() const { return net_->size(); }
+
+  // Cuts `whole` into contiguous stages at layer indices `cuts` (ascending, each in
+  // (0, num_layers)): stage s holds layers [cuts[s-1], cuts[s]). Parameters keep their
+  // names, so a stage's state is the matching slice of the whole model's.
+  static absl::StatusOr<std::vector<std::unique_ptr<Model>>> cut(std::unique_ptr<Model> whole,
+                                                                 const std::vector<size_t>& cuts);
 
  private:
+  std::string qualified(const std::string& path) const { return name_.empty() ? path : name_ + "/" + path; }
   std::unique_ptr<Sequential> net_;
+  std::string name_;
 };
 
 // Builds the model for samples of `input_shape` ((D) or (C, H, W)) and `outputs` logits.
 // Errors name the spec key and the shapes that do not fit.
+// `name`: see Model.
 absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
-                                                   int64_t outputs, uint64_t seed, DType dtype = DType::kF32);
+                                                   int64_t outputs, uint64_t seed, DType dtype = DType::kF32,
+                                                   const std::string& name = "");
 
 }  // namespace ty

@@ -46,7 +46,10 @@ class Context {
   Device device() const { return options_.device; }
   int threads() const { return threads_; }
   const std::shared_ptr<Allocator>& allocator() const { return allocator_; }
-  // The first enabled backend for `dtype` on this device, ending in the reference backend.
+  // The whole kernel table for `dtype` on this device: the first backend enabled for it.
+  // On the host that is oneDNN where it takes the dtype, else the reference backend; a
+  // backend is chosen per dtype, not per op, so no op falls back on its own. On a CUDA
+  // device it is the CUDA backend, with no fallback at all.
   KernelBackend& kernels(DType dtype);
 
   Tensor empty(Shape shape, DType dtype = DType::kF32) const {

@@ -41,7 +41,8 @@ class Tensor {
   Tensor() = default;
   // Uninitialized tensor of `shape` in memory from `alloc`.
   static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype, Device device = {});
-  // A tensor that owns a fresh malloc'd copy-free buffer (for tests and tools without a Context).
+  // Host memory from one process-wide caching allocator, for code that has no Context (tests,
+  // tools, loaders' host buffers). Memory of a run's Context comes from Context::empty.
   static Tensor empty(Shape shape, DType dtype = DType::kF32);
 
   bool defined() const { return storage_ != nullptr; }

@@ -1,5 +1,6 @@
-// Dataset: where training samples come from. The trainer asks for batches by sample index;
-// sources (IDX, CSV now; streamed shards later) hide behind this interface.
+// Dataset: where training samples come from, by sample index: IDX and CSV files and shards
+// read into memory hide behind this interface (streamed shards are a BatchSource instead,
+// storage/stream/). A sample is one f32 feature tensor and one label or target vector.
 #pragma once
 
 #include <cstdint>

@@ -114,5 +114,49 @@ TEST(BuildModel, ImpossibleShapesNameTheKey) {
   EXPECT_FALSE(build_model(ctx, l, {4}, 3, 1).ok());
 }
 
+// Two models in one process keep distinct parameter names (a GAN's two); names are given
+// at construction, and reading them changes nothing.
+TEST(BuildModel, NamedModelsAndStagesKeepTheirParameterNames) {
+  Context ctx;
+  ModelSpec s;
+  s.hidden = {16, 8};
+  auto g = build_model(ctx, s, {12}, 3, 1, DType::kF32, "generator");
+  auto d = build_model(ctx, s, {12}, 3, 1, DType::kF32, "critic");
+  ASSERT_TRUE(g.ok() && d.ok());
+  const auto gp = (*g)->named_params(), dp = (*d)->named_params();
+  ASSERT_EQ(gp.size(), dp.size());
+  for (size_t i = 0; i < gp.size(); ++i) {
+    EXPECT_EQ(gp[i].first.rfind("generator/", 0), 0u) << gp[i].first;
+    EXPECT_EQ(gp[i].second.name(), gp[i].first);
+    EXPECT_NE(gp[i].second.name(), dp[i].second.name());
+  }
+
+  // The same model cut into stages: the stages chained give the whole model's outputs, and
+  // each parameter keeps its name.
+  auto whole = build_model(ctx, s, {12}, 3, 7);
+  auto cut_me = build_model(ctx, s, {12}, 3, 7);
+  ASSERT_TRUE(whole.ok() && cut_me.ok());
+  const size_t n = (*cut_me)->num_layers();
+  std::vector<std::string> names;
+  for (auto& [name, v] : (*whole)->named_params()) names.push_back(name);
+  auto stages = Model::cut(std::move(*cut_me), {2, n - 1});
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  ASSERT_EQ(stages->size(), 3u);
+  std::vector<std::string> stage_names;
+  for (auto& st : *stages)
+    for (auto& [name, v] : st->named_params()) stage_names.push_back(name);
+  EXPECT_EQ(stage_names, names);
+  Tensor x = ctx.zeros({4, 12});
+  for (int64_t i = 0; i < x.numel(); ++i) x.set(i, 0.1 * static_cast<double>(i % 7) - 0.3);
+  TapeScope no_grad(ctx, nullptr);
+  Var h(x);
+  for (auto& st : *stages) h = st->forward(ctx, h);
+  const Tensor want = (*whole)->forward(ctx, Var(x)).value();
+  for (int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(h.value().at(i), want.at(i));
+
+  auto bad = build_model(ctx, s, {12}, 3, 7);
+  EXPECT_EQ(Model::cut(std::move(*bad), {3, 3}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace ty
