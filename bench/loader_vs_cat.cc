@@ -55,8 +55,8 @@ double timed_epoch(const std::shared_ptr<const ty::ShardSet>& set, ty::StreamOpt
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < o.epochs * (*s)->steps_per_epoch(); ++i) {
     if (i == (*s)->steps_per_epoch()) t0 = std::chrono::steady_clock::now();
-    ty::Tensor x, y;
-    absl::Status st = (*s)->next(x, y);
+    ty::Batch batch;
+    absl::Status st = (*s)->next(batch);
     if (!st.ok()) {
       std::fprintf(stderr, "stream: %s\n", st.ToString().c_str());
       std::exit(1);

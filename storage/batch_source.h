@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/tensor.h"
+#include "storage/batch.h"
 #include "storage/dataset.h"
 #include "storage/distributed_sampler.h"
 
@@ -22,9 +23,9 @@ class BatchSource {
   // Positions the source at `step` of `epoch`; next() then returns that step's batch and
   // moves on, through the following epochs.
   virtual absl::Status seek(int64_t epoch, int64_t step) = 0;
-  // This rank's share of the next global batch: x f32 (n, sample...), y i32 (n) labels or
-  // f32 (n, width) targets.
-  virtual absl::Status next(Tensor& x, Tensor& y) = 0;
+  // This rank's share of the next global batch: fields x f32 (n, sample...) and y i32 (n)
+  // labels or f32 (n, width) targets (storage/batch.h).
+  virtual absl::Status next(Batch& batch) = 0;
   // The record a position points at, as a number over all the data in file order, or -1
   // where the source cannot tell; a checkpoint keeps it to check, on resume, that the
   // data under the same position did not change.
@@ -39,7 +40,7 @@ class SampledBatches final : public BatchSource {
   SampledBatches(DatasetPtr data, DistributedSampler sampler) : data_(std::move(data)), sampler_(std::move(sampler)) {}
   int64_t steps_per_epoch() const override { return sampler_.steps_per_epoch(); }
   absl::Status seek(int64_t epoch, int64_t step) override;
-  absl::Status next(Tensor& x, Tensor& y) override;
+  absl::Status next(Batch& batch) override;
   int64_t record_at(int64_t, int64_t) const override { return -1; }
   int64_t skipped_records() const override { return data_->skipped_records(); }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "storage/batch.h"
 
 namespace ty {
 
@@ -80,10 +81,8 @@ absl::StatusOr<std::pair<double, double>> feature_moments(const Dataset& data, i
   const int64_t n = std::min(data.size(), max_samples);
   if (n == 0) return std::make_pair(0.0, 1.0);
   auto samples = [&](int64_t count) {
-    Shape xs{count};
-    for (int64_t d : data.sample_shape()) xs.push_back(d);
-    return std::make_pair(Tensor::empty(xs), data.num_classes() > 0 ? Tensor::empty({count}, DType::kI32)
-                                                                    : Tensor::empty({count, data.target_width()}));
+    Batch b = Batch::allocate(sample_fields(data), count);
+    return std::make_pair(b["x"], b["y"]);
   };
   std::vector<int64_t> idx(n);
   for (int64_t i = 0; i < n; ++i) idx[i] = i * data.size() / n;

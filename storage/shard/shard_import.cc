@@ -1,5 +1,7 @@
 #include "storage/shard/shard_import.h"
 
+#include "storage/batch.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -27,11 +29,9 @@ absl::StatusOr<std::vector<std::string>> write_dataset(const Dataset& data, bool
   for (int64_t start = 0; start < data.size(); start += kBatch) {
     const int64_t n = std::min(kBatch, data.size() - start);
     for (int64_t i = 0; i < n; ++i) idx[i] = start + i;
-    Shape xs{n};
-    for (int64_t d : data.sample_shape()) xs.push_back(d);
-    Tensor x = Tensor::empty(xs);
-    Tensor y = data.num_classes() > 0 ? Tensor::empty({n}, DType::kI32) : Tensor::empty({n, data.target_width()});
-    data.gather(idx.data(), n, x, y);
+    Batch b = gather_batch(data, idx.data(), n);
+    const Tensor& x = b["x"];
+    const Tensor& y = b["y"];
     for (int64_t i = 0; i < n; ++i) {
       const float* xi = x.data<float>() + i * xn;
       if (pixels) {

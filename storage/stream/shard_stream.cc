@@ -57,7 +57,7 @@ struct ShardStream::Range {
   size_t buffer = 0;
 };
 
-struct ShardStream::Batch {
+struct ShardStream::Assembled {
   absl::Status status;
   Tensor x, y;
 };
@@ -286,8 +286,8 @@ void ShardStream::read_loop() {
   }
 }
 
-absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t step,
-                                                         std::unique_lock<std::mutex>& lock) {
+absl::StatusOr<ShardStream::Assembled> ShardStream::assemble(int64_t epoch, int64_t step,
+                                                             std::unique_lock<std::mutex>& lock) {
   const BatchShare share = sampler_.share(step, options_.rank);
   // (load, slot) per position. A load is freed only once every batch up to its last one is
   // assembled (assemble_loop), this one included, so the pointers stay valid while the
@@ -319,7 +319,7 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
     }
   }
   lock.unlock();
-  Batch b;
+  Assembled b;
   int64_t good = 0;
   for (auto& [load, slot] : parts) {
     if (!load->error.ok()) {
@@ -345,11 +345,9 @@ absl::StatusOr<ShardStream::Batch> ShardStream::assemble(int64_t epoch, int64_t 
     if (options_.raw_records) {
       b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
     } else {
-      Shape xs{good};
-      for (int64_t d : shards_->sample_shape()) xs.push_back(d);
-      b.x = Tensor::empty(batch_memory_, xs, DType::kF32);
-      b.y = shards_->num_classes() > 0 ? Tensor::empty(batch_memory_, {good}, DType::kI32)
-                                       : Tensor::empty(batch_memory_, {good, shards_->target_width()}, DType::kF32);
+      Batch fresh = Batch::allocate(sample_fields(*shards_), good, batch_memory_);
+      b.x = fresh["x"];
+      b.y = fresh["y"];
     }
     // Touches the records (mapped memory, maybe): plain loops, no objects to destroy.
     auto fill = [&] {
@@ -394,7 +392,7 @@ void ShardStream::assemble_loop(int worker) {
   const int64_t steps = steps_per_epoch(), end = options_.epochs * steps;
   std::unique_lock<std::mutex> lock(mu_);
   for (int64_t seq = start_seq_ + worker; seq < end; seq += options_.assembler_threads) {
-    absl::StatusOr<Batch> b = assemble(seq / steps, seq % steps, lock);
+    absl::StatusOr<Assembled> b = assemble(seq / steps, seq % steps, lock);
     if (!b.ok()) return;  // stopping
     const bool failed = !b->status.ok();
     out_space_cv_.wait(lock, [&] { return stopping_ || seq < next_seq_ + options_.queue_batches; });
@@ -418,17 +416,18 @@ void ShardStream::assemble_loop(int worker) {
   }
 }
 
-absl::Status ShardStream::next(Tensor& x, Tensor& y) {
+absl::Status ShardStream::next(Batch& batch) {
   std::unique_lock<std::mutex> lock(mu_);
   CHECK(!threads_.empty()) << "ShardStream::next() before seek()";
   if (next_seq_ >= options_.epochs * steps_per_epoch())
     return absl::OutOfRangeError(
         absl::StrCat("the data stream ended after epoch ", options_.epochs, " (train.epochs)"));
   out_ready_cv_.wait(lock, [&] { return out_.count(next_seq_) > 0; });
-  Batch& b = out_.at(next_seq_);
+  Assembled& b = out_.at(next_seq_);
   if (!b.status.ok()) return b.status;  // stays: every later call fails alike
-  x = std::move(b.x);
-  y = std::move(b.y);
+  batch = Batch();
+  batch.set("x", std::move(b.x));
+  if (b.y.defined()) batch.set("y", std::move(b.y));
   out_.erase(next_seq_++);
   out_space_cv_.notify_all();
   return absl::OkStatus();

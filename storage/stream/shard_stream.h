@@ -78,14 +78,14 @@ class ShardStream final : public BatchSource {
 
   int64_t steps_per_epoch() const override { return sampler_.steps_per_epoch(); }
   absl::Status seek(int64_t epoch, int64_t step) override;
-  absl::Status next(Tensor& x, Tensor& y) override;
+  absl::Status next(Batch& batch) override;
   int64_t record_at(int64_t epoch, int64_t step) const override;
   int64_t skipped_records() const override { return skipped_.load(); }
 
  private:
   struct Load;
   struct Range;
-  struct Batch;
+  struct Assembled;
   ShardStream(std::shared_ptr<const ShardSet> shards, StreamOptions options);
   void stop();
   void plan_loop(int64_t epoch, int64_t step);
@@ -95,7 +95,7 @@ class ShardStream final : public BatchSource {
   // on; null when the rank has none there.
   std::shared_ptr<Load> make_load(const EpochPlan& plan, int64_t epoch, int64_t w, int64_t first_step) const;
   void queue_ranges(const std::shared_ptr<Load>& load);
-  absl::StatusOr<Batch> assemble(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
+  absl::StatusOr<Assembled> assemble(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
   bool raw_or_regression() const { return options_.raw_records || shards_->num_classes() == 0; }
 
   std::shared_ptr<const ShardSet> shards_;
@@ -114,8 +114,8 @@ class ShardStream final : public BatchSource {
   std::deque<std::shared_ptr<Load>> loads_;  // planned, in order, not yet freed
   std::deque<Range> ranges_;                 // waiting for a reader
   // Steps are numbered epoch * steps_per_epoch + step ("seq") from the seek position on.
-  std::map<int64_t, Batch> out_;  // finished batches (or the error) by seq
-  std::set<int64_t> assembled_;   // seqs assembled at or past assembled_below_
+  std::map<int64_t, Assembled> out_;  // finished batches (or the error) by seq
+  std::set<int64_t> assembled_;       // seqs assembled at or past assembled_below_
   int64_t start_seq_ = 0, next_seq_ = 0, assembled_below_ = 0;
   std::vector<AlignedBuffer> pool_;  // read buffers of freed loads
   // Batch tensors: freed ones come back for the next batches (no page faults per batch).

@@ -6,15 +6,8 @@
 
 namespace ty {
 
-void gather_batch(Context& ctx, const Dataset& data, const int64_t* indices, int64_t count, bool labels, Tensor& x,
-                  Tensor& y) {
-  Shape xs{count};
-  for (int64_t d : data.sample_shape()) xs.push_back(d);
-  x = Tensor::empty(xs);
-  y = labels ? Tensor::empty({count}, DType::kI32) : Tensor::empty({count, data.target_width()});
-  data.gather(indices, count, x, y);
-  x = ctx.to_device(x);
-  y = ctx.to_device(y);
+void to_device(Context& ctx, Batch& batch) {
+  for (auto& [name, t] : batch.fields()) t = ctx.to_device(t);
 }
 
 absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& task, Strategy& strategy,
@@ -26,9 +19,9 @@ absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& ta
   for (int64_t i = strategy.rank(); i < data.size(); i += strategy.world()) mine.push_back(i);
   for (int64_t start = 0; start < static_cast<int64_t>(mine.size()); start += batch) {
     const int64_t count = std::min<int64_t>(batch, static_cast<int64_t>(mine.size()) - start);
-    Tensor x, y;
-    gather_batch(ctx, data, mine.data() + start, count, m.classification(), x, y);
-    task.measure(ctx, model, x, y, m);
+    Batch batch = gather_batch(data, mine.data() + start, count);
+    to_device(ctx, batch);
+    task.measure(ctx, model, batch, m);
   }
   model.set_training(true);
   if (strategy.world() > 1) {

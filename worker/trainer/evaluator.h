@@ -14,9 +14,7 @@ namespace ty {
 absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& task, Strategy& strategy,
                                             const Dataset& data, int64_t batch);
 
-// Gathers samples `indices[0..count)` of `data` into a batch on the training device: x
-// (count, sample shape...) f32; y i32 labels (count) when `labels`, else (count, targets) f32.
-void gather_batch(Context& ctx, const Dataset& data, const int64_t* indices, int64_t count, bool labels, Tensor& x,
-                  Tensor& y);
+// Copies every field of `batch` to the training device (no copy on the CPU).
+void to_device(Context& ctx, Batch& batch);
 
 }  // namespace ty

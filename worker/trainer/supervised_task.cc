@@ -20,14 +20,14 @@ Var SupervisedTask::loss_of(Context& ctx, const Var& outputs, const Tensor& targ
   return ops::mse_loss(ctx, outputs, t);
 }
 
-Var SupervisedTask::loss(Context& ctx, Model& model, const Tensor& x, const Tensor& y) {
-  return loss_of(ctx, model.forward(ctx, Var(x)), y);
+Var SupervisedTask::loss(Context& ctx, Model& model, const Batch& batch) {
+  return loss_of(ctx, model.forward(ctx, Var(batch["x"])), batch["y"]);
 }
 
-void SupervisedTask::measure(Context& ctx, Model& model, const Tensor& x, const Tensor& y, MetricsAccumulator& m) {
-  Var out = model.forward(ctx, Var(x));
-  Var loss = loss_of(ctx, out, y);
-  m.add(out.value(), y, loss.value().item());
+void SupervisedTask::measure(Context& ctx, Model& model, const Batch& batch, MetricsAccumulator& m) {
+  Var out = model.forward(ctx, Var(batch["x"]));
+  Var loss = loss_of(ctx, out, batch["y"]);
+  m.add(out.value(), batch["y"], loss.value().item());
 }
 
 }  // namespace ty

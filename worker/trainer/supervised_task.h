@@ -13,8 +13,9 @@ class SupervisedTask final : public Task {
   // entropy for labels and MSE for values.
   SupervisedTask(LossKind loss, int64_t classes, float label_smoothing);
 
-  Var loss(Context& ctx, Model& model, const Tensor& x, const Tensor& y) override;
-  void measure(Context& ctx, Model& model, const Tensor& x, const Tensor& y, MetricsAccumulator& m) override;
+  // Fields x (inputs) and y (labels or targets).
+  Var loss(Context& ctx, Model& model, const Batch& batch) override;
+  void measure(Context& ctx, Model& model, const Batch& batch, MetricsAccumulator& m) override;
   MetricsAccumulator new_metrics() const override { return MetricsAccumulator(classes_); }
 
  private:

@@ -36,19 +36,18 @@ TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule&
       progress_(parts.out, plan.epochs, plan.steps_per_epoch, plan.total_steps, plan.log_every) {}
 
 absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows, int64_t& step) {
-  Tensor x, y;
+  Batch batch;
   const auto t0 = Clock::now();
-  TY_RETURN_IF_ERROR(p_.source.next(x, y));
-  rows = x.shape()[0];
+  TY_RETURN_IF_ERROR(p_.source.next(batch));
+  rows = batch.rows();
   data_wait_s_ += since(t0);
   // On a GPU the batch is staged through page-locked memory and copied on the compute
   // stream; the step's work queues behind it without waiting.
-  x = p_.ctx.to_device(x);
-  y = p_.ctx.to_device(y);
+  to_device(p_.ctx, batch);
   Tensor loss_value;
   {
     TapeScope record(p_.ctx, &tape);
-    Var loss = p_.task.loss(p_.ctx, p_.model, x, y);
+    Var loss = p_.task.loss(p_.ctx, p_.model, batch);
     loss_value = loss.value();
     p_.strategy.begin_backward();
     tape.backward(loss, p_.scaler ? p_.scaler->scale() : 1.0);
