@@ -142,5 +142,20 @@ TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
   EXPECT_EQ(left.output, "") << "orphaned ranks";
 }
 
+// A rank that stops answering (alive, stuck) is found by its peer's collective timeout:
+// the job ends with exit class 3 (retryable), naming the operation and comm.timeout_s.
+TEST_F(Mpirun, AStuckRankEndsTheJobAsRetryable) {
+  const std::string dir = path("stuck");
+  ShellResult r =
+      run_shell("env TRAINYARD_FAULT_STALL_RANK=1 TRAINYARD_FAULT_STALL_STEP=5 " + mpirun(2) + TRAINYARD_BINARY +
+                    " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=3 --run-dir " + dir,
+                120);
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("comm.timeout_s"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 3 + 30) << r.output;
+  ShellResult left = run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
+  EXPECT_EQ(left.output, "") << "orphaned ranks";
+}
+
 }  // namespace
 }  // namespace ty

@@ -1,15 +1,28 @@
 #include "worker/trainer/fault_injection.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 namespace ty {
+namespace {
 
-void maybe_kill_self(int rank, int64_t step) {
-  static const char* kill_rank = std::getenv("TRAINYARD_FAULT_KILL_RANK");
-  static const char* kill_step = std::getenv("TRAINYARD_FAULT_KILL_STEP");
-  if (kill_rank == nullptr || kill_step == nullptr) return;
-  if (std::atoi(kill_rank) == rank && std::atoll(kill_step) == step) std::raise(SIGKILL);
+// Whether the environment names this rank and step for fault `kind` (KILL, STALL).
+bool due(const char* rank_var, const char* step_var, int rank, int64_t step) {
+  const char* r = std::getenv(rank_var);
+  const char* s = std::getenv(step_var);
+  return r != nullptr && s != nullptr && std::atoi(r) == rank && std::atoll(s) == step;
+}
+
+}  // namespace
+
+void maybe_inject_fault(int rank, int64_t step) {
+  static const bool any = std::getenv("TRAINYARD_FAULT_KILL_RANK") || std::getenv("TRAINYARD_FAULT_STALL_RANK");
+  if (!any) return;
+  if (due("TRAINYARD_FAULT_KILL_RANK", "TRAINYARD_FAULT_KILL_STEP", rank, step)) std::raise(SIGKILL);
+  if (due("TRAINYARD_FAULT_STALL_RANK", "TRAINYARD_FAULT_STALL_STEP", rank, step))
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
 }  // namespace ty

@@ -1,12 +1,14 @@
-// Kill points for fault-injection tests: with TRAINYARD_FAULT_KILL_RANK=R and
+// Fault points for fault-injection tests: with TRAINYARD_FAULT_KILL_RANK=R and
 // TRAINYARD_FAULT_KILL_STEP=S in the environment, rank R sends itself SIGKILL when it
-// reaches optimizer step S. Unset (always, outside tests), nothing happens.
+// reaches optimizer step S; with TRAINYARD_FAULT_STALL_RANK=R and TRAINYARD_FAULT_STALL_STEP=S
+// it stops answering there instead (alive, never calling the next collective), as a hung
+// GPU or a stuck file system would. Unset (always, outside tests), nothing happens.
 #pragma once
 
 #include <cstdint>
 
 namespace ty {
 
-void maybe_kill_self(int rank, int64_t step);
+void maybe_inject_fault(int rank, int64_t step);
 
 }  // namespace ty

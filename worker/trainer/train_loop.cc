@@ -132,7 +132,7 @@ absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
     const int64_t first = epoch == start.epoch ? start.step_in_epoch : 0;
     for (int64_t s = first; s < plan_.steps_per_epoch && step < plan_.total_steps; ++s) {
       const auto t0 = Clock::now();
-      maybe_kill_self(p_.strategy.rank(), step);
+      maybe_inject_fault(p_.strategy.rank(), step);
       const float lr = schedule_.lr(step);
       int64_t rows = 0;
       TY_ASSIGN_OR_RETURN(const Tensor loss, train_step(lr, tape, rows, step));
