@@ -88,6 +88,10 @@ class Communicator {
   CommHandlePtr barrier();
   // Messages between a pair of ranks with the same tag arrive in the order sent. (NCCL has
   // no tags: there every message between a pair arrives in the order sent, whatever its tag.)
+  // Operations of a group — and on MPI of all groups, which share one thread — run one at a
+  // time in submission order: a recv holds the ones after it until its message arrives, so
+  // two ranks must post matching point-to-point operations in the same order (a large send
+  // completes only when its receive runs).
   CommHandlePtr send(Tensor t, int dst, int tag);
   CommHandlePtr recv(Tensor t, int src, int tag);
   // Collective: the ranks that pass the same `color` (>= 0) form a sub-group, ordered by

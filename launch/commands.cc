@@ -86,13 +86,26 @@ absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Comm
 // Runs `f`, turning a failed host allocation into exit class 4 with what to change.
 template <typename F>
 auto guard_memory(F f) -> decltype(f()) {
+  constexpr char kAdvice[] =
+      "lower data.batch_size or the model's size (model.hidden, model.conv channels, model.layers), or use a "
+      "machine with more memory";
   try {
     return f();
+  } catch (const OutOfMemory& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("out of memory: ", e.what(), "; ", kAdvice));
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of host memory; lower data.batch_size or the model's size (model.hidden, model.conv channels, "
-        "model.layers), or use a machine with more memory");
+    return absl::ResourceExhaustedError(absl::StrCat("out of host memory; ", kAdvice));
   }
+}
+
+// The largest exit class of `mine` over the ranks (itself with one rank).
+absl::StatusOr<int> agree_on_exit_class(Communicator* comm, const absl::Status& mine) {
+  const int code = static_cast<int>(exit_code_for(mine));
+  if (comm == nullptr) return code;
+  Tensor v = Tensor::empty({1}, DType::kF64);
+  v.set(0, code);
+  TY_RETURN_IF_ERROR(comm->allreduce_now(v, ReduceOp::kMax));
+  return static_cast<int>(v.at(0));
 }
 
 // Prints the error and returns its exit class (worker/job/exit_codes.h).
@@ -142,10 +155,22 @@ int train_command(const std::vector<std::string>& argv) {
     run_dir = *named;
   }
   std::unique_ptr<RunDirectory> locked;  // rank 0 holds the lock until the process exits
+  absl::Status lock_status;
   if (world.rank == 0) {
     auto opened = RunDirectory::open_and_lock(run_dir);
-    if (!opened.ok()) return failed(opened.status());
-    locked = std::move(*opened);
+    if (opened.ok())
+      locked = std::move(*opened);
+    else
+      lock_status = opened.status();
+  }
+  // Every rank learns whether rank 0 got the directory, so that none goes on alone.
+  absl::StatusOr<int> lock_class = agree_on_exit_class(comm.get(), lock_status);
+  if (!lock_class.ok()) return failed(lock_class.status());
+  if (*lock_class != 0) {
+    if (!lock_status.ok()) return failed(lock_status);
+    std::fprintf(stderr, "trainyard: error: rank %d of %d: rank 0 could not take the run directory %s\n", world.rank,
+                 world.size, run_dir.c_str());
+    return *lock_class;
   }
   auto trainer = guard_memory([&] { return Trainer::create(*spec, run_dir, comm.get()); });
   if (!trainer.ok()) {
@@ -154,11 +179,15 @@ int train_command(const std::vector<std::string>& argv) {
   }
   arm_interrupts();
   absl::Status st = guard_memory([&] { return (*trainer)->run(); });
+  disarm_interrupts();                              // what is left (writing, MPI shutdown) ends on a signal as usual
   if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM or Ctrl-C: state saved
     std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());
     return 128 + (stop_signal() == SIGINT ? SIGINT : SIGTERM);
   }
-  if (!st.ok()) return failed(st);
+  if (!st.ok()) {
+    if (locked) locked->discard_if_unused();  // a start that failed before writing anything
+    return failed(st);
+  }
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -44,7 +46,9 @@ void* CachingHostAllocator::allocate(size_t bytes) {
   // killer after overcommit (the command then exits with class 4, out of memory).
   static const size_t physical =
       static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  if (bytes > physical) throw std::bad_alloc();
+  if (bytes > physical)
+    throw OutOfMemory(absl::StrCat("a host tensor of ", bytes, " bytes is larger than this machine's ", physical,
+                                   " bytes of memory"));
   size_t size = round_up(bytes);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = free_.find(size);
@@ -55,7 +59,7 @@ void* CachingHostAllocator::allocate(size_t bytes) {
     cached_bytes_ -= size;
   } else {
     p = std::aligned_alloc(64, size);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr) throw OutOfMemory(absl::StrCat("host memory: an allocation of ", size, " bytes failed"));
   }
   in_use_ += size;
   if (in_use_ > peak_) peak_ = in_use_;

@@ -2,6 +2,9 @@
 // training step that allocates the same shapes every iteration stops calling malloc.
 #pragma once
 
+#include <new>
+#include <string>
+
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -9,6 +12,18 @@
 #include <vector>
 
 namespace ty {
+
+// An allocation that memory could not satisfy, on the host or a device: thrown from the
+// allocators (tensors are made where no Status can travel) and caught where a command
+// runs, which then exits with class 4 (worker/job/exit_codes.h) and this message.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string what) : what_(std::move(what)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string what_;
+};
 
 class Allocator {
  public:

@@ -89,7 +89,7 @@ std::string MpiCommunicator::op(const char* name) const {
 
 absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOptions options) {
   // The queue's name needs the rank, known only after init: start it with a placeholder.
-  auto boot = std::make_unique<OpQueue>("world (mpi)", options.timeout);
+  auto boot = std::make_unique<OpQueue>("mpi", options.timeout);
   int provided = 0, rank = 0, size = 0, rc = MPI_SUCCESS, initialized = 0;
   boot->run_on_thread([&] {
     MPI_Initialized(&initialized);
@@ -186,25 +186,26 @@ CommHandlePtr MpiCommunicator::do_recv(Tensor t, int src, int tag) {
 }
 
 absl::StatusOr<std::unique_ptr<Communicator>> MpiCommunicator::do_split(int color, int key) {
-  MPI_Comm sub = MPI_COMM_NULL;
-  int rank = 0, size = 0;
-  absl::Status st = queue()
-                        .submit(op("split"), blocking("MPI_Comm_split",
-                                                      [&, c = comm_] {
-                                                        int rc = MPI_Comm_split(
-                                                            c, color == kNoGroup ? MPI_UNDEFINED : color, key, &sub);
-                                                        if (rc == MPI_SUCCESS && sub != MPI_COMM_NULL) {
-                                                          MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
-                                                          MPI_Comm_rank(sub, &rank);
-                                                          MPI_Comm_size(sub, &size);
-                                                        }
-                                                        return rc;
-                                                      }))
-                        ->wait();
+  // The results live in a shared block: a step that outlives a timed-out wait writes there.
+  struct Result {
+    MPI_Comm sub = MPI_COMM_NULL;
+    int rank = 0, size = 0;
+  };
+  auto r = std::make_shared<Result>();
+  auto split = [r, color, key, c = comm_] {
+    int rc = MPI_Comm_split(c, color == kNoGroup ? MPI_UNDEFINED : color, key, &r->sub);
+    if (rc == MPI_SUCCESS && r->sub != MPI_COMM_NULL) {
+      MPI_Comm_set_errhandler(r->sub, MPI_ERRORS_RETURN);
+      MPI_Comm_rank(r->sub, &r->rank);
+      MPI_Comm_size(r->sub, &r->size);
+    }
+    return rc;
+  };
+  absl::Status st = queue().submit(op("split"), blocking("MPI_Comm_split", split))->wait();
   if (!st.ok()) return st;
-  if (sub == MPI_COMM_NULL) return std::unique_ptr<Communicator>();
+  if (r->sub == MPI_COMM_NULL) return std::unique_ptr<Communicator>();
   return std::unique_ptr<Communicator>(
-      new MpiCommunicator(shared_, sub, rank, size, absl::StrCat(group_, "/split ", color)));
+      new MpiCommunicator(shared_, r->sub, r->rank, r->size, absl::StrCat(group_, "/split ", color)));
 }
 
 }  // namespace ty

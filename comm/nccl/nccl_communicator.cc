@@ -122,8 +122,8 @@ absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(rende
   }
   TY_ASSIGN_OR_RETURN(const std::string bytes, store.get(key, deadline));
   if (bytes.size() != sizeof id.internal)
-    return absl::DataLossError(absl::StrCat(where, ": the unique id under '", key, "' in ", store.describe(), " has ",
-                                            bytes.size(), " bytes, not ", sizeof id.internal));
+    return absl::UnavailableError(absl::StrCat(where, ": the unique id under '", key, "' in ", store.describe(),
+                                               " has ", bytes.size(), " bytes, not ", sizeof id.internal));
   std::memcpy(id.internal, bytes.data(), sizeof id.internal);
 
   // 2. Non-blocking init, polled against the timeout.

@@ -48,7 +48,8 @@ absl::StatusOr<const NcclLibrary*> NcclLibrary::get() {
 
 absl::Status NcclLibrary::check(ncclResult_t r, const char* call, const std::string& op) const {
   if (r == ncclSuccess || r == ncclInProgress) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(call, " failed in ", op, ": ", error_string(r)));
+  // An NCCL failure is the fabric's or a peer's: retryable (exit class 3).
+  return absl::UnavailableError(absl::StrCat(call, " failed in ", op, ": ", error_string(r)));
 }
 
 }  // namespace ty

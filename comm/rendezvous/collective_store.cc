@@ -67,7 +67,7 @@ absl::Status CollectiveStore::exchange() {
   if (absl::Status st = comm_.allgather(block, all)->wait(); !st.ok()) return st;
   for (int r = 0; r < n; ++r)
     if (!parse_pairs(static_cast<const char*>(all.raw()) + r * longest, static_cast<size_t>(lens.at(r)), known_))
-      return absl::DataLossError(absl::StrCat(describe(), ": rank ", r, " sent malformed pairs"));
+      return absl::UnavailableError(absl::StrCat(describe(), ": rank ", r, " sent malformed pairs"));
   return absl::OkStatus();
 }
 
@@ -77,7 +77,7 @@ absl::Status CollectiveStore::wait(const std::vector<std::string>& keys, Clock::
   for (const std::string& k : keys)
     if (!known_.count(k)) missing.push_back(k);
   if (!missing.empty())
-    return absl::NotFoundError(
+    return absl::UnavailableError(
         absl::StrCat(describe(), ": no rank set ", absl::StrJoin(missing, ", "), " before this collective wait"));
   return absl::OkStatus();
 }

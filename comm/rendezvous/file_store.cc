@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -42,16 +43,25 @@ absl::StatusOr<std::string> FileStore::path_of(const std::string& key) const {
 absl::Status FileStore::set(const std::string& key, const std::string& value) {
   absl::StatusOr<std::string> path = path_of(key);
   if (!path.ok()) return path.status();
-  const std::string tmp = absl::StrCat(*path, ".tmp.", getpid());
+  // '~' never appears in an encoded key: a temporary file can never be taken for a key.
+  char host[64] = "host";
+  gethostname(host, sizeof host - 1);
+  const std::string tmp = absl::StrCat(*path, "~", host, ".", getpid(), ".", std::random_device{}());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(value.data(), static_cast<std::streamsize>(value.size()));
     out.close();
-    if (!out)
-      return absl::UnavailableError(absl::StrCat(describe(), ": cannot write ", tmp, " (", std::strerror(errno), ")"));
+    if (!out) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return absl::UnavailableError(absl::StrCat(describe(), ": cannot write ", tmp, " (", std::strerror(err), ")"));
+    }
   }
-  if (::rename(tmp.c_str(), path->c_str()) != 0)
-    return absl::UnavailableError(absl::StrCat(describe(), ": cannot rename ", tmp, " (", std::strerror(errno), ")"));
+  if (::rename(tmp.c_str(), path->c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat(describe(), ": cannot rename ", tmp, " (", std::strerror(err), ")"));
+  }
   return absl::OkStatus();
 }
 

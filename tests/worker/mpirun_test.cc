@@ -157,5 +157,19 @@ TEST_F(Mpirun, AStuckRankEndsTheJobAsRetryable) {
   EXPECT_EQ(left.output, "") << "orphaned ranks";
 }
 
+// Rank 0 alone takes the run directory; when it cannot, every rank learns so and the job
+// ends at once as the user's error, not after a collective timeout.
+TEST_F(Mpirun, ARunDirectoryRankZeroCannotTakeEndsEveryRankAsAUserError) {
+  const std::string dir = path("foreign");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/notes.txt") << "someone else's\n";
+  ShellResult r =
+      run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job_ + "--set comm.timeout_s=60 --run-dir " + dir, 120);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_LT(r.seconds, 30) << r.output;
+  EXPECT_NE(r.output.find("is not empty and is not a trainyard run directory"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rank 1 of 2: rank 0 could not take the run directory"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace ty

@@ -54,6 +54,11 @@ void on_signal(int sig) {
 void start_interrupt_watcher() {
   const sigset_t set = watched();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A child (MPI's singleton daemon, a spawned program) starts with the signals unblocked.
+  pthread_atfork(nullptr, nullptr, [] {
+    const sigset_t s = watched();
+    pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+  });
   std::thread([set] {
     for (;;) {
       int sig = 0;
@@ -63,6 +68,7 @@ void start_interrupt_watcher() {
 }
 
 void arm_interrupts() { g_armed.store(true); }
+void disarm_interrupts() { g_armed.store(false); }
 
 InterruptRequest take_interrupt_request() { return static_cast<InterruptRequest>(g_request.exchange(0)); }
 

@@ -19,8 +19,10 @@ enum class InterruptRequest : int { kNone = 0, kCheckpoint = 1, kCheckpointAndSt
 // the watcher. Call first thing in main(), before any other thread exists. A process that
 // execs another program must unblock them in the child.
 void start_interrupt_watcher();
-// From now on the signals become requests instead of ending the process.
+// From now on the signals become requests instead of ending the process; disarm_interrupts()
+// gives them back their default effect (after the train loop, when nothing reads requests).
 void arm_interrupts();
+void disarm_interrupts();
 // Returns and clears the pending request.
 InterruptRequest take_interrupt_request();
 // The signal that asked this process to stop (SIGTERM or SIGINT), or 0.

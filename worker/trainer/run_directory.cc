@@ -75,7 +75,11 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::open_and_lock(const 
   if (!fs::is_directory(path)) return user_error(path, absl::StrCat("cannot create it (", ec.message(), ")"));
   const std::string lock_path = (fs::path(path) / kLockName).string();
   const int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0) return user_error(path, absl::StrCat("cannot open ", kLockName, " (", std::strerror(errno), ")"));
+  if (fd < 0) {
+    const int err = errno;
+    if (!existed) ::rmdir(path.c_str());
+    return user_error(path, absl::StrCat("cannot open ", kLockName, " (", std::strerror(err), ")"));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     const std::string holder = holder_of(fd);
@@ -88,15 +92,19 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::open_and_lock(const 
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   const std::string me = absl::StrFormat("pid %d on host %s (attempt %d)\n", getpid(), host, attempt);
+  // From here a failure removes what this call created (discard_if_unused).
+  std::unique_ptr<RunDirectory> dir(new RunDirectory(path, fd, !existed));
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
     const int err = errno;
-    ::close(fd);
+    dir->discard_if_unused();
     return user_error(path, absl::StrCat("cannot write ", kLockName, " (", std::strerror(err), ")"));
   }
-  std::unique_ptr<RunDirectory> dir(new RunDirectory(path, fd, !existed));
   for (const fs::path& d : {fs::path(path), fs::path(path) / "checkpoints"})
     if (fs::is_directory(d, ec))
-      if (absl::Status st = check_writable(d); !st.ok()) return st;
+      if (absl::Status st = check_writable(d); !st.ok()) {
+        dir->discard_if_unused();
+        return st;
+      }
   return dir;
 }
 

@@ -144,7 +144,9 @@ absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
       TY_ASSIGN_OR_RETURN(const StepAction action, after_step(loss, loss_read, lr, rows, Position{epoch, s + 1}, step));
       if (action >= StepAction::kSave) TY_RETURN_IF_ERROR(save_(at));
       if (action == StepAction::kSaveAndStop)
-        return absl::CancelledError(absl::StrCat("stopped by ", stop_signal() == SIGINT ? "SIGINT" : "SIGTERM",
+        return absl::CancelledError(absl::StrCat(stop_signal() == SIGINT    ? "stopped by SIGINT"
+                                                 : stop_signal() == SIGTERM ? "stopped by SIGTERM"
+                                                                            : "stopped at another rank's request",
                                                  " after step ", step,
                                                  "; checkpoint saved, run the same command to resume"));
     }

@@ -236,7 +236,10 @@ absl::Status Trainer::run() {
         static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size), static_cast<long>(spec_.train.epochs),
         strategy_->world(), device_description().c_str(), strategy_->describe().c_str());
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
-  if (step_ >= total_steps && std::filesystem::exists(weights_path())) {
+  // Finished already (every rank must agree: they may see the file system differently).
+  std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0};
+  TY_RETURN_IF_ERROR(strategy_->max(finished));
+  if (finished[0] == 0.0) {
     if (out)
       std::fprintf(out, "trainyard: this run finished at step %ld (%s); nothing to do\n", static_cast<long>(step_),
                    weights_path().c_str());

@@ -155,6 +155,7 @@ size_t CachingDeviceAllocator::bytes_cached() const {
 
 void* StreamAllocator::allocate(size_t bytes) {
   absl::StatusOr<void*> p = device_.allocate(bytes, stream_);
+  if (p.status().code() == absl::StatusCode::kResourceExhausted) throw OutOfMemory(std::string(p.status().message()));
   CHECK(p.ok()) << p.status().message();
   return *p;
 }
