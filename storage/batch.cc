@@ -46,10 +46,11 @@ std::vector<FieldSpec> sample_fields(const Dataset& data) {
   return {{"x", DType::kF32, data.sample_shape()}, y};
 }
 
-Batch gather_batch(const Dataset& data, const int64_t* indices, int64_t count,
-                   const std::shared_ptr<Allocator>& memory) {
+absl::StatusOr<Batch> gather_batch(const Dataset& data, const int64_t* indices, int64_t count,
+                                   const std::shared_ptr<Allocator>& memory) {
   Batch b = Batch::allocate(sample_fields(data), count, memory);
-  data.gather(indices, count, b["x"], b["y"]);
+  absl::Status st = data.read(indices, count, b["x"], b["y"]);
+  if (!st.ok()) return st;
   return b;
 }
 

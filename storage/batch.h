@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "runtime/allocator.h"
 #include "runtime/tensor.h"
 
@@ -45,8 +46,9 @@ class Batch {
 // f32 (target width) regression targets.
 std::vector<FieldSpec> sample_fields(const Dataset& data);
 
-// Samples `indices[0..count)` of `data` as a host batch of its sample fields.
-Batch gather_batch(const Dataset& data, const int64_t* indices, int64_t count,
-                   const std::shared_ptr<Allocator>& memory = nullptr);
+// Samples `indices[0..count)` of `data` as a host batch of its sample fields; a source that
+// reads files on demand (ShardSet) can fail, naming the file and record.
+absl::StatusOr<Batch> gather_batch(const Dataset& data, const int64_t* indices, int64_t count,
+                                   const std::shared_ptr<Allocator>& memory = nullptr);
 
 }  // namespace ty

@@ -14,7 +14,7 @@ absl::Status SampledBatches::seek(int64_t epoch, int64_t step) {
 absl::Status SampledBatches::next(Batch& batch) {
   if (step_ >= sampler_.steps_per_epoch()) TY_RETURN_IF_ERROR(seek(epoch_ + 1, 0));
   const std::vector<int64_t> indices = sampler_.local_batch(step_++);
-  batch = gather_batch(*data_, indices.data(), static_cast<int64_t>(indices.size()), memory_);
+  TY_ASSIGN_OR_RETURN(batch, gather_batch(*data_, indices.data(), static_cast<int64_t>(indices.size()), memory_));
   return absl::OkStatus();
 }
 

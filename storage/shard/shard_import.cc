@@ -29,7 +29,7 @@ absl::StatusOr<std::vector<std::string>> write_dataset(const Dataset& data, bool
   for (int64_t start = 0; start < data.size(); start += kBatch) {
     const int64_t n = std::min(kBatch, data.size() - start);
     for (int64_t i = 0; i < n; ++i) idx[i] = start + i;
-    Batch b = gather_batch(data, idx.data(), n);
+    TY_ASSIGN_OR_RETURN(Batch b, gather_batch(data, idx.data(), n));
     const Tensor& x = b["x"];
     const Tensor& y = b["y"];
     for (int64_t i = 0; i < n; ++i) {

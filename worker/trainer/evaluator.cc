@@ -19,7 +19,12 @@ absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& ta
   for (int64_t i = strategy.rank(); i < data.size(); i += strategy.world()) mine.push_back(i);
   for (int64_t start = 0; start < static_cast<int64_t>(mine.size()); start += batch) {
     const int64_t count = std::min<int64_t>(batch, static_cast<int64_t>(mine.size()) - start);
-    Batch batch = gather_batch(data, mine.data() + start, count);
+    absl::StatusOr<Batch> gathered = gather_batch(data, mine.data() + start, count);
+    if (!gathered.ok()) {
+      model.set_training(true);
+      return gathered.status();
+    }
+    Batch& batch = *gathered;
     to_device(ctx, batch);
     task.measure(ctx, model, batch, m);
   }
