@@ -27,17 +27,29 @@ __attribute__((always_inline)) inline void adam_loop(int64_t n, T* __restrict p,
   for (int64_t j = 0; j < n; ++j) adam_element(p[j], g[j], m[j], v[j], s);
 }
 
-// f32 is the hot path: compiled for several ISAs, the best one picked at load time.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void sgd_f32(int64_t n, float* __restrict p,
-                                                                          const float* __restrict g,
-                                                                          float* __restrict buf, const SgdStep& s) {
+// f32 is the hot path: compiled for several ISAs, the best one picked at load time (an ifunc
+// resolver). Under ThreadSanitizer, whose instrumented resolver would run before it starts,
+// one version.
+#if defined(__SANITIZE_THREAD__)
+#define TY_NO_TARGET_CLONES 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TY_NO_TARGET_CLONES 1
+#endif
+#endif
+#ifdef TY_NO_TARGET_CLONES
+#define TY_HOT_CLONES
+#else
+#define TY_HOT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+
+TY_HOT_CLONES void sgd_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict buf,
+                           const SgdStep& s) {
   sgd_loop<float>(n, p, g, buf, s);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void adam_f32(int64_t n, float* __restrict p,
-                                                                           const float* __restrict g,
-                                                                           float* __restrict m, float* __restrict v,
-                                                                           const AdamStep& s) {
+TY_HOT_CLONES void adam_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict m,
+                            float* __restrict v, const AdamStep& s) {
   adam_loop<float>(n, p, g, m, v, s);
 }
 
