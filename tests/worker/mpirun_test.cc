@@ -29,6 +29,19 @@ class Mpirun : public TempDirTest {
                            "--set data.batch_size=96 --set data.train_subset=20000 --set validation.fraction=0 "
                            "--set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
                            "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
+  // A long run of `ranks` ranks into `dir` with the fault environment `env`, bounded by the
+  // collective timeout `timeout_s`.
+  ShellResult faulty_run(const std::string& env, int ranks, int timeout_s, const std::string& dir) const {
+    return run_shell("env " + env + " " + mpirun(ranks) + TRAINYARD_BINARY + " train " + job_ +
+                         "--set train.max_steps=100000 --set comm.timeout_s=" + std::to_string(timeout_s) +
+                         " --run-dir " + dir,
+                     120);
+  }
+  // Ranks of the run into `dir` still alive ("[-]" keeps the pattern from matching the
+  // shell that runs pgrep itself).
+  static std::string survivors(const std::string& dir) {
+    return run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10).output;
+  }
 };
 
 TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
@@ -129,32 +142,23 @@ TEST_F(Mpirun, GlobalBatchThatDoesNotSplitIsRefused) {
 
 TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
   const std::string dir = path("killed");
-  ShellResult r =
-      run_shell("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(3) + TRAINYARD_BINARY +
-                    " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=10 --run-dir " + dir,
-                120);
+  ShellResult r = faulty_run("TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5", 3, 10, dir);
   EXPECT_NE(r.code, 0) << r.output;
   EXPECT_NE(r.code, 124) << "the job hung until the test's timeout:\n" << r.output;
   EXPECT_LT(r.seconds, 10 + 20) << r.output;
   EXPECT_TRUE(std::regex_search(r.output, std::regex("rank 1[^0-9]"))) << r.output;
-  // "[-]" keeps the pattern from matching the shell that runs pgrep itself.
-  ShellResult left = run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
-  EXPECT_EQ(left.output, "") << "orphaned ranks";
+  EXPECT_EQ(survivors(dir), "") << "orphaned ranks";
 }
 
 // A rank that stops answering (alive, stuck) is found by its peer's collective timeout:
 // the job ends with exit class 3 (retryable), naming the operation and comm.timeout_s.
 TEST_F(Mpirun, AStuckRankEndsTheJobAsRetryable) {
   const std::string dir = path("stuck");
-  ShellResult r =
-      run_shell("env TRAINYARD_FAULT_STALL_RANK=1 TRAINYARD_FAULT_STALL_STEP=5 " + mpirun(2) + TRAINYARD_BINARY +
-                    " train " + job_ + "--set train.max_steps=100000 --set comm.timeout_s=3 --run-dir " + dir,
-                120);
+  ShellResult r = faulty_run("TRAINYARD_FAULT_STALL_RANK=1 TRAINYARD_FAULT_STALL_STEP=5", 2, 3, dir);
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("comm.timeout_s"), std::string::npos) << r.output;
   EXPECT_LT(r.seconds, 3 + 30) << r.output;
-  ShellResult left = run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + dir + "'", 10);
-  EXPECT_EQ(left.output, "") << "orphaned ranks";
+  EXPECT_EQ(survivors(dir), "") << "orphaned ranks";
 }
 
 // Rank 0 alone takes the run directory; when it cannot, every rank learns so and the job
