@@ -27,6 +27,58 @@ struct PoolGeom {
   bool max;  // else average, padding excluded from the count
 };
 
+// The kernel table's entries as a backend declares its implementations — written once, here,
+// and used in each backend's class (TY_DENSE_KERNELS: layouts, products, convolution,
+// pooling, activations, softmax, norms; TY_VECTOR_KERNELS: elementwise, reductions, losses,
+// optimizer updates), so that a new kernel is declared in one place besides the base.
+#define TY_DENSE_KERNELS                                                                                               \
+  void convert_layout(const Tensor& src, Tensor& dst) override;                                                        \
+  void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta,                       \
+            const Tensor* bias = nullptr) override;                                                                    \
+  void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;    \
+  void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) override;                \
+  void conv2d_backward_weights(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* db) override; \
+  void pool2d_forward(const PoolGeom& g, const Tensor& x, Tensor& y, Tensor* workspace) override;                      \
+  void pool2d_backward(const PoolGeom& g, const Tensor& dy, const Tensor& workspace, Tensor& dx) override;             \
+  void eltwise_forward(Eltwise kind, float alpha, const Tensor& x, Tensor& y) override;                                \
+  void eltwise_backward(Eltwise kind, float alpha, const Tensor& x, const Tensor& dy, Tensor& dx) override;            \
+  void softmax_forward(bool log, const Tensor& x, Tensor& y) override;                                                 \
+  void softmax_backward(bool log, const Tensor& y, const Tensor& dy, Tensor& dx) override;                             \
+  void batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, bool training,           \
+                         Tensor& mean, Tensor& var, Tensor& y) override;                                               \
+  void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,                  \
+                          const Tensor& var, float eps, bool training, Tensor& dx, Tensor& dgamma, Tensor& dbeta)      \
+      override;                                                                                                        \
+  void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Tensor& y, Tensor& mean, \
+                         Tensor& var) override;                                                                        \
+  void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,                  \
+                          const Tensor& var, float eps, Tensor& dx, Tensor& dgamma, Tensor& dbeta) override;
+
+#define TY_VECTOR_KERNELS                                                                                         \
+  void add(const Tensor& a, const Tensor& b, Tensor& y) override;                                                 \
+  void mul(const Tensor& a, const Tensor& b, Tensor& y) override;                                                 \
+  void accumulate(Tensor& y, const Tensor& x) override;                                                           \
+  void axpby(float a, const Tensor& x, float b, Tensor& y) override;                                              \
+  void sum(const Tensor& x, double scale, Tensor& y) override;                                                    \
+  void broadcast_scalar(const Tensor& s, double scale, Tensor& y) override;                                       \
+  void column_sums(const Tensor& x, Tensor& y) override;                                                          \
+  void add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) override;                                 \
+  void channel_sums(const Tensor& x, Tensor& sums) override;                                                      \
+  void add_sum_squares(const Tensor& x, Tensor& acc) override;                                                    \
+  void clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) override;                                       \
+  void dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask, Tensor& y) \
+      override;                                                                                                   \
+  void cross_entropy_forward(const Tensor& logp, const Tensor& labels, float smoothing, Tensor& loss) override;   \
+  void cross_entropy_backward(const Tensor& logp, const Tensor& labels, float smoothing, const Tensor& dloss,     \
+                              Tensor& dx) override;                                                               \
+  void mse_forward(const Tensor& pred, const Tensor& target, Tensor& loss) override;                              \
+  void mse_backward(const Tensor& pred, const Tensor& target, const Tensor& dloss, Tensor& dx) override;          \
+  void bce_forward(const Tensor& logits, const Tensor& target, Tensor& loss) override;                            \
+  void bce_backward(const Tensor& logits, const Tensor& target, const Tensor& dloss, Tensor& dx) override;        \
+  void one_hot(const Tensor& labels, Tensor& y) override;                                                         \
+  void sgd_update(Tensor& p, const Tensor& g, Tensor* buf, const SgdStep& s) override;                            \
+  void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& s) override;
+
 class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
