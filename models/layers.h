@@ -134,9 +134,7 @@ class LayerNorm final : public Layer {
 // longer Sequential keeps the indices of the whole (`first_index`).
 class Sequential final : public Layer {
  public:
-  explicit Sequential(const Shape& in, size_t first_index = 0) : in_shape_(in), first_index_(first_index) {
-    out_shape_ = in;
-  }
+  explicit Sequential(const Shape& in, size_t first_index = 0) : first_index_(first_index) { out_shape_ = in; }
   void add(LayerPtr layer) {
     layer_inputs_.push_back(out_shape_);
     out_shape_ = layer->out_shape();
@@ -148,13 +146,11 @@ class Sequential final : public Layer {
   std::vector<std::pair<std::string, Tensor>> buffers() override;
   void set_training(bool training) override;
   size_t size() const { return layers_.size(); }
-  const Shape& in_shape() const { return in_shape_; }
   // Moves layers [begin, end) into a new Sequential that keeps their indices (and so their
   // parameter names); this one is left without them.
   std::unique_ptr<Sequential> take(size_t begin, size_t end);
 
  private:
-  Shape in_shape_;
   size_t first_index_;
   std::vector<LayerPtr> layers_;
   std::vector<Shape> layer_inputs_;  // the shape flowing into each layer

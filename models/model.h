@@ -29,7 +29,6 @@ class Model {
   std::vector<std::pair<std::string, Tensor>> state();
   int64_t num_params();
   std::string describe() const { return net_->describe(); }
-  const std::string& name() const { return name_; }
   size_t num_layers() const { return net_->size(); }
 
   // Cuts `whole` into contiguous stages at layer indices `cuts` (ascending, each in

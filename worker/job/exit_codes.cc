@@ -22,16 +22,4 @@ ExitCode exit_code_for(const absl::Status& st) {
   }
 }
 
-const char* exit_class_name(ExitCode code) {
-  switch (code) {
-    case ExitCode::kSuccess: return "success";
-    case ExitCode::kUserError: return "user error";
-    case ExitCode::kRetryable: return "retryable";
-    case ExitCode::kOutOfMemory: return "out of memory";
-    case ExitCode::kCanceled: return "canceled";
-    case ExitCode::kFailed: break;
-  }
-  return "failed";
-}
-
 }  // namespace ty

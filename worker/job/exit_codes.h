@@ -29,7 +29,4 @@ enum class ExitCode : int {
 
 ExitCode exit_code_for(const absl::Status& st);
 
-// "user error", "retryable", ...: the class in words, for logs.
-const char* exit_class_name(ExitCode code);
-
 }  // namespace ty

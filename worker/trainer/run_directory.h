@@ -25,7 +25,6 @@ class RunDirectory {
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;
 
-  const std::string& path() const { return path_; }
   // After a start that failed before training: removes the directory again when this run
   // created it and left nothing in it but the lock.
   void discard_if_unused();
