@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   auto ctx_or = ty::Context::create(o);
   if (!ctx_or.ok()) return 1;
   ty::Context& ctx = **ctx_or;
-  ty::KernelBackend& k = ctx.kernels(ty::DType::kF32);
+  ty::Kernels& k = ctx.kernels(ty::DType::kF32);
   double total = 0;
   for (size_t l = 0; l + 1 < sizes.size(); ++l) {
     const int64_t in = sizes[l], out = sizes[l + 1];
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
       double best = 1e9;
       for (int i = 0; i < 50; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        k.gemm(p.ta, p.tb, *p.a, *p.b, *p.c, 0.f);
+        k.dense().gemm(p.ta, p.tb, *p.a, *p.b, *p.c, 0.f);
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
       total += best;
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   double best = 1e9;
   for (int i = 0; i < 10; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    k.gemm(false, false, a, b, c, 0.f);
+    k.dense().gemm(false, false, a, b, c, 0.f);
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   const double peak = 2.0 * 1024 * 1024 * 1024 / best;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
+#include "runtime/backend/kernels.h"
 #include "runtime/status.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/parser.h"
@@ -83,9 +84,10 @@ absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Comm
   return default_run_dir(name, static_cast<std::time_t>(v.at(0)), static_cast<uint32_t>(v.at(1)));
 }
 
-// Runs `f`, turning a failed host allocation into exit class 4 with what to change.
+// Runs `f`, turning a failed allocation into exit class 4 and an op this device has no
+// kernel for into class 2, each with what to change.
 template <typename F>
-auto guard_memory(F f) -> decltype(f()) {
+auto guard_runtime(F f) -> decltype(f()) {
   constexpr char kAdvice[] =
       "lower data.batch_size or the model's size (model.hidden, model.conv channels, model.layers), or use a "
       "machine with more memory";
@@ -95,6 +97,8 @@ auto guard_memory(F f) -> decltype(f()) {
     return absl::ResourceExhaustedError(absl::StrCat("out of memory: ", e.what(), "; ", kAdvice));
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(absl::StrCat("out of host memory; ", kAdvice));
+  } catch (const KernelMissing& e) {
+    return absl::InvalidArgumentError(e.what());
   }
 }
 
@@ -172,13 +176,13 @@ int train_command(const std::vector<std::string>& argv) {
                  world.size, run_dir.c_str());
     return *lock_class;
   }
-  auto trainer = guard_memory([&] { return Trainer::create(*spec, run_dir, comm.get()); });
+  auto trainer = guard_runtime([&] { return Trainer::create(*spec, run_dir, comm.get()); });
   if (!trainer.ok()) {
     if (locked) locked->discard_if_unused();
     return failed(trainer.status());
   }
   arm_interrupts();
-  absl::Status st = guard_memory([&] { return (*trainer)->run(); });
+  absl::Status st = guard_runtime([&] { return (*trainer)->run(); });
   disarm_interrupts();                              // what is left (writing, MPI shutdown) ends on a signal as usual
   if (st.code() == absl::StatusCode::kCancelled) {  // SIGTERM or Ctrl-C: state saved
     std::fprintf(stderr, "trainyard: %s\n", std::string(st.message()).c_str());
@@ -203,7 +207,7 @@ int eval_command(const std::vector<std::string>& argv) {
   auto trainer = Trainer::create(*spec, "");
   if (!trainer.ok()) return fail(trainer.status());
   if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st);
-  auto evaluated = (*trainer)->evaluate(*(*trainer)->data().test);
+  auto evaluated = guard_runtime([&] { return (*trainer)->evaluate(*(*trainer)->data().test); });
   if (!evaluated.ok()) return fail(evaluated.status());
   const MetricsAccumulator& m = *evaluated;
   std::string dir = a.run_dir;

@@ -25,7 +25,7 @@ void Var::accumulate_grad(Context& ctx, const Tensor& g) const {
     s.grad_valid = true;
     return;
   }
-  ctx.kernels(g.dtype()).accumulate(s.grad, g);
+  ctx.kernels(g.dtype()).pointwise().accumulate(s.grad, g);
 }
 
 bool Tape::needs_grad(std::initializer_list<const Var*> inputs) {

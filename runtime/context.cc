@@ -44,10 +44,16 @@ Context::Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> d
   omp_set_num_threads(threads_);
   if (device_) {
     backends_.push_back(std::move(device_->kernels));
-    return;
+  } else {
+    if (!options.use_reference_kernels) backends_.push_back(std::make_unique<OnednnBackend>());
+    backends_.push_back(std::make_unique<ReferenceBackend>());
   }
-  if (!options.use_reference_kernels) backends_.push_back(std::make_unique<OnednnBackend>());
-  backends_.push_back(std::make_unique<ReferenceBackend>());
+  std::vector<KernelBackend*> candidates;
+  for (auto& b : backends_) candidates.push_back(b.get());
+  for (DType t : {DType::kF32, DType::kF64, DType::kI32, DType::kU8, DType::kBF16, DType::kF16}) {
+    CHECK_EQ(static_cast<size_t>(t), kernels_.size()) << "DType values are 0, 1, ...";
+    kernels_.push_back(std::make_unique<Kernels>(candidates, t, options_.device));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Context>> Context::create(const ContextOptions& options) {
@@ -64,11 +70,5 @@ void Context::synchronize() {
 }
 
 void* Context::stream() const { return device_ ? device_->stream : nullptr; }
-
-KernelBackend& Context::kernels(DType dtype) {
-  for (auto& b : backends_)
-    if (b->enabled(dtype, options_.device)) return *b;
-  LOG(FATAL) << "no kernel backend for " << dtype_name(dtype) << " on " << options_.device.str();
-}
 
 }  // namespace ty

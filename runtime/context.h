@@ -46,11 +46,10 @@ class Context {
   Device device() const { return options_.device; }
   int threads() const { return threads_; }
   const std::shared_ptr<Allocator>& allocator() const { return allocator_; }
-  // The whole kernel table for `dtype` on this device: the first backend enabled for it.
-  // On the host that is oneDNN where it takes the dtype, else the reference backend; a
-  // backend is chosen per dtype, not per op, so no op falls back on its own. On a CUDA
-  // device it is the CUDA backend, with no fallback at all.
-  KernelBackend& kernels(DType dtype);
+  // The kernels for tensors of `dtype` on this device, each family routed to its backend
+  // (backend/kernels.h): on the host oneDNN where it has the family and takes the dtype,
+  // else the reference backend; on a CUDA device the CUDA backend alone.
+  Kernels& kernels(DType dtype) { return *kernels_[static_cast<size_t>(dtype)]; }
 
   Tensor empty(Shape shape, DType dtype = DType::kF32) const {
     return Tensor::empty(allocator_, std::move(shape), dtype, options_.device);
@@ -89,7 +88,8 @@ class Context {
   int threads_;
   std::unique_ptr<DeviceRuntime> device_;  // null on the CPU
   std::shared_ptr<Allocator> allocator_;
-  std::vector<std::unique_ptr<KernelBackend>> backends_;
+  std::vector<std::unique_ptr<KernelBackend>> backends_;  // in order of preference
+  std::vector<std::unique_ptr<Kernels>> kernels_;         // per DType
   Tape* tape_ = nullptr;
   RngStream dropout_rng_;
   CrossRankSum cross_rank_sum_;

@@ -1,16 +1,19 @@
-// HostKernels: the vector part of the KernelBackend table (elementwise, reductions, losses,
-// optimizer updates) as loops over host memory, shared by the host backends (reference and
-// oneDNN), f32 and f64. These loops are also the CPU references the CUDA kernels are
-// checked against.
+// HostKernels: the pointwise, loss and optimizer families as loops over host memory, f32 and
+// f64, in plain and blocked layouts. They are the reference backend's (and so every host
+// context's fallback), and the CPU references the CUDA kernels are checked against.
 #pragma once
 
-#include "runtime/backend/kernels.h"
+#include "runtime/backend/kernels/loss.h"
+#include "runtime/backend/kernels/optim.h"
+#include "runtime/backend/kernels/pointwise.h"
 
 namespace ty {
 
-class HostKernels : public KernelBackend {
+class HostKernels : public PointwiseKernels, public LossKernels, public OptimizerKernels {
  public:
-  TY_VECTOR_KERNELS
+  TY_POINTWISE_KERNELS
+  TY_LOSS_KERNELS
+  TY_OPTIMIZER_KERNELS
 };
 
 }  // namespace ty

@@ -7,7 +7,7 @@ namespace {
 // db (F) = sum of dy (N, F) over N.
 Tensor column_sums(Context& ctx, const Tensor& dy, int64_t f) {
   Tensor db = Tensor::empty(dy.allocator(), {f}, dy.dtype(), dy.device());
-  ctx.kernels(dy.dtype()).column_sums(dy, db);
+  ctx.kernels(dy.dtype()).pointwise().column_sums(dy, db);
   return db;
 }
 
@@ -18,20 +18,20 @@ Var linear(Context& ctx, const Var& x, const Var& w, const Var& b) {
   CHECK_EQ(x.shape()[1], w.shape()[1]) << "linear: input " << shape_str(x.shape()) << " vs weight "
                                        << shape_str(w.shape());
   const int64_t n = x.shape()[0], out = w.shape()[0];
-  KernelBackend& k = ctx.kernels(x.dtype());
+  Kernels& k = ctx.kernels(x.dtype());
   Tensor y = ctx.empty({n, out}, x.dtype());
   Tensor bias = b.defined() ? b.value() : Tensor();
-  k.gemm(false, true, x.value(), w.value(), y, 0.f, b.defined() ? &bias : nullptr);
+  k.dense().gemm(false, true, x.value(), w.value(), y, 0.f, b.defined() ? &bias : nullptr);
   return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b](const Tensor& dy) {
-    KernelBackend& k = ctx.kernels(dy.dtype());
+    Kernels& k = ctx.kernels(dy.dtype());
     if (x.requires_grad()) {
       Tensor dx = x.value().empty_like();
-      k.gemm(false, false, dy, w.value(), dx, 0.f);
+      k.dense().gemm(false, false, dy, w.value(), dx, 0.f);
       x.accumulate_grad(ctx, dx);
     }
     if (w.requires_grad()) {
       Tensor dw = w.value().empty_like();
-      k.gemm(true, false, dy, x.value(), dw, 0.f);
+      k.dense().gemm(true, false, dy, x.value(), dw, 0.f);
       w.accumulate_grad(ctx, dw);
     }
     if (b.defined() && b.requires_grad()) b.accumulate_grad(ctx, column_sums(ctx, dy, dy.dim(1)));
@@ -42,33 +42,34 @@ Var matmul(Context& ctx, const Var& a, const Var& b) {
   CHECK(a.value().ndim() == 2 && b.value().ndim() == 2 && a.shape()[1] == b.shape()[0])
       << "matmul " << shape_str(a.shape()) << " x " << shape_str(b.shape());
   Tensor c = ctx.empty({a.shape()[0], b.shape()[1]}, a.dtype());
-  ctx.kernels(a.dtype()).gemm(false, false, a.value(), b.value(), c, 0.f);
+  ctx.kernels(a.dtype()).dense().gemm(false, false, a.value(), b.value(), c, 0.f);
   return record_op(ctx, {a, b}, Var(c), [&ctx, a, b](const Tensor& dc) {
-    KernelBackend& k = ctx.kernels(dc.dtype());
+    Kernels& k = ctx.kernels(dc.dtype());
     if (a.requires_grad()) {
       Tensor da = a.value().empty_like();
-      k.gemm(false, true, dc, b.value(), da, 0.f);
+      k.dense().gemm(false, true, dc, b.value(), da, 0.f);
       a.accumulate_grad(ctx, da);
     }
     if (b.requires_grad()) {
       Tensor db = b.value().empty_like();
-      k.gemm(true, false, a.value(), dc, db, 0.f);
+      k.dense().gemm(true, false, a.value(), dc, db, 0.f);
       b.accumulate_grad(ctx, db);
     }
   });
 }
 
 namespace {
-// Blocked output when the backend handles it and the shape fits.
-Layout output_layout(KernelBackend& k, const Shape& shape) {
-  return k.handles(Layout::kBlocked16) && Tensor::layout_fits(shape, Layout::kBlocked16) ? Layout::kBlocked16
-                                                                                         : Layout::kPlain;
+// Blocked output when the convolution backend handles it and the shape fits.
+Layout output_layout(Kernels& k, const Shape& shape) {
+  return k.handles(KernelFamily::kConv, Layout::kBlocked16) && Tensor::layout_fits(shape, Layout::kBlocked16)
+             ? Layout::kBlocked16
+             : Layout::kPlain;
 }
 }  // namespace
 
 Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dParams p) {
-  KernelBackend& kb = ctx.kernels(x_in.dtype());
-  const Var x = for_backend(ctx, kb, x_in);
+  Kernels& kb = ctx.kernels(x_in.dtype());
+  const Var x = for_family(ctx, KernelFamily::kConv, x_in);
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
   CHECK(xs.size() == 4 && ws.size() == 4 && xs[1] == ws[1])
@@ -80,19 +81,19 @@ Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dPara
   const Shape ys{g.n, g.k, g.p, g.q};
   Tensor y = ctx.empty(ys, x.dtype()).with_layout(output_layout(kb, ys));
   Tensor bias = b.defined() ? b.value() : Tensor();
-  kb.conv2d_forward(g, x.value(), w.value(), b.defined() ? &bias : nullptr, y);
+  kb.conv().conv2d_forward(g, x.value(), w.value(), b.defined() ? &bias : nullptr, y);
   return record_op(ctx, {x, w, b.defined() ? b : w}, Var(y), [&ctx, x, w, b, g](const Tensor& dy) {
-    KernelBackend& k = ctx.kernels(dy.dtype());
+    Kernels& k = ctx.kernels(dy.dtype());
     if (x.requires_grad()) {
       Tensor dx = x.value().empty_like();
-      k.conv2d_backward_data(g, dy, w.value(), dx);
+      k.conv().conv2d_backward_data(g, dy, w.value(), dx);
       x.accumulate_grad(ctx, dx);
     }
     bool want_b = b.defined() && b.requires_grad();
     if (w.requires_grad() || want_b) {
       Tensor dw = w.value().empty_like();
       Tensor db = want_b ? b.value().empty_like() : Tensor();
-      k.conv2d_backward_weights(g, x.value(), dy, dw, want_b ? &db : nullptr);
+      k.conv().conv2d_backward_weights(g, x.value(), dy, dw, want_b ? &db : nullptr);
       if (w.requires_grad()) w.accumulate_grad(ctx, dw);
       if (want_b) b.accumulate_grad(ctx, db);
     }
@@ -101,8 +102,8 @@ Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dPara
 
 namespace {
 Var pool2d(Context& ctx, const Var& x_in, Pool2dParams p, bool max) {
-  KernelBackend& kb = ctx.kernels(x_in.dtype());
-  const Var x = for_backend(ctx, kb, x_in);
+  Kernels& kb = ctx.kernels(x_in.dtype());
+  const Var x = for_family(ctx, KernelFamily::kConv, x_in);
   const Shape& xs = x.shape();
   CHECK_EQ(xs.size(), 4u) << "pool2d input " << shape_str(xs);
   int64_t stride = p.stride > 0 ? p.stride : p.kernel;
@@ -112,10 +113,10 @@ Var pool2d(Context& ctx, const Var& x_in, Pool2dParams p, bool max) {
   CHECK(g.p > 0 && g.q > 0) << "pool2d window larger than padded input " << shape_str(xs);
   Tensor y = ctx.empty({g.n, g.c, g.p, g.q}, x.dtype()).with_layout(x.value().layout());
   Tensor ws;
-  kb.pool2d_forward(g, x.value(), y, &ws);
+  kb.conv().pool2d_forward(g, x.value(), y, &ws);
   return record_op(ctx, {x}, Var(y), [&ctx, x, g, ws](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
-    ctx.kernels(dy.dtype()).pool2d_backward(g, dy, ws, dx);
+    ctx.kernels(dy.dtype()).conv().pool2d_backward(g, dy, ws, dx);
     x.accumulate_grad(ctx, dx);
   });
 }

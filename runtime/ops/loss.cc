@@ -1,5 +1,5 @@
 // Losses: cross-entropy (label smoothing), MSE, binary cross-entropy with logits. The
-// arithmetic is the backend's (KernelBackend::*_forward/_backward); here: shapes, checks
+// arithmetic is the backend's (LossKernels::*_forward/_backward); here: shapes, checks
 // and autograd.
 #include "runtime/ops/ops.h"
 
@@ -29,14 +29,14 @@ Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels_in, f
   }
   const Tensor labels =
       labels_in.device() == logits.value().device() ? labels_in : labels_in.copy_to(ctx.allocator(), ctx.device());
-  KernelBackend& k = ctx.kernels(logits.dtype());
+  Kernels& k = ctx.kernels(logits.dtype());
   Tensor logp = logits.value().empty_like();
-  k.softmax_forward(true, logits.value(), logp);
+  k.activation().softmax_forward(true, logits.value(), logp);
   Tensor y = ctx.empty({1}, logits.dtype());
-  k.cross_entropy_forward(logp, labels, smoothing, y);
+  k.loss().cross_entropy_forward(logp, labels, smoothing, y);
   return record_op(ctx, {logits}, Var(y), [&ctx, logits, labels, logp, smoothing](const Tensor& dy) {
     Tensor dx = logp.empty_like();
-    ctx.kernels(dx.dtype()).cross_entropy_backward(logp, labels, smoothing, dy, dx);
+    ctx.kernels(dx.dtype()).loss().cross_entropy_backward(logp, labels, smoothing, dy, dx);
     logits.accumulate_grad(ctx, dx);
   });
 }
@@ -47,10 +47,10 @@ Var mse_loss(Context& ctx, const Var& pred_in, const Tensor& target) {
       << "mse_loss " << shape_str(pred.shape()) << " vs " << shape_str(target.shape());
   Tensor y = ctx.empty({1}, pred.dtype());
   const Tensor t = as_target(ctx, target, pred.value());
-  ctx.kernels(pred.dtype()).mse_forward(pred.value(), t, y);
+  ctx.kernels(pred.dtype()).loss().mse_forward(pred.value(), t, y);
   return record_op(ctx, {pred}, Var(y), [&ctx, pred, t](const Tensor& dy) {
     Tensor dx = pred.value().empty_like();
-    ctx.kernels(dx.dtype()).mse_backward(pred.value(), t, dy, dx);
+    ctx.kernels(dx.dtype()).loss().mse_backward(pred.value(), t, dy, dx);
     pred.accumulate_grad(ctx, dx);
   });
 }
@@ -62,10 +62,10 @@ Var bce_with_logits(Context& ctx, const Var& logits_in, const Tensor& target) {
       << "bce_with_logits " << shape_str(logits.shape()) << " vs " << shape_str(target.shape());
   Tensor y = ctx.empty({1}, logits.dtype());
   const Tensor t = as_target(ctx, target, logits.value());
-  ctx.kernels(logits.dtype()).bce_forward(logits.value(), t, y);
+  ctx.kernels(logits.dtype()).loss().bce_forward(logits.value(), t, y);
   return record_op(ctx, {logits}, Var(y), [&ctx, logits, t](const Tensor& dy) {
     Tensor dx = logits.value().empty_like();
-    ctx.kernels(dx.dtype()).bce_backward(logits.value(), t, dy, dx);
+    ctx.kernels(dx.dtype()).loss().bce_backward(logits.value(), t, dy, dx);
     logits.accumulate_grad(ctx, dx);
   });
 }

@@ -9,25 +9,27 @@ namespace ty::ops {
 
 Var batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta, Tensor& running_mean,
                Tensor& running_var, float momentum, float eps, bool training) {
-  const Var x = for_backend(ctx, ctx.kernels(x_in.dtype()), x_in);
+  const Var x = for_family(ctx, KernelFamily::kNorm, x_in);
   const int64_t n = x.shape()[0], c = x.value().ndim() > 1 ? x.shape()[1] : 1;
   CHECK_EQ(gamma.value().numel(), c) << "batch_norm channels of " << shape_str(x.shape());
   Tensor y = x.value().empty_like();
   Tensor mean = training ? ctx.empty({c}, x.dtype()) : running_mean;
   Tensor var = training ? ctx.empty({c}, x.dtype()) : running_var;
-  ctx.kernels(x.dtype()).batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, training, mean, var, y);
+  ctx.kernels(x.dtype()).norm().batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, training, mean, var, y);
   if (training) {
     const int64_t count = x.value().numel() / c;
     const double unbias = count > 1 ? double(count) / (count - 1) : 1.0;
-    KernelBackend& k = ctx.kernels(x.dtype());
-    k.axpby(momentum, mean, 1 - momentum, running_mean);
-    k.axpby(static_cast<float>(momentum * unbias), var, 1 - momentum, running_var);
+    Kernels& k = ctx.kernels(x.dtype());
+    k.pointwise().axpby(momentum, mean, 1 - momentum, running_mean);
+    k.pointwise().axpby(static_cast<float>(momentum * unbias), var, 1 - momentum, running_var);
   }
   (void)n;
   return record_op(ctx, {x, gamma, beta}, Var(y), [&ctx, x, gamma, beta, mean, var, eps, training](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     Tensor dg = gamma.value().empty_like(), db = beta.value().empty_like();
-    ctx.kernels(dy.dtype()).batchnorm_backward(x.value(), dy, gamma.value(), mean, var, eps, training, dx, dg, db);
+    ctx.kernels(dy.dtype())
+        .norm()
+        .batchnorm_backward(x.value(), dy, gamma.value(), mean, var, eps, training, dx, dg, db);
     if (x.requires_grad()) x.accumulate_grad(ctx, dx);
     if (gamma.requires_grad()) gamma.accumulate_grad(ctx, dg);
     if (beta.requires_grad()) beta.accumulate_grad(ctx, db);
@@ -85,8 +87,8 @@ Var sync_batch_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& 
     var.set(i, v);
   }
   Tensor y = x.value().empty_like();
-  ctx.kernels(x.dtype()).batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, /*training=*/false, mean, var,
-                                           y);
+  ctx.kernels(x.dtype()).norm().batchnorm_forward(x.value(), gamma.value(), beta.value(), eps, /*training=*/false, mean,
+                                                  var, y);
   const double unbias = total > 1 ? total / (total - 1) : 1.0;
   for (int64_t i = 0; i < c; ++i) {
     running_mean.set(i, (1 - momentum) * running_mean.at(i) + momentum * mean.at(i));
@@ -127,11 +129,11 @@ Var layer_norm(Context& ctx, const Var& x_in, const Var& gamma, const Var& beta,
   CHECK_EQ(gamma.value().numel(), cols) << "layer_norm width of " << shape_str(x.shape());
   Tensor y = x.value().empty_like();
   Tensor mean = ctx.empty({rows}, x.dtype()), var = ctx.empty({rows}, x.dtype());
-  ctx.kernels(x.dtype()).layernorm_forward(x.value(), gamma.value(), beta.value(), eps, y, mean, var);
+  ctx.kernels(x.dtype()).norm().layernorm_forward(x.value(), gamma.value(), beta.value(), eps, y, mean, var);
   return record_op(ctx, {x, gamma, beta}, Var(y), [&ctx, x, gamma, beta, mean, var, eps](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
     Tensor dg = gamma.value().empty_like(), db = beta.value().empty_like();
-    ctx.kernels(dy.dtype()).layernorm_backward(x.value(), dy, gamma.value(), mean, var, eps, dx, dg, db);
+    ctx.kernels(dy.dtype()).norm().layernorm_backward(x.value(), dy, gamma.value(), mean, var, eps, dx, dg, db);
     if (x.requires_grad()) x.accumulate_grad(ctx, dx);
     if (gamma.requires_grad()) gamma.accumulate_grad(ctx, dg);
     if (beta.requires_grad()) beta.accumulate_grad(ctx, db);

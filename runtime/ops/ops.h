@@ -51,9 +51,9 @@ Var dropout(Context& ctx, const Var& x, float p, bool training);
 Var to_layout(Context& ctx, const Var& x, Layout layout);
 // Plain layout: ops that index elements by position call this on their inputs.
 inline Var plain(Context& ctx, const Var& x) { return to_layout(ctx, x, Layout::kPlain); }
-// `x` when backend `k` takes its layout, else its plain copy.
-inline Var for_backend(Context& ctx, KernelBackend& k, const Var& x) {
-  return k.handles(x.value().layout()) ? x : plain(ctx, x);
+// `x` when the backend running `family` takes its layout, else its plain copy.
+inline Var for_family(Context& ctx, KernelFamily family, const Var& x) {
+  return ctx.kernels(x.dtype()).handles(family, x.value().layout()) ? x : plain(ctx, x);
 }
 
 Var reshape(Context& ctx, const Var& x, Shape shape);

@@ -5,10 +5,10 @@ namespace ty::ops {
 
 Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha) {
   Tensor y = x.value().empty_like();
-  ctx.kernels(x.dtype()).eltwise_forward(kind, alpha, x.value(), y);
+  ctx.kernels(x.dtype()).activation().eltwise_forward(kind, alpha, x.value(), y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, kind, alpha](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
-    ctx.kernels(dy.dtype()).eltwise_backward(kind, alpha, x.value(), dy, dx);
+    ctx.kernels(dy.dtype()).activation().eltwise_backward(kind, alpha, x.value(), dy, dx);
     x.accumulate_grad(ctx, dx);
   });
 }
@@ -17,10 +17,10 @@ namespace {
 Var softmax_impl(Context& ctx, const Var& x_in, bool log) {
   const Var x = plain(ctx, x_in);
   Tensor y = x.value().empty_like();
-  ctx.kernels(x.dtype()).softmax_forward(log, x.value(), y);
+  ctx.kernels(x.dtype()).activation().softmax_forward(log, x.value(), y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, y, log](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
-    ctx.kernels(dy.dtype()).softmax_backward(log, y, dy, dx);
+    ctx.kernels(dy.dtype()).activation().softmax_backward(log, y, dy, dx);
     x.accumulate_grad(ctx, dx);
   });
 }
@@ -40,10 +40,10 @@ Var dropout(Context& ctx, const Var& x_in, float p, bool training) {
   // mask holds 0 or 1/(1-p); y = x * mask.
   Tensor mask = x.value().empty_like();
   Tensor y = x.value().empty_like();
-  ctx.kernels(x.dtype()).dropout(x.value(), p, rng.seed(), rng.stream(), first, mask, y);
+  ctx.kernels(x.dtype()).pointwise().dropout(x.value(), p, rng.seed(), rng.stream(), first, mask, y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, mask](const Tensor& dy) {
     Tensor dx = dy.empty_like();
-    ctx.kernels(dy.dtype()).mul(dy, mask, dx);
+    ctx.kernels(dy.dtype()).pointwise().mul(dy, mask, dx);
     x.accumulate_grad(ctx, dx);
   });
 }
@@ -60,7 +60,7 @@ Var add(Context& ctx, const Var& a, const Var& b_in) {
   CHECK(a.shape() == b_in.shape()) << "add " << shape_str(a.shape()) << " + " << shape_str(b_in.shape());
   const Var b = to_layout(ctx, b_in, a.value().layout());
   Tensor y = a.value().empty_like();
-  ctx.kernels(a.dtype()).add(a.value(), b.value(), y);
+  ctx.kernels(a.dtype()).pointwise().add(a.value(), b.value(), y);
   return record_op(ctx, {a, b}, Var(y), [&ctx, a, b](const Tensor& dy) {
     // Each input gets its own buffer: gradients are accumulated in place later.
     if (a.requires_grad()) a.accumulate_grad(ctx, b.requires_grad() ? dy.clone() : dy);
@@ -72,14 +72,14 @@ Var add_channel_bias(Context& ctx, const Var& x_in, const Var& b) {
   const int64_t c = x_in.value().ndim() > 1 ? x_in.shape()[1] : 0;
   CHECK(c > 0 && b.value().numel() == c) << "add_channel_bias " << shape_str(b.shape()) << " to "
                                          << shape_str(x_in.shape());
-  KernelBackend& k = ctx.kernels(x_in.dtype());
-  const Var x = for_backend(ctx, k, x_in);
+  Kernels& k = ctx.kernels(x_in.dtype());
+  const Var x = for_family(ctx, KernelFamily::kPointwise, x_in);
   Tensor y = x.value().empty_like();
-  k.add_channel_bias(x.value(), b.value(), y);
+  k.pointwise().add_channel_bias(x.value(), b.value(), y);
   return record_op(ctx, {x, b}, Var(y), [&ctx, x, b](const Tensor& dy) {
     if (b.requires_grad()) {
       Tensor db = b.value().empty_like();
-      ctx.kernels(dy.dtype()).channel_sums(dy, db);
+      ctx.kernels(dy.dtype()).pointwise().channel_sums(dy, db);
       b.accumulate_grad(ctx, db);
     }
     if (x.requires_grad()) x.accumulate_grad(ctx, dy);
@@ -136,10 +136,10 @@ Var reduce_all(Context& ctx, const Var& x, bool average) {
   Tensor y = ctx.empty({1}, x.dtype());
   const int64_t n = x.value().numel();
   const double scale = average ? 1.0 / std::max<int64_t>(n, 1) : 1.0;
-  ctx.kernels(x.dtype()).sum(x.value(), scale, y);
+  ctx.kernels(x.dtype()).pointwise().sum(x.value(), scale, y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, scale](const Tensor& dy) {
     Tensor dx = x.value().empty_like();
-    ctx.kernels(dy.dtype()).broadcast_scalar(dy, scale, dx);
+    ctx.kernels(dy.dtype()).pointwise().broadcast_scalar(dy, scale, dx);
     x.accumulate_grad(ctx, dx);
   });
 }

@@ -18,7 +18,7 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
                    float(1.0 / std::sqrt(bc2)),
                    o_.decoupled ? 1.f - lr * o_.weight_decay : 1.f,
                    o_.decoupled ? 0.f : o_.weight_decay};
-  kernels(p).adam_update(p, g, m, v, s);
+  kernels(p).optimizer().adam_update(p, g, m, v, s);
 }
 
 std::vector<std::pair<std::string, Tensor>> Adam::state() const {

@@ -8,7 +8,7 @@ Tensor grad_sum_squares(Context& ctx, const std::vector<Var>& params) {
   Tensor sq = ctx.zeros({1}, DType::kF64);
   for (const Var& p : params) {
     Tensor g = p.grad();
-    if (g.defined()) ctx.kernels(g.dtype()).add_sum_squares(g, sq);
+    if (g.defined()) ctx.kernels(g.dtype()).optimizer().add_sum_squares(g, sq);
   }
   return sq;
 }
@@ -18,7 +18,7 @@ double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_n
   if (max_norm > 0)
     for (const Var& p : params) {
       Tensor g = p.grad();
-      if (g.defined()) ctx.kernels(g.dtype()).clip_by_norm(g, sq, max_norm);
+      if (g.defined()) ctx.kernels(g.dtype()).optimizer().clip_by_norm(g, sq, max_norm);
     }
   return std::sqrt(sq.item());
 }

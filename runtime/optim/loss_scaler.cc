@@ -20,7 +20,7 @@ bool LossScaler::unscale_or_skip(Context& ctx, const std::vector<Var>& params, d
   const float inverse = static_cast<float>(clip / scale_);
   for (const Var& p : params) {
     Tensor g = p.grad();
-    if (g.defined()) ctx.kernels(g.dtype()).axpby(0.f, g, inverse, g);
+    if (g.defined()) ctx.kernels(g.dtype()).pointwise().axpby(0.f, g, inverse, g);
   }
   if (++good_ >= growth_interval_) {
     scale_ *= 2;

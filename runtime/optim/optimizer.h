@@ -65,7 +65,7 @@ class Optimizer {
     return slots[i];
   }
 
-  KernelBackend& kernels(const Tensor& p) { return ctx_.kernels(p.dtype()); }
+  Kernels& kernels(const Tensor& p) { return ctx_.kernels(p.dtype()); }
 
   Context& ctx_;
   std::vector<Var> params_;

@@ -8,7 +8,7 @@ void Sgd::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   if (started_.size() <= i) started_.resize(i + 1, false);
   const SgdStep s{lr, o_.weight_decay, o_.momentum, use_buf, !started_[i], o_.nesterov};
   started_[i] = true;
-  kernels(p).sgd_update(p, g, use_buf ? &buf : nullptr, s);
+  kernels(p).optimizer().sgd_update(p, g, use_buf ? &buf : nullptr, s);
 }
 
 std::vector<std::pair<std::string, Tensor>> Sgd::state() const {

@@ -40,7 +40,7 @@ run_part() {
 # Test accuracy of a finished run, from its metrics.jsonl.
 accuracy() { grep '"split":"test"' "$1/metrics.jsonl" | grep -o '"accuracy":[0-9.e-]*' | cut -d: -f2; }
 
-run_part "(a) CUDA kernels vs CPU references" "$build/tests/runtime_tests" 'Cuda*'
+run_part "(a) CUDA kernels vs CPU references" "$build/tests/runtime_tests" 'Cuda*:*Conformance*/cuda*'
 run_part "(b) training on the GPU vs the CPU (synthetic images)" "$build/tests/worker_tests" 'CudaTraining*'
 data=$build/device-data
 [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist

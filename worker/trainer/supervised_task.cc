@@ -14,7 +14,7 @@ Var SupervisedTask::loss_of(Context& ctx, const Var& outputs, const Tensor& targ
   Tensor t = targets;
   if (classes_ > 0) {  // one-hot targets for mse / bce on class labels
     t = ctx.empty({outputs.shape()[0], outputs.shape()[1]}, outputs.dtype());
-    ctx.kernels(t.dtype()).one_hot(ctx.to_device(targets), t);
+    ctx.kernels(t.dtype()).pointwise().one_hot(ctx.to_device(targets), t);
   }
   if (loss_ == LossKind::kBceWithLogits) return ops::bce_with_logits(ctx, outputs, t);
   return ops::mse_loss(ctx, outputs, t);

@@ -1,4 +1,6 @@
-// The CPU backend on oneDNN (f32): matmul, convolution, pooling, eltwise, softmax and norms.
+// The CPU backend on oneDNN (f32): the dense, convolution, normalization and activation
+// families (matmul, convolution, pooling, batch and layer norm, eltwise, softmax); the other
+// families fall back to the reference backend.
 // Primitives are created once per shape and reused; intra-op threads come from OpenMP,
 // set by the Context from `runtime.threads`.
 #pragma once
@@ -9,19 +11,22 @@
 #include <unordered_map>
 
 #include "dnnl.hpp"
-#include "runtime/backend/host_kernels.h"
+#include "runtime/backend/kernels.h"
 
 namespace ty {
 
-class OnednnBackend final : public HostKernels {
+class OnednnBackend final : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels> {
  public:
   OnednnBackend();
   std::string name() const override { return "onednn"; }
   bool enabled(DType dtype, Device device) const override {
     return device.kind == DeviceKind::kCPU && dtype == DType::kF32;
   }
-  bool handles(Layout) const override { return true; }
+  bool handles(KernelFamily, Layout) const override { return true; }
   TY_DENSE_KERNELS
+  TY_CONV_KERNELS
+  TY_NORM_KERNELS
+  TY_ACTIVATION_KERNELS
 
   // The memory descriptor of a 4-D activation tensor in its layout.
   static dnnl::memory::desc activation_desc(const Shape& shape, Layout layout);

@@ -1,4 +1,4 @@
-// CudaBackend: the KernelBackend table on one CUDA device and stream, over device tensors
+// CudaBackend: every kernel family on one CUDA device and stream, over device tensors
 // (f32, plain NCHW / row-major): cuBLAS for gemm, cuDNN for convolution, own kernels for
 // the rest (cuda_kernels.h). Nothing waits for the device: work is queued on the stream
 // in call order. A Context on a CUDA device (cuda_runtime.cc) runs every op on it. Under
@@ -17,7 +17,8 @@
 
 namespace ty {
 
-class CudaBackend final : public KernelBackend {
+class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels,
+                                                 PointwiseKernels, LossKernels, OptimizerKernels> {
  public:
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,
@@ -29,10 +30,13 @@ class CudaBackend final : public KernelBackend {
   bool enabled(DType dtype, Device device) const override {
     return dtype == DType::kF32 && device == Device{DeviceKind::kCUDA, device_};
   }
-  bool handles(Layout layout) const override { return layout == Layout::kPlain; }
   TY_DENSE_KERNELS
-
-  TY_VECTOR_KERNELS
+  TY_CONV_KERNELS
+  TY_NORM_KERNELS
+  TY_ACTIVATION_KERNELS
+  TY_POINTWISE_KERNELS
+  TY_LOSS_KERNELS
+  TY_OPTIMIZER_KERNELS
 
   cudaStream_t stream() const { return stream_; }
 

@@ -40,7 +40,7 @@ void sgd_update(cudaStream_t s, float* p, const float* g, float* buf, int64_t n,
 void adam_update(cudaStream_t s, float* p, const float* g, float* m, float* v, int64_t n, const AdamStep& step);
 
 // Batch norm over x viewed as (n, c, s), per channel; layer norm over x viewed as
-// (rows, cols), per row. Semantics as KernelBackend's batchnorm_*/layernorm_*.
+// (rows, cols), per row. Semantics as NormKernels' batchnorm_*/layernorm_*.
 void batchnorm_forward(cudaStream_t st, const float* x, const float* gamma, const float* beta, float eps, bool training,
                        float* mean, float* var, float* y, int64_t n, int64_t c, int64_t s);
 void batchnorm_backward(cudaStream_t st, const float* x, const float* dy, const float* gamma, const float* mean,
@@ -52,7 +52,7 @@ void layernorm_backward(cudaStream_t st, const float* x, const float* dy, const 
                         const float* var, float eps, float* dx, float* dgamma, float* dbeta, int64_t rows,
                         int64_t cols);
 
-// Pooling geometry (KernelBackend's PoolGeom, without the tensor headers).
+// Pooling geometry (ConvKernels' PoolGeom, without the tensor headers).
 struct PoolShape {
   int64_t n, c, h, w, p, q;
   int64_t kh, kw, stride_h, stride_w, pad_h, pad_w;
@@ -86,7 +86,7 @@ void broadcast_scalar(cudaStream_t s, const float* scalar, double scale, float* 
 // x *= max_norm / (sqrt(*sq) + 1e-6) when sqrt(*sq) > max_norm.
 void clip_by_norm(cudaStream_t s, float* x, int64_t n, const double* sq, double max_norm);
 
-// Losses, as KernelBackend's (mean over the batch; backward scaled by *dloss).
+// Losses, as LossKernels' (mean over the batch; backward scaled by *dloss).
 void cross_entropy_forward(cudaStream_t s, const float* logp, const int32_t* labels, int64_t n, int64_t c,
                            float smoothing, float* loss);
 void cross_entropy_backward(cudaStream_t s, const float* logp, const int32_t* labels, int64_t n, int64_t c,

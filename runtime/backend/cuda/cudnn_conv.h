@@ -2,7 +2,7 @@
 // loaded at run time (dlopen libcudnn.so.9), on one stream. Per geometry it keeps the
 // descriptors and, per direction, the fastest algorithm whose workspace fits: timed by
 // cuDNN on the first use of the shape (`benchmark`), or else the one its heuristics rank
-// first. Workspaces come from the caching device allocator. Shapes as KernelBackend's ConvGeom: x (N, C, H, W), w (K,
+// first. Workspaces come from the caching device allocator. Shapes as ConvKernels' ConvGeom: x (N, C, H, W), w (K,
 // C, R, S), y (N, K, P, Q), NCHW f32. With allow_tf32 cuDNN may use TF32 tensor cores.
 #pragma once
 
@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/backend/cuda/device_allocator.h"
-#include "runtime/backend/kernels.h"
+#include "runtime/backend/kernels/conv.h"
 
 namespace ty::cuda {
 

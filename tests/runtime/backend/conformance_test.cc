@@ -1,0 +1,293 @@
+// One conformance harness for every kernel backend: each case is written once and runs on
+// every target — the host's kernels (oneDNN, with the reference backend for the families it
+// lacks) and, where a CUDA device is present, the CUDA backend in f32, bf16 and fp16 —
+// against the reference backend, on the same f32 inputs, by one error formula (normalized
+// error, per-case tolerance; NaN/Inf fail; outputs start poisoned with NaN so an unwritten
+// element shows). A case whose family the target routes to the reference backend itself
+// skips (nothing to compare). Targets without their device skip.
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "gtest/gtest-spi.h"
+#include "gtest/gtest.h"
+#include "runtime/context.h"
+#include "tests/support/backend_compare.h"
+
+namespace ty {
+namespace {
+
+struct Target {
+  std::string name;
+  ContextOptions options;
+  double rounding = 0;  // the error 16-bit inputs add to matrix products and convolutions
+};
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
+
+std::vector<Target> targets() {
+  const Device gpu{DeviceKind::kCUDA, 0};
+  ContextOptions bf16{gpu}, fp16{gpu};
+  bf16.compute = DType::kBF16;
+  fp16.compute = DType::kF16;
+  return {
+      {"cpu", ContextOptions{}}, {"cuda", ContextOptions{gpu}}, {"cuda_bf16", bf16, 1e-2}, {"cuda_fp16", fp16, 2e-3}};
+}
+
+class Conformance : public ::testing::TestWithParam<Target> {
+ protected:
+  // A case: runs kernels of one family through `k` on tensors put where they belong by `on`.
+  using Place = std::function<Tensor(const Tensor&)>;
+  using Run = std::function<std::vector<Tensor>(Kernels& k, const Place& on)>;
+
+  void SetUp() override {
+    ContextOptions ref;
+    ref.use_reference_kernels = true;
+    reference_ = std::make_unique<Context>(ref);
+    auto ctx = Context::create(GetParam().options);
+    if (!ctx.ok()) GTEST_SKIP() << GetParam().name << ": " << ctx.status().message();
+    target_ = std::move(*ctx);
+  }
+
+  Tensor random(Shape s, double lo = -1, double hi = 1) { return random_tensor(std::move(s), rng_, lo, hi); }
+  static Tensor poisoned(Shape s) { return poisoned_tensor(std::move(s)); }
+
+  void conform(KernelFamily family, const std::string& what, const Run& run, double tol = 1e-5) {
+    SCOPED_TRACE(what);
+    Kernels& k = target_->kernels(DType::kF32);
+    if (k.backend(family)->name() == "reference")
+      GTEST_SKIP() << kernel_family_name(family) << " kernels run on the reference backend on " << GetParam().name;
+    if (family == KernelFamily::kDense || family == KernelFamily::kConv) tol = std::max(tol, GetParam().rounding);
+    std::vector<Tensor> want = run(reference_->kernels(DType::kF32), [](const Tensor& t) { return t.clone(); });
+    std::vector<Tensor> got =
+        run(k, [&](const Tensor& t) { return target_->on_gpu() ? target_->to_device(t) : t.clone(); });
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_TRUE(normalized_error_within(got[i].host(), want[i], tol))
+          << "output " << i << " of " << k.backend(family)->name() << " on " << GetParam().name;
+  }
+
+  std::mt19937 rng_{99};
+  std::unique_ptr<Context> reference_, target_;
+};
+
+TEST_P(Conformance, Gemm) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.f, 1.f})
+        for (bool with_bias : {false, true}) {
+          const int64_t m = 37, n = 50, k = 129;
+          Tensor a = ta ? random({k, m}) : random({m, k}), b = tb ? random({n, k}) : random({k, n});
+          Tensor c0 = random({m, n}), bias = random({n});
+          conform(KernelFamily::kDense, "gemm", [&](Kernels& be, const Place& on) {
+            Tensor c = on(beta == 0 ? poisoned({m, n}) : c0), bd = on(bias);
+            be.dense().gemm(ta, tb, on(a), on(b), c, beta, with_bias ? &bd : nullptr);
+            return std::vector<Tensor>{c};
+          });
+        }
+}
+
+TEST_P(Conformance, Conv2d) {
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1})
+      for (bool bias : {false, true}) {
+        ConvGeom g{3, 4, 9, 8, 6, 3, 3, 0, 0, stride, stride, pad, pad};
+        g.p = (g.h + 2 * pad - g.r) / stride + 1;
+        g.q = (g.w + 2 * pad - g.s) / stride + 1;
+        Tensor x = random({g.n, g.c, g.h, g.w}), w = random({g.k, g.c, g.r, g.s}), b = random({g.k});
+        Tensor dy = random({g.n, g.k, g.p, g.q});
+        conform(
+            KernelFamily::kConv, "conv2d",
+            [&](Kernels& be, const Place& on) {
+              Tensor y = on(poisoned({g.n, g.k, g.p, g.q})), dx = on(poisoned(x.shape()));
+              Tensor dw = on(poisoned(w.shape())), db = on(poisoned({g.k}));
+              Tensor xd = on(x), wd = on(w), bd = on(b), dyd = on(dy);
+              be.conv().conv2d_forward(g, xd, wd, bias ? &bd : nullptr, y);
+              be.conv().conv2d_backward_data(g, dyd, wd, dx);
+              be.conv().conv2d_backward_weights(g, xd, dyd, dw, bias ? &db : nullptr);
+              std::vector<Tensor> out{y, dx, dw};
+              if (bias) out.push_back(db);
+              return out;
+            },
+            1e-4);
+      }
+}
+
+TEST_P(Conformance, Pool2d) {
+  // Overlapping windows (3, stride 2), tiling ones (2, 2, with an uncovered last row and
+  // column) and ones with gaps (2, stride 3); padded and not.
+  for (auto [k, stride] : {std::pair<int64_t, int64_t>{3, 2}, {2, 2}, {2, 3}})
+    for (bool max : {true, false})
+      for (int64_t pad : {0, 1}) {
+        PoolGeom g{2, 3, 9, 7, 0, 0, k, k, stride, stride, pad, pad, max};
+        g.p = (g.h + 2 * pad - g.kh) / g.stride_h + 1;
+        g.q = (g.w + 2 * pad - g.kw) / g.stride_w + 1;
+        Tensor x = random({g.n, g.c, g.h, g.w}), dy = random({g.n, g.c, g.p, g.q});
+        conform(KernelFamily::kConv, max ? "max pool" : "avg pool", [&](Kernels& be, const Place& on) {
+          Tensor y = on(poisoned({g.n, g.c, g.p, g.q})), dx = on(poisoned(x.shape())), ws;
+          be.conv().pool2d_forward(g, on(x), y, &ws);
+          be.conv().pool2d_backward(g, on(dy), ws, dx);
+          return std::vector<Tensor>{y, dx};
+        });
+      }
+}
+
+TEST_P(Conformance, EltwiseAndSoftmax) {
+  Tensor x = random({13, 37}, -4, 4), dy = random({13, 37});
+  for (Eltwise kind : {Eltwise::kRelu, Eltwise::kLeakyRelu, Eltwise::kGelu, Eltwise::kTanh, Eltwise::kSigmoid})
+    conform(KernelFamily::kActivation, "eltwise " + std::to_string(static_cast<int>(kind)),
+            [&](Kernels& be, const Place& on) {
+              Tensor y = on(poisoned(x.shape())), dx = on(poisoned(x.shape())), xd = on(x);
+              be.activation().eltwise_forward(kind, 0.05f, xd, y);
+              be.activation().eltwise_backward(kind, 0.05f, xd, on(dy), dx);
+              return std::vector<Tensor>{y, dx};
+            });
+  for (bool log : {false, true})
+    conform(KernelFamily::kActivation, log ? "log_softmax" : "softmax", [&](Kernels& be, const Place& on) {
+      Tensor y = on(poisoned(x.shape())), dx = on(poisoned(x.shape()));
+      be.activation().softmax_forward(log, on(x), y);
+      be.activation().softmax_backward(log, y, on(dy), dx);
+      return std::vector<Tensor>{y, dx};
+    });
+}
+
+TEST_P(Conformance, BatchNorm) {
+  for (bool training : {true, false})
+    for (Shape s : {Shape{6, 4}, Shape{3, 4, 5, 3}}) {
+      Tensor x = random(s, -2, 3), dy = random(s), g = random({4}), b = random({4});
+      Tensor rm = random({4}), rv = random({4}, 0.5, 2);
+      conform(
+          KernelFamily::kNorm, training ? "batch norm (training)" : "batch norm (running statistics)",
+          [&](Kernels& be, const Place& on) {
+            Tensor y = on(poisoned(s)), dx = on(poisoned(s)), dg = on(poisoned({4})), db = on(poisoned({4}));
+            Tensor mean = on(training ? poisoned({4}) : rm), var = on(training ? poisoned({4}) : rv);
+            Tensor xd = on(x), gd = on(g);
+            be.norm().batchnorm_forward(xd, gd, on(b), 1e-5f, training, mean, var, y);
+            be.norm().batchnorm_backward(xd, on(dy), gd, mean, var, 1e-5f, training, dx, dg, db);
+            return std::vector<Tensor>{y, mean, var, dx, dg, db};
+          },
+          1e-4);
+    }
+}
+
+TEST_P(Conformance, LayerNorm) {
+  Tensor x = random({9, 70}, -2, 3), dy = random({9, 70}), g = random({70}), b = random({70});
+  conform(
+      KernelFamily::kNorm, "layer norm",
+      [&](Kernels& be, const Place& on) {
+        Tensor y = on(poisoned(x.shape())), dx = on(poisoned(x.shape())), mean = on(poisoned({9}));
+        Tensor var = on(poisoned({9})), dg = on(poisoned({70})), db = on(poisoned({70})), xd = on(x), gd = on(g);
+        be.norm().layernorm_forward(xd, gd, on(b), 1e-5f, y, mean, var);
+        be.norm().layernorm_backward(xd, on(dy), gd, mean, var, 1e-5f, dx, dg, db);
+        return std::vector<Tensor>{y, mean, var, dx, dg, db};
+      },
+      1e-4);
+}
+
+TEST_P(Conformance, PointwiseArithmeticAndReductions) {
+  Tensor a = random({33, 65}), b = random({33, 65}), s = random({1});
+  conform(KernelFamily::kPointwise, "add, mul, accumulate, axpby", [&](Kernels& be, const Place& on) {
+    Tensor sum = on(poisoned({33, 65})), prod = on(poisoned({33, 65})), acc = on(a), ab = on(b), y = on(b);
+    be.pointwise().add(on(a), ab, sum);
+    be.pointwise().mul(on(a), ab, prod);
+    be.pointwise().accumulate(acc, ab);
+    be.pointwise().axpby(0.3f, on(a), -0.7f, y);
+    return std::vector<Tensor>{sum, prod, acc, y};
+  });
+  Tensor img = random({5, 7, 6, 9}), cb = random({7});
+  conform(KernelFamily::kPointwise, "add_channel_bias, channel_sums", [&](Kernels& be, const Place& on) {
+    Tensor y = on(poisoned(img.shape())), sums = on(poisoned({7})), xd = on(img);
+    be.pointwise().add_channel_bias(xd, on(cb), y);
+    be.pointwise().channel_sums(xd, sums);
+    return std::vector<Tensor>{y, sums};
+  });
+  conform(KernelFamily::kPointwise, "sum, broadcast_scalar, column_sums", [&](Kernels& be, const Place& on) {
+    Tensor total = on(poisoned({1})), spread = on(poisoned({33, 65})), cols = on(poisoned({65}));
+    be.pointwise().sum(on(a), 0.25, total);
+    be.pointwise().broadcast_scalar(on(s), -2.0, spread);
+    be.pointwise().column_sums(on(a), cols);
+    return std::vector<Tensor>{total, spread, cols};
+  });
+  Tensor x = random({7, 300});
+  conform(
+      KernelFamily::kPointwise, "dropout",
+      [&](Kernels& be, const Place& on) {
+        Tensor mask = on(poisoned(x.shape())), y = on(poisoned(x.shape()));
+        be.pointwise().dropout(on(x), 0.3f, 11, 5, 4096, mask, y);
+        return std::vector<Tensor>{mask, y};
+      },
+      0);
+}
+
+TEST_P(Conformance, Losses) {
+  const int64_t n = 37, c = 11;
+  Tensor logits = random({n, c}), target = random({n, c}, 0, 1), dloss = random({1});
+  Tensor labels = Tensor::empty({n}, DType::kI32);
+  for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % c);
+  for (float smoothing : {0.f, 0.1f})
+    conform(KernelFamily::kLoss, "cross_entropy", [&](Kernels& be, const Place& on) {
+      Tensor logp = on(poisoned({n, c})), loss = on(poisoned({1})), dx = on(poisoned({n, c})), ld = on(labels);
+      be.activation().softmax_forward(true, on(logits), logp);
+      be.loss().cross_entropy_forward(logp, ld, smoothing, loss);
+      be.loss().cross_entropy_backward(logp, ld, smoothing, on(dloss), dx);
+      return std::vector<Tensor>{loss, dx};
+    });
+  conform(KernelFamily::kLoss, "mse, bce_with_logits, one_hot", [&](Kernels& be, const Place& on) {
+    Tensor mse = on(poisoned({1})), dmse = on(poisoned({n, c})), bce = on(poisoned({1})), dbce = on(poisoned({n, c}));
+    Tensor hot = on(poisoned({n, c})), x = on(logits), t = on(target), dl = on(dloss);
+    be.loss().mse_forward(x, t, mse);
+    be.loss().mse_backward(x, t, dl, dmse);
+    be.loss().bce_forward(x, t, bce);
+    be.loss().bce_backward(x, t, dl, dbce);
+    be.pointwise().one_hot(on(labels), hot);
+    return std::vector<Tensor>{mse, dmse, bce, dbce, hot};
+  });
+}
+
+TEST_P(Conformance, OptimizerUpdatesAndClipping) {
+  Tensor p0 = random({1000}), g = random({1000}), m0 = random({1000}), v0 = random({1000}, 0, 1);
+  conform(KernelFamily::kOptimizer, "sgd_update, adam_update", [&](Kernels& be, const Place& on) {
+    Tensor p = on(p0), buf = on(m0), q = on(p0), m = on(m0), v = on(v0), gd = on(g);
+    be.optimizer().sgd_update(p, gd, &buf, SgdStep{0.1f, 0.01f, 0.9f, true, false, true});
+    be.optimizer().adam_update(q, gd, m, v, AdamStep{0.9f, 0.999f, 1e-8f, 0.01f, 1.f, 0.999f, 0.f});
+    return std::vector<Tensor>{p, buf, q, m, v};
+  });
+  for (double max_norm : {1.0, 1e6})  // clipped, and left alone
+    conform(KernelFamily::kOptimizer, "add_sum_squares, clip_by_norm", [&](Kernels& be, const Place& on) {
+      Tensor sq = Tensor::empty({1}, DType::kF64);
+      sq.set(0, 0.5);
+      sq = on(sq);
+      Tensor g1 = on(p0), g2 = on(g);
+      be.optimizer().add_sum_squares(g1, sq);
+      be.optimizer().add_sum_squares(g2, sq);
+      be.optimizer().clip_by_norm(g1, sq, max_norm);
+      be.optimizer().clip_by_norm(g2, sq, max_norm);
+      return std::vector<Tensor>{sq, g1, g2};
+    });
+}
+
+// The harness itself must notice a wrong kernel and an unwritten element.
+TEST_P(Conformance, HarnessCatchesWrongAndUnwrittenOutputs) {
+  Tensor x = random({4, 4});
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter catcher(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    conform(KernelFamily::kDense, "scaled", [&](Kernels& be, const Place&) {
+      Tensor y = x.clone();
+      if (be.backend(KernelFamily::kDense)->name() != "reference") y.set(3, y.at(3) * 2 + 1);
+      return std::vector<Tensor>{y};
+    });
+    conform(KernelFamily::kDense, "unwritten", [&](Kernels& be, const Place&) {
+      Tensor y = x.clone();
+      if (be.backend(KernelFamily::kDense)->name() != "reference") y.set(5, std::nan(""));
+      return std::vector<Tensor>{y};
+    });
+  }
+  EXPECT_EQ(failures.size(), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, Conformance, ::testing::ValuesIn(targets()),
+                         [](const ::testing::TestParamInfo<Target>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace ty
