@@ -1,6 +1,7 @@
 // Layer: one differentiable block of a model. Layers are built for a known input shape
 // (per sample, without the batch dimension), so a spec with impossible shapes fails while
-// the model is built, before any training.
+// the model is built, before any training. Each layer type is one file in models/layers/
+// that registers its builder (layer_registry.h).
 #pragma once
 
 #include <memory>
@@ -12,13 +13,21 @@
 
 namespace ty {
 
+using Vars = std::vector<Var>;
+
 class Layer {
  public:
   virtual ~Layer() = default;
-  // x: (N, in_shape...) -> (N, out_shape...)
-  virtual Var forward(Context& ctx, const Var& x) = 0;
+  // A layer implements one of the two forms (each defaults to the other):
+  // x: (N, in_shape...) -> (N, out_shape...), the one-tensor form most layers have;
+  virtual Var forward(Context& ctx, const Var& x);
+  // xs -> ys, each (N, shape...): several tensors in and out (a layer that takes a mask or
+  // an encoder's memory besides its input; a pipeline stage handing on several).
+  virtual Vars apply(Context& ctx, const Vars& xs);
   virtual std::string describe() const = 0;
+  // Per sample: the (first) output's shape, and every output's.
   const Shape& out_shape() const { return out_shape_; }
+  virtual std::vector<Shape> out_shapes() const { return {out_shape_}; }
   // Trainable parameters, with names relative to the layer.
   virtual std::vector<std::pair<std::string, Var>> params() { return {}; }
   // Non-trainable state saved with the weights (batch norm running statistics).
@@ -31,5 +40,13 @@ class Layer {
 };
 
 using LayerPtr = std::unique_ptr<Layer>;
+
+// Parameter initialization: PyTorch's default for Linear/Conv2d, U(-1/sqrt(fan_in), +),
+// drawn from Philox(seed, stream) so a seed gives the same model everywhere.
+struct InitRng {
+  uint64_t seed = 0;
+  uint64_t next_stream = 100;
+  Tensor uniform(Context& ctx, Shape shape, double bound, DType dtype);
+};
 
 }  // namespace ty

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "models/layers.h"
+#include "models/layers/sequential.h"
 #include "worker/job/spec.h"
 
 namespace ty {
@@ -21,6 +21,8 @@ class Model {
   explicit Model(std::unique_ptr<Sequential> net, std::string name = "");
   // x: (N, input_shape...) -> (N, outputs)
   Var forward(Context& ctx, const Var& x) { return net_->forward(ctx, x); }
+  // Several tensors in and out (a pipeline stage's activations).
+  Vars apply(Context& ctx, const Vars& xs) { return net_->apply(ctx, xs); }
   void set_training(bool training) { net_->set_training(training); }
   std::vector<std::pair<std::string, Var>> named_params();
   std::vector<Var> params();

@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "models/model.h"
+#include "runtime/ops/ops.h"
 
 namespace ty {
 namespace {
@@ -80,16 +81,16 @@ TEST(BackendEquivalence, LayerListMixingLayouts) {
   ModelSpec s;
   s.kind = ModelKind::kLayers;
   LayerSpec conv, res, relu, ln, flat, lin, inner;
-  conv.type = LayerType::kConv2d;
+  conv.type = "conv2d";
   conv.out = 16;
-  inner.type = LayerType::kConv2d;
+  inner.type = "conv2d";
   inner.out = 16;
-  res.type = LayerType::kResidual;
+  res.type = "residual";
   res.layers = {inner};
-  relu.type = LayerType::kLeakyRelu;
-  flat.type = LayerType::kFlatten;
-  ln.type = LayerType::kLayerNorm;
-  lin.type = LayerType::kLinear;
+  relu.type = "leaky_relu";
+  flat.type = "flatten";
+  ln.type = "layernorm";
+  lin.type = "linear";
   lin.out = 3;
   s.layers = {conv, res, relu, flat, ln, lin};
   expect_same(s, {2, 6, 6}, 3);

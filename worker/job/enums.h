@@ -23,10 +23,6 @@ TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers)({"mlp", "cnn", "layers"});
 TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)
 ({"relu", "leaky_relu", "gelu", "tanh", "sigmoid"});
 TY_SPEC_ENUM(PoolKind, kMax, kAvg, kNone)({"max", "avg", "none"});
-TY_SPEC_ENUM(LayerType, kLinear, kConv2d, kMaxPool, kAvgPool, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid, kDropout,
-             kFlatten, kBatchNorm, kLayerNorm, kResidual)
-({"linear", "conv2d", "maxpool", "avgpool", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "dropout", "flatten",
-  "batchnorm", "layernorm", "residual"});
 TY_SPEC_ENUM(DataFormat, kAuto, kIdx, kCsv, kShards)({"auto", "idx", "csv", "shards"});
 TY_SPEC_ENUM(TaskKind, kClassification, kRegression)({"classification", "regression"});
 TY_SPEC_ENUM(Normalization, kNone, kStandardize)({"none", "standardize"});

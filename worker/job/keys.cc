@@ -1,11 +1,13 @@
 #include "worker/job/keys.h"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "worker/job/layer_types.h"
 
 namespace ty {
 namespace {
@@ -149,29 +151,16 @@ const std::vector<Key<ConvBlockSpec>>& conv_block_keys() {
   return keys;
 }
 
-namespace {
-bool takes_out(const LayerSpec& l) { return l.type == LayerType::kLinear || l.type == LayerType::kConv2d; }
-bool is_conv(const LayerSpec& l) { return l.type == LayerType::kConv2d; }
-bool is_conv_or_pool(const LayerSpec& l) {
-  return l.type == LayerType::kConv2d || l.type == LayerType::kMaxPool || l.type == LayerType::kAvgPool;
-}
-bool is_pool(const LayerSpec& l) { return l.type == LayerType::kMaxPool || l.type == LayerType::kAvgPool; }
-bool is_dropout(const LayerSpec& l) { return l.type == LayerType::kDropout; }
-bool is_leaky(const LayerSpec& l) { return l.type == LayerType::kLeakyRelu; }
-}  // namespace
-
 const std::vector<Key<LayerSpec>>& layer_keys() {
   static const std::vector<Key<LayerSpec>> keys = {
-      {"type", LAYER(type), kNone, "the layer", "required"},
-      {"out", LAYER(out), closed(1, 1 << 24), "output features (linear), output channels (conv2d); required", "—",
-       takes_out, "linear, conv2d"},
-      {"kernel", LAYER(kernel), closed(1, 64), "square kernel size", "", is_conv, "conv2d"},
-      {"stride", LAYER(stride), closed(1, 64), "stride; pools: 1 means the pool's size", "", is_conv_or_pool,
-       "conv2d, maxpool, avgpool"},
-      {"padding", LAYER(padding), closed(-1, 64), "-1: same (kernel / 2)", "", is_conv, "conv2d"},
-      {"size", LAYER(size), closed(1, 64), "pooling window", "", is_pool, "maxpool, avgpool"},
-      {"p", LAYER(p), half_open(0, 1), "drop probability", "", is_dropout, "dropout"},
-      {"slope", LAYER(slope), closed(0, 1), "negative slope", "", is_leaky, "leaky_relu"},
+      {"type", LAYER(type), kNone, "the layer: one of the types below", "required"},
+      {"out", LAYER(out), closed(1, 1 << 24), "output features (linear), output channels (conv2d); required", "—"},
+      {"kernel", LAYER(kernel), closed(1, 64), "square kernel size"},
+      {"stride", LAYER(stride), closed(1, 64), "stride; pools: 1 means the pool's size"},
+      {"padding", LAYER(padding), closed(-1, 64), "-1: same (kernel / 2)"},
+      {"size", LAYER(size), closed(1, 64), "pooling window"},
+      {"p", LAYER(p), half_open(0, 1), "drop probability"},
+      {"slope", LAYER(slope), closed(0, 1), "negative slope"},
   };
   return keys;
 }
@@ -237,9 +226,12 @@ void append_row(std::string& out, const Key<T>& k, const char* prefix) {
     const std::string def =
         *k.default_text == '\0' ? absl::StrCat("`", std::visit(ValueText{}, f), "`") : std::string(k.default_text);
     std::string meaning(k.meaning);
-    if (*k.applies_to != '\0') meaning = absl::StrCat(k.applies_to, ": ", meaning);
-    absl::StrAppend(&out, "| `", prefix, k.path, "` | ", def, " | ", std::visit(AllowedText{k.range}, f), " | ",
-                    meaning, " |\n");
+    if constexpr (std::is_same_v<T, LayerSpec>)  // a layer key names the types that take it
+      if (std::string types = layer_types_taking(k.path); !types.empty()) meaning = absl::StrCat(types, ": ", meaning);
+    std::string allowed = std::visit(AllowedText{k.range}, f);
+    if constexpr (std::is_same_v<T, LayerSpec>)
+      if (std::string_view(k.path) == "type") allowed = layer_type_names();
+    absl::StrAppend(&out, "| `", prefix, k.path, "` | ", def, " | ", allowed, " | ", meaning, " |\n");
   }
 }
 
@@ -265,6 +257,15 @@ std::string spec_reference_markdown() {
     for (const auto& k : layer_keys()) append_row(out, k, "model.layers[].");
     absl::StrAppend(&out, "| `model.layers[].", kResidualBodyKey,
                     "` | — | list of layers | residual: the body, added to its input |\n");
+    for (const LayerTypeInfo& t : layer_types()) {
+      std::vector<std::string> takes;
+      for (std::string_view key : t.keys)
+        takes.push_back(
+            absl::StrCat(std::string(key), std::count(t.required.begin(), t.required.end(), key) ? " (required)" : ""));
+      if (t.body) takes.emplace_back(kResidualBodyKey);
+      absl::StrAppend(&out, "| `type: ", t.name, "` | — | ", takes.empty() ? "—" : absl::StrJoin(takes, ", "), " | ",
+                      t.meaning, " |\n");
+    }
   }
   return out;
 }

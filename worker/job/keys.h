@@ -48,15 +48,11 @@ struct Key {
   Range range;
   const char* meaning;
   const char* default_text = "";  // when the default is not a plain value ("file name")
-  // (optional) keys of list elements that only some element types take: the check and the
-  // types it names in errors.
-  bool (*applies)(const T&) = nullptr;
-  const char* applies_to = "";
 };
 
 const std::vector<Key<JobSpec>>& job_keys();
 const std::vector<Key<ConvBlockSpec>>& conv_block_keys();  // model.conv[]
-const std::vector<Key<LayerSpec>>& layer_keys();           // model.layers[]
+const std::vector<Key<LayerSpec>>& layer_keys();           // model.layers[] (the types: layer_types.h)
 
 // Keys that hold a list of structs, each element read through the tables above.
 inline constexpr char kConvBlocksKey[] = "model.conv";

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "worker/job/keys.h"
+#include "worker/job/layer_types.h"
 #include "worker/job/reader.h"
 
 namespace ty {
@@ -81,16 +83,23 @@ absl::Status read_layer(const YAML::Node& n, const std::string& where, LayerSpec
   names.emplace_back(kResidualBodyKey);
   TY_JOB_RETURN_IF_ERROR(check_element_keys(n, where, names));
   if (!n["type"] || n["type"].IsNull())
-    return invalid(absl::StrCat(where, ".type: missing (allowed: ", enum_choices<LayerType>(), ")"));
+    return invalid(absl::StrCat(where, ".type: missing (allowed: ", layer_type_names(), ")"));
   TY_JOB_RETURN_IF_ERROR(read_table(n, layer_keys(), where + ".", l));
-  for (const Key<LayerSpec>& k : layer_keys())
-    if (k.applies && !k.applies(l) && n[std::string(k.path)])
-      return invalid(
-          absl::StrCat(where, ".", k.path, ": not used by a ", name_of(l.type), " layer (only by ", k.applies_to, ")"));
-  if ((l.type == LayerType::kLinear || l.type == LayerType::kConv2d) && !n["out"])
-    return invalid(absl::StrCat(where, ".out: required for ", name_of(l.type)));
+  const LayerTypeInfo* type = find_layer_type(l.type);
+  if (!type)
+    return invalid(
+        absl::StrCat(where, ".type: \"", l.type, "\" is not a layer type (allowed: ", layer_type_names(), ")"));
+  for (const Key<LayerSpec>& k : layer_keys()) {
+    const std::string_view key = k.path;
+    if (key != "type" && n[std::string(key)] &&
+        std::find(type->keys.begin(), type->keys.end(), key) == type->keys.end())
+      return invalid(absl::StrCat(where, ".", std::string(key), ": not used by a ", l.type, " layer (only by ",
+                                  layer_types_taking(key), ")"));
+  }
+  for (std::string_view key : type->required)
+    if (!n[std::string(key)]) return invalid(absl::StrCat(where, ".", std::string(key), ": required for ", l.type));
   const YAML::Node body = n[std::string(kResidualBodyKey)];
-  if (l.type != LayerType::kResidual) {
+  if (!type->body) {
     if (body) return invalid(absl::StrCat(where, ".layers: only a residual layer has a body"));
     return absl::OkStatus();
   }

@@ -12,9 +12,10 @@
 
 namespace ty {
 
-// One entry of an explicit `model.layers:` list; which keys a type takes is in the key table.
+// One entry of an explicit `model.layers:` list; the types and the keys each takes are in
+// worker/job/layer_types.h.
 struct LayerSpec {
-  LayerType type = LayerType::kLinear;
+  std::string type = "linear";
   int64_t out = 0;                // linear: output features; conv2d: output channels
   int64_t kernel = 3;             // conv2d
   int64_t stride = 1;             // conv2d; pools: 1 = the pool's size

@@ -53,7 +53,6 @@ void expect_round_trip() {
 TEST(KeyTable, EnumNamesRoundTrip) {
   expect_round_trip<ModelKind>();
   expect_round_trip<ActivationKind>();
-  expect_round_trip<LayerType>();
   expect_round_trip<OptimizerKind>();
   expect_round_trip<Precision>();
   EXPECT_EQ(enum_choices<IoMode>(), "auto, pread, mmap");

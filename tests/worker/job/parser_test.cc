@@ -109,6 +109,10 @@ TEST(JobSpec, SettingsThatWouldBeIgnoredAreErrors) {
                "model.layers[0].out: not used by a relu layer (only by linear, conv2d)");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, layers: []}]}\n", {},
                "model.layers[0].layers: only a residual layer has a body");
+  expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: relu}, {type: conv3d, out: 3}]}\n", {},
+               "model.layers[1].type: \"conv3d\" is not a layer type (allowed: `linear`, `conv2d`");
+  expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: conv2d, kernel: 5}]}\n", {},
+               "model.layers[0].out: required for conv2d");
   expect_error(kBase, {"data.task=regression"}, "data.task: regression needs CSV data, but data.train is IDX");
   expect_error(kBase, {"runtime.precision=bf16"}, "runtime.precision: bf16 runs on CUDA devices only");
   expect_error(kBase, {"runtime.device=cuda", "model.sync_batch_norm=true"},

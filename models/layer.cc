@@ -1,0 +1,28 @@
+#include "models/layer.h"
+
+#include "absl/strings/str_cat.h"
+#include "runtime/context.h"
+#include "runtime/philox.h"
+
+namespace ty {
+
+Var Layer::forward(Context& ctx, const Var& x) {
+  Vars ys = apply(ctx, {x});
+  CHECK_EQ(ys.size(), 1u) << describe() << " gives " << ys.size() << " tensors; call apply()";
+  return ys[0];
+}
+
+Vars Layer::apply(Context& ctx, const Vars& xs) {
+  CHECK_EQ(xs.size(), 1u) << describe() << " takes one tensor, got " << xs.size();
+  return {forward(ctx, xs[0])};
+}
+
+Tensor InitRng::uniform(Context& ctx, Shape shape, double bound, DType dtype) {
+  // Drawn on the host (the same numbers on every device), then moved to ctx's device.
+  Tensor t = Tensor::empty(std::move(shape), dtype);
+  Philox rng(seed, next_stream++);
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) t.set(i, (2.0 * rng.uniform(i) - 1.0) * bound);
+  return ctx.to_device(t);
+}
+
+}  // namespace ty

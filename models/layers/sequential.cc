@@ -1,0 +1,58 @@
+#include "models/layers/sequential.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ty {
+
+void add_prefixed(std::vector<std::pair<std::string, Var>>& out, const std::string& prefix,
+                  std::vector<std::pair<std::string, Var>> in) {
+  for (auto& [name, v] : in) out.emplace_back(prefix + name, v);
+}
+
+void add_prefixed(std::vector<std::pair<std::string, Tensor>>& out, const std::string& prefix,
+                  std::vector<std::pair<std::string, Tensor>> in) {
+  for (auto& [name, t] : in) out.emplace_back(prefix + name, t);
+}
+
+Vars Sequential::apply(Context& ctx, const Vars& xs) {
+  Vars h = xs;
+  for (auto& l : layers_) h = l->apply(ctx, h);
+  return h;
+}
+
+std::string Sequential::describe() const {
+  std::vector<std::string> parts;
+  for (const auto& l : layers_) parts.push_back(l->describe());
+  return absl::StrJoin(parts, ", ");
+}
+
+std::vector<std::pair<std::string, Var>> Sequential::params() {
+  std::vector<std::pair<std::string, Var>> out;
+  for (size_t i = 0; i < layers_.size(); ++i)
+    add_prefixed(out, absl::StrCat(first_index_ + i, "."), layers_[i]->params());
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Sequential::buffers() {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t i = 0; i < layers_.size(); ++i)
+    add_prefixed(out, absl::StrCat(first_index_ + i, "."), layers_[i]->buffers());
+  return out;
+}
+
+std::unique_ptr<Sequential> Sequential::take(size_t begin, size_t end) {
+  CHECK(begin <= end && end <= layers_.size()) << "layers [" << begin << ", " << end << ") of " << layers_.size();
+  // The shapes were recorded as the layers were added: earlier stages may be taken already.
+  auto stage = std::make_unique<Sequential>(begin < layer_inputs_.size() ? layer_inputs_[begin] : out_shape_,
+                                            first_index_ + begin);
+  for (size_t i = begin; i < end; ++i) stage->add(std::move(layers_[i]));
+  return stage;
+}
+
+void Sequential::set_training(bool training) {
+  Layer::set_training(training);
+  for (auto& l : layers_) l->set_training(training);
+}
+
+}  // namespace ty

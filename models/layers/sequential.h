@@ -1,0 +1,43 @@
+// Sequential: layers applied in order, the outputs of each the inputs of the next. Layer i's
+// parameters are named "i.<name>"; a stage cut from a longer Sequential keeps the indices
+// of the whole (`first_index`).
+#pragma once
+
+#include "models/layer.h"
+
+namespace ty {
+
+class Sequential final : public Layer {
+ public:
+  explicit Sequential(const Shape& in, size_t first_index = 0) : first_index_(first_index) { out_shape_ = in; }
+  void add(LayerPtr layer) {
+    layer_inputs_.push_back(out_shape_);
+    out_shape_ = layer->out_shape();
+    layers_.push_back(std::move(layer));
+  }
+  Vars apply(Context& ctx, const Vars& xs) override;
+  std::vector<Shape> out_shapes() const override {
+    return layers_.empty() ? std::vector<Shape>{out_shape_} : layers_.back()->out_shapes();
+  }
+  std::string describe() const override;
+  std::vector<std::pair<std::string, Var>> params() override;
+  std::vector<std::pair<std::string, Tensor>> buffers() override;
+  void set_training(bool training) override;
+  size_t size() const { return layers_.size(); }
+  // Moves layers [begin, end) into a new Sequential that keeps their indices (and so their
+  // parameter names); this one is left without them.
+  std::unique_ptr<Sequential> take(size_t begin, size_t end);
+
+ private:
+  size_t first_index_;
+  std::vector<LayerPtr> layers_;
+  std::vector<Shape> layer_inputs_;  // the shape flowing into each layer
+};
+
+// Appends `in`'s entries to `out`, their names prefixed.
+void add_prefixed(std::vector<std::pair<std::string, Var>>& out, const std::string& prefix,
+                  std::vector<std::pair<std::string, Var>> in);
+void add_prefixed(std::vector<std::pair<std::string, Tensor>>& out, const std::string& prefix,
+                  std::vector<std::pair<std::string, Tensor>> in);
+
+}  // namespace ty
