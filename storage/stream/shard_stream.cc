@@ -10,6 +10,7 @@
 #include "glog/logging.h"
 #include "runtime/status.h"
 #include "storage/shard/crc32c.h"
+#include "storage/stream/shard_stream_parts.h"
 #include "storage/stream/sigbus_guard.h"
 
 namespace ty {
@@ -19,7 +20,6 @@ namespace {
 constexpr int64_t kCoalesceGap = int64_t{256} << 10;
 // Ranges are cut at this size so that the reader threads share a window's reads.
 constexpr int64_t kMaxRange = int64_t{4} << 20;
-constexpr int kLoggedSkips = 10;
 
 // Loader threads run in the SCHED_BATCH class: waking one (a batch taken, a read done)
 // does not preempt the training thread or its compute threads, which would otherwise lose
@@ -29,38 +29,6 @@ void batch_scheduling() {
   pthread_setschedparam(pthread_self(), SCHED_BATCH, &p);
 }
 }  // namespace
-
-// This rank's records of one window of one epoch: positions [first, end) of the epoch's
-// order (kPad's wrapped tail: [N, steps * batch)). Slots number the rank's records in file
-// order; each range of slots is read into one buffer, where the records then stay.
-struct ShardStream::Load {
-  int64_t epoch = 0, first = 0, end = 0;
-  int64_t last_step = 0;               // the last step that takes a record from here
-  std::vector<int32_t> slot_of;        // position - first -> slot, or -1: not this rank's
-  std::vector<RecordRef> refs;         // per slot
-  std::vector<int64_t> offsets;        // per slot: byte offset in its shard
-  std::vector<const char*> records;    // per slot: the record in a buffer, once read
-  std::vector<uint8_t> bad;            // per slot: 1 = corrupt, left out (skip_corrupt)
-  std::vector<Range> ranges;           // until queued
-  std::vector<AlignedBuffer> buffers;  // one per range
-  int64_t bytes = 0;                   // of all ranges
-  int pending = 0;                     // ranges not read yet; 0: every record is in place
-  absl::Status error;
-};
-
-// Slots [slot_begin, slot_end) of a load: one sequential read of one shard.
-struct ShardStream::Range {
-  std::shared_ptr<Load> load;
-  int shard = 0;
-  int64_t offset = 0, length = 0;
-  int64_t slot_begin = 0, slot_end = 0;
-  size_t buffer = 0;
-};
-
-struct ShardStream::Assembled {
-  absl::Status status;
-  Tensor x, y;
-};
 
 ShardStream::ShardStream(std::shared_ptr<const ShardSet> shards, StreamOptions options)
     : shards_(std::move(shards)),
@@ -288,11 +256,18 @@ void ShardStream::read_loop() {
 
 absl::StatusOr<ShardStream::Assembled> ShardStream::assemble(int64_t epoch, int64_t step,
                                                              std::unique_lock<std::mutex>& lock) {
+  TY_ASSIGN_OR_RETURN(Parts parts, wait_for_parts(epoch, step, lock));
+  lock.unlock();
+  Assembled b = decode(parts, epoch, step);
+  parts.clear();
+  lock.lock();
+  return b;
+}
+
+absl::StatusOr<ShardStream::Parts> ShardStream::wait_for_parts(int64_t epoch, int64_t step,
+                                                               std::unique_lock<std::mutex>& lock) {
   const BatchShare share = sampler_.share(step, options_.rank);
-  // (load, slot) per position. A load is freed only once every batch up to its last one is
-  // assembled (assemble_loop), this one included, so the pointers stay valid while the
-  // lock is released for decoding.
-  std::vector<std::pair<const Load*, int32_t>> parts;
+  Parts parts;
   parts.reserve(static_cast<size_t>(share.count));
   const Load* last = nullptr;  // consecutive positions mostly share a load
   for (int64_t p = share.first; p < share.first + share.count; ++p) {
@@ -318,74 +293,7 @@ absl::StatusOr<ShardStream::Assembled> ShardStream::assemble(int64_t epoch, int6
       if (stopping_) return absl::CancelledError("stream stopped");
     }
   }
-  lock.unlock();
-  Assembled b;
-  int64_t good = 0;
-  for (auto& [load, slot] : parts) {
-    if (!load->error.ok()) {
-      b.status = load->error;
-      break;
-    }
-    good += load->bad[slot] ? 0 : 1;
-  }
-  if (b.status.ok() && good == 0)
-    b.status = absl::DataLossError(
-        absl::StrCat("every record of step ", step, " of epoch ", epoch, " on rank ", options_.rank, " is corrupt"));
-  for (auto& [load, slot] : parts) {
-    if (!b.status.ok() || !load->bad[slot]) continue;
-    const RecordRef ref = load->refs[slot];
-    if (skipped_.fetch_add(1) < kLoggedSkips)
-      LOG(WARNING) << shards_->reader(ref.shard).path() << ": record " << ref.record << " at byte offset "
-                   << shards_->reader(ref.shard).record_offset(ref.record)
-                   << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
-  }
-  if (b.status.ok()) {
-    const int64_t payload = shards_->payload_bytes(), yb = shards_->fields().y.bytes();
-    const int64_t xn = shape_numel(shards_->sample_shape());
-    if (options_.raw_records) {
-      b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
-    } else {
-      Batch fresh = Batch::allocate(sample_fields(*shards_), good, batch_memory_);
-      b.x = fresh["x"];
-      b.y = fresh["y"];
-    }
-    // Touches the records (mapped memory, maybe): plain loops, no objects to destroy.
-    auto fill = [&] {
-      const float inv_std = 1.f / options_.std;
-      int64_t i = 0;
-      for (auto& [load, slot] : parts) {
-        if (load->bad[slot]) continue;
-        if (options_.raw_records) {
-          std::memcpy(b.x.data<uint8_t>() + i++ * payload, load->records[slot], static_cast<size_t>(payload));
-          continue;
-        }
-        float* x = b.x.data<float>() + i * xn;
-        char* y = static_cast<char*>(b.y.raw()) + i * yb;
-        if (options_.standardize) {  // decoded and standardized in one pass
-          shards_->decode_scaled(load->records[slot], x, y, inv_std, -options_.mean * inv_std);
-        } else {
-          shards_->decode_unchecked(load->records[slot], x, y);
-        }
-        ++i;
-      }
-    };
-    if (!any_mapped_) {
-      fill();
-    } else if (!run_guarded(fill)) {
-      b.status = absl::DataLossError(absl::StrCat("a mapped shard shrank while step ", step, " of epoch ", epoch,
-                                                  " was read (SIGBUS); was a shard changed during the run?"));
-    }
-    int64_t i = 0;  // labels, checked where the batch now holds them
-    for (auto& [load, slot] : parts) {
-      if (!b.status.ok() || raw_or_regression()) break;
-      if (load->bad[slot]) continue;
-      const RecordRef ref = load->refs[slot];
-      b.status = shards_->check_label(b.y.data<int32_t>()[i++], ref.shard, ref.record);
-    }
-  }
-  parts.clear();
-  lock.lock();
-  return b;
+  return parts;
 }
 
 void ShardStream::assemble_loop(int worker) {

@@ -95,7 +95,14 @@ class ShardStream final : public BatchSource {
   // on; null when the rank has none there.
   std::shared_ptr<Load> make_load(const EpochPlan& plan, int64_t epoch, int64_t w, int64_t first_step) const;
   void queue_ranges(const std::shared_ptr<Load>& load);
+  // Step `step`'s batch of `epoch`: waits (under `lock`) until its records are read, then
+  // decodes them with the lock released. An error only when the stream stops.
   absl::StatusOr<Assembled> assemble(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
+  // (load, slot) per position of the step's share. A load is freed only once every batch up
+  // to its last one is assembled, so the pointers stay valid while decoding.
+  using Parts = std::vector<std::pair<const Load*, int32_t>>;
+  absl::StatusOr<Parts> wait_for_parts(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
+  Assembled decode(const Parts& parts, int64_t epoch, int64_t step);
   bool raw_or_regression() const { return options_.raw_records || shards_->num_classes() == 0; }
 
   std::shared_ptr<const ShardSet> shards_;
