@@ -21,6 +21,28 @@ class DoneHandle final : public CommHandle {
   absl::Status status_;
 };
 
+// A collective's handle whose timeout names the ranks that never reached it.
+class ExplainedHandle final : public CommHandle {
+ public:
+  ExplainedHandle(CommHandlePtr inner, Arrivals* arrivals, uint64_t seq)
+      : inner_(std::move(inner)), arrivals_(arrivals), seq_(seq) {}
+  absl::Status wait() override { return explained(inner_->wait()); }
+  bool test(absl::Status* status) override {
+    if (!inner_->test(status)) return false;
+    if (status) *status = explained(*status);
+    return true;
+  }
+  double run_seconds() const override { return inner_->run_seconds(); }
+
+ private:
+  absl::Status explained(absl::Status st) {
+    return st.code() == absl::StatusCode::kDeadlineExceeded ? arrivals_->explain(st, seq_) : st;
+  }
+  CommHandlePtr inner_;
+  Arrivals* arrivals_;
+  uint64_t seq_;
+};
+
 const char* op_name(ReduceOp op) {
   switch (op) {
     case ReduceOp::kSum: return "sum";
@@ -33,6 +55,18 @@ const char* op_name(ReduceOp op) {
 }  // namespace
 
 CommHandlePtr done_handle(absl::Status status) { return std::make_unique<DoneHandle>(std::move(status)); }
+
+CommHandlePtr Communicator::counted(CommHandlePtr handle) {
+  ++collectives_;
+  if (!arrivals_) return handle;
+  return std::make_unique<ExplainedHandle>(std::move(handle), arrivals_.get(), collectives_);
+}
+
+absl::Status Communicator::counted(absl::Status status) {
+  ++collectives_;
+  if (!arrivals_ || status.code() != absl::StatusCode::kDeadlineExceeded) return status;
+  return arrivals_->explain(status, collectives_);
+}
 
 std::string Communicator::where(const char* op) const {
   return absl::StrCat(op, " on group ", group(), " (rank ", rank(), " of ", size(), ", ", backend(), ")");
@@ -60,19 +94,19 @@ absl::Status Communicator::check_peer(const char* op, int peer, const char* role
 
 CommHandlePtr Communicator::allreduce(Tensor t, ReduceOp op) {
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return done_handle(st);
-  return do_allreduce(std::move(t), op);
+  return counted(do_allreduce(std::move(t), op));
 }
 
 absl::Status Communicator::allreduce_now(Tensor t, ReduceOp op) {
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return st;
-  return do_allreduce_now(std::move(t), op);
+  return counted(do_allreduce_now(std::move(t), op));
 }
 
 CommHandlePtr Communicator::broadcast(Tensor t, int root) {
   absl::Status st = check_tensor("broadcast", t, false);
   if (st.ok()) st = check_peer("broadcast", root, "root");
   if (!st.ok()) return done_handle(st);
-  return do_broadcast(std::move(t), root);
+  return counted(do_broadcast(std::move(t), root));
 }
 
 CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
@@ -83,7 +117,7 @@ CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
                                                  dtype_name(out.dtype()), " elements, not ", size(), " x ", in.numel(),
                                                  " ", dtype_name(in.dtype())));
   if (!st.ok()) return done_handle(st);
-  return do_allgather(std::move(in), std::move(out));
+  return counted(do_allgather(std::move(in), std::move(out)));
 }
 
 CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
@@ -94,10 +128,10 @@ CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
                                                  " ", dtype_name(in.dtype()), " elements, not ", size(), " x ",
                                                  out.numel(), " ", dtype_name(out.dtype())));
   if (!st.ok()) return done_handle(st);
-  return do_reduce_scatter(std::move(in), std::move(out), op);
+  return counted(do_reduce_scatter(std::move(in), std::move(out), op));
 }
 
-CommHandlePtr Communicator::barrier() { return do_barrier(); }
+CommHandlePtr Communicator::barrier() { return counted(do_barrier()); }
 
 absl::Status Communicator::check_point_to_point(const char* op, const Tensor& t, int peer, const char* role,
                                                 int tag) const {
@@ -122,7 +156,11 @@ CommHandlePtr Communicator::recv(Tensor t, int src, int tag) {
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::split(int color, int key) {
   if (color < kNoGroup)
     return absl::InvalidArgumentError(absl::StrCat(where("split"), ": color ", color, " (allowed: >= 0, or kNoGroup)"));
-  return do_split(color, key);
+  absl::StatusOr<std::unique_ptr<Communicator>> child = do_split(color, key);
+  if (absl::Status st = counted(child.status()); !st.ok()) return st;
+  if (*child && arrivals_)
+    (*child)->set_arrivals(arrivals_->for_group((*child)->group(), (*child)->rank(), (*child)->size()));
+  return child;
 }
 
 }  // namespace ty

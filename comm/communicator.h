@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "comm/arrivals.h"
 #include "runtime/tensor.h"
 
 namespace ty {
@@ -99,6 +100,10 @@ class Communicator {
   // group's backend (MPI: the same MPI thread).
   absl::StatusOr<std::unique_ptr<Communicator>> split(int color, int key);
 
+  // (optional) Names, in the error of a collective that times out, the ranks that never
+  // reached it (arrivals.h); groups split from this one afterwards inherit it.
+  void set_arrivals(std::unique_ptr<Arrivals> arrivals) { arrivals_ = std::move(arrivals); }
+
  protected:
   // Where the tensors this backend moves live: host memory, or (NCCL) a device.
   virtual bool moves_device_tensors() const { return false; }
@@ -122,6 +127,13 @@ class Communicator {
   absl::Status check_peer(const char* op, int peer, const char* role) const;
   // send and recv: the tensor, a peer other than this rank, a user tag.
   absl::Status check_point_to_point(const char* op, const Tensor& t, int peer, const char* role, int tag) const;
+  // Numbers a collective that passed its checks (arrivals.h step 1) and, with arrivals set,
+  // explains its timeout.
+  CommHandlePtr counted(CommHandlePtr handle);
+  absl::Status counted(absl::Status status);
+
+  std::unique_ptr<Arrivals> arrivals_;
+  uint64_t collectives_ = 0;
 };
 
 }  // namespace ty

@@ -19,6 +19,7 @@
 #include "worker/job/parser.h"
 #include "worker/trainer/interrupts.h"
 #include "worker/trainer/metrics_log.h"
+#include "worker/trainer/run_arrivals.h"
 #include "worker/trainer/run_directory.h"
 #include "worker/trainer/trainer.h"
 
@@ -181,6 +182,9 @@ int train_command(const std::vector<std::string>& argv) {
     if (locked) locked->discard_if_unused();
     return failed(trainer.status());
   }
+  if (comm)  // a collective that times out names the ranks that never reached it
+    if (absl::Status st = share_arrivals(*comm, run_dir, std::chrono::seconds(spec->comm.timeout_s)); !st.ok())
+      return failed(st);
   arm_interrupts();
   absl::Status st = guard_runtime([&] { return (*trainer)->run(); });
   disarm_interrupts();                              // what is left (writing, MPI shutdown) ends on a signal as usual

@@ -4,8 +4,10 @@
 #include <thread>
 
 #include "comm/inprocess/inprocess_communicator.h"
+#include "comm/rendezvous/file_store.h"
 #include "gtest/gtest.h"
 #include "tests/support/ranks.h"
+#include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
@@ -84,6 +86,49 @@ TEST(CollectivesTimeout, AMissingPeerFailsNamingOperationGroupAndTime) {
   // The group is broken: later operations fail at once with the same cause.
   absl::Status next = comms[0]->barrier()->wait();
   EXPECT_FALSE(next.ok());
+}
+
+}  // namespace
+}  // namespace ty
+
+namespace ty {
+namespace {
+
+// Arrivals (comm/arrivals.h): the ranks waiting in a collective that times out name the
+// one that never reached it; a healthy collective posts nothing.
+class Arrivals : public TempDirTest {};
+
+TEST_F(Arrivals, TheRanksThatWaitInATimedOutCollectiveNameTheOneThatNeverCame) {
+  auto store = rendezvous::FileStore::open(path("arrivals"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::shared_ptr<rendezvous::Store> shared = std::move(*store);
+  CommOptions o;
+  o.timeout = std::chrono::milliseconds(500);
+  auto comms = InProcessCommunicator::create_group(4, o);
+  for (int r = 0; r < 4; ++r)
+    comms[r]->set_arrivals(std::make_unique<ty::Arrivals>(shared, "world", r, 4, std::chrono::milliseconds(2000)));
+  std::vector<absl::Status> got(4);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 4; ++r)
+    threads.emplace_back([&, r] {
+      Tensor t = filled(8, DType::kF32, [](int64_t) { return 1; });
+      got[r] = comms[r]->allreduce_now(t, ReduceOp::kSum);                      // the first collective: all four
+      if (r == 2) return;                                                       // rank 2 stops answering
+      if (r == 3) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // arrives late
+      got[r] = comms[r]->allreduce(t, ReduceOp::kSum)->wait();
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(got[2].ok()) << got[2];
+  for (int r : {0, 1, 3}) {
+    EXPECT_EQ(got[r].code(), absl::StatusCode::kDeadlineExceeded) << got[r];
+    EXPECT_NE(got[r].message().find("; rank 2 has not reached it (stuck or gone; ranks 0, 1, 3 wait in it)"),
+              std::string::npos)
+        << got[r];
+  }
+  // Only the timeout posted: the three that waited, not the healthy first collective.
+  size_t posts = 0;
+  for (const auto& e : std::filesystem::directory_iterator(path("arrivals"))) posts += e.is_regular_file();
+  EXPECT_EQ(posts, 3u);
 }
 
 }  // namespace

@@ -151,12 +151,15 @@ TEST_F(Mpirun, AKilledRankEndsTheJobNamingItWithoutOrphans) {
 }
 
 // A rank that stops answering (alive, stuck) is found by its peer's collective timeout:
-// the job ends with exit class 3 (retryable), naming the operation and comm.timeout_s.
+// the job ends with exit class 3 (retryable), naming the operation, comm.timeout_s and the
+// rank that never reached the collective.
 TEST_F(Mpirun, AStuckRankEndsTheJobAsRetryable) {
   const std::string dir = path("stuck");
   ShellResult r = faulty_run("TRAINYARD_FAULT_STALL_RANK=1 TRAINYARD_FAULT_STALL_STEP=5", 2, 3, dir);
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("comm.timeout_s"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rank 1 has not reached it (stuck or gone; rank 0 waits in it)"), std::string::npos)
+      << r.output;
   EXPECT_LT(r.seconds, 3 + 30) << r.output;
   EXPECT_EQ(survivors(dir), "") << "orphaned ranks";
 }

@@ -118,7 +118,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
       {"comm.backend", JOB(comm.backend), kNone, "`auto`: MPI when launched by mpirun/srun with more than one rank"},
       {"comm.timeout_s", JOB(comm.timeout_s), closed(1, 1 << 24),
-       "bound on every collective; past it the rank fails naming the operation, rank and elapsed time"},
+       "bound on every collective; past it the rank fails naming the operation, rank and elapsed time, and the ranks "
+       "that never reached it (found through RUN_DIR/.arrivals when every rank sees the run directory)"},
       {"comm.bucket_mb", JOB(comm.bucket_mb), open_closed(0, 1 << 16), "gradient bucket size for data parallel"},
       {"runtime.threads", JOB(runtime.threads), closed(0, 1024),
        "intra-op threads (oneDNN, OpenMP); 0: cores / ranks on the host"},
