@@ -141,6 +141,7 @@ int train_command(const std::vector<std::string>& argv) {
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
   if (!spec.ok()) return failed(spec.status());
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
+  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   spec->local_rank = world.local_rank;
   std::unique_ptr<Communicator> comm;
   if (world.size > 1 || spec->comm.backend == CommBackend::kMpi) {

@@ -33,6 +33,9 @@ class Layer {
   // Non-trainable state saved with the weights (batch norm running statistics).
   virtual std::vector<std::pair<std::string, Tensor>> buffers() { return {}; }
   virtual void set_training(bool training) { training_ = training; }
+  // Per sample, the elements this layer's outputs hold (its inner tensors too, where it has
+  // them): for the memory a batch takes while training.
+  virtual int64_t activation_numel() const { return shape_numel(out_shape_); }
 
  protected:
   Shape out_shape_;

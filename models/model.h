@@ -30,6 +30,8 @@ class Model {
   // Every saved tensor: parameters then buffers, by name.
   std::vector<std::pair<std::string, Tensor>> state();
   int64_t num_params();
+  // Per sample, the elements the layers' outputs hold (Layer::activation_numel).
+  int64_t activation_numel() const { return net_->activation_numel(); }
   std::string describe() const { return net_->describe(); }
   size_t num_layers() const { return net_->size(); }
 

@@ -1,5 +1,7 @@
 #include "runtime/allocator.h"
 
+#include <atomic>
+
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,30 @@ void Allocator::fill(void* dst, size_t count, const void* pattern, size_t patter
   for (size_t i = 0; i < count; ++i) std::memcpy(d + i * pattern_bytes, pattern, pattern_bytes);
 }
 
+namespace {
+std::atomic<size_t> g_host_budget{0};  // 0: physical memory
+std::atomic<size_t> g_host_held{0};    // by every CachingHostAllocator, in use or cached
+}  // namespace
+
+size_t physical_memory_bytes() {
+  static const size_t physical =
+      static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return physical;
+}
+
+void set_host_memory_budget(size_t bytes) { g_host_budget = bytes; }
+size_t host_memory_held() { return g_host_held.load(); }
+
+void* ShapeOnlyAllocator::allocate(size_t) {
+  alignas(64) static unsigned char nothing[64];
+  return nothing;
+}
+
+size_t host_memory_budget() {
+  const size_t b = g_host_budget.load();
+  return b > 0 ? b : physical_memory_bytes();
+}
+
 CachingHostAllocator::CachingHostAllocator(size_t cache_limit) : cache_limit_(cache_limit) {}
 
 CachingHostAllocator::~CachingHostAllocator() { release_cache(); }
@@ -42,10 +68,10 @@ size_t CachingHostAllocator::round_up(size_t bytes) {
 }
 
 void* CachingHostAllocator::allocate(size_t bytes) {
-  // A tensor larger than the machine's memory fails here, not later in the kernel's OOM
-  // killer after overcommit (the command then exits with class 4, out of memory).
-  static const size_t physical =
-      static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  // A tensor larger than the machine's memory, or tensors together past this process's
+  // budget, fail here, not later in the kernel's OOM killer after overcommit (the command
+  // then exits with class 4, out of memory).
+  const size_t physical = physical_memory_bytes();
   if (bytes > physical)
     throw OutOfMemory(absl::StrCat("a host tensor of ", bytes, " bytes is larger than this machine's ", physical,
                                    " bytes of memory"));
@@ -58,8 +84,13 @@ void* CachingHostAllocator::allocate(size_t bytes) {
     it->second.pop_back();
     cached_bytes_ -= size;
   } else {
+    if (g_host_held + size > host_memory_budget()) release_cache_locked();
+    if (g_host_held + size > host_memory_budget())
+      throw OutOfMemory(absl::StrCat("host tensors would hold ", g_host_held + size, " bytes, past this rank's ",
+                                     host_memory_budget(), " bytes (the host's memory shared by its ranks)"));
     p = std::aligned_alloc(64, size);
     if (p == nullptr) throw OutOfMemory(absl::StrCat("host memory: an allocation of ", size, " bytes failed"));
+    g_host_held += size;
   }
   in_use_ += size;
   if (in_use_ > peak_) peak_ = in_use_;
@@ -73,6 +104,7 @@ void CachingHostAllocator::deallocate(void* p, size_t bytes) {
   in_use_ -= size;
   if (cached_bytes_ + size > cache_limit_) {
     std::free(p);
+    g_host_held -= size;
     return;
   }
   free_[size].push_back(p);
@@ -91,9 +123,14 @@ size_t CachingHostAllocator::peak_bytes_in_use() const {
 
 void CachingHostAllocator::release_cache() {
   std::lock_guard<std::mutex> lock(mu_);
+  release_cache_locked();
+}
+
+void CachingHostAllocator::release_cache_locked() {
   for (auto& [size, blocks] : free_)
     for (void* p : blocks) std::free(p);
   free_.clear();
+  g_host_held -= cached_bytes_;
   cached_bytes_ = 0;
 }
 

@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -24,6 +25,16 @@ class OutOfMemory : public std::bad_alloc {
  private:
   std::string what_;
 };
+
+// The host bytes that this process's host allocators may hold together: by default the
+// machine's physical memory; a rank sharing its host with others sets its share. An
+// allocation past it throws OutOfMemory instead of leaving the kernel's OOM killer to end
+// the process after overcommit.
+void set_host_memory_budget(size_t bytes);
+size_t host_memory_budget();
+size_t physical_memory_bytes();
+// What they hold now (in use or cached).
+size_t host_memory_held();
 
 class Allocator {
  public:
@@ -59,12 +70,29 @@ class CachingHostAllocator final : public Allocator {
 
  private:
   static size_t round_up(size_t bytes);
+  void release_cache_locked();
   mutable std::mutex mu_;
   std::map<size_t, std::vector<void*>> free_;
   size_t cache_limit_;
   size_t cached_bytes_ = 0;
   size_t in_use_ = 0;
   size_t peak_ = 0;
+};
+
+// Memory that is never there: every allocation is one shared dummy block, and copies and
+// fills do nothing. A Context on it (ContextOptions::shape_only) builds a model's layers
+// with their shapes but no data, to size them before any memory is spent.
+class ShapeOnlyAllocator final : public Allocator {
+ public:
+  void* allocate(size_t) override;
+  void deallocate(void*, size_t) override {}
+  size_t bytes_in_use() const override { return 0; }
+  size_t peak_bytes_in_use() const override { return 0; }
+  void copy(void*, const void*, size_t) override {}
+  void copy_2d(void*, size_t, const void*, size_t, size_t, size_t) override {}
+  void to_host(void*, const void*, size_t) override {}
+  void from_host(void*, const void*, size_t) override {}
+  void fill(void*, size_t, const void*, size_t) override {}
 };
 
 }  // namespace ty

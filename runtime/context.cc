@@ -39,7 +39,9 @@ Context::Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> d
     : options_(options),
       threads_(options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency())),
       device_(std::move(device)),
-      allocator_(device_ ? device_->allocator : std::make_shared<CachingHostAllocator>()),
+      allocator_(device_              ? device_->allocator
+                 : options.shape_only ? std::shared_ptr<Allocator>(std::make_shared<ShapeOnlyAllocator>())
+                                      : std::make_shared<CachingHostAllocator>()),
       dropout_rng_(options.seed, options.dropout_stream) {
   omp_set_num_threads(threads_);
   if (device_) {

@@ -23,6 +23,9 @@ struct ContextOptions {
   int threads = 0;  // 0: all cores of this host
   uint64_t seed = 0;
   bool use_reference_kernels = false;  // force the reference backend (tests)
+  // Tensors with shapes and no data (ShapeOnlyAllocator), on the host: for sizing a model
+  // before building it for real. No op may run.
+  bool shape_only = false;
   uint64_t dropout_stream = 1;         // distinct per data-parallel rank
   bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution
   bool benchmark_convolutions = true;  // CUDA: time cuDNN's algorithms on each new shape
@@ -64,6 +67,7 @@ class Context {
     return t.device() == options_.device ? t : t.copy_to(allocator_, options_.device);
   }
   bool on_gpu() const { return options_.device.kind == DeviceKind::kCUDA; }
+  bool shape_only() const { return options_.shape_only; }
   // Waits for every op queued so far (a no-op on the CPU).
   void synchronize();
   // The compute stream (cudaStream_t) on a GPU, else null.

@@ -14,6 +14,9 @@ class Conv2d final : public Layer {
   Var forward(Context& ctx, const Var& x) override;
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
+  int64_t activation_numel() const override {
+    return shape_numel(out_shape_) + (max_pool_ > 0 ? shape_numel(conv_shape_) : 0);
+  }
 
  private:
   Var w_, b_;

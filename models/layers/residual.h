@@ -14,6 +14,9 @@ class Residual final : public Layer {
   std::vector<std::pair<std::string, Var>> params() override;
   std::vector<std::pair<std::string, Tensor>> buffers() override;
   void set_training(bool training) override;
+  int64_t activation_numel() const override {
+    return body_->activation_numel() + (shortcut_ ? shortcut_->activation_numel() : 0) + shape_numel(out_shape_);
+  }
 
  private:
   std::unique_ptr<Sequential> body_;

@@ -50,6 +50,12 @@ std::unique_ptr<Sequential> Sequential::take(size_t begin, size_t end) {
   return stage;
 }
 
+int64_t Sequential::activation_numel() const {
+  int64_t n = 0;
+  for (const auto& l : layers_) n += l->activation_numel();
+  return n;
+}
+
 void Sequential::set_training(bool training) {
   Layer::set_training(training);
   for (auto& l : layers_) l->set_training(training);

@@ -23,6 +23,7 @@ class Sequential final : public Layer {
   std::vector<std::pair<std::string, Var>> params() override;
   std::vector<std::pair<std::string, Tensor>> buffers() override;
   void set_training(bool training) override;
+  int64_t activation_numel() const override;
   size_t size() const { return layers_.size(); }
   // Moves layers [begin, end) into a new Sequential that keeps their indices (and so their
   // parameter names); this one is left without them.

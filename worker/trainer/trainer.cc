@@ -114,6 +114,7 @@ absl::Status Trainer::open_device() {
 absl::Status Trainer::build(bool need_train) {
   TY_ASSIGN_OR_RETURN(data_, load_job_data(spec_, need_train));
   const Dataset& ref = data_.train ? *data_.train : *data_.test;
+  if (need_train) TY_RETURN_IF_ERROR(check_memory(ref.sample_shape()));
   TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed));
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
@@ -128,6 +129,22 @@ absl::Status Trainer::build(bool need_train) {
   strategy_ = std::make_unique<DataParallel>(comm_, std::move(device_comm),
                                              static_cast<size_t>(spec_.comm.bucket_mb * (1 << 20)));
   return strategy_->start(*model_);
+}
+
+absl::Status Trainer::check_memory(const Shape& sample_shape) {
+  ContextOptions o;
+  o.shape_only = true;
+  o.threads = ctx_->threads();
+  Context sizing(o);
+  TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> shapes,
+                      build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
+  const int64_t world = comm_ ? comm_->size() : 1;
+  memory_ = estimate_training_memory(*shapes, spec_.optimizer, (spec_.data.batch_size + world - 1) / world);
+  if (!ctx_->on_gpu())
+    return check_fits(memory_, static_cast<int64_t>(host_memory_budget()), "this rank's host memory");
+  absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index);
+  if (!gpu.ok()) return absl::OkStatus();  // the Context opened it: no figure is no reason to stop
+  return check_fits(memory_, static_cast<int64_t>(gpu->memory_bytes), ctx_->device().str());
 }
 
 absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
@@ -231,10 +248,12 @@ absl::Status Trainer::run() {
   if (out)
     std::fprintf(
         out,
-        "trainyard: %s\n  model: %s (%ld parameters)\n  %ld steps of batch %ld over %ld epochs, %d rank(s) x %s%s\n",
+        "trainyard: %s\n  model: %s (%ld parameters; training takes about %s per rank)\n  %ld steps of batch %ld over "
+        "%ld epochs, %d rank(s) x %s%s\n",
         data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
-        static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size), static_cast<long>(spec_.train.epochs),
-        strategy_->world(), device_description().c_str(), strategy_->describe().c_str());
+        bytes_text(memory_.total()).c_str(), static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size),
+        static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
+        strategy_->describe().c_str());
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
   // Finished already (every rank must agree: they may see the file system differently).
   std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0};

@@ -21,6 +21,7 @@
 #include "worker/job/spec.h"
 #include "worker/trainer/checkpoint_saver.h"
 #include "worker/trainer/datasets.h"
+#include "worker/trainer/memory_estimate.h"
 #include "worker/trainer/metrics_log.h"
 #include "worker/trainer/strategy.h"
 #include "worker/trainer/task.h"
@@ -58,6 +59,9 @@ class Trainer {
   Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm);
   absl::Status open_device();
   absl::Status build(bool need_train);
+  // Sizes the model on a shape-only Context (no memory spent) and fails with the estimate
+  // when training it would not fit this rank's memory (memory_estimate.h).
+  absl::Status check_memory(const Shape& sample_shape);
   bool leader() const { return strategy_->leader(); }
   // "N threads" on the CPU, "cuda:I (NAME)" on a GPU.
   std::string device_description() const;
@@ -93,6 +97,7 @@ class Trainer {
   std::unique_ptr<Context> ctx_;
   JobData data_;
   std::unique_ptr<Model> model_;
+  MemoryEstimate memory_;  // per rank, for training
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only
   std::unique_ptr<Task> task_;
