@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
                   w, reps);
     for (int64_t bytes = only ? only : 4096; bytes <= (only ? only : int64_t{64} << 20); bytes *= 4) {
       const int64_t n = bytes / 4;
-      ty::Tensor buf = ty::Tensor::empty({n});
+      ty::Tensor buf = ty::Tensor::empty(ty::host_memory(), {n});
       buf.fill(1.0);
       std::vector<double> raw, ours;
       for (int r = 0; r < reps + 2; ++r) {

@@ -119,7 +119,7 @@ int main_(int argc, char** argv) {
   Shape xshape{a.batch};
   for (int64_t d : a.input) xshape.push_back(d);
   for (int b = 0; b < 4; ++b) {
-    Tensor x = Tensor::empty(xshape), y = Tensor::empty({a.batch}, DType::kI32);
+    Tensor x = Tensor::empty(host_memory(), xshape), y = Tensor::empty(host_memory(), {a.batch}, DType::kI32);
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = normal(rng);
     for (int64_t i = 0; i < a.batch; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(rng() % 10);
     xs.push_back(ctx.to_device(x));

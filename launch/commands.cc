@@ -77,7 +77,7 @@ std::string parse_args(const std::vector<std::string>& a, bool want_weights, Arg
 // The default run directory, the same on every rank: rank 0's clock and random bits, sent to
 // the others by a max-reduction (every other rank contributes zeros).
 absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Communicator* comm) {
-  Tensor v = Tensor::empty({2}, DType::kF64);
+  Tensor v = Tensor::empty(host_memory(), {2}, DType::kF64);
   const bool leader = comm == nullptr || comm->rank() == 0;
   v.set(0, leader ? static_cast<double>(std::time(nullptr)) : 0.0);
   v.set(1, leader ? static_cast<double>(std::random_device{}() & 0xFFFFFFu) : 0.0);
@@ -107,7 +107,7 @@ auto guard_runtime(F f) -> decltype(f()) {
 absl::StatusOr<int> agree_on_exit_class(Communicator* comm, const absl::Status& mine) {
   const int code = static_cast<int>(exit_code_for(mine));
   if (comm == nullptr) return code;
-  Tensor v = Tensor::empty({1}, DType::kF64);
+  Tensor v = Tensor::empty(host_memory(), {1}, DType::kF64);
   v.set(0, code);
   TY_RETURN_IF_ERROR(comm->allreduce_now(v, ReduceOp::kMax));
   return static_cast<int>(v.at(0));

@@ -21,7 +21,7 @@ Tensor InitRng::uniform(Context& ctx, Shape shape, double bound, DType dtype) {
   ++next_stream;
   if (ctx.shape_only()) return ctx.empty(std::move(shape), dtype);
   // Drawn on the host (the same numbers on every device), then moved to ctx's device.
-  Tensor t = Tensor::empty(std::move(shape), dtype);
+  Tensor t = Tensor::empty(host_memory(), std::move(shape), dtype);
   Philox rng(seed, next_stream - 1);
   for (int64_t i = 0, n = t.numel(); i < n; ++i) t.set(i, (2.0 * rng.uniform(i) - 1.0) * bound);
   return ctx.to_device(t);

@@ -46,6 +46,11 @@ size_t physical_memory_bytes() {
 }
 
 void set_host_memory_budget(size_t bytes) { g_host_budget = bytes; }
+
+const std::shared_ptr<Allocator>& host_memory() {
+  static auto* memory = new std::shared_ptr<Allocator>(std::make_shared<CachingHostAllocator>(0));
+  return *memory;
+}
 size_t host_memory_held() { return g_host_held.load(); }
 
 void* ShapeOnlyAllocator::allocate(size_t) {

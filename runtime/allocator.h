@@ -36,6 +36,12 @@ size_t physical_memory_bytes();
 // What they hold now (in use or cached).
 size_t host_memory_held();
 
+class Allocator;
+// Host memory outside any Context, uncached: control messages between ranks (a few
+// numbers), values staged on the host on their way to a device, loaders' buffers, tools.
+// A run's tensors come from its Context.
+const std::shared_ptr<Allocator>& host_memory();
+
 class Allocator {
  public:
   virtual ~Allocator() = default;

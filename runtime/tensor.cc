@@ -37,11 +37,6 @@ Tensor Tensor::empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType
   return t;
 }
 
-Tensor Tensor::empty(Shape shape, DType dtype) {
-  static auto* fallback = new std::shared_ptr<Allocator>(std::make_shared<CachingHostAllocator>(0));
-  return empty(*fallback, std::move(shape), dtype);
-}
-
 bool Tensor::layout_fits(const Shape& shape, Layout layout) {
   return layout == Layout::kPlain || (shape.size() == 4 && shape[1] % 16 == 0);
 }
@@ -162,7 +157,7 @@ Tensor Tensor::copy_to(const std::shared_ptr<Allocator>& alloc, Device device) c
 
 Tensor Tensor::host() const {
   if (on_host()) return *this;
-  Tensor t = empty(shape_, dtype_);
+  Tensor t = empty(host_memory(), shape_, dtype_);
   t.layout_ = layout_;
   t.copy_from(*this);
   return t;
@@ -240,7 +235,7 @@ double Tensor::item() const {
 
 Tensor Tensor::to(DType dtype) const {
   const Tensor src = host();
-  Tensor t = on_host() ? empty(alloc_, shape_, dtype, device()) : empty(shape_, dtype);
+  Tensor t = on_host() ? empty(alloc_, shape_, dtype, device()) : empty(host_memory(), shape_, dtype);
   t.layout_ = layout_;
   for (int64_t i = 0, n = numel(); i < n; ++i) t.set(i, src.at(i));
   return on_host() ? t : t.copy_to(alloc_, device());

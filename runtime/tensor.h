@@ -40,10 +40,10 @@ class Tensor {
  public:
   Tensor() = default;
   // Uninitialized tensor of `shape` in memory from `alloc`.
-  static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype, Device device = {});
-  // Host memory from one process-wide caching allocator, for code that has no Context (tests,
-  // tools, loaders' host buffers). Memory of a run's Context comes from Context::empty.
-  static Tensor empty(Shape shape, DType dtype = DType::kF32);
+  static Tensor empty(const std::shared_ptr<Allocator>& alloc, Shape shape, DType dtype = DType::kF32,
+                      Device device = {});
+  // A run's tensors come from its Context (Context::empty); host memory outside any Context
+  // (a few numbers between ranks, loaders' buffers) from host_memory() (allocator.h).
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }

@@ -10,7 +10,8 @@ Batch Batch::allocate(const std::vector<FieldSpec>& fields, int64_t rows, const 
   for (const FieldSpec& f : fields) {
     Shape shape{rows};
     shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
-    b.fields_.emplace_back(f.name, memory ? Tensor::empty(memory, shape, f.dtype) : Tensor::empty(shape, f.dtype));
+    b.fields_.emplace_back(
+        f.name, memory ? Tensor::empty(memory, shape, f.dtype) : Tensor::empty(host_memory(), shape, f.dtype));
   }
   return b;
 }

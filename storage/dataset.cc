@@ -96,7 +96,7 @@ absl::StatusOr<std::pair<double, double>> feature_moments(const Dataset& data, i
   auto [x1, y1] = samples(1);
   for (int64_t i : idx)
     if (data.read(&i, 1, x1, y1).ok()) good.insert(good.end(), x1.data<float>(), x1.data<float>() + row);
-  Tensor all = Tensor::empty({static_cast<int64_t>(good.size())});
+  Tensor all = Tensor::empty(host_memory(), {static_cast<int64_t>(good.size())});
   std::copy(good.begin(), good.end(), all.data<float>());
   return tensor_moments(all);
 }

@@ -145,7 +145,7 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
     Shape shape(ndim);
     for (auto& d : shape)
       if (!r.take(&d, 8) || d < 0 || d > int64_t{1} << 40) return bad();
-    Tensor t = Tensor::empty(shape, static_cast<DType>(dtype));
+    Tensor t = Tensor::empty(host_memory(), shape, static_cast<DType>(dtype));
     if (!r.take(t.raw(), t.nbytes())) return bad();
     out[name] = t;
   }

@@ -121,7 +121,7 @@ absl::Status broadcast(Transport& t, Tensor buf, int root, int tag, Deadline dea
 }
 
 absl::Status barrier(Transport& t, int tag, Deadline deadline) {
-  Tensor one = Tensor::empty({1}, DType::kF32);
+  Tensor one = Tensor::empty(host_memory(), {1}, DType::kF32);
   one.fill(1);
   return allreduce(t, one, ReduceOp::kSum, tag, deadline);
 }

@@ -121,7 +121,8 @@ CommHandlePtr InProcessCommunicator::do_recv(Tensor t, int src, int tag) {
 
 absl::StatusOr<std::unique_ptr<Communicator>> InProcessCommunicator::do_split(int color, int key) {
   const int tag = next_tag(), split = split_count_++;  // the same on every rank: collectives run in order
-  Tensor mine = Tensor::empty({2}, DType::kI32), all = Tensor::empty({2 * size()}, DType::kI32);
+  Tensor mine = Tensor::empty(host_memory(), {2}, DType::kI32),
+         all = Tensor::empty(host_memory(), {2 * size()}, DType::kI32);
   mine.data<int32_t>()[0] = color;
   mine.data<int32_t>()[1] = key;
   absl::Status st = queue_.run_now("split", [this, mine, all, tag](OpQueue::Clock::time_point d) {

@@ -55,13 +55,14 @@ absl::Status CollectiveStore::exchange() {
   }
   pending_.clear();
   const int n = comm_.size();
-  Tensor len = Tensor::empty({1}, DType::kF64), lens = Tensor::empty({n}, DType::kF64);
+  Tensor len = Tensor::empty(host_memory(), {1}, DType::kF64), lens = Tensor::empty(host_memory(), {n}, DType::kF64);
   len.set(0, static_cast<double>(mine.size()));
   if (absl::Status st = comm_.allgather(len, lens)->wait(); !st.ok()) return st;
   int64_t longest = 0;
   for (int r = 0; r < n; ++r) longest = std::max<int64_t>(longest, static_cast<int64_t>(lens.at(r)));
   if (longest == 0) return absl::OkStatus();
-  Tensor block = Tensor::empty({longest}, DType::kU8), all = Tensor::empty({longest * n}, DType::kU8);
+  Tensor block = Tensor::empty(host_memory(), {longest}, DType::kU8),
+         all = Tensor::empty(host_memory(), {longest * n}, DType::kU8);
   std::memset(block.raw(), 0, static_cast<size_t>(longest));
   std::memcpy(block.raw(), mine.data(), mine.size());
   if (absl::Status st = comm_.allgather(block, all)->wait(); !st.ok()) return st;

@@ -49,7 +49,7 @@ void for_each_element(const Tensor& x, int64_t c, F f) {
 
 // Sums a small double vector over ranks.
 void sum_over_ranks(Context& ctx, std::vector<double>& v) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::kF64);
+  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(v.size())}, DType::kF64);
   std::copy(v.begin(), v.end(), t.data<double>());
   ctx.cross_rank_sum()(t);
   std::copy(t.data<double>(), t.data<double>() + v.size(), v.begin());

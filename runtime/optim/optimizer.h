@@ -42,7 +42,7 @@ class Optimizer {
   // A zeroed tensor like `like`, created the first time slot `i` of `slots` is asked for.
   // A step counter as a 1-element f64 tensor (checkpoints hold only tensors).
   static Tensor counter(int64_t v) {
-    Tensor t = Tensor::empty({1}, DType::kF64);
+    Tensor t = Tensor::empty(host_memory(), {1}, DType::kF64);
     t.set(0, static_cast<double>(v));
     return t;
   }

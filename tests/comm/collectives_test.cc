@@ -13,7 +13,7 @@ namespace ty {
 namespace {
 
 Tensor filled(int64_t n, DType dt, const std::function<double(int64_t)>& f) {
-  Tensor t = Tensor::empty({n}, dt);
+  Tensor t = Tensor::empty(host_memory(), {n}, dt);
   for (int64_t i = 0; i < n; ++i) t.set(i, f(i));
   return t;
 }
@@ -49,17 +49,19 @@ TEST_P(Collectives, BroadcastAllgatherReduceScatterBarrierSendRecv) {
       ASSERT_TRUE(c.broadcast(b, root)->wait().ok());
       for (int64_t i = 0; i < 5; ++i) ASSERT_EQ(b.at(i), 10 * root + i);
     }
-    Tensor in = filled(3, DType::kF32, [&](int64_t i) { return 100 * r + i; }), all = Tensor::empty({3 * w});
+    Tensor in = filled(3, DType::kF32, [&](int64_t i) { return 100 * r + i; }),
+           all = Tensor::empty(host_memory(), {3 * w});
     ASSERT_TRUE(c.allgather(in, all)->wait().ok());
     for (int q = 0; q < w; ++q)
       for (int64_t i = 0; i < 3; ++i) ASSERT_EQ(all.at(q * 3 + i), 100 * q + i);
     Tensor blocks = filled(2 * w, DType::kF64, [&](int64_t i) { return i + r; }),
-           mine = Tensor::empty({2}, DType::kF64);
+           mine = Tensor::empty(host_memory(), {2}, DType::kF64);
     ASSERT_TRUE(c.reduce_scatter(blocks, mine, ReduceOp::kSum)->wait().ok());
     for (int64_t i = 0; i < 2; ++i) ASSERT_DOUBLE_EQ(mine.at(i), w * (2 * r + i) + w * (w - 1) / 2.0) << "rank " << r;
     ASSERT_TRUE(c.barrier()->wait().ok());
     if (w > 1) {
-      Tensor msg = filled(4, DType::kF32, [&](int64_t i) { return r * 10 + i; }), got = Tensor::empty({4});
+      Tensor msg = filled(4, DType::kF32, [&](int64_t i) { return r * 10 + i; }),
+             got = Tensor::empty(host_memory(), {4});
       auto s = c.send(msg, (r + 1) % w, 7);
       ASSERT_TRUE(c.recv(got, (r + w - 1) % w, 7)->wait().ok());
       ASSERT_TRUE(s->wait().ok());

@@ -17,7 +17,7 @@ std::vector<Shape> shapes() { return {{3, 5}, {0}, {7}, {64, 40}, {2, 2, 3}, {1}
 void run_rank(Communicator& c, size_t bucket_bytes, int steps, std::vector<size_t>* sizes_out) {
   Context ctx;
   std::vector<Var> params;
-  for (const Shape& s : shapes()) params.emplace_back(Tensor::empty(s), true);
+  for (const Shape& s : shapes()) params.emplace_back(Tensor::empty(host_memory(), s), true);
   GradientBucketer bucketer(c, params, bucket_bytes);
   if (sizes_out) {
     for (size_t b = 0; b < bucketer.num_buckets(); ++b) sizes_out->push_back(bucketer.bucket_params(b).size());
@@ -78,7 +78,7 @@ TEST(Broadcast, ParametersFromRankZero) {
   std::vector<std::thread> threads;
   for (int r = 0; r < 3; ++r)
     threads.emplace_back([&, r] {
-      Tensor a = Tensor::empty({4}), b = Tensor::empty({2, 2}, DType::kF64);
+      Tensor a = Tensor::empty(host_memory(), {4}), b = Tensor::empty(host_memory(), {2, 2}, DType::kF64);
       a.fill(r);
       b.fill(r + 0.5);
       ASSERT_TRUE(broadcast_tensors(*comms[r], {a, b}).ok());

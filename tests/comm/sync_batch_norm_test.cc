@@ -39,7 +39,8 @@ Out run(Context& ctx, const Tensor& x, const Tensor& r, bool sync) {
 TEST(SyncBatchNorm, ShardsMatchTheWholeBatch) {
   for (int w : {2, 3}) {
     const int64_t per = 2, n = per * w, c = 3, hw = 4;
-    Tensor x = Tensor::empty({n, c, 2, 2}, DType::kF64), r = Tensor::empty({n, c, 2, 2}, DType::kF64);
+    Tensor x = Tensor::empty(host_memory(), {n, c, 2, 2}, DType::kF64),
+           r = Tensor::empty(host_memory(), {n, c, 2, 2}, DType::kF64);
     Philox rng(1, 2);
     for (int64_t i = 0; i < x.numel(); ++i) {
       x.set(i, rng.normal(i) * 2 + 1);

@@ -7,10 +7,10 @@ namespace {
 
 TEST(Metrics, AccuracyConfusionAndMeanLoss) {
   MetricsAccumulator m(3);
-  Tensor logits = Tensor::empty({4, 3});
+  Tensor logits = Tensor::empty(host_memory(), {4, 3});
   const float v[] = {5, 0, 0, 0, 5, 0, 0, 0, 5, 5, 0, 0};  // predicts 0, 1, 2, 0
   for (int i = 0; i < 12; ++i) logits.set(i, v[i]);
-  Tensor labels = Tensor::empty({4}, DType::kI32);
+  Tensor labels = Tensor::empty(host_memory(), {4}, DType::kI32);
   const int32_t l[] = {0, 1, 1, 2};
   for (int i = 0; i < 4; ++i) labels.data<int32_t>()[i] = l[i];
   m.add(logits, labels, 2.0);
@@ -27,7 +27,7 @@ TEST(Metrics, AccuracyConfusionAndMeanLoss) {
 
 TEST(Metrics, RegressionMse) {
   MetricsAccumulator m(0);
-  Tensor p = Tensor::empty({2, 1}), t = Tensor::empty({2, 1});
+  Tensor p = Tensor::empty(host_memory(), {2, 1}), t = Tensor::empty(host_memory(), {2, 1});
   p.set(0, 1);
   p.set(1, 3);
   t.set(0, 0);

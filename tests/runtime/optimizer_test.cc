@@ -22,10 +22,10 @@ Context& host() {
 
 // One scalar parameter p with gradient g set before each step.
 struct Scalar {
-  Var p{Tensor::empty({1}, DType::kF64), true, "p"};
+  Var p{Tensor::empty(host_memory(), {1}, DType::kF64), true, "p"};
   explicit Scalar(double v) { p.value().set(0, v); }
   void grad(double g) {
-    Tensor t = Tensor::empty({1}, DType::kF64);
+    Tensor t = Tensor::empty(host_memory(), {1}, DType::kF64);
     t.set(0, g);
     p.accumulate_grad(host(), t);
   }

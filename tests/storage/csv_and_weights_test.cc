@@ -28,7 +28,7 @@ TEST_F(Files, CsvClassificationAndRegression) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ((*r)->num_classes(), 0);
   EXPECT_EQ((*r)->target_width(), 1);
-  Tensor x = Tensor::empty({1, 2}), y = Tensor::empty({1, 1});
+  Tensor x = Tensor::empty(host_memory(), {1, 2}), y = Tensor::empty(host_memory(), {1, 1});
   const int64_t i = 1;
   (*r)->gather(&i, 1, x, y);
   EXPECT_FLOAT_EQ(y.data<float>()[0], -1.f);
@@ -68,18 +68,18 @@ TEST_F(Files, CsvErrorsNameLineAndColumn) {
 }
 
 TEST_F(Files, WeightsRoundTripAndCorruption) {
-  Tensor a = Tensor::empty({2, 3}), b = Tensor::empty({4}, DType::kF64);
+  Tensor a = Tensor::empty(host_memory(), {2, 3}), b = Tensor::empty(host_memory(), {4}, DType::kF64);
   for (int i = 0; i < 6; ++i) a.set(i, i * 0.5);
   for (int i = 0; i < 4; ++i) b.set(i, -i);
   const std::string file = path("w.bin");
   ASSERT_TRUE(save_weights(file, {{"a", a}, {"layer.b", b}}).ok());
   auto loaded = load_weights(file);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  Tensor a2 = Tensor::empty({2, 3}), b2 = Tensor::empty({4}, DType::kF64);
+  Tensor a2 = Tensor::empty(host_memory(), {2, 3}), b2 = Tensor::empty(host_memory(), {4}, DType::kF64);
   ASSERT_TRUE(assign_weights(file, *loaded, {{"a", a2}, {"layer.b", b2}}).ok());
   EXPECT_EQ(a2.at(5), 2.5);
   EXPECT_EQ(b2.at(3), -3);
-  auto shape = assign_weights(file, *loaded, {{"a", Tensor::empty({3, 2})}});
+  auto shape = assign_weights(file, *loaded, {{"a", Tensor::empty(host_memory(), {3, 2})}});
   EXPECT_NE(shape.message().find("tensor 'a' is (2, 3) f32, the model needs (3, 2) f32"), std::string::npos) << shape;
   EXPECT_NE(assign_weights(file, *loaded, {{"c", a2}}).message().find("no tensor 'c'"), std::string::npos);
 
@@ -119,7 +119,7 @@ TEST(Standardize, MomentsAndMappedFeatures) {
   EXPECT_DOUBLE_EQ(mean, 3.0);
   EXPECT_NEAR(std, std::sqrt(5.0), 1e-6);
   StandardizedDataset s(base, mean, std);
-  Tensor x = Tensor::empty({2, 1}), y = Tensor::empty({2}, DType::kI32);
+  Tensor x = Tensor::empty(host_memory(), {2, 1}), y = Tensor::empty(host_memory(), {2}, DType::kI32);
   const int64_t idx[] = {3, 0};
   s.gather(idx, 2, x, y);
   EXPECT_NEAR(x.at(0), 3 / std::sqrt(5.0), 1e-6);

@@ -48,7 +48,7 @@ TEST_F(IdxTest, ReadsRawAndGzipped) {
     EXPECT_EQ((*ds)->size(), 5);
     EXPECT_EQ((*ds)->sample_shape(), (Shape{1, 4, 3}));
     EXPECT_EQ((*ds)->num_classes(), 5);
-    Tensor x = Tensor::empty({1, 1, 4, 3}), y = Tensor::empty({1}, DType::kI32);
+    Tensor x = Tensor::empty(host_memory(), {1, 1, 4, 3}), y = Tensor::empty(host_memory(), {1}, DType::kI32);
     const int64_t idx = 1;
     (*ds)->gather(&idx, 1, x, y);
     EXPECT_FLOAT_EQ(x.data<float>()[0], static_cast<uint8_t>(12 * 7) / 255.0f);

@@ -93,7 +93,7 @@ TEST_F(Shards, RoundTripAcrossShardsAndChunks) {
   EXPECT_EQ((*ds)->size(), 50);
   EXPECT_EQ((*ds)->num_classes(), 4);
   EXPECT_EQ((*ds)->sample_shape(), (Shape{1, 3, 5}));
-  Tensor x = Tensor::empty({1, 1, 3, 5}), y = Tensor::empty({1}, DType::kI32);
+  Tensor x = Tensor::empty(host_memory(), {1, 1, 3, 5}), y = Tensor::empty(host_memory(), {1}, DType::kI32);
   const int64_t idx = 13;
   (*ds)->gather(&idx, 1, x, y);
   EXPECT_FLOAT_EQ(x.at(2), static_cast<uint8_t>(13 * 7 + 2) / 255.0f);

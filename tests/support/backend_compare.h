@@ -13,14 +13,14 @@ namespace ty {
 
 // f32 values uniform in [lo, hi).
 inline Tensor random_tensor(Shape s, std::mt19937& rng, double lo = -1, double hi = 1) {
-  Tensor t = Tensor::empty(std::move(s));
+  Tensor t = Tensor::empty(host_memory(), std::move(s));
   std::uniform_real_distribution<float> u(lo, hi);
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
   return t;
 }
 
 inline Tensor poisoned_tensor(Shape s) {
-  Tensor t = Tensor::empty(std::move(s));
+  Tensor t = Tensor::empty(host_memory(), std::move(s));
   t.fill(std::nan(""));
   return t;
 }

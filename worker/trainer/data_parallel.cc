@@ -28,7 +28,7 @@ absl::Status DataParallel::end_backward() { return bucketer_ ? bucketer_->finish
 
 absl::Status DataParallel::reduce(std::vector<double>& values, ReduceOp op) {
   if (!host_ || values.empty()) return absl::OkStatus();
-  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::kF64);
+  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(values.size())}, DType::kF64);
   for (size_t i = 0; i < values.size(); ++i) t.set(static_cast<int64_t>(i), values[i]);
   TY_RETURN_IF_ERROR(host_->allreduce_now(t, op));
   for (size_t i = 0; i < values.size(); ++i) values[i] = t.at(static_cast<int64_t>(i));

@@ -13,7 +13,7 @@ absl::Status share_arrivals(Communicator& comm, const std::string& run_dir, std:
   namespace fs = std::filesystem;
   const fs::path root = fs::path(run_dir) / ".arrivals";
   std::error_code ec;
-  Tensor v = Tensor::empty({1}, DType::kF64);
+  Tensor v = Tensor::empty(host_memory(), {1}, DType::kF64);
   v.set(0, comm.rank() == 0 ? static_cast<double>(std::random_device{}() & 0xFFFFFFFu) + 1 : 0.0);
   if (comm.rank() == 0) fs::remove_all(root, ec);  // earlier attempts
   TY_RETURN_IF_ERROR(comm.allreduce_now(v, ReduceOp::kMax));
@@ -28,7 +28,7 @@ absl::Status share_arrivals(Communicator& comm, const std::string& run_dir, std:
     auto opened = rendezvous::FileStore::open(dir.string());
     if (opened.ok() && (*opened)->get("shared", rendezvous::Store::Clock::now()).ok()) store = std::move(*opened);
   }
-  Tensor all = Tensor::empty({1}, DType::kF64);
+  Tensor all = Tensor::empty(host_memory(), {1}, DType::kF64);
   all.set(0, store ? 1.0 : 0.0);
   TY_RETURN_IF_ERROR(comm.allreduce_now(all, ReduceOp::kSum));
   if (all.at(0) != comm.size()) return absl::OkStatus();  // not shared by every rank

@@ -19,13 +19,13 @@ std::string Trainer::model_signature() {
 
 namespace {
 Tensor scalar(double v) {
-  Tensor t = Tensor::empty({1}, DType::kF64);
+  Tensor t = Tensor::empty(host_memory(), {1}, DType::kF64);
   t.set(0, v);
   return t;
 }
 
 Tensor text_tensor(const std::string& s) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(s.size())}, DType::kU8);
+  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(s.size())}, DType::kU8);
   std::memcpy(t.raw(), s.data(), s.size());
   return t;
 }

@@ -63,7 +63,7 @@ TEST_F(NcclOneRank, EveryCollectiveOnDeviceTensors) {
 }
 
 TEST_F(NcclOneRank, HostTensorsAndWrongSizesAreRefused) {
-  Tensor cpu = Tensor::empty({4});
+  Tensor cpu = Tensor::empty(host_memory(), {4});
   absl::Status st = nccl_->allreduce(cpu, ReduceOp::kSum)->wait();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("NCCL takes f32/f64 tensors on cuda:0, got f32 on cpu"), std::string::npos) << st;

@@ -27,7 +27,7 @@ struct TwoLayers {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(-0.3f, 0.3f);
     for (Shape s : {Shape{64, 32}, Shape{64}, Shape{10, 64}, Shape{10}}) {
-      Tensor t = Tensor::empty(s);
+      Tensor t = Tensor::empty(host_memory(), s);
       for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
       params.emplace_back(ctx.to_device(t), true);
     }
@@ -53,7 +53,7 @@ TEST(NcclDataParallel, BucketedStepOnOneGpuMatchesAPlainStep) {
 
   std::mt19937 rng(5);
   std::normal_distribution<float> normal;
-  Tensor x = Tensor::empty({48, 32}), y = Tensor::empty({48}, DType::kI32);
+  Tensor x = Tensor::empty(host_memory(), {48, 32}), y = Tensor::empty(host_memory(), {48}, DType::kI32);
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = normal(rng);
   for (int64_t i = 0; i < 48; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(rng() % 10);
   x = ctx.to_device(x);

@@ -25,7 +25,7 @@ TEST(MpiCommunicator, BytesSplitTagsAndTheStore) {
   Communicator& c = world();
   ASSERT_EQ(c.size(), 3) << "run under mpirun -np 3";
   const int r = c.rank();
-  Tensor id = Tensor::empty({16}, DType::kU8);
+  Tensor id = Tensor::empty(host_memory(), {16}, DType::kU8);
   std::memset(id.raw(), r == 1 ? 0xab : 0, 16);
   ASSERT_TRUE(c.broadcast(id, 1)->wait().ok());
   EXPECT_EQ(static_cast<uint8_t*>(id.raw())[15], 0xab);
@@ -36,14 +36,15 @@ TEST(MpiCommunicator, BytesSplitTagsAndTheStore) {
   EXPECT_EQ(sub.size(), r % 2 == 0 ? 2 : 1);
   EXPECT_EQ(sub.rank(), r == 0 ? 1 : 0);
   EXPECT_EQ(sub.group(), "world/split " + std::to_string(r % 2));
-  Tensor t = Tensor::empty({1}, DType::kF64);
+  Tensor t = Tensor::empty(host_memory(), {1}, DType::kF64);
   t.set(0, r + 1);
   ASSERT_TRUE(sub.allreduce_now(t, ReduceOp::kSum).ok());
   EXPECT_EQ(t.at(0), r % 2 == 0 ? 4 : 2);
-  EXPECT_EQ(sub.allgather(t, Tensor::empty({5}, DType::kF64))->wait().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(sub.allgather(t, Tensor::empty(host_memory(), {5}, DType::kF64))->wait().code(),
+            absl::StatusCode::kInvalidArgument);
 
   if (r < 2) {  // tags keep two messages of one pair apart
-    Tensor a = Tensor::empty({2}, DType::kI32), b = Tensor::empty({2}, DType::kI32);
+    Tensor a = Tensor::empty(host_memory(), {2}, DType::kI32), b = Tensor::empty(host_memory(), {2}, DType::kI32);
     if (r == 0) {
       a.data<int32_t>()[0] = 5;
       b.data<int32_t>()[0] = 6;

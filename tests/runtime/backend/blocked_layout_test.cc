@@ -21,7 +21,7 @@ TEST(BlockedLayout, ChannelBiasAndSumsAgreeWithPlain) {
   Context ctx, ref(host(/*reference=*/true));
   ASSERT_TRUE(ctx.kernels(DType::kF32).handles(KernelFamily::kPointwise, Layout::kBlocked16));
   Tensor x = random_tensor({2, 32, 3, 5}, rng), bias = random_tensor({32}, rng);
-  Tensor plain_y = x.empty_like(), plain_sums = Tensor::empty({32});
+  Tensor plain_y = x.empty_like(), plain_sums = Tensor::empty(host_memory(), {32});
   ref.kernels(DType::kF32).pointwise().add_channel_bias(x, bias, plain_y);
   ref.kernels(DType::kF32).pointwise().channel_sums(x, plain_sums);
 

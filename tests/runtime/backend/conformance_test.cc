@@ -221,7 +221,7 @@ TEST_P(Conformance, PointwiseArithmeticAndReductions) {
 TEST_P(Conformance, Losses) {
   const int64_t n = 37, c = 11;
   Tensor logits = random({n, c}), target = random({n, c}, 0, 1), dloss = random({1});
-  Tensor labels = Tensor::empty({n}, DType::kI32);
+  Tensor labels = Tensor::empty(host_memory(), {n}, DType::kI32);
   for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % c);
   for (float smoothing : {0.f, 0.1f})
     conform(KernelFamily::kLoss, "cross_entropy", [&](Kernels& be, const Place& on) {
@@ -253,7 +253,7 @@ TEST_P(Conformance, OptimizerUpdatesAndClipping) {
   });
   for (double max_norm : {1.0, 1e6})  // clipped, and left alone
     conform(KernelFamily::kOptimizer, "add_sum_squares, clip_by_norm", [&](Kernels& be, const Place& on) {
-      Tensor sq = Tensor::empty({1}, DType::kF64);
+      Tensor sq = Tensor::empty(host_memory(), {1}, DType::kF64);
       sq.set(0, 0.5);
       sq = on(sq);
       Tensor g1 = on(p0), g2 = on(g);

@@ -56,7 +56,7 @@ std::vector<float> random_values(size_t n, uint32_t seed, float scale = 3.f) {
 }
 
 Tensor host_tensor(const std::vector<float>& v, Shape shape) {
-  Tensor t = Tensor::empty(std::move(shape));
+  Tensor t = Tensor::empty(host_memory(), std::move(shape));
   std::copy(v.begin(), v.end(), t.data<float>());
   return t;
 }
@@ -102,7 +102,7 @@ TEST(CudaKernels, EltwiseMatchesTheReferenceBackend) {
     cuda::eltwise_forward(nullptr, c.kind, 0.1f, dx_in.p, y.p, n);
     cuda::eltwise_backward(nullptr, c.kind, 0.1f, dx_in.p, ddy.p, dx.p, n);
     Tensor hx = host_tensor(x, {int64_t(n)}), hdy = host_tensor(dy, {int64_t(n)});
-    Tensor hy = Tensor::empty({int64_t(n)}), hdx = Tensor::empty({int64_t(n)});
+    Tensor hy = Tensor::empty(host_memory(), {int64_t(n)}), hdx = Tensor::empty(host_memory(), {int64_t(n)});
     ref.eltwise_forward(c.kind, 0.1f, hx, hy);
     ref.eltwise_backward(c.kind, 0.1f, hx, hdy, hdx);
     expect_close(y.host(), hy.data<float>(), c.tol, std::string(c.name) + " forward");
@@ -121,7 +121,7 @@ TEST(CudaKernels, SoftmaxAndLogSoftmaxMatchTheReferenceBackend) {
       DeviceBuffer dxin(x), ddy(dy), y(n), dx(n);
       cuda::softmax_forward(nullptr, log, dxin.p, y.p, rows, cols);
       cuda::softmax_backward(nullptr, log, y.p, ddy.p, dx.p, rows, cols);
-      Tensor hy = Tensor::empty({rows, cols}), hdx = Tensor::empty({rows, cols});
+      Tensor hy = Tensor::empty(host_memory(), {rows, cols}), hdx = Tensor::empty(host_memory(), {rows, cols});
       ref.softmax_forward(log, host_tensor(x, {rows, cols}), hy);
       ref.softmax_backward(log, hy, host_tensor(dy, {rows, cols}), hdx);
       const std::string what =
