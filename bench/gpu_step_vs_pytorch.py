@@ -9,7 +9,9 @@ Cases (each a full step: forward, cross-entropy, backward, Adam update):
              framework overhead around the matmuls shows
 PyTorch runs the CNNs in both of its memory layouts (NCHW and channels_last); the faster is
 the peer. Both sides take batches already on the GPU (random inputs, not zeros), warm up, then time
---steps steps with CUDA events; --runs runs alternate trainyard and PyTorch; medians.
+3 rounds of --steps steps with CUDA events in one process and keep the best (steady state: a
+peer caught in its first seconds would flatter us); --runs runs alternate trainyard and
+PyTorch; medians of the runs.
 PyTorch gets its best settings: cudnn.benchmark; TF32 off everywhere for fp32 (trainyard's
 runtime.allow_tf32 default), on everywhere for tf32 (runtime.allow_tf32: true), or
 autocast for bf16.
@@ -55,8 +57,11 @@ def matmul_flops(kind, batch, sizes, in_shape):
     return sum(3 * 2 * batch * a * b for a, b in zip(dims, dims[1:]))
 
 
+ROUNDS = 3
+
+
 def time_pytorch(case, steps, precision, seed, channels_last=False):
-    """Milliseconds per step over `steps` timed steps."""
+    """Milliseconds per step: the best of ROUNDS rounds of `steps` timed steps."""
     import torch
     import torch.nn.functional as F
     kind, batch, sizes, in_shape = CASES[case]
@@ -78,13 +83,17 @@ def time_pytorch(case, steps, precision, seed, channels_last=False):
     for i in range(10):
         step(i)
     torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for i in range(steps):
-        step(i)
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / steps
+    best = None
+    for _ in range(ROUNDS):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for i in range(steps):
+            step(i)
+        end.record()
+        torch.cuda.synchronize()
+        ms = start.elapsed_time(end) / steps
+        best = ms if best is None else min(best, ms)
+    return best
 
 
 def cublas_rate(case, precision):
@@ -116,7 +125,7 @@ def cublas_rate(case, precision):
 def time_trainyard(binary, case, steps, precision):
     kind, batch, sizes, in_shape = CASES[case]
     cmd = [binary, "--model", kind, "--batch", str(batch), "--sizes", ",".join(map(str, sizes)),
-           "--input", "x".join(map(str, in_shape)), "--steps", str(steps)]
+           "--input", "x".join(map(str, in_shape)), "--steps", str(steps), "--rounds", str(ROUNDS)]
     cmd += ["--precision", "fp32", "--tf32"] if precision == "tf32" else ["--precision", precision]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
