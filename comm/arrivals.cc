@@ -13,14 +13,19 @@ Arrivals::Arrivals(std::shared_ptr<rendezvous::Store> store, std::string group, 
                    std::chrono::milliseconds grace)
     : store_(std::move(store)), group_(std::move(group)), rank_(rank), size_(size), grace_(grace) {}
 
-std::unique_ptr<Arrivals> Arrivals::for_group(std::string group, int rank, int size) const {
-  return std::make_unique<Arrivals>(store_, std::move(group), rank, size, grace_);
+std::shared_ptr<Arrivals> Arrivals::for_group(std::string group, int rank, int size) const {
+  return std::make_shared<Arrivals>(store_, std::move(group), rank, size, grace_);
 }
 
 absl::Status Arrivals::explain(const absl::Status& timeout, uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!explained_) explained_ = absent_ranks(seq);
+  return absl::Status(timeout.code(), absl::StrCat(timeout.message(), *explained_));
+}
+
+std::string Arrivals::absent_ranks(uint64_t seq) {
   if (absl::Status st = store_->set(key(rank_), std::to_string(seq)); !st.ok())
-    return absl::Status(timeout.code(),
-                        absl::StrCat(timeout.message(), " (could not tell which rank is missing: ", st.message(), ")"));
+    return absl::StrCat(" (could not tell which rank is missing: ", st.message(), ")");
   const auto deadline = rendezvous::Store::Clock::now() + grace_;
   std::vector<int> absent, waiting{rank_};
   for (int r = 0; r < size_; ++r) {
@@ -37,11 +42,9 @@ absl::Status Arrivals::explain(const absl::Status& timeout, uint64_t seq) {
     return absl::StrCat(r.size() > 1 ? "ranks " : "rank ", absl::StrJoin(r, ", "), r.size() > 1 ? many : one);
   };
   if (absent.empty())
-    return absl::Status(timeout.code(), absl::StrCat(timeout.message(), "; every rank of the group reached it (",
-                                                     ranks(waiting, " waits", " wait"), " in it)"));
-  return absl::Status(timeout.code(),
-                      absl::StrCat(timeout.message(), "; ", ranks(absent, " has", " have"),
-                                   " not reached it (stuck or gone; ", ranks(waiting, " waits", " wait"), " in it)"));
+    return absl::StrCat("; every rank of the group reached it (", ranks(waiting, " waits", " wait"), " in it)");
+  return absl::StrCat("; ", ranks(absent, " has", " have"), " not reached it (stuck or gone; ",
+                      ranks(waiting, " waits", " wait"), " in it)");
 }
 
 }  // namespace ty

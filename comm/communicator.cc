@@ -24,14 +24,11 @@ class DoneHandle final : public CommHandle {
 // A collective's handle whose timeout names the ranks that never reached it.
 class ExplainedHandle final : public CommHandle {
  public:
-  ExplainedHandle(CommHandlePtr inner, Arrivals* arrivals, uint64_t seq)
-      : inner_(std::move(inner)), arrivals_(arrivals), seq_(seq) {}
+  ExplainedHandle(CommHandlePtr inner, std::shared_ptr<Arrivals> arrivals, uint64_t seq)
+      : inner_(std::move(inner)), arrivals_(std::move(arrivals)), seq_(seq) {}
   absl::Status wait() override { return explained(inner_->wait()); }
-  bool test(absl::Status* status) override {
-    if (!inner_->test(status)) return false;
-    if (status) *status = explained(*status);
-    return true;
-  }
+  // Never waits: a timeout seen here is explained by the wait() that ends the operation.
+  bool test(absl::Status* status) override { return inner_->test(status); }
   double run_seconds() const override { return inner_->run_seconds(); }
 
  private:
@@ -39,7 +36,7 @@ class ExplainedHandle final : public CommHandle {
     return st.code() == absl::StatusCode::kDeadlineExceeded ? arrivals_->explain(st, seq_) : st;
   }
   CommHandlePtr inner_;
-  Arrivals* arrivals_;
+  std::shared_ptr<Arrivals> arrivals_;
   uint64_t seq_;
 };
 
@@ -56,16 +53,14 @@ const char* op_name(ReduceOp op) {
 
 CommHandlePtr done_handle(absl::Status status) { return std::make_unique<DoneHandle>(std::move(status)); }
 
-CommHandlePtr Communicator::counted(CommHandlePtr handle) {
-  ++collectives_;
+CommHandlePtr Communicator::explained(CommHandlePtr handle, uint64_t seq) {
   if (!arrivals_) return handle;
-  return std::make_unique<ExplainedHandle>(std::move(handle), arrivals_.get(), collectives_);
+  return std::make_unique<ExplainedHandle>(std::move(handle), arrivals_, seq);
 }
 
-absl::Status Communicator::counted(absl::Status status) {
-  ++collectives_;
+absl::Status Communicator::explained(absl::Status status, uint64_t seq) {
   if (!arrivals_ || status.code() != absl::StatusCode::kDeadlineExceeded) return status;
-  return arrivals_->explain(status, collectives_);
+  return arrivals_->explain(status, seq);
 }
 
 std::string Communicator::where(const char* op) const {
@@ -93,23 +88,27 @@ absl::Status Communicator::check_peer(const char* op, int peer, const char* role
 }
 
 CommHandlePtr Communicator::allreduce(Tensor t, ReduceOp op) {
+  const uint64_t seq = ++collectives_;
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return done_handle(st);
-  return counted(do_allreduce(std::move(t), op));
+  return explained(do_allreduce(std::move(t), op), seq);
 }
 
 absl::Status Communicator::allreduce_now(Tensor t, ReduceOp op) {
+  const uint64_t seq = ++collectives_;
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return st;
-  return counted(do_allreduce_now(std::move(t), op));
+  return explained(do_allreduce_now(std::move(t), op), seq);
 }
 
 CommHandlePtr Communicator::broadcast(Tensor t, int root) {
+  const uint64_t seq = ++collectives_;
   absl::Status st = check_tensor("broadcast", t, false);
   if (st.ok()) st = check_peer("broadcast", root, "root");
   if (!st.ok()) return done_handle(st);
-  return counted(do_broadcast(std::move(t), root));
+  return explained(do_broadcast(std::move(t), root), seq);
 }
 
 CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
+  const uint64_t seq = ++collectives_;
   absl::Status st = check_tensor("allgather", in, false);
   if (st.ok()) st = check_tensor("allgather", out, false);
   if (st.ok() && (out.numel() != in.numel() * size() || out.dtype() != in.dtype()))
@@ -117,10 +116,11 @@ CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
                                                  dtype_name(out.dtype()), " elements, not ", size(), " x ", in.numel(),
                                                  " ", dtype_name(in.dtype())));
   if (!st.ok()) return done_handle(st);
-  return counted(do_allgather(std::move(in), std::move(out)));
+  return explained(do_allgather(std::move(in), std::move(out)), seq);
 }
 
 CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
+  const uint64_t seq = ++collectives_;
   absl::Status st = check_tensor("reduce_scatter", in, true);
   if (st.ok()) st = check_tensor("reduce_scatter", out, true);
   if (st.ok() && (in.numel() != out.numel() * size() || out.dtype() != in.dtype()))
@@ -128,10 +128,13 @@ CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
                                                  " ", dtype_name(in.dtype()), " elements, not ", size(), " x ",
                                                  out.numel(), " ", dtype_name(out.dtype())));
   if (!st.ok()) return done_handle(st);
-  return counted(do_reduce_scatter(std::move(in), std::move(out), op));
+  return explained(do_reduce_scatter(std::move(in), std::move(out), op), seq);
 }
 
-CommHandlePtr Communicator::barrier() { return counted(do_barrier()); }
+CommHandlePtr Communicator::barrier() {
+  const uint64_t seq = ++collectives_;
+  return explained(do_barrier(), seq);
+}
 
 absl::Status Communicator::check_point_to_point(const char* op, const Tensor& t, int peer, const char* role,
                                                 int tag) const {
@@ -154,12 +157,14 @@ CommHandlePtr Communicator::recv(Tensor t, int src, int tag) {
 }
 
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::split(int color, int key) {
+  const uint64_t seq = ++collectives_;
   if (color < kNoGroup)
     return absl::InvalidArgumentError(absl::StrCat(where("split"), ": color ", color, " (allowed: >= 0, or kNoGroup)"));
   absl::StatusOr<std::unique_ptr<Communicator>> child = do_split(color, key);
-  if (absl::Status st = counted(child.status()); !st.ok()) return st;
-  if (*child && arrivals_)
-    (*child)->set_arrivals(arrivals_->for_group((*child)->group(), (*child)->rank(), (*child)->size()));
+  if (absl::Status st = explained(child.status(), seq); !st.ok()) return st;
+  if (*child && arrivals_)  // keyed by this split's number too: two splits may give equal names
+    (*child)->set_arrivals(arrivals_->for_group(absl::StrCat((*child)->group(), "#", group(), "/", seq),
+                                                (*child)->rank(), (*child)->size()));
   return child;
 }
 

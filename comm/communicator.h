@@ -102,7 +102,7 @@ class Communicator {
 
   // (optional) Names, in the error of a collective that times out, the ranks that never
   // reached it (arrivals.h); groups split from this one afterwards inherit it.
-  void set_arrivals(std::unique_ptr<Arrivals> arrivals) { arrivals_ = std::move(arrivals); }
+  void set_arrivals(std::shared_ptr<Arrivals> arrivals) { arrivals_ = std::move(arrivals); }
 
  protected:
   // Where the tensors this backend moves live: host memory, or (NCCL) a device.
@@ -127,12 +127,12 @@ class Communicator {
   absl::Status check_peer(const char* op, int peer, const char* role) const;
   // send and recv: the tensor, a peer other than this rank, a user tag.
   absl::Status check_point_to_point(const char* op, const Tensor& t, int peer, const char* role, int tag) const;
-  // Numbers a collective that passed its checks (arrivals.h step 1) and, with arrivals set,
-  // explains its timeout.
-  CommHandlePtr counted(CommHandlePtr handle);
-  absl::Status counted(absl::Status status);
+  // With arrivals set, a timeout of collective `seq` names the ranks that never reached it.
+  // Every public collective takes its number first, checks or not (arrivals.h step 1).
+  CommHandlePtr explained(CommHandlePtr handle, uint64_t seq);
+  absl::Status explained(absl::Status status, uint64_t seq);
 
-  std::unique_ptr<Arrivals> arrivals_;
+  std::shared_ptr<Arrivals> arrivals_;
   uint64_t collectives_ = 0;
 };
 

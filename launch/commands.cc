@@ -183,9 +183,11 @@ int train_command(const std::vector<std::string>& argv) {
     if (locked) locked->discard_if_unused();
     return failed(trainer.status());
   }
-  if (comm)  // a collective that times out names the ranks that never reached it
-    if (absl::Status st = share_arrivals(*comm, run_dir, std::chrono::seconds(spec->comm.timeout_s)); !st.ok())
+  if (comm && comm->size() > 1)  // a collective that times out names the ranks that never reached it
+    if (absl::Status st = share_arrivals(*comm, run_dir, std::chrono::seconds(spec->comm.timeout_s)); !st.ok()) {
+      if (locked) locked->discard_if_unused();
       return failed(st);
+    }
   arm_interrupts();
   absl::Status st = guard_runtime([&] { return (*trainer)->run(); });
   disarm_interrupts();                              // what is left (writing, MPI shutdown) ends on a signal as usual
@@ -209,9 +211,10 @@ int eval_command(const std::vector<std::string>& argv) {
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kEval);
   if (!spec.ok()) return fail(spec.status());
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
-  auto trainer = Trainer::create(*spec, "");
+  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
+  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
   if (!trainer.ok()) return fail(trainer.status());
-  if (auto st = (*trainer)->load_state(a.weights); !st.ok()) return fail(st);
+  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
   auto evaluated = guard_runtime([&] { return (*trainer)->evaluate(*(*trainer)->data().test); });
   if (!evaluated.ok()) return fail(evaluated.status());
   const MetricsAccumulator& m = *evaluated;

@@ -6,13 +6,23 @@
 
 namespace ty {
 
+namespace {
+// The layer whose default forward() is calling apply() on this thread: a layer that
+// implements neither form would otherwise recurse until the stack ends.
+thread_local const Layer* defaulted_forward = nullptr;
+}  // namespace
+
 Var Layer::forward(Context& ctx, const Var& x) {
+  const Layer* outer = defaulted_forward;
+  defaulted_forward = this;
   Vars ys = apply(ctx, {x});
+  defaulted_forward = outer;
   CHECK_EQ(ys.size(), 1u) << describe() << " gives " << ys.size() << " tensors; call apply()";
   return ys[0];
 }
 
 Vars Layer::apply(Context& ctx, const Vars& xs) {
+  CHECK(defaulted_forward != this) << describe() << " implements neither forward() nor apply()";
   CHECK_EQ(xs.size(), 1u) << describe() << " takes one tensor, got " << xs.size();
   return {forward(ctx, xs[0])};
 }

@@ -36,7 +36,7 @@ void Allocator::fill(void* dst, size_t count, const void* pattern, size_t patter
 
 namespace {
 std::atomic<size_t> g_host_budget{0};  // 0: physical memory
-std::atomic<size_t> g_host_held{0};    // by every CachingHostAllocator, in use or cached
+std::atomic<size_t> g_host_in_use{0};  // by every CachingHostAllocator (their caches are bounded)
 }  // namespace
 
 size_t physical_memory_bytes() {
@@ -51,12 +51,9 @@ const std::shared_ptr<Allocator>& host_memory() {
   static auto* memory = new std::shared_ptr<Allocator>(std::make_shared<CachingHostAllocator>(0));
   return *memory;
 }
-size_t host_memory_held() { return g_host_held.load(); }
+size_t host_memory_in_use() { return g_host_in_use.load(); }
 
-void* ShapeOnlyAllocator::allocate(size_t) {
-  alignas(64) static unsigned char nothing[64];
-  return nothing;
-}
+void* ShapeOnlyAllocator::allocate(size_t) { return nullptr; }  // a stray access faults
 
 size_t host_memory_budget() {
   const size_t b = g_host_budget.load();
@@ -81,6 +78,11 @@ void* CachingHostAllocator::allocate(size_t bytes) {
     throw OutOfMemory(absl::StrCat("a host tensor of ", bytes, " bytes is larger than this machine's ", physical,
                                    " bytes of memory"));
   size_t size = round_up(bytes);
+  if (const size_t now = g_host_in_use.fetch_add(size) + size; now > host_memory_budget()) {
+    g_host_in_use -= size;
+    throw OutOfMemory(absl::StrCat("host tensors would take ", now, " bytes, past this rank's ", host_memory_budget(),
+                                   " bytes (the host's memory shared by its ranks)"));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = free_.find(size);
   void* p = nullptr;
@@ -89,13 +91,11 @@ void* CachingHostAllocator::allocate(size_t bytes) {
     it->second.pop_back();
     cached_bytes_ -= size;
   } else {
-    if (g_host_held + size > host_memory_budget()) release_cache_locked();
-    if (g_host_held + size > host_memory_budget())
-      throw OutOfMemory(absl::StrCat("host tensors would hold ", g_host_held + size, " bytes, past this rank's ",
-                                     host_memory_budget(), " bytes (the host's memory shared by its ranks)"));
     p = std::aligned_alloc(64, size);
-    if (p == nullptr) throw OutOfMemory(absl::StrCat("host memory: an allocation of ", size, " bytes failed"));
-    g_host_held += size;
+    if (p == nullptr) {
+      g_host_in_use -= size;
+      throw OutOfMemory(absl::StrCat("host memory: an allocation of ", size, " bytes failed"));
+    }
   }
   in_use_ += size;
   if (in_use_ > peak_) peak_ = in_use_;
@@ -105,11 +105,11 @@ void* CachingHostAllocator::allocate(size_t bytes) {
 void CachingHostAllocator::deallocate(void* p, size_t bytes) {
   if (p == nullptr) return;
   size_t size = round_up(bytes);
+  g_host_in_use -= size;
   std::lock_guard<std::mutex> lock(mu_);
   in_use_ -= size;
   if (cached_bytes_ + size > cache_limit_) {
     std::free(p);
-    g_host_held -= size;
     return;
   }
   free_[size].push_back(p);
@@ -128,14 +128,9 @@ size_t CachingHostAllocator::peak_bytes_in_use() const {
 
 void CachingHostAllocator::release_cache() {
   std::lock_guard<std::mutex> lock(mu_);
-  release_cache_locked();
-}
-
-void CachingHostAllocator::release_cache_locked() {
   for (auto& [size, blocks] : free_)
     for (void* p : blocks) std::free(p);
   free_.clear();
-  g_host_held -= cached_bytes_;
   cached_bytes_ = 0;
 }
 

@@ -5,7 +5,6 @@
 #include <new>
 #include <string>
 
-#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -26,15 +25,16 @@ class OutOfMemory : public std::bad_alloc {
   std::string what_;
 };
 
-// The host bytes that this process's host allocators may hold together: by default the
-// machine's physical memory; a rank sharing its host with others sets its share. An
-// allocation past it throws OutOfMemory instead of leaving the kernel's OOM killer to end
-// the process after overcommit.
+// The host bytes that this process's host tensors may take together (blocks in use; each
+// allocator's cache of freed blocks is bounded apart): by default the machine's physical
+// memory; a rank sharing its host with others sets its share. An allocation past it throws
+// OutOfMemory instead of leaving the kernel's OOM killer to end the process after
+// overcommit.
 void set_host_memory_budget(size_t bytes);
 size_t host_memory_budget();
 size_t physical_memory_bytes();
-// What they hold now (in use or cached).
-size_t host_memory_held();
+// What their tensors take now (blocks in use; the allocators' caches are bounded apart).
+size_t host_memory_in_use();
 
 class Allocator;
 // Host memory outside any Context, uncached: control messages between ranks (a few
@@ -76,7 +76,6 @@ class CachingHostAllocator final : public Allocator {
 
  private:
   static size_t round_up(size_t bytes);
-  void release_cache_locked();
   mutable std::mutex mu_;
   std::map<size_t, std::vector<void*>> free_;
   size_t cache_limit_;
@@ -85,8 +84,8 @@ class CachingHostAllocator final : public Allocator {
   size_t peak_ = 0;
 };
 
-// Memory that is never there: every allocation is one shared dummy block, and copies and
-// fills do nothing. A Context on it (ContextOptions::shape_only) builds a model's layers
+// Memory that is never there: every allocation is null (a stray access faults), and copies
+// and fills do nothing. A Context on it (ContextOptions::shape_only) builds a model's layers
 // with their shapes but no data, to size them before any memory is spent.
 class ShapeOnlyAllocator final : public Allocator {
  public:

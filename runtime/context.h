@@ -24,7 +24,7 @@ struct ContextOptions {
   uint64_t seed = 0;
   bool use_reference_kernels = false;  // force the reference backend (tests)
   // Tensors with shapes and no data (ShapeOnlyAllocator), on the host: for sizing a model
-  // before building it for real. No op may run.
+  // before building it for real. No kernels: an op throws KernelMissing.
   bool shape_only = false;
   uint64_t dropout_stream = 1;         // distinct per data-parallel rank
   bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution

@@ -10,6 +10,7 @@ class Flatten final : public Layer {
   explicit Flatten(const Shape& in) { out_shape_ = {shape_numel(in)}; }
   Var forward(Context& ctx, const Var& x) override;
   std::string describe() const override { return "flatten"; }
+  int64_t activation_numel() const override { return 0; }  // a view of its input
 };
 
 }  // namespace ty

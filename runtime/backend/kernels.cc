@@ -1,8 +1,11 @@
 #include "runtime/backend/kernels.h"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ty {
 
@@ -15,6 +18,7 @@ const char* kernel_family_name(KernelFamily family) {
     case KernelFamily::kPointwise: return "pointwise";
     case KernelFamily::kLoss: return "loss";
     case KernelFamily::kOptimizer: return "optimizer";
+    case KernelFamily::kCount: break;
   }
   return "?";
 }
@@ -28,6 +32,7 @@ bool KernelBackend::has(KernelFamily family) {
     case KernelFamily::kPointwise: return pointwise() != nullptr;
     case KernelFamily::kLoss: return loss() != nullptr;
     case KernelFamily::kOptimizer: return optimizer() != nullptr;
+    case KernelFamily::kCount: break;
   }
   return false;
 }
@@ -49,14 +54,39 @@ void Kernels::missing(KernelFamily family, const Where& where) const {
                                    candidates_, "); run this model on a device that has them (runtime.device)"));
 }
 
-std::string op_name(const std::source_location& where) {
-  std::string_view f = where.function_name();
-  f = f.substr(0, f.find('('));  // drop the parameters and any lambda suffix
-  if (size_t space = f.rfind(' '); space != f.npos) f.remove_prefix(space + 1);  // and the return type
-  std::string name(f);
-  for (std::string_view ns : {"ty::", "ops::", "{anonymous}::"})  // namespaces say nothing here
-    for (size_t at = name.find(ns); at != name.npos; at = name.find(ns)) name.erase(at, ns.size());
-  return name;
+std::string op_name(const std::source_location& where) { return op_name_of(where.function_name()); }
+
+std::string op_name_of(std::string_view f) {
+  // The qualified name ends at the '(' that opens the parameters ("operator()" keeps its own).
+  size_t end = f.find('(');
+  if (end != f.npos && end >= 8 && f.substr(end - 8, 8) == "operator") end += 2;
+  f = f.substr(0, std::min(end, f.size()));
+  // Drop the return type: up to the last space outside template arguments.
+  int depth = 0;
+  for (size_t i = f.size(); i-- > 0;) {
+    if (f[i] == '>') ++depth;
+    if (f[i] == '<') --depth;
+    if (f[i] == ' ' && depth == 0) {
+      f.remove_prefix(i + 1);
+      break;
+    }
+  }
+  // Drop the namespace components that say nothing here.
+  std::vector<std::string> kept;
+  depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= f.size(); ++i) {
+    if (i < f.size() && f[i] == '<') ++depth;
+    if (i < f.size() && f[i] == '>') --depth;
+    if (i == f.size() || (depth == 0 && f.substr(i, 2) == "::")) {
+      std::string_view part = f.substr(start, i - start);
+      if (part != "ty" && part != "ops" && part != "{anonymous}" && part != "(anonymous namespace)")
+        kept.emplace_back(part);
+      start = i + 2;
+      ++i;
+    }
+  }
+  return absl::StrJoin(kept, "::");
 }
 
 }  // namespace ty

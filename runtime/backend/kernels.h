@@ -6,13 +6,15 @@
 // every family, so an op that a faster backend lacks falls back to it; on a device the list
 // is the device's backend alone, and an op it lacks throws KernelMissing naming the op and
 // the device. A new family (embedding, attention, RNN next) is a header in backend/kernels/,
-// an entry in KernelFamily and an accessor on KernelBackend and Kernels.
+// an entry in KernelFamily (and its name in kernel_family_name), and its accessor on
+// KernelBackend (with its case in has()), KernelBackendOf and Kernels.
 #pragma once
 
 #include <array>
 #include <source_location>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -26,8 +28,8 @@
 
 namespace ty {
 
-enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer };
-inline constexpr int kNumKernelFamilies = 7;
+enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kCount };
+inline constexpr int kNumKernelFamilies = static_cast<int>(KernelFamily::kCount);
 const char* kernel_family_name(KernelFamily family);
 
 class KernelBackend {
@@ -129,7 +131,8 @@ class Kernels {
 };
 
 // The op a source location is in: "conv2d" for `ty::Var ty::ops::conv2d(...)` and for a
-// lambda inside it.
+// lambda inside it; op_name_of takes the compiler's function name.
 std::string op_name(const std::source_location& where);
+std::string op_name_of(std::string_view function_name);
 
 }  // namespace ty

@@ -35,12 +35,18 @@ ShardStream::Assembled ShardStream::decode(const Parts& parts, int64_t epoch, in
   if (b.status.ok()) {
     const int64_t payload = shards_->payload_bytes(), yb = shards_->fields().y.bytes();
     const int64_t xn = shape_numel(shards_->sample_shape());
-    if (options_.raw_records) {
-      b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
-    } else {
-      Batch fresh = Batch::allocate(sample_fields(*shards_), good, batch_memory_);
-      b.x = fresh["x"];
-      b.y = fresh["y"];
+    try {  // on an assembler thread: an allocation past the host budget becomes this batch's error
+      if (options_.raw_records) {
+        b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
+      } else {
+        Batch fresh = Batch::allocate(sample_fields(*shards_), good, batch_memory_);
+        b.x = fresh["x"];
+        b.y = fresh["y"];
+      }
+    } catch (const OutOfMemory& e) {
+      b.status = absl::ResourceExhaustedError(
+          absl::StrCat("out of memory for step ", step, "'s batch: ", e.what(), "; lower data.batch_size"));
+      return b;
     }
     // Touches the records (mapped memory, maybe): plain loops, no objects to destroy.
     auto fill = [&] {

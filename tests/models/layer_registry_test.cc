@@ -53,6 +53,18 @@ class Join final : public Layer {
   std::string describe() const override { return "join"; }
 };
 
+// A layer that implements neither form is a bug found at its first call, not a stack overflow.
+class Neither final : public Layer {
+ public:
+  std::string describe() const override { return "neither"; }
+};
+
+TEST(LayersDeathTest, ALayerWithNeitherForwardNorApplyStopsNamingItself) {
+  Context ctx;
+  Neither layer;
+  EXPECT_DEATH(layer.forward(ctx, Var(ctx.zeros({1, 2}))), "neither implements neither forward\\(\\) nor apply\\(\\)");
+}
+
 TEST(Layers, SeveralTensorsFlowBetweenLayersAndBackThroughTheGradient) {
   Context ctx;
   Sequential seq({3});

@@ -10,7 +10,7 @@ namespace {
 TEST(HostMemoryBudget, AllocationsPastTheBudgetFailAsOutOfMemory) {
   const size_t before = host_memory_budget();
   CachingHostAllocator alloc(/*cache_limit=*/0);
-  set_host_memory_budget(host_memory_held() + (8 << 20));
+  set_host_memory_budget(host_memory_in_use() + (8 << 20));
   void* a = alloc.allocate(4 << 20);
   try {
     alloc.allocate(6 << 20);
@@ -24,12 +24,12 @@ TEST(HostMemoryBudget, AllocationsPastTheBudgetFailAsOutOfMemory) {
   set_host_memory_budget(before);
 }
 
-TEST(HostMemoryBudget, CachedBlocksAreReleasedBeforeFailing) {
+TEST(HostMemoryBudget, CachedBlocksDoNotCount) {
   const size_t before = host_memory_budget();
   CachingHostAllocator alloc;  // caches freed blocks
-  set_host_memory_budget(host_memory_held() + (8 << 20));
-  alloc.deallocate(alloc.allocate(6 << 20), 6 << 20);  // held, cached
-  void* b = alloc.allocate(5 << 20);                   // another size: the cache goes first
+  set_host_memory_budget(host_memory_in_use() + (8 << 20));
+  alloc.deallocate(alloc.allocate(6 << 20), 6 << 20);  // cached, not in use
+  void* b = alloc.allocate(5 << 20);
   alloc.deallocate(b, 5 << 20);
   set_host_memory_budget(before);
 }

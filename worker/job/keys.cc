@@ -40,7 +40,7 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "the run directory's name: a letter or digit, then up to 127 of letters, digits, `.`, `_`, `-`", "file name"},
       {"model.kind", JOB(model.kind), kNone,
        "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`)"},
-      {"model.hidden", JOB(model.hidden), at_least(1),
+      {"model.hidden", JOB(model.hidden), closed(1, 1 << 24),
        "hidden layer sizes (mlp), fully connected sizes after the conv blocks (cnn)"},
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
       {"model.dropout", JOB(model.dropout), half_open(0, 1), "dropout after each hidden activation"},
@@ -118,8 +118,9 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
       {"comm.backend", JOB(comm.backend), kNone, "`auto`: MPI when launched by mpirun/srun with more than one rank"},
       {"comm.timeout_s", JOB(comm.timeout_s), closed(1, 1 << 24),
-       "bound on every collective; past it the rank fails naming the operation, rank and elapsed time, and the ranks "
-       "that never reached it (found through RUN_DIR/.arrivals when every rank sees the run directory)"},
+       "bound on every collective; past it the rank fails naming the operation, rank and elapsed time, and on the host "
+       "communicator the ranks that never reached it (found through RUN_DIR/.arrivals when every rank sees the run "
+       "directory)"},
       {"comm.bucket_mb", JOB(comm.bucket_mb), open_closed(0, 1 << 16), "gradient bucket size for data parallel"},
       {"runtime.threads", JOB(runtime.threads), closed(0, 1024),
        "intra-op threads (oneDNN, OpenMP); 0: cores / ranks on the host"},

@@ -1,5 +1,7 @@
 #include "worker/trainer/memory_estimate.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -11,12 +13,15 @@ constexpr int64_t kActivationCopies = 3;
 }  // namespace
 
 MemoryEstimate estimate_training_memory(Model& model, const OptimizerSpec& optimizer, int64_t samples_per_rank) {
-  const int64_t bytes = 4;  // f32
+  // In double, then capped: a product past 2^62 bytes is "too much" alike, not an overflow.
+  auto bytes = [](double v) { return static_cast<int64_t>(std::min(v, 0x1p62)); };
+  const double params = static_cast<double>(model.num_params()) * 4;  // f32
+  const int slots = optimizer.name == OptimizerKind::kSgd ? (optimizer.momentum > 0 ? 1 : 0) : 2;
   MemoryEstimate e;
-  e.parameters = model.num_params() * bytes * 2;
-  const int64_t slots = optimizer.name == OptimizerKind::kSgd ? (optimizer.momentum > 0 ? 1 : 0) : 2;
-  e.optimizer = model.num_params() * bytes * slots;
-  e.activations = samples_per_rank * model.activation_numel() * bytes * kActivationCopies;
+  e.parameters = bytes(params * 2);
+  e.optimizer = bytes(params * slots);
+  e.activations = bytes(static_cast<double>(samples_per_rank) * static_cast<double>(model.activation_numel()) * 4 *
+                        kActivationCopies);
   return e;
 }
 

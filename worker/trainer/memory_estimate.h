@@ -14,15 +14,15 @@
 namespace ty {
 
 struct MemoryEstimate {
-  int64_t parameters = 0;   // weights and gradients
-  int64_t optimizer = 0;    // momentum / Adam moments
-  int64_t activations = 0;  // of one batch on this rank
-  int64_t total() const { return parameters + optimizer + activations; }
+  int64_t parameters = 0;                                                 // weights and gradients
+  int64_t optimizer = 0;                                                  // momentum / Adam moments
+  int64_t activations = 0;                                                // of one batch on this rank
+  int64_t total() const { return parameters + optimizer + activations; }  // each at most 2^62
 };
 
 MemoryEstimate estimate_training_memory(Model& model, const OptimizerSpec& optimizer, int64_t samples_per_rank);
 
-// OK when `e` fits in `available` bytes (`where`: "host memory for 2 ranks", "cuda:0"); else
+// OK when `e` fits in `available` bytes (`where`: "this rank's host memory", "cuda:0"); else
 // ResourceExhausted with the estimate and what to lower.
 absl::Status check_fits(const MemoryEstimate& e, int64_t available, const std::string& where);
 

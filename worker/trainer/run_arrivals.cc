@@ -6,12 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "comm/rendezvous/file_store.h"
 #include "runtime/status.h"
+#include "worker/trainer/run_directory.h"
 
 namespace ty {
 
 absl::Status share_arrivals(Communicator& comm, const std::string& run_dir, std::chrono::milliseconds timeout) {
   namespace fs = std::filesystem;
-  const fs::path root = fs::path(run_dir) / ".arrivals";
+  const fs::path root = fs::path(run_dir) / kArrivalsName;
   std::error_code ec;
   Tensor v = Tensor::empty(host_memory(), {1}, DType::kF64);
   v.set(0, comm.rank() == 0 ? static_cast<double>(std::random_device{}() & 0xFFFFFFFu) + 1 : 0.0);

@@ -112,7 +112,8 @@ void RunDirectory::discard_if_unused() {
   std::error_code ec;
   if (!created_ || fd_ < 0) return;
   for (const auto& entry : fs::directory_iterator(path_, ec))
-    if (entry.path().filename() != kLockName) return;
+    if (entry.path().filename() != kLockName && entry.path().filename() != kArrivalsName) return;
+  fs::remove_all(fs::path(path_) / kArrivalsName, ec);  // the ranks' notes on timeouts, nothing of the run
   ::unlink((fs::path(path_) / kLockName).c_str());
   ::rmdir(path_.c_str());
 }

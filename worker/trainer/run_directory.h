@@ -14,6 +14,9 @@
 
 namespace ty {
 
+// RUN_DIR/.arrivals: the ranks' notes on collective timeouts (run_arrivals.h).
+inline constexpr char kArrivalsName[] = ".arrivals";
+
 class RunDirectory {
  public:
   // Refuses "/", a path component over 255 bytes, and a non-empty directory that is not a

@@ -140,11 +140,22 @@ absl::Status Trainer::check_memory(const Shape& sample_shape) {
                       build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
   const int64_t world = comm_ ? comm_->size() : 1;
   memory_ = estimate_training_memory(*shapes, spec_.optimizer, (spec_.data.batch_size + world - 1) / world);
-  if (!ctx_->on_gpu())
-    return check_fits(memory_, static_cast<int64_t>(host_memory_budget()), "this rank's host memory");
-  absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index);
-  if (!gpu.ok()) return absl::OkStatus();  // the Context opened it: no figure is no reason to stop
-  return check_fits(memory_, static_cast<int64_t>(gpu->memory_bytes), ctx_->device().str());
+  absl::Status mine;
+  if (!ctx_->on_gpu()) {  // the data is loaded already: what is left of the rank's share
+    const size_t budget = host_memory_budget(), used = host_memory_in_use();
+    mine = check_fits(memory_, static_cast<int64_t>(budget > used ? budget - used : 0), "this rank's host memory");
+  } else if (absl::StatusOr<CudaDeviceInfo> gpu = cuda_device(ctx_->device().index); gpu.ok()) {
+    mine = check_fits(memory_, static_cast<int64_t>(gpu->memory_bytes), ctx_->device().str());
+  }  // else the Context opened the device: no figure is no reason to stop
+  if (comm_ == nullptr) return mine;
+  // Every rank learns whether all fit, so that none goes on into a collective alone.
+  Tensor short_of_memory = Tensor::empty(host_memory(), {1}, DType::kF64);
+  short_of_memory.set(0, mine.ok() ? 0.0 : 1.0);
+  TY_RETURN_IF_ERROR(comm_->allreduce_now(short_of_memory, ReduceOp::kMax));
+  if (!mine.ok() || short_of_memory.at(0) == 0.0) return mine;
+  return absl::ResourceExhaustedError(
+      "another rank's estimate of the memory training takes exceeds what it has (its error says by how much); lower "
+      "data.batch_size or the model's size");
 }
 
 absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {

@@ -65,6 +65,14 @@ TEST(Kernels, OnTheHostAMissingFamilyFallsBackToTheReference) {
 TEST(Kernels, OpNamesComeFromTheEnclosingFunction) {
   auto here = [] { return op_name(std::source_location::current()); };
   EXPECT_EQ(here(), "Kernels_OpNamesComeFromTheEnclosingFunction_Test::TestBody");
+  // GCC's forms: a function, a lambda in it, a member, a call operator, a template, an
+  // anonymous namespace; only the namespaces ty, ops and anonymous ones are dropped.
+  EXPECT_EQ(op_name_of("ty::Var ty::ops::conv2d(ty::Context&, const ty::Var&)"), "conv2d");
+  EXPECT_EQ(op_name_of("ty::ops::conv2d(ty::Context&, const ty::Var&)::<lambda(const ty::Tensor&)>"), "conv2d");
+  EXPECT_EQ(op_name_of("virtual void ty::Identity::forward(int)"), "Identity::forward");
+  EXPECT_EQ(op_name_of("ty::Var ty::{anonymous}::Loops::operator()(int) const"), "Loops::operator()");
+  EXPECT_EQ(op_name_of("void ty::Pool<ty::Max, 2>::run() [with T = float]"), "Pool<ty::Max, 2>::run");
+  EXPECT_EQ(op_name_of("void ty::ops::{anonymous}::pool2d(ty::Context&)"), "pool2d");
 }
 
 }  // namespace
