@@ -289,8 +289,10 @@ absl::StatusOr<ShardStream::Parts> ShardStream::wait_for_parts(int64_t epoch, in
         starving_ = true;  // the planner may exceed the prefetch budget for what is needed now
         plan_cv_.notify_all();
       }
-      assemble_cv_.wait(lock);
+      // Checked before waiting too: a stop that came before this thread first took the lock
+      // has notified nobody (found under AddressSanitizer: a destructor joined forever).
       if (stopping_) return absl::CancelledError("stream stopped");
+      assemble_cv_.wait(lock);
     }
   }
   return parts;
