@@ -132,7 +132,9 @@ int train_command(const std::vector<std::string>& argv) {
                  kTrainUsage);
     return a.help ? 0 : 2;
   }
-  const WorldEnv world = world_from_env();
+  const absl::StatusOr<WorldEnv> found = world_from_env();
+  if (!found.ok()) return fail(found.status());
+  const WorldEnv& world = *found;
   auto failed = [&](const absl::Status& st) {
     return world.size > 1 ? fail(absl::Status(
                                 st.code(), absl::StrCat("rank ", world.rank, " of ", world.size, ": ", st.message())))
@@ -144,6 +146,10 @@ int train_command(const std::vector<std::string>& argv) {
   set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   spec->local_rank = world.local_rank;
   std::unique_ptr<Communicator> comm;
+  if (world.launcher == "rendezvous" && world.size > 1)  // ranks that no MPI launcher started
+    return failed(absl::FailedPreconditionError(
+        "ranks started through TRAINYARD_RANK / TRAINYARD_RENDEZVOUS need the UCX communicator, which this build "
+        "does not have yet; start them with mpirun or srun"));
   if (world.size > 1 || spec->comm.backend == CommBackend::kMpi) {
     if (spec->comm.backend == CommBackend::kNone)
       return failed(absl::InvalidArgumentError(

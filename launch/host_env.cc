@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <thread>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
 namespace ty {
 
 namespace {
@@ -11,23 +14,80 @@ int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
 }
+
+std::string env_text(const char* name, std::string fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+// A whole number in [lo, hi] from `name`, or an error naming it.
+absl::StatusOr<int> env_int_in(const char* name, int lo, int hi, int fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  int n = 0;
+  if (!absl::SimpleAtoi(v, &n) || n < lo || n > hi)
+    return absl::InvalidArgumentError(absl::StrCat(name, "=", v, ": expected a whole number from ", lo, " to ", hi));
+  return n;
+}
+
+absl::StatusOr<WorldEnv> rendezvous_world() {
+  WorldEnv w;
+  w.launcher = "rendezvous";
+  constexpr int kMaxRanks = 1 << 20;
+  auto size = env_int_in("TRAINYARD_WORLD_SIZE", 1, kMaxRanks, 0);
+  if (!size.ok()) return size.status();
+  if (*size == 0) return absl::InvalidArgumentError("TRAINYARD_RANK is set but TRAINYARD_WORLD_SIZE is not");
+  w.size = *size;
+  auto rank = env_int_in("TRAINYARD_RANK", 0, w.size - 1, 0);
+  if (!rank.ok()) return rank.status();
+  w.rank = *rank;
+  auto local_size = env_int_in("TRAINYARD_LOCAL_WORLD_SIZE", 1, w.size, 1);
+  if (!local_size.ok()) return local_size.status();
+  w.local_size = *local_size;
+  auto local_rank = env_int_in("TRAINYARD_LOCAL_RANK", 0, w.local_size - 1, 0);
+  if (!local_rank.ok()) return local_rank.status();
+  w.local_rank = *local_rank;
+  auto attempt = env_int_in("TRAINYARD_ATTEMPT", 0, 1 << 30, 0);
+  if (!attempt.ok()) return attempt.status();
+  w.attempt = *attempt;
+  w.rendezvous = env_text("TRAINYARD_RENDEZVOUS");
+  if (w.rendezvous.empty() && w.size > 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TRAINYARD_WORLD_SIZE=", w.size,
+        " needs TRAINYARD_RENDEZVOUS, the store the ranks meet at (file:///shared/dir or tcp://HOST:PORT)"));
+  w.token = env_text("TRAINYARD_RENDEZVOUS_TOKEN");
+  w.job_id = env_text("TRAINYARD_JOB_ID", "job");
+  return w;
+}
 }  // namespace
 
-WorldEnv world_from_env() {
+absl::StatusOr<WorldEnv> world_from_env() {
   WorldEnv w;
   if (std::getenv("OMPI_COMM_WORLD_SIZE")) {
-    w = {env_int("OMPI_COMM_WORLD_RANK", 0), env_int("OMPI_COMM_WORLD_SIZE", 1),
-         env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0), "ompi"};
+    w.rank = env_int("OMPI_COMM_WORLD_RANK", 0);
+    w.size = env_int("OMPI_COMM_WORLD_SIZE", 1);
+    w.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+    w.launcher = "ompi";
   } else if (std::getenv("PMIX_RANK") && std::getenv("SLURM_NTASKS")) {
-    w = {env_int("PMIX_RANK", 0), env_int("SLURM_NTASKS", 1), env_int("SLURM_LOCALID", 0), "pmix"};
+    w.rank = env_int("PMIX_RANK", 0);
+    w.size = env_int("SLURM_NTASKS", 1);
+    w.local_rank = env_int("SLURM_LOCALID", 0);
+    w.launcher = "pmix";
   } else if (std::getenv("SLURM_PROCID") && std::getenv("SLURM_NTASKS") && std::getenv("SLURM_STEP_ID")) {
-    w = {env_int("SLURM_PROCID", 0), env_int("SLURM_NTASKS", 1), env_int("SLURM_LOCALID", 0), "slurm"};
+    w.rank = env_int("SLURM_PROCID", 0);
+    w.size = env_int("SLURM_NTASKS", 1);
+    w.local_rank = env_int("SLURM_LOCALID", 0);
+    w.launcher = "slurm";
+  } else if (std::getenv("TRAINYARD_RANK") || std::getenv("TRAINYARD_WORLD_SIZE")) {
+    return rendezvous_world();
   }
+  w.local_size = local_ranks_on_host();
   return w;
 }
 
 int local_ranks_on_host() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+  for (const char* name :
+       {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE", "TRAINYARD_LOCAL_WORLD_SIZE"}) {
     const char* v = std::getenv(name);
     if (v == nullptr) continue;
     const int n = std::atoi(v);  // SLURM may say "2(x3)": the leading number is this node's

@@ -1,24 +1,40 @@
-// What the launcher tells a process about its host: how many ranks share it (Open MPI,
-// MPICH/PMI, Slurm), and so how many intra-op threads each should use by default.
+// What the launcher tells a process about its place in the job and its host: how many ranks
+// share it, and so how many intra-op threads each should use by default.
 #pragma once
 
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace ty {
 
-// This process's place in the job, as its launcher tells it: Open MPI's mpirun
-// (OMPI_COMM_WORLD_*), a PMIx launcher (PMIX_RANK, with Slurm's SLURM_NTASKS for the size),
-// or Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID). A plain run is rank 0 of 1.
+// This process's place in the job, as its launcher tells it:
+//   ompi        Open MPI's mpirun (OMPI_COMM_WORLD_*)
+//   pmix        a PMIx launcher (PMIX_RANK, with Slurm's SLURM_NTASKS for the size)
+//   slurm       Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID)
+//   rendezvous  anything else that starts the ranks — a worker daemon, a script, Kubernetes —
+//               through trainyard's own contract: TRAINYARD_RANK, TRAINYARD_WORLD_SIZE,
+//               TRAINYARD_LOCAL_RANK, TRAINYARD_LOCAL_WORLD_SIZE and TRAINYARD_RENDEZVOUS (a
+//               store URL: file:///shared/dir or tcp://HOST:PORT, hosted by rank 0), optionally
+//               TRAINYARD_RENDEZVOUS_TOKEN, TRAINYARD_JOB_ID and TRAINYARD_ATTEMPT (they
+//               prefix every store key, so ranks of a stale attempt never meet a new one)
+//   none        a plain run: rank 0 of 1
+// An MPI or Slurm environment wins over the rendezvous one.
 struct WorldEnv {
   int rank = 0;
   int size = 1;
   int local_rank = 0;
-  std::string launcher = "none";  // ompi | pmix | slurm | none
+  int local_size = 1;
+  std::string launcher = "none";  // ompi | pmix | slurm | rendezvous | none
+  // rendezvous only
+  std::string rendezvous, token, job_id = "job";
+  int attempt = 0;
 };
-WorldEnv world_from_env();
+// Errors (exit class 2) name the variable and what it must hold.
+absl::StatusOr<WorldEnv> world_from_env();
 
-// Ranks on this host: OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS or SLURM_NTASKS_PER_NODE;
-// 1 when none is set.
+// Ranks on this host: OMPI_COMM_WORLD_LOCAL_SIZE, MPI_LOCALNRANKS, SLURM_NTASKS_PER_NODE or
+// TRAINYARD_LOCAL_WORLD_SIZE; 1 when none is set.
 int local_ranks_on_host();
 
 // runtime.threads default: this host's cores divided among its ranks, at least 1.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -66,28 +67,14 @@ absl::Status FileStore::set(const std::string& key, const std::string& value) {
 }
 
 absl::Status FileStore::wait(const std::vector<std::string>& keys, Clock::time_point deadline) {
-  std::vector<std::string> paths;
+  std::map<std::string, std::string> paths;
   for (const std::string& k : keys) {
     absl::StatusOr<std::string> p = path_of(k);
     if (!p.ok()) return p.status();
-    paths.push_back(*p);
+    paths[k] = *p;
   }
-  const auto t0 = Clock::now();
-  auto nap = std::chrono::microseconds(1000);
-  for (;;) {
-    std::vector<std::string> missing;
-    for (size_t i = 0; i < keys.size(); ++i)
-      if (::access(paths[i].c_str(), F_OK) != 0) missing.push_back(keys[i]);
-    if (missing.empty()) return absl::OkStatus();
-    if (Clock::now() >= deadline)
-      return absl::DeadlineExceededError(absl::StrCat(describe(), ": ", missing.size(), " key(s) not set after ",
-                                                      std::chrono::duration<double>(Clock::now() - t0).count(),
-                                                      " s: ", absl::StrJoin(missing, ", ")));
-    std::this_thread::sleep_for(std::min<std::chrono::microseconds>(
-        nap,
-        std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()) + std::chrono::microseconds(1)));
-    nap = std::min(nap * 2, std::chrono::microseconds(50000));
-  }
+  return poll_keys(describe(), keys, deadline,
+                   [&](const std::string& k) -> absl::StatusOr<bool> { return ::access(paths[k].c_str(), F_OK) == 0; });
 }
 
 absl::StatusOr<std::string> FileStore::get(const std::string& key, Clock::time_point deadline) {

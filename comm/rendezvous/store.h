@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ class Store {
   // "file:///shared/dir", "collective over mpi world": for errors.
   virtual std::string describe() const = 0;
 };
+
+// For stores that poll: checks `keys` with `is_set` until all are set or `deadline` passes,
+// backing off from 1 ms to 50 ms; the timeout names `store` and the keys still missing.
+absl::Status poll_keys(const std::string& store, const std::vector<std::string>& keys,
+                       Store::Clock::time_point deadline,
+                       const std::function<absl::StatusOr<bool>(const std::string& key)>& is_set);
 
 // The keys of `base` under `prefix` + "/" (a job id and attempt number, so that ranks of a
 // stale attempt never meet those of a new one).
