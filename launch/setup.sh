@@ -12,6 +12,8 @@ packages=(
   libabsl-dev                      # Status / StatusOr
   zlib1g-dev                       # gzip IDX files
   openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
+  libucx-dev                       # the UCX communicator (ranks that no mpirun started)
+  iproute2                         # network namespaces: multi-host tests on one machine
   slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
   clang libclang-rt-14-dev         # the libFuzzer target of the shard reader
   clang-format                     # the tree's format (.clang-format)
