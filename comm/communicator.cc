@@ -1,6 +1,8 @@
 #include "comm/communicator.h"
 
 #include <climits>
+#include <functional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -24,11 +26,22 @@ class DoneHandle final : public CommHandle {
 // A collective's handle whose timeout names the ranks that never reached it.
 class ExplainedHandle final : public CommHandle {
  public:
-  ExplainedHandle(CommHandlePtr inner, std::shared_ptr<Arrivals> arrivals, uint64_t seq)
-      : inner_(std::move(inner)), arrivals_(std::move(arrivals)), seq_(seq) {}
-  absl::Status wait() override { return explained(inner_->wait()); }
+  ExplainedHandle(CommHandlePtr inner, std::shared_ptr<Arrivals> arrivals, uint64_t seq, std::function<void()> finished)
+      : inner_(std::move(inner)), arrivals_(std::move(arrivals)), seq_(seq), finished_(std::move(finished)) {}
+  ~ExplainedHandle() override {
+    if (finished_) finished_();
+  }
+  absl::Status wait() override {
+    absl::Status st = explained(inner_->wait());
+    if (finished_) std::exchange(finished_, nullptr)();
+    return st;
+  }
   // Never waits: a timeout seen here is explained by the wait() that ends the operation.
-  bool test(absl::Status* status) override { return inner_->test(status); }
+  bool test(absl::Status* status) override {
+    if (!inner_->test(status)) return false;
+    if (finished_) std::exchange(finished_, nullptr)();
+    return true;
+  }
   double run_seconds() const override { return inner_->run_seconds(); }
 
  private:
@@ -38,6 +51,7 @@ class ExplainedHandle final : public CommHandle {
   CommHandlePtr inner_;
   std::shared_ptr<Arrivals> arrivals_;
   uint64_t seq_;
+  std::function<void()> finished_;  // takes seq_ off the in-flight set
 };
 
 const char* op_name(ReduceOp op) {
@@ -53,14 +67,39 @@ const char* op_name(ReduceOp op) {
 
 CommHandlePtr done_handle(absl::Status status) { return std::make_unique<DoneHandle>(std::move(status)); }
 
+void Communicator::track(uint64_t seq) {
+  if (!arrivals_) return;
+  std::lock_guard<std::mutex> lock(*in_flight_mu_);
+  in_flight_->insert(seq);
+}
+
 CommHandlePtr Communicator::explained(CommHandlePtr handle, uint64_t seq) {
   if (!arrivals_) return handle;
-  return std::make_unique<ExplainedHandle>(std::move(handle), arrivals_, seq);
+  auto done = [mu = in_flight_mu_, set = in_flight_, seq] {
+    std::lock_guard<std::mutex> lock(*mu);
+    set->erase(seq);
+  };
+  return std::make_unique<ExplainedHandle>(std::move(handle), arrivals_, seq, std::move(done));
 }
 
 absl::Status Communicator::explained(absl::Status status, uint64_t seq) {
-  if (!arrivals_ || status.code() != absl::StatusCode::kDeadlineExceeded) return status;
+  if (!arrivals_) return status;
+  {
+    std::lock_guard<std::mutex> lock(*in_flight_mu_);
+    in_flight_->erase(seq);
+  }
+  if (status.code() != absl::StatusCode::kDeadlineExceeded) return status;
   return arrivals_->explain(status, seq);
+}
+
+std::string Communicator::explain_stuck(const std::string& message) {
+  uint64_t oldest = 0;
+  {
+    std::lock_guard<std::mutex> lock(*in_flight_mu_);
+    if (!arrivals_ || in_flight_->empty()) return message;
+    oldest = *in_flight_->begin();
+  }
+  return std::string(arrivals_->explain(absl::DeadlineExceededError(message), oldest).message());
 }
 
 std::string Communicator::where(const char* op) const {
@@ -90,12 +129,14 @@ absl::Status Communicator::check_peer(const char* op, int peer, const char* role
 CommHandlePtr Communicator::allreduce(Tensor t, ReduceOp op) {
   const uint64_t seq = ++collectives_;
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return done_handle(st);
+  track(seq);
   return explained(do_allreduce(std::move(t), op), seq);
 }
 
 absl::Status Communicator::allreduce_now(Tensor t, ReduceOp op) {
   const uint64_t seq = ++collectives_;
   if (absl::Status st = check_tensor("allreduce", t, true); !st.ok()) return st;
+  track(seq);
   return explained(do_allreduce_now(std::move(t), op), seq);
 }
 
@@ -104,6 +145,7 @@ CommHandlePtr Communicator::broadcast(Tensor t, int root) {
   absl::Status st = check_tensor("broadcast", t, false);
   if (st.ok()) st = check_peer("broadcast", root, "root");
   if (!st.ok()) return done_handle(st);
+  track(seq);
   return explained(do_broadcast(std::move(t), root), seq);
 }
 
@@ -116,6 +158,7 @@ CommHandlePtr Communicator::allgather(Tensor in, Tensor out) {
                                                  dtype_name(out.dtype()), " elements, not ", size(), " x ", in.numel(),
                                                  " ", dtype_name(in.dtype())));
   if (!st.ok()) return done_handle(st);
+  track(seq);
   return explained(do_allgather(std::move(in), std::move(out)), seq);
 }
 
@@ -128,11 +171,13 @@ CommHandlePtr Communicator::reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
                                                  " ", dtype_name(in.dtype()), " elements, not ", size(), " x ",
                                                  out.numel(), " ", dtype_name(out.dtype())));
   if (!st.ok()) return done_handle(st);
+  track(seq);
   return explained(do_reduce_scatter(std::move(in), std::move(out), op), seq);
 }
 
 CommHandlePtr Communicator::barrier() {
   const uint64_t seq = ++collectives_;
+  track(seq);
   return explained(do_barrier(), seq);
 }
 
@@ -160,6 +205,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::split(int color, int
   const uint64_t seq = ++collectives_;
   if (color < kNoGroup)
     return absl::InvalidArgumentError(absl::StrCat(where("split"), ": color ", color, " (allowed: >= 0, or kNoGroup)"));
+  track(seq);
   absl::StatusOr<std::unique_ptr<Communicator>> child = do_split(color, key);
   if (absl::Status st = explained(child.status(), seq); !st.ok()) return st;
   if (*child && arrivals_)  // keyed by this split's number too: two splits may give equal names

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -120,6 +122,10 @@ class Communicator {
 
   // "allreduce on group world (rank 1 of 4, mpi)": the prefix of every error.
   std::string where(const char* op) const;
+  // For a backend whose caller is stuck in a blocking call and cannot return the timeout:
+  // `message` with the ranks that never reached the oldest collective still in flight
+  // (arrivals.h), or `message` itself without arrivals. Any thread may call it.
+  std::string explain_stuck(const std::string& message);
 
  private:
   // OK, or an InvalidArgument error naming the op, group and rank.
@@ -129,11 +135,15 @@ class Communicator {
   absl::Status check_point_to_point(const char* op, const Tensor& t, int peer, const char* role, int tag) const;
   // With arrivals set, a timeout of collective `seq` names the ranks that never reached it.
   // Every public collective takes its number first, checks or not (arrivals.h step 1).
+  void track(uint64_t seq);  // collective `seq` is in flight (arrivals only)
   CommHandlePtr explained(CommHandlePtr handle, uint64_t seq);
   absl::Status explained(absl::Status status, uint64_t seq);
 
   std::shared_ptr<Arrivals> arrivals_;
   uint64_t collectives_ = 0;
+  // With arrivals: the numbers of the collectives issued and not yet waited for.
+  std::shared_ptr<std::mutex> in_flight_mu_ = std::make_shared<std::mutex>();
+  std::shared_ptr<std::set<uint64_t>> in_flight_ = std::make_shared<std::set<uint64_t>>();
 };
 
 }  // namespace ty

@@ -75,6 +75,10 @@ MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::kMax ? MPI_MAX : MPI_SUM; }
 struct MpiCommunicator::Shared {
   std::unique_ptr<OpQueue> queue;
   bool owns_mpi = false;
+  // The world communicator's explanation of a stuck collective (the ranks that never
+  // reached it); set while it lives.
+  std::mutex mu;
+  std::function<std::string(const std::string&)> explain;
   ~Shared() {
     if (queue->broken()) return;  // the communicators' destructors aborted the job already
     if (owns_mpi) queue->run_on_thread([] { MPI_Finalize(); });
@@ -102,17 +106,31 @@ absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::create(CommOpt
   if (rc != MPI_SUCCESS) return mpi_error("MPI_Init_thread", rc);
   if (!initialized && provided < MPI_THREAD_SERIALIZED)
     return absl::FailedPreconditionError("this MPI library does not provide MPI_THREAD_SERIALIZED");
-  boot->set_on_stuck([](const std::string& msg) {
-    std::fprintf(stderr, "trainyard: error: %s; aborting the job\n", msg.c_str());
+  auto shared = std::make_shared<Shared>();
+  boot->set_on_stuck([s = shared.get()](const std::string& msg) {  // the queue dies with Shared
+    std::string why = msg;
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      if (s->explain) why = s->explain(msg);
+    }
+    std::fprintf(stderr, "trainyard: error: %s; aborting the job\n", why.c_str());
     MPI_Abort(MPI_COMM_WORLD, kExitRetryable);
   });
-  auto shared = std::make_shared<Shared>();
   shared->queue = std::move(boot);
   shared->owns_mpi = !initialized;
-  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(std::move(shared), MPI_COMM_WORLD, rank, size, "world"));
+  auto world = std::unique_ptr<MpiCommunicator>(new MpiCommunicator(shared, MPI_COMM_WORLD, rank, size, "world"));
+  {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->explain = [w = world.get()](const std::string& msg) { return w->explain_stuck(msg); };
+  }
+  return world;
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  if (comm_ == MPI_COMM_WORLD) {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->explain = nullptr;
+  }
   if (queue().broken()) {
     // The queue thread may be inside a collective that will never complete: end the job
     // from here (mpirun then stops every rank) rather than join it.
