@@ -54,9 +54,9 @@ absl::Status ring_reduce_scatter(Transport& t, char* base, const Chunks& c, DTyp
   std::vector<char> incoming;
   for (int step = 0; step < w - 1; ++step) {
     const int send_chunk = mod(r - step, w), recv_chunk = mod(r - step - 1, w);
-    TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + c.begin(send_chunk) * es, c.size(send_chunk) * es));
     incoming.resize(c.size(recv_chunk) * es);
-    TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, incoming.data(), incoming.size(), deadline));
+    TY_RETURN_IF_ERROR(t.sendrecv(mod(r + 1, w), base + c.begin(send_chunk) * es, c.size(send_chunk) * es,
+                                  mod(r - 1, w), incoming.data(), incoming.size(), tag, deadline));
     reduce_bytes(dt, base + c.begin(recv_chunk) * es, incoming.data(), c.size(recv_chunk), op);
   }
   return absl::OkStatus();
@@ -73,9 +73,9 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline 
     TY_RETURN_IF_ERROR(ring_reduce_scatter(t, base, c, buf.dtype(), op, tag, deadline));
     for (int step = 0; step < w - 1; ++step) {
       const int send_chunk = mod(r + 1 - step, w), recv_chunk = mod(r - step, w);
-      TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + c.begin(send_chunk) * es, c.size(send_chunk) * es));
-      TY_RETURN_IF_ERROR(
-          t.recv(mod(r - 1, w), tag, base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, deadline));
+      TY_RETURN_IF_ERROR(t.sendrecv(mod(r + 1, w), base + c.begin(send_chunk) * es, c.size(send_chunk) * es,
+                                    mod(r - 1, w), base + c.begin(recv_chunk) * es, c.size(recv_chunk) * es, tag,
+                                    deadline));
     }
   }
   if (op == ReduceOp::kAvg) scale_in_place(buf, 1.0 / w);
@@ -89,8 +89,8 @@ absl::Status allgather(Transport& t, const Tensor& in, Tensor out, int tag, Dead
   copy_bytes(base + r * block, in.raw(), block);
   for (int step = 0; step < w - 1; ++step) {
     const int send_block = mod(r - step, w), recv_block = mod(r - step - 1, w);
-    TY_RETURN_IF_ERROR(t.send(mod(r + 1, w), tag, base + send_block * block, block));
-    TY_RETURN_IF_ERROR(t.recv(mod(r - 1, w), tag, base + recv_block * block, block, deadline));
+    TY_RETURN_IF_ERROR(t.sendrecv(mod(r + 1, w), base + send_block * block, block, mod(r - 1, w),
+                                  base + recv_block * block, block, tag, deadline));
   }
   return absl::OkStatus();
 }

@@ -1,0 +1,191 @@
+#include "comm/ucx/ucx_transport.h"
+
+#include <ucp/api/ucp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace ty {
+namespace {
+
+constexpr uint64_t kFullMask = ~uint64_t{0};
+
+uint64_t make_tag(int src, int tag) {
+  return (static_cast<uint64_t>(src) & 0xFFFFF) << 44 | static_cast<uint64_t>(static_cast<uint32_t>(tag));
+}
+
+std::string ucs_text(ucs_status_t s) { return ucs_status_string(s); }
+
+// The transport names in ucp_ep_print_info's lane lines ("lane[0]:  2:tcp/lo.0 md[1] ...").
+std::vector<std::string> lane_transports(const std::string& info) {
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    if (line.find("lane[") == absl::string_view::npos) continue;
+    for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+      const size_t colon = word.find(':'), slash = word.find('/');
+      if (colon != absl::string_view::npos && slash != absl::string_view::npos && colon < slash && colon > 0 &&
+          std::isdigit(static_cast<unsigned char>(word[0]))) {
+        out.emplace_back(word.substr(colon + 1, slash - colon - 1));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct UcxTransport::Impl {
+  ucp_context_h context = nullptr;
+  ucp_worker_h worker = nullptr;
+  std::vector<ucp_ep_h> eps;
+  std::vector<std::atomic<bool>> lost;  // per peer: its endpoint failed (step 2)
+  explicit Impl(int size) : eps(static_cast<size_t>(size), nullptr), lost(static_cast<size_t>(size)) {}
+
+  ~Impl() {
+    for (ucp_ep_h& ep : eps) {
+      if (ep == nullptr) continue;
+      ucp_request_param_t p{};
+      p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+      p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+      ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
+      if (UCS_PTR_IS_PTR(req)) {
+        while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker);
+        ucp_request_free(req);
+      }
+    }
+    if (worker) ucp_worker_destroy(worker);
+    if (context) ucp_cleanup(context);
+  }
+
+  static void on_error(void* arg, ucp_ep_h ep, ucs_status_t) {
+    auto* self = static_cast<Impl*>(arg);
+    for (size_t r = 0; r < self->eps.size(); ++r)
+      if (self->eps[r] == ep) self->lost[r] = true;
+  }
+
+  // Waits for `req` (a request pointer, null: done at once, or an error) while progressing;
+  // the error names `what` and, where a peer's endpoint failed, that peer.
+  absl::Status wait(ucs_status_ptr_t req, int peer, const std::string& what, Clock::time_point deadline) {
+    if (req == nullptr) return absl::OkStatus();
+    if (UCS_PTR_IS_ERR(req)) return failed(UCS_PTR_STATUS(req), peer, what);
+    ucs_status_t st;
+    int idle = 0;
+    while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+      if (ucp_worker_progress(worker) == 0 && ++idle > 1024) {
+        idle = 0;
+        if (lost[static_cast<size_t>(peer)] || Clock::now() > deadline) {
+          ucp_request_cancel(worker, req);
+          while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker);
+          ucp_request_free(req);
+          if (lost[static_cast<size_t>(peer)]) return failed(UCS_ERR_CONNECTION_RESET, peer, what);
+          return absl::DeadlineExceededError(absl::StrCat(what, ": rank ", peer, " did not answer by the deadline"));
+        }
+      }
+    }
+    ucp_request_free(req);
+    return st == UCS_OK ? absl::OkStatus() : failed(st, peer, what);
+  }
+
+  absl::Status failed(ucs_status_t st, int peer, const std::string& what) const {
+    if (lost[static_cast<size_t>(peer)] || st == UCS_ERR_CONNECTION_RESET || st == UCS_ERR_ENDPOINT_TIMEOUT ||
+        st == UCS_ERR_UNREACHABLE)
+      return absl::UnavailableError(absl::StrCat(what, ": rank ", peer, " is lost (", ucs_text(st), ")"));
+    return absl::InternalError(absl::StrCat(what, ": ", ucs_text(st)));
+  }
+};
+
+UcxTransport::UcxTransport(std::unique_ptr<Impl> impl, int rank, int size)
+    : impl_(std::move(impl)), rank_(rank), size_(size) {}
+
+UcxTransport::~UcxTransport() = default;
+
+absl::StatusOr<std::unique_ptr<UcxTransport>> UcxTransport::connect(rendezvous::Store& store, int rank, int size,
+                                                                    Clock::time_point deadline) {
+  auto impl = std::make_unique<Impl>(size);
+  ucp_config_t* config = nullptr;
+  if (ucs_status_t s = ucp_config_read(nullptr, nullptr, &config); s != UCS_OK)
+    return absl::FailedPreconditionError(absl::StrCat("UCX: reading its configuration (UCX_*): ", ucs_text(s)));
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES;
+  params.features = UCP_FEATURE_TAG;
+  ucs_status_t s = ucp_init(&params, config, &impl->context);
+  ucp_config_release(config);
+  if (s != UCS_OK) return absl::FailedPreconditionError(absl::StrCat("UCX: ucp_init: ", ucs_text(s)));
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SINGLE;
+  if ((s = ucp_worker_create(impl->context, &wp, &impl->worker)) != UCS_OK)
+    return absl::FailedPreconditionError(absl::StrCat("UCX: ucp_worker_create: ", ucs_text(s)));
+  // Step 1.
+  ucp_address_t* address = nullptr;
+  size_t address_bytes = 0;
+  if ((s = ucp_worker_get_address(impl->worker, &address, &address_bytes)) != UCS_OK)
+    return absl::FailedPreconditionError(absl::StrCat("UCX: ucp_worker_get_address: ", ucs_text(s)));
+  const std::string mine(reinterpret_cast<const char*>(address), address_bytes);
+  ucp_worker_release_address(impl->worker, address);
+  if (absl::Status st = store.set(absl::StrCat("ucx/", rank), mine); !st.ok()) return st;
+  // Step 2.
+  for (int r = 0; r < size; ++r) {
+    if (r == rank) continue;
+    absl::StatusOr<std::string> theirs = store.get(absl::StrCat("ucx/", r), deadline);
+    if (!theirs.ok()) return theirs.status();
+    ucp_ep_params_t ep{};
+    ep.field_mask =
+        UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    ep.address = reinterpret_cast<const ucp_address_t*>(theirs->data());
+    ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    ep.err_handler.cb = &Impl::on_error;
+    ep.err_handler.arg = impl.get();
+    if ((s = ucp_ep_create(impl->worker, &ep, &impl->eps[static_cast<size_t>(r)])) != UCS_OK)
+      return absl::UnavailableError(absl::StrCat("UCX: rank ", rank, " cannot reach rank ", r, ": ", ucs_text(s)));
+  }
+  auto t = std::unique_ptr<UcxTransport>(new UcxTransport(std::move(impl), rank, size));
+  std::set<std::string> names;  // the transports of every lane to every peer, from UCX's own report
+  for (ucp_ep_h ep : t->impl_->eps) {
+    if (ep == nullptr) continue;
+    char* text = nullptr;
+    size_t text_bytes = 0;
+    FILE* out = open_memstream(&text, &text_bytes);
+    if (out == nullptr) continue;
+    ucp_ep_print_info(ep, out);
+    std::fclose(out);
+    for (const std::string& name : lane_transports(std::string(text, text_bytes))) names.insert(name);
+    std::free(text);
+  }
+  t->transports_ = names.empty() ? "self" : absl::StrJoin(names, ", ");
+  return t;
+}
+
+absl::Status UcxTransport::send(int dst, int tag, const void* data, size_t bytes) {
+  ucp_request_param_t p{};
+  ucs_status_ptr_t req = ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(dst)], data, bytes, make_tag(rank_, tag), &p);
+  return impl_->wait(req, dst, absl::StrCat("send to rank ", dst), Clock::now() + std::chrono::hours(24 * 365));
+}
+
+absl::Status UcxTransport::recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) {
+  ucp_request_param_t p{};
+  ucs_status_ptr_t req = ucp_tag_recv_nbx(impl_->worker, data, bytes, make_tag(src, tag), kFullMask, &p);
+  return impl_->wait(req, src, absl::StrCat("receive from rank ", src), deadline);
+}
+
+absl::Status UcxTransport::sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data,
+                                    size_t recv_bytes, int tag, Clock::time_point deadline) {
+  ucp_request_param_t p{};
+  ucs_status_ptr_t in = ucp_tag_recv_nbx(impl_->worker, recv_data, recv_bytes, make_tag(src, tag), kFullMask, &p);
+  ucs_status_ptr_t out =
+      ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(dst)], send_data, send_bytes, make_tag(rank_, tag), &p);
+  absl::Status sent = impl_->wait(out, dst, absl::StrCat("send to rank ", dst), deadline);
+  absl::Status got = impl_->wait(in, src, absl::StrCat("receive from rank ", src), deadline);
+  return sent.ok() ? got : sent;
+}
+
+}  // namespace ty

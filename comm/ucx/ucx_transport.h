@@ -1,0 +1,53 @@
+// UcxTransport: the Transport (comm/transport.h) over UCX's ucp tag API — one UCX context
+// and worker per rank, an endpoint per peer — so that the ring algorithms run on shared
+// memory, TCP or RDMA, whatever UCX finds (UCX_TLS and UCX_NET_DEVICES are honoured).
+//
+// Protocol:
+//  1. Every rank posts its worker address under "ucx/<rank>" in the job's rendezvous store
+//     and waits for everyone's (bounded by the deadline).
+//  2. It creates an endpoint to every peer with peer error handling: a peer that dies fails
+//     the operations that involve it at once, naming it, instead of at the timeout.
+//  3. A message's 64-bit tag is (source rank: 20 bits, group: 12 bits, user tag: 32 bits),
+//     matched exactly, so groups and concurrent collectives never take each other's data.
+//  4. Operations run on one thread at a time (the communicator's op queue): the worker is
+//     single-threaded, and every wait progresses it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "comm/rendezvous/store.h"
+#include "comm/transport.h"
+
+namespace ty {
+
+class UcxTransport final : public Transport {
+ public:
+  // Steps 1 and 2 for `rank` of `size`, through `store`, by `deadline`.
+  static absl::StatusOr<std::unique_ptr<UcxTransport>> connect(rendezvous::Store& store, int rank, int size,
+                                                               Clock::time_point deadline);
+  ~UcxTransport() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  // Returns when `data` may be reused (the message is on its way or delivered).
+  absl::Status send(int dst, int tag, const void* data, size_t bytes) override;
+  absl::Status recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) override;
+  // The receive is posted before the send: no pair of ranks waits on the other's send.
+  absl::Status sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data, size_t recv_bytes,
+                        int tag, Clock::time_point deadline) override;
+  // "tcp", "sysv, posix, cma", ...: the transports UCX chose to reach the peers.
+  std::string transports() const { return transports_; }
+
+ private:
+  struct Impl;
+  explicit UcxTransport(std::unique_ptr<Impl> impl, int rank, int size);
+  std::unique_ptr<Impl> impl_;
+  int rank_, size_;
+  std::string transports_;
+};
+
+}  // namespace ty
