@@ -11,8 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "comm/communicator.h"
-#include "comm/op_queue.h"
+#include "comm/algorithms/transport_communicator.h"
 #include "comm/transport.h"
 
 namespace ty {
@@ -48,31 +47,18 @@ class InProcessTransport final : public Transport {
   int rank_;
 };
 
-class InProcessCommunicator final : public Communicator {
+class InProcessCommunicator final : public TransportCommunicator {
  public:
   // One communicator per rank of a `size`-rank group; hand each to its own thread.
   static std::vector<std::unique_ptr<InProcessCommunicator>> create_group(int size, CommOptions options = {});
 
   InProcessCommunicator(std::shared_ptr<InProcessHub> hub, int rank, CommOptions options, std::string group = "world");
-  int rank() const override { return transport_.rank(); }
-  int size() const override { return transport_.size(); }
-  std::string backend() const override { return "inprocess"; }
-  std::string group() const override { return group_; }
 
  protected:
-  TY_COMMUNICATOR_BACKEND_OPS
-  absl::Status do_allreduce_now(Tensor t, ReduceOp op) override;
+  std::unique_ptr<Communicator> make_child(int split, int color, const std::vector<int>& members, int rank) override;
 
  private:
-  // Collectives take consecutive negative tags; user send/recv tags are >= 0.
-  int next_tag() { return -1 - collective_count_++; }
   std::shared_ptr<InProcessHub> hub_;
-  InProcessTransport transport_;
-  CommOptions options_;
-  std::string group_;
-  int collective_count_ = 0;
-  int split_count_ = 0;
-  OpQueue queue_;  // last: its thread stops before the transport goes
 };
 
 }  // namespace ty

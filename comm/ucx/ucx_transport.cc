@@ -18,8 +18,9 @@ namespace {
 
 constexpr uint64_t kFullMask = ~uint64_t{0};
 
-uint64_t make_tag(int src, int tag) {
-  return (static_cast<uint64_t>(src) & 0xFFFFF) << 44 | static_cast<uint64_t>(static_cast<uint32_t>(tag));
+uint64_t make_tag(int world_src, int group, int tag) {
+  return (static_cast<uint64_t>(world_src) & 0xFFFFF) << 44 | (static_cast<uint64_t>(group) & 0xFFF) << 32 |
+         static_cast<uint64_t>(static_cast<uint32_t>(tag));
 }
 
 std::string ucs_text(ucs_status_t s) { return ucs_status_string(s); }
@@ -103,8 +104,24 @@ struct UcxTransport::Impl {
   }
 };
 
-UcxTransport::UcxTransport(std::unique_ptr<Impl> impl, int rank, int size)
-    : impl_(std::move(impl)), rank_(rank), size_(size) {}
+UcxTransport::UcxTransport(std::shared_ptr<Impl> impl, int rank, std::vector<int> world_ranks, int group)
+    : impl_(std::move(impl)),
+      rank_(rank),
+      size_(static_cast<int>(world_ranks.size())),
+      world_ranks_(std::move(world_ranks)),
+      group_(group) {}
+
+uint64_t UcxTransport::tag_of(int group_rank, int tag) const {
+  return make_tag(world_ranks_[static_cast<size_t>(group_rank)], group_, tag);
+}
+
+std::unique_ptr<UcxTransport> UcxTransport::subgroup(int group, const std::vector<int>& members, int rank) const {
+  std::vector<int> world;
+  for (int m : members) world.push_back(world_ranks_[static_cast<size_t>(m)]);
+  auto t = std::unique_ptr<UcxTransport>(new UcxTransport(impl_, rank, std::move(world), group));
+  t->transports_ = transports_;
+  return t;
+}
 
 UcxTransport::~UcxTransport() = default;
 
@@ -148,7 +165,9 @@ absl::StatusOr<std::unique_ptr<UcxTransport>> UcxTransport::connect(rendezvous::
     if ((s = ucp_ep_create(impl->worker, &ep, &impl->eps[static_cast<size_t>(r)])) != UCS_OK)
       return absl::UnavailableError(absl::StrCat("UCX: rank ", rank, " cannot reach rank ", r, ": ", ucs_text(s)));
   }
-  auto t = std::unique_ptr<UcxTransport>(new UcxTransport(std::move(impl), rank, size));
+  std::vector<int> everyone(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) everyone[static_cast<size_t>(r)] = r;
+  auto t = std::unique_ptr<UcxTransport>(new UcxTransport(std::move(impl), rank, std::move(everyone), 0));
   std::set<std::string> names;  // the transports of every lane to every peer, from UCX's own report
   for (ucp_ep_h ep : t->impl_->eps) {
     if (ep == nullptr) continue;
@@ -167,24 +186,26 @@ absl::StatusOr<std::unique_ptr<UcxTransport>> UcxTransport::connect(rendezvous::
 
 absl::Status UcxTransport::send(int dst, int tag, const void* data, size_t bytes) {
   ucp_request_param_t p{};
-  ucs_status_ptr_t req = ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(dst)], data, bytes, make_tag(rank_, tag), &p);
-  return impl_->wait(req, dst, absl::StrCat("send to rank ", dst), Clock::now() + std::chrono::hours(24 * 365));
+  const int peer = world_ranks_[static_cast<size_t>(dst)];
+  ucs_status_ptr_t req = ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(peer)], data, bytes, tag_of(rank_, tag), &p);
+  return impl_->wait(req, peer, absl::StrCat("send to rank ", dst), Clock::now() + std::chrono::hours(24 * 365));
 }
 
 absl::Status UcxTransport::recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) {
   ucp_request_param_t p{};
-  ucs_status_ptr_t req = ucp_tag_recv_nbx(impl_->worker, data, bytes, make_tag(src, tag), kFullMask, &p);
-  return impl_->wait(req, src, absl::StrCat("receive from rank ", src), deadline);
+  ucs_status_ptr_t req = ucp_tag_recv_nbx(impl_->worker, data, bytes, tag_of(src, tag), kFullMask, &p);
+  return impl_->wait(req, world_ranks_[static_cast<size_t>(src)], absl::StrCat("receive from rank ", src), deadline);
 }
 
 absl::Status UcxTransport::sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data,
                                     size_t recv_bytes, int tag, Clock::time_point deadline) {
   ucp_request_param_t p{};
-  ucs_status_ptr_t in = ucp_tag_recv_nbx(impl_->worker, recv_data, recv_bytes, make_tag(src, tag), kFullMask, &p);
+  const int to = world_ranks_[static_cast<size_t>(dst)], from = world_ranks_[static_cast<size_t>(src)];
+  ucs_status_ptr_t in = ucp_tag_recv_nbx(impl_->worker, recv_data, recv_bytes, tag_of(src, tag), kFullMask, &p);
   ucs_status_ptr_t out =
-      ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(dst)], send_data, send_bytes, make_tag(rank_, tag), &p);
-  absl::Status sent = impl_->wait(out, dst, absl::StrCat("send to rank ", dst), deadline);
-  absl::Status got = impl_->wait(in, src, absl::StrCat("receive from rank ", src), deadline);
+      ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(to)], send_data, send_bytes, tag_of(rank_, tag), &p);
+  absl::Status sent = impl_->wait(out, to, absl::StrCat("send to rank ", dst), deadline);
+  absl::Status got = impl_->wait(in, from, absl::StrCat("receive from rank ", src), deadline);
   return sent.ok() ? got : sent;
 }
 

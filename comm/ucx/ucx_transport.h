@@ -41,12 +41,19 @@ class UcxTransport final : public Transport {
                         int tag, Clock::time_point deadline) override;
   // "tcp", "sysv, posix, cma", ...: the transports UCX chose to reach the peers.
   std::string transports() const { return transports_; }
+  // The transport of a sub-group over the same worker and endpoints: `members` are its
+  // ranks in this transport's numbering, `rank` this rank's place; `group` (1 to 4095,
+  // distinct among the groups alive at once) goes into every tag (step 3).
+  std::unique_ptr<UcxTransport> subgroup(int group, const std::vector<int>& members, int rank) const;
 
  private:
   struct Impl;
-  explicit UcxTransport(std::unique_ptr<Impl> impl, int rank, int size);
-  std::unique_ptr<Impl> impl_;
+  UcxTransport(std::shared_ptr<Impl> impl, int rank, std::vector<int> world_ranks, int group);
+  uint64_t tag_of(int group_rank, int tag) const;
+  std::shared_ptr<Impl> impl_;
   int rank_, size_;
+  std::vector<int> world_ranks_;  // this group's rank -> the world's
+  int group_ = 0;
   std::string transports_;
 };
 
