@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "launch/host_env.h"
+#include "launch/world_comm.h"
 #include "runtime/backend/kernels.h"
 #include "runtime/status.h"
 #include "worker/job/exit_codes.h"
@@ -145,21 +146,9 @@ int train_command(const std::vector<std::string>& argv) {
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   spec->local_rank = world.local_rank;
-  std::unique_ptr<Communicator> comm;
-  if (world.launcher == "rendezvous" && world.size > 1)  // ranks that no MPI launcher started
-    return failed(absl::FailedPreconditionError(
-        "ranks started through TRAINYARD_RANK / TRAINYARD_RENDEZVOUS need the UCX communicator, which this build "
-        "does not have yet; start them with mpirun or srun"));
-  if (world.size > 1 || spec->comm.backend == CommBackend::kMpi) {
-    if (spec->comm.backend == CommBackend::kNone)
-      return failed(absl::InvalidArgumentError(
-          absl::StrCat("comm.backend: none, but the launcher (", world.launcher, ") started ", world.size, " ranks")));
-    CommOptions o;
-    o.timeout = std::chrono::seconds(spec->comm.timeout_s);
-    auto mpi = MpiCommunicator::create(o);
-    if (!mpi.ok()) return failed(mpi.status());
-    comm = std::move(*mpi);
-  }
+  absl::StatusOr<WorldComm> world_comm = open_world_comm(world, *spec);
+  if (!world_comm.ok()) return failed(world_comm.status());
+  std::unique_ptr<Communicator>& comm = world_comm->comm;
   std::string run_dir = a.run_dir;
   if (run_dir.empty()) {
     auto named = shared_default_run_dir(spec->name, comm.get());

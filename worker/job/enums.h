@@ -33,7 +33,7 @@ TY_SPEC_ENUM(IoMode, kAuto, kPread, kMmap)({"auto", "pread", "mmap"});
 TY_SPEC_ENUM(OptimizerKind, kSgd, kAdam, kAdamW)({"sgd", "adam", "adamw"});
 TY_SPEC_ENUM(ScheduleKind, kConstant, kStep, kCosine)({"constant", "step", "cosine"});
 TY_SPEC_ENUM(LossKind, kAuto, kCrossEntropy, kMse, kBceWithLogits)({"auto", "cross_entropy", "mse", "bce_with_logits"});
-TY_SPEC_ENUM(CommBackend, kAuto, kMpi, kNone)({"auto", "mpi", "none"});
+TY_SPEC_ENUM(CommBackend, kAuto, kMpi, kUcx, kNone)({"auto", "mpi", "ucx", "none"});
 TY_SPEC_ENUM(RunDevice, kCpu, kCuda)({"cpu", "cuda"});
 TY_SPEC_ENUM(Precision, kFp32, kBf16, kFp16)({"fp32", "bf16", "fp16"});
 

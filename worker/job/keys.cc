@@ -116,7 +116,9 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"storage.io", JOB(storage.io), kNone,
        "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
-      {"comm.backend", JOB(comm.backend), kNone, "`auto`: MPI when launched by mpirun/srun with more than one rank"},
+      {"comm.backend", JOB(comm.backend), kNone,
+       "`auto`: MPI when launched by mpirun/srun with more than one rank, UCX for ranks started through "
+       "TRAINYARD_RANK and TRAINYARD_RENDEZVOUS; `ucx` under mpirun/srun meets through MPI, then talks over UCX"},
       {"comm.timeout_s", JOB(comm.timeout_s), closed(1, 1 << 24),
        "bound on every collective; past it the rank fails naming the operation, rank and elapsed time, and on the host "
        "communicator the ranks that never reached it (found through RUN_DIR/.arrivals when every rank sees the run "
