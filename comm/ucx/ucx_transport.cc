@@ -139,7 +139,8 @@ absl::StatusOr<std::unique_ptr<UcxTransport>> UcxTransport::connect(rendezvous::
   if (s != UCS_OK) return absl::FailedPreconditionError(absl::StrCat("UCX: ucp_init: ", ucs_text(s)));
   ucp_worker_params_t wp{};
   wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
-  wp.thread_mode = UCS_THREAD_MODE_SINGLE;
+  // Sub-groups share this worker and each runs its ops on its own queue thread.
+  wp.thread_mode = UCS_THREAD_MODE_MULTI;
   if ((s = ucp_worker_create(impl->context, &wp, &impl->worker)) != UCS_OK)
     return absl::FailedPreconditionError(absl::StrCat("UCX: ucp_worker_create: ", ucs_text(s)));
   // Step 1.

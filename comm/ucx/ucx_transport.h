@@ -9,8 +9,9 @@
 //     the operations that involve it at once, naming it, instead of at the timeout.
 //  3. A message's 64-bit tag is (source rank: 20 bits, group: 12 bits, user tag: 32 bits),
 //     matched exactly, so groups and concurrent collectives never take each other's data.
-//  4. Operations run on one thread at a time (the communicator's op queue): the worker is
-//     single-threaded, and every wait progresses it.
+//  4. A group's operations run on its communicator's op queue, one at a time; sub-groups
+//     share the worker from their own queues, so it is created thread-safe (UCX's MULTI
+//     mode), and every wait progresses it.
 #pragma once
 
 #include <atomic>
