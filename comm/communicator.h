@@ -76,6 +76,9 @@ class Communicator {
   virtual std::string backend() const = 0;
   // The group's name in errors ("world", "world/split 3").
   virtual std::string group() const { return "world"; }
+  // For the run header: the backend and, where it chooses them, its transports
+  // ("ucx (tcp, sysv)").
+  virtual std::string describe() const { return backend(); }
 
   // Tensors stay owned by the caller and must outlive the handle. Every rank calls the
   // collectives in the same order with tensors of the same dtype and numel.

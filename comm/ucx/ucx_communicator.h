@@ -19,6 +19,7 @@ class UcxCommunicator final : public TransportCommunicator {
                                                                  CommOptions options);
   // The transports UCX chose ("tcp", "sysv, posix, cma"), for the run header.
   std::string transports() const { return transport_->transports(); }
+  std::string describe() const override { return "ucx (" + transports() + ")"; }
 
  protected:
   std::unique_ptr<Communicator> make_child(int split, int color, const std::vector<int>& members, int rank) override;

@@ -40,7 +40,7 @@ absl::Status DataParallel::max(std::vector<double>& values) { return reduce(valu
 
 std::string DataParallel::describe() const {
   if (!bucketer_) return "";
-  return absl::StrFormat(", %s, %d gradient buckets", host_->backend(), bucketer_->num_buckets());
+  return absl::StrFormat(", %s, %d gradient buckets", host_->describe(), bucketer_->num_buckets());
 }
 
 std::string DataParallel::report() const {

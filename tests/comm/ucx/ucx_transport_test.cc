@@ -4,6 +4,7 @@
 // 1 to 4.
 #include "comm/ucx/ucx_transport.h"
 
+#include <latch>
 #include <thread>
 
 #include "comm/algorithms/ring.h"
@@ -63,7 +64,9 @@ TEST_F(UcxTransportTest, AReceiveWithNoSenderEndsAtItsDeadlineNamingThePeer) {
 }
 
 TEST_F(UcxTransportTest, APeerThatGoesAwayIsNamedAtOnceNotAtTheDeadline) {
-  on_ranks(2, [](UcxTransport& t) {
+  std::latch connected(2);  // rank 1 leaves only once both have their endpoints
+  on_ranks(2, [&](UcxTransport& t) {
+    connected.arrive_and_wait();
     if (t.rank() == 1) return;  // its transport closes: the endpoint to it fails
     float x = 0;
     const auto t0 = Transport::Clock::now();
