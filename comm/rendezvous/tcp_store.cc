@@ -12,10 +12,10 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace ty::rendezvous {
 namespace {
