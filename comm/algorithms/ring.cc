@@ -1,5 +1,6 @@
 #include "comm/algorithms/ring.h"
 
+#include "comm/algorithms/reduce.h"
 #include "comm/scale.h"
 
 #include <algorithm>
@@ -20,24 +21,6 @@ struct Chunks {
   int64_t size(int i) const { return end(i) - begin(i); }
 };
 
-template <class T>
-void reduce_into(T* dst, const T* src, int64_t n, ReduceOp op) {
-  if (op == ReduceOp::kMax) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-  }
-}
-
-void reduce_bytes(DType dt, void* dst, const void* src, int64_t n, ReduceOp op) {
-  if (dt == DType::kF64) {
-    reduce_into(static_cast<double*>(dst), static_cast<const double*>(src), n, op);
-  } else {
-    CHECK(dt == DType::kF32) << "ring reduction of " << dtype_name(dt);
-    reduce_into(static_cast<float*>(dst), static_cast<const float*>(src), n, op);
-  }
-}
-
 int mod(int a, int w) { return ((a % w) + w) % w; }
 
 // memcpy that accepts empty ranges with null pointers (zero-size tensors).
@@ -48,29 +31,33 @@ void copy_bytes(void* dst, const void* src, size_t n) {
 // The reduce-scatter half of the ring: afterwards rank r holds the full reduction of
 // chunk (r + 1) mod W.
 absl::Status ring_reduce_scatter(Transport& t, char* base, const Chunks& c, DType dt, ReduceOp op, int tag,
-                                 Deadline deadline) {
+                                 Deadline deadline, Scratch& scratch) {
   const int w = t.size(), r = t.rank();
   const size_t es = dtype_size(dt);
-  std::vector<char> incoming;
+  // A piece holds whole elements.
+  const size_t piece = std::max<size_t>(es, kPieceBytes / es * es);
   for (int step = 0; step < w - 1; ++step) {
     const int send_chunk = mod(r - step, w), recv_chunk = mod(r - step - 1, w);
-    incoming.resize(c.size(recv_chunk) * es);
-    TY_RETURN_IF_ERROR(t.sendrecv(mod(r + 1, w), base + c.begin(send_chunk) * es, c.size(send_chunk) * es,
-                                  mod(r - 1, w), incoming.data(), incoming.size(), tag, deadline));
-    reduce_bytes(dt, base + c.begin(recv_chunk) * es, incoming.data(), c.size(recv_chunk), op);
+    char* incoming = scratch.get(c.size(recv_chunk) * es);
+    char* target = base + c.begin(recv_chunk) * es;
+    TY_RETURN_IF_ERROR(t.sendrecv_pieces(
+        mod(r + 1, w), base + c.begin(send_chunk) * es, c.size(send_chunk) * es, mod(r - 1, w), incoming,
+        c.size(recv_chunk) * es, piece, tag, deadline, [&](size_t off, size_t bytes) {
+          reduce_bytes(dt, target + off, incoming + off, static_cast<int64_t>(bytes / es), op);
+        }));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline deadline) {
+absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Deadline deadline, Scratch& scratch) {
   const int w = t.size(), r = t.rank();
   if (w > 1) {
     const Chunks c{buf.numel(), w};
     char* base = static_cast<char*>(buf.raw());
     const size_t es = dtype_size(buf.dtype());
-    TY_RETURN_IF_ERROR(ring_reduce_scatter(t, base, c, buf.dtype(), op, tag, deadline));
+    TY_RETURN_IF_ERROR(ring_reduce_scatter(t, base, c, buf.dtype(), op, tag, deadline, scratch));
     for (int step = 0; step < w - 1; ++step) {
       const int send_chunk = mod(r + 1 - step, w), recv_chunk = mod(r - step, w);
       TY_RETURN_IF_ERROR(t.sendrecv(mod(r + 1, w), base + c.begin(send_chunk) * es, c.size(send_chunk) * es,
@@ -95,7 +82,8 @@ absl::Status allgather(Transport& t, const Tensor& in, Tensor out, int tag, Dead
   return absl::OkStatus();
 }
 
-absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp op, int tag, Deadline deadline) {
+absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp op, int tag, Deadline deadline,
+                            Scratch& scratch) {
   const int w = t.size(), r = t.rank();
   const Tensor& work = in;
   const int64_t block = out.numel();
@@ -105,7 +93,8 @@ absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp
   for (int i = 0; i < w; ++i)
     copy_bytes(rotated.data() + i * block * es, static_cast<char*>(work.raw()) + mod(i - 1, w) * block * es,
                block * es);
-  TY_RETURN_IF_ERROR(ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline));
+  TY_RETURN_IF_ERROR(
+      ring_reduce_scatter(t, rotated.data(), Chunks{block * w, w}, in.dtype(), op, tag, deadline, scratch));
   copy_bytes(out.raw(), rotated.data() + mod(r + 1, w) * block * es, block * es);
   if (op == ReduceOp::kAvg) scale_in_place(out, 1.0 / w);
   return absl::OkStatus();
@@ -120,10 +109,10 @@ absl::Status broadcast(Transport& t, Tensor buf, int root, int tag, Deadline dea
   return t.recv(root, tag, buf.raw(), buf.nbytes(), deadline);
 }
 
-absl::Status barrier(Transport& t, int tag, Deadline deadline) {
+absl::Status barrier(Transport& t, int tag, Deadline deadline, Scratch& scratch) {
   Tensor one = Tensor::empty(host_memory(), {1}, DType::kF32);
   one.fill(1);
-  return allreduce(t, one, ReduceOp::kSum, tag, deadline);
+  return allreduce(t, one, ReduceOp::kSum, tag, deadline, scratch);
 }
 
 }  // namespace ty::ring

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "comm/algorithms/recursive_doubling.h"
 #include "comm/algorithms/ring.h"
 
 namespace ty {
@@ -16,18 +17,23 @@ TransportCommunicator::TransportCommunicator(std::unique_ptr<Transport> transpor
       queue_(absl::StrCat(group_, " (rank ", transport_->rank(), " of ", transport_->size(), ", ", backend_, ")"),
              o.timeout) {}
 
+absl::Status TransportCommunicator::run_allreduce(Tensor t, ReduceOp op, int tag, OpQueue::Clock::time_point deadline) {
+  if (t.nbytes() <= kLatencyBoundBytes)
+    return recursive_doubling::allreduce(*transport_, t, op, tag, deadline, scratch_);
+  return ring::allreduce(*transport_, t, op, tag, deadline, scratch_);
+}
+
 CommHandlePtr TransportCommunicator::do_allreduce(Tensor t, ReduceOp op) {
   const int tag = next_tag();
   return queue_.submit("allreduce", [this, t, op, tag](OpQueue::Clock::time_point d) {
-    return ring::allreduce(*transport_, t, op, tag, d);
+    return run_allreduce(t, op, tag, d);
   });
 }
 
 absl::Status TransportCommunicator::do_allreduce_now(Tensor t, ReduceOp op) {
   const int tag = next_tag();
-  return queue_.run_now("allreduce", [this, t, op, tag](OpQueue::Clock::time_point d) {
-    return ring::allreduce(*transport_, t, op, tag, d);
-  });
+  return queue_.run_now("allreduce",
+                        [this, t, op, tag](OpQueue::Clock::time_point d) { return run_allreduce(t, op, tag, d); });
 }
 
 CommHandlePtr TransportCommunicator::do_broadcast(Tensor t, int root) {
@@ -47,14 +53,14 @@ CommHandlePtr TransportCommunicator::do_allgather(Tensor in, Tensor out) {
 CommHandlePtr TransportCommunicator::do_reduce_scatter(Tensor in, Tensor out, ReduceOp op) {
   const int tag = next_tag();
   return queue_.submit("reduce_scatter", [this, in, out, op, tag](OpQueue::Clock::time_point d) {
-    return ring::reduce_scatter(*transport_, in, out, op, tag, d);
+    return ring::reduce_scatter(*transport_, in, out, op, tag, d, scratch_);
   });
 }
 
 CommHandlePtr TransportCommunicator::do_barrier() {
   const int tag = next_tag();
   return queue_.submit("barrier",
-                       [this, tag](OpQueue::Clock::time_point d) { return ring::barrier(*transport_, tag, d); });
+                       [this, tag](OpQueue::Clock::time_point d) { return ring::barrier(*transport_, tag, d, scratch_); });
 }
 
 CommHandlePtr TransportCommunicator::do_send(Tensor t, int dst, int tag) {

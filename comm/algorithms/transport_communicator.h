@@ -1,13 +1,16 @@
-// TransportCommunicator: a Communicator whose collectives are the ring algorithms
-// (ring.h) over a Transport, run in submission order on an op queue — the part the
-// in-process and UCX backends share (gloo's algorithms over transports). A backend gives
-// the transport and, for split(), the transport of a sub-group.
+// TransportCommunicator: a Communicator whose collectives are algorithms over a Transport
+// (ring.h, recursive_doubling.h), run in submission order on an op queue — the part the
+// in-process and UCX backends share (gloo's algorithms over transports). Allreduce takes
+// recursive doubling up to kLatencyBoundBytes (latency-bound: log2 W messages) and the
+// pipelined ring above (bandwidth-bound: 2 (W-1)/W of the buffer per rank). A backend
+// gives the transport and, for split(), the transport of a sub-group.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "comm/algorithms/scratch.h"
 #include "comm/communicator.h"
 #include "comm/op_queue.h"
 #include "comm/transport.h"
@@ -16,6 +19,7 @@ namespace ty {
 
 class TransportCommunicator : public Communicator {
  public:
+  static constexpr size_t kLatencyBoundBytes = size_t{64} << 10;
   TransportCommunicator(std::unique_ptr<Transport> transport, CommOptions options, std::string backend,
                         std::string group);
   int rank() const override { return transport_->rank(); }
@@ -34,11 +38,14 @@ class TransportCommunicator : public Communicator {
  private:
   // Collectives take consecutive negative tags; user send/recv tags are >= 0.
   int next_tag() { return -1 - collective_count_++; }
+  // Runs on the queue thread (or inline), like every collective.
+  absl::Status run_allreduce(Tensor t, ReduceOp op, int tag, OpQueue::Clock::time_point deadline);
   std::unique_ptr<Transport> transport_;
   CommOptions options_;
   std::string backend_, group_;
   int collective_count_ = 0;
   int split_count_ = 0;
+  Scratch scratch_;  // used by one op at a time: ops run one after another
   OpQueue queue_;  // last: its thread stops before the transport goes
 };
 

@@ -40,6 +40,10 @@ class UcxTransport final : public Transport {
   // The receive is posted before the send: no pair of ranks waits on the other's send.
   absl::Status sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data, size_t recv_bytes,
                         int tag, Clock::time_point deadline) override;
+  // Every piece in flight at once (receives posted first); on_piece runs as each lands.
+  absl::Status sendrecv_pieces(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data,
+                               size_t recv_bytes, size_t piece, int tag, Clock::time_point deadline,
+                               const OnPiece& on_piece) override;
   // "tcp", "sysv, posix, cma", ...: the transports UCX chose to reach the peers.
   std::string transports() const { return transports_; }
   // The transport of a sub-group over the same worker and endpoints: `members` are its

@@ -1,76 +1,36 @@
-// Ring collectives over the in-process transport, ranks as threads, for world sizes 1-8
-// (non-powers of two included), and the timeout that replaces a hang.
+// The shared collective cases (tests/support/collective_cases.h) over the in-process
+// transport and over UCX, ranks as threads, for world sizes 1-8 (non-powers of two
+// included), and the timeout that replaces a hang.
 #include <functional>
 #include <thread>
 
 #include "comm/inprocess/inprocess_communicator.h"
 #include "comm/rendezvous/file_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/collective_cases.h"
 #include "tests/support/ranks.h"
+#include "tests/support/ucx_ranks.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
 
-Tensor filled(int64_t n, DType dt, const std::function<double(int64_t)>& f) {
-  Tensor t = Tensor::empty(host_memory(), {n}, dt);
-  for (int64_t i = 0; i < n; ++i) t.set(i, f(i));
-  return t;
+using collective_cases::filled;
+
+// (backend, world size)
+class Collectives : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(Collectives, TheSharedCases) {
+  const auto& [backend, w] = GetParam();
+  if (backend == "inprocess") return on_ranks(w, collective_cases::all);
+  on_ucx_ranks(w, collective_cases::all);
 }
 
-class Collectives : public ::testing::TestWithParam<int> {};
-
-TEST_P(Collectives, AllreduceSumAvgMaxUnevenSizes) {
-  const int w = GetParam();
-  for (int64_t n : {0, 1, 7, 1000})
-    for (DType dt : {DType::kF32, DType::kF64})
-      on_ranks(w, [&](Communicator& c) {
-        const int r = c.rank();
-        Tensor s = filled(n, dt, [&](int64_t i) { return r + i; });
-        Tensor a = s.clone(), m = s.clone();
-        ASSERT_TRUE(c.allreduce(s, ReduceOp::kSum)->wait().ok());
-        ASSERT_TRUE(c.allreduce(a, ReduceOp::kAvg)->wait().ok());
-        ASSERT_TRUE(c.allreduce(m, ReduceOp::kMax)->wait().ok());
-        const double rank_sum = w * (w - 1) / 2.0;
-        for (int64_t i = 0; i < n; ++i) {
-          ASSERT_DOUBLE_EQ(s.at(i), rank_sum + w * i) << "rank " << r << " n " << n << " i " << i;
-          ASSERT_NEAR(a.at(i), rank_sum / w + i, 1e-4);
-          ASSERT_DOUBLE_EQ(m.at(i), w - 1 + i);
-        }
-      });
-}
-
-TEST_P(Collectives, BroadcastAllgatherReduceScatterBarrierSendRecv) {
-  const int w = GetParam();
-  on_ranks(w, [&](Communicator& c) {
-    const int r = c.rank();
-    for (int root = 0; root < w; ++root) {
-      Tensor b = filled(5, DType::kF32, [&](int64_t i) { return r == root ? 10 * root + i : -1; });
-      ASSERT_TRUE(c.broadcast(b, root)->wait().ok());
-      for (int64_t i = 0; i < 5; ++i) ASSERT_EQ(b.at(i), 10 * root + i);
-    }
-    Tensor in = filled(3, DType::kF32, [&](int64_t i) { return 100 * r + i; }),
-           all = Tensor::empty(host_memory(), {3 * w});
-    ASSERT_TRUE(c.allgather(in, all)->wait().ok());
-    for (int q = 0; q < w; ++q)
-      for (int64_t i = 0; i < 3; ++i) ASSERT_EQ(all.at(q * 3 + i), 100 * q + i);
-    Tensor blocks = filled(2 * w, DType::kF64, [&](int64_t i) { return i + r; }),
-           mine = Tensor::empty(host_memory(), {2}, DType::kF64);
-    ASSERT_TRUE(c.reduce_scatter(blocks, mine, ReduceOp::kSum)->wait().ok());
-    for (int64_t i = 0; i < 2; ++i) ASSERT_DOUBLE_EQ(mine.at(i), w * (2 * r + i) + w * (w - 1) / 2.0) << "rank " << r;
-    ASSERT_TRUE(c.barrier()->wait().ok());
-    if (w > 1) {
-      Tensor msg = filled(4, DType::kF32, [&](int64_t i) { return r * 10 + i; }),
-             got = Tensor::empty(host_memory(), {4});
-      auto s = c.send(msg, (r + 1) % w, 7);
-      ASSERT_TRUE(c.recv(got, (r + w - 1) % w, 7)->wait().ok());
-      ASSERT_TRUE(s->wait().ok());
-      for (int64_t i = 0; i < 4; ++i) ASSERT_EQ(got.at(i), ((r + w - 1) % w) * 10 + i);
-    }
-  });
-}
-
-INSTANTIATE_TEST_SUITE_P(WorldSizes, Collectives, ::testing::Range(1, 9));
+INSTANTIATE_TEST_SUITE_P(WorldSizes, Collectives,
+                         ::testing::Combine(::testing::Values("inprocess", "ucx"), ::testing::Range(1, 9)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::to_string(std::get<1>(info.param));
+                         });
 
 TEST(CollectivesTimeout, AMissingPeerFailsNamingOperationGroupAndTime) {
   CommOptions o;

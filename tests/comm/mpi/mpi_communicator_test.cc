@@ -1,4 +1,5 @@
-// The MPI backend under mpirun (ctest runs this binary with mpirun -np 3): byte payloads,
+// The MPI backend under mpirun (ctest runs this binary with mpirun -np 3): the collective
+// cases every backend runs (tests/support/collective_cases.h), byte payloads,
 // split() into sub-groups that share the one MPI thread, tagged point-to-point, and the
 // collective rendezvous store over the world.
 #include <cstring>
@@ -6,6 +7,7 @@
 #include "comm/mpi/mpi_communicator.h"
 #include "comm/rendezvous/collective_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/collective_cases.h"
 
 namespace ty {
 namespace {
@@ -20,6 +22,8 @@ Communicator& world() {
   }();
   return *w;
 }
+
+TEST(MpiCommunicator, TheSharedCollectiveCases) { collective_cases::all(world()); }
 
 TEST(MpiCommunicator, BytesSplitTagsAndTheStore) {
   Communicator& c = world();

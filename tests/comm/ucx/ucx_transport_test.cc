@@ -1,12 +1,13 @@
 // The UCX transport with ranks as threads of one process (each its own UCX context and
-// worker, meeting through a file store): the ring collectives on it, small messages and
-// large ones (UCX's rendezvous protocol, where a send waits for its receiver), world sizes
-// 1 to 4.
+// worker, meeting through a file store): the ring and recursive-doubling allreduce on it,
+// small messages and large ones (UCX's rendezvous protocol, where a send waits for its
+// receiver; several pieces in flight), world sizes 1 to 4.
 #include "comm/ucx/ucx_transport.h"
 
 #include <latch>
 #include <thread>
 
+#include "comm/algorithms/recursive_doubling.h"
 #include "comm/algorithms/ring.h"
 #include "comm/rendezvous/file_store.h"
 #include "gtest/gtest.h"
@@ -33,15 +34,19 @@ class UcxTransportTest : public TempDirTest {
   int groups_ = 0;
 };
 
-TEST_F(UcxTransportTest, RingAllreduceOfSmallAndLargeBuffersOnOneToFourRanks) {
+TEST_F(UcxTransportTest, RingAndRecursiveDoublingAllreduceOfSmallAndLargeBuffersOnOneToFourRanks) {
   for (int world = 1; world <= 4; ++world)
-    for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{1} << 20}) {  // 4 B to 4 MiB
-      SCOPED_TRACE(testing::Message() << world << " ranks, " << n << " floats");
+    for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{1} << 20})  // 4 B to 4 MiB (pieces of 256 KiB)
+      for (bool ring : {true, false}) {
+      SCOPED_TRACE(testing::Message() << world << " ranks, " << n << " floats, " << (ring ? "ring" : "doubling"));
       on_ranks(world, [&](UcxTransport& t) {
         Tensor buf = Tensor::empty(host_memory(), {n});
         for (int64_t i = 0; i < n; ++i) buf.data<float>()[i] = static_cast<float>(t.rank() + 1) + (i % 7);
-        ASSERT_TRUE(
-            ring::allreduce(t, buf, ReduceOp::kSum, -1, Transport::Clock::now() + std::chrono::seconds(30)).ok());
+        Scratch scratch;
+        const auto deadline = Transport::Clock::now() + std::chrono::seconds(30);
+        ASSERT_TRUE((ring ? ring::allreduce(t, buf, ReduceOp::kSum, -1, deadline, scratch)
+                          : recursive_doubling::allreduce(t, buf, ReduceOp::kSum, -1, deadline, scratch))
+                        .ok());
         const float ranks_sum = world * (world + 1) / 2.0f;
         for (int64_t i = 0; i < n; i += std::max<int64_t>(1, n / 97))
           ASSERT_EQ(buf.data<float>()[i], ranks_sum + world * (i % 7)) << "element " << i;
