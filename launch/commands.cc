@@ -146,6 +146,9 @@ int train_command(const std::vector<std::string>& argv) {
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   spec->local_rank = world.local_rank;
+  // Before any thread starts (UCX's, the store's, the op queues'), so that all inherit it.
+  if (world.launcher == "rendezvous" && world.local_size > 1 && spec->runtime.bind_cores)
+    bind_to_local_share(world.local_rank, world.local_size);
   absl::StatusOr<WorldComm> world_comm = open_world_comm(world, *spec);
   if (!world_comm.ok()) return failed(world_comm.status());
   std::unique_ptr<Communicator>& comm = world_comm->comm;
@@ -155,6 +158,11 @@ int train_command(const std::vector<std::string>& argv) {
     if (!named.ok()) return failed(named.status());
     run_dir = *named;
   }
+  if (world_comm->store && world.size > 1)
+    if (absl::Status st = check_one_run_dir(*world_comm->store, world.rank, world.size, run_dir,
+                                            rendezvous::Store::Clock::now() + std::chrono::seconds(spec->comm.timeout_s));
+        !st.ok())
+      return failed(st);
   std::unique_ptr<RunDirectory> locked;  // rank 0 holds the lock until the process exits
   absl::Status lock_status;
   if (world.rank == 0) {

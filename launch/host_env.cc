@@ -1,8 +1,12 @@
 #include "launch/host_env.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -94,6 +98,28 @@ int local_ranks_on_host() {
     if (n > 0) return n;
   }
   return 1;
+}
+
+std::string bind_to_local_share(int local_rank, int local_size) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return "";
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  const int n = static_cast<int>(cpus.size());
+  if (local_size < 1 || local_rank < 0 || local_rank >= local_size || n < local_size) return "";
+  const int begin = n * local_rank / local_size, end = n * (local_rank + 1) / local_size;
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  for (int i = begin; i < end; ++i) CPU_SET(cpus[static_cast<size_t>(i)], &mine);
+  if (sched_setaffinity(0, sizeof mine, &mine) != 0) return "";
+  const int first = cpus[static_cast<size_t>(begin)], last = cpus[static_cast<size_t>(end - 1)];
+  if (first == last) return std::to_string(first);
+  if (last - first + 1 == end - begin) return absl::StrCat(first, "-", last);
+  std::string list;
+  for (int i = begin; i < end; ++i) absl::StrAppend(&list, i > begin ? "," : "", cpus[static_cast<size_t>(i)]);
+  return list;
 }
 
 int default_threads() {

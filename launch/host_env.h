@@ -40,4 +40,9 @@ int local_ranks_on_host();
 // runtime.threads default: this host's cores divided among its ranks, at least 1.
 int default_threads();
 
+// Keeps this process (and the threads it starts from now on) to local rank `local_rank`'s
+// share of the CPUs it may use: the `local_rank`-th of `local_size` equal blocks. Returns
+// the CPUs it kept ("2-3"), or "" when there are fewer CPUs than ranks (nothing changed).
+std::string bind_to_local_share(int local_rank, int local_size);
+
 }  // namespace ty

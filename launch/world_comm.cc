@@ -1,10 +1,13 @@
 #include "launch/world_comm.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "comm/mpi/mpi_communicator.h"
 #include "comm/rendezvous/collective_store.h"
 #include "comm/rendezvous/open_store.h"
 #include "comm/ucx/ucx_communicator.h"
+#include "runtime/status.h"
 
 namespace ty {
 
@@ -43,6 +46,27 @@ absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& 
   if (!ucx.ok()) return ucx.status();
   out.comm = std::move(*ucx);
   return out;
+}
+
+absl::Status check_one_run_dir(rendezvous::Store& store, int rank, int size, const std::string& run_dir,
+                               rendezvous::Store::Clock::time_point deadline) {
+  std::error_code ec;
+  std::filesystem::path mine = std::filesystem::absolute(run_dir, ec).lexically_normal();
+  if (ec) mine = run_dir;
+  TY_RETURN_IF_ERROR(store.set(absl::StrCat("run_dir/", rank), mine.string()));
+  std::vector<std::string> keys;
+  for (int r = 0; r < size; ++r) keys.push_back(absl::StrCat("run_dir/", r));
+  TY_RETURN_IF_ERROR(store.wait(keys, deadline));
+  absl::StatusOr<std::string> first = store.get(keys[0], deadline);
+  if (!first.ok()) return first.status();
+  for (int r = 1; r < size; ++r) {
+    absl::StatusOr<std::string> theirs = store.get(keys[static_cast<size_t>(r)], deadline);
+    if (!theirs.ok()) return theirs.status();
+    if (*theirs != *first)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", r, " was given --run-dir ", *theirs, " but rank 0 ",
+                                                     *first, "; all ranks of a job share one run directory"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ty

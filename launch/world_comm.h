@@ -23,4 +23,10 @@ struct WorldComm {
 // Errors name the variable or key (exit 2) or the store or peer that cannot be reached (3).
 absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& spec);
 
+// All ranks of a job share one run directory: each posts its own (made absolute) to the
+// store and reads everyone's; a rank given another is the user's error (exit 2) naming
+// both ranks and both directories, on every rank.
+absl::Status check_one_run_dir(rendezvous::Store& store, int rank, int size, const std::string& run_dir,
+                               rendezvous::Store::Clock::time_point deadline);
+
 }  // namespace ty

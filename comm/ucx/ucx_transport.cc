@@ -23,6 +23,8 @@ namespace ty {
 namespace {
 
 constexpr uint64_t kFullMask = ~uint64_t{0};
+// How often a wait checks its peer and its deadline.
+constexpr auto kCheckEvery = std::chrono::milliseconds(5);
 
 uint64_t make_tag(int world_src, int group, int tag) {
   return (static_cast<uint64_t>(world_src) & 0xFFFFF) << 44 | (static_cast<uint64_t>(group) & 0xFFF) << 32 |
@@ -83,10 +85,17 @@ struct UcxTransport::Impl {
   std::vector<ucp_ep_h> eps;
   std::vector<std::atomic<bool>> lost;  // per peer: its endpoint failed or its process ended (step 2)
   std::vector<int> pidfds;              // per peer on this host: its process, readable once it ends
+  std::atomic<bool> abandoned{false};   // a request to a lost peer never finished (see ~Impl)
   explicit Impl(int size)
       : eps(static_cast<size_t>(size), nullptr), lost(static_cast<size_t>(size)), pidfds(static_cast<size_t>(size), -1) {}
 
   ~Impl() {
+    for (int fd : pidfds)
+      if (fd >= 0) close(fd);
+    // With a request that never finished, UCX 1.13 crashes destroying the worker (its
+    // leak report reads the request's protocol): the process is failing anyway, so the
+    // worker is left to the exit.
+    if (abandoned) return;
     for (ucp_ep_h& ep : eps) {
       if (ep == nullptr) continue;
       ucp_request_param_t p{};
@@ -94,14 +103,12 @@ struct UcxTransport::Impl {
       p.flags = UCP_EP_CLOSE_FLAG_FORCE;
       ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
       if (UCS_PTR_IS_PTR(req)) {
-        while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker);
+        settle(req, std::chrono::seconds(1));  // bounded: a lost peer must not hold the exit
         ucp_request_free(req);
       }
     }
     if (worker) ucp_worker_destroy(worker);
     if (context) ucp_cleanup(context);
-    for (int fd : pidfds)
-      if (fd >= 0) close(fd);
   }
 
   static void on_error(void* arg, ucp_ep_h ep, ucs_status_t) {
@@ -122,11 +129,24 @@ struct UcxTransport::Impl {
     return lost[p];
   }
 
-  // Cancels `req` (a request pointer still in progress, or not a pointer) and frees it.
+  // Progresses until `req` is done or `limit` has passed (a request to a lost peer may
+  // never finish); whether it finished.
+  bool settle(void* req, std::chrono::milliseconds limit) {
+    const auto until = Clock::now() + limit;
+    while (ucp_request_check_status(req) == UCS_INPROGRESS) {
+      if (Clock::now() > until) return false;
+      ucp_worker_progress(worker);
+    }
+    return true;
+  }
+
+  // Cancels `req` (a request pointer still in progress, or not a pointer) and frees it. UCX
+  // cancels receives; a send to a lost peer may stay in progress, and is freed anyway (UCX
+  // releases it if it ever completes).
   void discard(ucs_status_ptr_t req) {
     if (!UCS_PTR_IS_PTR(req)) return;
     ucp_request_cancel(worker, req);
-    while (ucp_request_check_status(req) == UCS_INPROGRESS) ucp_worker_progress(worker);
+    if (!settle(req, std::chrono::milliseconds(100))) abandoned = true;
     ucp_request_free(req);
   }
 
@@ -138,16 +158,18 @@ struct UcxTransport::Impl {
     if (UCS_PTR_IS_ERR(req)) return failed(UCS_PTR_STATUS(req), peer, what);
     ucs_status_t st;
     int idle = 0;
+    uint32_t polls = 0;
+    auto next_check = Clock::now() + kCheckEvery;
     while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
-      if (ucp_worker_progress(worker) != 0) {
-        idle = 0;
-        continue;
-      }
       // Past a short spin, idle polls give the core away (ranks or their op queues may
-      // outnumber cores, as Open MPI's yield_when_idle does), and every 1024th checks the
-      // peer and the deadline.
-      if (++idle > 64) sched_yield();
-      if (idle % 1024 != 0) continue;
+      // outnumber cores, as Open MPI's yield_when_idle does).
+      if (ucp_worker_progress(worker) != 0)
+        idle = 0;
+      else if (++idle > 64)
+        sched_yield();
+      // Every few milliseconds, busy or not: is the peer still there, is the deadline past?
+      if (++polls % 64 != 0 || Clock::now() < next_check) continue;
+      next_check = Clock::now() + kCheckEvery;
       const bool gone = is_lost(peer);
       if (gone || Clock::now() > deadline) {
         discard(req);
@@ -159,10 +181,17 @@ struct UcxTransport::Impl {
     return st == UCS_OK ? absl::OkStatus() : failed(st, peer, what);
   }
 
-  absl::Status failed(ucs_status_t st, int peer, const std::string& what) const {
+  // A rank lost often takes others with it (a peer that waited on it fails and exits): the
+  // error names every rank found gone, so the first loss is never hidden behind the last.
+  absl::Status failed(ucs_status_t st, int peer, const std::string& what) {
     if (lost[static_cast<size_t>(peer)] || st == UCS_ERR_CONNECTION_RESET || st == UCS_ERR_ENDPOINT_TIMEOUT ||
-        st == UCS_ERR_UNREACHABLE)
-      return absl::UnavailableError(absl::StrCat(what, ": rank ", peer, " is lost (", ucs_text(st), ")"));
+        st == UCS_ERR_UNREACHABLE) {
+      std::vector<std::string> gone;
+      for (int p = 0; p < static_cast<int>(eps.size()); ++p)
+        if (eps[static_cast<size_t>(p)] != nullptr && is_lost(p)) gone.push_back(absl::StrCat("rank ", p));
+      return absl::UnavailableError(absl::StrCat(what, ": rank ", peer, " is lost (", ucs_text(st), ")",
+                                                 gone.size() > 1 ? "; gone now: " + absl::StrJoin(gone, ", ") : ""));
+    }
     return absl::InternalError(absl::StrCat(what, ": ", ucs_text(st)));
   }
 };

@@ -132,6 +132,10 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"runtime.precision", JOB(runtime.precision), kNone,
        "on CUDA, `bf16` or `fp16`: matrix products and convolutions take inputs rounded to 16 bits and accumulate in "
        "f32; `fp16` scales the loss dynamically"},
+      {"runtime.bind_cores", JOB(runtime.bind_cores), kNone,
+       "ranks started through TRAINYARD_RANK, several on a host: local rank r of L keeps to the r-th of L equal "
+       "blocks of the cores it may use, as mpirun binds its ranks (unbound ranks ran an epoch up to 20% slower); "
+       "under mpirun/srun the launcher's binding stands"},
       {"runtime.allow_tf32", JOB(runtime.allow_tf32), kNone,
        "CUDA: TF32 tensor cores for f32 matrix products and convolutions"},
       {"runtime.cudnn_benchmark", JOB(runtime.cudnn_benchmark), kNone,

@@ -116,6 +116,7 @@ struct CheckpointSpec {
 struct RuntimeSpec {
   int64_t threads = 0;  // 0: cores / ranks on this host
   RunDevice device = RunDevice::kCpu;
+  bool bind_cores = true;  // rendezvous-started ranks: each on its share of the host's cores
   bool allow_tf32 = false;
   bool cudnn_benchmark = true;
   Precision precision = Precision::kFp32;
