@@ -1,8 +1,10 @@
 #include "launch/host_env.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -10,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ty {
 
@@ -120,6 +123,26 @@ std::string bind_to_local_share(int local_rank, int local_size) {
   std::string list;
   for (int i = begin; i < end; ++i) absl::StrAppend(&list, i > begin ? "," : "", cpus[static_cast<size_t>(i)]);
   return list;
+}
+
+std::string rdma_memlock_warning(const std::string& infiniband_dir, std::optional<uint64_t> memlock_bytes) {
+  std::error_code ec;
+  std::vector<std::string> devices;
+  for (const auto& e : std::filesystem::directory_iterator(infiniband_dir, ec))
+    devices.push_back(e.path().filename().string());
+  if (ec || devices.empty()) return "";
+  std::sort(devices.begin(), devices.end());
+  if (!memlock_bytes) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0) return "";
+    memlock_bytes = lim.rlim_cur;
+  }
+  if (*memlock_bytes == RLIM_INFINITY || *memlock_bytes >= (uint64_t{1} << 30)) return "";
+  return absl::StrCat("the locked-memory limit is ", *memlock_bytes / 1024, " KiB but this host has RDMA devices (",
+                      absl::StrJoin(devices, ", "),
+                      "), whose transports pin memory: raise it with `ulimit -l unlimited` (memlock in "
+                      "/etc/security/limits.conf, LimitMEMLOCK=infinity for a systemd service, --ulimit memlock=-1 "
+                      "for docker), or UCX and NCCL may fail to register buffers or fall back to slower transports");
 }
 
 int default_threads() {

@@ -2,6 +2,8 @@
 // share it, and so how many intra-op threads each should use by default.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -44,5 +46,12 @@ int default_threads();
 // share of the CPUs it may use: the `local_rank`-th of `local_size` equal blocks. Returns
 // the CPUs it kept ("2-3"), or "" when there are fewer CPUs than ranks (nothing changed).
 std::string bind_to_local_share(int local_rank, int local_size);
+
+// RDMA (UCX's and NCCL's InfiniBand/RoCE transports) pins memory, so it needs a large
+// locked-memory limit: the warning to print when `infiniband_dir` lists RDMA devices and
+// `memlock_bytes` (RLIM_INFINITY: unlimited; none: this process's soft limit) is below
+// 1 GiB — naming the devices, the limit and `ulimit -l` — or "" when all is well.
+std::string rdma_memlock_warning(const std::string& infiniband_dir = "/sys/class/infiniband",
+                                 std::optional<uint64_t> memlock_bytes = std::nullopt);
 
 }  // namespace ty

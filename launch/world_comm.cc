@@ -1,5 +1,6 @@
 #include "launch/world_comm.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,16 @@
 #include "runtime/status.h"
 
 namespace ty {
+namespace {
+
+// Once per host: by its local rank 0.
+void warn_if_memlock_too_low(int rank, int local_rank) {
+  if (local_rank != 0) return;
+  if (std::string w = rdma_memlock_warning(); !w.empty())
+    std::fprintf(stderr, "trainyard: warning: rank %d: %s\n", rank, w.c_str());
+}
+
+}  // namespace
 
 absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& spec) {
   WorldComm out;
@@ -28,6 +39,7 @@ absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& 
                                         rendezvous::Store::Clock::now() + o.timeout);
     if (!store.ok()) return store.status();
     out.store = *store;
+    warn_if_memlock_too_low(world.rank, world.local_rank);
     auto ucx = UcxCommunicator::create(*out.store, world.rank, world.size, o);
     if (!ucx.ok()) return ucx.status();
     out.comm = std::move(*ucx);
@@ -42,6 +54,7 @@ absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& 
   }
   out.bootstrap = std::move(*mpi);
   out.store = std::make_shared<rendezvous::CollectiveStore>(*out.bootstrap);
+  warn_if_memlock_too_low(out.bootstrap->rank(), world.local_rank);
   auto ucx = UcxCommunicator::create(*out.store, out.bootstrap->rank(), out.bootstrap->size(), o);
   if (!ucx.ok()) return ucx.status();
   out.comm = std::move(*ucx);

@@ -1,6 +1,12 @@
 #include "launch/host_env.h"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -65,6 +71,42 @@ TEST(HostEnv, TheRendezvousContractIsReadCheckedAndYieldsToMpi) {
   setenv("OMPI_COMM_WORLD_SIZE", "2", 1);  // mpirun's environment wins
   EXPECT_EQ(world_from_env()->launcher, "ompi");
   for (const char* v : vars) unsetenv(v);
+}
+
+// A rendezvous-started rank keeps to its share of the CPUs (in a child process: the
+// binding would stay with this one).
+TEST(HostEnv, ALocalRankBindsToItsShareOfTheCpus) {
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  const int n = CPU_COUNT(&all);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string kept = bind_to_local_share(1, 2);
+    cpu_set_t now;
+    sched_getaffinity(0, sizeof now, &now);
+    if (n < 2) _exit(kept.empty() && CPU_COUNT(&now) == n ? 0 : 1);
+    // The second half of the allowed CPUs: n / 2 of them, rounded up.
+    _exit(!kept.empty() && CPU_COUNT(&now) == n - n / 2 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(bind_to_local_share(0, n + 1), "");  // more ranks than CPUs: left alone
+}
+
+TEST(HostEnv, ALowLockedMemoryLimitIsAWarningOnlyWhereRdmaDevicesAre) {
+  char dir[] = "/tmp/trainyard-ib-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  EXPECT_EQ(rdma_memlock_warning(dir, 64 << 10), "");  // no devices
+  std::filesystem::create_directory(std::string(dir) + "/mlx5_0");
+  const std::string w = rdma_memlock_warning(dir, 64 << 10);
+  EXPECT_NE(w.find("locked-memory limit is 64 KiB"), std::string::npos) << w;
+  EXPECT_NE(w.find("(mlx5_0)"), std::string::npos) << w;
+  EXPECT_NE(w.find("ulimit -l"), std::string::npos) << w;
+  EXPECT_EQ(rdma_memlock_warning(dir, RLIM_INFINITY), "");
+  EXPECT_EQ(rdma_memlock_warning(dir, uint64_t{8} << 30), "");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
