@@ -18,8 +18,9 @@ class Transport {
   virtual ~Transport() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // Queues `bytes` for `dst`; does not wait for the receiver.
-  virtual absl::Status send(int dst, int tag, const void* data, size_t bytes) = 0;
+  // Sends `bytes` to `dst`. A transport may wait for the receiver to take large messages
+  // (UCX's rendezvous), bounded by `deadline`.
+  virtual absl::Status send(int dst, int tag, const void* data, size_t bytes, Clock::time_point deadline) = 0;
   // Waits for the next message from `src` with `tag` (exactly `bytes` long) until
   // `deadline`; the error names the peer it waited for.
   virtual absl::Status recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) = 0;
@@ -27,7 +28,7 @@ class Transport {
   // for its receiver posts the receive first; the default sends, then receives.
   virtual absl::Status sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data,
                                 size_t recv_bytes, int tag, Clock::time_point deadline) {
-    if (absl::Status st = send(dst, tag, send_data, send_bytes); !st.ok()) return st;
+    if (absl::Status st = send(dst, tag, send_data, send_bytes, deadline); !st.ok()) return st;
     return recv(src, tag, recv_data, recv_bytes, deadline);
   }
   // Called with (offset, bytes) of each received piece, in order, as it lands.
@@ -49,7 +50,7 @@ class Transport {
       const char* out = static_cast<const char*>(send_data) + (s ? off : 0);
       char* in = static_cast<char*>(recv_data) + (r ? off : 0);
       absl::Status st = i < ns && i < nr ? sendrecv(dst, out, s, src, in, r, tag, deadline)
-                        : i < ns        ? send(dst, tag, out, s)
+                        : i < ns        ? send(dst, tag, out, s, deadline)
                                         : recv(src, tag, in, r, deadline);
       if (!st.ok()) return st;
       if (i < nr && r > 0) on_piece(off, r);

@@ -2,9 +2,13 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <tuple>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -103,26 +107,71 @@ int local_ranks_on_host() {
   return 1;
 }
 
+namespace {
+
+// A number from a sysfs file, or -1.
+int read_int(const std::string& path) {
+  std::ifstream in(path);
+  int v = -1;
+  in >> v;
+  return in ? v : -1;
+}
+
+// `cpus` grouped by physical core (package, core id from sysfs), cores in that order; each
+// CPU alone where the topology cannot be read.
+std::vector<std::vector<int>> physical_cores(const std::vector<int>& cpus) {
+  std::map<std::tuple<int, int, int>, std::vector<int>> by_core;
+  for (int c : cpus) {
+    const std::string dir = absl::StrCat("/sys/devices/system/cpu/cpu", c, "/topology/");
+    const int package = read_int(dir + "physical_package_id"), core = read_int(dir + "core_id");
+    by_core[package < 0 || core < 0 ? std::tuple{-1, -1, c} : std::tuple{package, core, -1}].push_back(c);
+  }
+  std::vector<std::vector<int>> out;
+  for (auto& [key, members] : by_core) out.push_back(std::move(members));
+  return out;
+}
+
+std::string cpu_list(std::vector<int> cpus) {
+  std::sort(cpus.begin(), cpus.end());
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    absl::StrAppend(&out, out.empty() ? "" : ",", cpus[i], j > i ? absl::StrCat("-", cpus[j]) : "");
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string bind_to_local_share(int local_rank, int local_size) {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return "";
+  // A process already kept to part of the machine (by its launcher, numactl, a container's
+  // cpuset that shows as offline CPUs) is left where it was put.
+  if (CPU_COUNT(&allowed) != sysconf(_SC_NPROCESSORS_ONLN)) return "";
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
-  const int n = static_cast<int>(cpus.size());
+  // Whole physical cores per rank (their hyperthreads together), unless there are fewer
+  // cores than ranks.
+  std::vector<std::vector<int>> units = physical_cores(cpus);
+  if (static_cast<int>(units.size()) < local_size) {
+    units.clear();
+    for (int c : cpus) units.push_back({c});
+  }
+  const int n = static_cast<int>(units.size());
   if (local_size < 1 || local_rank < 0 || local_rank >= local_size || n < local_size) return "";
-  const int begin = n * local_rank / local_size, end = n * (local_rank + 1) / local_size;
+  std::vector<int> mine_list;
+  for (int i = n * local_rank / local_size; i < n * (local_rank + 1) / local_size; ++i)
+    for (int c : units[static_cast<size_t>(i)]) mine_list.push_back(c);
   cpu_set_t mine;
   CPU_ZERO(&mine);
-  for (int i = begin; i < end; ++i) CPU_SET(cpus[static_cast<size_t>(i)], &mine);
+  for (int c : mine_list) CPU_SET(c, &mine);
   if (sched_setaffinity(0, sizeof mine, &mine) != 0) return "";
-  const int first = cpus[static_cast<size_t>(begin)], last = cpus[static_cast<size_t>(end - 1)];
-  if (first == last) return std::to_string(first);
-  if (last - first + 1 == end - begin) return absl::StrCat(first, "-", last);
-  std::string list;
-  for (int i = begin; i < end; ++i) absl::StrAppend(&list, i > begin ? "," : "", cpus[static_cast<size_t>(i)]);
-  return list;
+  return cpu_list(mine_list);
 }
 
 std::string rdma_memlock_warning(const std::string& infiniband_dir, std::optional<uint64_t> memlock_bytes) {

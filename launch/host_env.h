@@ -43,8 +43,10 @@ int local_ranks_on_host();
 int default_threads();
 
 // Keeps this process (and the threads it starts from now on) to local rank `local_rank`'s
-// share of the CPUs it may use: the `local_rank`-th of `local_size` equal blocks. Returns
-// the CPUs it kept ("2-3"), or "" when there are fewer CPUs than ranks (nothing changed).
+// share of the machine: the `local_rank`-th of `local_size` equal blocks of its physical
+// cores (each with its hyperthreads; single CPUs when there are fewer cores than ranks).
+// Returns the CPUs it kept ("2-3,18-19"), or "" when nothing changed: fewer CPUs than ranks,
+// or a process already kept to part of the machine (by its launcher or numactl).
 std::string bind_to_local_share(int local_rank, int local_size);
 
 // RDMA (UCX's and NCCL's InfiniBand/RoCE transports) pins memory, so it needs a large

@@ -20,7 +20,7 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Transport
     int vr = r - extra;  // this rank's place among the p that exchange; -1 sits out
     if (r < 2 * extra) {
       if (r % 2 == 0) {
-        TY_RETURN_IF_ERROR(t.send(r + 1, tag, data, bytes));
+        TY_RETURN_IF_ERROR(t.send(r + 1, tag, data, bytes, deadline));
         vr = -1;
       } else {
         TY_RETURN_IF_ERROR(t.recv(r - 1, tag, in, bytes, deadline));
@@ -33,7 +33,8 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Transport
         const int vpeer = vr ^ mask;
         const int peer = vpeer < extra ? 2 * vpeer + 1 : vpeer + extra;
         TY_RETURN_IF_ERROR(t.sendrecv(peer, data, bytes, peer, in, bytes, tag, deadline));
-        reduce_bytes(buf.dtype(), data, in, buf.numel(), op);
+        // Lower place's data first on both partners: the same expression, the same bits.
+        reduce_bytes(buf.dtype(), data, in, buf.numel(), op, /*src_first=*/vpeer < vr);
       }
     }
     // Unfold: the result goes back to the ranks that sat out.
@@ -41,7 +42,7 @@ absl::Status allreduce(Transport& t, Tensor buf, ReduceOp op, int tag, Transport
       if (r % 2 == 0)
         TY_RETURN_IF_ERROR(t.recv(r + 1, tag, data, bytes, deadline));
       else
-        TY_RETURN_IF_ERROR(t.send(r - 1, tag, data, bytes));
+        TY_RETURN_IF_ERROR(t.send(r - 1, tag, data, bytes, deadline));
     }
   }
   if (op == ReduceOp::kAvg) scale_in_place(buf, 1.0 / w);

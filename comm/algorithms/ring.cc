@@ -103,7 +103,7 @@ absl::Status reduce_scatter(Transport& t, const Tensor& in, Tensor out, ReduceOp
 absl::Status broadcast(Transport& t, Tensor buf, int root, int tag, Deadline deadline) {
   if (t.rank() == root) {
     for (int dst = 0; dst < t.size(); ++dst)
-      if (dst != root) TY_RETURN_IF_ERROR(t.send(dst, tag, buf.raw(), buf.nbytes()));
+      if (dst != root) TY_RETURN_IF_ERROR(t.send(dst, tag, buf.raw(), buf.nbytes(), deadline));
     return absl::OkStatus();
   }
   return t.recv(root, tag, buf.raw(), buf.nbytes(), deadline);

@@ -64,8 +64,8 @@ CommHandlePtr TransportCommunicator::do_barrier() {
 }
 
 CommHandlePtr TransportCommunicator::do_send(Tensor t, int dst, int tag) {
-  return queue_.submit("send", [this, t, dst, tag](OpQueue::Clock::time_point) {
-    return transport_->send(dst, tag, t.raw(), t.nbytes());
+  return queue_.submit("send", [this, t, dst, tag](OpQueue::Clock::time_point d) {
+    return transport_->send(dst, tag, t.raw(), t.nbytes(), d);
   });
 }
 

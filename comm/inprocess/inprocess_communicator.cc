@@ -38,7 +38,7 @@ std::shared_ptr<InProcessHub> InProcessHub::child(int split, int color, int size
   return hub;
 }
 
-absl::Status InProcessTransport::send(int dst, int tag, const void* data, size_t bytes) {
+absl::Status InProcessTransport::send(int dst, int tag, const void* data, size_t bytes, Clock::time_point) {
   if (dst < 0 || dst >= size()) return absl::InvalidArgumentError(absl::StrCat("send to rank ", dst, " of ", size()));
   const char* p = static_cast<const char*>(data);
   hub_->put(rank_, dst, tag, std::vector<char>(p, p + bytes));

@@ -96,17 +96,20 @@ struct UcxTransport::Impl {
     // leak report reads the request's protocol): the process is failing anyway, so the
     // worker is left to the exit.
     if (abandoned) return;
-    for (ucp_ep_h& ep : eps) {
-      if (ep == nullptr) continue;
+    for (size_t r = 0; r < eps.size(); ++r) {
+      if (eps[r] == nullptr) continue;
       ucp_request_param_t p{};
       p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-      p.flags = UCP_EP_CLOSE_FLAG_FORCE;
-      ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
+      // A forced close needs peer error handling on both sides; endpoints without it
+      // (peers watched through their process) are flushed.
+      p.flags = pidfds[r] >= 0 ? 0 : UCP_EP_CLOSE_FLAG_FORCE;
+      ucs_status_ptr_t req = ucp_ep_close_nbx(eps[r], &p);
       if (UCS_PTR_IS_PTR(req)) {
-        settle(req, std::chrono::seconds(1));  // bounded: a lost peer must not hold the exit
+        if (!settle(req, std::chrono::seconds(1))) abandoned = true;  // bounded: a lost peer must not hold the exit
         ucp_request_free(req);
       }
     }
+    if (abandoned) return;
     if (worker) ucp_worker_destroy(worker);
     if (context) ucp_cleanup(context);
   }
@@ -141,8 +144,10 @@ struct UcxTransport::Impl {
   }
 
   // Cancels `req` (a request pointer still in progress, or not a pointer) and frees it. UCX
-  // cancels receives; a send to a lost peer may stay in progress, and is freed anyway (UCX
-  // releases it if it ever completes).
+  // cancels receives; a send to a lost peer (or a receive already matched) may stay in
+  // progress, and is freed anyway: UCX releases it if it ever completes. Its buffer could
+  // then still be touched by a later progress call, but the group has failed — its op
+  // queue runs nothing more — and ~Impl leaves the worker alone.
   void discard(ucs_status_ptr_t req) {
     if (!UCS_PTR_IS_PTR(req)) return;
     ucp_request_cancel(worker, req);
@@ -170,7 +175,11 @@ struct UcxTransport::Impl {
       // Every few milliseconds, busy or not: is the peer still there, is the deadline past?
       if (++polls % 64 != 0 || Clock::now() < next_check) continue;
       next_check = Clock::now() + kCheckEvery;
-      const bool gone = is_lost(peer);
+      bool gone = is_lost(peer);
+      if (gone) {  // a peer that sent its last message and exited: take what it left first
+        for (int k = 0; k < 1000 && ucp_request_check_status(req) == UCS_INPROGRESS; ++k) ucp_worker_progress(worker);
+        if (ucp_request_check_status(req) != UCS_INPROGRESS) continue;
+      }
       if (gone || Clock::now() > deadline) {
         discard(req);
         if (gone) return failed(UCS_ERR_CONNECTION_RESET, peer, what);
@@ -202,6 +211,11 @@ UcxTransport::UcxTransport(std::shared_ptr<Impl> impl, int rank, std::vector<int
       size_(static_cast<int>(world_ranks.size())),
       world_ranks_(std::move(world_ranks)),
       group_(group) {}
+
+std::string UcxTransport::peer_name(int group_rank) const {
+  const int world = world_ranks_[static_cast<size_t>(group_rank)];
+  return group_ == 0 ? absl::StrCat("rank ", group_rank) : absl::StrCat("rank ", group_rank, " (world rank ", world, ")");
+}
 
 uint64_t UcxTransport::tag_of(int group_rank, int tag) const {
   return make_tag(world_ranks_[static_cast<size_t>(group_rank)], group_, tag);
@@ -296,17 +310,17 @@ absl::StatusOr<std::unique_ptr<UcxTransport>> UcxTransport::connect(rendezvous::
   return t;
 }
 
-absl::Status UcxTransport::send(int dst, int tag, const void* data, size_t bytes) {
+absl::Status UcxTransport::send(int dst, int tag, const void* data, size_t bytes, Clock::time_point deadline) {
   ucp_request_param_t p{};
   const int peer = world_ranks_[static_cast<size_t>(dst)];
   ucs_status_ptr_t req = ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(peer)], data, bytes, tag_of(rank_, tag), &p);
-  return impl_->wait(req, peer, absl::StrCat("send to rank ", dst), Clock::now() + std::chrono::hours(24 * 365));
+  return impl_->wait(req, peer, "send to " + peer_name(dst), deadline);
 }
 
 absl::Status UcxTransport::recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) {
   ucp_request_param_t p{};
   ucs_status_ptr_t req = ucp_tag_recv_nbx(impl_->worker, data, bytes, tag_of(src, tag), kFullMask, &p);
-  return impl_->wait(req, world_ranks_[static_cast<size_t>(src)], absl::StrCat("receive from rank ", src), deadline);
+  return impl_->wait(req, world_ranks_[static_cast<size_t>(src)], "receive from " + peer_name(src), deadline);
 }
 
 absl::Status UcxTransport::sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data,
@@ -316,8 +330,8 @@ absl::Status UcxTransport::sendrecv(int dst, const void* send_data, size_t send_
   ucs_status_ptr_t in = ucp_tag_recv_nbx(impl_->worker, recv_data, recv_bytes, tag_of(src, tag), kFullMask, &p);
   ucs_status_ptr_t out =
       ucp_tag_send_nbx(impl_->eps[static_cast<size_t>(to)], send_data, send_bytes, tag_of(rank_, tag), &p);
-  absl::Status sent = impl_->wait(out, to, absl::StrCat("send to rank ", dst), deadline);
-  absl::Status got = impl_->wait(in, from, absl::StrCat("receive from rank ", src), deadline);
+  absl::Status sent = impl_->wait(out, to, "send to " + peer_name(dst), deadline);
+  absl::Status got = impl_->wait(in, from, "receive from " + peer_name(src), deadline);
   return sent.ok() ? got : sent;
 }
 
@@ -346,13 +360,13 @@ absl::Status UcxTransport::sendrecv_pieces(int dst, const void* send_data, size_
   absl::Status st;
   size_t i = 0;
   for (; i < nr && st.ok(); ++i) {
-    st = impl_->wait(ins[i], from, absl::StrCat("receive from rank ", src), deadline);
+    st = impl_->wait(ins[i], from, "receive from " + peer_name(src), deadline);
     const size_t off = std::min(i * piece, recv_bytes);
     if (st.ok() && recv_bytes > off) on_piece(off, std::min(piece, recv_bytes - off));
   }
   for (; i < nr; ++i) impl_->discard(ins[i]);
   size_t j = 0;
-  for (; j < ns && st.ok(); ++j) st = impl_->wait(outs[j], to, absl::StrCat("send to rank ", dst), deadline);
+  for (; j < ns && st.ok(); ++j) st = impl_->wait(outs[j], to, "send to " + peer_name(dst), deadline);
   for (; j < ns; ++j) impl_->discard(outs[j]);
   return st;
 }

@@ -35,7 +35,7 @@ class UcxTransport final : public Transport {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   // Returns when `data` may be reused (the message is on its way or delivered).
-  absl::Status send(int dst, int tag, const void* data, size_t bytes) override;
+  absl::Status send(int dst, int tag, const void* data, size_t bytes, Clock::time_point deadline) override;
   absl::Status recv(int src, int tag, void* data, size_t bytes, Clock::time_point deadline) override;
   // The receive is posted before the send: no pair of ranks waits on the other's send.
   absl::Status sendrecv(int dst, const void* send_data, size_t send_bytes, int src, void* recv_data, size_t recv_bytes,
@@ -55,6 +55,8 @@ class UcxTransport final : public Transport {
   struct Impl;
   UcxTransport(std::shared_ptr<Impl> impl, int rank, std::vector<int> world_ranks, int group);
   uint64_t tag_of(int group_rank, int tag) const;
+  // "rank 1", or in a sub-group "rank 1 (world rank 5)" (lost peers are named by world rank).
+  std::string peer_name(int group_rank) const;
   std::shared_ptr<Impl> impl_;
   int rank_, size_;
   std::vector<int> world_ranks_;  // this group's rank -> the world's

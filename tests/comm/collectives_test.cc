@@ -22,8 +22,12 @@ class Collectives : public ::testing::TestWithParam<std::tuple<std::string, int>
 
 TEST_P(Collectives, TheSharedCases) {
   const auto& [backend, w] = GetParam();
-  if (backend == "inprocess") return on_ranks(w, collective_cases::all);
-  on_ucx_ranks(w, collective_cases::all);
+  auto cases = [](Communicator& c) {
+    collective_cases::all(c);
+    if (!::testing::Test::HasFatalFailure()) collective_cases::bitwise_identical_across_ranks(c);
+  };
+  if (backend == "inprocess") return on_ranks(w, cases);
+  on_ucx_ranks(w, cases);
 }
 
 INSTANTIATE_TEST_SUITE_P(WorldSizes, Collectives,

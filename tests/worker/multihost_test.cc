@@ -30,7 +30,8 @@ class MultiHost : public TempDirTest {
            "--set validation.fraction=0 --set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
            "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
   }
-  static std::string port() { return std::to_string(21000 + ::getpid() % 20000); }
+  // Below the ephemeral range (32768 and up), where an outgoing connection could hold it.
+  static std::string port() { return std::to_string(21000 + ::getpid() % 11000); }
   // The environment of rank `r` of `n` meeting at `host`.
   static std::string contract(int r, int n, const std::string& host) {
     return "env TRAINYARD_WORLD_SIZE=" + std::to_string(n) + " TRAINYARD_RANK=" + std::to_string(r) +

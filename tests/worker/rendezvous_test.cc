@@ -24,7 +24,7 @@ class Rendezvous : public TempDirTest {
   // `n` ranks in the background but rank 0, which runs in front; all share `dir`.
   std::string ranks(int n, const std::string& dir) const {
     const std::string env = "TRAINYARD_WORLD_SIZE=" + std::to_string(n) + " TRAINYARD_RENDEZVOUS=tcp://127.0.0.1:" +
-                            std::to_string(20000 + ::getpid() % 20000) + " TRAINYARD_JOB_ID=t ";
+                            std::to_string(10000 + ::getpid() % 11000) + " TRAINYARD_JOB_ID=t ";  // not ephemeral
     std::string cmd;
     for (int r = n - 1; r >= 1; --r)
       cmd += "env " + env + "TRAINYARD_RANK=" + std::to_string(r) + " " + TRAINYARD_BINARY + " train " + job_ +

@@ -134,8 +134,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "f32; `fp16` scales the loss dynamically"},
       {"runtime.bind_cores", JOB(runtime.bind_cores), kNone,
        "ranks started through TRAINYARD_RANK, several on a host: local rank r of L keeps to the r-th of L equal "
-       "blocks of the cores it may use, as mpirun binds its ranks (unbound ranks ran an epoch up to 20% slower); "
-       "under mpirun/srun the launcher's binding stands"},
+       "blocks of the host's physical cores (with their hyperthreads), as mpirun binds its ranks (unbound ranks ran "
+       "an epoch up to 20% slower); a process its launcher or numactl already bound is left alone"},
       {"runtime.allow_tf32", JOB(runtime.allow_tf32), kNone,
        "CUDA: TF32 tensor cores for f32 matrix products and convolutions"},
       {"runtime.cudnn_benchmark", JOB(runtime.cudnn_benchmark), kNone,

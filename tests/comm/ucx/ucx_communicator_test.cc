@@ -54,6 +54,10 @@ TEST_F(UcxCommunicatorTest, CollectivesAndSubGroupsOnThreeRanks) {
       one.fill(r);
       ASSERT_TRUE((*sub)->allreduce(one, ReduceOp::kSum)->wait().ok());
       EXPECT_EQ(one.at(2), r == 1 ? 1.0 : 2.0);
+      Tensor big = Tensor::empty(host_memory(), {100000});  // 400 KB: the ring, in pieces
+      big.fill(r + 1);
+      ASSERT_TRUE((*sub)->allreduce(big, ReduceOp::kSum)->wait().ok());
+      EXPECT_EQ(big.at(99999), r == 1 ? 2.0 : 4.0);
       EXPECT_TRUE(comm.barrier()->wait().ok());
     });
   for (auto& t : ranks) t.join();
