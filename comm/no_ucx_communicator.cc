@@ -9,4 +9,8 @@ absl::StatusOr<std::unique_ptr<UcxCommunicator>> UcxCommunicator::create(rendezv
       "rebuild with libucx-dev installed (launch/setup.sh)");
 }
 
+// Never called (no UcxCommunicator exists in this build); it anchors the class's vtable,
+// which code that only names the type (tests' helpers) still needs.
+std::unique_ptr<Communicator> UcxCommunicator::make_child(int, int, const std::vector<int>&, int) { return nullptr; }
+
 }  // namespace ty
