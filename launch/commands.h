@@ -11,5 +11,11 @@ int train_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
 // `data import idx|csv ...`, `data inspect PATH...`
 int data_command(const std::vector<std::string>& args);
+// The coordinator daemon and the commands that talk to it (coordinator_commands.cc).
+int coordinator_command(const std::vector<std::string>& args);
+int submit_command(const std::vector<std::string>& args);
+int jobs_command(const std::vector<std::string>& args);
+// `status JOB` and `cancel JOB`.
+int job_command(const std::string& command, const std::vector<std::string>& args);
 
 }  // namespace ty

@@ -24,6 +24,12 @@ constexpr char kUsage[] =
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n"
+    "  trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F]\n"
+    "                        [--insecure-listen]\n"
+    "  trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME]\n"
+    "  trainyard jobs [--json] | status JOB [--json] | cancel JOB\n"
+    "      (these find the coordinator in --coordinator URL or TRAINYARD_COORDINATOR, its token in\n"
+    "       --token-file F, TRAINYARD_TOKEN or TRAINYARD_STATE_DIR/token)\n"
     "  trainyard help [spec]      this text, or every job spec key (Markdown)\n"
     "  trainyard --version\n"
     "\n"
@@ -64,6 +70,10 @@ int main(int argc, char** argv) {
     if (cmd == "train") return ty::train_command(args);
     if (cmd == "eval") return ty::eval_command(args);
     if (cmd == "data") return ty::data_command(args);
+    if (cmd == "coordinator") return ty::coordinator_command(args);
+    if (cmd == "submit") return ty::submit_command(args);
+    if (cmd == "jobs") return ty::jobs_command(args);
+    if (cmd == "status" || cmd == "cancel") return ty::job_command(cmd, args);
   } catch (const std::bad_alloc&) {
     return out_of_memory("an allocation failed");
   } catch (const std::length_error& e) {

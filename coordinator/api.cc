@@ -1,0 +1,133 @@
+#include "coordinator/api.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "coordinator/token.h"
+#include "worker/job/parser.h"
+
+namespace ty::coordinator {
+namespace {
+
+using nlohmann::json;
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void error(httplib::Response& res, int status, const std::string& message) {
+  reply(res, status, json{{"error", message}});
+}
+
+// 500 for the store's own failures, 404/409 for what the request asked.
+void error(httplib::Response& res, const absl::Status& st) {
+  const int status = st.code() == absl::StatusCode::kNotFound             ? 404
+                     : st.code() == absl::StatusCode::kFailedPrecondition ? 409
+                     : st.code() == absl::StatusCode::kInvalidArgument    ? 400
+                                                                          : 500;
+  error(res, status, std::string(st.message()));
+}
+
+json job_json(const JobRecord& r) {
+  return json{{"id", r.id},           {"name", r.job.name},         {"state", r.state},
+              {"reason", r.reason},   {"ranks", r.job.ranks},       {"priority", r.job.priority},
+              {"submitted_ms", r.submitted_ms}, {"attempt", r.attempt}, {"restarts", r.restarts}};
+}
+
+// The job id in the route's first match: a positive number, else 400.
+bool job_id(const httplib::Request& req, httplib::Response& res, int64_t& id) {
+  const std::string text = req.matches.size() > 1 ? req.matches[1].str() : "";
+  if (!absl::SimpleAtoi(text, &id) || id <= 0 || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    error(res, 400, "a job id is a positive number");
+    return false;
+  }
+  return true;
+}
+
+void submit(JobStore& store, const httplib::Request& req, httplib::Response& res) {
+  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("spec") || !body["spec"].is_string())
+    return error(res, 400, "the body is a JSON object with \"spec\" (the job's YAML)");
+  NewJob job;
+  job.spec = body["spec"].get<std::string>();
+  if (body.contains("overrides")) {
+    if (!body["overrides"].is_array()) return error(res, 400, "\"overrides\" is a list of \"key.path=value\"");
+    for (const json& o : body["overrides"]) {
+      if (!o.is_string()) return error(res, 400, "\"overrides\" is a list of \"key.path=value\"");
+      job.overrides.push_back(o.get<std::string>());
+    }
+  }
+  for (const char* key : {"ranks", "priority"})
+    if (body.contains(key) && !body[key].is_number_integer())
+      return error(res, 400, absl::StrCat("\"", key, "\" is a whole number"));
+  job.ranks = body.value("ranks", 1);
+  job.priority = body.value("priority", 0);
+  if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
+  // The same parser as `trainyard train`: unknown keys, ranges and types, named.
+  absl::StatusOr<JobSpec> spec = parse_job_spec(job.spec, job.overrides, "the submitted spec");
+  if (!spec.ok()) return error(res, 400, std::string(spec.status().message()));
+  job.name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : spec->name;
+  if (job.name.empty()) job.name = "job";
+  if (!valid_run_name(job.name))
+    return error(res, 400, absl::StrCat("name \"", job.name, "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}"));
+  absl::StatusOr<int64_t> id = store.submit(job, "waiting for the scheduler");
+  if (!id.ok()) return error(res, id.status());
+  reply(res, 201, json{{"id", *id}});
+}
+
+}  // namespace
+
+void install_api(httplib::Server& server, JobStore& store, const ApiOptions& options) {
+  server.set_payload_max_length(options.max_body_bytes);
+  const std::string expected = "Bearer " + options.token;
+  server.set_pre_routing_handler([expected](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    if (!token_matches(expected, req.get_header_value("Authorization"))) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      error(res, 401, "a valid bearer token is needed (Authorization: Bearer TOKEN)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Post("/api/v1/jobs",
+              [&store](const httplib::Request& req, httplib::Response& res) { submit(store, req, res); });
+  server.Get("/api/v1/jobs", [&store](const httplib::Request& req, httplib::Response& res) {
+    int limit = 1000;
+    if (req.has_param("limit") && (!absl::SimpleAtoi(req.get_param_value("limit"), &limit) || limit < 1))
+      return error(res, 400, "limit is a positive number");
+    absl::StatusOr<std::vector<JobRecord>> jobs = store.list(limit);
+    if (!jobs.ok()) return error(res, jobs.status());
+    json out = json::array();
+    for (const JobRecord& r : *jobs) out.push_back(job_json(r));
+    reply(res, 200, json{{"jobs", out}});
+  });
+  server.Get(R"(/api/v1/jobs/([^/]*))", [&store](const httplib::Request& req, httplib::Response& res) {
+    int64_t id = 0;
+    if (!job_id(req, res, id)) return;
+    absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
+    if (!job.ok()) return error(res, job.status());
+    if (!*job) return error(res, 404, absl::StrCat("job ", id, ": no such job"));
+    absl::StatusOr<std::vector<Transition>> history = store.history(id);
+    if (!history.ok()) return error(res, history.status());
+    json out = job_json(**job), h = json::array();
+    for (const Transition& t : *history) h.push_back(json{{"at_ms", t.at_ms}, {"state", t.state}, {"cause", t.cause}});
+    out["history"] = h;
+    reply(res, 200, out);
+  });
+  server.Post(R"(/api/v1/jobs/([^/]*)/cancel)", [&store](const httplib::Request& req, httplib::Response& res) {
+    int64_t id = 0;
+    if (!job_id(req, res, id)) return;
+    if (absl::Status st = store.transition(id, kCanceled, "canceled by a user"); !st.ok()) return error(res, st);
+    absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
+    if (!job.ok() || !*job) return error(res, 500, "the job vanished");
+    reply(res, 200, job_json(**job));
+  });
+}
+
+}  // namespace ty::coordinator

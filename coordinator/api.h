@@ -1,0 +1,32 @@
+// The coordinator's HTTP/JSON API, version 1 (the README documents every route):
+//   GET  /healthz                       no token: "ok"
+//   POST /api/v1/jobs                   {"spec": YAML, "overrides": ["k=v"], "name", "ranks",
+//                                       "priority"} → 201 {"id": N}; a bad spec → 400 naming the key
+//   GET  /api/v1/jobs[?limit=N]         {"jobs": [job, ...]}, newest first
+//   GET  /api/v1/jobs/{id}              job with its "history" of state changes
+//   POST /api/v1/jobs/{id}/cancel       → the job, canceled (a job that has ended: 409)
+// Every route but /healthz needs `Authorization: Bearer TOKEN`, checked before routing and in
+// constant time (401 otherwise, the token never logged). Bodies over the limit get 413; an id
+// that is not a positive number gets 400; errors are {"error": "..."}. A job's spec is
+// never returned (its `env` may hold credentials).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "coordinator/job_store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace ty::coordinator {
+
+struct ApiOptions {
+  std::string token;
+  size_t max_body_bytes = size_t{1} << 20;
+};
+
+void install_api(httplib::Server& server, JobStore& store, const ApiOptions& options);
+
+}  // namespace ty::coordinator

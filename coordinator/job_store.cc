@@ -1,0 +1,240 @@
+#include "coordinator/job_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace ty::coordinator {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A prepared statement, finalized when it goes.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  ~Statement() { sqlite3_finalize(st_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  absl::Status prepared() const {
+    return rc_ == SQLITE_OK ? absl::OkStatus() : absl::InternalError(absl::StrCat("sqlite: ", sqlite3_errmsg(db_)));
+  }
+  Statement& bind(int i, int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW or SQLITE_DONE; anything else is an error.
+  absl::StatusOr<bool> step() {
+    const int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return absl::UnavailableError(absl::StrCat("sqlite: ", sqlite3_errmsg(db_)));
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(st_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col)))
+             : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+  int rc_;
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  overrides TEXT NOT NULL,
+  ranks INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  submitted_ms INTEGER NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  restarts INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS transitions(
+  job INTEGER NOT NULL REFERENCES jobs(id),
+  at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  cause TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS transitions_by_job ON transitions(job);
+)sql";
+
+constexpr const char* kColumns =
+    "id, name, spec, overrides, ranks, priority, state, reason, submitted_ms, attempt, restarts";
+
+JobRecord record_of(const Statement& s) {
+  JobRecord r;
+  r.id = s.integer(0);
+  r.job.name = s.text(1);
+  r.job.spec = s.text(2);
+  const std::string overrides = s.text(3);
+  if (!overrides.empty()) r.job.overrides = absl::StrSplit(overrides, '\n');
+  r.job.ranks = static_cast<int>(s.integer(4));
+  r.job.priority = static_cast<int>(s.integer(5));
+  r.state = s.text(6);
+  r.reason = s.text(7);
+  r.submitted_ms = s.integer(8);
+  r.attempt = static_cast<int>(s.integer(9));
+  r.restarts = static_cast<int>(s.integer(10));
+  return r;
+}
+
+}  // namespace
+
+bool is_final_state(const std::string& state) {
+  return state == kSucceeded || state == kFailed || state == kCanceled;
+}
+
+absl::StatusOr<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::FailedPreconditionError(absl::StrCat(path, ": cannot open the coordinator's database: ", why));
+  }
+  std::unique_ptr<JobStore> store(new JobStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
+    if (absl::Status st = store->exec(pragma); !st.ok()) return st;
+  if (absl::Status st = store->exec(kSchema); !st.ok())
+    return absl::FailedPreconditionError(absl::StrCat(path, ": ", st.message()));
+  return store;
+}
+
+JobStore::~JobStore() { sqlite3_close(db_); }
+
+absl::Status JobStore::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string why = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return absl::UnavailableError(absl::StrCat("sqlite: ", why));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  const int64_t at = now_ms();
+  Statement ins(db_,
+                "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  absl::Status st = ins.prepared();
+  if (st.ok()) {
+    ins.bind(1, job.name)
+        .bind(2, job.spec)
+        .bind(3, absl::StrJoin(job.overrides, "\n"))
+        .bind(4, int64_t{job.ranks})
+        .bind(5, int64_t{job.priority})
+        .bind(6, std::string(kQueued))
+        .bind(7, reason)
+        .bind(8, at);
+    st = ins.step().status();
+  }
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  if (st.ok()) {
+    Statement tr(db_, "INSERT INTO transitions(job, at_ms, state, cause) VALUES(?, ?, ?, ?)");
+    st = tr.prepared();
+    if (st.ok()) st = tr.bind(1, id).bind(2, at).bind(3, std::string(kQueued)).bind(4, std::string("submitted")).step().status();
+  }
+  if (!st.ok()) {
+    exec("ROLLBACK").IgnoreError();
+    return st;
+  }
+  if (absl::Status c = exec("COMMIT"); !c.ok()) return c;
+  return id;
+}
+
+absl::StatusOr<std::vector<JobRecord>> JobStore::list(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs ORDER BY id DESC LIMIT ?").c_str());
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  q.bind(1, int64_t{limit});
+  std::vector<JobRecord> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(record_of(q));
+  }
+}
+
+absl::StatusOr<std::optional<JobRecord>> JobStore::get(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE id = ?").c_str());
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  q.bind(1, id);
+  absl::StatusOr<bool> row = q.step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(record_of(q));
+}
+
+absl::StatusOr<std::vector<Transition>> JobStore::history(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, "SELECT at_ms, state, cause FROM transitions WHERE job = ? ORDER BY rowid");
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  q.bind(1, id);
+  std::vector<Transition> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({q.integer(0), q.text(1), q.text(2)});
+  }
+}
+
+absl::Status JobStore::transition(int64_t id, const std::string& state, const std::string& cause) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+  auto fail = [&](absl::Status st) {
+    exec("ROLLBACK").IgnoreError();
+    return st;
+  };
+  Statement q(db_, "SELECT state FROM jobs WHERE id = ?");
+  if (absl::Status st = q.prepared(); !st.ok()) return fail(st);
+  absl::StatusOr<bool> row = q.bind(1, id).step();
+  if (!row.ok()) return fail(row.status());
+  if (!*row) return fail(absl::NotFoundError(absl::StrCat("job ", id, ": no such job")));
+  const std::string from = q.text(0);
+  if (is_final_state(from))
+    return fail(absl::FailedPreconditionError(absl::StrCat("job ", id, " has already ", from == kSucceeded ? "succeeded"
+                                                                                        : from == kFailed  ? "failed"
+                                                                                                           : "been canceled")));
+  const int64_t at = now_ms();
+  Statement up(db_, "UPDATE jobs SET state = ?, reason = '' WHERE id = ?");
+  Statement tr(db_, "INSERT INTO transitions(job, at_ms, state, cause) VALUES(?, ?, ?, ?)");
+  for (Statement* s : {&up, &tr})
+    if (absl::Status st = s->prepared(); !st.ok()) return fail(st);
+  if (absl::Status st = up.bind(1, state).bind(2, id).step().status(); !st.ok()) return fail(st);
+  if (absl::Status st = tr.bind(1, id).bind(2, at).bind(3, state).bind(4, cause).step().status(); !st.ok())
+    return fail(st);
+  return exec("COMMIT");
+}
+
+absl::Status JobStore::set_reason(int64_t id, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement up(db_, "UPDATE jobs SET reason = ? WHERE id = ?");
+  if (absl::Status st = up.prepared(); !st.ok()) return st;
+  return up.bind(1, reason).bind(2, id).step().status();
+}
+
+}  // namespace ty::coordinator

@@ -1,0 +1,78 @@
+// The coordinator's state in SQLite (WAL, synchronous=FULL): jobs and every state change
+// with its time and cause. A submission is committed before submit() returns, so one the
+// API acknowledged survives a crash of the coordinator at any moment; ids come from
+// AUTOINCREMENT and are never reused. Safe to call from several threads (one connection
+// behind a mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+struct sqlite3;
+
+namespace ty::coordinator {
+
+// Job states: queued → running → succeeded | failed, with restarting between attempts, and
+// canceled from any state that has not ended.
+inline constexpr const char* kQueued = "queued";
+inline constexpr const char* kRunning = "running";
+inline constexpr const char* kRestarting = "restarting";
+inline constexpr const char* kSucceeded = "succeeded";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kCanceled = "canceled";
+bool is_final_state(const std::string& state);
+
+struct NewJob {
+  std::string name;
+  std::string spec;                    // the YAML as submitted
+  std::vector<std::string> overrides;  // "key.path=value", applied in order
+  int ranks = 1;
+  int priority = 0;
+};
+
+struct JobRecord {
+  int64_t id = 0;
+  NewJob job;
+  std::string state, reason;
+  int64_t submitted_ms = 0;  // Unix time
+  int attempt = 0, restarts = 0;
+};
+
+struct Transition {
+  int64_t at_ms = 0;
+  std::string state, cause;
+};
+
+class JobStore {
+ public:
+  // Opens (creating) the database at `path`.
+  static absl::StatusOr<std::unique_ptr<JobStore>> open(const std::string& path);
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  // Records `job` as queued with `reason`; its id once committed.
+  absl::StatusOr<int64_t> submit(const NewJob& job, const std::string& reason);
+  // Jobs by id, newest first, at most `limit`.
+  absl::StatusOr<std::vector<JobRecord>> list(int limit);
+  absl::StatusOr<std::optional<JobRecord>> get(int64_t id);
+  absl::StatusOr<std::vector<Transition>> history(int64_t id);
+  // Moves job `id` to `state` for `cause` (recorded); refused when the job has ended.
+  absl::Status transition(int64_t id, const std::string& state, const std::string& cause);
+  // The job's queue reason ("needs 4 slots, 3 free"); not a transition.
+  absl::Status set_reason(int64_t id, const std::string& reason);
+
+ private:
+  explicit JobStore(sqlite3* db) : db_(db) {}
+  absl::Status exec(const std::string& sql);
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+}  // namespace ty::coordinator
