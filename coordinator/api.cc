@@ -82,8 +82,10 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
 
 }  // namespace
 
-void install_api(httplib::Server& server, JobStore& store, const ApiOptions& options) {
+void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, const ApiOptions& options) {
   server.set_payload_max_length(options.max_body_bytes);
+  // Each worker holds a connection in its long-polled heartbeat: room for many.
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   const std::string expected = "Bearer " + options.token;
   server.set_pre_routing_handler([expected](const httplib::Request& req, httplib::Response& res) {
     if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
@@ -120,13 +122,62 @@ void install_api(httplib::Server& server, JobStore& store, const ApiOptions& opt
     out["history"] = h;
     reply(res, 200, out);
   });
-  server.Post(R"(/api/v1/jobs/([^/]*)/cancel)", [&store](const httplib::Request& req, httplib::Response& res) {
+  server.Post(R"(/api/v1/jobs/([^/]*)/cancel)", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
     int64_t id = 0;
     if (!job_id(req, res, id)) return;
-    if (absl::Status st = store.transition(id, kCanceled, "canceled by a user"); !st.ok()) return error(res, st);
+    if (absl::Status st = cluster.cancel(id); !st.ok()) return error(res, st);
     absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
     if (!job.ok() || !*job) return error(res, 500, "the job vanished");
     reply(res, 200, job_json(**job));
+  });
+  server.Get("/api/v1/workers", [&cluster](const httplib::Request&, httplib::Response& res) {
+    json out = json::array();
+    for (const WorkerView& w : cluster.workers())
+      out.push_back(json{{"name", w.name}, {"slots", w.slots}, {"busy", w.busy}, {"lost", w.lost},
+                         {"seen_s_ago", w.seen_s_ago}});
+    reply(res, 200, json{{"workers", out}});
+  });
+  server.Post("/api/v1/workers/register", [&cluster](const httplib::Request& req, httplib::Response& res) {
+    const json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("name") || !body["name"].is_string() || !body.contains("slots") ||
+        !body["slots"].is_number_integer())
+      return error(res, 400, "the body is {\"name\": NAME, \"slots\": N}");
+    const std::string name = body["name"].get<std::string>();
+    const int slots = body["slots"].get<int>();
+    if (!valid_run_name(name)) return error(res, 400, "worker name \"" + name + "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    if (slots < 0 || slots > 4096) return error(res, 400, "slots: from 0 to 4096");
+    cluster.register_worker(name, slots);
+    reply(res, 200, json::object());
+  });
+  server.Post("/api/v1/workers/heartbeat", [&cluster](const httplib::Request& req, httplib::Response& res) {
+    const json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("name") || !body["name"].is_string())
+      return error(res, 400, "the body is {\"name\": NAME, \"reports\": [...]}");
+    std::vector<RankReport> reports;
+    if (body.contains("reports") && body["reports"].is_array())
+      for (const json& r : body["reports"]) {
+        if (!r.is_object()) return error(res, 400, "a report is an object");
+        RankReport x;
+        x.job = r.value("job", int64_t{0});
+        x.attempt = r.value("attempt", 0);
+        x.rank = r.value("rank", 0);
+        x.running = r.value("running", true);
+        x.exit_code = r.value("exit_code", -1);
+        x.signal = r.value("signal", 0);
+        x.tail = r.value("tail", std::string());
+        reports.push_back(std::move(x));
+      }
+    absl::StatusOr<Orders> orders =
+        cluster.heartbeat(body["name"].get<std::string>(), reports, std::chrono::milliseconds(1000));
+    if (!orders.ok()) return error(res, orders.status());
+    json start = json::array(), kill = json::array();
+    for (const RankOrder& o : orders->start)
+      start.push_back(json{{"job", o.job}, {"attempt", o.attempt}, {"rank", o.rank}, {"world_size", o.world_size},
+                           {"local_rank", o.local_rank}, {"local_world_size", o.local_world_size}, {"name", o.name},
+                           {"spec", o.spec}, {"overrides", o.overrides}, {"run_dir", o.run_dir},
+                           {"rendezvous", o.rendezvous}});
+    for (const KillOrder& k : orders->kill) kill.push_back(json{{"job", k.job}, {"attempt", k.attempt}});
+    reply(res, 200, json{{"start", start}, {"kill", kill}});
   });
 }
 

@@ -5,6 +5,10 @@
 //   GET  /api/v1/jobs[?limit=N]         {"jobs": [job, ...]}, newest first
 //   GET  /api/v1/jobs/{id}              job with its "history" of state changes
 //   POST /api/v1/jobs/{id}/cancel       → the job, canceled (a job that has ended: 409)
+//   GET  /api/v1/workers                {"workers": [{"name", "slots", "busy", "lost", "seen_s_ago"}]}
+//   POST /api/v1/workers/register       {"name", "slots"} (worker daemons)
+//   POST /api/v1/workers/heartbeat      {"name", "reports": [rank report]} → {"start": [rank order],
+//                                       "kill": [{"job", "attempt"}]}, held up to 1 s until there are orders
 // Every route but /healthz needs `Authorization: Bearer TOKEN`, checked before routing and in
 // constant time (401 otherwise, the token never logged). Bodies over the limit get 413; an id
 // that is not a positive number gets 400; errors are {"error": "..."}. A job's spec is
@@ -14,6 +18,7 @@
 #include <cstddef>
 #include <string>
 
+#include "coordinator/cluster.h"
 #include "coordinator/job_store.h"
 
 namespace httplib {
@@ -27,6 +32,6 @@ struct ApiOptions {
   size_t max_body_bytes = size_t{1} << 20;
 };
 
-void install_api(httplib::Server& server, JobStore& store, const ApiOptions& options);
+void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, const ApiOptions& options);
 
 }  // namespace ty::coordinator

@@ -237,4 +237,39 @@ absl::Status JobStore::set_reason(int64_t id, const std::string& reason) {
   return up.bind(1, reason).bind(2, id).step().status();
 }
 
+absl::Status JobStore::set_attempt(int64_t id, int attempt, int restarts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement up(db_, "UPDATE jobs SET attempt = ?, restarts = ? WHERE id = ?");
+  if (absl::Status st = up.prepared(); !st.ok()) return st;
+  return up.bind(1, int64_t{attempt}).bind(2, int64_t{restarts}).bind(3, id).step().status();
+}
+
+absl::StatusOr<std::vector<JobRecord>> JobStore::waiting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, absl::StrCat("SELECT ", kColumns,
+                                " FROM jobs WHERE state IN ('queued', 'restarting') ORDER BY priority DESC, id ASC")
+                       .c_str());
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  std::vector<JobRecord> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(record_of(q));
+  }
+}
+
+absl::StatusOr<std::vector<JobRecord>> JobStore::running() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE state = 'running' ORDER BY id").c_str());
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  std::vector<JobRecord> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(record_of(q));
+  }
+}
+
 }  // namespace ty::coordinator

@@ -67,6 +67,12 @@ class JobStore {
   absl::Status transition(int64_t id, const std::string& state, const std::string& cause);
   // The job's queue reason ("needs 4 slots, 3 free"); not a transition.
   absl::Status set_reason(int64_t id, const std::string& reason);
+  // Its attempt number and counted restarts.
+  absl::Status set_attempt(int64_t id, int attempt, int restarts);
+  // Jobs waiting for ranks (queued or restarting): by priority, highest first, then by id.
+  absl::StatusOr<std::vector<JobRecord>> waiting();
+  // Jobs in a state with ranks out (running).
+  absl::StatusOr<std::vector<JobRecord>> running();
 
  private:
   explicit JobStore(sqlite3* db) : db_(db) {}

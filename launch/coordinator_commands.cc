@@ -2,6 +2,7 @@
 // status, cancel.
 #include <httplib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "coordinator/token.h"
 #include "launch/commands.h"
 #include "launch/coordinator_client.h"
+#include "worker/daemon/worker_daemon.h"
 #include "worker/job/exit_codes.h"
 #include "worker/trainer/interrupts.h"
 
@@ -113,7 +115,10 @@ int coordinator_command(const std::vector<std::string>& args) {
   if (!server->is_valid())
     return fail("coordinator", absl::InvalidArgumentError("--tls-cert " + cert + " / --tls-key " + key +
                                                           ": not a usable certificate and key (PEM)"));
-  coordinator::install_api(*server, **store, {token->value});
+  coordinator::Cluster::Options cluster_options;
+  cluster_options.runs_dir = std::filesystem::absolute(runs_dir).lexically_normal().string();
+  coordinator::Cluster cluster(**store, cluster_options);
+  coordinator::install_api(*server, **store, cluster, {token->value});
   const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound < 0)
     return fail("coordinator", absl::UnavailableError("cannot listen on " + listen + " (in use, or not this host's)"));
@@ -123,14 +128,54 @@ int coordinator_command(const std::vector<std::string>& args) {
               token->path.c_str(), token->created ? "new" : "kept", state_dir.c_str());
   std::fflush(stdout);
   arm_interrupts();  // SIGTERM / Ctrl-C: stop serving, then exit 0
-  std::thread stopper([&] {
-    while (take_interrupt_request() != InterruptRequest::kCheckpointAndStop)
+  std::thread stopper([&] {  // also the scheduler's clock: lost workers, waiting jobs
+    while (take_interrupt_request() != InterruptRequest::kCheckpointAndStop) {
+      cluster.tick();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     server->stop();
   });
   server->listen_after_bind();
   stopper.join();
   std::printf("trainyard coordinator: stopped\n");
+  return 0;
+}
+
+int worker_command(const std::vector<std::string>& argv) {
+  constexpr char kUsage[] =
+      "usage: trainyard worker --coordinator URL [--slots N] --work-dir DIR [--name NAME] [--token-file F]\n";
+  std::vector<std::string> args = argv;
+  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
+  if (!at.ok()) return usage_error("worker", std::string(at.status().message()), kUsage);
+  daemon::WorkerOptions o;
+  o.coordinator = at->url;
+  o.token = at->token;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  o.name = host;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 == args.size()) return usage_error("worker", "unknown argument " + a, kUsage);
+    const std::string& v = args[++i];
+    if (a == "--slots") {
+      if (!absl::SimpleAtoi(v, &o.slots) || o.slots < 0) return usage_error("worker", "--slots " + v + ": expected a whole number", kUsage);
+    } else if (a == "--work-dir") {
+      o.work_dir = std::filesystem::absolute(v).lexically_normal().string();
+    } else if (a == "--name") {
+      o.name = v;
+    } else {
+      return usage_error("worker", "unknown argument " + a, kUsage);
+    }
+  }
+  if (o.work_dir.empty()) return usage_error("worker", "--work-dir is required", kUsage);
+  std::error_code ec;
+  if (std::filesystem::create_directories(o.work_dir, ec); ec)
+    return fail("worker", absl::FailedPreconditionError(o.work_dir + ": " + ec.message()));
+  o.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return fail("worker", absl::FailedPreconditionError("/proc/self/exe: " + ec.message()));
+  arm_interrupts();  // SIGTERM / Ctrl-C: kill the ranks, then exit 0
+  absl::Status st = daemon::run_worker(o, [] { return take_interrupt_request() == InterruptRequest::kCheckpointAndStop; });
+  if (!st.ok()) return fail("worker", st);
   return 0;
 }
 

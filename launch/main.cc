@@ -26,6 +26,7 @@ constexpr char kUsage[] =
     "  trainyard data inspect PATH_OR_GLOB...\n"
     "  trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F]\n"
     "                        [--insecure-listen]\n"
+    "  trainyard worker --coordinator URL [--slots N] --work-dir DIR [--name NAME]\n"
     "  trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME]\n"
     "  trainyard jobs [--json] | status JOB [--json] | cancel JOB\n"
     "      (these find the coordinator in --coordinator URL or TRAINYARD_COORDINATOR, its token in\n"
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return ty::eval_command(args);
     if (cmd == "data") return ty::data_command(args);
     if (cmd == "coordinator") return ty::coordinator_command(args);
+    if (cmd == "worker") return ty::worker_command(args);
     if (cmd == "submit") return ty::submit_command(args);
     if (cmd == "jobs") return ty::jobs_command(args);
     if (cmd == "status" || cmd == "cancel") return ty::job_command(cmd, args);

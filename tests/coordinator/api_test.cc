@@ -27,7 +27,8 @@ class ApiTest : public TempDirTest {
     ApiOptions o;
     o.token = kToken;
     o.max_body_bytes = 64 << 10;
-    install_api(server_, *store_, o);
+    cluster_ = std::make_unique<Cluster>(*store_, Cluster::Options{});
+    install_api(server_, *store_, *cluster_, o);
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -53,6 +54,7 @@ class ApiTest : public TempDirTest {
     return r && r->status == 201 ? json::parse(r->body)["id"].get<int64_t>() : 0;
   }
   std::unique_ptr<JobStore> store_;
+  std::unique_ptr<Cluster> cluster_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;

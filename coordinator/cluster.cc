@@ -1,0 +1,311 @@
+#include "coordinator/cluster.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "coordinator/placement.h"
+
+namespace ty::coordinator {
+namespace {
+
+// "exited 3", "killed by signal 9".
+std::string how_it_ended(const RankReport& r) {
+  return r.exit_code >= 0 ? absl::StrCat("exited ", r.exit_code) : absl::StrCat("killed by signal ", r.signal);
+}
+
+}  // namespace
+
+Cluster::Cluster(JobStore& store, Options options)
+    : store_(store), options_(std::move(options)), started_(Clock::now()) {}
+
+void Cluster::register_worker(const std::string& name, int slots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Worker& w = workers_[name];
+  w.slots = slots;
+  w.last_seen = Clock::now();
+  w.lost = false;
+}
+
+int Cluster::busy_on(const std::string& worker) const {
+  int n = 0;
+  for (const auto& [key, a] : attempts_)
+    for (const Rank& r : a.ranks) n += r.worker == worker && !r.gone;
+  return n;
+}
+
+absl::StatusOr<Orders> Cluster::heartbeat(const std::string& name, const std::vector<RankReport>& reports,
+                                          std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = workers_.find(name);
+  if (it == workers_.end() || it->second.lost)
+    return absl::NotFoundError(absl::StrCat("worker ", name, " is not registered (or was lost): register again"));
+  it->second.last_seen = Clock::now();
+  for (const RankReport& r : reports) on_report(name, r);
+  // A rank this worker was given but no longer reports, running or ended, vanished with
+  // an earlier life of the worker (killed and restarted under its name).
+  for (auto& [key, a] : attempts_)
+    for (size_t i = 0; i < a.ranks.size(); ++i) {
+      Rank& rank = a.ranks[i];
+      if (rank.worker != name || !rank.delivered || rank.gone) continue;
+      const bool listed = std::any_of(reports.begin(), reports.end(), [&](const RankReport& r) {
+        return r.job == a.job && r.attempt == a.number && r.rank == static_cast<int>(i);
+      });
+      if (listed) continue;
+      rank.gone = true;
+      const std::string cause = absl::StrCat("rank ", i, " vanished from worker ", name, " (it restarted)");
+      if (a.pending)
+        decide_pending(a, true, cause);
+      else if (!a.ended)
+        end_attempt(a, kRestarting, cause, false);
+    }
+  reap();
+  lock.unlock();
+  tick();  // a rank that ended may free slots or decide a job
+  lock.lock();
+  orders_ready_.wait_for(lock, wait, [&] {
+    auto w = workers_.find(name);
+    return w == workers_.end() || !w->second.start.empty() || !w->second.kill.empty();
+  });
+  Orders out;
+  if (auto w = workers_.find(name); w != workers_.end()) {
+    out.start.swap(w->second.start);
+    out.kill.swap(w->second.kill);
+    w->second.last_seen = Clock::now();
+  }
+  for (const RankOrder& o : out.start)
+    if (auto a = attempts_.find({o.job, o.attempt}); a != attempts_.end())
+      a->second.ranks[static_cast<size_t>(o.rank)].delivered = true;
+  return out;
+}
+
+void Cluster::on_report(const std::string& worker, const RankReport& r) {
+  auto it = attempts_.find({r.job, r.attempt});
+  if (it == attempts_.end()) {
+    // A rank of an attempt this coordinator does not know: one it ran before a restart
+    // (adopted when the job still runs that attempt), else a leftover to kill.
+    absl::StatusOr<std::optional<JobRecord>> job = store_.get(r.job);
+    const bool current = job.ok() && *job && (*job)->state == kRunning && (*job)->attempt == r.attempt;
+    if (!current || !r.running) {
+      if (r.running) workers_[worker].kill.push_back({r.job, r.attempt});
+      return;
+    }
+    Attempt a;
+    a.job = r.job;
+    a.number = r.attempt;
+    a.ranks.resize(static_cast<size_t>((*job)->job.ranks));
+    a.since = started_;
+    it = attempts_.emplace(Key{r.job, r.attempt}, std::move(a)).first;
+  }
+  Attempt& a = it->second;
+  if (r.rank < 0 || r.rank >= static_cast<int>(a.ranks.size())) return;
+  Rank& rank = a.ranks[static_cast<size_t>(r.rank)];
+  rank.worker = worker;
+  rank.reported = true;
+  if (r.running || rank.gone) return;
+  rank.gone = true;
+  if (!a.ended) {
+    // (Kills the coordinator orders come after a decided fate, a.ended: never seen here.)
+    if (r.exit_code == 0) {
+      if (std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; })) {
+        a.ended = true;
+        store_.transition(a.job, kSucceeded, "every rank exited 0").IgnoreError();
+      }
+    } else if (r.exit_code == 2 || r.exit_code == 4) {
+      end_attempt(a, kFailed,
+                  absl::StrCat("rank ", r.rank, " ", how_it_ended(r),
+                               r.exit_code == 2 ? " (the job's fault: spec, data or usage)" : " (out of memory)",
+                               r.tail.empty() ? "" : ":\n" + r.tail),
+                  false);
+    } else if (r.exit_code == 5) {
+      end_attempt(a, kCanceled, absl::StrCat("rank ", r.rank, " exited 5 (canceled)"), false);
+    } else {
+      defer_end(a, worker,
+                absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail));
+    }
+  }
+}
+
+void Cluster::send_kills(Attempt& a) {
+  std::set<std::string> told;
+  for (const Rank& r : a.ranks)
+    if (!r.gone && !r.worker.empty() && told.insert(r.worker).second)
+      workers_[r.worker].kill.push_back({a.job, a.number});
+  orders_ready_.notify_all();
+}
+
+void Cluster::defer_end(Attempt& a, const std::string& worker, const std::string& cause) {
+  a.ended = true;
+  a.pending = true;
+  a.pending_cause = cause;
+  a.pending_worker = worker;
+  a.pending_since = Clock::now();
+  send_kills(a);
+}
+
+void Cluster::decide_pending(Attempt& a, bool force_uncounted, const std::string& lost_cause) {
+  if (!a.pending) return;
+  a.pending = false;
+  std::string silent;
+  const auto now = Clock::now();
+  for (const Rank& r : a.ranks) {
+    auto w = workers_.find(r.worker);
+    if (r.worker != a.pending_worker && w != workers_.end() &&
+        (w->second.lost || now - w->second.last_seen > std::chrono::milliseconds(1500)))
+      silent = r.worker;
+  }
+  a.ended = false;  // end_attempt decides it now
+  if (force_uncounted)
+    end_attempt(a, kRestarting, lost_cause, false);
+  else if (!silent.empty())
+    end_attempt(a, kRestarting, absl::StrCat("worker ", silent, " went silent; ", a.pending_cause), false);
+  else
+    end_attempt(a, kRestarting, a.pending_cause, true);
+}
+
+void Cluster::reap() {
+  for (auto it = attempts_.begin(); it != attempts_.end();) {
+    const Attempt& a = it->second;
+    if (!a.pending && std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; }))
+      it = attempts_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void Cluster::end_attempt(Attempt& a, const std::string& state, const std::string& cause, bool counted) {
+  a.ended = true;
+  std::string final_state = state, final_cause = cause;
+  if (state == kRestarting) {
+    absl::StatusOr<std::optional<JobRecord>> job = store_.get(a.job);
+    const int restarts = job.ok() && *job ? (*job)->restarts + (counted ? 1 : 0) : 0;
+    if (counted && restarts > options_.max_restarts) {
+      final_state = kFailed;
+      final_cause = absl::StrCat(cause, "; failed after ", restarts - 1, " restarts (restart.max_restarts ",
+                                 options_.max_restarts, ")");
+    } else if (job.ok() && *job) {
+      store_.set_attempt(a.job, (*job)->attempt, restarts).IgnoreError();
+      if (counted) final_cause = absl::StrCat(cause, " (restart ", restarts, " of ", options_.max_restarts, ")");
+    }
+  }
+  store_.transition(a.job, final_state, final_cause).IgnoreError();
+  send_kills(a);
+}
+
+absl::Status Cluster::cancel(int64_t job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, a] : attempts_)
+    if (key.first == job && (!a.ended || a.pending)) {
+      a.pending = false;
+      end_attempt(a, kCanceled, "canceled by a user", false);
+      return absl::OkStatus();
+    }
+  return store_.transition(job, kCanceled, "canceled by a user");
+}
+
+std::vector<WorkerView> Cluster::workers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<WorkerView> out;
+  for (const auto& [name, w] : workers_)
+    out.push_back({name, w.slots, busy_on(name), w.lost,
+                   std::chrono::duration<double>(Clock::now() - w.last_seen).count()});
+  return out;
+}
+
+void Cluster::tick() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = Clock::now();
+  // Lost workers: their ranks are gone, their attempts end (not counted).
+  for (auto& [name, w] : workers_) {
+    if (w.lost || now - w.last_seen <= options_.worker_timeout) continue;
+    w.lost = true;
+    w.start.clear();
+    w.kill.clear();
+    const std::string cause =
+        absl::StrCat("worker ", name, " lost (silent for ", options_.worker_timeout.count() / 1000.0, " s)");
+    for (auto& [key, a] : attempts_) {
+      bool hit = false;
+      for (Rank& r : a.ranks)
+        if (r.worker == name && !r.gone) r.gone = hit = true;
+      if (!hit) continue;
+      if (a.pending)
+        decide_pending(a, true, cause);
+      else if (!a.ended)
+        end_attempt(a, kRestarting, cause, false);
+    }
+  }
+  // Held fates whose grace has passed.
+  for (auto& [key, a] : attempts_)
+    if (a.pending && now - a.pending_since > kGrace) decide_pending(a, false, "");
+  reap();
+  // After a coordinator restart: running jobs whose ranks were not all reported in time.
+  if (now - started_ > options_.worker_timeout) {
+    absl::StatusOr<std::vector<JobRecord>> running = store_.running();
+    if (running.ok())
+      for (const JobRecord& j : *running) {
+        auto it = attempts_.find({j.id, j.attempt});
+        const bool complete = it != attempts_.end() &&
+                              std::all_of(it->second.ranks.begin(), it->second.ranks.end(),
+                                          [](const Rank& r) { return r.reported || !r.worker.empty(); });
+        if (it == attempts_.end()) {
+          store_.transition(j.id, kRestarting, "its ranks were not reported after the coordinator restarted")
+              .IgnoreError();
+        } else if (!complete && !it->second.ended) {
+          end_attempt(it->second, kRestarting, "some ranks were not reported after the coordinator restarted", false);
+        }
+      }
+  }
+  schedule();
+}
+
+void Cluster::schedule() {
+  absl::StatusOr<std::vector<JobRecord>> waiting = store_.waiting();
+  if (!waiting.ok()) return;
+  for (const JobRecord& job : *waiting) {
+    std::vector<FreeSlots> free;
+    for (const auto& [name, w] : workers_)
+      if (!w.lost) free.push_back({name, w.slots - busy_on(name), w.slots});
+    std::string reason;
+    std::optional<std::vector<RankPlace>> placed = place(job.job.ranks, 0, free, &reason);
+    if (!placed) {
+      if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
+      if (reason.rfind("can never fit", 0) == 0) continue;  // does not hold up the jobs behind it
+      return;                                              // strict order: nothing overtakes it
+    }
+    const int attempt = job.attempt + 1;
+    Attempt a;
+    a.job = job.id;
+    a.number = attempt;
+    a.since = Clock::now();
+    std::map<std::string, std::vector<int>> by_worker;
+    for (int r = 0; r < job.job.ranks; ++r) {
+      const RankPlace& p = (*placed)[static_cast<size_t>(r)];
+      a.ranks.push_back({p.worker, false, false, false});
+      by_worker[p.worker].push_back(r);
+      RankOrder o;
+      o.job = job.id;
+      o.attempt = attempt;
+      o.rank = r;
+      o.world_size = job.job.ranks;
+      o.local_rank = p.local_rank;
+      o.local_world_size = p.local_world_size;
+      o.name = job.job.name;
+      o.spec = job.job.spec;
+      o.overrides = job.job.overrides;
+      o.run_dir = absl::StrCat(options_.runs_dir, "/", job.id);
+      o.rendezvous = absl::StrCat("file://", options_.runs_dir, "/.rendezvous/", job.id);
+      workers_[p.worker].start.push_back(std::move(o));
+    }
+    std::vector<std::string> where;
+    for (const auto& [w, ranks] : by_worker)
+      where.push_back(absl::StrCat(w, " (", ranks.size() == 1 ? "rank " : "ranks ", absl::StrJoin(ranks, ","), ")"));
+    store_.set_attempt(job.id, attempt, job.restarts).IgnoreError();
+    store_.transition(job.id, kRunning, absl::StrCat("attempt ", attempt, " on ", absl::StrJoin(where, ", ")))
+        .IgnoreError();
+    attempts_.emplace(Key{job.id, attempt}, std::move(a));
+    orders_ready_.notify_all();
+  }
+}
+
+}  // namespace ty::coordinator

@@ -1,0 +1,139 @@
+// Cluster: the coordinator's live view — its workers and the ranks of every attempt still
+// out — and what follows from it: gang scheduling, the orders each worker takes with its
+// heartbeat, and each job's fate when ranks end (DESIGN.md's exit classes):
+//   every rank exits 0                     → succeeded
+//   a rank exits 2 or 4 (user, memory)     → failed at once, with the rank's last lines
+//   exits 1 or 3, dies by a signal, or 143 without a SIGTERM of ours
+//                                          → restarting, counted; failed past max_restarts —
+//                                            decided kGrace later: when a worker of the
+//                                            attempt has gone silent by then, the rank only
+//                                            reported the loss of a peer on it, and the
+//                                            restart is a worker loss
+//   its worker goes silent (worker_timeout), or a rank vanishes from its worker's reports
+//                                          → restarting, not counted
+//   a cancel                               → canceled
+// An ended attempt's other ranks are killed; their slots count as taken until their worker
+// reports them gone (or is lost), so no slot is ever given twice. After a restart of the
+// coordinator, workers re-register and report their running ranks, which are adopted; an
+// attempt whose ranks are not all reported within worker_timeout is restarted.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "coordinator/job_store.h"
+
+namespace ty::coordinator {
+
+struct RankReport {
+  int64_t job = 0;
+  int attempt = 0, rank = 0;
+  bool running = true;  // else it ended:
+  int exit_code = -1;   // its exit status, or -1 when a signal ended it
+  int signal = 0;
+  std::string tail;  // its last output lines
+};
+
+struct RankOrder {
+  int64_t job = 0;
+  int attempt = 0, rank = 0, world_size = 1, local_rank = 0, local_world_size = 1;
+  std::string name, spec;
+  std::vector<std::string> overrides;
+  std::string run_dir, rendezvous;
+};
+
+struct KillOrder {
+  int64_t job = 0;
+  int attempt = 0;
+};
+
+struct Orders {
+  std::vector<RankOrder> start;
+  std::vector<KillOrder> kill;
+};
+
+struct WorkerView {
+  std::string name;
+  int slots = 0, busy = 0;
+  bool lost = false;
+  double seen_s_ago = 0;
+};
+
+class Cluster {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Options {
+    std::chrono::milliseconds worker_timeout{5000};
+    std::string runs_dir;  // RUNS_DIR/<job id>/ is each job's run directory
+    int max_restarts = 3;
+  };
+  Cluster(JobStore& store, Options options);
+
+  // A worker (re)starts; one that takes a lost worker's name takes its place.
+  void register_worker(const std::string& name, int slots);
+  // Takes a worker's reports and returns its orders, waiting up to `wait` for some.
+  absl::StatusOr<Orders> heartbeat(const std::string& name, const std::vector<RankReport>& reports,
+                                   std::chrono::milliseconds wait);
+  // Finds lost workers and places waiting jobs; the coordinator calls it a few times a second.
+  void tick();
+  // Cancels a job: queued ones at once, running ones by killing their ranks.
+  absl::Status cancel(int64_t job);
+  std::vector<WorkerView> workers();
+
+ private:
+  struct Rank {
+    std::string worker;
+    bool reported = false;   // a worker has said it runs (adoption after a restart)
+    bool delivered = false;  // its start order went out with a heartbeat
+    bool gone = false;       // exited, or its worker was lost
+  };
+  struct Attempt {
+    int64_t job = 0;
+    int number = 0;
+    std::vector<Rank> ranks;
+    bool ended = false;  // its fate is decided (or about to be); the rest are being killed
+    Clock::time_point since;
+    // A rank failure whose count waits for kGrace (see above).
+    bool pending = false;
+    std::string pending_cause, pending_worker;
+    Clock::time_point pending_since;
+  };
+  struct Worker {
+    int slots = 0;
+    Clock::time_point last_seen;
+    bool lost = false;
+    std::vector<RankOrder> start;
+    std::vector<KillOrder> kill;
+  };
+  using Key = std::pair<int64_t, int>;  // (job, attempt)
+
+  static constexpr auto kGrace = std::chrono::milliseconds(2500);
+  void on_report(const std::string& worker, const RankReport& r);
+  // Kills the attempt's other ranks and holds its fate for kGrace.
+  void defer_end(Attempt& a, const std::string& worker, const std::string& cause);
+  // Decides a held fate: a worker of the attempt silent now → not counted.
+  void decide_pending(Attempt& a, bool force_uncounted, const std::string& lost_cause);
+  void send_kills(Attempt& a);
+  // Erases attempts whose ranks are all gone and whose fate is decided.
+  void reap();
+  // Decides attempt `a`'s fate: the job goes to `state` for `cause`; the other ranks are killed.
+  void end_attempt(Attempt& a, const std::string& state, const std::string& cause, bool counted);
+  void schedule();
+  int busy_on(const std::string& worker) const;
+
+  JobStore& store_;
+  Options options_;
+  Clock::time_point started_;
+  std::mutex mu_;
+  std::condition_variable orders_ready_;
+  std::map<std::string, Worker> workers_;
+  std::map<Key, Attempt> attempts_;
+};
+
+}  // namespace ty::coordinator

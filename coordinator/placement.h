@@ -1,0 +1,29 @@
+// Gang placement: all of a job's ranks on workers at once, or none. Ranks are packed onto
+// as few workers as possible (the workers with the most free slots first), consecutive
+// ranks together, so that most traffic stays inside a host.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ty::coordinator {
+
+struct FreeSlots {
+  std::string worker;
+  int free = 0;   // slots not taken by running ranks
+  int total = 0;  // all its slots
+};
+
+struct RankPlace {
+  std::string worker;
+  int local_rank = 0, local_world_size = 1;
+};
+
+// Places `ranks` ranks (at most `per_worker` on one worker; 0: any). Without room, nullopt
+// and `reason` says why: "needs 4 slots, 3 free", or "can never fit: ..." when the
+// registered workers could not hold it even if idle.
+std::optional<std::vector<RankPlace>> place(int ranks, int per_worker, std::vector<FreeSlots> workers,
+                                            std::string* reason);
+
+}  // namespace ty::coordinator

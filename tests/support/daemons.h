@@ -1,0 +1,85 @@
+// A coordinator and worker daemons for one test: real `trainyard coordinator` and
+// `trainyard worker` processes on loopback, every one killed when the fixture goes (passed
+// or failed), with the CLI pointed at them.
+#pragma once
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "gtest/gtest.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
+
+namespace ty {
+
+class DaemonsTest : public TempDirTest {
+ protected:
+  void TearDown() override {
+    for (const auto& [name, pid] : pids_) run_shell("kill -9 " + pid + " 2>/dev/null; true", 10);
+    // Ranks die with their worker (PR_SET_PDEATHSIG); anything left of this test goes too.
+    run_shell("pkill -9 -f -- '" + path("") + "' 2>/dev/null; true", 10);
+    TempDirTest::TearDown();
+  }
+  // Starts the coordinator (any free port) and waits (bounded) for its URL.
+  void start_coordinator() {
+    const std::string log = path("coordinator.log");
+    std::remove(log.c_str());
+    start("coordinator", std::string(TRAINYARD_BINARY) + " coordinator --listen 127.0.0.1:0 --state-dir " +
+                             path("state") + " --runs-dir " + path("runs"), log);
+    std::smatch m;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::string text;
+    while (std::chrono::steady_clock::now() < until) {
+      std::ifstream in(log);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (std::regex_search(text, m, std::regex(R"(listening on (http://\S+))"))) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(listening on (http://\S+))"))) << text;
+    url_ = m[1];
+  }
+  void start_worker(const std::string& name, int slots) {
+    start(name, env() + TRAINYARD_BINARY + " worker --slots " + std::to_string(slots) + " --work-dir " +
+                    path("work-" + name) + " --name " + name,
+          path(name + ".log"));
+  }
+  void kill(const std::string& name, const std::string& signal = "KILL") {
+    run_shell("kill -" + signal + " " + pids_[name] + " 2>/dev/null; true", 10);
+  }
+  // A client command against the coordinator.
+  ShellResult cli(const std::string& args) const { return run_shell(env() + TRAINYARD_BINARY + " " + args, 60); }
+  // The job's state as the API shows it, polled until `done(state)` or `timeout_s` (bounded).
+  nlohmann::json wait_for(const std::string& job, const std::function<bool(const std::string&)>& done, int timeout_s) {
+    nlohmann::json j;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < until) {
+      ShellResult r = cli("status " + job + " --json");
+      if (r.code == 0) {
+        j = nlohmann::json::parse(r.output, nullptr, false);
+        if (j.is_object() && done(j["state"].get<std::string>())) return j;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return j;
+  }
+  std::string env() const {
+    return "TRAINYARD_COORDINATOR=" + url_ + " TRAINYARD_STATE_DIR=" + path("state") + " ";
+  }
+  std::string url_;
+  std::map<std::string, std::string> pids_;
+
+ private:
+  void start(const std::string& name, const std::string& cmd, const std::string& log) {
+    ShellResult r = run_shell(cmd + " > " + log + " 2>&1 & echo $!", 10);
+    ASSERT_EQ(r.code, 0) << r.output;
+    pids_[name] = r.output.substr(0, r.output.find('\n'));
+  }
+};
+
+}  // namespace ty

@@ -1,0 +1,97 @@
+// The coordinator and worker daemons together, on loopback: jobs run to the end, a spec
+// error inside a rank fails the job at once, a worker killed mid-job leaves no rank behind
+// and its job restarts from the newest checkpoint.
+#include <cmath>
+
+#include "tests/support/daemons.h"
+
+namespace ty {
+namespace {
+
+class Daemons : public DaemonsTest {
+ protected:
+  std::string job(int steps) const {
+    return std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml --set train.max_steps=" +
+           std::to_string(steps) +
+           " --set log.every_steps=1 --set data.batch_size=96 --set data.train_subset=20000 "
+           "--set validation.fraction=0 --set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
+           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
+  }
+  // Submits; the job id (submit's last line).
+  std::string submit(const std::string& args) {
+    ShellResult r = cli("submit " + args);
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::string id = r.output;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    return id.substr(id.rfind('\n') == std::string::npos ? 0 : id.rfind('\n') + 1);
+  }
+  static bool ended(const std::string& s) { return s == "succeeded" || s == "failed" || s == "canceled"; }
+};
+
+TEST_F(Daemons, ATwoRankJobOnTwoWorkersTrainsLikeOneRank) {
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job(30) + "--run-dir " + path("one"), 300);
+  ASSERT_EQ(one.code, 0) << one.output;
+  const std::vector<double> want = train_losses(path("one") + "/metrics.jsonl");
+  start_coordinator();
+  start_worker("w1", 1);
+  start_worker("w2", 1);
+  const std::string id = submit(job(30) + "--ranks 2");
+  const nlohmann::json j = wait_for(id, ended, 240);
+  ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
+  EXPECT_NE(j["history"][1]["cause"].get<std::string>().find("w1 (rank 0), w2 (rank 1)"), std::string::npos)
+      << j.dump(2);
+  const std::vector<double> got = train_losses(path("runs/" + id + "/metrics.jsonl"));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "step " << i + 1;
+}
+
+TEST_F(Daemons, ASpecErrorInsideARankFailsTheJobAtOnceWithItsLastLines) {
+  start_coordinator();
+  start_worker("w1", 2);
+  // Valid for the parser, wrong at run time: a training file that is not there.
+  const std::string id = submit(job(5) + "--ranks 2 --set data.train=" + path("no-such-images-idx3-ubyte"));
+  const nlohmann::json j = wait_for(id, ended, 120);
+  ASSERT_EQ(j.value("state", ""), "failed") << j.dump(2);
+  const std::string cause = j["history"].back()["cause"];
+  EXPECT_NE(cause.find("exited 2"), std::string::npos) << cause;
+  EXPECT_NE(cause.find("no-such-images"), std::string::npos) << cause;
+  EXPECT_EQ(j["restarts"], 0);
+}
+
+TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenCapacityReturns) {
+  start_coordinator();
+  start_worker("w1", 1);
+  start_worker("w2", 1);
+  const std::string id = submit(job(400) + "--ranks 2 --set checkpoint.every_steps=20");
+  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  // Training runs and a checkpoint exists (bounded: 120 s).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 45 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GE(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), 45u);
+  kill("w2");
+  const auto killed = std::chrono::steady_clock::now();
+  // Its rank dies with it; the job leaves `running` within the worker timeout (5 s) and more.
+  const nlohmann::json after = wait_for(id, [](const std::string& s) { return s != "running"; }, 30);
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::seconds(8));
+  EXPECT_NE(after.value("state", ""), "failed") << after.dump(2);
+  // ("[t]rainyard": the pattern must not match the shell that runs pgrep.)
+  ShellResult orphans = run_shell("pgrep -f -- '[t]rainyard train " + path("work-w2") + "' || true", 10);
+  EXPECT_EQ(orphans.output, "") << "ranks of the killed worker still run";
+  start_worker("w2", 1);  // capacity returns under the same name
+  const nlohmann::json j = wait_for(id, ended, 300);
+  ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
+  EXPECT_GE(j["attempt"].get<int>(), 2);
+  EXPECT_EQ(j["restarts"].get<int>(), 0) << "a worker loss counted as a restart:\n" << j.dump(2);
+  ShellResult last = run_shell("grep '\"kind\":\"train\"' " + path("runs/" + id + "/metrics.jsonl") +
+                                   " | tail -1 | grep -o '\"step\":[0-9]*'",
+                               10);
+  EXPECT_EQ(last.output, "\"step\":400\n") << "the run ends at train.max_steps";
+  ShellResult resumed = run_shell("grep -h 'resuming from' " + path("work-w1") + "/" + id + "/2/rank-0/rank.log " +
+                                      path("work-w2") + "/" + id + "/2/rank-*/rank.log 2>/dev/null || true",
+                                  10);
+  EXPECT_NE(resumed.output, "") << "attempt 2 did not resume from a checkpoint";
+}
+
+}  // namespace
+}  // namespace ty

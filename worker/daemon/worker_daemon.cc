@@ -1,0 +1,150 @@
+#include "worker/daemon/worker_daemon.h"
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "worker/daemon/rank_process.h"
+
+namespace ty::daemon {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Running {
+  int64_t job = 0;
+  int attempt = 0, rank = 0;
+  RankProcess process;
+  bool told_to_stop = false;
+  Clock::time_point stop_sent;
+};
+
+void log_line(const std::string& text) {
+  std::fprintf(stderr, "trainyard worker: %s\n", text.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
+  httplib::Client client(o.coordinator);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  client.set_default_headers({{"Authorization", "Bearer " + o.token}});
+  std::map<std::tuple<int64_t, int, int>, Running> ranks;
+  std::vector<json> ended;  // reports not yet delivered
+  bool registered = false;
+  auto kill_all = [&] {
+    for (auto& [key, r] : ranks) r.process.signal_group(SIGKILL);
+    for (auto& [key, r] : ranks)
+      while (!r.process.poll()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  while (!stop()) {
+    if (!registered) {
+      auto res = client.Post("/api/v1/workers/register", json{{"name", o.name}, {"slots", o.slots}}.dump(),
+                             "application/json");
+      if (!res || res->status != 200) {
+        if (res && (res->status == 401 || res->status == 400)) {
+          kill_all();
+          return absl::InvalidArgumentError(absl::StrCat("the coordinator at ", o.coordinator, " refused worker ",
+                                                         o.name, ": ", res->body));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));  // not up yet, or restarting
+        continue;
+      }
+      registered = true;
+      log_line(absl::StrCat(o.name, " registered with ", o.coordinator, " (", o.slots, " slots)"));
+    }
+    // Reports: every rank still running (adopted after a coordinator restart), every end.
+    for (auto it = ranks.begin(); it != ranks.end();) {
+      Running& r = it->second;
+      if (std::optional<RankExit> e = r.process.poll()) {
+        ended.push_back(json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", false},
+                             {"exit_code", e->exit_code}, {"signal", e->signal}, {"tail", r.process.tail(20)}});
+        it = ranks.erase(it);
+        continue;
+      }
+      if (r.told_to_stop && Clock::now() - r.stop_sent > std::chrono::seconds(10)) r.process.signal_group(SIGKILL);
+      ++it;
+    }
+    json reports = ended;
+    for (const auto& [key, r] : ranks)
+      reports.push_back(json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", true}});
+    auto res = client.Post("/api/v1/workers/heartbeat", json{{"name", o.name}, {"reports", reports}}.dump(),
+                           "application/json");
+    if (!res) {  // the coordinator is away: the ranks go on; try again
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (res->status == 404) {  // it forgot this worker (restarted, or took it for lost)
+      registered = false;
+      continue;
+    }
+    if (res->status != 200) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    ended.clear();  // delivered
+    const json orders = json::parse(res->body, nullptr, false);
+    if (!orders.is_object()) continue;
+    for (const json& k : orders.value("kill", json::array())) {
+      const int64_t job = k.value("job", int64_t{0});
+      const int attempt = k.value("attempt", 0);
+      for (auto& [key, r] : ranks)
+        if (r.job == job && r.attempt == attempt && !r.told_to_stop) {
+          r.process.signal_group(SIGTERM);  // a checkpoint, then exit 143; SIGKILL after 10 s
+          r.told_to_stop = true;
+          r.stop_sent = Clock::now();
+        }
+    }
+    for (const json& s : orders.value("start", json::array())) {
+      const int64_t job = s.value("job", int64_t{0});
+      const int attempt = s.value("attempt", 0), rank = s.value("rank", 0);
+      const std::string dir =
+          absl::StrCat(o.work_dir, "/", job, "/", attempt, "/rank-", rank);
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      std::filesystem::create_directories(s.value("run_dir", std::string()), ec);
+      std::ofstream(dir + "/job.yaml") << s.value("spec", std::string());
+      std::vector<std::string> argv = {o.binary, "train", dir + "/job.yaml"};
+      for (const json& ov : s.value("overrides", json::array())) {
+        argv.push_back("--set");
+        argv.push_back(ov.get<std::string>());
+      }
+      argv.push_back("--set");
+      argv.push_back("name=" + s.value("name", std::string("job")));
+      argv.push_back("--run-dir");
+      argv.push_back(s.value("run_dir", std::string()));
+      const std::map<std::string, std::string> env = rank_environment({
+          {"TRAINYARD_RANK", std::to_string(rank)},
+          {"TRAINYARD_WORLD_SIZE", std::to_string(s.value("world_size", 1))},
+          {"TRAINYARD_LOCAL_RANK", std::to_string(s.value("local_rank", 0))},
+          {"TRAINYARD_LOCAL_WORLD_SIZE", std::to_string(s.value("local_world_size", 1))},
+          {"TRAINYARD_RENDEZVOUS", s.value("rendezvous", std::string())},
+          {"TRAINYARD_JOB_ID", std::to_string(job)},
+          {"TRAINYARD_ATTEMPT", std::to_string(attempt)},
+      });
+      absl::StatusOr<RankProcess> p = RankProcess::start(argv, env, dir, dir + "/rank.log");
+      if (!p.ok()) {  // reported as a rank that could not start: retryable
+        ended.push_back(json{{"job", job}, {"attempt", attempt}, {"rank", rank}, {"running", false},
+                             {"exit_code", 3}, {"signal", 0}, {"tail", std::string(p.status().message())}});
+        continue;
+      }
+      log_line(absl::StrCat("job ", job, " attempt ", attempt, ": rank ", rank, " started (pid ", p->pid(), ")"));
+      ranks.emplace(std::make_tuple(job, attempt, rank), Running{job, attempt, rank, std::move(*p), false, {}});
+    }
+  }
+  kill_all();
+  return absl::OkStatus();
+}
+
+}  // namespace ty::daemon
