@@ -97,6 +97,20 @@ JobRecord record_of(const Statement& s) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<JobRecord>> JobStore::select_jobs(const std::string& where, int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs ", where, " LIMIT ?").c_str());
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  q.bind(1, limit);
+  std::vector<JobRecord> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(record_of(q));
+  }
+}
+
 bool is_final_state(const std::string& state) {
   return state == kSucceeded || state == kFailed || state == kCanceled;
 }
@@ -163,19 +177,7 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
   return id;
 }
 
-absl::StatusOr<std::vector<JobRecord>> JobStore::list(int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs ORDER BY id DESC LIMIT ?").c_str());
-  if (absl::Status st = q.prepared(); !st.ok()) return st;
-  q.bind(1, int64_t{limit});
-  std::vector<JobRecord> out;
-  for (;;) {
-    absl::StatusOr<bool> row = q.step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(record_of(q));
-  }
-}
+absl::StatusOr<std::vector<JobRecord>> JobStore::list(int limit) { return select_jobs("ORDER BY id DESC", limit); }
 
 absl::StatusOr<std::optional<JobRecord>> JobStore::get(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -245,31 +247,11 @@ absl::Status JobStore::set_attempt(int64_t id, int attempt, int restarts) {
 }
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::waiting() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Statement q(db_, absl::StrCat("SELECT ", kColumns,
-                                " FROM jobs WHERE state IN ('queued', 'restarting') ORDER BY priority DESC, id ASC")
-                       .c_str());
-  if (absl::Status st = q.prepared(); !st.ok()) return st;
-  std::vector<JobRecord> out;
-  for (;;) {
-    absl::StatusOr<bool> row = q.step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(record_of(q));
-  }
+  return select_jobs("WHERE state IN ('queued', 'restarting') ORDER BY priority DESC, id ASC", -1);
 }
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::running() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Statement q(db_, absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE state = 'running' ORDER BY id").c_str());
-  if (absl::Status st = q.prepared(); !st.ok()) return st;
-  std::vector<JobRecord> out;
-  for (;;) {
-    absl::StatusOr<bool> row = q.step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(record_of(q));
-  }
+  return select_jobs("WHERE state = 'running' ORDER BY id", -1);
 }
 
 }  // namespace ty::coordinator

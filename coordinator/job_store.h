@@ -77,6 +77,9 @@ class JobStore {
  private:
   explicit JobStore(sqlite3* db) : db_(db) {}
   absl::Status exec(const std::string& sql);
+  // Jobs matching `where` (a WHERE and ORDER BY clause of constant text), at most `limit`
+  // (-1: all).
+  absl::StatusOr<std::vector<JobRecord>> select_jobs(const std::string& where, int64_t limit);
   sqlite3* db_;
   std::mutex mu_;
 };

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/jobs.h"
 #include "tests/support/netns.h"
 #include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
@@ -21,15 +22,7 @@ namespace {
 
 class MultiHost : public TempDirTest {
  protected:
-  // SGD with momentum, as the mpirun tests (its update is linear in the gradient); a global
-  // batch of 96 that 2 and 3 ranks split evenly.
-  std::string job(int steps) const {
-    return std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml --set train.max_steps=" +
-           std::to_string(steps) +
-           " --set log.every_steps=1 --set data.batch_size=96 --set data.train_subset=20000 "
-           "--set validation.fraction=0 --set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
-           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
-  }
+  static std::string job(int steps) { return mlp_job_args(steps); }
   // Below the ephemeral range (32768 and up), where an outgoing connection could hold it.
   static std::string port() { return std::to_string(21000 + ::getpid() % 11000); }
   // The environment of rank `r` of `n` meeting at `host`.

@@ -4,19 +4,14 @@
 #include <cmath>
 
 #include "tests/support/daemons.h"
+#include "tests/support/jobs.h"
 
 namespace ty {
 namespace {
 
 class Daemons : public DaemonsTest {
  protected:
-  std::string job(int steps) const {
-    return std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml --set train.max_steps=" +
-           std::to_string(steps) +
-           " --set log.every_steps=1 --set data.batch_size=96 --set data.train_subset=20000 "
-           "--set validation.fraction=0 --set data.test= --set runtime.threads=1 --set comm.bucket_mb=0.2 "
-           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 ";
-  }
+  static std::string job(int steps) { return mlp_job_args(steps); }
   // Submits; the job id (submit's last line).
   std::string submit(const std::string& args) {
     ShellResult r = cli("submit " + args);
