@@ -65,12 +65,15 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   for (const char* key : {"ranks", "priority"})
     if (body.contains(key) && !body[key].is_number_integer())
       return error(res, 400, absl::StrCat("\"", key, "\" is a whole number"));
-  job.ranks = body.value("ranks", 1);
-  job.priority = body.value("priority", 0);
-  if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
   // The same parser as `trainyard train`: unknown keys, ranges and types, named.
   absl::StatusOr<JobSpec> spec = parse_job_spec(job.spec, job.overrides, "the submitted spec");
   if (!spec.ok()) return error(res, 400, std::string(spec.status().message()));
+  // The request's ranks and priority win over the spec's resources.ranks and priority.
+  job.ranks = body.value("ranks", static_cast<int>(spec->resources.ranks));
+  job.priority = body.value("priority", static_cast<int>(spec->priority));
+  job.ranks_per_worker = static_cast<int>(spec->resources.ranks_per_worker);
+  job.max_restarts = static_cast<int>(spec->restart.max_restarts);
+  if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
   job.name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : spec->name;
   if (job.name.empty()) job.name = "job";
   if (!valid_run_name(job.name))

@@ -180,13 +180,13 @@ void Cluster::end_attempt(Attempt& a, const std::string& state, const std::strin
   if (state == kRestarting) {
     absl::StatusOr<std::optional<JobRecord>> job = store_.get(a.job);
     const int restarts = job.ok() && *job ? (*job)->restarts + (counted ? 1 : 0) : 0;
-    if (counted && restarts > options_.max_restarts) {
+    const int most = job.ok() && *job ? (*job)->job.max_restarts : 0;
+    if (counted && restarts > most) {
       final_state = kFailed;
-      final_cause = absl::StrCat(cause, "; failed after ", restarts - 1, " restarts (restart.max_restarts ",
-                                 options_.max_restarts, ")");
+      final_cause = absl::StrCat(cause, "; failed after ", restarts - 1, " restarts (restart.max_restarts ", most, ")");
     } else if (job.ok() && *job) {
       store_.set_attempt(a.job, (*job)->attempt, restarts).IgnoreError();
-      if (counted) final_cause = absl::StrCat(cause, " (restart ", restarts, " of ", options_.max_restarts, ")");
+      if (counted) final_cause = absl::StrCat(cause, " (restart ", restarts, " of ", most, ")");
     }
   }
   store_.transition(a.job, final_state, final_cause).IgnoreError();
@@ -262,16 +262,19 @@ void Cluster::tick() {
 void Cluster::schedule() {
   absl::StatusOr<std::vector<JobRecord>> waiting = store_.waiting();
   if (!waiting.ok()) return;
+  int64_t blocked_by = 0;  // the first job that waits for room: nothing behind it starts
   for (const JobRecord& job : *waiting) {
     std::vector<FreeSlots> free;
     for (const auto& [name, w] : workers_)
       if (!w.lost) free.push_back({name, w.slots - busy_on(name), w.slots});
     std::string reason;
-    std::optional<std::vector<RankPlace>> placed = place(job.job.ranks, 0, free, &reason);
-    if (!placed) {
+    std::optional<std::vector<RankPlace>> placed = place(job.job.ranks, job.job.ranks_per_worker, free, &reason);
+    const bool never = !placed && reason.rfind("can never fit", 0) == 0;
+    if (blocked_by != 0 && !never) reason = absl::StrCat("waits for job ", blocked_by, ", ahead of it in the queue");
+    if (!placed || blocked_by != 0) {
       if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
-      if (reason.rfind("can never fit", 0) == 0) continue;  // does not hold up the jobs behind it
-      return;                                              // strict order: nothing overtakes it
+      if (!never && blocked_by == 0) blocked_by = job.id;  // strict order: nothing overtakes it
+      continue;                                          // (one that can never fit holds up nobody)
     }
     const int attempt = job.attempt + 1;
     Attempt a;

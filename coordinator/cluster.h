@@ -71,7 +71,6 @@ class Cluster {
   struct Options {
     std::chrono::milliseconds worker_timeout{5000};
     std::string runs_dir;  // RUNS_DIR/<job id>/ is each job's run directory
-    int max_restarts = 3;
   };
   Cluster(JobStore& store, Options options);
 

@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS jobs(
   overrides TEXT NOT NULL,
   ranks INTEGER NOT NULL,
   priority INTEGER NOT NULL,
+  ranks_per_worker INTEGER NOT NULL DEFAULT 0,
+  max_restarts INTEGER NOT NULL DEFAULT 3,
   state TEXT NOT NULL,
   reason TEXT NOT NULL,
   submitted_ms INTEGER NOT NULL,
@@ -76,7 +78,8 @@ CREATE INDEX IF NOT EXISTS transitions_by_job ON transitions(job);
 )sql";
 
 constexpr const char* kColumns =
-    "id, name, spec, overrides, ranks, priority, state, reason, submitted_ms, attempt, restarts";
+    "id, name, spec, overrides, ranks, priority, state, reason, submitted_ms, attempt, restarts, ranks_per_worker, "
+    "max_restarts";
 
 JobRecord record_of(const Statement& s) {
   JobRecord r;
@@ -92,6 +95,8 @@ JobRecord record_of(const Statement& s) {
   r.submitted_ms = s.integer(8);
   r.attempt = static_cast<int>(s.integer(9));
   r.restarts = static_cast<int>(s.integer(10));
+  r.job.ranks_per_worker = static_cast<int>(s.integer(11));
+  r.job.max_restarts = static_cast<int>(s.integer(12));
   return r;
 }
 
@@ -149,8 +154,8 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
   if (absl::Status st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
   const int64_t at = now_ms();
   Statement ins(db_,
-                "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+                "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms, "
+                "ranks_per_worker, max_restarts) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   absl::Status st = ins.prepared();
   if (st.ok()) {
     ins.bind(1, job.name)
@@ -160,7 +165,9 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
         .bind(5, int64_t{job.priority})
         .bind(6, std::string(kQueued))
         .bind(7, reason)
-        .bind(8, at);
+        .bind(8, at)
+        .bind(9, int64_t{job.ranks_per_worker})
+        .bind(10, int64_t{job.max_restarts});
     st = ins.step().status();
   }
   const int64_t id = sqlite3_last_insert_rowid(db_);

@@ -34,6 +34,8 @@ struct NewJob {
   std::vector<std::string> overrides;  // "key.path=value", applied in order
   int ranks = 1;
   int priority = 0;
+  int ranks_per_worker = 0;  // 0: any
+  int max_restarts = 3;
 };
 
 struct JobRecord {

@@ -90,6 +90,18 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"train.clip_grad_norm", JOB(train.clip_grad_norm), closed(0, 1e9), "> 0: clip gradients by global L2 norm"},
       {"validation.fraction", JOB(validation_fraction), half_open(0, 1),
        "held out of the training set, evaluated each epoch"},
+      {"resources.ranks", JOB(resources.ranks), closed(1, 65536),
+       "ranks the coordinator starts for the job (`submit --ranks` overrides it); `train` under mpirun or srun takes "
+       "the launcher's"},
+      {"resources.ranks_per_worker", JOB(resources.ranks_per_worker), closed(0, 4096),
+       "at most this many of the job's ranks on one worker; 0: any (the coordinator packs ranks onto as few workers "
+       "as it can)"},
+      {"priority", JOB(priority), closed(-1000000, 1000000),
+       "the coordinator starts jobs by priority, highest first, then in submission order (`submit --priority` "
+       "overrides it)"},
+      {"restart.max_restarts", JOB(restart.max_restarts), closed(0, 1000),
+       "counted restarts (a rank exiting 1 or 3 or killed by a signal) before the coordinator fails the job; a lost "
+       "worker's restart is not counted"},
       {"checkpoint.every_steps", JOB(checkpoint.every_steps), at_least(0), "> 0: checkpoint every N optimizer steps"},
       {"checkpoint.every_minutes", JOB(checkpoint.every_minutes), closed(0, 1e6),
        "> 0: checkpoint every N minutes (wall clock)"},

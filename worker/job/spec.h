@@ -122,8 +122,22 @@ struct RuntimeSpec {
   Precision precision = Precision::kFp32;
 };
 
+// What the coordinator needs to place and supervise a job (`train` under mpirun or srun takes
+// its ranks from the launcher).
+struct ResourcesSpec {
+  int64_t ranks = 1;
+  int64_t ranks_per_worker = 0;  // 0: any
+};
+
+struct RestartSpec {
+  int64_t max_restarts = 3;  // counted restarts before the job fails
+};
+
 struct JobSpec {
   std::string name;  // empty in the file: the spec file's name
+  ResourcesSpec resources;
+  RestartSpec restart;
+  int64_t priority = 0;
   ModelSpec model;
   DataSpec data;
   StorageSpec storage;

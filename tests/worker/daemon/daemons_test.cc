@@ -88,5 +88,79 @@ TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenC
   EXPECT_NE(resumed.output, "") << "attempt 2 did not resume from a checkpoint";
 }
 
+TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
+  start_coordinator();
+  start_worker("w1", 2);
+  start_worker("w2", 2);
+  const std::string busy = submit(job(100000));  // takes 1 of the 4 slots
+  ASSERT_EQ(wait_for(busy, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  const std::string four = submit(job(5) + "--ranks 4");
+  const std::string never = submit(job(5) + "--ranks 100");
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // several scheduling rounds
+  const nlohmann::json f = nlohmann::json::parse(cli("status " + four + " --json").output);
+  EXPECT_EQ(f["state"], "queued") << f.dump(2);
+  EXPECT_EQ(f["reason"], "needs 4 slots, 3 free") << f.dump(2);
+  const nlohmann::json n = nlohmann::json::parse(cli("status " + never + " --json").output);
+  EXPECT_EQ(n["reason"], "can never fit: needs 100 slots, the registered workers have 4") << n.dump(2);
+  ShellResult started = run_shell("ls -d " + path("work-w1/" + four) + " " + path("work-w2/" + four) + " 2>/dev/null", 10);
+  EXPECT_EQ(started.output, "") << "a rank of the 4-rank job started";
+}
+
+TEST_F(Daemons, HigherPriorityFirstThenSubmissionOrder) {
+  start_coordinator();
+  start_worker("w1", 1);
+  const std::string running = submit(job(100000));
+  ASSERT_EQ(wait_for(running, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  const std::string low = submit(job(5));
+  const std::string high = submit(job(5) + "--priority 5");
+  const std::string low2 = submit(job(5));
+  ASSERT_EQ(cli("cancel " + running).code, 0);
+  for (const std::string& id : {high, low, low2})
+    ASSERT_EQ(wait_for(id, ended, 120).value("state", ""), "succeeded") << id;
+  // Each started after the one before it ended: the order of their "running" records.
+  auto started_ms = [&](const std::string& id) {
+    const nlohmann::json status = nlohmann::json::parse(cli("status " + id + " --json").output);
+    for (const auto& h : status["history"])
+      if (h["state"] == "running") return h["at_ms"].get<int64_t>();
+    return int64_t{0};
+  };
+  EXPECT_LT(started_ms(high), started_ms(low));
+  EXPECT_LT(started_ms(low), started_ms(low2));
+}
+
+TEST_F(Daemons, AJobThatAlwaysCrashesFailsAfterMaxRestartsPlusOneAttempts) {
+  start_coordinator();
+  start_worker("w1", 1);
+  // A learning rate that makes the loss NaN within a few steps: exit 1 every time.
+  const std::string id = submit(job(50) + "--set optimizer.lr=1000 --set restart.max_restarts=1");
+  const nlohmann::json j = wait_for(id, ended, 120);
+  ASSERT_EQ(j.value("state", ""), "failed") << j.dump(2);
+  EXPECT_EQ(j["attempt"], 2);
+  const std::string cause = j["history"].back()["cause"];
+  EXPECT_NE(cause.find("exited 1"), std::string::npos) << cause;
+  EXPECT_NE(cause.find("loss became nan"), std::string::npos) << cause;
+  EXPECT_NE(cause.find("failed after 1 restarts (restart.max_restarts 1)"), std::string::npos) << cause;
+}
+
+TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
+  start_coordinator();
+  start_worker("w1", 2);
+  const std::string id = submit(job(100000) + "--ranks 2");
+  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 3 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(cli("cancel " + id).code, 0);
+  EXPECT_EQ(nlohmann::json::parse(cli("status " + id + " --json").output)["state"], "canceled");
+  ShellResult left;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+    left = run_shell("pgrep -f -- '[t]rainyard train " + path("work-w1") + "' || true", 10);
+    if (left.output.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left.output, "") << "ranks still run 10 s after the cancel";
+}
+
 }  // namespace
 }  // namespace ty
