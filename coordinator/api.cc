@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -133,6 +134,35 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
     if (!job.ok() || !*job) return error(res, 500, "the job vanished");
     reply(res, 200, job_json(**job));
   });
+  // A rank's output from byte `offset` (at most 1 MiB); X-Trainyard-Next-Offset says where
+  // to go on (`logs --follow` polls with it). attempt: the job's current one by default.
+  server.Get(R"(/api/v1/jobs/([^/]*)/logs)", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
+    int64_t id = 0;
+    if (!job_id(req, res, id)) return;
+    absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
+    if (!job.ok()) return error(res, job.status());
+    if (!*job) return error(res, 404, absl::StrCat("job ", id, ": no such job"));
+    int rank = 0, attempt = (*job)->attempt;
+    int64_t offset = 0;
+    if ((req.has_param("rank") && !absl::SimpleAtoi(req.get_param_value("rank"), &rank)) ||
+        (req.has_param("attempt") && !absl::SimpleAtoi(req.get_param_value("attempt"), &attempt)) ||
+        (req.has_param("offset") && !absl::SimpleAtoi(req.get_param_value("offset"), &offset)) || rank < 0 ||
+        rank >= (*job)->job.ranks || attempt < 0 || attempt > (*job)->attempt || offset < 0)
+      return error(res, 400,
+                   absl::StrCat("rank is from 0 to ", (*job)->job.ranks - 1, ", attempt from 1 to ", (*job)->attempt,
+                                ", offset a byte offset"));
+    if (attempt == 0) return error(res, 404, absl::StrCat("job ", id, " has not started yet"));
+    std::ifstream in(cluster.log_path(id, attempt, rank), std::ios::binary);
+    std::string text;
+    if (in) {
+      in.seekg(offset);
+      text.resize(size_t{1} << 20);
+      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<size_t>(in.gcount()));
+    }
+    res.set_header("X-Trainyard-Next-Offset", std::to_string(offset + static_cast<int64_t>(text.size())));
+    res.set_content(text, "text/plain");
+  });
   server.Get("/api/v1/workers", [&cluster](const httplib::Request&, httplib::Response& res) {
     json out = json::array();
     for (const WorkerView& w : cluster.workers())
@@ -178,7 +208,7 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
       start.push_back(json{{"job", o.job}, {"attempt", o.attempt}, {"rank", o.rank}, {"world_size", o.world_size},
                            {"local_rank", o.local_rank}, {"local_world_size", o.local_world_size}, {"name", o.name},
                            {"spec", o.spec}, {"overrides", o.overrides}, {"run_dir", o.run_dir},
-                           {"rendezvous", o.rendezvous}});
+                           {"rendezvous", o.rendezvous}, {"log", o.log}});
     for (const KillOrder& k : orders->kill) kill.push_back(json{{"job", k.job}, {"attempt", k.attempt}});
     reply(res, 200, json{{"start", start}, {"kill", kill}});
   });

@@ -5,6 +5,8 @@
 //   GET  /api/v1/jobs[?limit=N]         {"jobs": [job, ...]}, newest first
 //   GET  /api/v1/jobs/{id}              job with its "history" of state changes
 //   POST /api/v1/jobs/{id}/cancel       → the job, canceled (a job that has ended: 409)
+//   GET  /api/v1/jobs/{id}/logs?rank=R&attempt=A&offset=N   a rank's output (text) from byte N;
+//                                       X-Trainyard-Next-Offset says where to go on
 //   GET  /api/v1/workers                {"workers": [{"name", "slots", "busy", "lost", "seen_s_ago"}]}
 //   POST /api/v1/workers/register       {"name", "slots"} (worker daemons)
 //   POST /api/v1/workers/heartbeat      {"name", "reports": [rank report]} → {"start": [rank order],

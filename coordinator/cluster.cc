@@ -20,6 +20,10 @@ std::string how_it_ended(const RankReport& r) {
 Cluster::Cluster(JobStore& store, Options options)
     : store_(store), options_(std::move(options)), started_(Clock::now()) {}
 
+std::string Cluster::log_path(int64_t job, int attempt, int rank) const {
+  return absl::StrCat(options_.runs_dir, "/.logs/", job, "/", attempt, "/rank-", rank, ".log");
+}
+
 void Cluster::register_worker(const std::string& name, int slots) {
   std::lock_guard<std::mutex> lock(mu_);
   Worker& w = workers_[name];
@@ -84,10 +88,11 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
   auto it = attempts_.find({r.job, r.attempt});
   if (it == attempts_.end()) {
     // A rank of an attempt this coordinator does not know: one it ran before a restart
-    // (adopted when the job still runs that attempt), else a leftover to kill.
+    // (adopted, running or ended while the coordinator was away, when the job still runs
+    // that attempt), else a leftover to kill.
     absl::StatusOr<std::optional<JobRecord>> job = store_.get(r.job);
     const bool current = job.ok() && *job && (*job)->state == kRunning && (*job)->attempt == r.attempt;
-    if (!current || !r.running) {
+    if (!current) {
       if (r.running) workers_[worker].kill.push_back({r.job, r.attempt});
       return;
     }
@@ -298,6 +303,7 @@ void Cluster::schedule() {
       o.overrides = job.job.overrides;
       o.run_dir = absl::StrCat(options_.runs_dir, "/", job.id);
       o.rendezvous = absl::StrCat("file://", options_.runs_dir, "/.rendezvous/", job.id);
+      o.log = log_path(job.id, attempt, r);
       workers_[p.worker].start.push_back(std::move(o));
     }
     std::vector<std::string> where;

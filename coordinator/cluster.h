@@ -46,6 +46,7 @@ struct RankOrder {
   std::string name, spec;
   std::vector<std::string> overrides;
   std::string run_dir, rendezvous;
+  std::string log;  // where its output goes: RUNS_DIR/.logs/<job>/<attempt>/rank-R.log
 };
 
 struct KillOrder {
@@ -73,6 +74,9 @@ class Cluster {
     std::string runs_dir;  // RUNS_DIR/<job id>/ is each job's run directory
   };
   Cluster(JobStore& store, Options options);
+  // Where rank `rank` of attempt `attempt` of job `job` writes its output (shared storage:
+  // the workers write it, the coordinator serves it).
+  std::string log_path(int64_t job, int attempt, int rank) const;
 
   // A worker (re)starts; one that takes a lost worker's name takes its place.
   void register_worker(const std::string& name, int slots);

@@ -158,7 +158,7 @@ int train_command(const std::vector<std::string>& argv) {
     if (!named.ok()) return failed(named.status());
     run_dir = *named;
   }
-  if (world_comm->store && world.size > 1)
+  if (world.launcher == "rendezvous" && world_comm->store && world.size > 1)  // (mpirun: one command line)
     if (absl::Status st = check_one_run_dir(*world_comm->store, world.rank, world.size, run_dir,
                                             rendezvous::Store::Clock::now() + std::chrono::seconds(spec->comm.timeout_s));
         !st.ok())

@@ -14,6 +14,9 @@ int data_command(const std::vector<std::string>& args);
 // The coordinator daemon and the commands that talk to it (coordinator_commands.cc).
 int coordinator_command(const std::vector<std::string>& args);
 int worker_command(const std::vector<std::string>& args);
+int wait_command(const std::vector<std::string>& args);
+int logs_command(const std::vector<std::string>& args);
+int workers_command(const std::vector<std::string>& args);
 int submit_command(const std::vector<std::string>& args);
 int jobs_command(const std::vector<std::string>& args);
 // `status JOB` and `cancel JOB`.

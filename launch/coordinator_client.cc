@@ -73,7 +73,7 @@ absl::StatusOr<HttpReply> call_coordinator(const CoordinatorAddress& at, const s
   if (!r)
     return absl::UnavailableError(
         absl::StrCat("the coordinator at ", at.url, " does not answer (", httplib::to_string(r.error()), ")"));
-  return HttpReply{r->status, r->body};
+  return HttpReply{r->status, r->body, r->get_header_value("X-Trainyard-Next-Offset")};
 }
 
 }  // namespace ty

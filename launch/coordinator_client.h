@@ -22,6 +22,7 @@ absl::StatusOr<CoordinatorAddress> coordinator_address(std::vector<std::string>&
 struct HttpReply {
   int status = 0;
   std::string body;
+  std::string next_offset;  // X-Trainyard-Next-Offset (logs)
 };
 
 // One request to the coordinator (method GET or POST, JSON body); a coordinator that does

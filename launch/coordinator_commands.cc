@@ -60,6 +60,8 @@ std::string utc(int64_t ms) {
   return buf;
 }
 
+int wait_for_job(const CoordinatorAddress& at, const std::string& id);
+
 constexpr char kCoordinatorUsage[] =
     "usage: trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F] "
     "[--insecure-listen]\n";
@@ -181,12 +183,13 @@ int worker_command(const std::vector<std::string>& argv) {
 
 int submit_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] =
-      "usage: trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME] "
+      "usage: trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME] [--wait] "
       "[--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return usage_error("submit", std::string(at.status().message()), kUsage);
   std::string file;
+  bool wait = false;
   json body = json::object();
   json overrides = json::array();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -204,6 +207,8 @@ int submit_command(const std::vector<std::string>& argv) {
       } else {
         body[a.substr(2)] = n;
       }
+    } else if (a == "--wait") {
+      wait = true;
     } else if (file.empty() && a.rfind("--", 0) != 0) {
       file = a;
     } else {
@@ -223,8 +228,10 @@ int submit_command(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "trainyard submit: %s: %s\n", file.c_str(), error_of(*r).c_str());
     return exit_for_http(r->status);
   }
-  std::printf("%lld\n", static_cast<long long>(json::parse(r->body)["id"].get<int64_t>()));
-  return 0;
+  const std::string id = std::to_string(json::parse(r->body)["id"].get<int64_t>());
+  std::printf("%s\n", id.c_str());
+  std::fflush(stdout);
+  return wait ? wait_for_job(*at, id) : 0;
 }
 
 int jobs_command(const std::vector<std::string>& argv) {
@@ -281,6 +288,117 @@ int job_command(const std::string& command, const std::vector<std::string>& argv
     for (const json& h : j["history"])
       std::printf("  %s  %-10s %s\n", utc(h["at_ms"].get<int64_t>()).c_str(), h["state"].get<std::string>().c_str(),
                   h["cause"].get<std::string>().c_str());
+  return 0;
+}
+
+namespace {
+
+// The job's state from the API, or an error exit code (negative) already reported.
+absl::StatusOr<json> job_state(const CoordinatorAddress& at, const std::string& id) {
+  absl::StatusOr<HttpReply> r = call_coordinator(at, "GET", "/api/v1/jobs/" + id);
+  if (!r.ok()) return r.status();
+  if (r->status != 200)
+    return r->status >= 500 ? absl::UnavailableError(error_of(*r)) : absl::InvalidArgumentError(error_of(*r));
+  return json::parse(r->body);
+}
+
+bool ended(const std::string& state) { return state == "succeeded" || state == "failed" || state == "canceled"; }
+
+// Polls job `id` until it ends: 0 succeeded, 1 failed, 5 canceled.
+int wait_for_job(const CoordinatorAddress& at, const std::string& id) {
+  const std::vector<std::string> args = {id};
+  for (int failures = 0;;) {
+    absl::StatusOr<json> j = job_state(at, args[0]);
+    if (!j.ok()) {
+      // A coordinator that restarts is waited for (up to a minute of failed polls).
+      if (j.status().code() == absl::StatusCode::kUnavailable && ++failures < 120) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      return fail("wait", absl::Status(j.status().code(), "job " + args[0] + ": " + std::string(j.status().message())));
+    }
+    failures = 0;
+    const std::string state = (*j)["state"];
+    if (state == "succeeded") return 0;
+    if (state == "failed") {
+      std::fprintf(stderr, "trainyard wait: job %s failed: %s\n", args[0].c_str(),
+                   (*j)["history"].back()["cause"].get<std::string>().c_str());
+      return 1;
+    }
+    if (state == "canceled") return 5;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+}
+
+}  // namespace
+
+int wait_command(const std::vector<std::string>& argv) {
+  constexpr char kUsage[] = "usage: trainyard wait JOB [--coordinator URL] [--token-file F]\n";
+  std::vector<std::string> args = argv;
+  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
+  if (!at.ok()) return usage_error("wait", std::string(at.status().message()), kUsage);
+  if (args.size() != 1) return usage_error("wait", "which job?", kUsage);
+  return wait_for_job(*at, args[0]);
+}
+
+int logs_command(const std::vector<std::string>& argv) {
+  constexpr char kUsage[] =
+      "usage: trainyard logs JOB [--rank R] [--attempt A] [--follow] [--coordinator URL] [--token-file F]\n";
+  std::vector<std::string> args = argv;
+  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
+  if (!at.ok()) return usage_error("logs", std::string(at.status().message()), kUsage);
+  std::string id, rank = "0", attempt;
+  bool follow = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--follow" || args[i] == "-f") {
+      follow = true;
+    } else if ((args[i] == "--rank" || args[i] == "--attempt") && i + 1 < args.size()) {
+      (args[i] == "--rank" ? rank : attempt) = args[i + 1];
+      ++i;
+    } else if (id.empty() && args[i].rfind("--", 0) != 0) {
+      id = args[i];
+    } else {
+      return usage_error("logs", "unknown argument " + args[i], kUsage);
+    }
+  }
+  if (id.empty()) return usage_error("logs", "which job?", kUsage);
+  std::string offset = "0";
+  for (;;) {
+    absl::StatusOr<HttpReply> r = call_coordinator(
+        *at, "GET",
+        "/api/v1/jobs/" + id + "/logs?rank=" + rank + (attempt.empty() ? "" : "&attempt=" + attempt) + "&offset=" + offset);
+    if (!r.ok()) return fail("logs", r.status());
+    if (r->status != 200) {
+      std::fprintf(stderr, "trainyard logs: job %s: %s\n", id.c_str(), error_of(*r).c_str());
+      return exit_for_http(r->status);
+    }
+    std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+    std::fflush(stdout);
+    if (!r->next_offset.empty()) offset = r->next_offset;
+    if (!follow) return 0;
+    if (r->body.empty()) {
+      absl::StatusOr<json> j = job_state(*at, id);
+      if (j.ok() && ended((*j)["state"])) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+}
+
+int workers_command(const std::vector<std::string>& argv) {
+  constexpr char kUsage[] = "usage: trainyard workers [--json] [--coordinator URL] [--token-file F]\n";
+  std::vector<std::string> args = argv;
+  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
+  if (!at.ok()) return usage_error("workers", std::string(at.status().message()), kUsage);
+  const bool as_json = args.size() == 1 && args[0] == "--json";
+  if (!args.empty() && !as_json) return usage_error("workers", "unknown argument " + args[0], kUsage);
+  absl::StatusOr<HttpReply> r = call_coordinator(*at, "GET", "/api/v1/workers");
+  if (!r.ok()) return fail("workers", r.status());
+  if (r->status != 200) return std::fprintf(stderr, "trainyard workers: %s\n", error_of(*r).c_str()), exit_for_http(r->status);
+  if (as_json) return std::fputs(r->body.c_str(), stdout), 0;
+  std::printf("%-24s %5s %5s  %s\n", "NAME", "SLOTS", "BUSY", "STATE");
+  for (const json& w : json::parse(r->body)["workers"])
+    std::printf("%-24s %5d %5d  %s\n", w["name"].get<std::string>().c_str(), w["slots"].get<int>(), w["busy"].get<int>(),
+                w["lost"].get<bool>() ? "lost" : absl::StrCat("seen ", static_cast<int>(w["seen_s_ago"].get<double>()), " s ago").c_str());
   return 0;
 }
 

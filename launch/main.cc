@@ -28,7 +28,8 @@ constexpr char kUsage[] =
     "                        [--insecure-listen]\n"
     "  trainyard worker --coordinator URL [--slots N] --work-dir DIR [--name NAME]\n"
     "  trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME]\n"
-    "  trainyard jobs [--json] | status JOB [--json] | cancel JOB\n"
+    "  trainyard jobs [--json] | status JOB [--json] | cancel JOB | wait JOB | workers [--json]\n"
+    "  trainyard logs JOB [--rank R] [--attempt A] [--follow]\n"
     "      (these find the coordinator in --coordinator URL or TRAINYARD_COORDINATOR, its token in\n"
     "       --token-file F, TRAINYARD_TOKEN or TRAINYARD_STATE_DIR/token)\n"
     "  trainyard help [spec]      this text, or every job spec key (Markdown)\n"
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
     if (cmd == "worker") return ty::worker_command(args);
     if (cmd == "submit") return ty::submit_command(args);
     if (cmd == "jobs") return ty::jobs_command(args);
+    if (cmd == "wait") return ty::wait_command(args);
+    if (cmd == "logs") return ty::logs_command(args);
+    if (cmd == "workers") return ty::workers_command(args);
     if (cmd == "status" || cmd == "cancel") return ty::job_command(cmd, args);
   } catch (const std::bad_alloc&) {
     return out_of_memory("an allocation failed");

@@ -72,14 +72,23 @@ absl::Status check_one_run_dir(rendezvous::Store& store, int rank, int size, con
   TY_RETURN_IF_ERROR(store.wait(keys, deadline));
   absl::StatusOr<std::string> first = store.get(keys[0], deadline);
   if (!first.ok()) return first.status();
-  for (int r = 1; r < size; ++r) {
+  absl::Status verdict;
+  for (int r = 1; r < size && verdict.ok(); ++r) {
     absl::StatusOr<std::string> theirs = store.get(keys[static_cast<size_t>(r)], deadline);
     if (!theirs.ok()) return theirs.status();
     if (*theirs != *first)
-      return absl::InvalidArgumentError(absl::StrCat("rank ", r, " was given --run-dir ", *theirs, " but rank 0 ",
-                                                     *first, "; all ranks of a job share one run directory"));
+      verdict = absl::InvalidArgumentError(absl::StrCat("rank ", r, " was given --run-dir ", *theirs, " but rank 0 ",
+                                                        *first, "; all ranks of a job share one run directory"));
   }
-  return absl::OkStatus();
+  // Rank 0 may host the store (tcp://): it leaves only once every rank has read it, so that
+  // all reach the same verdict instead of finding the store gone.
+  TY_RETURN_IF_ERROR(store.set(absl::StrCat("run_dir_read/", rank), "1"));
+  if (rank == 0) {
+    std::vector<std::string> read;
+    for (int r = 0; r < size; ++r) read.push_back(absl::StrCat("run_dir_read/", r));
+    TY_RETURN_IF_ERROR(store.wait(read, deadline));
+  }
+  return verdict;
 }
 
 }  // namespace ty

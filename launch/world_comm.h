@@ -25,7 +25,8 @@ absl::StatusOr<WorldComm> open_world_comm(const WorldEnv& world, const JobSpec& 
 
 // All ranks of a job share one run directory: each posts its own (made absolute) to the
 // store and reads everyone's; a rank given another is the user's error (exit 2) naming
-// both ranks and both directories, on every rank.
+// both ranks and both directories, on every rank. For a store with a server (tcp://,
+// file://), not a collective one: rank 0 alone waits until every rank has read.
 absl::Status check_one_run_dir(rendezvous::Store& store, int rank, int size, const std::string& run_dir,
                                rendezvous::Store::Clock::time_point deadline);
 

@@ -26,11 +26,13 @@ class DaemonsTest : public TempDirTest {
     run_shell("pkill -9 -f -- '" + path("") + "' 2>/dev/null; true", 10);
     TempDirTest::TearDown();
   }
-  // Starts the coordinator (any free port) and waits (bounded) for its URL.
+  // Starts the coordinator and waits (bounded) for its URL: on any free port the first
+  // time, on the same one after (workers and clients find it again).
   void start_coordinator() {
     const std::string log = path("coordinator.log");
     std::remove(log.c_str());
-    start("coordinator", std::string(TRAINYARD_BINARY) + " coordinator --listen 127.0.0.1:0 --state-dir " +
+    const std::string listen = url_.empty() ? "127.0.0.1:0" : url_.substr(url_.find("//") + 2);
+    start("coordinator", std::string(TRAINYARD_BINARY) + " coordinator --listen " + listen + " --state-dir " +
                              path("state") + " --runs-dir " + path("runs"), log);
     std::smatch m;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -133,7 +133,9 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
           {"TRAINYARD_JOB_ID", std::to_string(job)},
           {"TRAINYARD_ATTEMPT", std::to_string(attempt)},
       });
-      absl::StatusOr<RankProcess> p = RankProcess::start(argv, env, dir, dir + "/rank.log");
+      std::string log = s.value("log", dir + "/rank.log");
+      std::filesystem::create_directories(std::filesystem::path(log).parent_path(), ec);
+      absl::StatusOr<RankProcess> p = RankProcess::start(argv, env, dir, log);
       if (!p.ok()) {  // reported as a rank that could not start: retryable
         ended.push_back(json{{"job", job}, {"attempt", attempt}, {"rank", rank}, {"running", false},
                              {"exit_code", 3}, {"signal", 0}, {"tail", std::string(p.status().message())}});

@@ -82,9 +82,8 @@ TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenC
                                    " | tail -1 | grep -o '\"step\":[0-9]*'",
                                10);
   EXPECT_EQ(last.output, "\"step\":400\n") << "the run ends at train.max_steps";
-  ShellResult resumed = run_shell("grep -h 'resuming from' " + path("work-w1") + "/" + id + "/2/rank-0/rank.log " +
-                                      path("work-w2") + "/" + id + "/2/rank-*/rank.log 2>/dev/null || true",
-                                  10);
+  ShellResult resumed =
+      run_shell("grep -h 'resuming from' " + path("runs/.logs/" + id + "/2/rank-0.log") + " 2>/dev/null || true", 10);
   EXPECT_NE(resumed.output, "") << "attempt 2 did not resume from a checkpoint";
 }
 
@@ -160,6 +159,50 @@ TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(left.output, "") << "ranks still run 10 s after the cancel";
+}
+
+TEST_F(Daemons, WaitLogsAndWorkersFromTheCli) {
+  start_coordinator();
+  start_worker("w1", 2);
+  ShellResult done = cli("submit --wait " + job(10) + "--ranks 2");
+  EXPECT_EQ(done.code, 0) << done.output;  // wait: 0 when the job succeeded
+  std::string id = done.output.substr(0, done.output.find('\n'));
+  ShellResult log0 = cli("logs " + id);
+  EXPECT_EQ(log0.code, 0) << log0.output;
+  EXPECT_NE(log0.output.find("weights: " + path("runs/" + id) + "/weights.bin"), std::string::npos) << log0.output;
+  ShellResult log1 = cli("logs " + id + " --rank 1 --follow");  // an ended job: follow returns
+  EXPECT_EQ(log1.code, 0) << log1.output;
+  EXPECT_EQ(cli("logs " + id + " --rank 2").code, 2);
+  const std::string crash = submit(job(50) + "--set optimizer.lr=1000 --set restart.max_restarts=0");
+  EXPECT_EQ(cli("wait " + crash).code, 1);
+  const std::string queued = submit(job(5) + "--ranks 3");  // never placed: 2 slots
+  ASSERT_EQ(cli("cancel " + queued).code, 0);
+  EXPECT_EQ(cli("wait " + queued).code, 5);
+  ShellResult workers = cli("workers --json");
+  ASSERT_EQ(workers.code, 0) << workers.output;
+  const nlohmann::json w = nlohmann::json::parse(workers.output)["workers"];
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]["name"], "w1");
+  EXPECT_EQ(w[0]["slots"], 2);
+}
+
+TEST_F(Daemons, ACoordinatorKilledMidJobComesBackAndTheJobFinishesWithoutARestart) {
+  start_coordinator();
+  start_worker("w1", 2);
+  const std::string id = submit(job(1500) + "--ranks 2");
+  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 20 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill("coordinator");
+  const size_t at_kill = train_losses(path("runs/" + id + "/metrics.jsonl")).size();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_GT(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), at_kill) << "the ranks stopped with it";
+  start_coordinator();
+  const nlohmann::json j = wait_for(id, ended, 240);
+  ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
+  EXPECT_EQ(j["attempt"], 1) << "a rank restarted:\n" << j.dump(2);
+  EXPECT_EQ(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), 1500u);
 }
 
 }  // namespace
