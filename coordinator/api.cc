@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "coordinator/metrics.h"
 #include "coordinator/token.h"
 #include "worker/job/parser.h"
 
@@ -101,6 +102,10 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/metrics", [&store, &cluster, runs_dir = options.runs_dir](const httplib::Request&,
+                                                                        httplib::Response& res) {
+    res.set_content(prometheus_text(store, cluster, runs_dir), "text/plain; version=0.0.4");
+  });
   server.Post("/api/v1/jobs",
               [&store](const httplib::Request& req, httplib::Response& res) { submit(store, req, res); });
   server.Get("/api/v1/jobs", [&store](const httplib::Request& req, httplib::Response& res) {

@@ -1,5 +1,6 @@
 // The coordinator's HTTP/JSON API, version 1 (the README documents every route):
 //   GET  /healthz                       no token: "ok"
+//   GET  /metrics                       Prometheus text format (coordinator/metrics.h); token needed
 //   POST /api/v1/jobs                   {"spec": YAML, "overrides": ["k=v"], "name", "ranks",
 //                                       "priority"} → 201 {"id": N}; a bad spec → 400 naming the key
 //   GET  /api/v1/jobs[?limit=N]         {"jobs": [job, ...]}, newest first
@@ -31,6 +32,7 @@ namespace ty::coordinator {
 
 struct ApiOptions {
   std::string token;
+  std::string runs_dir;  // for /metrics: each running job's metrics.jsonl
   size_t max_body_bytes = size_t{1} << 20;
 };
 

@@ -120,7 +120,7 @@ int coordinator_command(const std::vector<std::string>& args) {
   coordinator::Cluster::Options cluster_options;
   cluster_options.runs_dir = std::filesystem::absolute(runs_dir).lexically_normal().string();
   coordinator::Cluster cluster(**store, cluster_options);
-  coordinator::install_api(*server, **store, cluster, {token->value});
+  coordinator::install_api(*server, **store, cluster, {token->value, cluster_options.runs_dir});
   const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound < 0)
     return fail("coordinator", absl::UnavailableError("cannot listen on " + listen + " (in use, or not this host's)"));

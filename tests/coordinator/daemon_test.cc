@@ -76,5 +76,42 @@ TEST_F(CoordinatorDaemon, ListeningBeyondLoopbackNeedsTlsOrAnExplicitInsecureFla
   EXPECT_NE(r.output.find("--insecure-listen"), std::string::npos) << r.output;
 }
 
+TEST_F(CoordinatorDaemon, MetricsPassPromtoolAndARealPrometheusScrapesThemWithTheToken) {
+  start_coordinator();
+  start_worker("w1", 3);
+  ASSERT_EQ(cli("submit " + std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml --ranks 9").code, 0);
+  const std::string token = path("state/token");
+  ShellResult checked = run_shell("curl -sf -H \"Authorization: Bearer $(cat " + token + ")\" " + url_ +
+                                      "/metrics | tee " + path("metrics.txt") + " | promtool check metrics",
+                                  30);
+  EXPECT_EQ(checked.code, 0) << checked.output;
+  ShellResult text = run_shell("cat " + path("metrics.txt"), 10);
+  EXPECT_NE(text.output.find("trainyard_jobs{state=\"queued\"} 1"), std::string::npos) << text.output;
+  EXPECT_EQ(run_shell("curl -s -o /dev/null -w '%{http_code}' " + url_ + "/metrics", 10).output, "401");
+  // A real Prometheus, scraping every second with the token from the file.
+  const std::string port = std::to_string(30000 + ::getpid() % 2000);
+  const std::string host = url_.substr(url_.find("//") + 2);
+  std::ofstream(path("prometheus.yml")) << "global: {scrape_interval: 1s}\n"
+                                           "scrape_configs:\n"
+                                           "  - job_name: trainyard\n"
+                                           "    authorization: {credentials_file: " << token << "}\n"
+                                           "    static_configs: [{targets: ['" << host << "']}]\n";
+  ShellResult prom = run_shell("prometheus --config.file=" + path("prometheus.yml") + " --storage.tsdb.path=" +
+                                   path("tsdb") + " --web.listen-address=127.0.0.1:" + port + " > " +
+                                   path("prometheus.log") + " 2>&1 & echo $!",
+                               10);
+  ASSERT_EQ(prom.code, 0) << prom.output;
+  pids_["prometheus"] = prom.output.substr(0, prom.output.find('\n'));
+  std::string got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    got = run_shell("curl -s 'http://127.0.0.1:" + port + "/api/v1/query?query=trainyard_worker_slots' || true", 10).output;
+    if (got.find("\"w1\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_NE(got.find("\"worker\":\"w1\""), std::string::npos) << got;
+  EXPECT_NE(got.find("\"3\"]"), std::string::npos) << got;  // its 3 slots, as scraped
+}
+
 }  // namespace
 }  // namespace ty

@@ -1,0 +1,16 @@
+// The coordinator's /metrics in Prometheus text format (version 0.0.4): jobs by state,
+// workers and their slots, and for each running job what its rank 0 last wrote to
+// metrics.jsonl (on the shared runs directory): step, loss, samples/s of the last epoch,
+// the latest eval accuracy.
+#pragma once
+
+#include <string>
+
+#include "coordinator/cluster.h"
+#include "coordinator/job_store.h"
+
+namespace ty::coordinator {
+
+std::string prometheus_text(JobStore& store, Cluster& cluster, const std::string& runs_dir);
+
+}  // namespace ty::coordinator
