@@ -246,7 +246,8 @@ int jobs_command(const std::vector<std::string>& argv) {
   if (r->status != 200) return std::fprintf(stderr, "trainyard jobs: %s\n", error_of(*r).c_str()), exit_for_http(r->status);
   if (as_json) return std::fputs(r->body.c_str(), stdout), 0;
   std::printf("%-8s %-24s %-11s %5s %8s  %-20s  %s\n", "ID", "NAME", "STATE", "RANKS", "PRIORITY", "SUBMITTED", "REASON");
-  for (const json& j : json::parse(r->body)["jobs"])
+  const json listed = json::parse(r->body);  // kept: a range over a temporary's member dangles
+  for (const json& j : listed["jobs"])
     std::printf("%-8lld %-24s %-11s %5d %8d  %-20s  %s\n", static_cast<long long>(j["id"].get<int64_t>()),
                 j["name"].get<std::string>().c_str(), j["state"].get<std::string>().c_str(), j["ranks"].get<int>(),
                 j["priority"].get<int>(), utc(j["submitted_ms"].get<int64_t>()).c_str(),
@@ -396,7 +397,8 @@ int workers_command(const std::vector<std::string>& argv) {
   if (r->status != 200) return std::fprintf(stderr, "trainyard workers: %s\n", error_of(*r).c_str()), exit_for_http(r->status);
   if (as_json) return std::fputs(r->body.c_str(), stdout), 0;
   std::printf("%-24s %5s %5s  %s\n", "NAME", "SLOTS", "BUSY", "STATE");
-  for (const json& w : json::parse(r->body)["workers"])
+  const json listed = json::parse(r->body);
+  for (const json& w : listed["workers"])
     std::printf("%-24s %5d %5d  %s\n", w["name"].get<std::string>().c_str(), w["slots"].get<int>(), w["busy"].get<int>(),
                 w["lost"].get<bool>() ? "lost" : absl::StrCat("seen ", static_cast<int>(w["seen_s_ago"].get<double>()), " s ago").c_str());
   return 0;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,8 @@ TEST_F(CoordinatorDaemon, SubmittedJobsSurviveASigkillAndARestart) {
   EXPECT_EQ(jobs[1]["priority"], 3);
   EXPECT_EQ(jobs[0]["name"], "fashion_mnist_mlp");  // the spec's own name
   const std::string first_id = std::to_string(jobs[1]["id"].get<int64_t>());
+  ShellResult table = cli("jobs");
+  EXPECT_NE(table.output.find(first_id + "        first"), std::string::npos) << table.output;
   EXPECT_EQ(a.output, first_id + "\n");  // submit prints the id as its last line
   ShellResult canceled = cli("cancel " + first_id);
   EXPECT_EQ(canceled.code, 0) << canceled.output;
@@ -111,6 +114,38 @@ TEST_F(CoordinatorDaemon, MetricsPassPromtoolAndARealPrometheusScrapesThemWithTh
   }
   EXPECT_NE(got.find("\"worker\":\"w1\""), std::string::npos) << got;
   EXPECT_NE(got.find("\"3\"]"), std::string::npos) << got;  // its 3 slots, as scraped
+}
+
+TEST_F(CoordinatorDaemon, EveryAcknowledgedSubmissionSurvivesASigkillAmidFourClients) {
+  start_coordinator();
+  const std::string spec = std::string(TRAINYARD_SOURCE_DIR) + "/examples/fashion_mnist_mlp.yaml";
+  // 4 clients x 25 submissions; each acknowledged id goes to its client's file.
+  std::string clients;
+  for (int c = 0; c < 4; ++c)
+    clients += "(for i in $(seq 25); do " + env() + TRAINYARD_BINARY + " submit " + spec + " --name c" +
+               std::to_string(c) + "-$i 2>/dev/null | tail -1 >> " + path("acked-" + std::to_string(c)) +
+               "; done) & ";
+  ShellResult started = run_shell(clients + "sleep 1; kill -9 " + pids_["coordinator"] + "; wait", 300);
+  ASSERT_EQ(started.code, 0) << started.output;
+  start_coordinator();
+  ShellResult listed = cli("jobs --json");
+  ASSERT_EQ(listed.code, 0) << listed.output;
+  std::set<int64_t> stored;
+  const nlohmann::json jobs = nlohmann::json::parse(listed.output);
+  for (const auto& j : jobs["jobs"])
+    EXPECT_TRUE(stored.insert(j["id"].get<int64_t>()).second) << "id " << j["id"] << " twice";
+  size_t acked = 0;
+  for (int c = 0; c < 4; ++c) {
+    std::ifstream in(path("acked-" + std::to_string(c)));
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      ++acked;
+      EXPECT_TRUE(stored.count(std::stoll(line))) << "acknowledged job " << line << " was lost";
+    }
+  }
+  EXPECT_GT(acked, 0u);
+  EXPECT_LE(stored.size(), 100u);
+  EXPECT_GE(stored.size(), acked);
 }
 
 }  // namespace
