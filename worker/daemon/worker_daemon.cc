@@ -122,6 +122,12 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       }
       argv.push_back("--set");
       argv.push_back("name=" + s.value("name", std::string("job")));
+      // A job's ranks split the host's cores among themselves (runtime.bind_cores) only
+      // when they fill this worker: beside another job's ranks they would share cores.
+      if (s.value("local_world_size", 1) != o.slots) {
+        argv.push_back("--set");
+        argv.push_back("runtime.bind_cores=false");
+      }
       argv.push_back("--run-dir");
       argv.push_back(s.value("run_dir", std::string()));
       const std::map<std::string, std::string> env = rank_environment({
