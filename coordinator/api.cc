@@ -65,8 +65,9 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
     }
   }
   for (const char* key : {"ranks", "priority"})
-    if (body.contains(key) && !body[key].is_number_integer())
-      return error(res, 400, absl::StrCat("\"", key, "\" is a whole number"));
+    if (body.contains(key) && (!body[key].is_number_integer() || body[key].get<int64_t>() < -1000000 ||
+                               body[key].get<int64_t>() > 1000000))
+      return error(res, 400, absl::StrCat("\"", key, "\" is a whole number from -1000000 to 1000000"));
   // The same parser as `trainyard train`: unknown keys, ranges and types, named.
   absl::StatusOr<JobSpec> spec = parse_job_spec(job.spec, job.overrides, "the submitted spec");
   if (!spec.ok()) return error(res, 400, std::string(spec.status().message()));
@@ -178,8 +179,8 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
   server.Post("/api/v1/workers/register", [&cluster](const httplib::Request& req, httplib::Response& res) {
     const json body = json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string() || !body.contains("slots") ||
-        !body["slots"].is_number_integer())
-      return error(res, 400, "the body is {\"name\": NAME, \"slots\": N}");
+        !body["slots"].is_number_integer() || body["slots"].get<int64_t>() < 0 || body["slots"].get<int64_t>() > 4096)
+      return error(res, 400, "the body is {\"name\": NAME, \"slots\": N}, N from 0 to 4096");
     const std::string name = body["name"].get<std::string>();
     const int slots = body["slots"].get<int>();
     if (!valid_run_name(name)) return error(res, 400, "worker name \"" + name + "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
@@ -192,8 +193,9 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string())
       return error(res, 400, "the body is {\"name\": NAME, \"reports\": [...]}");
     std::vector<RankReport> reports;
-    if (body.contains("reports") && body["reports"].is_array())
-      for (const json& r : body["reports"]) {
+    if (body.contains("reports") && !body["reports"].is_array()) return error(res, 400, "\"reports\" is a list");
+    try {
+      for (const json& r : body.value("reports", json::array())) {
         if (!r.is_object()) return error(res, 400, "a report is an object");
         RankReport x;
         x.job = r.value("job", int64_t{0});
@@ -205,6 +207,9 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
         x.tail = r.value("tail", std::string());
         reports.push_back(std::move(x));
       }
+    } catch (const json::exception& e) {  // a field of the wrong type
+      return error(res, 400, std::string("a report: ") + e.what());
+    }
     absl::StatusOr<Orders> orders =
         cluster.heartbeat(body["name"].get<std::string>(), reports, std::chrono::milliseconds(1000));
     if (!orders.ok()) return error(res, orders.status());

@@ -108,8 +108,20 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
   Rank& rank = a.ranks[static_cast<size_t>(r.rank)];
   rank.worker = worker;
   rank.reported = true;
-  if (r.running || rank.gone) return;
+  if (r.running) {
+    // A rank that runs on after its attempt ended (a kill order lost, a worker back from
+    // the dead): told again, every heartbeat, until it is gone.
+    if (a.ended || rank.gone) kill_on(worker, a);
+    return;
+  }
+  if (rank.gone) return;
   rank.gone = true;
+  // A fate held for its grace gives way to the job's own fault, found in a later report
+  // (a rank exits 2 while its peer's exit 3 came first).
+  if (a.pending && (r.exit_code == 2 || r.exit_code == 4 || r.exit_code == 5)) {
+    a.pending = false;
+    a.ended = false;
+  }
   if (!a.ended) {
     // (Kills the coordinator orders come after a decided fate, a.ended: never seen here.)
     if (r.exit_code == 0) {
@@ -133,11 +145,29 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
 }
 
 void Cluster::send_kills(Attempt& a) {
+  // Start orders not yet handed out are taken back: those ranks never run.
+  for (size_t i = 0; i < a.ranks.size(); ++i) {
+    Rank& r = a.ranks[i];
+    if (r.gone || r.delivered || r.worker.empty()) continue;
+    std::vector<RankOrder>& pending = workers_[r.worker].start;
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [&](const RankOrder& o) {
+                                   return o.job == a.job && o.attempt == a.number && o.rank == static_cast<int>(i);
+                                 }),
+                  pending.end());
+    r.gone = true;
+  }
   std::set<std::string> told;
   for (const Rank& r : a.ranks)
-    if (!r.gone && !r.worker.empty() && told.insert(r.worker).second)
-      workers_[r.worker].kill.push_back({a.job, a.number});
+    if (!r.gone && !r.worker.empty() && told.insert(r.worker).second) kill_on(r.worker, a);
   orders_ready_.notify_all();
+}
+
+void Cluster::kill_on(const std::string& worker, const Attempt& a) {
+  std::vector<KillOrder>& kills = workers_[worker].kill;
+  if (std::none_of(kills.begin(), kills.end(),
+                   [&](const KillOrder& k) { return k.job == a.job && k.attempt == a.number; }))
+    kills.push_back({a.job, a.number});
 }
 
 void Cluster::defer_end(Attempt& a, const std::string& worker, const std::string& cause) {
@@ -157,7 +187,7 @@ void Cluster::decide_pending(Attempt& a, bool force_uncounted, const std::string
   for (const Rank& r : a.ranks) {
     auto w = workers_.find(r.worker);
     if (r.worker != a.pending_worker && w != workers_.end() &&
-        (w->second.lost || now - w->second.last_seen > std::chrono::milliseconds(1500)))
+        (w->second.lost || now - w->second.last_seen > kSilent))
       silent = r.worker;
   }
   a.ended = false;  // end_attempt decides it now
@@ -257,6 +287,8 @@ void Cluster::tick() {
           store_.transition(j.id, kRestarting, "its ranks were not reported after the coordinator restarted")
               .IgnoreError();
         } else if (!complete && !it->second.ended) {
+          for (Rank& r : it->second.ranks)
+            if (!r.reported && r.worker.empty()) r.gone = true;  // nobody runs them
           end_attempt(it->second, kRestarting, "some ranks were not reported after the coordinator restarted", false);
         }
       }
@@ -269,6 +301,16 @@ void Cluster::schedule() {
   if (!waiting.ok()) return;
   int64_t blocked_by = 0;  // the first job that waits for room: nothing behind it starts
   for (const JobRecord& job : *waiting) {
+    // A restart waits until the last attempt's ranks are gone: the old rank 0 may still
+    // write its checkpoint and hold the run directory.
+    const auto out = std::find_if(attempts_.begin(), attempts_.end(),
+                                  [&](const auto& kv) { return kv.first.first == job.id; });
+    if (out != attempts_.end()) {
+      const std::string reason = absl::StrCat("waiting for attempt ", out->first.second, "'s ranks to end");
+      if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
+      if (blocked_by == 0) blocked_by = job.id;
+      continue;
+    }
     std::vector<FreeSlots> free;
     for (const auto& [name, w] : workers_)
       if (!w.lost) free.push_back({name, w.slots - busy_on(name), w.slots});

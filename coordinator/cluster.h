@@ -5,7 +5,7 @@
 //   a rank exits 2 or 4 (user, memory)     → failed at once, with the rank's last lines
 //   exits 1 or 3, dies by a signal, or 143 without a SIGTERM of ours
 //                                          → restarting, counted; failed past max_restarts —
-//                                            decided kGrace later: when a worker of the
+//                                            decided kGrace (3 s) later: when a worker of the
 //                                            attempt has gone silent by then, the rank only
 //                                            reported the loss of a peer on it, and the
 //                                            restart is a worker loss
@@ -116,7 +116,12 @@ class Cluster {
   };
   using Key = std::pair<int64_t, int>;  // (job, attempt)
 
-  static constexpr auto kGrace = std::chrono::milliseconds(2500);
+  // A held fate waits kGrace; a worker whose last heartbeat is older than kSilent by then
+  // is taken for dead (heartbeats come at least every ~1 s: a long poll of up to 1 s).
+  static constexpr auto kGrace = std::chrono::milliseconds(3000);
+  static constexpr auto kSilent = std::chrono::milliseconds(2000);
+  // Queues a kill of attempt `a` for `worker`, once.
+  void kill_on(const std::string& worker, const Attempt& a);
   void on_report(const std::string& worker, const RankReport& r);
   // Kills the attempt's other ranks and holds its fate for kGrace.
   void defer_end(Attempt& a, const std::string& worker, const std::string& cause);

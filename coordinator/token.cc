@@ -56,7 +56,8 @@ absl::StatusOr<Token> load_or_create_token(const std::string& state_dir) {
   if (!fresh.ok()) return fresh.status();
   // Created 0600 and exclusive: never readable by others, even for a moment.
   const std::string tmp = t.path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  unlink(tmp.c_str());  // a leftover of a crash; never followed, never reused
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return absl::PermissionDeniedError(absl::StrCat(tmp, ": ", std::strerror(errno)));
   const std::string line = *fresh + "\n";
   const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;

@@ -61,7 +61,7 @@ absl::StatusOr<RankProcess> RankProcess::start(const std::vector<std::string>& a
     if (chdir(dir.c_str()) != 0) _exit(126);
     dup2(out, 1);
     dup2(out, 2);
-    const int in = open("/dev/null", O_RDONLY);
+    const int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in >= 0) dup2(in, 0);
     execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
@@ -78,6 +78,10 @@ std::optional<RankExit> RankProcess::poll() {
   if (exit_) return exit_;
   int status = 0;
   const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == -1 && errno == ECHILD) {  // reaped elsewhere, or never ours: gone, how unknown
+    exit_ = RankExit{-1, 0};
+    return exit_;
+  }
   if (r != pid_) return std::nullopt;
   RankExit e;
   if (WIFEXITED(status)) e.exit_code = WEXITSTATUS(status);

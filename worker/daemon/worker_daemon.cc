@@ -96,16 +96,7 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
     ended.clear();  // delivered
     const json orders = json::parse(res->body, nullptr, false);
     if (!orders.is_object()) continue;
-    for (const json& k : orders.value("kill", json::array())) {
-      const int64_t job = k.value("job", int64_t{0});
-      const int attempt = k.value("attempt", 0);
-      for (auto& [key, r] : ranks)
-        if (r.job == job && r.attempt == attempt && !r.told_to_stop) {
-          r.process.signal_group(SIGTERM);  // a checkpoint, then exit 143; SIGKILL after 10 s
-          r.told_to_stop = true;
-          r.stop_sent = Clock::now();
-        }
-    }
+    // Starts first: a kill in the same reply may be for a rank it has just started.
     for (const json& s : orders.value("start", json::array())) {
       const int64_t job = s.value("job", int64_t{0});
       const int attempt = s.value("attempt", 0), rank = s.value("rank", 0);
@@ -149,6 +140,16 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       }
       log_line(absl::StrCat("job ", job, " attempt ", attempt, ": rank ", rank, " started (pid ", p->pid(), ")"));
       ranks.emplace(std::make_tuple(job, attempt, rank), Running{job, attempt, rank, std::move(*p), false, {}});
+    }
+    for (const json& k : orders.value("kill", json::array())) {
+      const int64_t job = k.value("job", int64_t{0});
+      const int attempt = k.value("attempt", 0);
+      for (auto& [key, r] : ranks)
+        if (r.job == job && r.attempt == attempt && !r.told_to_stop) {
+          r.process.signal_group(SIGTERM);  // a checkpoint, then exit 143; SIGKILL after 10 s
+          r.told_to_stop = true;
+          r.stop_sent = Clock::now();
+        }
     }
   }
   kill_all();
