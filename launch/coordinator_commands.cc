@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -234,25 +235,40 @@ int submit_command(const std::vector<std::string>& argv) {
   return wait ? wait_for_job(*at, id) : 0;
 }
 
-int jobs_command(const std::vector<std::string>& argv) {
-  constexpr char kUsage[] = "usage: trainyard jobs [--json] [--coordinator URL] [--token-file F]\n";
+namespace {
+
+// `jobs` and `workers`: GET `path`, then the body as it is (--json) or `table` of it.
+int list_command(const std::string& command, const std::string& path, const std::vector<std::string>& argv,
+                 const std::function<void(const json&)>& table) {
+  const std::string usage = "usage: trainyard " + command + " [--json] [--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("jobs", std::string(at.status().message()), kUsage);
+  if (!at.ok()) return usage_error(command, std::string(at.status().message()), usage.c_str());
   const bool as_json = args.size() == 1 && args[0] == "--json";
-  if (!args.empty() && !as_json) return usage_error("jobs", "unknown argument " + args[0], kUsage);
-  absl::StatusOr<HttpReply> r = call_coordinator(*at, "GET", "/api/v1/jobs");
-  if (!r.ok()) return fail("jobs", r.status());
-  if (r->status != 200) return std::fprintf(stderr, "trainyard jobs: %s\n", error_of(*r).c_str()), exit_for_http(r->status);
+  if (!args.empty() && !as_json) return usage_error(command, "unknown argument " + args[0], usage.c_str());
+  absl::StatusOr<HttpReply> r = call_coordinator(*at, "GET", path);
+  if (!r.ok()) return fail(command, r.status());
+  if (r->status != 200) {
+    std::fprintf(stderr, "trainyard %s: %s\n", command.c_str(), error_of(*r).c_str());
+    return exit_for_http(r->status);
+  }
   if (as_json) return std::fputs(r->body.c_str(), stdout), 0;
-  std::printf("%-8s %-24s %-11s %5s %8s  %-20s  %s\n", "ID", "NAME", "STATE", "RANKS", "PRIORITY", "SUBMITTED", "REASON");
-  const json listed = json::parse(r->body);  // kept: a range over a temporary's member dangles
-  for (const json& j : listed["jobs"])
-    std::printf("%-8lld %-24s %-11s %5d %8d  %-20s  %s\n", static_cast<long long>(j["id"].get<int64_t>()),
-                j["name"].get<std::string>().c_str(), j["state"].get<std::string>().c_str(), j["ranks"].get<int>(),
-                j["priority"].get<int>(), utc(j["submitted_ms"].get<int64_t>()).c_str(),
-                j["reason"].get<std::string>().c_str());
+  table(json::parse(r->body));
   return 0;
+}
+
+}  // namespace
+
+int jobs_command(const std::vector<std::string>& argv) {
+  return list_command("jobs", "/api/v1/jobs", argv, [](const json& listed) {
+    std::printf("%-8s %-24s %-11s %5s %8s  %-20s  %s\n", "ID", "NAME", "STATE", "RANKS", "PRIORITY", "SUBMITTED",
+                "REASON");
+    for (const json& j : listed["jobs"])
+      std::printf("%-8lld %-24s %-11s %5d %8d  %-20s  %s\n", static_cast<long long>(j["id"].get<int64_t>()),
+                  j["name"].get<std::string>().c_str(), j["state"].get<std::string>().c_str(), j["ranks"].get<int>(),
+                  j["priority"].get<int>(), utc(j["submitted_ms"].get<int64_t>()).c_str(),
+                  j["reason"].get<std::string>().c_str());
+  });
 }
 
 // `status JOB [--json]` and `cancel JOB`.
@@ -386,22 +402,15 @@ int logs_command(const std::vector<std::string>& argv) {
 }
 
 int workers_command(const std::vector<std::string>& argv) {
-  constexpr char kUsage[] = "usage: trainyard workers [--json] [--coordinator URL] [--token-file F]\n";
-  std::vector<std::string> args = argv;
-  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("workers", std::string(at.status().message()), kUsage);
-  const bool as_json = args.size() == 1 && args[0] == "--json";
-  if (!args.empty() && !as_json) return usage_error("workers", "unknown argument " + args[0], kUsage);
-  absl::StatusOr<HttpReply> r = call_coordinator(*at, "GET", "/api/v1/workers");
-  if (!r.ok()) return fail("workers", r.status());
-  if (r->status != 200) return std::fprintf(stderr, "trainyard workers: %s\n", error_of(*r).c_str()), exit_for_http(r->status);
-  if (as_json) return std::fputs(r->body.c_str(), stdout), 0;
-  std::printf("%-24s %5s %5s  %s\n", "NAME", "SLOTS", "BUSY", "STATE");
-  const json listed = json::parse(r->body);
-  for (const json& w : listed["workers"])
-    std::printf("%-24s %5d %5d  %s\n", w["name"].get<std::string>().c_str(), w["slots"].get<int>(), w["busy"].get<int>(),
-                w["lost"].get<bool>() ? "lost" : absl::StrCat("seen ", static_cast<int>(w["seen_s_ago"].get<double>()), " s ago").c_str());
-  return 0;
+  return list_command("workers", "/api/v1/workers", argv, [](const json& listed) {
+    std::printf("%-24s %5s %5s  %s\n", "NAME", "SLOTS", "BUSY", "STATE");
+    for (const json& w : listed["workers"])
+      std::printf("%-24s %5d %5d  %s\n", w["name"].get<std::string>().c_str(), w["slots"].get<int>(),
+                  w["busy"].get<int>(),
+                  w["lost"].get<bool>()
+                      ? "lost"
+                      : absl::StrCat("seen ", static_cast<int>(w["seen_s_ago"].get<double>()), " s ago").c_str());
+  });
 }
 
 }  // namespace ty

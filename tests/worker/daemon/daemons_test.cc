@@ -21,6 +21,14 @@ class Daemons : public DaemonsTest {
     return id.substr(id.rfind('\n') == std::string::npos ? 0 : id.rfind('\n') + 1);
   }
   static bool ended(const std::string& s) { return s == "succeeded" || s == "failed" || s == "canceled"; }
+  // Waits (bounded) until job `id`'s rank 0 has logged `steps` losses; how many it has.
+  size_t wait_for_steps(const std::string& id, size_t steps, int timeout_s) {
+    const std::string metrics = path("runs/" + id + "/metrics.jsonl");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (train_losses(metrics).size() < steps && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return train_losses(metrics).size();
+  }
 };
 
 TEST_F(Daemons, ATwoRankJobOnTwoWorkersTrainsLikeOneRank) {
@@ -59,11 +67,7 @@ TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenC
   start_worker("w2", 1);
   const std::string id = submit(job(400) + "--ranks 2 --set checkpoint.every_steps=20");
   ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
-  // Training runs and a checkpoint exists (bounded: 120 s).
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 45 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_GE(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), 45u);
+  ASSERT_GE(wait_for_steps(id, 45, 120), 45u);  // training runs and a checkpoint exists
   kill("w2");
   const auto killed = std::chrono::steady_clock::now();
   // Its rank dies with it; the job leaves `running` within the worker timeout (5 s) and more.
@@ -146,9 +150,7 @@ TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
   start_worker("w1", 2);
   const std::string id = submit(job(100000) + "--ranks 2");
   ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 3 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_for_steps(id, 3, 60);
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(cli("cancel " + id).code, 0);
   EXPECT_EQ(nlohmann::json::parse(cli("status " + id + " --json").output)["state"], "canceled");
@@ -191,9 +193,7 @@ TEST_F(Daemons, ACoordinatorKilledMidJobComesBackAndTheJobFinishesWithoutARestar
   start_worker("w1", 2);
   const std::string id = submit(job(1500) + "--ranks 2");
   ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (train_losses(path("runs/" + id + "/metrics.jsonl")).size() < 20 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  wait_for_steps(id, 20, 60);
   kill("coordinator");
   const size_t at_kill = train_losses(path("runs/" + id + "/metrics.jsonl")).size();
   std::this_thread::sleep_for(std::chrono::seconds(2));
