@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "coordinator/metrics.h"
 #include "coordinator/token.h"
 #include "worker/job/parser.h"
@@ -86,22 +87,60 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   reply(res, 201, json{{"id", *id}});
 }
 
+// Whether every segment of `path` (as decoded) is 1 to 256 of [A-Za-z0-9._:-] and none holds
+// "..": ids, names and keys can then never name a file outside the state and runs directories.
+bool plain_path(const std::string& path) {
+  if (path.empty() || path[0] != '/') return false;
+  const std::vector<std::string> segments = absl::StrSplit(path.substr(1), '/');
+  for (const std::string& segment : segments) {
+    if (segment.empty() || segment.size() > 256 || segment.find("..") != std::string::npos) return false;
+    for (char c : segment)
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+            c == ':' || c == '-'))
+        return false;
+  }
+  return true;
+}
+
+// The job and attempt of a rendezvous path, /api/v1/rendezvous/JOB/ATTEMPT[/...].
+bool rendezvous_path(const std::string& path, int64_t& job, int& attempt) {
+  constexpr std::string_view kPrefix = "/api/v1/rendezvous/";
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  const std::vector<std::string> parts = absl::StrSplit(path.substr(kPrefix.size()), absl::MaxSplits('/', 2));
+  return parts.size() >= 2 && parts[0].size() <= 18 && parts[1].size() <= 9 && absl::SimpleAtoi(parts[0], &job) &&
+         absl::SimpleAtoi(parts[1], &attempt);
+}
+
 }  // namespace
 
-void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, const ApiOptions& options) {
+void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Rendezvous& rendezvous,
+                 const ApiOptions& options) {
   server.set_payload_max_length(options.max_body_bytes);
   // Each worker holds a connection in its long-polled heartbeat: room for many.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   const std::string expected = "Bearer " + options.token;
-  server.set_pre_routing_handler([expected](const httplib::Request& req, httplib::Response& res) {
+  server.set_pre_routing_handler([expected, token = options.token](const httplib::Request& req,
+                                                                   httplib::Response& res) {
     if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
-    if (!token_matches(expected, req.get_header_value("Authorization"))) {
+    const std::string given = req.get_header_value("Authorization");
+    bool allowed = token_matches(expected, given);
+    // An attempt's own token opens its rendezvous keys (and nothing else).
+    int64_t job = 0;
+    int attempt = 0;
+    if (rendezvous_path(req.path, job, attempt))
+      allowed = token_matches("Bearer " + attempt_token(token, job, attempt), given) || allowed;
+    if (!allowed) {
       res.set_header("WWW-Authenticate", "Bearer");
       error(res, 401, "a valid bearer token is needed (Authorization: Bearer TOKEN)");
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (!plain_path(req.path)) {
+      error(res, 400, "a path's segments are 1 to 256 of [A-Za-z0-9._:-], without \"..\"");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  install_rendezvous_routes(server, rendezvous);
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   server.Get("/metrics", [&store, &cluster, runs_dir = options.runs_dir](const httplib::Request&,
                                                                         httplib::Response& res) {
@@ -218,7 +257,7 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, con
       start.push_back(json{{"job", o.job}, {"attempt", o.attempt}, {"rank", o.rank}, {"world_size", o.world_size},
                            {"local_rank", o.local_rank}, {"local_world_size", o.local_world_size}, {"name", o.name},
                            {"spec", o.spec}, {"overrides", o.overrides}, {"run_dir", o.run_dir},
-                           {"rendezvous", o.rendezvous}, {"log", o.log}});
+                           {"rendezvous_token", o.rendezvous_token}, {"log", o.log}});
     for (const KillOrder& k : orders->kill) kill.push_back(json{{"job", k.job}, {"attempt", k.attempt}});
     reply(res, 200, json{{"start", start}, {"kill", kill}});
   });

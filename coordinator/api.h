@@ -8,6 +8,8 @@
 //   POST /api/v1/jobs/{id}/cancel       → the job, canceled (a job that has ended: 409)
 //   GET  /api/v1/jobs/{id}/logs?rank=R&attempt=A&offset=N   a rank's output (text) from byte N;
 //                                       X-Trainyard-Next-Offset says where to go on
+//   GET/PUT /api/v1/rendezvous/{job}/{attempt}/{key}   the ranks' rendezvous store (coordinator/rendezvous.h);
+//                                       the attempt's own token also opens it
 //   GET  /api/v1/workers                {"workers": [{"name", "slots", "busy", "lost", "seen_s_ago"}]}
 //   POST /api/v1/workers/register       {"name", "slots"} (worker daemons)
 //   POST /api/v1/workers/heartbeat      {"name", "reports": [rank report]} → {"start": [rank order],
@@ -23,6 +25,7 @@
 
 #include "coordinator/cluster.h"
 #include "coordinator/job_store.h"
+#include "coordinator/rendezvous.h"
 
 namespace httplib {
 class Server;
@@ -36,6 +39,7 @@ struct ApiOptions {
   size_t max_body_bytes = size_t{1} << 20;
 };
 
-void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, const ApiOptions& options);
+void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Rendezvous& rendezvous,
+                 const ApiOptions& options);
 
 }  // namespace ty::coordinator

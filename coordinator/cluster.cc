@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "coordinator/placement.h"
+#include "coordinator/token.h"
 
 namespace ty::coordinator {
 namespace {
@@ -202,8 +203,10 @@ void Cluster::decide_pending(Attempt& a, bool force_uncounted, const std::string
 void Cluster::reap() {
   for (auto it = attempts_.begin(); it != attempts_.end();) {
     const Attempt& a = it->second;
-    if (!a.pending && std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; }))
+    if (!a.pending && std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; })) {
+      if (options_.attempt_gone) options_.attempt_gone(a.job, a.number);
       it = attempts_.erase(it);
+    }
     else
       ++it;
   }
@@ -344,7 +347,7 @@ void Cluster::schedule() {
       o.spec = job.job.spec;
       o.overrides = job.job.overrides;
       o.run_dir = absl::StrCat(options_.runs_dir, "/", job.id);
-      o.rendezvous = absl::StrCat("file://", options_.runs_dir, "/.rendezvous/", job.id);
+      o.rendezvous_token = attempt_token(options_.token, job.id, attempt);
       o.log = log_path(job.id, attempt, r);
       workers_[p.worker].start.push_back(std::move(o));
     }

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -45,7 +46,8 @@ struct RankOrder {
   int attempt = 0, rank = 0, world_size = 1, local_rank = 0, local_world_size = 1;
   std::string name, spec;
   std::vector<std::string> overrides;
-  std::string run_dir, rendezvous;
+  std::string run_dir;
+  std::string rendezvous_token;  // the attempt's: opens its keys of the coordinator's store
   std::string log;  // where its output goes: RUNS_DIR/.logs/<job>/<attempt>/rank-R.log
 };
 
@@ -72,6 +74,9 @@ class Cluster {
   struct Options {
     std::chrono::milliseconds worker_timeout{5000};
     std::string runs_dir;  // RUNS_DIR/<job id>/ is each job's run directory
+    std::string token;     // the coordinator's: attempt tokens derive from it
+    // Called (under the cluster's lock) when an attempt's ranks are all gone.
+    std::function<void(int64_t job, int attempt)> attempt_gone;
   };
   Cluster(JobStore& store, Options options);
   // Where rank `rank` of attempt `attempt` of job `job` writes its output (shared storage:

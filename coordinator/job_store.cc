@@ -41,10 +41,19 @@ class Statement {
     if (rc == SQLITE_DONE) return false;
     return absl::UnavailableError(absl::StrCat("sqlite: ", sqlite3_errmsg(db_)));
   }
+  Statement& bind_blob(int i, const std::string& v) {
+    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
   std::string text(int col) const {
     const unsigned char* p = sqlite3_column_text(st_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col)))
+             : std::string();
+  }
+  std::string blob(int col) const {
+    const void* p = sqlite3_column_blob(st_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col)))
              : std::string();
   }
 
@@ -75,6 +84,12 @@ CREATE TABLE IF NOT EXISTS transitions(
   state TEXT NOT NULL,
   cause TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS transitions_by_job ON transitions(job);
+CREATE TABLE IF NOT EXISTS rendezvous(
+  job INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY(job, attempt, key));
 )sql";
 
 constexpr const char* kColumns =
@@ -259,6 +274,37 @@ absl::StatusOr<std::vector<JobRecord>> JobStore::waiting() {
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::running() {
   return select_jobs("WHERE state = 'running' ORDER BY id", -1);
+}
+
+absl::Status JobStore::put_key(const RendezvousKey& k) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement up(db_, "INSERT OR REPLACE INTO rendezvous(job, attempt, key, value) VALUES(?, ?, ?, ?)");
+  if (absl::Status st = up.prepared(); !st.ok()) return st;
+  return up.bind(1, k.job).bind(2, int64_t{k.attempt}).bind(3, k.key).bind_blob(4, k.value).step().status();
+}
+
+absl::StatusOr<std::vector<RendezvousKey>> JobStore::live_keys() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = exec("DELETE FROM rendezvous WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = "
+                             "rendezvous.job AND jobs.attempt = rendezvous.attempt AND jobs.state = 'running')");
+      !st.ok())
+    return st;
+  Statement q(db_, "SELECT job, attempt, key, value FROM rendezvous");
+  if (absl::Status st = q.prepared(); !st.ok()) return st;
+  std::vector<RendezvousKey> out;
+  for (;;) {
+    absl::StatusOr<bool> row = q.step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({q.integer(0), static_cast<int>(q.integer(1)), q.text(2), q.blob(3)});
+  }
+}
+
+absl::Status JobStore::drop_keys(int64_t job, int attempt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement del(db_, "DELETE FROM rendezvous WHERE job = ? AND attempt = ?");
+  if (absl::Status st = del.prepared(); !st.ok()) return st;
+  return del.bind(1, job).bind(2, int64_t{attempt}).step().status();
 }
 
 }  // namespace ty::coordinator

@@ -46,6 +46,13 @@ struct JobRecord {
   int attempt = 0, restarts = 0;
 };
 
+// A rendezvous key of an attempt (coordinator/rendezvous.h).
+struct RendezvousKey {
+  int64_t job = 0;
+  int attempt = 0;
+  std::string key, value;
+};
+
 struct Transition {
   int64_t at_ms = 0;
   std::string state, cause;
@@ -75,6 +82,12 @@ class JobStore {
   absl::StatusOr<std::vector<JobRecord>> waiting();
   // Jobs in a state with ranks out (running).
   absl::StatusOr<std::vector<JobRecord>> running();
+
+  // Rendezvous keys, kept so that a coordinator restart mid-rendezvous loses none.
+  absl::Status put_key(const RendezvousKey& k);
+  // Every stored key of an attempt its job still runs; the others are deleted.
+  absl::StatusOr<std::vector<RendezvousKey>> live_keys();
+  absl::Status drop_keys(int64_t job, int attempt);
 
  private:
   explicit JobStore(sqlite3* db) : db_(db) {}

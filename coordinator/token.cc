@@ -1,6 +1,8 @@
 #include "coordinator/token.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +69,17 @@ absl::StatusOr<Token> load_or_create_token(const std::string& state_dir) {
   t.value = *fresh;
   t.created = true;
   return t;
+}
+
+std::string attempt_token(const std::string& token, int64_t job, int attempt) {
+  const std::string message = absl::StrCat("rendezvous/", job, "/", attempt);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac, &len);
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) absl::StrAppend(&out, absl::Hex(mac[i], absl::kZeroPad2));
+  return out;
 }
 
 bool token_matches(std::string_view expected, std::string_view given) {

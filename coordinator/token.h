@@ -3,6 +3,7 @@
 // read on every later one. Requests present it as `Authorization: Bearer TOKEN`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,11 @@ struct Token {
 // Reads STATE_DIR/token, or makes it when there is none. A token file that is not 64 hex
 // digits, or that others may read, is refused naming it.
 absl::StatusOr<Token> load_or_create_token(const std::string& state_dir);
+
+// The token of attempt `attempt` of job `job`: HMAC-SHA256 of "rendezvous/JOB/ATTEMPT" under
+// the coordinator's token, 64 hex digits. A worker hands it to the attempt's ranks; it opens
+// that attempt's rendezvous keys and nothing else, and needs no state to check.
+std::string attempt_token(const std::string& token, int64_t job, int attempt);
 
 // Whether `given` equals `expected`, in time that depends only on their lengths.
 bool token_matches(std::string_view expected, std::string_view given);

@@ -118,10 +118,14 @@ int coordinator_command(const std::vector<std::string>& args) {
   if (!server->is_valid())
     return fail("coordinator", absl::InvalidArgumentError("--tls-cert " + cert + " / --tls-key " + key +
                                                           ": not a usable certificate and key (PEM)"));
+  absl::StatusOr<std::unique_ptr<coordinator::Rendezvous>> rendezvous = coordinator::Rendezvous::load(**store);
+  if (!rendezvous.ok()) return fail("coordinator", rendezvous.status());
   coordinator::Cluster::Options cluster_options;
   cluster_options.runs_dir = std::filesystem::absolute(runs_dir).lexically_normal().string();
+  cluster_options.token = token->value;
+  cluster_options.attempt_gone = [&r = **rendezvous](int64_t job, int attempt) { r.drop(job, attempt); };
   coordinator::Cluster cluster(**store, cluster_options);
-  coordinator::install_api(*server, **store, cluster, {token->value, cluster_options.runs_dir});
+  coordinator::install_api(*server, **store, cluster, **rendezvous, {token->value, cluster_options.runs_dir});
   const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound < 0)
     return fail("coordinator", absl::UnavailableError("cannot listen on " + listen + " (in use, or not this host's)"));

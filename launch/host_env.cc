@@ -65,7 +65,8 @@ absl::StatusOr<WorldEnv> rendezvous_world() {
   if (w.rendezvous.empty() && w.size > 1)
     return absl::InvalidArgumentError(absl::StrCat(
         "TRAINYARD_WORLD_SIZE=", w.size,
-        " needs TRAINYARD_RENDEZVOUS, the store the ranks meet at (file:///shared/dir or tcp://HOST:PORT)"));
+        " needs TRAINYARD_RENDEZVOUS, the store the ranks meet at (file:///shared/dir, tcp://HOST:PORT or a "
+        "coordinator's http(s)://HOST:PORT)"));
   w.token = env_text("TRAINYARD_RENDEZVOUS_TOKEN");
   w.job_id = env_text("TRAINYARD_JOB_ID", "job");
   return w;

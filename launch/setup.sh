@@ -14,7 +14,7 @@ packages=(
   openmpi-bin libopenmpi-dev       # the MPI communicator, mpirun
   libucx-dev                       # the UCX communicator (ranks that no mpirun started)
   iproute2                         # network namespaces: multi-host tests on one machine
-  libcpp-httplib-dev nlohmann-json3-dev libsqlite3-dev  # the coordinator's HTTP API and state
+  libcpp-httplib-dev libssl-dev nlohmann-json3-dev libsqlite3-dev  # the coordinator's HTTP API and state
   prometheus curl                  # promtool and a real scraper for the coordinator's /metrics
   slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
   clang libclang-rt-14-dev         # the libFuzzer target of the shard reader

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "comm/rendezvous/file_store.h"
+#include "comm/rendezvous/http_store.h"
 #include "comm/rendezvous/tcp_store.h"
 
 namespace ty::rendezvous {
@@ -31,7 +32,7 @@ class JobStore final : public Store {
 
 absl::Status bad_url(const std::string& url, const std::string& why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("TRAINYARD_RENDEZVOUS=", url, ": ", why, " (expected file:///shared/dir or tcp://HOST:PORT)"));
+      absl::StrCat("TRAINYARD_RENDEZVOUS=", url, ": ", why, " (expected file:///shared/dir, tcp://HOST:PORT or the coordinator's http(s)://HOST:PORT)"));
 }
 
 }  // namespace
@@ -46,6 +47,16 @@ absl::StatusOr<std::shared_ptr<Store>> open_store(const StoreAddress& address, i
     auto store = FileStore::open(dir);
     if (!store.ok()) return store.status();
     return std::make_shared<JobStore>(nullptr, std::move(*store), prefix);
+  }
+  if (absl::StartsWith(url, "http://") || absl::StartsWith(url, "https://")) {
+    // The coordinator's store: its path holds the job and attempt, so no prefix is needed.
+    int64_t job = 0;
+    if (!absl::SimpleAtoi(address.job_id, &job) || job <= 0)
+      return bad_url(url, absl::StrCat("the coordinator's store needs TRAINYARD_JOB_ID to be its job number, not '",
+                                       address.job_id, "'"));
+    auto store = HttpStore::connect(url, address.token, job, address.attempt, deadline);
+    if (!store.ok()) return store.status();
+    return std::shared_ptr<Store>(std::move(*store));
   }
   if (!absl::StartsWith(url, "tcp://")) return bad_url(url, "unknown scheme");
   const std::string hostport = url.substr(6);

@@ -1,6 +1,8 @@
 // The store a job's ranks meet at, from its URL (TRAINYARD_RENDEZVOUS):
 //   file:///shared/dir   a directory every rank sees (FileStore)
 //   tcp://HOST:PORT      a TcpStore that rank 0 hosts on PORT; every rank connects to HOST
+//   http(s)://HOST:PORT  the coordinator's store (HttpStore), for ranks a worker daemon
+//                        started; TRAINYARD_JOB_ID is the job's number
 // Every key is prefixed with the job id and attempt, so ranks of a stale attempt never meet
 // those of a new one.
 #pragma once

@@ -4,7 +4,8 @@
 //   FileStore        a directory every rank sees (file_store.h)
 //   CollectiveStore  over a communicator the ranks already share, e.g. MPI's world
 //                    (collective_store.h)
-// and next a TCP store hosted by rank 0 and the coordinator's HTTP store.
+//   TcpStore         hosted by rank 0 (tcp_store.h)
+//   HttpStore        the coordinator's, for ranks a worker daemon started (http_store.h)
 #pragma once
 
 #include <chrono>

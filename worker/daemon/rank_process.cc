@@ -26,6 +26,7 @@ std::map<std::string, std::string> rank_environment(const std::map<std::string, 
     if (eq == std::string::npos) continue;
     const std::string name = kv.substr(0, eq);
     if (name.rfind("OMPI_", 0) == 0 || name.rfind("PMIX_", 0) == 0 || name.rfind("SLURM_", 0) == 0) continue;
+    if (name == "TRAINYARD_TOKEN") continue;  // the coordinator's token: a rank has its attempt's
     env[name] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : extra) env[k] = v;

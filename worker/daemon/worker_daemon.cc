@@ -126,7 +126,9 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
           {"TRAINYARD_WORLD_SIZE", std::to_string(s.value("world_size", 1))},
           {"TRAINYARD_LOCAL_RANK", std::to_string(s.value("local_rank", 0))},
           {"TRAINYARD_LOCAL_WORLD_SIZE", std::to_string(s.value("local_world_size", 1))},
-          {"TRAINYARD_RENDEZVOUS", s.value("rendezvous", std::string())},
+          // The coordinator's store, at the address this worker reaches it by.
+          {"TRAINYARD_RENDEZVOUS", o.coordinator},
+          {"TRAINYARD_RENDEZVOUS_TOKEN", s.value("rendezvous_token", std::string())},
           {"TRAINYARD_JOB_ID", std::to_string(job)},
           {"TRAINYARD_ATTEMPT", std::to_string(attempt)},
       });
