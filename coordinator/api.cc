@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -39,7 +40,9 @@ void error(httplib::Response& res, const absl::Status& st) {
 json job_json(const JobRecord& r) {
   return json{{"id", r.id},           {"name", r.job.name},         {"state", r.state},
               {"reason", r.reason},   {"ranks", r.job.ranks},       {"priority", r.job.priority},
-              {"submitted_ms", r.submitted_ms}, {"attempt", r.attempt}, {"restarts", r.restarts}};
+              {"submitted_ms", r.submitted_ms}, {"attempt", r.attempt}, {"restarts", r.restarts},
+              {"gpus_per_rank", r.job.gpus_per_rank}, {"run_s", static_cast<double>(r.run_ms(unix_ms())) / 1000.0},
+              {"max_runtime_s", r.job.max_runtime_s}};
 }
 
 // The job id in the route's first match: a positive number, else 400.
@@ -77,6 +80,8 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   job.priority = body.value("priority", static_cast<int>(spec->priority));
   job.ranks_per_worker = static_cast<int>(spec->resources.ranks_per_worker);
   job.max_restarts = static_cast<int>(spec->restart.max_restarts);
+  job.gpus_per_rank = spec->runtime.device == RunDevice::kCuda ? 1 : 0;
+  job.max_runtime_s = static_cast<double>(spec->resources.max_runtime_minutes) * 60.0;
   if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
   job.name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : spec->name;
   if (job.name.empty()) job.name = "job";
@@ -211,8 +216,8 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
   server.Get("/api/v1/workers", [&cluster](const httplib::Request&, httplib::Response& res) {
     json out = json::array();
     for (const WorkerView& w : cluster.workers())
-      out.push_back(json{{"name", w.name}, {"slots", w.slots}, {"busy", w.busy}, {"lost", w.lost},
-                         {"seen_s_ago", w.seen_s_ago}});
+      out.push_back(json{{"name", w.name}, {"slots", w.slots}, {"busy", w.busy}, {"gpus", w.gpus},
+                         {"busy_gpus", w.busy_gpus}, {"lost", w.lost}, {"seen_s_ago", w.seen_s_ago}});
     reply(res, 200, json{{"workers", out}});
   });
   server.Post("/api/v1/workers/register", [&cluster](const httplib::Request& req, httplib::Response& res) {
@@ -224,7 +229,18 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     const int slots = body["slots"].get<int>();
     if (!valid_run_name(name)) return error(res, 400, "worker name \"" + name + "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     if (slots < 0 || slots > 4096) return error(res, 400, "slots: from 0 to 4096");
-    cluster.register_worker(name, slots);
+    // GPUs by the ids CUDA_VISIBLE_DEVICES takes: indices or UUIDs ("GPU-...", "MIG-...").
+    std::vector<std::string> gpus;
+    const json listed = body.value("gpus", json::array());
+    if (!listed.is_array() || listed.size() > 256) return error(res, 400, "\"gpus\" is a list of at most 256 GPU ids");
+    for (const json& g : listed) {
+      const std::string id = g.is_string() ? g.get<std::string>() : "";
+      if (!valid_run_name(id) || id.size() > 64 ||
+          std::find(gpus.begin(), gpus.end(), id) != gpus.end())
+        return error(res, 400, "a GPU id is 1 to 64 of [A-Za-z0-9._-], each once (an index or a UUID)");
+      gpus.push_back(id);
+    }
+    cluster.register_worker(name, slots, gpus);
     reply(res, 200, json::object());
   });
   server.Post("/api/v1/workers/heartbeat", [&cluster](const httplib::Request& req, httplib::Response& res) {
@@ -244,6 +260,7 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
         x.exit_code = r.value("exit_code", -1);
         x.signal = r.value("signal", 0);
         x.tail = r.value("tail", std::string());
+        x.gpu = r.value("gpu", std::string());
         reports.push_back(std::move(x));
       }
     } catch (const json::exception& e) {  // a field of the wrong type
@@ -257,7 +274,7 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
       start.push_back(json{{"job", o.job}, {"attempt", o.attempt}, {"rank", o.rank}, {"world_size", o.world_size},
                            {"local_rank", o.local_rank}, {"local_world_size", o.local_world_size}, {"name", o.name},
                            {"spec", o.spec}, {"overrides", o.overrides}, {"run_dir", o.run_dir},
-                           {"rendezvous_token", o.rendezvous_token}, {"log", o.log}});
+                           {"rendezvous_token", o.rendezvous_token}, {"log", o.log}, {"gpu", o.gpu}});
     for (const KillOrder& k : orders->kill) kill.push_back(json{{"job", k.job}, {"attempt", k.attempt}});
     reply(res, 200, json{{"start", start}, {"kill", kill}});
   });

@@ -16,6 +16,8 @@ std::string how_it_ended(const RankReport& r) {
   return r.exit_code >= 0 ? absl::StrCat("exited ", r.exit_code) : absl::StrCat("killed by signal ", r.signal);
 }
 
+const char* unit_of(const JobRecord& job) { return job.job.gpus_per_rank > 0 ? "GPUs" : "slots"; }
+
 }  // namespace
 
 Cluster::Cluster(JobStore& store, Options options)
@@ -25,19 +27,42 @@ std::string Cluster::log_path(int64_t job, int attempt, int rank) const {
   return absl::StrCat(options_.runs_dir, "/.logs/", job, "/", attempt, "/rank-", rank, ".log");
 }
 
-void Cluster::register_worker(const std::string& name, int slots) {
+void Cluster::register_worker(const std::string& name, int slots, const std::vector<std::string>& gpus) {
   std::lock_guard<std::mutex> lock(mu_);
   Worker& w = workers_[name];
   w.slots = slots;
+  w.gpus = gpus;
   w.last_seen = Clock::now();
   w.lost = false;
 }
 
-int Cluster::busy_on(const std::string& worker) const {
+int Cluster::busy_on(const std::string& worker, bool stopping) const {
   int n = 0;
   for (const auto& [key, a] : attempts_)
-    for (const Rank& r : a.ranks) n += r.worker == worker && !r.gone;
+    for (const Rank& r : a.ranks) n += r.worker == worker && !r.gone && r.gpu.empty() && !(stopping && a.ended);
   return n;
+}
+
+std::vector<std::string> Cluster::busy_gpus(const std::string& worker, bool stopping) const {
+  std::vector<std::string> out;
+  for (const auto& [key, a] : attempts_)
+    for (const Rank& r : a.ranks)
+      if (r.worker == worker && !r.gone && !r.gpu.empty() && !(stopping && a.ended)) out.push_back(r.gpu);
+  return out;
+}
+
+std::vector<FreeSlots> Cluster::capacity_for(const JobRecord& job, bool stopping) const {
+  std::vector<FreeSlots> out;
+  for (const auto& [name, w] : workers_) {
+    if (w.lost) continue;
+    if (job.job.gpus_per_rank > 0) {
+      const int total = static_cast<int>(w.gpus.size());
+      out.push_back({name, total - static_cast<int>(busy_gpus(name, stopping).size()), total});
+    } else {
+      out.push_back({name, w.slots - busy_on(name, stopping), w.slots});
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<Orders> Cluster::heartbeat(const std::string& name, const std::vector<RankReport>& reports,
@@ -109,6 +134,7 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
   Rank& rank = a.ranks[static_cast<size_t>(r.rank)];
   rank.worker = worker;
   rank.reported = true;
+  if (!r.gpu.empty()) rank.gpu = r.gpu;
   if (r.running) {
     // A rank that runs on after its attempt ended (a kill order lost, a worker back from
     // the dead): told again, every heartbeat, until it is gone.
@@ -128,6 +154,7 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
     if (r.exit_code == 0) {
       if (std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; })) {
         a.ended = true;
+        store_.stop_clock(a.job).IgnoreError();
         store_.transition(a.job, kSucceeded, "every rank exited 0").IgnoreError();
       }
     } else if (r.exit_code == 2 || r.exit_code == 4) {
@@ -214,6 +241,7 @@ void Cluster::reap() {
 
 void Cluster::end_attempt(Attempt& a, const std::string& state, const std::string& cause, bool counted) {
   a.ended = true;
+  store_.stop_clock(a.job).IgnoreError();
   std::string final_state = state, final_cause = cause;
   if (state == kRestarting) {
     absl::StatusOr<std::optional<JobRecord>> job = store_.get(a.job);
@@ -246,7 +274,7 @@ std::vector<WorkerView> Cluster::workers() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<WorkerView> out;
   for (const auto& [name, w] : workers_)
-    out.push_back({name, w.slots, busy_on(name), w.lost,
+    out.push_back({name, w.slots, busy_on(name), w.gpus, static_cast<int>(busy_gpus(name).size()), w.lost,
                    std::chrono::duration<double>(Clock::now() - w.last_seen).count()});
   return out;
 }
@@ -273,6 +301,7 @@ void Cluster::tick() {
         end_attempt(a, kRestarting, cause, false);
     }
   }
+  enforce_runtime();
   // Held fates whose grace has passed.
   for (auto& [key, a] : attempts_)
     if (a.pending && now - a.pending_since > kGrace) decide_pending(a, false, "");
@@ -302,6 +331,10 @@ void Cluster::tick() {
 void Cluster::schedule() {
   absl::StatusOr<std::vector<JobRecord>> waiting = store_.waiting();
   if (!waiting.ok()) return;
+  for (auto it = preempting_.begin(); it != preempting_.end();)  // canceled while it waited
+    it = std::any_of(waiting->begin(), waiting->end(), [&](const JobRecord& j) { return j.id == it->first; })
+             ? std::next(it)
+             : preempting_.erase(it);
   int64_t blocked_by = 0;  // the first job that waits for room: nothing behind it starts
   for (const JobRecord& job : *waiting) {
     // A restart waits until the last attempt's ranks are gone: the old rank 0 may still
@@ -314,13 +347,13 @@ void Cluster::schedule() {
       if (blocked_by == 0) blocked_by = job.id;
       continue;
     }
-    std::vector<FreeSlots> free;
-    for (const auto& [name, w] : workers_)
-      if (!w.lost) free.push_back({name, w.slots - busy_on(name), w.slots});
     std::string reason;
-    std::optional<std::vector<RankPlace>> placed = place(job.job.ranks, job.job.ranks_per_worker, free, &reason);
+    std::optional<std::vector<RankPlace>> placed =
+        place(job.job.ranks, job.job.ranks_per_worker, capacity_for(job, false), unit_of(job), &reason);
     const bool never = !placed && reason.rfind("can never fit", 0) == 0;
     if (blocked_by != 0 && !never) reason = absl::StrCat("waits for job ", blocked_by, ", ahead of it in the queue");
+    else if (!placed && !never)
+      if (const std::string why = preempt_for(job); !why.empty()) reason = absl::StrCat(reason, "; ", why);
     if (!placed || blocked_by != 0) {
       if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
       if (!never && blocked_by == 0) blocked_by = job.id;  // strict order: nothing overtakes it
@@ -332,9 +365,21 @@ void Cluster::schedule() {
     a.number = attempt;
     a.since = Clock::now();
     std::map<std::string, std::vector<int>> by_worker;
+    std::map<std::string, std::vector<std::string>> free_gpus;  // GPU ranks: the ids each worker has free
+    if (job.job.gpus_per_rank > 0)
+      for (const auto& [name, w] : workers_) {
+        const std::vector<std::string> busy = busy_gpus(name);
+        for (const std::string& g : w.gpus)
+          if (std::find(busy.begin(), busy.end(), g) == busy.end()) free_gpus[name].push_back(g);
+      }
     for (int r = 0; r < job.job.ranks; ++r) {
       const RankPlace& p = (*placed)[static_cast<size_t>(r)];
-      a.ranks.push_back({p.worker, false, false, false});
+      std::string gpu;
+      if (job.job.gpus_per_rank > 0) {
+        gpu = free_gpus[p.worker].front();  // place() counted them: there is one
+        free_gpus[p.worker].erase(free_gpus[p.worker].begin());
+      }
+      a.ranks.push_back({p.worker, gpu, false, false, false});
       by_worker[p.worker].push_back(r);
       RankOrder o;
       o.job = job.id;
@@ -349,16 +394,79 @@ void Cluster::schedule() {
       o.run_dir = absl::StrCat(options_.runs_dir, "/", job.id);
       o.rendezvous_token = attempt_token(options_.token, job.id, attempt);
       o.log = log_path(job.id, attempt, r);
+      o.gpu = gpu;
       workers_[p.worker].start.push_back(std::move(o));
     }
     std::vector<std::string> where;
     for (const auto& [w, ranks] : by_worker)
       where.push_back(absl::StrCat(w, " (", ranks.size() == 1 ? "rank " : "ranks ", absl::StrJoin(ranks, ","), ")"));
-    store_.set_attempt(job.id, attempt, job.restarts).IgnoreError();
+    preempting_.erase(job.id);
+    store_.start_attempt(job.id, attempt, job.restarts).IgnoreError();
     store_.transition(job.id, kRunning, absl::StrCat("attempt ", attempt, " on ", absl::StrJoin(where, ", ")))
         .IgnoreError();
     attempts_.emplace(Key{job.id, attempt}, std::move(a));
     orders_ready_.notify_all();
+  }
+}
+
+std::string Cluster::preempt_for(const JobRecord& job) {
+  std::string ignored;
+  const char* unit = unit_of(job);
+  std::vector<FreeSlots> room = capacity_for(job, /*stopping=*/true);
+  // Room once the ranks already told to stop are gone: wait for them, preempt nobody more.
+  if (place(job.job.ranks, job.job.ranks_per_worker, room, unit, &ignored)) {
+    auto it = preempting_.find(job.id);
+    return it != preempting_.end() ? it->second : "ranks told to stop will make room";
+  }
+  absl::StatusOr<std::vector<JobRecord>> running = store_.running();
+  if (!running.ok()) return "";
+  // Lower priorities first; among equals, the newest first (it has the least to lose).
+  std::vector<JobRecord> lower;
+  for (const JobRecord& r : *running)
+    if (r.job.priority < job.job.priority) lower.push_back(r);
+  std::sort(lower.begin(), lower.end(), [](const JobRecord& a, const JobRecord& b) {
+    return a.job.priority != b.job.priority ? a.job.priority < b.job.priority : a.id > b.id;
+  });
+  std::vector<Attempt*> victims;
+  for (const JobRecord& r : lower) {
+    auto it = attempts_.find({r.id, r.attempt});
+    if (it == attempts_.end() || it->second.ended) continue;
+    bool frees = false;  // a victim must free what `job` needs (slots or GPUs)
+    for (const Rank& rank : it->second.ranks) {
+      if (rank.gone || rank.gpu.empty() != (job.job.gpus_per_rank == 0)) continue;
+      for (FreeSlots& f : room)
+        if (f.worker == rank.worker) {
+          ++f.free;
+          frees = true;
+        }
+    }
+    if (!frees) continue;
+    victims.push_back(&it->second);
+    if (!place(job.job.ranks, job.job.ranks_per_worker, room, unit, &ignored)) continue;
+    // Preempted: they checkpoint on SIGTERM and go back to the queue; not a failure, not counted.
+    std::vector<int64_t> ids;
+    for (Attempt* v : victims) {
+      end_attempt(*v, kQueued, absl::StrCat("preempted by job ", job.id, " (priority ", job.job.priority, ")"), false);
+      ids.push_back(v->job);
+    }
+    return preempting_[job.id] = absl::StrCat("preempted lower-priority job", ids.size() > 1 ? "s " : " ",
+                                              absl::StrJoin(ids, ", "), ", checkpointing");
+  }
+  return "";
+}
+
+void Cluster::enforce_runtime() {
+  const int64_t now = unix_ms();
+  for (auto& [key, a] : attempts_) {
+    if (a.ended) continue;
+    absl::StatusOr<std::optional<JobRecord>> job = store_.get(a.job);
+    if (!job.ok() || !*job || (*job)->job.max_runtime_s <= 0 || (*job)->attempt != a.number ||
+        (*job)->run_ms(now) <= (*job)->job.max_runtime_s * 1000)
+      continue;
+    end_attempt(a, kFailed,
+                absl::StrCat("ran past resources.max_runtime_minutes (", (*job)->job.max_runtime_s / 60,
+                             " min): stopped with a checkpoint"),
+                false);
   }
 }
 

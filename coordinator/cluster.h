@@ -12,6 +12,8 @@
 //   its worker goes silent (worker_timeout), or a rank vanishes from its worker's reports
 //                                          → restarting, not counted
 //   a cancel                               → canceled
+//   preempted by a job of higher priority  → queued again, not counted
+//   past resources.max_runtime_minutes     → failed (its ranks checkpoint on SIGTERM)
 // An ended attempt's other ranks are killed; their slots count as taken until their worker
 // reports them gone (or is lost), so no slot is ever given twice. After a restart of the
 // coordinator, workers re-register and report their running ranks, which are adopted; an
@@ -29,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/job_store.h"
+#include "coordinator/placement.h"
 
 namespace ty::coordinator {
 
@@ -39,6 +42,7 @@ struct RankReport {
   int exit_code = -1;   // its exit status, or -1 when a signal ended it
   int signal = 0;
   std::string tail;  // its last output lines
+  std::string gpu;   // the GPU it was given ("" for none)
 };
 
 struct RankOrder {
@@ -49,6 +53,7 @@ struct RankOrder {
   std::string run_dir;
   std::string rendezvous_token;  // the attempt's: opens its keys of the coordinator's store
   std::string log;  // where its output goes: RUNS_DIR/.logs/<job>/<attempt>/rank-R.log
+  std::string gpu;  // its GPU on the worker (CUDA_VISIBLE_DEVICES); "" for a CPU rank
 };
 
 struct KillOrder {
@@ -64,6 +69,8 @@ struct Orders {
 struct WorkerView {
   std::string name;
   int slots = 0, busy = 0;
+  std::vector<std::string> gpus;
+  int busy_gpus = 0;
   bool lost = false;
   double seen_s_ago = 0;
 };
@@ -83,8 +90,9 @@ class Cluster {
   // the workers write it, the coordinator serves it).
   std::string log_path(int64_t job, int attempt, int rank) const;
 
-  // A worker (re)starts; one that takes a lost worker's name takes its place.
-  void register_worker(const std::string& name, int slots);
+  // A worker (re)starts with `slots` CPU rank slots and `gpus` (their ids, as
+  // CUDA_VISIBLE_DEVICES names them); one that takes a lost worker's name takes its place.
+  void register_worker(const std::string& name, int slots, const std::vector<std::string>& gpus = {});
   // Takes a worker's reports and returns its orders, waiting up to `wait` for some.
   absl::StatusOr<Orders> heartbeat(const std::string& name, const std::vector<RankReport>& reports,
                                    std::chrono::milliseconds wait);
@@ -97,6 +105,7 @@ class Cluster {
  private:
   struct Rank {
     std::string worker;
+    std::string gpu;         // "" for a CPU rank (it takes a slot)
     bool reported = false;   // a worker has said it runs (adoption after a restart)
     bool delivered = false;  // its start order went out with a heartbeat
     bool gone = false;       // exited, or its worker was lost
@@ -114,6 +123,7 @@ class Cluster {
   };
   struct Worker {
     int slots = 0;
+    std::vector<std::string> gpus;
     Clock::time_point last_seen;
     bool lost = false;
     std::vector<RankOrder> start;
@@ -138,7 +148,18 @@ class Cluster {
   // Decides attempt `a`'s fate: the job goes to `state` for `cause`; the other ranks are killed.
   void end_attempt(Attempt& a, const std::string& state, const std::string& cause, bool counted);
   void schedule();
-  int busy_on(const std::string& worker) const;
+  // For `job`, which does not fit: when ranks told to stop will make room, nothing; else
+  // preempts running jobs of lower priority (lowest first, then newest) when stopping them
+  // makes room. What it did, for the job's reason ("" when nothing helps).
+  std::string preempt_for(const JobRecord& job);
+  // Ends attempts that ran past their job's resources.max_runtime_minutes.
+  void enforce_runtime();
+  // The capacity for `job` (slots, or GPUs when its ranks need one) on each live worker;
+  // `stopping` counts the ranks of ended attempts (their slots free soon) as free.
+  std::vector<FreeSlots> capacity_for(const JobRecord& job, bool stopping) const;
+  // CPU ranks on `worker` (slots taken), and the GPUs its ranks hold.
+  int busy_on(const std::string& worker, bool stopping = false) const;
+  std::vector<std::string> busy_gpus(const std::string& worker, bool stopping = false) const;
 
   JobStore& store_;
   Options options_;
@@ -147,6 +168,7 @@ class Cluster {
   std::condition_variable orders_ready_;
   std::map<std::string, Worker> workers_;
   std::map<Key, Attempt> attempts_;
+  std::map<int64_t, std::string> preempting_;  // a waiting job → what it preempted (its reason)
 };
 
 }  // namespace ty::coordinator

@@ -11,10 +11,6 @@
 namespace ty::coordinator {
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A prepared statement, finalized when it goes.
 class Statement {
@@ -45,7 +41,12 @@ class Statement {
     sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Statement& bind_real(int i, double v) {
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
   int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
+  double real(int col) const { return sqlite3_column_double(st_, col); }
   std::string text(int col) const {
     const unsigned char* p = sqlite3_column_text(st_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, col)))
@@ -77,7 +78,12 @@ CREATE TABLE IF NOT EXISTS jobs(
   reason TEXT NOT NULL,
   submitted_ms INTEGER NOT NULL,
   attempt INTEGER NOT NULL DEFAULT 0,
-  restarts INTEGER NOT NULL DEFAULT 0);
+  restarts INTEGER NOT NULL DEFAULT 0,
+  gpus_per_rank INTEGER NOT NULL DEFAULT 0,
+  max_runtime_s REAL NOT NULL DEFAULT 0,
+  ran_ms INTEGER NOT NULL DEFAULT 0,
+  attempt_started_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS transitions(
   job INTEGER NOT NULL REFERENCES jobs(id),
   at_ms INTEGER NOT NULL,
@@ -94,7 +100,15 @@ CREATE TABLE IF NOT EXISTS rendezvous(
 
 constexpr const char* kColumns =
     "id, name, spec, overrides, ranks, priority, state, reason, submitted_ms, attempt, restarts, ranks_per_worker, "
-    "max_restarts";
+    "max_restarts, gpus_per_rank, max_runtime_s, ran_ms, attempt_started_ms";
+
+// Columns added after the first release, for databases made before them.
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"gpus_per_rank", "INTEGER NOT NULL DEFAULT 0"},
+    {"max_runtime_s", "REAL NOT NULL DEFAULT 0"},
+    {"ran_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"attempt_started_ms", "INTEGER NOT NULL DEFAULT 0"},
+};
 
 JobRecord record_of(const Statement& s) {
   JobRecord r;
@@ -112,10 +126,19 @@ JobRecord record_of(const Statement& s) {
   r.restarts = static_cast<int>(s.integer(10));
   r.job.ranks_per_worker = static_cast<int>(s.integer(11));
   r.job.max_restarts = static_cast<int>(s.integer(12));
+  r.job.gpus_per_rank = static_cast<int>(s.integer(13));
+  r.job.max_runtime_s = s.real(14);
+  r.ran_ms = s.integer(15);
+  r.attempt_started_ms = s.integer(16);
   return r;
 }
 
 }  // namespace
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::select_jobs(const std::string& where, int64_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -147,6 +170,18 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::open(const std::string& path
   sqlite3_busy_timeout(db, 5000);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
     if (absl::Status st = store->exec(pragma); !st.ok()) return st;
+  for (const auto& [column, type] : kAddedColumns) {  // before the schema: its index needs them
+    Statement q(db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?");
+    if (absl::Status st = q.prepared(); !st.ok()) return st;
+    absl::StatusOr<bool> has = q.bind(1, std::string(column)).step();
+    if (!has.ok()) return has.status();
+    Statement any(db, "SELECT 1 FROM sqlite_master WHERE name = 'jobs'");
+    absl::StatusOr<bool> table = any.step();
+    if (!table.ok()) return table.status();
+    if (*table && !*has)
+      if (absl::Status st = store->exec(absl::StrCat("ALTER TABLE jobs ADD COLUMN ", column, " ", type)); !st.ok())
+        return absl::FailedPreconditionError(absl::StrCat(path, ": ", st.message()));
+  }
   if (absl::Status st = store->exec(kSchema); !st.ok())
     return absl::FailedPreconditionError(absl::StrCat(path, ": ", st.message()));
   return store;
@@ -167,10 +202,10 @@ absl::Status JobStore::exec(const std::string& sql) {
 absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
-  const int64_t at = now_ms();
+  const int64_t at = unix_ms();
   Statement ins(db_,
                 "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms, "
-                "ranks_per_worker, max_restarts) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "ranks_per_worker, max_restarts, gpus_per_rank, max_runtime_s) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   absl::Status st = ins.prepared();
   if (st.ok()) {
     ins.bind(1, job.name)
@@ -182,7 +217,9 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
         .bind(7, reason)
         .bind(8, at)
         .bind(9, int64_t{job.ranks_per_worker})
-        .bind(10, int64_t{job.max_restarts});
+        .bind(10, int64_t{job.max_restarts})
+        .bind(11, int64_t{job.gpus_per_rank})
+        .bind_real(12, job.max_runtime_s);
     st = ins.step().status();
   }
   const int64_t id = sqlite3_last_insert_rowid(db_);
@@ -243,7 +280,7 @@ absl::Status JobStore::transition(int64_t id, const std::string& state, const st
     return fail(absl::FailedPreconditionError(absl::StrCat("job ", id, " has already ", from == kSucceeded ? "succeeded"
                                                                                         : from == kFailed  ? "failed"
                                                                                                            : "been canceled")));
-  const int64_t at = now_ms();
+  const int64_t at = unix_ms();
   Statement up(db_, "UPDATE jobs SET state = ?, reason = '' WHERE id = ?");
   Statement tr(db_, "INSERT INTO transitions(job, at_ms, state, cause) VALUES(?, ?, ?, ?)");
   for (Statement* s : {&up, &tr})
@@ -266,6 +303,22 @@ absl::Status JobStore::set_attempt(int64_t id, int attempt, int restarts) {
   Statement up(db_, "UPDATE jobs SET attempt = ?, restarts = ? WHERE id = ?");
   if (absl::Status st = up.prepared(); !st.ok()) return st;
   return up.bind(1, int64_t{attempt}).bind(2, int64_t{restarts}).bind(3, id).step().status();
+}
+
+absl::Status JobStore::start_attempt(int64_t id, int attempt, int restarts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement up(db_, "UPDATE jobs SET attempt = ?, restarts = ?, attempt_started_ms = ? WHERE id = ?");
+  if (absl::Status st = up.prepared(); !st.ok()) return st;
+  return up.bind(1, int64_t{attempt}).bind(2, int64_t{restarts}).bind(3, unix_ms()).bind(4, id).step().status();
+}
+
+absl::Status JobStore::stop_clock(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement up(db_,
+               "UPDATE jobs SET ran_ms = ran_ms + MAX(0, ? - attempt_started_ms), attempt_started_ms = 0 "
+               "WHERE id = ? AND attempt_started_ms > 0");
+  if (absl::Status st = up.prepared(); !st.ok()) return st;
+  return up.bind(1, unix_ms()).bind(2, id).step().status();
 }
 
 absl::StatusOr<std::vector<JobRecord>> JobStore::waiting() {

@@ -27,6 +27,7 @@ inline constexpr const char* kSucceeded = "succeeded";
 inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kCanceled = "canceled";
 bool is_final_state(const std::string& state);
+int64_t unix_ms();
 
 struct NewJob {
   std::string name;
@@ -36,6 +37,8 @@ struct NewJob {
   int priority = 0;
   int ranks_per_worker = 0;  // 0: any
   int max_restarts = 3;
+  int gpus_per_rank = 0;      // 1 for runtime.device: cuda
+  double max_runtime_s = 0;   // resources.max_runtime_minutes × 60; 0: none
 };
 
 struct JobRecord {
@@ -44,6 +47,10 @@ struct JobRecord {
   std::string state, reason;
   int64_t submitted_ms = 0;  // Unix time
   int attempt = 0, restarts = 0;
+  int64_t ran_ms = 0;              // time its ended attempts ran
+  int64_t attempt_started_ms = 0;  // Unix time the running attempt started; 0 when none runs
+  // Time it has run so far, the running attempt included.
+  int64_t run_ms(int64_t now_ms) const { return ran_ms + (attempt_started_ms > 0 ? now_ms - attempt_started_ms : 0); }
 };
 
 // A rendezvous key of an attempt (coordinator/rendezvous.h).
@@ -78,6 +85,10 @@ class JobStore {
   absl::Status set_reason(int64_t id, const std::string& reason);
   // Its attempt number and counted restarts.
   absl::Status set_attempt(int64_t id, int attempt, int restarts);
+  // Attempt `attempt` starts now (its run time counts from here).
+  absl::Status start_attempt(int64_t id, int attempt, int restarts);
+  // The running attempt's time is added to the job's run time; no attempt runs.
+  absl::Status stop_clock(int64_t id);
   // Jobs waiting for ranks (queued or restarting): by priority, highest first, then by id.
   absl::StatusOr<std::vector<JobRecord>> waiting();
   // Jobs in a state with ranks out (running).

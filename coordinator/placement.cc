@@ -7,7 +7,7 @@
 namespace ty::coordinator {
 
 std::optional<std::vector<RankPlace>> place(int ranks, int per_worker, std::vector<FreeSlots> workers,
-                                            std::string* reason) {
+                                            const std::string& unit, std::string* reason) {
   auto usable = [&](int slots) { return per_worker > 0 ? std::min(slots, per_worker) : slots; };
   int capacity = 0, free = 0;
   for (const FreeSlots& w : workers) {
@@ -15,12 +15,12 @@ std::optional<std::vector<RankPlace>> place(int ranks, int per_worker, std::vect
     free += usable(w.free);
   }
   if (capacity < ranks) {
-    *reason = absl::StrCat("can never fit: needs ", ranks, " slots", per_worker > 0 ? absl::StrCat(" (at most ", per_worker, " per worker)") : "",
+    *reason = absl::StrCat("can never fit: needs ", ranks, " ", unit, per_worker > 0 ? absl::StrCat(" (at most ", per_worker, " per worker)") : "",
                            ", the registered workers have ", capacity);
     return std::nullopt;
   }
   if (free < ranks) {
-    *reason = absl::StrCat("needs ", ranks, " slots, ", free, " free");
+    *reason = absl::StrCat("needs ", ranks, " ", unit, ", ", free, " free");
     return std::nullopt;
   }
   // Most free slots first (then by name, so that placement is reproducible).

@@ -20,10 +20,11 @@ struct RankPlace {
   int local_rank = 0, local_world_size = 1;
 };
 
-// Places `ranks` ranks (at most `per_worker` on one worker; 0: any). Without room, nullopt
-// and `reason` says why: "needs 4 slots, 3 free", or "can never fit: ..." when the
-// registered workers could not hold it even if idle.
+// Places `ranks` ranks (at most `per_worker` on one worker; 0: any), each taking one of a
+// worker's `unit` ("slots", or "GPUs" for ranks that need one). Without room, nullopt and
+// `reason` says why: "needs 4 slots, 3 free", or "can never fit: ..." when the registered
+// workers could not hold it even if idle.
 std::optional<std::vector<RankPlace>> place(int ranks, int per_worker, std::vector<FreeSlots> workers,
-                                            std::string* reason);
+                                            const std::string& unit, std::string* reason);
 
 }  // namespace ty::coordinator

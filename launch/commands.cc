@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <new>
@@ -124,6 +125,11 @@ constexpr char kTrainUsage[] = "usage: trainyard train JOB.yaml [--set key.path=
 constexpr char kEvalUsage[] =
     "usage: trainyard eval JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n";
 
+// The spec's `env`, set before anything reads the environment (UCX, storage, threads).
+void apply_job_env(const JobSpec& spec) {
+  for (const auto& [name, value] : spec.env) ::setenv(name.c_str(), value.c_str(), 1);
+}
+
 }  // namespace
 
 int train_command(const std::vector<std::string>& argv) {
@@ -143,6 +149,7 @@ int train_command(const std::vector<std::string>& argv) {
   };
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
   if (!spec.ok()) return failed(spec.status());
+  apply_job_env(*spec);
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   spec->local_rank = world.local_rank;
@@ -213,6 +220,7 @@ int eval_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kEval);
   if (!spec.ok()) return fail(spec.status());
+  apply_job_env(*spec);
   if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
   set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
   auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });

@@ -2,11 +2,13 @@
 
 #include <httplib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "worker/job/exit_codes.h"
 
 namespace ty {
 namespace {
@@ -74,6 +76,16 @@ absl::StatusOr<HttpReply> call_coordinator(const CoordinatorAddress& at, const s
     return absl::UnavailableError(
         absl::StrCat("the coordinator at ", at.url, " does not answer (", httplib::to_string(r.error()), ")"));
   return HttpReply{r->status, r->body, r->get_header_value("X-Trainyard-Next-Offset")};
+}
+
+int command_usage_error(const std::string& command, const std::string& message, const char* usage) {
+  std::fprintf(stderr, "trainyard %s: %s\n%s", command.c_str(), message.c_str(), usage);
+  return 2;
+}
+
+int command_error(const std::string& command, const absl::Status& st) {
+  std::fprintf(stderr, "trainyard %s: error: %s\n", command.c_str(), std::string(st.message()).c_str());
+  return static_cast<int>(exit_code_for(st));
 }
 
 }  // namespace ty

@@ -30,4 +30,9 @@ struct HttpReply {
 absl::StatusOr<HttpReply> call_coordinator(const CoordinatorAddress& at, const std::string& method,
                                            const std::string& path, const std::string& body = "");
 
+// "trainyard COMMAND: MESSAGE" and the usage on stderr; exit code 2.
+int command_usage_error(const std::string& command, const std::string& message, const char* usage);
+// "trainyard COMMAND: error: ..." on stderr; the exit code of the status's class (DESIGN.md).
+int command_error(const std::string& command, const absl::Status& st);
+
 }  // namespace ty

@@ -30,18 +30,6 @@ namespace {
 
 using nlohmann::json;
 
-int usage_error(const std::string& command, const std::string& message, const char* usage) {
-  std::fprintf(stderr, "trainyard %s: %s\n%s", command.c_str(), message.c_str(), usage);
-  return 2;
-}
-
-int fail(const std::string& command, const absl::Status& st) {
-  std::fprintf(stderr, "trainyard %s: error: %s\n", command.c_str(), std::string(st.message()).c_str());
-  return static_cast<int>(exit_code_for(st));
-}
-
-bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
-
 // The API's error text, or the body.
 std::string error_of(const HttpReply& r) {
   const json j = json::parse(r.body, nullptr, false);
@@ -63,128 +51,7 @@ std::string utc(int64_t ms) {
 
 int wait_for_job(const CoordinatorAddress& at, const std::string& id);
 
-constexpr char kCoordinatorUsage[] =
-    "usage: trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F] "
-    "[--insecure-listen]\n";
-
 }  // namespace
-
-int coordinator_command(const std::vector<std::string>& args) {
-  std::string listen = "127.0.0.1:7070", state_dir, runs_dir, cert, key;
-  bool insecure = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--insecure-listen") {
-      insecure = true;
-      continue;
-    }
-    if (a == "--help") return std::fputs(kCoordinatorUsage, stdout), 0;
-    std::string* into = a == "--listen" ? &listen : a == "--state-dir" ? &state_dir : a == "--runs-dir" ? &runs_dir
-                                                  : a == "--tls-cert" ? &cert : a == "--tls-key" ? &key : nullptr;
-    if (into == nullptr) return usage_error("coordinator", "unknown argument " + a, kCoordinatorUsage);
-    if (i + 1 == args.size()) return usage_error("coordinator", a + " needs a value", kCoordinatorUsage);
-    *into = args[++i];
-  }
-  if (state_dir.empty() || runs_dir.empty())
-    return usage_error("coordinator", "--state-dir and --runs-dir are required", kCoordinatorUsage);
-  const size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535)
-    return usage_error("coordinator", "--listen " + listen + ": expected HOST:PORT", kCoordinatorUsage);
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (cert.empty() != key.empty())
-    return usage_error("coordinator", "--tls-cert and --tls-key go together", kCoordinatorUsage);
-  if (!is_loopback(host) && cert.empty() && !insecure)
-    return usage_error("coordinator",
-                       "--listen " + listen +
-                           " reaches beyond this host: give --tls-cert and --tls-key, or --insecure-listen to send "
-                           "the token in clear text",
-                       kCoordinatorUsage);
-  std::error_code ec;
-  for (const std::string& d : {state_dir, runs_dir})
-    if (std::filesystem::create_directories(d, ec); ec)
-      return fail("coordinator", absl::FailedPreconditionError(d + ": " + ec.message()));
-  absl::StatusOr<coordinator::Token> token = coordinator::load_or_create_token(state_dir);
-  if (!token.ok()) return fail("coordinator", token.status());
-  absl::StatusOr<std::unique_ptr<coordinator::JobStore>> store =
-      coordinator::JobStore::open(state_dir + "/state.db");
-  if (!store.ok()) return fail("coordinator", store.status());
-  std::unique_ptr<httplib::Server> server;
-  if (!cert.empty())
-    server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-  else
-    server = std::make_unique<httplib::Server>();
-  if (!server->is_valid())
-    return fail("coordinator", absl::InvalidArgumentError("--tls-cert " + cert + " / --tls-key " + key +
-                                                          ": not a usable certificate and key (PEM)"));
-  absl::StatusOr<std::unique_ptr<coordinator::Rendezvous>> rendezvous = coordinator::Rendezvous::load(**store);
-  if (!rendezvous.ok()) return fail("coordinator", rendezvous.status());
-  coordinator::Cluster::Options cluster_options;
-  cluster_options.runs_dir = std::filesystem::absolute(runs_dir).lexically_normal().string();
-  cluster_options.token = token->value;
-  cluster_options.attempt_gone = [&r = **rendezvous](int64_t job, int attempt) { r.drop(job, attempt); };
-  coordinator::Cluster cluster(**store, cluster_options);
-  coordinator::install_api(*server, **store, cluster, **rendezvous, {token->value, cluster_options.runs_dir});
-  const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
-  if (bound < 0)
-    return fail("coordinator", absl::UnavailableError("cannot listen on " + listen + " (in use, or not this host's)"));
-  const std::string url = absl::StrCat(cert.empty() ? "http://" : "https://",
-                                       host.find(':') != std::string::npos ? "[" + host + "]" : host, ":", bound);
-  std::printf("trainyard coordinator: listening on %s\n  token: %s (%s)\n  state: %s/state.db\n", url.c_str(),
-              token->path.c_str(), token->created ? "new" : "kept", state_dir.c_str());
-  std::fflush(stdout);
-  arm_interrupts();  // SIGTERM / Ctrl-C: stop serving, then exit 0
-  std::thread stopper([&] {  // also the scheduler's clock: lost workers, waiting jobs
-    while (take_interrupt_request() != InterruptRequest::kCheckpointAndStop) {
-      cluster.tick();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    server->stop();
-  });
-  server->listen_after_bind();
-  stopper.join();
-  std::printf("trainyard coordinator: stopped\n");
-  return 0;
-}
-
-int worker_command(const std::vector<std::string>& argv) {
-  constexpr char kUsage[] =
-      "usage: trainyard worker --coordinator URL [--slots N] --work-dir DIR [--name NAME] [--token-file F]\n";
-  std::vector<std::string> args = argv;
-  absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("worker", std::string(at.status().message()), kUsage);
-  daemon::WorkerOptions o;
-  o.coordinator = at->url;
-  o.token = at->token;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  o.name = host;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (i + 1 == args.size()) return usage_error("worker", "unknown argument " + a, kUsage);
-    const std::string& v = args[++i];
-    if (a == "--slots") {
-      if (!absl::SimpleAtoi(v, &o.slots) || o.slots < 0) return usage_error("worker", "--slots " + v + ": expected a whole number", kUsage);
-    } else if (a == "--work-dir") {
-      o.work_dir = std::filesystem::absolute(v).lexically_normal().string();
-    } else if (a == "--name") {
-      o.name = v;
-    } else {
-      return usage_error("worker", "unknown argument " + a, kUsage);
-    }
-  }
-  if (o.work_dir.empty()) return usage_error("worker", "--work-dir is required", kUsage);
-  std::error_code ec;
-  if (std::filesystem::create_directories(o.work_dir, ec); ec)
-    return fail("worker", absl::FailedPreconditionError(o.work_dir + ": " + ec.message()));
-  o.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  if (ec) return fail("worker", absl::FailedPreconditionError("/proc/self/exe: " + ec.message()));
-  arm_interrupts();  // SIGTERM / Ctrl-C: kill the ranks, then exit 0
-  absl::Status st = daemon::run_worker(o, [] { return take_interrupt_request() == InterruptRequest::kCheckpointAndStop; });
-  if (!st.ok()) return fail("worker", st);
-  return 0;
-}
 
 int submit_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] =
@@ -192,7 +59,7 @@ int submit_command(const std::vector<std::string>& argv) {
       "[--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("submit", std::string(at.status().message()), kUsage);
+  if (!at.ok()) return command_usage_error("submit", std::string(at.status().message()), kUsage);
   std::string file;
   bool wait = false;
   json body = json::object();
@@ -200,7 +67,7 @@ int submit_command(const std::vector<std::string>& argv) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--set" || a == "--ranks" || a == "--priority" || a == "--name") {
-      if (i + 1 == args.size()) return usage_error("submit", a + " needs a value", kUsage);
+      if (i + 1 == args.size()) return command_usage_error("submit", a + " needs a value", kUsage);
       const std::string& v = args[++i];
       int n = 0;
       if (a == "--set") {
@@ -208,7 +75,7 @@ int submit_command(const std::vector<std::string>& argv) {
       } else if (a == "--name") {
         body["name"] = v;
       } else if (!absl::SimpleAtoi(v, &n)) {
-        return usage_error("submit", a + " " + v + ": expected a whole number", kUsage);
+        return command_usage_error("submit", a + " " + v + ": expected a whole number", kUsage);
       } else {
         body[a.substr(2)] = n;
       }
@@ -217,18 +84,18 @@ int submit_command(const std::vector<std::string>& argv) {
     } else if (file.empty() && a.rfind("--", 0) != 0) {
       file = a;
     } else {
-      return usage_error("submit", "unknown argument " + a, kUsage);
+      return command_usage_error("submit", "unknown argument " + a, kUsage);
     }
   }
-  if (file.empty()) return usage_error("submit", "which JOB.yaml?", kUsage);
+  if (file.empty()) return command_usage_error("submit", "which JOB.yaml?", kUsage);
   std::ifstream in(file);
-  if (!in) return fail("submit", absl::NotFoundError(file + ": cannot read it"));
+  if (!in) return command_error("submit", absl::NotFoundError(file + ": cannot read it"));
   std::stringstream text;
   text << in.rdbuf();
   body["spec"] = text.str();
   body["overrides"] = overrides;
   absl::StatusOr<HttpReply> r = call_coordinator(*at, "POST", "/api/v1/jobs", body.dump());
-  if (!r.ok()) return fail("submit", r.status());
+  if (!r.ok()) return command_error("submit", r.status());
   if (r->status != 201) {
     std::fprintf(stderr, "trainyard submit: %s: %s\n", file.c_str(), error_of(*r).c_str());
     return exit_for_http(r->status);
@@ -247,11 +114,11 @@ int list_command(const std::string& command, const std::string& path, const std:
   const std::string usage = "usage: trainyard " + command + " [--json] [--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error(command, std::string(at.status().message()), usage.c_str());
+  if (!at.ok()) return command_usage_error(command, std::string(at.status().message()), usage.c_str());
   const bool as_json = args.size() == 1 && args[0] == "--json";
-  if (!args.empty() && !as_json) return usage_error(command, "unknown argument " + args[0], usage.c_str());
+  if (!args.empty() && !as_json) return command_usage_error(command, "unknown argument " + args[0], usage.c_str());
   absl::StatusOr<HttpReply> r = call_coordinator(*at, "GET", path);
-  if (!r.ok()) return fail(command, r.status());
+  if (!r.ok()) return command_error(command, r.status());
   if (r->status != 200) {
     std::fprintf(stderr, "trainyard %s: %s\n", command.c_str(), error_of(*r).c_str());
     return exit_for_http(r->status);
@@ -281,7 +148,7 @@ int job_command(const std::string& command, const std::vector<std::string>& argv
                             " [--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error(command, std::string(at.status().message()), usage.c_str());
+  if (!at.ok()) return command_usage_error(command, std::string(at.status().message()), usage.c_str());
   bool as_json = false;
   std::string id;
   for (const std::string& a : args) {
@@ -290,12 +157,12 @@ int job_command(const std::string& command, const std::vector<std::string>& argv
     else if (id.empty() && a.rfind("--", 0) != 0)
       id = a;
     else
-      return usage_error(command, "unknown argument " + a, usage.c_str());
+      return command_usage_error(command, "unknown argument " + a, usage.c_str());
   }
-  if (id.empty()) return usage_error(command, "which job?", usage.c_str());
+  if (id.empty()) return command_usage_error(command, "which job?", usage.c_str());
   absl::StatusOr<HttpReply> r = command == "cancel" ? call_coordinator(*at, "POST", "/api/v1/jobs/" + id + "/cancel")
                                                     : call_coordinator(*at, "GET", "/api/v1/jobs/" + id);
-  if (!r.ok()) return fail(command, r.status());
+  if (!r.ok()) return command_error(command, r.status());
   if (r->status != 200) {
     std::fprintf(stderr, "trainyard %s: job %s: %s\n", command.c_str(), id.c_str(), error_of(*r).c_str());
     return exit_for_http(r->status);
@@ -336,7 +203,7 @@ int wait_for_job(const CoordinatorAddress& at, const std::string& id) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         continue;
       }
-      return fail("wait", absl::Status(j.status().code(), "job " + args[0] + ": " + std::string(j.status().message())));
+      return command_error("wait", absl::Status(j.status().code(), "job " + args[0] + ": " + std::string(j.status().message())));
     }
     failures = 0;
     const std::string state = (*j)["state"];
@@ -357,8 +224,8 @@ int wait_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] = "usage: trainyard wait JOB [--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("wait", std::string(at.status().message()), kUsage);
-  if (args.size() != 1) return usage_error("wait", "which job?", kUsage);
+  if (!at.ok()) return command_usage_error("wait", std::string(at.status().message()), kUsage);
+  if (args.size() != 1) return command_usage_error("wait", "which job?", kUsage);
   return wait_for_job(*at, args[0]);
 }
 
@@ -367,7 +234,7 @@ int logs_command(const std::vector<std::string>& argv) {
       "usage: trainyard logs JOB [--rank R] [--attempt A] [--follow] [--coordinator URL] [--token-file F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
-  if (!at.ok()) return usage_error("logs", std::string(at.status().message()), kUsage);
+  if (!at.ok()) return command_usage_error("logs", std::string(at.status().message()), kUsage);
   std::string id, rank = "0", attempt;
   bool follow = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -379,16 +246,16 @@ int logs_command(const std::vector<std::string>& argv) {
     } else if (id.empty() && args[i].rfind("--", 0) != 0) {
       id = args[i];
     } else {
-      return usage_error("logs", "unknown argument " + args[i], kUsage);
+      return command_usage_error("logs", "unknown argument " + args[i], kUsage);
     }
   }
-  if (id.empty()) return usage_error("logs", "which job?", kUsage);
+  if (id.empty()) return command_usage_error("logs", "which job?", kUsage);
   std::string offset = "0";
   for (;;) {
     absl::StatusOr<HttpReply> r = call_coordinator(
         *at, "GET",
         "/api/v1/jobs/" + id + "/logs?rank=" + rank + (attempt.empty() ? "" : "&attempt=" + attempt) + "&offset=" + offset);
-    if (!r.ok()) return fail("logs", r.status());
+    if (!r.ok()) return command_error("logs", r.status());
     if (r->status != 200) {
       std::fprintf(stderr, "trainyard logs: job %s: %s\n", id.c_str(), error_of(*r).c_str());
       return exit_for_http(r->status);

@@ -1,18 +1,25 @@
 #include "worker/daemon/worker_daemon.h"
 
 #include <httplib.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "worker/daemon/rank_process.h"
+#include "worker/job/parser.h"
 
 namespace ty::daemon {
 namespace {
@@ -23,10 +30,23 @@ using Clock = std::chrono::steady_clock;
 struct Running {
   int64_t job = 0;
   int attempt = 0, rank = 0;
+  std::string gpu;
   RankProcess process;
   bool told_to_stop = false;
   Clock::time_point stop_sent;
 };
+
+void write_private(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;  // the rank then names the missing file
+  ::fchmod(fd, 0600);
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
 
 void log_line(const std::string& text) {
   std::fprintf(stderr, "trainyard worker: %s\n", text.c_str());
@@ -34,6 +54,35 @@ void log_line(const std::string& text) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> find_gpus(const std::string& flag) {
+  std::vector<std::string> out;
+  if (flag == "none" || flag.empty()) return out;
+  if (flag == "auto") {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/dev", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.size() > 6 && name.rfind("nvidia", 0) == 0 &&
+          name.find_first_not_of("0123456789", 6) == std::string::npos)
+        out.push_back(name.substr(6));
+    }
+    std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    return out;
+  }
+  const std::vector<std::string> ids = absl::StrSplit(flag, ',');
+  for (const std::string& id : ids) {
+    bool ok = !id.empty() && id.size() <= 64 && std::isalnum(static_cast<unsigned char>(id[0]));
+    for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok || std::find(out.begin(), out.end(), id) != out.end())
+      return absl::InvalidArgumentError(absl::StrCat("--gpus ", flag, ": '", id,
+                                                     "' is not a GPU index or UUID (or is listed twice); expected "
+                                                     "auto, none or a list like 0,1"));
+    out.push_back(id);
+  }
+  return out;
+}
 
 absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
   httplib::Client client(o.coordinator);
@@ -50,8 +99,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
   };
   while (!stop()) {
     if (!registered) {
-      auto res = client.Post("/api/v1/workers/register", json{{"name", o.name}, {"slots", o.slots}}.dump(),
-                             "application/json");
+      auto res = client.Post("/api/v1/workers/register",
+                             json{{"name", o.name}, {"slots", o.slots}, {"gpus", o.gpus}}.dump(), "application/json");
       if (!res || res->status != 200) {
         if (res && (res->status == 401 || res->status == 400)) {
           kill_all();
@@ -62,14 +111,16 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
         continue;
       }
       registered = true;
-      log_line(absl::StrCat(o.name, " registered with ", o.coordinator, " (", o.slots, " slots)"));
+      log_line(absl::StrCat(o.name, " registered with ", o.coordinator, " (", o.slots, " slots, ", o.gpus.size(),
+                            o.gpus.empty() ? " GPUs)" : absl::StrCat(" GPUs: ", absl::StrJoin(o.gpus, ","), ")")));
     }
     // Reports: every rank still running (adopted after a coordinator restart), every end.
     for (auto it = ranks.begin(); it != ranks.end();) {
       Running& r = it->second;
       if (std::optional<RankExit> e = r.process.poll()) {
         ended.push_back(json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", false},
-                             {"exit_code", e->exit_code}, {"signal", e->signal}, {"tail", r.process.tail(20)}});
+                             {"exit_code", e->exit_code}, {"signal", e->signal}, {"tail", r.process.tail(20)},
+                             {"gpu", r.gpu}});
         it = ranks.erase(it);
         continue;
       }
@@ -78,7 +129,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
     }
     json reports = ended;
     for (const auto& [key, r] : ranks)
-      reports.push_back(json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", true}});
+      reports.push_back(
+          json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", true}, {"gpu", r.gpu}});
     auto res = client.Post("/api/v1/workers/heartbeat", json{{"name", o.name}, {"reports", reports}}.dump(),
                            "application/json");
     if (!res) {  // the coordinator is away: the ranks go on; try again
@@ -105,7 +157,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
       std::filesystem::create_directories(s.value("run_dir", std::string()), ec);
-      std::ofstream(dir + "/job.yaml") << s.value("spec", std::string());
+      // Mode 0600: the spec's `env` may hold credentials.
+      write_private(dir + "/job.yaml", s.value("spec", std::string()));
       std::vector<std::string> argv = {o.binary, "train", dir + "/job.yaml"};
       for (const json& ov : s.value("overrides", json::array())) {
         argv.push_back("--set");
@@ -121,7 +174,7 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       }
       argv.push_back("--run-dir");
       argv.push_back(s.value("run_dir", std::string()));
-      const std::map<std::string, std::string> env = rank_environment({
+      std::map<std::string, std::string> extra = {
           {"TRAINYARD_RANK", std::to_string(rank)},
           {"TRAINYARD_WORLD_SIZE", std::to_string(s.value("world_size", 1))},
           {"TRAINYARD_LOCAL_RANK", std::to_string(s.value("local_rank", 0))},
@@ -131,7 +184,17 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
           {"TRAINYARD_RENDEZVOUS_TOKEN", s.value("rendezvous_token", std::string())},
           {"TRAINYARD_JOB_ID", std::to_string(job)},
           {"TRAINYARD_ATTEMPT", std::to_string(attempt)},
-      });
+      };
+      // The spec's `env` goes into the rank's environment from its start (a spec that does
+      // not parse here starts anyway: the rank names what is wrong and exits 2).
+      std::vector<std::string> overrides;
+      for (const json& ov : s.value("overrides", json::array())) overrides.push_back(ov.get<std::string>());
+      if (absl::StatusOr<JobSpec> spec = parse_job_spec(s.value("spec", std::string()), overrides, "job.yaml"); spec.ok())
+        extra.insert(spec->env.begin(), spec->env.end());
+      // One GPU per rank: it sees only its own (as device 0).
+      const std::string gpu = s.value("gpu", std::string());
+      if (!gpu.empty()) extra["CUDA_VISIBLE_DEVICES"] = gpu;
+      const std::map<std::string, std::string> env = rank_environment(extra);
       std::string log = s.value("log", dir + "/rank.log");
       std::filesystem::create_directories(std::filesystem::path(log).parent_path(), ec);
       absl::StatusOr<RankProcess> p = RankProcess::start(argv, env, dir, log);
@@ -141,7 +204,7 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
         continue;
       }
       log_line(absl::StrCat("job ", job, " attempt ", attempt, ": rank ", rank, " started (pid ", p->pid(), ")"));
-      ranks.emplace(std::make_tuple(job, attempt, rank), Running{job, attempt, rank, std::move(*p), false, {}});
+      ranks.emplace(std::make_tuple(job, attempt, rank), Running{job, attempt, rank, gpu, std::move(*p), false, {}});
     }
     for (const json& k : orders.value("kill", json::array())) {
       const int64_t job = k.value("job", int64_t{0});

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace ty::daemon {
 
@@ -16,9 +18,15 @@ struct WorkerOptions {
   std::string token;
   std::string name;      // unique in the cluster; a restarted worker reuses it
   int slots = 1;         // CPU rank slots
+  std::vector<std::string> gpus;  // one rank each (CUDA_VISIBLE_DEVICES), by index or UUID
   std::string work_dir;  // WORK_DIR/<job>/<attempt>/rank-R/: each rank's directory and log
   std::string binary;    // the trainyard binary the ranks run (this one)
 };
+
+// The GPUs of `--gpus`: "auto" (the /dev/nvidiaN devices of this host), "none", or a
+// comma-separated list of indices or UUIDs ("0,1", "GPU-5d2a..."); a bad list is an error
+// naming it.
+absl::StatusOr<std::vector<std::string>> find_gpus(const std::string& flag);
 
 // Runs until `stop()` returns true (checked between heartbeats); kills every rank it runs
 // before returning. A coordinator that does not answer is retried, not fatal: its ranks

@@ -96,6 +96,9 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"resources.ranks_per_worker", JOB(resources.ranks_per_worker), closed(0, 4096),
        "at most this many of the job's ranks on one worker; 0: any (the coordinator packs ranks onto as few workers "
        "as it can)"},
+      {"resources.max_runtime_minutes", JOB(resources.max_runtime_minutes), closed(0, 1e7),
+       "> 0: the coordinator stops the job past this much running time (over all its attempts), with a "
+       "checkpoint, and fails it; 0: no limit"},
       {"priority", JOB(priority), closed(-1000000, 1000000),
        "the coordinator starts jobs by priority, highest first, then in submission order (`submit --priority` "
        "overrides it)"},
@@ -262,6 +265,10 @@ std::string allowed_text(const FieldRef& f, const Range& r) { return std::visit(
 
 std::string spec_reference_markdown() {
   std::string out = "| key | default | allowed | meaning |\n|---|---|---|---|\n";
+  absl::StrAppend(&out, "| `", kEnvKey,
+                  "` | — | map of NAME: value | environment variables for the job's ranks (storage credentials, "
+                  "`UCX_*`, ...); NAME is [A-Za-z_][A-Za-z0-9_]*, not `TRAINYARD_*`; set before the rank starts "
+                  "anything; the values are never shown (the run directory's job.yaml holds `<not shown>`) |\n");
   const std::vector<Key<JobSpec>>& keys = job_keys();
   for (size_t i = 0; i < keys.size(); ++i) {
     append_row(out, keys[i], "");

@@ -58,6 +58,8 @@ const std::vector<Key<LayerSpec>>& layer_keys();           // model.layers[] (th
 inline constexpr char kConvBlocksKey[] = "model.conv";
 inline constexpr char kLayersKey[] = "model.layers";
 inline constexpr char kResidualBodyKey[] = "layers";  // model.layers[].layers: a residual's body
+// A map of environment variables for the job's ranks (JobSpec::env).
+inline constexpr char kEnvKey[] = "env";
 
 // Renders a field's value as a spec writes it ("0.001", "[256, 256]", "relu").
 std::string value_text(const FieldRef& f);

@@ -173,6 +173,31 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   return absl::OkStatus();
 }
 
+// `env`: a map of NAME: scalar. Its values are replaced by "<not shown>" in `doc`, which
+// becomes the spec saved in the run directory.
+absl::Status read_env(YAML::Node& doc, JobSpec& s) {
+  YAML::Node env = doc[kEnvKey];
+  if (!env || env.IsNull()) return absl::OkStatus();
+  if (!env.IsMap()) return invalid(absl::StrCat("env: expected a map of NAME: value, got ", describe(env)));
+  if (env.size() > 256) return invalid("env: at most 256 variables");
+  for (auto it = env.begin(); it != env.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+    bool ok = !name.empty() && name.size() <= 128 && !absl::ascii_isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) return invalid(absl::StrCat("env: '", name, "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
+    if (absl::StartsWith(name, "TRAINYARD_"))
+      return invalid(absl::StrCat("env.", name, ": TRAINYARD_* variables are the launcher's, not the job's"));
+    if (!it->second.IsScalar())
+      return invalid(absl::StrCat("env.", name, ": expected a text value, got ", describe(it->second)));
+    const std::string value = it->second.Scalar();
+    if (value.size() > 65536 || value.find('\0') != std::string::npos)
+      return invalid(absl::StrCat("env.", name, ": at most 64 KiB of text"));
+    s.env[name] = value;
+    it->second = "<not shown>";
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<YAML::Node> load_document(const std::string& text, const std::string& source) {
   std::vector<YAML::Node> docs;
   try {
@@ -228,6 +253,7 @@ absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vecto
   std::vector<std::string> leaves = key_names(job_keys());
   leaves.emplace_back(kConvBlocksKey);
   leaves.emplace_back(kLayersKey);
+  leaves.emplace_back(kEnvKey);
   if (absl::Status st = check_keys(doc, leaves); !st.ok()) return fail(st);
   for (const std::string& o : overrides)
     if (absl::Status st = apply_override(doc, o); !st.ok()) return st;
@@ -236,6 +262,7 @@ absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vecto
   JobSpec spec;
   if (absl::Status st = read_table(doc, job_keys(), "", spec); !st.ok()) return fail(st);
   if (absl::Status st = read_model_lists(doc, spec.model); !st.ok()) return fail(st);
+  if (absl::Status st = read_env(doc, spec); !st.ok()) return fail(st);
   const YAML::Node name = node_at(doc, "name");
   if (absl::Status st = check_spec(spec, use, name && !name.IsNull()); !st.ok()) return fail(st);
   YAML::Emitter out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,7 @@ struct RuntimeSpec {
 struct ResourcesSpec {
   int64_t ranks = 1;
   int64_t ranks_per_worker = 0;  // 0: any
+  float max_runtime_minutes = 0.f;  // 0: none; past it the job checkpoints and fails
 };
 
 struct RestartSpec {
@@ -149,6 +151,8 @@ struct JobSpec {
   float validation_fraction = 0.f;
   RuntimeSpec runtime;
   int64_t log_every_steps = 50;
+  // `env`: environment variables for the ranks (e.g. storage credentials); never shown.
+  std::map<std::string, std::string> env;
 
   int local_rank = 0;     // set by the launcher (not a spec key): the GPU is local_rank % GPUs
   std::string spec_yaml;  // the resolved spec, saved in the run directory

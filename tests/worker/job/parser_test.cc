@@ -2,6 +2,7 @@
 #include "worker/job/parser.h"
 
 #include <fstream>
+#include <map>
 
 #include "gtest/gtest.h"
 
@@ -54,6 +55,21 @@ TEST(JobSpec, DefaultsAndOverrides) {
   EXPECT_EQ(s->data.batch_size, 64);
   EXPECT_EQ(s->name, "");  // from the file name in load_job_spec
   EXPECT_NE(s->spec_yaml.find("hidden"), std::string::npos);
+}
+
+TEST(JobSpec, EnvIsReadAndNeverWrittenBack) {
+  auto s = parse_job_spec(std::string(kBase) + "env: {AWS_SECRET_ACCESS_KEY: hunter2, UCX_TLS: tcp, N: 3}\n",
+                          {"env.AWS_REGION=eu-west-1"}, "job.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->env, (std::map<std::string, std::string>{
+                        {"AWS_SECRET_ACCESS_KEY", "hunter2"}, {"UCX_TLS", "tcp"}, {"N", "3"}, {"AWS_REGION", "eu-west-1"}}));
+  EXPECT_EQ(s->spec_yaml.find("hunter2"), std::string::npos) << s->spec_yaml;  // the run directory's copy
+  EXPECT_NE(s->spec_yaml.find("AWS_SECRET_ACCESS_KEY: <not shown>"), std::string::npos) << s->spec_yaml;
+  expect_error(std::string(kBase) + "env: [A]\n", {}, "env: expected a map");
+  expect_error(std::string(kBase) + "env: {9LIVES: x}\n", {}, "env: '9LIVES' is not a variable name");
+  expect_error(std::string(kBase) + "env: {A-B: x}\n", {}, "env: 'A-B' is not a variable name");
+  expect_error(std::string(kBase) + "env: {TRAINYARD_RANK: '3'}\n", {}, "env.TRAINYARD_RANK: TRAINYARD_*");
+  expect_error(std::string(kBase) + "env: {A: [1, 2]}\n", {}, "env.A: expected a text value");
 }
 
 TEST(JobSpec, UnknownKeysAnywhere) {
