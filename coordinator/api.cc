@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -81,7 +82,7 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   job.ranks_per_worker = static_cast<int>(spec->resources.ranks_per_worker);
   job.max_restarts = static_cast<int>(spec->restart.max_restarts);
   job.gpus_per_rank = spec->runtime.device == RunDevice::kCuda ? 1 : 0;
-  job.max_runtime_s = static_cast<double>(spec->resources.max_runtime_minutes) * 60.0;
+  job.max_runtime_s = std::round(static_cast<double>(spec->resources.max_runtime_minutes) * 60000.0) / 1000.0;
   if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
   job.name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : spec->name;
   if (job.name.empty()) job.name = "job";

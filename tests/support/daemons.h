@@ -70,6 +70,23 @@ class DaemonsTest : public TempDirTest {
     }
     return j;
   }
+  // Submits; the job id (submit's last line).
+  std::string submit(const std::string& args) {
+    ShellResult r = cli("submit " + args);
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::string id = r.output;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    return id.substr(id.rfind('\n') == std::string::npos ? 0 : id.rfind('\n') + 1);
+  }
+  static bool ended(const std::string& s) { return s == "succeeded" || s == "failed" || s == "canceled"; }
+  // Waits (bounded) until job `id`'s rank 0 has logged `steps` losses; how many it has.
+  size_t wait_for_steps(const std::string& id, size_t steps, int timeout_s) {
+    const std::string metrics = path("runs/" + id + "/metrics.jsonl");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (train_losses(metrics).size() < steps && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return train_losses(metrics).size();
+  }
   std::string env() const {
     return "TRAINYARD_COORDINATOR=" + url_ + " TRAINYARD_STATE_DIR=" + path("state") + " ";
   }
