@@ -41,6 +41,13 @@ absl::StatusOr<CoordinatorAddress> coordinator_address(std::vector<std::string>&
   if (!url.ok()) return url.status();
   absl::StatusOr<std::string> token_file = take_flag(args, "--token-file");
   if (!token_file.ok()) return token_file.status();
+  absl::StatusOr<std::string> ca = take_flag(args, "--tls-ca");
+  if (!ca.ok()) return ca.status();
+  at.tls_ca = !ca->empty() ? *ca : std::getenv("TRAINYARD_TLS_CA") ? std::getenv("TRAINYARD_TLS_CA") : "";
+  if (!at.tls_ca.empty()) {
+    std::ifstream pem(at.tls_ca);
+    if (!pem) return absl::InvalidArgumentError(absl::StrCat("--tls-ca ", at.tls_ca, ": cannot read it"));
+  }
   at.url = !url->empty() ? *url : std::getenv("TRAINYARD_COORDINATOR") ? std::getenv("TRAINYARD_COORDINATOR") : "";
   if (at.url.empty())
     return absl::InvalidArgumentError(
@@ -65,16 +72,30 @@ absl::StatusOr<CoordinatorAddress> coordinator_address(std::vector<std::string>&
   return at;
 }
 
+std::unique_ptr<httplib::Client> coordinator_client(const CoordinatorAddress& at) {
+  auto client = std::make_unique<httplib::Client>(at.url);
+  client->set_connection_timeout(10);
+  client->set_read_timeout(60);
+  client->set_default_headers({{"Authorization", "Bearer " + at.token}});
+  if (!at.tls_ca.empty()) client->set_ca_cert_path(at.tls_ca.c_str());
+  client->enable_server_certificate_verification(true);
+  return client;
+}
+
+absl::Status no_answer(const CoordinatorAddress& at, httplib::Error error) {
+  if (error == httplib::Error::SSLServerVerification)
+    return absl::InvalidArgumentError(absl::StrCat("the coordinator at ", at.url,
+                                                   ": its certificate is not trusted (give --tls-ca FILE or set "
+                                                   "TRAINYARD_TLS_CA to the CA that signed it)"));
+  return absl::UnavailableError(
+      absl::StrCat("the coordinator at ", at.url, " does not answer (", httplib::to_string(error), ")"));
+}
+
 absl::StatusOr<HttpReply> call_coordinator(const CoordinatorAddress& at, const std::string& method,
                                            const std::string& path, const std::string& body) {
-  httplib::Client client(at.url);
-  client.set_connection_timeout(10);
-  client.set_read_timeout(60);
-  client.set_default_headers({{"Authorization", "Bearer " + at.token}});
-  httplib::Result r = method == "POST" ? client.Post(path, body, "application/json") : client.Get(path);
-  if (!r)
-    return absl::UnavailableError(
-        absl::StrCat("the coordinator at ", at.url, " does not answer (", httplib::to_string(r.error()), ")"));
+  std::unique_ptr<httplib::Client> client = coordinator_client(at);
+  httplib::Result r = method == "POST" ? client->Post(path, body, "application/json") : client->Get(path);
+  if (!r) return no_answer(at, r.error());
   return HttpReply{r->status, r->body, r->get_header_value("X-Trainyard-Next-Offset")};
 }
 

@@ -3,20 +3,29 @@
 // token file of TRAINYARD_STATE_DIR — the coordinator's --state-dir on this host).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 
+namespace httplib {
+class Client;
+enum class Error;
+}
+
 namespace ty {
 
 struct CoordinatorAddress {
-  std::string url;    // http://HOST:PORT or https://HOST:PORT
-  std::string token;  // the bearer token
+  std::string url;     // http://HOST:PORT or https://HOST:PORT
+  std::string token;   // the bearer token
+  std::string tls_ca;  // PEM file of the CA that signed an https coordinator's certificate;
+                       // "" for the system's CAs
 };
 
-// Takes --coordinator and --token-file out of `args` (the rest is left) and resolves both;
-// errors say which flag or variable to set.
+// Takes --coordinator, --token-file and --tls-ca out of `args` (the rest is left) and
+// resolves them (also from TRAINYARD_COORDINATOR, TRAINYARD_TOKEN, TRAINYARD_STATE_DIR and
+// TRAINYARD_TLS_CA); errors say which flag or variable to set.
 absl::StatusOr<CoordinatorAddress> coordinator_address(std::vector<std::string>& args);
 
 struct HttpReply {
@@ -24,6 +33,14 @@ struct HttpReply {
   std::string body;
   std::string next_offset;  // X-Trainyard-Next-Offset (logs)
 };
+
+// An HTTP client for the coordinator: its token, and for https its certificate checked
+// against `tls_ca` (or the system's CAs).
+std::unique_ptr<httplib::Client> coordinator_client(const CoordinatorAddress& at);
+
+// Why a request got no answer: a certificate that is not trusted is the user's to fix
+// (InvalidArgument, naming --tls-ca); anything else is Unavailable. Both name the URL.
+absl::Status no_answer(const CoordinatorAddress& at, httplib::Error error);
 
 // One request to the coordinator (method GET or POST, JSON body); a coordinator that does
 // not answer is an error naming its URL.

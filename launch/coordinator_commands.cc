@@ -56,7 +56,7 @@ int wait_for_job(const CoordinatorAddress& at, const std::string& id);
 int submit_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] =
       "usage: trainyard submit JOB.yaml [--set k=v ...] [--ranks N] [--priority P] [--name NAME] [--wait] "
-      "[--coordinator URL] [--token-file F]\n";
+      "[--coordinator URL] [--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error("submit", std::string(at.status().message()), kUsage);
@@ -111,7 +111,7 @@ namespace {
 // `jobs` and `workers`: GET `path`, then the body as it is (--json) or `table` of it.
 int list_command(const std::string& command, const std::string& path, const std::vector<std::string>& argv,
                  const std::function<void(const json&)>& table) {
-  const std::string usage = "usage: trainyard " + command + " [--json] [--coordinator URL] [--token-file F]\n";
+  const std::string usage = "usage: trainyard " + command + " [--json] [--coordinator URL] [--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error(command, std::string(at.status().message()), usage.c_str());
@@ -145,7 +145,7 @@ int jobs_command(const std::vector<std::string>& argv) {
 // `status JOB [--json]` and `cancel JOB`.
 int job_command(const std::string& command, const std::vector<std::string>& argv) {
   const std::string usage = "usage: trainyard " + command + " JOB" + (command == "status" ? " [--json]" : "") +
-                            " [--coordinator URL] [--token-file F]\n";
+                            " [--coordinator URL] [--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error(command, std::string(at.status().message()), usage.c_str());
@@ -221,7 +221,7 @@ int wait_for_job(const CoordinatorAddress& at, const std::string& id) {
 }  // namespace
 
 int wait_command(const std::vector<std::string>& argv) {
-  constexpr char kUsage[] = "usage: trainyard wait JOB [--coordinator URL] [--token-file F]\n";
+  constexpr char kUsage[] = "usage: trainyard wait JOB [--coordinator URL] [--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error("wait", std::string(at.status().message()), kUsage);
@@ -231,7 +231,7 @@ int wait_command(const std::vector<std::string>& argv) {
 
 int logs_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] =
-      "usage: trainyard logs JOB [--rank R] [--attempt A] [--follow] [--coordinator URL] [--token-file F]\n";
+      "usage: trainyard logs JOB [--rank R] [--attempt A] [--follow] [--coordinator URL] [--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error("logs", std::string(at.status().message()), kUsage);

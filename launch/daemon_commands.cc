@@ -114,13 +114,14 @@ int coordinator_command(const std::vector<std::string>& args) {
 int worker_command(const std::vector<std::string>& argv) {
   constexpr char kUsage[] =
       "usage: trainyard worker --coordinator URL [--slots N] [--gpus auto|none|LIST] --work-dir DIR [--name NAME] "
-      "[--token-file F]\n";
+      "[--token-file F] [--tls-ca F]\n";
   std::vector<std::string> args = argv;
   absl::StatusOr<CoordinatorAddress> at = coordinator_address(args);
   if (!at.ok()) return command_usage_error("worker", std::string(at.status().message()), kUsage);
   daemon::WorkerOptions o;
   o.coordinator = at->url;
   o.token = at->token;
+  if (!at->tls_ca.empty()) o.tls_ca = std::filesystem::absolute(at->tls_ca).lexically_normal().string();
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   o.name = host;

@@ -16,6 +16,7 @@ packages=(
   iproute2                         # network namespaces: multi-host tests on one machine
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev libsqlite3-dev  # the coordinator's HTTP API and state
   prometheus curl                  # promtool and a real scraper for the coordinator's /metrics
+  openssl                          # test certificates for the coordinator's TLS
   slurm-wlm munge                  # srun launching and its integration test (a local Slurm)
   clang libclang-rt-14-dev         # the libFuzzer target of the shard reader
   clang-format                     # the tree's format (.clang-format)

@@ -1,6 +1,8 @@
 // A coordinator and worker daemons for one test: real `trainyard coordinator` and
-// `trainyard worker` processes on loopback, every one killed when the fixture goes (passed
-// or failed), with the CLI pointed at them.
+// `trainyard worker` processes, every one killed when the fixture goes (passed or failed),
+// with the CLI pointed at them. On loopback by default; a test may put the coordinator (and
+// the CLI) and each worker behind a command prefix — `ip netns exec NS` — with the
+// coordinator listening elsewhere (`coordinator_listen_`, `coordinator_flags_`).
 #pragma once
 
 #include <chrono>
@@ -31,23 +33,24 @@ class DaemonsTest : public TempDirTest {
   void start_coordinator() {
     const std::string log = path("coordinator.log");
     std::remove(log.c_str());
-    const std::string listen = url_.empty() ? "127.0.0.1:0" : url_.substr(url_.find("//") + 2);
-    start("coordinator", std::string(TRAINYARD_BINARY) + " coordinator --listen " + listen + " --state-dir " +
-                             path("state") + " --runs-dir " + path("runs"), log);
+    const std::string listen = url_.empty() ? coordinator_listen_ : url_.substr(url_.find("//") + 2);
+    start("coordinator", coordinator_prefix_ + TRAINYARD_BINARY + " coordinator --listen " + listen + " --state-dir " +
+                             path("state") + " --runs-dir " + path("runs") + coordinator_flags_, log);
     std::smatch m;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     std::string text;
     while (std::chrono::steady_clock::now() < until) {
       std::ifstream in(log);
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      if (std::regex_search(text, m, std::regex(R"(listening on (http://\S+))"))) break;
+      if (std::regex_search(text, m, std::regex(R"(listening on (https?://\S+))"))) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(listening on (http://\S+))"))) << text;
+    ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(listening on (https?://\S+))"))) << text;
     url_ = m[1];
   }
-  void start_worker(const std::string& name, int slots) {
-    start(name, env() + TRAINYARD_BINARY + " worker --slots " + std::to_string(slots) + " --work-dir " +
+  // A worker; `prefix` runs it elsewhere (`ip netns exec NS `).
+  void start_worker(const std::string& name, int slots, const std::string& prefix = "") {
+    start(name, prefix + env() + TRAINYARD_BINARY + " worker --slots " + std::to_string(slots) + " --work-dir " +
                     path("work-" + name) + " --name " + name,
           path(name + ".log"));
   }
@@ -55,7 +58,9 @@ class DaemonsTest : public TempDirTest {
     run_shell("kill -" + signal + " " + pids_[name] + " 2>/dev/null; true", 10);
   }
   // A client command against the coordinator.
-  ShellResult cli(const std::string& args) const { return run_shell(env() + TRAINYARD_BINARY + " " + args, 60); }
+  ShellResult cli(const std::string& args) const {
+    return run_shell(coordinator_prefix_ + env() + TRAINYARD_BINARY + " " + args, 60);
+  }
   // The job's state as the API shows it, polled until `done(state)` or `timeout_s` (bounded).
   nlohmann::json wait_for(const std::string& job, const std::function<bool(const std::string&)>& done, int timeout_s) {
     nlohmann::json j;
@@ -87,10 +92,14 @@ class DaemonsTest : public TempDirTest {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return train_losses(metrics).size();
   }
+  // The clients' environment (`env` runs after a prefix like `ip netns exec NS`).
   std::string env() const {
-    return "TRAINYARD_COORDINATOR=" + url_ + " TRAINYARD_STATE_DIR=" + path("state") + " ";
+    return "env TRAINYARD_COORDINATOR=" + url_ + " TRAINYARD_STATE_DIR=" + path("state") + " " + client_env_;
   }
   std::string url_;
+  std::string coordinator_listen_ = "127.0.0.1:0";
+  std::string coordinator_prefix_, coordinator_flags_;  // e.g. "ip netns exec NS ", " --insecure-listen"
+  std::string client_env_;                              // more of the clients' environment: "K=V "
   std::map<std::string, std::string> pids_;
 
  private:

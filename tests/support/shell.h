@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -51,6 +52,19 @@ inline std::vector<double> train_losses(const std::string& metrics_path) {
   std::smatch m;
   for (std::string l; std::getline(in, l);)
     if (std::regex_search(l, m, std::regex(R"("kind":"train".*"loss":([-0-9.eE+]+))"))) out.push_back(std::stod(m[1]));
+  return out;
+}
+
+// The loss of each step of a metrics.jsonl's "train" records (a step logged twice — before
+// and after a resume — keeps its last record).
+inline std::map<int64_t, double> train_losses_by_step(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::map<int64_t, double> out;
+  std::smatch step, loss;
+  for (std::string l; std::getline(in, l);)
+    if (l.find("\"kind\":\"train\"") != std::string::npos && std::regex_search(l, step, std::regex(R"("step":([0-9]+))")) &&
+        std::regex_search(l, loss, std::regex(R"("loss":([-0-9.eE+]+))")))
+      out[std::stoll(step[1])] = std::stod(loss[1]);
   return out;
 }
 

@@ -89,6 +89,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
   client.set_default_headers({{"Authorization", "Bearer " + o.token}});
+  if (!o.tls_ca.empty()) client.set_ca_cert_path(o.tls_ca.c_str());
+  client.enable_server_certificate_verification(true);
   std::map<std::tuple<int64_t, int, int>, Running> ranks;
   std::vector<json> ended;  // reports not yet delivered
   bool registered = false;
@@ -101,6 +103,12 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
     if (!registered) {
       auto res = client.Post("/api/v1/workers/register",
                              json{{"name", o.name}, {"slots", o.slots}, {"gpus", o.gpus}}.dump(), "application/json");
+      if (!res && res.error() == httplib::Error::SSLServerVerification) {
+        kill_all();
+        return absl::InvalidArgumentError(absl::StrCat("the coordinator at ", o.coordinator,
+                                                       ": its certificate is not trusted (give --tls-ca FILE or set "
+                                                       "TRAINYARD_TLS_CA to the CA that signed it)"));
+      }
       if (!res || res->status != 200) {
         if (res && (res->status == 401 || res->status == 400)) {
           kill_all();
@@ -194,6 +202,7 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       // One GPU per rank: it sees only its own (as device 0).
       const std::string gpu = s.value("gpu", std::string());
       if (!gpu.empty()) extra["CUDA_VISIBLE_DEVICES"] = gpu;
+      if (!o.tls_ca.empty()) extra["TRAINYARD_TLS_CA"] = o.tls_ca;  // their rendezvous store is the coordinator
       const std::map<std::string, std::string> env = rank_environment(extra);
       std::string log = s.value("log", dir + "/rank.log");
       std::filesystem::create_directories(std::filesystem::path(log).parent_path(), ec);

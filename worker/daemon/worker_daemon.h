@@ -16,6 +16,7 @@ namespace ty::daemon {
 struct WorkerOptions {
   std::string coordinator;  // http://HOST:PORT
   std::string token;
+  std::string tls_ca;    // an https coordinator's CA (PEM; also given to the ranks); "" for the system's
   std::string name;      // unique in the cluster; a restarted worker reuses it
   int slots = 1;         // CPU rank slots
   std::vector<std::string> gpus;  // one rank each (CUDA_VISIBLE_DEVICES), by index or UUID
