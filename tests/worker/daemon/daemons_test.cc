@@ -171,22 +171,60 @@ TEST_F(Daemons, WaitLogsAndWorkersFromTheCli) {
   EXPECT_EQ(w[0]["slots"], 2);
 }
 
-TEST_F(Daemons, ACoordinatorKilledMidJobComesBackAndTheJobFinishesWithoutARestart) {
+// SIGKILL the coordinator 0, 20 and 60 s into a running job and restart it: the job
+// finishes without a rank restart, and the jobs queued behind it keep their order.
+class CoordinatorKilled : public DaemonsTest, public ::testing::WithParamInterface<int> {
+ protected:
+  // Steps of the test job this machine runs in about `seconds` (one rank, measured now: the
+  // time of 1200 steps less that of 200, so that start-up does not count).
+  int64_t steps_for(double seconds) {
+    auto time_of = [&](int steps) {
+      const auto t0 = std::chrono::steady_clock::now();
+      ShellResult r = run_shell(std::string(TRAINYARD_BINARY) + " train " + mlp_job_args(steps) +
+                                    "--set train.epochs=1000 --run-dir " + path("pace" + std::to_string(steps)) + " 2>&1",
+                                120);
+      EXPECT_EQ(r.code, 0) << r.output;
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    const double per_step = std::max(1e-4, (time_of(1200) - time_of(200)) / 1000);
+    return static_cast<int64_t>(seconds / per_step);
+  }
+};
+
+TEST_P(CoordinatorKilled, TheJobFinishesWithoutARankRestartAndQueuedJobsKeepTheirOrder) {
+  const int after_s = GetParam();
+  const int64_t steps = steps_for(after_s + 15.0);
   start_coordinator();
-  start_worker("w1", 2);
-  const std::string id = submit(job(1500) + "--ranks 2");
+  start_worker("w1", 1);
+  const std::string id = submit(mlp_job_args(steps) + "--set train.epochs=100000");
   ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
-  wait_for_steps(id, 20, 60);
+  const std::string a = submit(mlp_job_args(5)), b = submit(mlp_job_args(5)), c = submit(mlp_job_args(5));
+  ASSERT_GE(wait_for_steps(id, 1, 60), 1u);  // the rank runs: its start order was delivered
+  std::this_thread::sleep_for(std::chrono::seconds(after_s));
+  ASSERT_EQ(nlohmann::json::parse(cli("status " + id + " --json").output)["state"], "running") << "ended too soon";
   kill("coordinator");
   const size_t at_kill = train_losses(path("runs/" + id + "/metrics.jsonl")).size();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_GT(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), at_kill) << "the ranks stopped with it";
   start_coordinator();
-  const nlohmann::json j = wait_for(id, ended, 240);
+  const nlohmann::json j = wait_for(id, ended, 300);
   ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
   EXPECT_EQ(j["attempt"], 1) << "a rank restarted:\n" << j.dump(2);
-  EXPECT_EQ(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), 1500u);
+  EXPECT_EQ(train_losses(path("runs/" + id + "/metrics.jsonl")).size(), static_cast<size_t>(steps));
+  auto started_ms = [&](const std::string& job) {
+    const nlohmann::json status = wait_for(job, ended, 120);
+    EXPECT_EQ(status.value("state", ""), "succeeded") << status.dump(2);
+    for (const auto& h : status["history"])
+      if (h["state"] == "running") return h["at_ms"].get<int64_t>();
+    return int64_t{0};
+  };
+  const int64_t ta = started_ms(a), tb = started_ms(b), tc = started_ms(c);
+  EXPECT_LT(ta, tb);
+  EXPECT_LT(tb, tc);
 }
+
+INSTANTIATE_TEST_SUITE_P(Seconds, CoordinatorKilled, ::testing::Values(0, 20, 60),
+                         [](const ::testing::TestParamInfo<int>& i) { return std::to_string(i.param) + "sIn"; });
 
 }  // namespace
 }  // namespace ty
