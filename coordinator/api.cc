@@ -152,8 +152,10 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
                                                                         httplib::Response& res) {
     res.set_content(prometheus_text(store, cluster, runs_dir), "text/plain; version=0.0.4");
   });
-  server.Post("/api/v1/jobs",
-              [&store](const httplib::Request& req, httplib::Response& res) { submit(store, req, res); });
+  server.Post("/api/v1/jobs", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
+    submit(store, req, res);
+    if (res.status == 201) cluster.tick();  // placed now, not at the next tick (up to 100 ms later)
+  });
   server.Get("/api/v1/jobs", [&store](const httplib::Request& req, httplib::Response& res) {
     int limit = 1000;
     if (req.has_param("limit") && (!absl::SimpleAtoi(req.get_param_value("limit"), &limit) || limit < 1))

@@ -250,11 +250,26 @@ int logs_command(const std::vector<std::string>& argv) {
     }
   }
   if (id.empty()) return command_usage_error("logs", "which job?", kUsage);
+  // Following the job's current attempt, it goes on to the next one when the job restarts.
+  std::string current = attempt;
+  if (follow && attempt.empty()) {
+    for (;;) {  // a queued job: wait for its first attempt
+      absl::StatusOr<json> j = job_state(*at, id);
+      if (!j.ok()) return command_error("logs", j.status());
+      if ((*j)["attempt"].get<int>() > 0) {
+        current = std::to_string((*j)["attempt"].get<int>());
+        break;
+      }
+      if (ended((*j)["state"])) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
   std::string offset = "0";
+  bool last_read = false;  // the job has ended: one more read to its end, then stop
   for (;;) {
     absl::StatusOr<HttpReply> r = call_coordinator(
         *at, "GET",
-        "/api/v1/jobs/" + id + "/logs?rank=" + rank + (attempt.empty() ? "" : "&attempt=" + attempt) + "&offset=" + offset);
+        "/api/v1/jobs/" + id + "/logs?rank=" + rank + (current.empty() ? "" : "&attempt=" + current) + "&offset=" + offset);
     if (!r.ok()) return command_error("logs", r.status());
     if (r->status != 200) {
       std::fprintf(stderr, "trainyard logs: job %s: %s\n", id.c_str(), error_of(*r).c_str());
@@ -265,8 +280,18 @@ int logs_command(const std::vector<std::string>& argv) {
     if (!r->next_offset.empty()) offset = r->next_offset;
     if (!follow) return 0;
     if (r->body.empty()) {
+      if (last_read) return 0;
       absl::StatusOr<json> j = job_state(*at, id);
-      if (j.ok() && ended((*j)["state"])) return 0;
+      if (j.ok() && attempt.empty() && (*j)["attempt"].get<int>() > std::stoi(current)) {
+        current = std::to_string((*j)["attempt"].get<int>());
+        offset = "0";
+        std::fprintf(stderr, "trainyard logs: job %s: attempt %s\n", id.c_str(), current.c_str());
+        continue;
+      }
+      if (j.ok() && ended((*j)["state"])) {
+        last_read = true;  // what the ranks wrote before the job ended
+        continue;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   }

@@ -119,6 +119,9 @@ TEST_F(Daemons, AJobThatAlwaysCrashesFailsAfterMaxRestartsPlusOneAttempts) {
   start_worker("w1", 1);
   // A learning rate that makes the loss NaN within a few steps: exit 1 every time.
   const std::string id = submit(job(50) + "--set optimizer.lr=1000 --set restart.max_restarts=1");
+  // Followed from the start, the logs go on from attempt 1 to attempt 2, and end with the job.
+  ShellResult follower = cli("logs " + id + " --follow > " + path("followed.log") + " 2>&1 & echo $!");
+  ASSERT_EQ(follower.code, 0);
   const nlohmann::json j = wait_for(id, ended, 120);
   ASSERT_EQ(j.value("state", ""), "failed") << j.dump(2);
   EXPECT_EQ(j["attempt"], 2);
@@ -126,6 +129,16 @@ TEST_F(Daemons, AJobThatAlwaysCrashesFailsAfterMaxRestartsPlusOneAttempts) {
   EXPECT_NE(cause.find("exited 1"), std::string::npos) << cause;
   EXPECT_NE(cause.find("loss became nan"), std::string::npos) << cause;
   EXPECT_NE(cause.find("failed after 1 restarts (restart.max_restarts 1)"), std::string::npos) << cause;
+  const std::string pid = follower.output.substr(0, follower.output.find('\n'));
+  for (int i = 0; i < 100 && run_shell("kill -0 " + pid + " 2>/dev/null", 10).code == 0; ++i)  // bounded: 10 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(run_shell("kill -0 " + pid + " 2>/dev/null", 10).code, 0) << "logs --follow did not end with the job";
+  const std::string followed = run_shell("cat " + path("followed.log"), 10).output;
+  EXPECT_NE(followed.find("trainyard logs: job " + id + ": attempt 2"), std::string::npos) << followed;
+  size_t nans = 0;
+  for (size_t at = followed.find("loss became nan"); at != std::string::npos; at = followed.find("loss became nan", at + 1))
+    ++nans;
+  EXPECT_EQ(nans, 2u) << followed;
 }
 
 TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
