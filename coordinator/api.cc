@@ -76,6 +76,12 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   // The same parser as `trainyard train`: unknown keys, ranges and types, named.
   absl::StatusOr<JobSpec> spec = parse_job_spec(job.spec, job.overrides, "the submitted spec");
   if (!spec.ok()) return error(res, 400, std::string(spec.status().message()));
+  // Stored and sent with the overrides applied: a rank's command line (visible to every
+  // user of its host) never carries one, as an `env.*` override may be a secret.
+  absl::StatusOr<std::string> resolved = resolved_spec_text(job.spec, job.overrides, "the submitted spec");
+  if (!resolved.ok()) return error(res, 400, std::string(resolved.status().message()));
+  job.spec = *resolved;
+  job.overrides.clear();
   // The request's ranks and priority win over the spec's resources.ranks and priority.
   job.ranks = body.value("ranks", static_cast<int>(spec->resources.ranks));
   job.priority = body.value("priority", static_cast<int>(spec->priority));
@@ -166,7 +172,8 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     for (const JobRecord& r : *jobs) out.push_back(job_json(r));
     reply(res, 200, json{{"jobs", out}});
   });
-  server.Get(R"(/api/v1/jobs/([^/]*))", [&store](const httplib::Request& req, httplib::Response& res) {
+  server.Get(R"(/api/v1/jobs/([^/]*))", [&store, runs_dir = options.runs_dir](const httplib::Request& req,
+                                                                             httplib::Response& res) {
     int64_t id = 0;
     if (!job_id(req, res, id)) return;
     absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
@@ -177,6 +184,8 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     json out = job_json(**job), h = json::array();
     for (const Transition& t : *history) h.push_back(json{{"at_ms", t.at_ms}, {"state", t.state}, {"cause", t.cause}});
     out["history"] = h;
+    // What rank 0 last logged (the shared runs directory): step, loss, samples/s, accuracy.
+    if (!runs_dir.empty()) out["progress"] = json::parse(job_progress_json(runs_dir, id));
     reply(res, 200, out);
   });
   server.Post(R"(/api/v1/jobs/([^/]*)/cancel)", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
@@ -195,16 +204,16 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
     if (!job.ok()) return error(res, job.status());
     if (!*job) return error(res, 404, absl::StrCat("job ", id, ": no such job"));
+    if ((*job)->attempt == 0) return error(res, 404, absl::StrCat("job ", id, " has not started yet"));
     int rank = 0, attempt = (*job)->attempt;
     int64_t offset = 0;
     if ((req.has_param("rank") && !absl::SimpleAtoi(req.get_param_value("rank"), &rank)) ||
         (req.has_param("attempt") && !absl::SimpleAtoi(req.get_param_value("attempt"), &attempt)) ||
         (req.has_param("offset") && !absl::SimpleAtoi(req.get_param_value("offset"), &offset)) || rank < 0 ||
-        rank >= (*job)->job.ranks || attempt < 0 || attempt > (*job)->attempt || offset < 0)
+        rank >= (*job)->job.ranks || attempt < 1 || attempt > (*job)->attempt || offset < 0)
       return error(res, 400,
                    absl::StrCat("rank is from 0 to ", (*job)->job.ranks - 1, ", attempt from 1 to ", (*job)->attempt,
                                 ", offset a byte offset"));
-    if (attempt == 0) return error(res, 404, absl::StrCat("job ", id, " has not started yet"));
     std::ifstream in(cluster.log_path(id, attempt, rank), std::ios::binary);
     std::string text;
     if (in) {

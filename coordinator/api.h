@@ -10,8 +10,9 @@
 //                                       X-Trainyard-Next-Offset says where to go on
 //   GET/PUT /api/v1/rendezvous/{job}/{attempt}/{key}   the ranks' rendezvous store (coordinator/rendezvous.h);
 //                                       the attempt's own token also opens it
-//   GET  /api/v1/workers                {"workers": [{"name", "slots", "busy", "lost", "seen_s_ago"}]}
-//   POST /api/v1/workers/register       {"name", "slots"} (worker daemons)
+//   GET  /api/v1/workers                {"workers": [{"name", "slots", "busy", "gpus", "busy_gpus", "lost",
+//                                       "seen_s_ago"}]}
+//   POST /api/v1/workers/register       {"name", "slots", "gpus"} (worker daemons)
 //   POST /api/v1/workers/heartbeat      {"name", "reports": [rank report]} → {"start": [rank order],
 //                                       "kill": [{"job", "attempt"}]}, held up to 1 s until there are orders
 // Every route but /healthz needs `Authorization: Bearer TOKEN`, checked before routing and in

@@ -32,6 +32,7 @@ void Cluster::register_worker(const std::string& name, int slots, const std::vec
   Worker& w = workers_[name];
   w.slots = slots;
   w.gpus = gpus;
+  w.reported = false;
   w.last_seen = Clock::now();
   w.lost = false;
 }
@@ -54,7 +55,7 @@ std::vector<std::string> Cluster::busy_gpus(const std::string& worker, bool stop
 std::vector<FreeSlots> Cluster::capacity_for(const JobRecord& job, bool stopping) const {
   std::vector<FreeSlots> out;
   for (const auto& [name, w] : workers_) {
-    if (w.lost) continue;
+    if (w.lost || !w.reported) continue;
     if (job.job.gpus_per_rank > 0) {
       const int total = static_cast<int>(w.gpus.size());
       out.push_back({name, total - static_cast<int>(busy_gpus(name, stopping).size()), total});
@@ -73,6 +74,7 @@ absl::StatusOr<Orders> Cluster::heartbeat(const std::string& name, const std::ve
     return absl::NotFoundError(absl::StrCat("worker ", name, " is not registered (or was lost): register again"));
   it->second.last_seen = Clock::now();
   for (const RankReport& r : reports) on_report(name, r);
+  it->second.reported = true;
   // A rank this worker was given but no longer reports, running or ended, vanished with
   // an earlier life of the worker (killed and restarted under its name).
   for (auto& [key, a] : attempts_)
@@ -134,6 +136,7 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
   Rank& rank = a.ranks[static_cast<size_t>(r.rank)];
   rank.worker = worker;
   rank.reported = true;
+  rank.delivered = true;  // it runs there: from now on, missing from a report means it vanished
   if (!r.gpu.empty()) rank.gpu = r.gpu;
   if (r.running) {
     // A rank that runs on after its attempt ended (a kill order lost, a worker back from
@@ -318,6 +321,7 @@ void Cluster::tick() {
         if (it == attempts_.end()) {
           store_.transition(j.id, kRestarting, "its ranks were not reported after the coordinator restarted")
               .IgnoreError();
+          if (options_.attempt_gone) options_.attempt_gone(j.id, j.attempt);  // its rendezvous keys
         } else if (!complete && !it->second.ended) {
           for (Rank& r : it->second.ranks)
             if (!r.reported && r.worker.empty()) r.gone = true;  // nobody runs them
@@ -427,22 +431,44 @@ std::string Cluster::preempt_for(const JobRecord& job) {
   std::sort(lower.begin(), lower.end(), [](const JobRecord& a, const JobRecord& b) {
     return a.job.priority != b.job.priority ? a.job.priority < b.job.priority : a.id > b.id;
   });
+  // What the ranks of attempt `a` would free for `job` on each worker.
+  auto freed_by = [&](const Attempt& a) {
+    std::map<std::string, int> out;
+    for (const Rank& rank : a.ranks)
+      if (!rank.gone && rank.gpu.empty() == (job.job.gpus_per_rank == 0)) ++out[rank.worker];
+    return out;
+  };
+  auto with = [&](std::vector<FreeSlots> r, const std::vector<Attempt*>& victims) {
+    for (const Attempt* v : victims)
+      for (const auto& [worker, n] : freed_by(*v))
+        for (FreeSlots& f : r)
+          if (f.worker == worker) f.free += n;
+    return r;
+  };
+  // Usable room: at most ranks_per_worker of it on any one worker.
+  auto usable = [&](const std::vector<FreeSlots>& r) {
+    int n = 0;
+    for (const FreeSlots& f : r) n += job.job.ranks_per_worker > 0 ? std::min(f.free, job.job.ranks_per_worker) : f.free;
+    return n;
+  };
+  auto fits = [&](const std::vector<Attempt*>& victims) {
+    return place(job.job.ranks, job.job.ranks_per_worker, with(room, victims), unit, &ignored).has_value();
+  };
   std::vector<Attempt*> victims;
   for (const JobRecord& r : lower) {
     auto it = attempts_.find({r.id, r.attempt});
     if (it == attempts_.end() || it->second.ended) continue;
-    bool frees = false;  // a victim must free what `job` needs (slots or GPUs)
-    for (const Rank& rank : it->second.ranks) {
-      if (rank.gone || rank.gpu.empty() != (job.job.gpus_per_rank == 0)) continue;
-      for (FreeSlots& f : room)
-        if (f.worker == rank.worker) {
-          ++f.free;
-          frees = true;
-        }
+    std::vector<Attempt*> more = victims;
+    more.push_back(&it->second);
+    if (usable(with(room, more)) <= usable(with(room, victims))) continue;  // frees nothing it could use
+    victims = std::move(more);
+    if (!fits(victims)) continue;
+    // Fewest stops: a victim taken early that a later one made unneeded is spared.
+    for (size_t i = victims.size() - 1; i-- > 0;) {
+      std::vector<Attempt*> fewer = victims;
+      fewer.erase(fewer.begin() + static_cast<long>(i));
+      if (fits(fewer)) victims = std::move(fewer);
     }
-    if (!frees) continue;
-    victims.push_back(&it->second);
-    if (!place(job.job.ranks, job.job.ranks_per_worker, room, unit, &ignored)) continue;
     // Preempted: they checkpoint on SIGTERM and go back to the queue; not a failure, not counted.
     std::vector<int64_t> ids;
     for (Attempt* v : victims) {

@@ -126,6 +126,9 @@ class Cluster {
     std::vector<std::string> gpus;
     Clock::time_point last_seen;
     bool lost = false;
+    // It has reported its ranks since it registered: until then its capacity is not offered
+    // (after a coordinator restart, ranks it still runs hold some).
+    bool reported = false;
     std::vector<RankOrder> start;
     std::vector<KillOrder> kill;
   };

@@ -104,6 +104,8 @@ constexpr const char* kColumns =
 
 // Columns added after the first release, for databases made before them.
 constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"ranks_per_worker", "INTEGER NOT NULL DEFAULT 0"},
+    {"max_restarts", "INTEGER NOT NULL DEFAULT 3"},
     {"gpus_per_rank", "INTEGER NOT NULL DEFAULT 0"},
     {"max_runtime_s", "REAL NOT NULL DEFAULT 0"},
     {"ran_ms", "INTEGER NOT NULL DEFAULT 0"},
@@ -170,7 +172,8 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::open(const std::string& path
   sqlite3_busy_timeout(db, 5000);
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
     if (absl::Status st = store->exec(pragma); !st.ok()) return st;
-  for (const auto& [column, type] : kAddedColumns) {  // before the schema: its index needs them
+  // CREATE TABLE IF NOT EXISTS leaves an older table as it was: its missing columns are added.
+  for (const auto& [column, type] : kAddedColumns) {
     Statement q(db, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?");
     if (absl::Status st = q.prepared(); !st.ok()) return st;
     absl::StatusOr<bool> has = q.bind(1, std::string(column)).step();
@@ -286,6 +289,13 @@ absl::Status JobStore::transition(int64_t id, const std::string& state, const st
   for (Statement* s : {&up, &tr})
     if (absl::Status st = s->prepared(); !st.ok()) return fail(st);
   if (absl::Status st = up.bind(1, state).bind(2, id).step().status(); !st.ok()) return fail(st);
+  if (from == kRunning && state != kRunning) {  // its attempt's time counts, whatever ended it
+    Statement clock(db_,
+                    "UPDATE jobs SET ran_ms = ran_ms + MAX(0, ? - attempt_started_ms), attempt_started_ms = 0 "
+                    "WHERE id = ? AND attempt_started_ms > 0");
+    if (absl::Status st = clock.prepared(); !st.ok()) return fail(st);
+    if (absl::Status st = clock.bind(1, at).bind(2, id).step().status(); !st.ok()) return fail(st);
+  }
   if (absl::Status st = tr.bind(1, id).bind(2, at).bind(3, state).bind(4, cause).step().status(); !st.ok())
     return fail(st);
   return exec("COMMIT");

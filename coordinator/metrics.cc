@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -103,6 +104,18 @@ std::string prometheus_text(JobStore& store, Cluster& cluster, const std::string
     }
   }
   return out;
+}
+
+std::string job_progress_json(const std::string& runs_dir, int64_t id) {
+  const std::map<std::string, json> records = last_records(absl::StrCat(runs_dir, "/", id, "/metrics.jsonl"));
+  json out = json::object();
+  for (const auto& [kind, field, name] : {std::tuple{"train", "step", "step"}, std::tuple{"train", "loss", "loss"},
+                                          std::tuple{"epoch", "samples_per_s", "samples_per_second"},
+                                          std::tuple{"eval", "accuracy", "eval_accuracy"}}) {
+    auto r = records.find(kind);
+    if (r != records.end() && r->second.contains(field) && r->second[field].is_number()) out[name] = r->second[field];
+  }
+  return out.dump();
 }
 
 }  // namespace ty::coordinator

@@ -4,6 +4,7 @@
 // the latest eval accuracy.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "coordinator/cluster.h"
@@ -12,5 +13,10 @@
 namespace ty::coordinator {
 
 std::string prometheus_text(JobStore& store, Cluster& cluster, const std::string& runs_dir);
+
+// What rank 0 of job `id` last wrote to RUNS_DIR/<id>/metrics.jsonl, as JSON: "step",
+// "loss", "samples_per_second" (of the last epoch), "eval_accuracy" — those it has written
+// (an empty object before the first record).
+std::string job_progress_json(const std::string& runs_dir, int64_t id);
 
 }  // namespace ty::coordinator

@@ -45,7 +45,9 @@ bool job_attempt(const httplib::Request& req, httplib::Response& res, int64_t& j
 }  // namespace
 
 bool valid_rendezvous_key(const std::string& key) {
-  if (key.empty() || key.size() > 256 || key.find("..") != std::string::npos) return false;
+  if (key.empty() || key.size() > 256 || key.find("..") != std::string::npos || key.find("//") != std::string::npos ||
+      key.front() == '/' || key.back() == '/')
+    return false;
   for (char c : key)
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
           c == ':' || c == '/' || c == '-'))
@@ -78,8 +80,9 @@ absl::Status Rendezvous::set(int64_t job, int attempt, const std::string& key, c
   if (!valid_rendezvous_key(key))
     return absl::InvalidArgumentError(
         absl::StrCat("rendezvous key '", key.substr(0, 64), "': 1 to 256 of [A-Za-z0-9._:/-], without \"..\""));
-  if (absl::Status st = check_running(job, attempt); !st.ok()) return st;
+  // Checked under the lock: an attempt dropped meanwhile is not brought back.
   std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = check_running(job, attempt); !st.ok()) return st;
   Keys& a = attempts_[{job, attempt}];
   auto old = a.values.find(key);
   const size_t after = a.bytes + key.size() + value.size() - (old == a.values.end() ? 0 : key.size() + old->second.size());

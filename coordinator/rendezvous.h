@@ -7,7 +7,8 @@
 //   PUT /api/v1/rendezvous/{job}/{attempt}/{key}    body: the value's bytes
 //   GET /api/v1/rendezvous/{job}/{attempt}/{key}    the value; 404 while it is not set
 // A rank authenticates with its attempt's token (coordinator/token.h: attempt_token), the
-// coordinator's own token also works. Keys are 1 to 256 of [A-Za-z0-9._:/-] without "..";
+// coordinator's own token also works. Keys are 1 to 256 of [A-Za-z0-9._:/-] without "..",
+// an empty segment or a '/' at either end;
 // an attempt holds at most 65536 keys and 64 MiB.
 #pragma once
 

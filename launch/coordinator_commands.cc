@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "coordinator/api.h"
 #include "coordinator/job_store.h"
@@ -172,6 +173,16 @@ int job_command(const std::string& command, const std::vector<std::string>& argv
   std::printf("job %lld (%s): %s%s\n", static_cast<long long>(j["id"].get<int64_t>()), j["name"].get<std::string>().c_str(),
               j["state"].get<std::string>().c_str(),
               j["reason"].get<std::string>().empty() ? "" : (" — " + j["reason"].get<std::string>()).c_str());
+  if (const json p = j.value("progress", json::object()); !p.empty()) {
+    std::string line = "  progress:";
+    if (p.contains("step")) absl::StrAppend(&line, " step ", p["step"].get<int64_t>());
+    if (p.contains("loss")) absl::StrAppend(&line, ", loss ", absl::StrFormat("%.4f", p["loss"].get<double>()));
+    if (p.contains("samples_per_second"))
+      absl::StrAppend(&line, ", ", static_cast<int64_t>(p["samples_per_second"].get<double>()), " samples/s");
+    if (p.contains("eval_accuracy"))
+      absl::StrAppend(&line, ", eval accuracy ", absl::StrFormat("%.4f", p["eval_accuracy"].get<double>()));
+    std::printf("%s\n", line.c_str());
+  }
   if (j.contains("history"))
     for (const json& h : j["history"])
       std::printf("  %s  %-10s %s\n", utc(h["at_ms"].get<int64_t>()).c_str(), h["state"].get<std::string>().c_str(),
@@ -283,7 +294,7 @@ int logs_command(const std::vector<std::string>& argv) {
       if (last_read) return 0;
       absl::StatusOr<json> j = job_state(*at, id);
       if (j.ok() && attempt.empty() && (*j)["attempt"].get<int>() > std::stoi(current)) {
-        current = std::to_string((*j)["attempt"].get<int>());
+        current = std::to_string(std::stoi(current) + 1);  // one at a time: none is skipped
         offset = "0";
         std::fprintf(stderr, "trainyard logs: job %s: attempt %s\n", id.c_str(), current.c_str());
         continue;

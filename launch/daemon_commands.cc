@@ -1,6 +1,7 @@
 // The two daemons: `trainyard coordinator` (coordinator/) and `trainyard worker`
 // (worker/daemon/), each running until SIGTERM or Ctrl-C.
 #include <httplib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,10 +70,15 @@ int coordinator_command(const std::vector<std::string>& args) {
       return command_error("coordinator", absl::FailedPreconditionError(d + ": " + ec.message()));
   absl::StatusOr<coordinator::Token> token = coordinator::load_or_create_token(state_dir);
   if (!token.ok()) return command_error("coordinator", token.status());
-  absl::StatusOr<std::unique_ptr<coordinator::JobStore>> store =
-      coordinator::JobStore::open(state_dir + "/state.db");
+  // Specs' `env` may hold credentials: the database and its WAL files are the coordinator's
+  // alone. SQLite gives -wal and -shm the database's mode, so it is set before they exist.
+  const std::string db = state_dir + "/state.db";
+  if (const int fd = ::open(db.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+  for (const std::string& f : {db, db + "-wal", db + "-shm"}) ::chmod(f.c_str(), 0600);
+  const mode_t umask_before = ::umask(077);
+  absl::StatusOr<std::unique_ptr<coordinator::JobStore>> store = coordinator::JobStore::open(db);
+  ::umask(umask_before);
   if (!store.ok()) return command_error("coordinator", store.status());
-  ::chmod((state_dir + "/state.db").c_str(), 0600);  // specs' `env` may hold credentials (SQLite's -wal follows)
   std::unique_ptr<httplib::Server> server;
   if (!cert.empty())
     server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());

@@ -16,12 +16,14 @@ bool plain_key(const std::string& key) {
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
           c == ':' || c == '/' || c == '-'))
       return false;
-  return !key.empty() && key.size() <= 256 && key.find("..") == std::string::npos;
+  return !key.empty() && key.size() <= 256 && key.find("..") == std::string::npos &&
+         key.find("//") == std::string::npos && key.front() != '/' && key.back() != '/';
 }
 
 absl::Status bad_key(const std::string& key) {
   return absl::InvalidArgumentError(
-      absl::StrCat("rendezvous key '", key, "': the coordinator's store takes 1 to 256 of [A-Za-z0-9._:/-]"));
+      absl::StrCat("rendezvous key '", key,
+                   "': the coordinator's store takes 1 to 256 of [A-Za-z0-9._:/-], without \"..\" or empty segments"));
 }
 
 }  // namespace
@@ -65,9 +67,9 @@ absl::StatusOr<std::pair<int, std::string>> HttpStore::request(const std::string
       if (res->status == 401)
         return absl::PermissionDeniedError(
             absl::StrCat(url_, base_, ": the coordinator refused this rank's token (TRAINYARD_RENDEZVOUS_TOKEN)"));
-      if (res->status == 409 || res->status == 400 || res->status == 413)
-        return absl::FailedPreconditionError(absl::StrCat(url_, path, ": ", res->body));
       if (res->status == 200 || res->status == 404) return std::make_pair(res->status, res->body);
+      if (res->status < 500)  // refused (409: the attempt ended); asking again will not help
+        return absl::FailedPreconditionError(absl::StrCat(url_, path, ": HTTP ", res->status, ": ", res->body));
     }
     // No answer, or a 5xx: the coordinator may be restarting; its keys survive that.
     if (Clock::now() + nap > deadline)

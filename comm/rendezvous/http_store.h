@@ -1,8 +1,9 @@
 // HttpStore: a rendezvous::Store on the coordinator's HTTP store (coordinator/rendezvous.h),
 // for the ranks a worker daemon starts. Keys live under /api/v1/rendezvous/JOB/ATTEMPT/, so
 // the job id (a number) and attempt scope them; the attempt's token (TRAINYARD_RENDEZVOUS_TOKEN)
-// authenticates. A coordinator that is away (restarting) is waited for until the deadline;
-// wait() and get() poll, backing off from 1 ms to 50 ms. https:// URLs check the server's
+// authenticates. A coordinator that is away (restarting), or answers 5xx, is asked again
+// (20 ms, doubling to 500 ms) until the deadline; wait() and get() poll for keys not set
+// yet, backing off from 1 ms to 50 ms. https:// URLs check the server's
 // certificate against TRAINYARD_TLS_CA when set, else the system's CAs.
 #pragma once
 

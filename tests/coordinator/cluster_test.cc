@@ -23,8 +23,9 @@ class ClusterTest : public TempDirTest {
     o.token = std::string(64, 'a');
     cluster_ = std::make_unique<Cluster>(*store_, o);
   }
-  int64_t submit(int ranks, int priority = 0, int gpus_per_rank = 0, double max_runtime_s = 0) {
+  int64_t submit(int ranks, int priority = 0, int gpus_per_rank = 0, double max_runtime_s = 0, int per_worker = 0) {
     NewJob j;
+    j.ranks_per_worker = per_worker;
     j.name = "j";
     j.spec = "x: 1\n";
     j.ranks = ranks;
@@ -104,6 +105,53 @@ TEST_F(ClusterTest, AHigherPriorityJobPreemptsTheLowestAndNewestWhichRequeueUnco
   EXPECT_EQ(job(newer_low).state, kQueued);
   EXPECT_EQ(job(same).state, kQueued);
   EXPECT_TRUE(beat("w", {running(first)[0], running(after)[0]}).kill.empty());
+}
+
+TEST_F(ClusterTest, PreemptionStopsOnlyJobsWhoseSlotsTheWaitingJobCanUse) {
+  cluster_->register_worker("a", 4);
+  cluster_->register_worker("b", 4);
+  beat("a");
+  beat("b");
+  const int64_t low = submit(2, 0);  // on a: 2 of its slots
+  Orders on_a = beat("a");
+  ASSERT_EQ(on_a.start.size(), 2u);
+  const int64_t mid = submit(4, 1);  // all of b
+  Orders on_b = beat("b");
+  ASSERT_EQ(on_b.start.size(), 4u);
+  // 4 ranks, at most 2 per worker: a's 2 free slots serve, stopping `low` would add none.
+  const int64_t high = submit(4, 5, 0, 0, 2);
+  beat("a", running(on_a));
+  beat("b", running(on_b));
+  EXPECT_EQ(job(low).state, kRunning) << "preempted without making usable room";
+  EXPECT_EQ(job(mid).state, kQueued);
+  EXPECT_NE(job(high).reason.find("preempted lower-priority job " + std::to_string(mid) + ","), std::string::npos)
+      << job(high).reason;
+}
+
+TEST_F(ClusterTest, AfterARestartAWorkersSlotsAreOfferedOnlyOnceItHasReportedItsRanks) {
+  cluster_->register_worker("w", 1);
+  beat("w");
+  const int64_t first = submit(1);
+  Orders o = beat("w");
+  ASSERT_EQ(o.start.size(), 1u);
+  const int64_t second = submit(1);
+  // The coordinator restarts: a new cluster over the same store; the worker registers again.
+  Cluster::Options options;
+  options.runs_dir = path("runs");
+  cluster_ = std::make_unique<Cluster>(*store_, options);
+  cluster_->register_worker("w", 1);
+  cluster_->tick();
+  EXPECT_EQ(job(second).state, kQueued) << "placed on a slot the running rank still holds";
+  Orders after = beat("w", running(o));  // its report adopts the running rank
+  EXPECT_TRUE(after.start.empty());
+  EXPECT_EQ(job(first).state, kRunning);
+  EXPECT_EQ(job(second).state, kQueued);
+  // A canceled running job's clock stops with it.
+  ASSERT_TRUE(cluster_->cancel(first).ok());
+  const int64_t ran = job(first).ran_ms;
+  EXPECT_EQ(job(first).attempt_started_ms, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(job(first).run_ms(unix_ms()), ran);
 }
 
 TEST_F(ClusterTest, AJobPastItsRunTimeIsStoppedAndFails) {

@@ -1,5 +1,7 @@
 #include "coordinator/job_store.h"
 
+#include <sqlite3.h>
+
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
 
@@ -55,6 +57,30 @@ TEST_F(JobStoreTest, AnEndedJobMovesNoMore) {
   EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(again.message().find("been canceled"), std::string::npos) << again;
   EXPECT_EQ((*store)->transition(12345, kRunning, "x").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobStoreTest, ADatabaseOfTheFirstReleaseGainsTheNewColumns) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path("old.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, spec TEXT NOT "
+                         "NULL, overrides TEXT NOT NULL, ranks INTEGER NOT NULL, priority INTEGER NOT NULL, state TEXT "
+                         "NOT NULL, reason TEXT NOT NULL, submitted_ms INTEGER NOT NULL, attempt INTEGER NOT NULL "
+                         "DEFAULT 0, restarts INTEGER NOT NULL DEFAULT 0);"
+                         "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms) "
+                         "VALUES('old', 'x: 1', '', 2, 0, 'queued', '', 1);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = JobStore::open(path("old.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto job = (*store)->get(1);
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE(job->has_value());
+  EXPECT_EQ((*job)->job.name, "old");
+  EXPECT_EQ((*job)->job.max_restarts, 3);
+  EXPECT_EQ((*job)->job.gpus_per_rank, 0);
+  EXPECT_TRUE((*store)->submit({"new", "x: 2", {}, 1, 0}, "").ok());
 }
 
 TEST_F(JobStoreTest, ADatabaseThatCannotBeOpenedIsNamed) {

@@ -26,7 +26,8 @@ std::map<std::string, std::string> rank_environment(const std::map<std::string, 
     if (eq == std::string::npos) continue;
     const std::string name = kv.substr(0, eq);
     if (name.rfind("OMPI_", 0) == 0 || name.rfind("PMIX_", 0) == 0 || name.rfind("SLURM_", 0) == 0) continue;
-    if (name == "TRAINYARD_TOKEN") continue;  // the coordinator's token: a rank has its attempt's
+    // The coordinator's token and where to find it: a rank has its attempt's token only.
+    if (name == "TRAINYARD_TOKEN" || name == "TRAINYARD_STATE_DIR" || name == "TRAINYARD_COORDINATOR") continue;
     env[name] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : extra) env[k] = v;

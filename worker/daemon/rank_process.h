@@ -39,7 +39,8 @@ class RankProcess {
 };
 
 // The daemon's own environment minus what would make a rank think an MPI or Slurm launcher
-// started it (OMPI_*, PMIX_*, SLURM_*), plus `extra`.
+// started it (OMPI_*, PMIX_*, SLURM_*) and the coordinator's token and where it lies
+// (TRAINYARD_TOKEN, TRAINYARD_STATE_DIR, TRAINYARD_COORDINATOR), plus `extra`.
 std::map<std::string, std::string> rank_environment(const std::map<std::string, std::string>& extra);
 
 }  // namespace ty::daemon

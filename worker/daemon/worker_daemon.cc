@@ -3,11 +3,13 @@
 #include <httplib.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -59,7 +61,21 @@ absl::StatusOr<std::vector<std::string>> find_gpus(const std::string& flag) {
   std::vector<std::string> out;
   if (flag == "none" || flag.empty()) return out;
   if (flag == "auto") {
-    std::error_code ec;
+    // Within what this daemon was given (a container, Slurm), else the host's devices.
+    if (const char* given = std::getenv("CUDA_VISIBLE_DEVICES"); given != nullptr)
+      return std::string(given).empty() ? out : find_gpus(given);
+    // nvidia-smi's indices are CUDA's under CUDA_DEVICE_ORDER=PCI_BUS_ID (which ranks get).
+    if (FILE* smi = ::popen("nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null", "r")) {
+      char line[64];
+      while (std::fgets(line, sizeof line, smi) != nullptr) {
+        std::string id(line);
+        while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+        if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) out.push_back(id);
+      }
+      if (::pclose(smi) == 0 && !out.empty()) return out;
+      out.clear();
+    }
+    std::error_code ec;  // no nvidia-smi: the device files
     for (const auto& e : std::filesystem::directory_iterator("/dev", ec)) {
       const std::string name = e.path().filename().string();
       if (name.size() > 6 && name.rfind("nvidia", 0) == 0 &&
@@ -85,6 +101,9 @@ absl::StatusOr<std::vector<std::string>> find_gpus(const std::string& flag) {
 }
 
 absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
+  // Ranks run as this daemon's user: not dumpable, its /proc/PID/environ (which may hold the
+  // coordinator's token) and memory are closed to them.
+  ::prctl(PR_SET_DUMPABLE, 0);
   httplib::Client client(o.coordinator);
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
@@ -126,6 +145,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
     for (auto it = ranks.begin(); it != ranks.end();) {
       Running& r = it->second;
       if (std::optional<RankExit> e = r.process.poll()) {
+        // Its spec (whose `env` may hold credentials) is not left behind.
+        std::remove(absl::StrCat(o.work_dir, "/", r.job, "/", r.attempt, "/rank-", r.rank, "/job.yaml").c_str());
         ended.push_back(json{{"job", r.job}, {"attempt", r.attempt}, {"rank", r.rank}, {"running", false},
                              {"exit_code", e->exit_code}, {"signal", e->signal}, {"tail", r.process.tail(20)},
                              {"gpu", r.gpu}});
@@ -176,7 +197,8 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       argv.push_back("name=" + s.value("name", std::string("job")));
       // A job's ranks split the host's cores among themselves (runtime.bind_cores) only
       // when they fill this worker: beside another job's ranks they would share cores.
-      if (s.value("local_world_size", 1) != o.slots) {
+      const std::string gpu = s.value("gpu", std::string());
+      if (!gpu.empty() || s.value("local_world_size", 1) != o.slots) {  // (GPU ranks take no slot)
         argv.push_back("--set");
         argv.push_back("runtime.bind_cores=false");
       }
@@ -199,9 +221,10 @@ absl::Status run_worker(const WorkerOptions& o, bool (*stop)()) {
       for (const json& ov : s.value("overrides", json::array())) overrides.push_back(ov.get<std::string>());
       if (absl::StatusOr<JobSpec> spec = parse_job_spec(s.value("spec", std::string()), overrides, "job.yaml"); spec.ok())
         extra.insert(spec->env.begin(), spec->env.end());
-      // One GPU per rank: it sees only its own (as device 0).
-      const std::string gpu = s.value("gpu", std::string());
-      if (!gpu.empty()) extra["CUDA_VISIBLE_DEVICES"] = gpu;
+      // One GPU per rank: it sees only its own (as device 0), numbered as nvidia-smi does;
+      // a CPU rank sees none.
+      extra["CUDA_VISIBLE_DEVICES"] = gpu;
+      extra["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
       if (!o.tls_ca.empty()) extra["TRAINYARD_TLS_CA"] = o.tls_ca;  // their rendezvous store is the coordinator
       const std::map<std::string, std::string> env = rank_environment(extra);
       std::string log = s.value("log", dir + "/rank.log");

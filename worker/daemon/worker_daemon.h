@@ -24,9 +24,9 @@ struct WorkerOptions {
   std::string binary;    // the trainyard binary the ranks run (this one)
 };
 
-// The GPUs of `--gpus`: "auto" (the /dev/nvidiaN devices of this host), "none", or a
-// comma-separated list of indices or UUIDs ("0,1", "GPU-5d2a..."); a bad list is an error
-// naming it.
+// The GPUs of `--gpus`: "auto" (those of CUDA_VISIBLE_DEVICES when it is set, else
+// nvidia-smi's indices, else the /dev/nvidiaN devices), "none", or a comma-separated list of
+// indices or UUIDs ("0,1", "GPU-5d2a..."); a bad list is an error naming it.
 absl::StatusOr<std::vector<std::string>> find_gpus(const std::string& flag);
 
 // Runs until `stop()` returns true (checked between heartbeats); kills every rank it runs

@@ -36,7 +36,9 @@ absl::Status apply_override(YAML::Node& root, const std::string& assignment) {
   try {
     value = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return invalid(absl::StrCat("--set ", path, ": cannot parse value '", text, "': ", e.msg));
+    // (An `env` value may be a secret: never echoed.)
+    return invalid(absl::StrCat("--set ", path, ": cannot parse value ",
+                                absl::StartsWith(path, "env.") ? "(not shown)" : "'" + text + "'", ": ", e.msg));
   }
   std::vector<std::string> parts = absl::StrSplit(path, '.');
   YAML::Node cur = root;
@@ -178,17 +180,20 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
 absl::Status read_env(YAML::Node& doc, JobSpec& s) {
   YAML::Node env = doc[kEnvKey];
   if (!env || env.IsNull()) return absl::OkStatus();
-  if (!env.IsMap()) return invalid(absl::StrCat("env: expected a map of NAME: value, got ", describe(env)));
+  // (Its values may be secrets: errors never show them.)
+  if (!env.IsMap())
+    return invalid(absl::StrCat("env: expected a map of NAME: value, got a ", env.IsSequence() ? "list" : "scalar"));
   if (env.size() > 256) return invalid("env: at most 256 variables");
   for (auto it = env.begin(); it != env.end(); ++it) {
     const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
     bool ok = !name.empty() && name.size() <= 128 && !absl::ascii_isdigit(static_cast<unsigned char>(name[0]));
     for (char c : name) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!ok) return invalid(absl::StrCat("env: '", name, "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
-    if (absl::StartsWith(name, "TRAINYARD_"))
-      return invalid(absl::StrCat("env.", name, ": TRAINYARD_* variables are the launcher's, not the job's"));
+    for (const char* launcher : {"TRAINYARD_", "OMPI_", "PMIX_", "SLURM_"})
+      if (absl::StartsWith(name, launcher))
+        return invalid(absl::StrCat("env.", name, ": ", launcher, "* variables are the launcher's, not the job's"));
     if (!it->second.IsScalar())
-      return invalid(absl::StrCat("env.", name, ": expected a text value, got ", describe(it->second)));
+      return invalid(absl::StrCat("env.", name, ": expected a text value, got a ", it->second.IsMap() ? "map" : "list"));
     const std::string value = it->second.Scalar();
     if (value.size() > 65536 || value.find('\0') != std::string::npos)
       return invalid(absl::StrCat("env.", name, ": at most 64 KiB of text"));
@@ -269,6 +274,18 @@ absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vecto
   out << doc;
   spec.spec_yaml = out.c_str();
   return spec;
+}
+
+absl::StatusOr<std::string> resolved_spec_text(const std::string& text, const std::vector<std::string>& overrides,
+                                               const std::string& source) {
+  absl::StatusOr<YAML::Node> loaded = load_document(text, source);
+  if (!loaded.ok()) return loaded.status();
+  YAML::Node doc = *loaded;
+  for (const std::string& o : overrides)
+    if (absl::Status st = apply_override(doc, o); !st.ok()) return st;
+  YAML::Emitter out;
+  out << doc;
+  return std::string(out.c_str()) + "\n";
 }
 
 absl::StatusOr<JobSpec> load_job_spec(const std::string& path, const std::vector<std::string>& overrides, SpecUse use) {

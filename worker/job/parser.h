@@ -19,6 +19,11 @@ enum class SpecUse { kTrain, kEval };
 absl::StatusOr<JobSpec> load_job_spec(const std::string& path, const std::vector<std::string>& overrides,
                                       SpecUse use = SpecUse::kTrain);
 
+// The YAML of `text` with `overrides` applied, `env` values included (the coordinator sends
+// this to its workers, so that no value travels on a rank's command line).
+absl::StatusOr<std::string> resolved_spec_text(const std::string& text, const std::vector<std::string>& overrides,
+                                               const std::string& source);
+
 // The same from YAML text (tests, the coordinator).
 absl::StatusOr<JobSpec> parse_job_spec(const std::string& yaml_text, const std::vector<std::string>& overrides,
                                        const std::string& source = "<spec>", SpecUse use = SpecUse::kTrain);

@@ -165,6 +165,10 @@ TEST_F(Daemons, WaitLogsAndWorkersFromTheCli) {
   ShellResult done = cli("submit --wait " + job(10) + "--ranks 2");
   EXPECT_EQ(done.code, 0) << done.output;  // wait: 0 when the job succeeded
   std::string id = done.output.substr(0, done.output.find('\n'));
+  const nlohmann::json status = nlohmann::json::parse(cli("status " + id + " --json").output);
+  EXPECT_EQ(status["progress"].value("step", 0), 10) << status.dump(2);  // rank 0's last record
+  EXPECT_TRUE(status["progress"].contains("loss")) << status.dump(2);
+  EXPECT_NE(cli("status " + id).output.find("  progress: step 10, loss "), std::string::npos);
   ShellResult log0 = cli("logs " + id);
   EXPECT_EQ(log0.code, 0) << log0.output;
   EXPECT_NE(log0.output.find("weights: " + path("runs/" + id) + "/weights.bin"), std::string::npos) << log0.output;

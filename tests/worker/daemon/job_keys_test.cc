@@ -2,6 +2,8 @@
 // the ranks and is shown nowhere, a higher-priority job preempts a running one (which
 // checkpoints, requeues uncounted and finishes exactly), and a job past
 // resources.max_runtime_minutes is stopped with a checkpoint and fails.
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "tests/support/daemons.h"
@@ -41,6 +43,15 @@ TEST_F(DaemonJobKeys, EnvReachesTheRanksAndIsShownNowhere) {
     EXPECT_NE(environ.find("\nTY_TEST_SECRET=" + secret + "\n"), std::string::npos) << "rank " << pid;
     EXPECT_EQ(environ.find("TRAINYARD_TOKEN"), std::string::npos);  // only the attempt's token
     EXPECT_NE(environ.find("TRAINYARD_RENDEZVOUS_TOKEN="), std::string::npos);
+    // Nor on its command line, which every user of the host can read: the override was
+    // applied into the spec the coordinator sent.
+    EXPECT_EQ(read_all("/proc/" + pid + "/cmdline").find(secret), std::string::npos);
+  }
+  // The coordinator's database and its WAL are its own.
+  for (const char* f : {"state/state.db", "state/state.db-wal"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path(f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
   // Not in the API, the CLI, the logs, the metrics, the run directory or the daemons' output.
   for (const std::string& args : std::vector<std::string>{"status " + id + " --json", "status " + id, "jobs --json", "jobs", "logs " + id,
@@ -60,6 +71,13 @@ TEST_F(DaemonJobKeys, EnvReachesTheRanksAndIsShownNowhere) {
   EXPECT_EQ(grep.output, "") << "the secret is in these files";
   EXPECT_NE(read_all(path("runs/" + id + "/job.yaml")).find("TY_TEST_SECRET: <not shown>"), std::string::npos);
   ASSERT_EQ(cli("cancel " + id).code, 0);
+  // Once its ranks have ended, the worker's copy of the spec is gone too.
+  for (int i = 0; i < 150 && !rank_pids(path("work-w1")).empty(); ++i)  // bounded: 15 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rank_pids(path("work-w1")).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a heartbeat or so
+  ShellResult left = run_shell("find " + path("work-w1") + " -name job.yaml", 10);
+  EXPECT_EQ(left.output, "") << "the spec stays on the worker";
 }
 
 TEST_F(DaemonJobKeys, AHigherPriorityJobPreemptsARunningOneWhichResumesAndFinishesExactly) {

@@ -70,6 +70,16 @@ TEST(JobSpec, EnvIsReadAndNeverWrittenBack) {
   expect_error(std::string(kBase) + "env: {A-B: x}\n", {}, "env: 'A-B' is not a variable name");
   expect_error(std::string(kBase) + "env: {TRAINYARD_RANK: '3'}\n", {}, "env.TRAINYARD_RANK: TRAINYARD_*");
   expect_error(std::string(kBase) + "env: {A: [1, 2]}\n", {}, "env.A: expected a text value");
+  expect_error(std::string(kBase) + "env: {OMPI_COMM_WORLD_RANK: '1'}\n", {}, "env.OMPI_COMM_WORLD_RANK: OMPI_*");
+  // A value is never echoed in an error, and an override's is applied into the resolved text.
+  EXPECT_EQ(error_of(kBase, {"env.KEY=[hunter2"}).find("hunter2"), std::string::npos) << error_of(kBase, {"env.KEY=[hunter2"});
+  EXPECT_EQ(error_of(std::string(kBase) + "env: [hunter2]\n").find("hunter2"), std::string::npos);
+  absl::StatusOr<std::string> resolved = resolved_spec_text(kBase, {"env.KEY=hunter2", "train.seed=4"}, "job.yaml");
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  auto again = parse_job_spec(*resolved, {}, "job.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->env.at("KEY"), "hunter2");
+  EXPECT_EQ(again->train.seed, 4u);
 }
 
 TEST(JobSpec, UnknownKeysAnywhere) {
