@@ -152,6 +152,13 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
     a.pending = false;
     a.ended = false;
   }
+  // A held exit 3 names a symptom; the rank that died (a signal, exit 1) is the cause. (A
+  // rank the coordinator's own kill stopped is not: it was told after the fate was held.)
+  if (a.pending && a.pending_peer_loss && r.exit_code != 0 && r.exit_code != 3 && r.exit_code != 143) {
+    a.pending_cause = absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail);
+    a.pending_worker = worker;
+    a.pending_peer_loss = false;
+  }
   if (!a.ended) {
     // (Kills the coordinator orders come after a decided fate, a.ended: never seen here.)
     if (r.exit_code == 0) {
@@ -170,7 +177,8 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
       end_attempt(a, kCanceled, absl::StrCat("rank ", r.rank, " exited 5 (canceled)"), false);
     } else {
       defer_end(a, worker,
-                absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail));
+                absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail),
+                r.exit_code == 3);
     }
   }
 }
@@ -201,11 +209,12 @@ void Cluster::kill_on(const std::string& worker, const Attempt& a) {
     kills.push_back({a.job, a.number});
 }
 
-void Cluster::defer_end(Attempt& a, const std::string& worker, const std::string& cause) {
+void Cluster::defer_end(Attempt& a, const std::string& worker, const std::string& cause, bool peer_loss) {
   a.ended = true;
   a.pending = true;
   a.pending_cause = cause;
   a.pending_worker = worker;
+  a.pending_peer_loss = peer_loss;
   a.pending_since = Clock::now();
   send_kills(a);
 }

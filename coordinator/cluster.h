@@ -119,6 +119,7 @@ class Cluster {
     // A rank failure whose count waits for kGrace (see above).
     bool pending = false;
     std::string pending_cause, pending_worker;
+    bool pending_peer_loss = false;  // its cause is an exit 3 (a rank that lost a peer)
     Clock::time_point pending_since;
   };
   struct Worker {
@@ -142,7 +143,7 @@ class Cluster {
   void kill_on(const std::string& worker, const Attempt& a);
   void on_report(const std::string& worker, const RankReport& r);
   // Kills the attempt's other ranks and holds its fate for kGrace.
-  void defer_end(Attempt& a, const std::string& worker, const std::string& cause);
+  void defer_end(Attempt& a, const std::string& worker, const std::string& cause, bool peer_loss);
   // Decides a held fate: a worker of the attempt silent now → not counted.
   void decide_pending(Attempt& a, bool force_uncounted, const std::string& lost_cause);
   void send_kills(Attempt& a);

@@ -159,6 +159,48 @@ TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
   EXPECT_EQ(left.output, "") << "ranks still run 10 s after the cancel";
 }
 
+TEST_F(Daemons, ARankKilledByASignalRestartsTheJobFromItsCheckpointCounted) {
+  start_coordinator();
+  start_worker("w1", 2);
+  const std::string id = submit(job(200) + "--ranks 2 --set checkpoint.every_steps=20");
+  ASSERT_GE(wait_for_steps(id, 45, 120), 45u);
+  ShellResult rank1 = run_shell("pgrep -f -- '[t]rainyard train " + path("work-w1/" + id + "/1/rank-1") + "'", 10);
+  ASSERT_EQ(rank1.code, 0) << "rank 1 is not running";
+  run_shell("kill -9 " + rank1.output, 10);
+  const nlohmann::json j = wait_for(id, ended, 240);
+  ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
+  EXPECT_EQ(j["attempt"], 2);
+  EXPECT_EQ(j["restarts"], 1) << "a rank killed by a signal is a counted restart";
+  bool signaled = false;
+  for (const auto& h : j["history"])
+    signaled |= h["state"] == "restarting" && h["cause"].get<std::string>().find("killed by signal 9") != std::string::npos;
+  EXPECT_TRUE(signaled) << j.dump(2);
+  const std::string log = run_shell("cat " + path("runs/.logs/" + id + "/2/rank-0.log"), 10).output;
+  EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
+  EXPECT_EQ(train_losses_by_step(path("runs/" + id + "/metrics.jsonl")).size(), 200u);
+}
+
+TEST_F(Daemons, CancelingARestartingJobEndsItWithinTenSecondsAndLeavesNoRank) {
+  start_coordinator();
+  start_worker("w1", 1);
+  start_worker("w2", 1);
+  const std::string id = submit(job(100000) + "--set train.epochs=1000 --ranks 2");
+  ASSERT_GE(wait_for_steps(id, 5, 120), 5u);
+  kill("w2");  // no capacity comes back: the job waits in `restarting`
+  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "restarting"; }, 30).value("state", ""), "restarting");
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(cli("cancel " + id).code, 0);
+  ShellResult left;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+    left = run_shell("pgrep -f -- '[t]rainyard train " + path("work-") + "' || true", 10);
+    if (left.output.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left.output, "") << "ranks still run 10 s after the cancel";
+  EXPECT_EQ(nlohmann::json::parse(cli("status " + id + " --json").output)["state"], "canceled");
+  EXPECT_EQ(cli("wait " + id).code, 5);
+}
+
 TEST_F(Daemons, WaitLogsAndWorkersFromTheCli) {
   start_coordinator();
   start_worker("w1", 2);
