@@ -28,12 +28,12 @@ bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host =
 
 constexpr char kCoordinatorUsage[] =
     "usage: trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F] "
-    "[--insecure-listen]\n";
+    "[--insecure-listen] [--worker-timeout SECONDS]\n";
 
 }  // namespace
 
 int coordinator_command(const std::vector<std::string>& args) {
-  std::string listen = "127.0.0.1:7070", state_dir, runs_dir, cert, key;
+  std::string listen = "127.0.0.1:7070", state_dir, runs_dir, cert, key, worker_timeout = "5";
   bool insecure = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -43,13 +43,20 @@ int coordinator_command(const std::vector<std::string>& args) {
     }
     if (a == "--help") return std::fputs(kCoordinatorUsage, stdout), 0;
     std::string* into = a == "--listen" ? &listen : a == "--state-dir" ? &state_dir : a == "--runs-dir" ? &runs_dir
-                                                  : a == "--tls-cert" ? &cert : a == "--tls-key" ? &key : nullptr;
+                                                  : a == "--tls-cert" ? &cert : a == "--tls-key" ? &key
+                                                  : a == "--worker-timeout" ? &worker_timeout : nullptr;
     if (into == nullptr) return command_usage_error("coordinator", "unknown argument " + a, kCoordinatorUsage);
     if (i + 1 == args.size()) return command_usage_error("coordinator", a + " needs a value", kCoordinatorUsage);
     *into = args[++i];
   }
   if (state_dir.empty() || runs_dir.empty())
     return command_usage_error("coordinator", "--state-dir and --runs-dir are required", kCoordinatorUsage);
+  double timeout_s = 0;
+  if (!absl::SimpleAtod(worker_timeout, &timeout_s) || !(timeout_s >= 2 && timeout_s <= 3600))
+    return command_usage_error("coordinator",
+                               "--worker-timeout " + worker_timeout +
+                                   ": seconds from 2 to 3600 (workers heartbeat at least every second)",
+                               kCoordinatorUsage);
   const size_t colon = listen.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535)
@@ -92,6 +99,7 @@ int coordinator_command(const std::vector<std::string>& args) {
   coordinator::Cluster::Options cluster_options;
   cluster_options.runs_dir = std::filesystem::absolute(runs_dir).lexically_normal().string();
   cluster_options.token = token->value;
+  cluster_options.worker_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   cluster_options.attempt_gone = [&r = **rendezvous](int64_t job, int attempt) { r.drop(job, attempt); };
   coordinator::Cluster cluster(**store, cluster_options);
   coordinator::install_api(*server, **store, cluster, **rendezvous, {token->value, cluster_options.runs_dir});

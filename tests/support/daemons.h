@@ -46,7 +46,7 @@ class DaemonsTest : public TempDirTest {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(listening on (https?://\S+))"))) << text;
-    url_ = m[1];
+    if (url_ != m[1].str()) url_ = m[1];  // (a restart keeps it: threads of the test may read it)
   }
   // A worker; `prefix` runs it elsewhere (`ip netns exec NS `).
   void start_worker(const std::string& name, int slots, const std::string& prefix = "") {
