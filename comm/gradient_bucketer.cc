@@ -50,6 +50,8 @@ GradientBucketer::~GradientBucketer() {
   for (Var& p : params_) p.state()->on_grad_ready = nullptr;
 }
 
+void GradientBucketer::hold() { std::fill(ready_.begin(), ready_.end(), true); }
+
 void GradientBucketer::begin_step() {
   std::fill(ready_.begin(), ready_.end(), false);
   for (Bucket& b : buckets_) {

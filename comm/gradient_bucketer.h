@@ -12,6 +12,8 @@
 //  3. finish_step() launches what is left (zero-filling gradients no op produced), waits
 //     for every bucket, and returns the first error (a timeout names the operation).
 //  4. The optimizer steps on the averaged gradients.
+// With gradient accumulation, hold() before each backward but the step's last keeps the
+// hooks from launching anything; that last one's begin_step() shares the accumulated sums.
 #pragma once
 
 #include <chrono>
@@ -32,6 +34,9 @@ class GradientBucketer {
 
   void begin_step();
   absl::Status finish_step();
+  // Gradient accumulation: backward passes until the next begin_step() fire no collective
+  // (their gradients add up locally; the step's begin_step() shares the sum).
+  void hold();
 
   size_t num_buckets() const { return buckets_.size(); }
   // Parameter indices (into `params`) of bucket b, in packing order.

@@ -62,6 +62,52 @@ TEST_F(Mpirun, NRanksMatchOneRankWithTheSameGlobalBatch) {
   }
 }
 
+// train.accumulate_steps: 2 batches of 48 per optimizer step train as one batch of 96 (the
+// same samples), in one process and on 2 ranks, and a run stopped at step 20 resumes on the
+// same trajectory.
+TEST_F(Mpirun, AccumulatedBatchesTrainLikeOneBatchOfTheirSumOnOneAndTwoRanks) {
+  ShellResult one = run_shell(std::string(TRAINYARD_BINARY) + " train " + job_ + "--run-dir " + path("one"), 300);
+  ASSERT_EQ(one.code, 0) << one.output;
+  const std::vector<double> want = train_losses(path("one") + "/metrics.jsonl");
+  ASSERT_EQ(want.size(), 50u);
+  const std::string acc = job_ + "--set data.batch_size=48 --set train.accumulate_steps=2 ";
+  auto expect_same = [&](const std::string& dir, const std::string& what) {
+    const std::vector<double> got = train_losses(dir + "/metrics.jsonl");
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << what << " step " << i + 1;
+  };
+  ShellResult local = run_shell(std::string(TRAINYARD_BINARY) + " train " + acc + "--run-dir " + path("acc"), 300);
+  ASSERT_EQ(local.code, 0) << local.output;
+  EXPECT_NE(local.output.find("50 steps of batch 96"), std::string::npos) << local.output;
+  expect_same(path("acc"), "1 rank");
+  ShellResult two = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + acc + "--run-dir " + path("acc2"), 300);
+  ASSERT_EQ(two.code, 0) << two.output;
+  expect_same(path("acc2"), "2 ranks");
+  // (A run cut short by train.max_steps would shape its learning-rate schedule to fewer
+  // steps: this one is killed at step 25, after its step-20 checkpoint.)
+  const std::string every20 = acc + "--set checkpoint.every_steps=20 ";
+  ShellResult part = run_shell("env TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=25 " +
+                                   std::string(TRAINYARD_BINARY) + " train " + every20 + "--run-dir " + path("resumed"),
+                               300);
+  ASSERT_NE(part.code, 0) << part.output;
+  ShellResult rest = run_shell(std::string(TRAINYARD_BINARY) + " train " + every20 + "--run-dir " + path("resumed"), 300);
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_NE(rest.output.find("resuming from"), std::string::npos) << rest.output;
+  const std::map<int64_t, double> resumed = train_losses_by_step(path("resumed/metrics.jsonl"));
+  ASSERT_EQ(resumed.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(resumed.at(static_cast<int64_t>(i) + 1), want[i], 1e-5 * std::fabs(want[i])) << "resumed, step " << i + 1;
+  // More batches per step than an epoch has: refused, naming the key.
+  ShellResult too_many = run_shell(std::string(TRAINYARD_BINARY) + " train " + acc +
+                                       "--set train.accumulate_steps=1000 --run-dir " + path("too-many"),
+                                   60);
+  EXPECT_EQ(too_many.code, 2) << too_many.output;
+  EXPECT_NE(too_many.output.find("train.accumulate_steps: 1000 batches per step, but an epoch has 417"),
+            std::string::npos)
+      << too_many.output;
+}
+
 // Smooth pieces (tanh, average pooling): with ReLU and max pooling a float-level difference
 // can flip a kink or an argmax and the runs part ways after a dozen steps, as with any
 // reordering of sums.

@@ -82,6 +82,10 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"schedule.warmup_steps", JOB(schedule.warmup_steps), at_least(0), "linear warm-up before any kind"},
       {"train.epochs", JOB(train.epochs), closed(1, 1 << 24), "passes over the training set"},
       {"train.max_steps", JOB(train.max_steps), at_least(0), "> 0: stop after this many optimizer steps"},
+      {"train.accumulate_steps", JOB(train.accumulate_steps), closed(1, 65536),
+       "batches whose gradients add up (averaged) to one optimizer step: the step sees accumulate_steps × "
+       "data.batch_size samples; steps, train.max_steps and the learning-rate schedule count optimizer steps, and "
+       "an epoch's last batches that do not fill a step are left out"},
       {"train.seed", JOB(train.seed), kNone,
        "seeds initialization, shuffling, dropout and the validation split (Philox)"},
       {"train.loss", JOB(train.loss), kNone,

@@ -95,6 +95,7 @@ struct ScheduleSpec {
 struct TrainSpec {
   int64_t epochs = 1;
   int64_t max_steps = 0;  // > 0: stop after this many optimizer steps
+  int64_t accumulate_steps = 1;  // batches whose gradients add up to one optimizer step
   uint64_t seed = 0;
   LossKind loss = LossKind::kAuto;
   float label_smoothing = 0.f;

@@ -24,6 +24,10 @@ void DataParallel::begin_backward() {
   if (bucketer_) bucketer_->begin_step();
 }
 
+void DataParallel::begin_local_backward() {
+  if (bucketer_) bucketer_->hold();
+}
+
 absl::Status DataParallel::end_backward() { return bucketer_ ? bucketer_->finish_step() : absl::OkStatus(); }
 
 absl::Status DataParallel::reduce(std::vector<double>& values, ReduceOp op) {

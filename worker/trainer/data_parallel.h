@@ -23,6 +23,7 @@ class DataParallel final : public Strategy {
   absl::Status start(Model& model) override;
   void begin_backward() override;
   absl::Status end_backward() override;
+  void begin_local_backward() override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;
   std::string describe() const override;

@@ -23,6 +23,9 @@ class Strategy {
   // Around backward: gradients are shared as they become final, complete after.
   virtual void begin_backward() = 0;
   virtual absl::Status end_backward() = 0;
+  // Before a backward whose gradients only add to the next ones (train.accumulate_steps):
+  // nothing is shared until the next begin_backward().
+  virtual void begin_local_backward() = 0;
 
   // Sum / maximum of host values over the ranks (metrics, decisions every rank must share).
   virtual absl::Status sum(std::vector<double>& values) = 0;

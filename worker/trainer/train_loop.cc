@@ -36,21 +36,36 @@ TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule&
       progress_(parts.out, plan.epochs, plan.steps_per_epoch, plan.total_steps, plan.log_every) {}
 
 absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows, int64_t& step) {
-  Batch batch;
-  const auto t0 = Clock::now();
-  TY_RETURN_IF_ERROR(p_.source.next(batch));
-  rows = batch.rows();
-  data_wait_s_ += since(t0);
-  // On a GPU the batch is staged through page-locked memory and copied on the compute
-  // stream; the step's work queues behind it without waiting.
-  to_device(p_.ctx, batch);
-  Tensor loss_value;
-  {
+  const int64_t k = plan_.accumulate_steps;
+  rows = 0;
+  Tensor loss_value;  // the mean of the k batches' mean losses
+  for (int64_t i = 0; i < k; ++i) {
+    Batch batch;
+    const auto t0 = Clock::now();
+    TY_RETURN_IF_ERROR(p_.source.next(batch));
+    rows += batch.rows();
+    data_wait_s_ += since(t0);
+    // On a GPU the batch is staged through page-locked memory and copied on the compute
+    // stream; the step's work queues behind it without waiting.
+    to_device(p_.ctx, batch);
     TapeScope record(p_.ctx, &tape);
     Var loss = p_.task.loss(p_.ctx, p_.model, batch);
-    loss_value = loss.value();
-    p_.strategy.begin_backward();
-    tape.backward(loss, p_.scaler ? p_.scaler->scale() : 1.0);
+    if (k == 1) {
+      loss_value = loss.value();
+    } else {
+      if (i == 0) {
+        loss_value = loss.value().empty_like();
+        loss_value.zero();
+      }
+      p_.ctx.kernels(loss_value.dtype()).pointwise().axpby(1.0f / static_cast<float>(k), loss.value(), 1.0f,
+                                                            loss_value);
+    }
+    // The gradients of the step's last batch complete the sum, which is shared then.
+    if (i + 1 == k)
+      p_.strategy.begin_backward();
+    else
+      p_.strategy.begin_local_backward();
+    tape.backward(loss, (p_.scaler ? p_.scaler->scale() : 1.0) / static_cast<double>(k));
   }
   TY_RETURN_IF_ERROR(p_.strategy.end_backward());
   // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients
@@ -130,6 +145,10 @@ absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
     int64_t samples = 0;
     data_wait_s_ = 0;
     const int64_t first = epoch == start.epoch ? start.step_in_epoch : 0;
+    // Batches that do not fill a step at an epoch's end are left out: the next epoch starts
+    // at its first batch.
+    if (epoch != start.epoch && plan_.batches_per_epoch != plan_.steps_per_epoch * plan_.accumulate_steps)
+      TY_RETURN_IF_ERROR(p_.source.seek(epoch, 0));
     for (int64_t s = first; s < plan_.steps_per_epoch && step < plan_.total_steps; ++s) {
       const auto t0 = Clock::now();
       maybe_inject_fault(p_.strategy.rank(), step);

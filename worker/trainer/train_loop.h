@@ -43,7 +43,9 @@ struct TrainLoopParts {
 
 struct TrainLoopPlan {
   int64_t epochs = 1;
-  int64_t steps_per_epoch = 0;
+  int64_t steps_per_epoch = 0;   // optimizer steps
+  int64_t accumulate_steps = 1;  // batches per optimizer step
+  int64_t batches_per_epoch = 0;
   int64_t total_steps = 0;
   int64_t log_every = 50;
   float clip_grad_norm = 0;
@@ -65,8 +67,9 @@ class TrainLoop {
   absl::StatusOr<Position> run(Position start, int64_t& step);
 
  private:
-  // One optimizer step on the next batch; returns its mean loss, a scalar on the training
-  // device (reading it on a GPU waits for the step, so it is read only when shown).
+  // One optimizer step on the next batch (accumulate_steps batches, their gradients added up
+  // and shared once); returns its mean loss, a scalar on the training device (reading it on
+  // a GPU waits for the step, so it is read only when shown).
   absl::StatusOr<Tensor> train_step(float lr, Tape& tape, int64_t& rows, int64_t& step);
   // After the step that ends at `next`: log, progress, and the agreed action. `loss_read`:
   // the loss when it was read already.

@@ -249,11 +249,16 @@ absl::Status Trainer::run() {
   if (data_.train == nullptr) return absl::FailedPreconditionError("this trainer was created for evaluation only");
   FILE* out = leader() ? stderr : nullptr;
   TY_ASSIGN_OR_RETURN(source_, make_batch_source());
-  steps_per_epoch_ = source_->steps_per_epoch();
-  if (steps_per_epoch_ == 0)
+  const int64_t batches_per_epoch = source_->steps_per_epoch(), accumulate = spec_.train.accumulate_steps;
+  if (batches_per_epoch == 0)
     return absl::InvalidArgumentError(
         absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ", spec_.data.batch_size,
                      " (data.remainder: ", name_of(spec_.data.remainder), "); lower data.batch_size"));
+  steps_per_epoch_ = batches_per_epoch / accumulate;  // optimizer steps
+  if (steps_per_epoch_ == 0)
+    return absl::InvalidArgumentError(absl::StrCat("train.accumulate_steps: ", accumulate,
+                                                   " batches per step, but an epoch has ", batches_per_epoch,
+                                                   "; lower it (or data.batch_size)"));
   int64_t total_steps = spec_.train.epochs * steps_per_epoch_;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   if (out)
@@ -262,7 +267,8 @@ absl::Status Trainer::run() {
         "trainyard: %s\n  model: %s (%ld parameters; training takes about %s per rank)\n  %ld steps of batch %ld over "
         "%ld epochs, %d rank(s) x %s%s\n",
         data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
-        bytes_text(memory_.total()).c_str(), static_cast<long>(total_steps), static_cast<long>(spec_.data.batch_size),
+        bytes_text(memory_.total()).c_str(), static_cast<long>(total_steps),
+        accumulate == 1 ? static_cast<long>(spec_.data.batch_size) : static_cast<long>(spec_.data.batch_size * accumulate),
         static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
         strategy_->describe().c_str());
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
@@ -279,7 +285,7 @@ absl::Status Trainer::run() {
   if (leader()) {
     TY_ASSIGN_OR_RETURN(log, open_run_files());
   }
-  TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch));
+  TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch * accumulate));
   TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
   saver_ = std::make_unique<CheckpointSaver>(run_dir_, strategy_->rank(), strategy_->world(),
                                              static_cast<int>(spec_.checkpoint.keep),
@@ -287,13 +293,15 @@ absl::Status Trainer::run() {
   saved_step_ = step_;
   const LrSchedule schedule(spec_.optimizer.lr, schedule_options(spec_.schedule), total_steps);
   CheckpointPolicy policy(spec_.checkpoint);
-  TrainLoopPlan plan{spec_.train.epochs,
-                     steps_per_epoch_,
-                     total_steps,
-                     spec_.log_every_steps,
-                     spec_.train.clip_grad_norm,
-                     data_.val.get(),
-                     std::max<int64_t>(spec_.data.batch_size, 256)};
+  TrainLoopPlan plan{.epochs = spec_.train.epochs,
+                     .steps_per_epoch = steps_per_epoch_,
+                     .accumulate_steps = accumulate,
+                     .batches_per_epoch = batches_per_epoch,
+                     .total_steps = total_steps,
+                     .log_every = spec_.log_every_steps,
+                     .clip_grad_norm = spec_.train.clip_grad_norm,
+                     .val = data_.val.get(),
+                     .eval_batch = std::max<int64_t>(spec_.data.batch_size, 256)};
   TrainLoop loop(
       {*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan, schedule,
       policy,

@@ -91,7 +91,9 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   src.emplace_back("meta.train_size", scalar(static_cast<double>(data_.train->size())));
   src.emplace_back("meta.steps_per_epoch", scalar(static_cast<double>(steps_per_epoch_)));
   // The record the position points at (streamed shards): a resume checks it is the same.
-  src.emplace_back("meta.data_record", scalar(static_cast<double>(source_->record_at(next_epoch, next_step_in_epoch))));
+  src.emplace_back("meta.data_record",
+                   scalar(static_cast<double>(
+                       source_->record_at(next_epoch, next_step_in_epoch * spec_.train.accumulate_steps))));
   into.resize(src.size());
   for (size_t i = 0; i < src.size(); ++i) {
     Tensor& dst = into[i].second;
@@ -140,7 +142,8 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
           found.dir, ": written with ", key + 5, " ", meta(key), ", this run has ", now,
           "; the data order would not continue (restore data.batch_size/data.train_subset, or use a new --run-dir)"));
   }
-  const int64_t record_now = source_->record_at(meta("meta.next_epoch"), meta("meta.next_step_in_epoch"));
+  const int64_t record_now =
+      source_->record_at(meta("meta.next_epoch"), meta("meta.next_step_in_epoch") * spec_.train.accumulate_steps);
   if (t.count("meta.data_record") && meta("meta.data_record") >= 0 && record_now >= 0 &&
       meta("meta.data_record") != record_now)
     return absl::FailedPreconditionError(absl::StrCat(
