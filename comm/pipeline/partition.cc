@@ -1,5 +1,6 @@
 #include "comm/pipeline/partition.h"
 
+#include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,10 @@ absl::StatusOr<std::vector<int64_t>> balanced_cuts(const std::vector<double>& we
   if (stages < 1 || l < p)
     return absl::InvalidArgumentError(
         absl::StrCat("cannot cut ", l, " layers into ", stages, " pipeline stages: each stage needs a layer"));
+  for (size_t i = 0; i < l; ++i)
+    if (!std::isfinite(weights[i]) || weights[i] < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("layer ", i, " weighs ", weights[i], ": a layer's weight is a finite number >= 0"));
   std::vector<double> prefix(l + 1, 0);
   for (size_t i = 0; i < l; ++i) prefix[i + 1] = prefix[i] + weights[i];
   const double inf = std::numeric_limits<double>::infinity();

@@ -39,6 +39,7 @@ std::string describe(const Action& a) {
 }
 
 Schedule build_schedule(ScheduleKind kind, int stages, int microbatches) {
+  stages = std::max(stages, 0);  // (validate() refuses an empty pipeline)
   Schedule out{kind, stages, microbatches, std::vector<std::vector<Action>>(static_cast<size_t>(stages))};
   for (int s = 0; s < stages; ++s) {
     std::vector<Action>& a = out.actions[static_cast<size_t>(s)];
@@ -67,6 +68,9 @@ absl::Status validate(const Schedule& sc) {
   std::map<std::tuple<int, int, bool, int>, int> pending;
   for (int s = 0; s < p; ++s) {
     std::vector<int> forwards(static_cast<size_t>(m)), backwards(static_cast<size_t>(m));
+    // Per micro-batch, each transfer once and on the right side of its compute.
+    std::vector<int> got_activation(static_cast<size_t>(m)), sent_activation(static_cast<size_t>(m)),
+        got_gradient(static_cast<size_t>(m)), sent_gradient(static_cast<size_t>(m));
     auto bad = [&](const Action& a, const std::string& why) {
       return absl::InvalidArgumentError(
           absl::StrCat(name_of(sc.kind), " schedule, stage ", s, " of ", p, ": ", describe(a), ": ", why));
@@ -77,34 +81,47 @@ absl::Status validate(const Schedule& sc) {
       switch (a.kind) {
         case ActionKind::kForward:
           if (forwards[mb]++ > 0) return bad(a, "forwarded twice");
+          if (s > 0 && got_activation[mb] == 0) return bad(a, "forward before its activation is received");
           break;
         case ActionKind::kBackward:
           if (forwards[mb] == 0) return bad(a, "backward before its forward");
           if (backwards[mb]++ > 0) return bad(a, "backwarded twice");
+          if (s + 1 < p && got_gradient[mb] == 0) return bad(a, "backward before its gradient is received");
           break;
         case ActionKind::kSendActivation:
           if (s + 1 == p) return bad(a, "the last stage has no next stage");
+          if (forwards[mb] == 0) return bad(a, "sent before its forward");
+          if (sent_activation[mb]++ > 0) return bad(a, "sent twice");
           ++pending[{s, s + 1, false, a.microbatch}];
           break;
         case ActionKind::kRecvActivation:
           if (s == 0) return bad(a, "the first stage has no previous stage");
+          if (got_activation[mb]++ > 0) return bad(a, "received twice");
           --pending[{s - 1, s, false, a.microbatch}];
           break;
         case ActionKind::kSendGradient:
           if (s == 0) return bad(a, "the first stage has no previous stage");
+          if (backwards[mb] == 0) return bad(a, "sent before its backward");
+          if (sent_gradient[mb]++ > 0) return bad(a, "sent twice");
           ++pending[{s, s - 1, true, a.microbatch}];
           break;
         case ActionKind::kRecvGradient:
           if (s + 1 == p) return bad(a, "the last stage has no next stage");
+          if (got_gradient[mb]++ > 0) return bad(a, "received twice");
           --pending[{s + 1, s, true, a.microbatch}];
           break;
       }
     }
-    for (int mb = 0; mb < m; ++mb)
-      if (forwards[static_cast<size_t>(mb)] == 0 || backwards[static_cast<size_t>(mb)] == 0)
+    for (size_t mb = 0; mb < static_cast<size_t>(m); ++mb) {
+      const char* missing = forwards[mb] == 0                        ? "forwarded"
+                            : backwards[mb] == 0                     ? "backwarded"
+                            : s + 1 < p && sent_activation[mb] == 0  ? "sent on as an activation"
+                            : s > 0 && sent_gradient[mb] == 0        ? "sent back as a gradient"
+                                                                     : nullptr;
+      if (missing != nullptr)
         return absl::InvalidArgumentError(absl::StrCat(name_of(sc.kind), " schedule, stage ", s, " of ", p,
-                                                       ": micro-batch ", mb, " is never ",
-                                                       forwards[static_cast<size_t>(mb)] == 0 ? "forwarded" : "backwarded"));
+                                                       ": micro-batch ", mb, " is never ", missing));
+    }
   }
   for (const auto& [key, n] : pending) {
     if (n == 0) continue;

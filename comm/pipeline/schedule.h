@@ -47,9 +47,10 @@ struct Schedule {
 Schedule build_schedule(ScheduleKind kind, int stages, int microbatches);
 
 // Checks that every stage forwards and backwards each micro-batch exactly once, a backward
-// after its forward; that stage 0 receives no activation and the last stage sends none (and
-// the same for gradients); and that each send has exactly one matching receive on the
-// neighbour, and each receive a send. The error names the stage, the action and the
+// after its forward; that each transfer happens once, a receive before the compute that
+// needs it and a send after the compute that makes it; that stage 0 receives no activation
+// and the last stage sends none (and the same for gradients); and that each send has exactly
+// one matching receive on the neighbour, and each receive a send. The error names the stage, the action and the
 // micro-batch. (Whether the lists can run without deadlock is the simulator's to say.)
 absl::Status validate(const Schedule& schedule);
 

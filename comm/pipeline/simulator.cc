@@ -6,11 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/status.h"
 
 namespace ty::pipeline {
 
 absl::StatusOr<Simulation> simulate(const Schedule& sc, const std::vector<double>& forward,
                                     const std::vector<double>& backward, double transfer) {
+  TY_RETURN_IF_ERROR(validate(sc));  // (also: at least one stage, each message sent once)
   const size_t p = static_cast<size_t>(sc.stages);
   if (forward.size() != p || backward.size() != p || sc.actions.size() != p)
     return absl::InvalidArgumentError(absl::StrCat("simulate: ", p, " stages, but ", forward.size(), " forward and ",

@@ -98,6 +98,13 @@ TEST_F(Mpirun, AccumulatedBatchesTrainLikeOneBatchOfTheirSumOnOneAndTwoRanks) {
   ASSERT_EQ(resumed.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(resumed.at(static_cast<int64_t>(i) + 1), want[i], 1e-5 * std::fabs(want[i])) << "resumed, step " << i + 1;
+  // Resuming with another accumulation would not continue the same run: refused, naming it.
+  ShellResult changed = run_shell(std::string(TRAINYARD_BINARY) + " train " + every20 +
+                                      "--set train.accumulate_steps=4 --set data.batch_size=24 --run-dir " +
+                                      path("resumed"),
+                                  60);
+  EXPECT_EQ(changed.code, 2) << changed.output;
+  EXPECT_NE(changed.output.find("train.accumulate_steps was 2, is 4"), std::string::npos) << changed.output;
   // More batches per step than an epoch has: refused, naming the key.
   ShellResult too_many = run_shell(std::string(TRAINYARD_BINARY) + " train " + acc +
                                        "--set train.accumulate_steps=1000 --run-dir " + path("too-many"),

@@ -85,7 +85,7 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"train.accumulate_steps", JOB(train.accumulate_steps), closed(1, 65536),
        "batches whose gradients add up (averaged) to one optimizer step: the step sees accumulate_steps × "
        "data.batch_size samples; steps, train.max_steps and the learning-rate schedule count optimizer steps, and "
-       "an epoch's last batches that do not fill a step are left out"},
+       "an epoch's last batches that do not fill a step are left out, and a short batch weighs by its samples"},
       {"train.seed", JOB(train.seed), kNone,
        "seeds initialization, shuffling, dropout and the validation split (Philox)"},
       {"train.loss", JOB(train.loss), kNone,

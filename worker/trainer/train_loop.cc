@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/optim/clip.h"
@@ -37,14 +38,22 @@ TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule&
 
 absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows, int64_t& step) {
   const int64_t k = plan_.accumulate_steps;
+  // The step's batches first: each weighs by its rows (a short last batch of an epoch less),
+  // so that the step's loss and gradient are the means over all its samples.
+  std::vector<Batch> batches(static_cast<size_t>(k));
   rows = 0;
-  Tensor loss_value;  // the mean of the k batches' mean losses
-  for (int64_t i = 0; i < k; ++i) {
-    Batch batch;
+  {
     const auto t0 = Clock::now();
-    TY_RETURN_IF_ERROR(p_.source.next(batch));
-    rows += batch.rows();
+    for (Batch& b : batches) {
+      TY_RETURN_IF_ERROR(p_.source.next(b));
+      rows += b.rows();
+    }
     data_wait_s_ += since(t0);
+  }
+  Tensor loss_value;  // the mean loss over the step's samples
+  for (int64_t i = 0; i < k; ++i) {
+    Batch& batch = batches[static_cast<size_t>(i)];
+    const double weight = k == 1 ? 1.0 : static_cast<double>(batch.rows()) / static_cast<double>(rows);
     // On a GPU the batch is staged through page-locked memory and copied on the compute
     // stream; the step's work queues behind it without waiting.
     to_device(p_.ctx, batch);
@@ -57,15 +66,15 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows
         loss_value = loss.value().empty_like();
         loss_value.zero();
       }
-      p_.ctx.kernels(loss_value.dtype()).pointwise().axpby(1.0f / static_cast<float>(k), loss.value(), 1.0f,
-                                                            loss_value);
+      p_.ctx.kernels(loss_value.dtype()).pointwise().axpby(static_cast<float>(weight), loss.value(), 1.0f, loss_value);
     }
     // The gradients of the step's last batch complete the sum, which is shared then.
     if (i + 1 == k)
       p_.strategy.begin_backward();
     else
       p_.strategy.begin_local_backward();
-    tape.backward(loss, (p_.scaler ? p_.scaler->scale() : 1.0) / static_cast<double>(k));
+    tape.backward(loss, (p_.scaler ? p_.scaler->scale() : 1.0) * weight);
+    batch = Batch();  // its inputs go with its backward
   }
   TY_RETURN_IF_ERROR(p_.strategy.end_backward());
   // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients

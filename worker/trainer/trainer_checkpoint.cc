@@ -53,10 +53,13 @@ std::string trajectory_changes(const std::string& saved, const std::string& now)
     return out;
   };
   const auto a = split(saved), b = split(now);
+  // Keys added later: a checkpoint written before them had their default.
+  const std::map<std::string, std::string> defaults = {{"train.accumulate_steps", "1"}};
   std::string out;
   for (const auto& [key, value] : b) {
     auto it = a.find(key);
-    const std::string was = it == a.end() ? "(absent)" : it->second;
+    auto d = defaults.find(key);
+    const std::string was = it != a.end() ? it->second : d != defaults.end() ? d->second : "(absent)";
     if (was != value) absl::StrAppend(&out, out.empty() ? "" : ", ", key, " was ", was, ", is ", value);
   }
   return out;
@@ -69,7 +72,8 @@ std::string Trainer::trajectory() const {
                       ";validation.fraction=", spec_.validation_fraction,
                       ";storage.shuffle_window_mb=", spec_.storage.shuffle_window_mb,
                       ";train.label_smoothing=", spec_.train.label_smoothing, ";train.loss=", name_of(spec_.train.loss),
-                      ";optimizer.name=", name_of(spec_.optimizer.name));
+                      ";optimizer.name=", name_of(spec_.optimizer.name),
+                      ";train.accumulate_steps=", spec_.train.accumulate_steps);
 }
 
 void Trainer::checkpoint_state(Position next, NamedTensors& into) {

@@ -1,6 +1,8 @@
 // Balanced cuts of a layer list into pipeline stages, and explicit cut points checked.
 #include "comm/pipeline/partition.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 
 namespace ty::pipeline {
@@ -33,6 +35,9 @@ TEST(PipelinePartition, EachStageNeedsALayer) {
   EXPECT_NE(balanced_cuts({1, 1}, 3).status().message().find("cannot cut 2 layers into 3 pipeline stages"),
             std::string::npos);
   EXPECT_EQ(cuts({0, 0, 0}, 3), (std::vector<int64_t>{1, 2}));  // all weightless: still one each
+  // A measurement gone wrong is refused, naming the layer.
+  EXPECT_NE(balanced_cuts({1, std::nan(""), 1}, 2).status().message().find("layer 1 weighs nan"), std::string::npos);
+  EXPECT_FALSE(balanced_cuts({1, -1, 1}, 2).ok());
 }
 
 TEST(PipelinePartition, ExplicitCutsAreCheckedNamingTheKey) {

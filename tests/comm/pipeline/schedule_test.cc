@@ -76,7 +76,7 @@ TEST(PipelineSchedule, BrokenListsAreRefusedNamingStageActionAndMicroBatch) {
                    auto& a = s.actions[1];
                    a.erase(std::find(a.begin(), a.end(), Action{ActionKind::kBackward, 0}));
                  }),
-                 "stage 1 of 2: micro-batch 0 is never backwarded");
+                 "stage 1 of 2: send gradient mb 0: sent before its backward");
   expect_refused(broken([](Schedule& s) { s.actions[0].insert(s.actions[0].begin(), {ActionKind::kBackward, 1}); }),
                  "backward mb 1: backward before its forward");
   expect_refused(broken([](Schedule& s) { s.actions[1].push_back({ActionKind::kSendActivation, 0}); }),
@@ -85,7 +85,30 @@ TEST(PipelineSchedule, BrokenListsAreRefusedNamingStageActionAndMicroBatch) {
                    auto& a = s.actions[1];
                    a.erase(std::find(a.begin(), a.end(), Action{ActionKind::kRecvActivation, 1}));
                  }),
-                 "the activation of mb 1 from stage 0 to stage 1 is sent and never received");
+                 "stage 1 of 2: forward mb 1: forward before its activation is received");
+  expect_refused(broken([](Schedule& s) {
+                   auto& a = s.actions[0];
+                   a.erase(std::find(a.begin(), a.end(), Action{ActionKind::kSendActivation, 1}));
+                 }),
+                 "stage 0 of 2: micro-batch 1 is never sent on as an activation");
+  expect_refused(broken([](Schedule& s) {
+                   auto& a = s.actions[0];
+                   std::swap(a[0], a[1]);  // the send ahead of the forward that makes it
+                 }),
+                 "stage 0 of 2: send activation mb 0: sent before its forward");
+  expect_refused(broken([](Schedule& s) {
+                   auto& a = s.actions[1];
+                   a.insert(a.begin(), Action{ActionKind::kRecvActivation, 0});
+                 }),
+                 "stage 1 of 2: receive activation mb 0: received twice");
+  // A gradient the first stage waits for and the second never sends back.
+  expect_refused(broken([](Schedule& s) {
+                   auto& b = s.actions[1];
+                   b.erase(std::find(b.begin(), b.end(), Action{ActionKind::kSendGradient, 1}));
+                 }),
+                 "stage 1 of 2: micro-batch 1 is never sent back as a gradient");
+  EXPECT_FALSE(validate(build_schedule(ScheduleKind::kGPipe, 0, 4)).ok());
+  EXPECT_FALSE(simulate(build_schedule(ScheduleKind::kGPipe, 0, 4), {}, {}).ok());
   expect_refused(broken([](Schedule& s) { s.actions[0].push_back({ActionKind::kForward, 7}); }),
                  "forward mb 7: no such micro-batch (M = 2)");
 }

@@ -85,7 +85,7 @@ TEST(JobSpec, EnvIsReadAndNeverWrittenBack) {
 TEST(JobSpec, UnknownKeysAnywhere) {
   expect_error(std::string(kBase) + "modle: {}\n", {}, "unknown key 'modle'");
   expect_error(std::string(kBase) + "optimizer: {lr: 0.1, momentun: 0.9}\n", {}, "unknown key 'optimizer.momentun'");
-  expect_error(kBase, {"train.epoch=3"}, "unknown key 'train.epoch' (allowed in train: clip_grad_norm, epochs,");
+  expect_error(kBase, {"train.epoch=3"}, "unknown key 'train.epoch' (allowed in train: accumulate_steps, clip_grad_norm, epochs,");
   expect_error(std::string(kBase) + "model: {kind: cnn, conv: [{channels: 3, pol: max}]}\n", {},
                "unknown key 'model.conv[0].pol'");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, act: relu}]}\n", {},
