@@ -161,6 +161,8 @@ class Cluster {
   // The capacity for `job` (slots, or GPUs when its ranks need one) on each live worker;
   // `stopping` counts the ranks of ended attempts (their slots free soon) as free.
   std::vector<FreeSlots> capacity_for(const JobRecord& job, bool stopping) const;
+  // What a rank of `job` takes on a worker, for reasons ("needs 4 GPUs, 3 free").
+  static const char* unit_of(const JobRecord& job) { return job.job.gpus_per_rank > 0 ? "GPUs" : "slots"; }
   // CPU ranks on `worker` (slots taken), and the GPUs its ranks hold.
   int busy_on(const std::string& worker, bool stopping = false) const;
   std::vector<std::string> busy_gpus(const std::string& worker, bool stopping = false) const;
