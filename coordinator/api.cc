@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "coordinator/http_error.h"
 #include "coordinator/metrics.h"
 #include "coordinator/token.h"
 #include "worker/job/parser.h"
@@ -25,18 +26,8 @@ void reply(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
 
-void error(httplib::Response& res, int status, const std::string& message) {
-  reply(res, status, json{{"error", message}});
-}
-
-// 500 for the store's own failures, 404/409 for what the request asked.
-void error(httplib::Response& res, const absl::Status& st) {
-  const int status = st.code() == absl::StatusCode::kNotFound             ? 404
-                     : st.code() == absl::StatusCode::kFailedPrecondition ? 409
-                     : st.code() == absl::StatusCode::kInvalidArgument    ? 400
-                                                                          : 500;
-  error(res, status, std::string(st.message()));
-}
+void error(httplib::Response& res, int status, const std::string& message) { http_error(res, status, message); }
+void error(httplib::Response& res, const absl::Status& st) { http_error(res, st); }
 
 json job_json(const JobRecord& r) {
   return json{{"id", r.id},           {"name", r.job.name},         {"state", r.state},

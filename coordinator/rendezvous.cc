@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "coordinator/http_error.h"
 
 namespace ty::coordinator {
 namespace {
@@ -13,18 +14,8 @@ namespace {
 constexpr size_t kMaxKeys = 65536;
 constexpr size_t kMaxBytes = size_t{64} << 20;
 
-void error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", "application/json");
-}
-
-void error(httplib::Response& res, const absl::Status& st) {
-  const int status = st.code() == absl::StatusCode::kInvalidArgument      ? 400
-                     : st.code() == absl::StatusCode::kFailedPrecondition ? 409
-                     : st.code() == absl::StatusCode::kResourceExhausted  ? 413
-                                                                          : 500;
-  error(res, status, std::string(st.message()));
-}
+void error(httplib::Response& res, int status, const std::string& message) { http_error(res, status, message); }
+void error(httplib::Response& res, const absl::Status& st) { http_error(res, st); }
 
 // The job and attempt of the route's first two matches: positive numbers, else 400.
 bool job_attempt(const httplib::Request& req, httplib::Response& res, int64_t& job, int& attempt) {
