@@ -51,8 +51,18 @@ Schedule build_schedule(ScheduleKind kind, int stages, int microbatches) {
     const int warm = std::min(stages - 1 - s, microbatches);
     for (int mb = 0; mb < warm; ++mb) forward(a, s, stages, mb);
     for (int i = 0; i < microbatches - warm; ++i) {
-      forward(a, s, stages, warm + i);
-      backward(a, s, stages, i);
+      // Steady state: the gradient of micro-batch i is posted for before the activation of
+      // warm + i is sent, the order in which the next stage sends and receives them (each
+      // rank's transfers run one at a time, in the order posted).
+      const int mb = warm + i;
+      if (s > 0) a.push_back({ActionKind::kRecvActivation, mb});
+      a.push_back({ActionKind::kForward, mb});
+      if (s + 1 < stages) {
+        a.push_back({ActionKind::kRecvGradient, i});
+        a.push_back({ActionKind::kSendActivation, mb});
+      }
+      a.push_back({ActionKind::kBackward, i});
+      if (s > 0) a.push_back({ActionKind::kSendGradient, i});
     }
     for (int mb = microbatches - warm; mb < microbatches; ++mb) backward(a, s, stages, mb);
   }

@@ -8,6 +8,9 @@
 //           holds all M micro-batches' activations at the flush.
 //   1F1B    stage s runs min(P − 1 − s, M) warm-up forwards, then alternates one forward and
 //           one backward, then drains the backwards: at most min(P − s, M) activations live.
+//           In the steady state a stage posts its receive of gradient i before it sends
+//           activation warm + i: its neighbour sends and receives them in that order, and a
+//           rank's transfers run one at a time in the order posted.
 //
 // Both take (M + P − 1)(t_f + t_b) per step on uniform stages; the bubble, the time a stage
 // waits on its neighbours, is (P − 1)/(M + P − 1) of it.

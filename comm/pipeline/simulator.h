@@ -1,10 +1,13 @@
-// Runs a schedule (schedule.h) on paper: each stage walks its action list; a forward or
-// backward takes its stage's time, a send delivers after `transfer` seconds without holding
-// up the sender (the executor's sends are asynchronous), a receive waits for its message.
-// Gives the step time, each stage's busy time and peak of live activations (micro-batches
-// forwarded and not yet backwarded), and the bubble: the mean over stages of the share of
-// the step a stage spends waiting on its neighbours. Lists that cannot finish (a receive
-// whose send never comes first) are an error naming every stage that waits, and on what.
+// Runs a schedule (schedule.h) on paper, the way the executor runs it: each stage walks its
+// action list; a forward or backward takes its stage's time and waits for the receive it
+// needs; a send or receive is posted to the stage's transfer queue without holding up the
+// list. A queue runs one transfer at a time in the order posted (as a communicator does,
+// see communicator.h), and a message moves — taking `transfer` seconds — only when its send
+// and its receive both head their stages' queues (a send waits for its receive, as a large
+// one does). Gives the step time, each stage's busy time and peak of live activations
+// (micro-batches forwarded and not yet backwarded), and the bubble: the mean over stages of
+// the share of the step a stage spends waiting on its neighbours. Lists that cannot finish
+// are an error naming every stage that waits, and on what.
 #pragma once
 
 #include <vector>

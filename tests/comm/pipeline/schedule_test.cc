@@ -50,9 +50,11 @@ TEST(PipelineSchedule, UnevenStagesAndTransfersAreSimulated) {
   const Schedule sc = build_schedule(ScheduleKind::kOneFOneB, 2, 4);
   absl::StatusOr<Simulation> sim = simulate(sc, {1, 2}, {2, 4}, 0.5);
   ASSERT_TRUE(sim.ok()) << sim.status();
-  // Stage 1 runs 4 × (2 + 4) = 24 back to back once its first input arrives at 1 + 0.5; the
-  // last gradient then reaches stage 0 at 25.5 + 0.5 and its backward ends at 28.
-  EXPECT_EQ(sim->step_time, 28);
+  // Stage 1 runs forward and backward of one micro-batch (6) at a time, four times. Between
+  // two of them its queue sends a gradient back and then receives the next activation, one
+  // transfer after the other (0.5 + 0.5): 1.5 + 4 × 6 + 3 × 1 = 28.5, and the last gradient
+  // reaches stage 0 at 29, whose backward ends at 31.
+  EXPECT_EQ(sim->step_time, 31);
   EXPECT_EQ(sim->busy[0], 12);
   EXPECT_EQ(sim->busy[1], 24);
 }
@@ -123,6 +125,23 @@ TEST(PipelineSchedule, ListsThatWaitOnEachOtherCannotFinishAndSaySo) {
   absl::StatusOr<Simulation> sim = simulate(sc, {1, 1}, {1, 1});
   ASSERT_FALSE(sim.ok());
   EXPECT_NE(sim.status().message().find("stage 0 at receive gradient mb 0, stage 1 at receive activation mb 0"),
+            std::string::npos)
+      << sim.status();
+}
+
+TEST(PipelineSchedule, TransfersPostedInAnotherOrderThanTheNeighboursCannotFinish) {
+  // 1F1B with the steady state's send of activation 1 ahead of the receive of gradient 0:
+  // stage 0 then sends while stage 1 sends too, and a send waits for its receive.
+  Schedule sc = build_schedule(ScheduleKind::kOneFOneB, 2, 2);
+  auto& a = sc.actions[0];
+  auto recv = std::find(a.begin(), a.end(), Action{ActionKind::kRecvGradient, 0});
+  auto send = std::find(a.begin(), a.end(), Action{ActionKind::kSendActivation, 1});
+  ASSERT_TRUE(recv < send);
+  std::iter_swap(recv, send);
+  ASSERT_TRUE(validate(sc).ok());
+  absl::StatusOr<Simulation> sim = simulate(sc, {1, 1}, {1, 1});
+  ASSERT_FALSE(sim.ok());
+  EXPECT_NE(sim.status().message().find("stage 0 at send activation mb 1, stage 1 at send gradient mb 0"),
             std::string::npos)
       << sim.status();
 }
