@@ -34,6 +34,9 @@ class Model {
   int64_t activation_numel() const { return net_->activation_numel(); }
   std::string describe() const { return net_->describe(); }
   size_t num_layers() const { return net_->size(); }
+  // Per sample, the shapes of the tensors the model hands on (its inputs' when it has no
+  // layers).
+  std::vector<Shape> out_shapes() const { return net_->out_shapes(); }
 
   // Cuts `whole` into contiguous stages at layer indices `cuts` (ascending, each in
   // (0, num_layers)): stage s holds layers [cuts[s-1], cuts[s]). Parameters keep their

@@ -40,6 +40,27 @@ void Tape::record(std::vector<Var> inputs, const Var& out, Backward fn) {
 
 void Tape::backward(const Var& loss, double seed_value) {
   CHECK_EQ(loss.value().numel(), 1) << "backward from a non-scalar " << shape_str(loss.shape());
+  Tensor seed = loss.value().empty_like();
+  seed.fill(seed_value);
+  loss.state()->grad = seed;
+  loss.state()->grad_valid = true;
+  run();
+}
+
+void Tape::backward(const std::vector<Var>& outputs, const std::vector<Tensor>& grads) {
+  CHECK_EQ(outputs.size(), grads.size()) << "backward: " << outputs.size() << " outputs, " << grads.size()
+                                         << " gradients";
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    CHECK(outputs[i].shape() == grads[i].shape())
+        << "backward: output " << i << " is " << shape_str(outputs[i].shape()) << ", its gradient "
+        << shape_str(grads[i].shape());
+    outputs[i].state()->grad = grads[i];
+    outputs[i].state()->grad_valid = true;
+  }
+  run();
+}
+
+void Tape::run() {
   // Leaves become final after the earliest node that reads them has run its backward.
   std::unordered_map<VarState*, size_t> first_use;
   for (size_t i = 0; i < nodes_.size(); ++i)
@@ -50,10 +71,6 @@ void Tape::backward(const Var& loss, double seed_value) {
   std::vector<std::vector<VarState*>> ready_after(nodes_.size());
   for (auto& [s, i] : first_use) ready_after[i].push_back(s);
 
-  Tensor seed = loss.value().empty_like();
-  seed.fill(seed_value);
-  loss.state()->grad = seed;
-  loss.state()->grad_valid = true;
   for (size_t i = nodes_.size(); i-- > 0;) {
     Node& node = nodes_[i];
     Tensor g = node.out.grad();

@@ -65,6 +65,9 @@ class Tape {
   // Seeds d(loss)/d(loss) = `seed` (1; a loss scale under fp16) and runs every recorded
   // backward in reverse, firing leaf hooks as gradients become final. Clears the tape.
   void backward(const Var& loss, double seed = 1.0);
+  // The same from several outputs whose gradients are given (`grads[i]` for `outputs[i]`,
+  // same shapes): a pipeline stage's backward from the gradients the next stage sent.
+  void backward(const std::vector<Var>& outputs, const std::vector<Tensor>& grads);
   void clear() { nodes_.clear(); }
   size_t size() const { return nodes_.size(); }
 
@@ -74,6 +77,8 @@ class Tape {
     Var out;
     Backward fn;
   };
+  // Runs the recorded backwards, the outputs' gradients seeded.
+  void run();
   std::vector<Node> nodes_;
 };
 

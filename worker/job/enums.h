@@ -36,6 +36,9 @@ TY_SPEC_ENUM(LossKind, kAuto, kCrossEntropy, kMse, kBceWithLogits)({"auto", "cro
 TY_SPEC_ENUM(CommBackend, kAuto, kMpi, kUcx, kNone)({"auto", "mpi", "ucx", "none"});
 TY_SPEC_ENUM(RunDevice, kCpu, kCuda)({"cpu", "cuda"});
 TY_SPEC_ENUM(Precision, kFp32, kBf16, kFp16)({"fp32", "bf16", "fp16"});
+TY_SPEC_ENUM(PipelineScheduleKind, kGPipe, kOneFOneB)({"gpipe", "1f1b"});
+// kCuts is written as a list of cut points, never by its name.
+TY_SPEC_ENUM(PartitionKind, kParameters, kUniform, kTime, kCuts)({"parameters", "uniform", "time", "cuts"});
 
 #undef TY_SPEC_ENUM
 

@@ -135,6 +135,19 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"storage.io", JOB(storage.io), kNone,
        "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
+      {"parallel.pipeline.stages", JOB(parallel.pipeline.stages), closed(1, 1024),
+       "pipeline stages P: the model's layers are cut into P consecutive stages on P ranks; the job's ranks are "
+       "data replicas × P (rank = replica × P + stage)"},
+      {"parallel.pipeline.microbatches", JOB(parallel.pipeline.microbatches), closed(0, 65536),
+       "micro-batches M each replica's share of a batch is cut into (all flow through one schedule per optimizer "
+       "step, × train.accumulate_steps); 0: 2 × stages. data.batch_size must divide by M × replicas"},
+      {"parallel.pipeline.schedule", JOB(parallel.pipeline.schedule), kNone,
+       "`gpipe`: every forward, then every backward (M micro-batches' activations live); `1f1b`: one forward, one "
+       "backward after a warm-up (at most P − stage live), needs M ≥ P"},
+      {"parallel.pipeline.partition", JOB(parallel.pipeline.partition), kNone,
+       "where the stages are cut: `parameters` (balance parameter counts), `uniform` (layer counts), `time` "
+       "(balance each layer's forward + backward time, measured on the first batch), or P − 1 cut points "
+       "[c1, c2, ...]: stage s holds layers [c_s, c_s+1)"},
       {"comm.backend", JOB(comm.backend), kNone,
        "`auto`: MPI when launched by mpirun/srun with more than one rank, UCX for ranks started through "
        "TRAINYARD_RANK and TRAINYARD_RENDEZVOUS; `ucx` under mpirun/srun meets through MPI, then talks over UCX"},
@@ -215,6 +228,9 @@ struct ValueText {
   }
   std::string operator()(const std::vector<float>* v) const { return absl::StrCat("[", absl::StrJoin(*v, ", "), "]"); }
   std::string operator()(const EnumRef& e) const { return std::string(e.names[e.get(e.field)]); }
+  std::string operator()(const PartitionSpec* p) const {
+    return p->kind == PartitionKind::kCuts ? (*this)(&p->cuts) : name_of(p->kind);
+  }
 };
 
 std::string interval_text(const Range& r, bool integer) {
@@ -242,6 +258,9 @@ struct AllowedText {
     std::vector<std::string> quoted;
     for (const char* n : e.names) quoted.push_back(absl::StrCat("`", n, "`"));
     return absl::StrJoin(quoted, ", ");
+  }
+  std::string operator()(const PartitionSpec*) const {
+    return "`parameters`, `uniform`, `time`, or a list of cut points (layer indices, ascending)";
   }
 };
 

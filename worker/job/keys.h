@@ -31,8 +31,8 @@ EnumRef enum_ref(E& e) {
 }
 
 // What a key fills. Lists of structs (model.conv, model.layers) have tables of their own.
-using FieldRef =
-    std::variant<std::string*, bool*, int64_t*, uint64_t*, float*, std::vector<int64_t>*, std::vector<float>*, EnumRef>;
+using FieldRef = std::variant<std::string*, bool*, int64_t*, uint64_t*, float*, std::vector<int64_t>*,
+                              std::vector<float>*, EnumRef, PartitionSpec*>;
 
 // Numbers: the allowed interval. Lists of numbers: each element's; `count` > 0 fixes the length.
 struct Range {

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "worker/job/keys.h"
 #include "worker/job/layer_types.h"
@@ -170,6 +171,30 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (s.runtime.device == RunDevice::kCpu && s.runtime.precision != Precision::kFp32)
     return invalid(absl::StrCat("runtime.precision: ", name_of(s.runtime.precision),
                                 " runs on CUDA devices only; set runtime.device: cuda or runtime.precision: fp32"));
+  if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
+    const int64_t m = p.microbatches_or_default();
+    if (p.schedule == PipelineScheduleKind::kOneFOneB && m < p.stages)
+      return invalid(absl::StrCat("parallel.pipeline.microbatches: 1f1b needs at least as many micro-batches as "
+                                  "stages (",
+                                  p.stages, "), got ", m, "; raise it or set parallel.pipeline.schedule: gpipe"));
+    if (p.partition.kind == PartitionKind::kCuts &&
+        static_cast<int64_t>(p.partition.cuts.size()) != p.stages - 1)
+      return invalid(absl::StrCat("parallel.pipeline.partition: ", p.partition.cuts.size(),
+                                  " cut points for parallel.pipeline.stages ", p.stages, "; give ", p.stages - 1));
+    for (size_t i = 0; i < p.partition.cuts.size(); ++i)
+      if (p.partition.cuts[i] < 1 || (i > 0 && p.partition.cuts[i] <= p.partition.cuts[i - 1]))
+        return invalid(absl::StrCat("parallel.pipeline.partition[", i, "]: cut points must ascend from 1 (each stage "
+                                    "holds at least one layer), got [",
+                                    absl::StrJoin(p.partition.cuts, ", "), "]"));
+    if (s.data.batch_size % m != 0)
+      return invalid(absl::StrCat("data.batch_size: ", s.data.batch_size, " does not divide into ",
+                                  m, " micro-batches (parallel.pipeline.microbatches)"));
+    if (s.model.sync_batch_norm)
+      return invalid("model.sync_batch_norm: not with parallel.pipeline.stages > 1 (micro-batches would not share "
+                     "statistics)");
+  } else if (p.partition.kind == PartitionKind::kCuts && !p.partition.cuts.empty()) {
+    return invalid("parallel.pipeline.partition: cut points need parallel.pipeline.stages > 1");
+  }
   if (s.runtime.device == RunDevice::kCuda && s.model.sync_batch_norm)
     return invalid("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
   return absl::OkStatus();

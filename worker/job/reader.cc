@@ -117,6 +117,20 @@ struct ValueReader {
     *out = std::move(v);
     return absl::OkStatus();
   }
+  absl::Status operator()(PartitionSpec* out) const {
+    if (n.IsSequence()) {
+      std::vector<int64_t> cuts;
+      if (absl::Status st = (*this)(&cuts); !st.ok()) return st;
+      if (cuts.empty()) return bad(key, "an empty list of cut points; give P − 1 of them, or a rule (parameters)");
+      *out = {PartitionKind::kCuts, std::move(cuts)};
+      return absl::OkStatus();
+    }
+    PartitionKind kind;
+    if (!n.IsScalar() || !parse_enum(n.Scalar(), kind) || kind == PartitionKind::kCuts)
+      return bad(key, absl::StrCat("expected ", allowed(), ", got ", describe(n)));
+    *out = {kind, {}};
+    return absl::OkStatus();
+  }
   absl::Status operator()(const EnumRef& e) const {
     if (!n.IsScalar()) return scalar_expected("one of the names listed in the README");
     for (size_t i = 0; i < e.names.size(); ++i)

@@ -108,6 +108,24 @@ struct CommSpec {
   float bucket_mb = 25.f;   // gradient bucket size
 };
 
+// parallel.pipeline.partition: a rule, or explicit cut points (layer indices).
+struct PartitionSpec {
+  PartitionKind kind = PartitionKind::kParameters;
+  std::vector<int64_t> cuts;  // kind kCuts: stage s holds layers [cuts[s-1], cuts[s])
+};
+
+struct PipelineSpec {
+  int64_t stages = 1;        // P; world = data replicas × P
+  int64_t microbatches = 0;  // M per replica and batch; 0: 2 × stages
+  PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
+  PartitionSpec partition;
+  int64_t microbatches_or_default() const { return microbatches > 0 ? microbatches : 2 * stages; }
+};
+
+struct ParallelSpec {
+  PipelineSpec pipeline;
+};
+
 struct CheckpointSpec {
   int64_t every_steps = 0;
   float every_minutes = 0.f;
@@ -148,6 +166,7 @@ struct JobSpec {
   ScheduleSpec schedule;
   TrainSpec train;
   CommSpec comm;
+  ParallelSpec parallel;
   CheckpointSpec checkpoint;
   float validation_fraction = 0.f;
   RuntimeSpec runtime;

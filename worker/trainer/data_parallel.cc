@@ -28,6 +28,51 @@ void DataParallel::begin_local_backward() {
   if (bucketer_) bucketer_->hold();
 }
 
+absl::StatusOr<Tensor> DataParallel::forward_backward(Context& ctx, Model& model, Task& task,
+                                                      std::vector<Batch>& batches, double scale) {
+  const size_t k = batches.size();
+  int64_t rows = 0;
+  for (const Batch& b : batches) rows += b.rows();
+  Tensor loss_value;  // the mean loss over the step's samples
+  Tape tape;
+  for (size_t i = 0; i < k; ++i) {
+    Batch& batch = batches[i];
+    const double weight = k == 1 ? 1.0 : static_cast<double>(batch.rows()) / static_cast<double>(rows);
+    // On a GPU the batch is staged through page-locked memory and copied on the compute
+    // stream; the step's work queues behind it without waiting.
+    to_device(ctx, batch);
+    TapeScope record(ctx, &tape);
+    Var loss = task.loss(ctx, model, batch);
+    if (k == 1) {
+      loss_value = loss.value();
+    } else {
+      if (i == 0) {
+        loss_value = loss.value().empty_like();
+        loss_value.zero();
+      }
+      ctx.kernels(loss_value.dtype()).pointwise().axpby(static_cast<float>(weight), loss.value(), 1.0f, loss_value);
+    }
+    // The gradients of the step's last batch complete the sum, which is shared then.
+    if (i + 1 == k)
+      begin_backward();
+    else
+      begin_local_backward();
+    tape.backward(loss, scale * weight);
+    batch = Batch();  // its inputs go with its backward
+  }
+  return loss_value;
+}
+
+absl::Status DataParallel::measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) {
+  to_device(ctx, batch);
+  task.measure(ctx, model, batch, m);
+  return absl::OkStatus();
+}
+
+void to_device(Context& ctx, Batch& batch) {
+  for (auto& [name, t] : batch.fields()) t = ctx.to_device(t);
+}
+
 absl::Status DataParallel::end_backward() { return bucketer_ ? bucketer_->finish_step() : absl::OkStatus(); }
 
 absl::Status DataParallel::reduce(std::vector<double>& values, ReduceOp op) {

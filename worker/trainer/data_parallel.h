@@ -1,7 +1,8 @@
 // DataParallel: every rank holds the whole model and trains on its share of each global
 // batch. Parameters and buffers are broadcast from rank 0 at the start; gradients are
 // averaged in buckets launched as backward finishes them (GradientBucketer). With no
-// communicator (or one rank) it is a single process and every call is local.
+// communicator (or one rank) it is a single process and every call is local. A pipeline
+// (pipeline_parallel.h) uses one over the replicas of its stage.
 #pragma once
 
 #include <memory>
@@ -21,13 +22,19 @@ class DataParallel final : public Strategy {
   int rank() const override { return host_ ? host_->rank() : 0; }
   int world() const override { return host_ ? host_->size() : 1; }
   absl::Status start(Model& model) override;
-  void begin_backward() override;
+  absl::StatusOr<Tensor> forward_backward(Context& ctx, Model& model, Task& task, std::vector<Batch>& batches,
+                                          double scale) override;
   absl::Status end_backward() override;
-  void begin_local_backward() override;
+  absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;
   std::string describe() const override;
   std::string report() const override;
+
+  // Around one backward: gradients shared as they become final (begin_backward), or held
+  // to add to the next backward's (begin_local_backward: a step's earlier batches).
+  void begin_backward();
+  void begin_local_backward();
 
  private:
   absl::Status reduce(std::vector<double>& values, ReduceOp op);
@@ -36,5 +43,8 @@ class DataParallel final : public Strategy {
   size_t bucket_bytes_;
   std::unique_ptr<GradientBucketer> bucketer_;
 };
+
+// Copies every field of `batch` to the training device (no copy on the CPU).
+void to_device(Context& ctx, Batch& batch);
 
 }  // namespace ty

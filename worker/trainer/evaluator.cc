@@ -6,17 +6,13 @@
 
 namespace ty {
 
-void to_device(Context& ctx, Batch& batch) {
-  for (auto& [name, t] : batch.fields()) t = ctx.to_device(t);
-}
-
 absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& task, Strategy& strategy,
                                             const Dataset& data, int64_t batch) {
   model.set_training(false);
   TapeScope no_grad(ctx, nullptr);
   MetricsAccumulator m = task.new_metrics();
   std::vector<int64_t> mine;
-  for (int64_t i = strategy.rank(); i < data.size(); i += strategy.world()) mine.push_back(i);
+  for (int64_t i = strategy.data_rank(); i < data.size(); i += strategy.data_world()) mine.push_back(i);
   for (int64_t start = 0; start < static_cast<int64_t>(mine.size()); start += batch) {
     const int64_t count = std::min<int64_t>(batch, static_cast<int64_t>(mine.size()) - start);
     absl::StatusOr<Batch> gathered = gather_batch(data, mine.data() + start, count);
@@ -24,9 +20,10 @@ absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& ta
       model.set_training(true);
       return gathered.status();
     }
-    Batch& batch = *gathered;
-    to_device(ctx, batch);
-    task.measure(ctx, model, batch, m);
+    if (absl::Status st = strategy.measure(ctx, model, task, *gathered, m); !st.ok()) {
+      model.set_training(true);
+      return st;
+    }
   }
   model.set_training(true);
   if (strategy.world() > 1) {

@@ -1,6 +1,7 @@
 // Evaluation: a model's metrics on a dataset, with no gradients, dropout off and batch norm
-// on its running statistics. Each rank takes every world-th sample; the figures are summed
-// over ranks, so every rank returns the global metrics.
+// on its running statistics. Each data share (a rank, or a pipeline replica's stages) takes
+// every data_world-th sample; the figures are summed over ranks, so every rank returns the
+// global metrics.
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -13,8 +14,5 @@ namespace ty {
 
 absl::StatusOr<MetricsAccumulator> evaluate(Context& ctx, Model& model, Task& task, Strategy& strategy,
                                             const Dataset& data, int64_t batch);
-
-// Copies every field of `batch` to the training device (no copy on the CPU).
-void to_device(Context& ctx, Batch& batch);
 
 }  // namespace ty

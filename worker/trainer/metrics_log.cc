@@ -29,10 +29,12 @@ void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
   line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,"lr":%.9g})", step, epoch, loss, lr));
 }
 
-void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped) {
+void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
+                       std::optional<double> bubble_fraction) {
   line(absl::StrFormat(
-      R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d})",
-      epoch, seconds, samples_per_s, data_wait_s, skipped));
+      R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d%s})",
+      epoch, seconds, samples_per_s, data_wait_s, skipped,
+      bubble_fraction ? absl::StrFormat(R"(,"bubble_fraction":%.6g)", *bubble_fraction) : ""));
 }
 
 void MetricsLog::checkpoint(int64_t step, double stall_s, int64_t bytes) {

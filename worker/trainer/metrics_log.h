@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ class MetricsLog {
   void train(int64_t step, int64_t epoch, double loss, double lr);
   // `data_wait_s`: time the training thread spent getting batches (included in seconds);
   // `skipped`: corrupt training records skipped so far, all ranks.
-  void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped);
+  // `bubble_fraction`: pipelines only.
+  void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
+             std::optional<double> bubble_fraction = std::nullopt);
   // One save: how long the training thread stalled (snapshot and hand-off) for `bytes`.
   void checkpoint(int64_t step, double stall_s, int64_t bytes);
   // At the end: saves written in the background, their bytes and seconds writing.

@@ -1,13 +1,18 @@
 // Strategy: how the ranks of a job share the work of each step. The train loop and the
-// evaluator see only this interface; data parallelism (data_parallel.h) is the one there
-// is, pipeline parallelism comes next.
+// evaluator see only this interface: data parallelism (data_parallel.h), every rank a whole
+// model, and pipeline parallelism (pipeline_parallel.h), the model cut into stages over a
+// grid of data replicas × stages.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "models/metrics.h"
 #include "models/model.h"
+#include "storage/batch.h"
+#include "worker/trainer/task.h"
 
 namespace ty {
 
@@ -17,19 +22,32 @@ class Strategy {
   virtual int rank() const = 0;
   virtual int world() const = 0;
   bool leader() const { return rank() == 0; }
+  // Which share of each global batch this rank reads, of how many (a pipeline's stages of
+  // one replica read the same share).
+  virtual int data_rank() const { return rank(); }
+  virtual int data_world() const { return world(); }
 
   // Before the first step: every rank's model state made equal (rank 0's).
   virtual absl::Status start(Model& model) = 0;
-  // Around backward: gradients are shared as they become final, complete after.
-  virtual void begin_backward() = 0;
+  // Forward and backward of one optimizer step's batches (`batches`, on the host; each
+  // weighs by its rows in the step's sum, so the gradient is the mean over all their
+  // samples; `scale`: the fp16 loss scale), gradients shared as they become final. Returns
+  // the step's mean loss over this rank's samples, a scalar on the training device — or an
+  // undefined tensor on a rank that computes no loss (a pipeline stage but the last).
+  // Sharing completes in end_backward().
+  virtual absl::StatusOr<Tensor> forward_backward(Context& ctx, Model& model, Task& task, std::vector<Batch>& batches,
+                                                  double scale) = 0;
   virtual absl::Status end_backward() = 0;
-  // Before a backward whose gradients only add to the next ones (train.accumulate_steps):
-  // nothing is shared until the next begin_backward().
-  virtual void begin_local_backward() = 0;
+  // One evaluation batch (on the host): its figures added to `m` on the rank that computes
+  // them (a pipeline's last stage; every rank without one).
+  virtual absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) = 0;
 
   // Sum / maximum of host values over the ranks (metrics, decisions every rank must share).
   virtual absl::Status sum(std::vector<double>& values) = 0;
   virtual absl::Status max(std::vector<double>& values) = 0;
+  // Collective, at an epoch's end: the share of the epoch's step time the ranks spent idle
+  // waiting on a neighbour (mean over ranks), or none without a pipeline.
+  virtual absl::StatusOr<std::optional<double>> take_bubble_fraction() { return std::optional<double>(); }
 
   // For the banner: ", mpi, 3 gradient buckets" ("" for one process).
   virtual std::string describe() const = 0;

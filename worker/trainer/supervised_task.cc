@@ -9,7 +9,7 @@ SupervisedTask::SupervisedTask(LossKind loss, int64_t classes, float label_smoot
       classes_(classes),
       label_smoothing_(label_smoothing) {}
 
-Var SupervisedTask::loss_of(Context& ctx, const Var& outputs, const Tensor& targets) {
+Var SupervisedTask::loss_from(Context& ctx, const Var& outputs, const Tensor& targets) {
   if (loss_ == LossKind::kCrossEntropy) return ops::cross_entropy(ctx, outputs, targets, label_smoothing_);
   Tensor t = targets;
   if (classes_ > 0) {  // one-hot targets for mse / bce on class labels
@@ -20,14 +20,15 @@ Var SupervisedTask::loss_of(Context& ctx, const Var& outputs, const Tensor& targ
   return ops::mse_loss(ctx, outputs, t);
 }
 
-Var SupervisedTask::loss(Context& ctx, Model& model, const Batch& batch) {
-  return loss_of(ctx, model.forward(ctx, Var(batch["x"])), batch["y"]);
+Var SupervisedTask::loss_of(Context& ctx, const Vars& outputs, const Batch& batch) {
+  CHECK_EQ(outputs.size(), 1u) << "a supervised model gives one tensor";
+  return loss_from(ctx, outputs[0], batch["y"]);
 }
 
-void SupervisedTask::measure(Context& ctx, Model& model, const Batch& batch, MetricsAccumulator& m) {
-  Var out = model.forward(ctx, Var(batch["x"]));
-  Var loss = loss_of(ctx, out, batch["y"]);
-  m.add(out.value(), batch["y"], loss.value().item());
+void SupervisedTask::measure_outputs(Context& ctx, const Vars& outputs, const Batch& batch, MetricsAccumulator& m) {
+  CHECK_EQ(outputs.size(), 1u) << "a supervised model gives one tensor";
+  Var loss = loss_from(ctx, outputs[0], batch["y"]);
+  m.add(outputs[0].value(), batch["y"], loss.value().item());
 }
 
 }  // namespace ty

@@ -14,13 +14,14 @@ class SupervisedTask final : public Task {
   SupervisedTask(LossKind loss, int64_t classes, float label_smoothing);
 
   // Fields x (inputs) and y (labels or targets).
-  Var loss(Context& ctx, Model& model, const Batch& batch) override;
-  void measure(Context& ctx, Model& model, const Batch& batch, MetricsAccumulator& m) override;
+  Vars inputs(const Batch& batch) override { return {Var(batch["x"])}; }
+  Var loss_of(Context& ctx, const Vars& outputs, const Batch& batch) override;
+  void measure_outputs(Context& ctx, const Vars& outputs, const Batch& batch, MetricsAccumulator& m) override;
   MetricsAccumulator new_metrics() const override { return MetricsAccumulator(classes_); }
 
  private:
   // outputs: (N, K); targets: i32 (N) labels or (N, K) values -> scalar mean loss.
-  Var loss_of(Context& ctx, const Var& outputs, const Tensor& targets);
+  Var loss_from(Context& ctx, const Var& outputs, const Tensor& targets);
   LossKind loss_;
   int64_t classes_;
   float label_smoothing_;

@@ -23,7 +23,7 @@ absl::StatusOr<double> global_mean(Strategy& strategy, double value) {
   if (strategy.world() == 1) return value;
   std::vector<double> v{value};
   TY_RETURN_IF_ERROR(strategy.sum(v));
-  return v[0] * (1.0 / strategy.world());
+  return v[0] * (1.0 / strategy.data_world());
 }
 
 TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule& schedule, CheckpointPolicy& policy,
@@ -36,7 +36,7 @@ TrainLoop::TrainLoop(TrainLoopParts parts, TrainLoopPlan plan, const LrSchedule&
       writes_(std::move(writes)),
       progress_(parts.out, plan.epochs, plan.steps_per_epoch, plan.total_steps, plan.log_every) {}
 
-absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows, int64_t& step) {
+absl::StatusOr<Tensor> TrainLoop::train_step(float lr, int64_t& rows, int64_t& step) {
   const int64_t k = plan_.accumulate_steps;
   // The step's batches first: each weighs by its rows (a short last batch of an epoch less),
   // so that the step's loss and gradient are the means over all its samples.
@@ -50,32 +50,8 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows
     }
     data_wait_s_ += since(t0);
   }
-  Tensor loss_value;  // the mean loss over the step's samples
-  for (int64_t i = 0; i < k; ++i) {
-    Batch& batch = batches[static_cast<size_t>(i)];
-    const double weight = k == 1 ? 1.0 : static_cast<double>(batch.rows()) / static_cast<double>(rows);
-    // On a GPU the batch is staged through page-locked memory and copied on the compute
-    // stream; the step's work queues behind it without waiting.
-    to_device(p_.ctx, batch);
-    TapeScope record(p_.ctx, &tape);
-    Var loss = p_.task.loss(p_.ctx, p_.model, batch);
-    if (k == 1) {
-      loss_value = loss.value();
-    } else {
-      if (i == 0) {
-        loss_value = loss.value().empty_like();
-        loss_value.zero();
-      }
-      p_.ctx.kernels(loss_value.dtype()).pointwise().axpby(static_cast<float>(weight), loss.value(), 1.0f, loss_value);
-    }
-    // The gradients of the step's last batch complete the sum, which is shared then.
-    if (i + 1 == k)
-      p_.strategy.begin_backward();
-    else
-      p_.strategy.begin_local_backward();
-    tape.backward(loss, (p_.scaler ? p_.scaler->scale() : 1.0) * weight);
-    batch = Batch();  // its inputs go with its backward
-  }
+  TY_ASSIGN_OR_RETURN(Tensor loss_value, p_.strategy.forward_backward(p_.ctx, p_.model, p_.task, batches,
+                                                                      p_.scaler ? p_.scaler->scale() : 1.0));
   TY_RETURN_IF_ERROR(p_.strategy.end_backward());
   // fp16: a step whose gradients overflowed is skipped (every rank alike: the gradients
   // are the same averaged ones) and the loss scale halved.
@@ -93,8 +69,10 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, Tape& tape, int64_t& rows
 absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::optional<double> loss_read, float lr,
                                                  int64_t rows, Position next, int64_t step) {
   // Read the loss only where it is shown, once (a GPU runs ahead of the host otherwise).
+  // A rank that computes no loss (a pipeline stage but the last) adds 0 to the mean, and
+  // its progress line shows the last global loss.
   auto loss_value = [&] {
-    if (!loss_read) loss_read = loss.item();
+    if (!loss_read) loss_read = loss.defined() ? loss.item() : 0.0;
     return *loss_read;
   };
   // Every rank takes this branch on the same steps (collectives must match).
@@ -104,8 +82,12 @@ absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::option
       return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step, " (epoch ",
                                               next.epoch + 1, "); lower optimizer.lr or set train.clip_grad_norm"));
     if (p_.log) p_.log->train(step, next.epoch, global_loss, lr);
+    last_global_loss_ = global_loss;
   }
-  progress_.step(next.step_in_epoch, step, rows * p_.strategy.world(), loss_value);
+  if (loss.defined())
+    progress_.step(next.step_in_epoch, step, rows * p_.strategy.data_world(), loss_value);
+  else
+    progress_.step(next.step_in_epoch, step, rows * p_.strategy.data_world(), [&] { return last_global_loss_; });
   const absl::Status writes = writes_();
   TY_ASSIGN_OR_RETURN(const StepAction action, agree(p_.strategy, policy_.after_step(step, !writes.ok())));
   if (action == StepAction::kFail)
@@ -128,9 +110,13 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
                  static_cast<long>(p_.scaler->skipped()));
   std::vector<double> skipped{static_cast<double>(p_.source.skipped_records())};
   TY_RETURN_IF_ERROR(p_.strategy.sum(skipped));
+  // (A pipeline's stages of one replica read the same records: each counts them once.)
+  skipped[0] *= static_cast<double>(p_.strategy.data_world()) / p_.strategy.world();
+  TY_ASSIGN_OR_RETURN(const std::optional<double> bubble, p_.strategy.take_bubble_fraction());
   if (p_.log)
     p_.log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,
-                  static_cast<int64_t>(std::llround(skipped[0])));
+                  static_cast<int64_t>(std::llround(skipped[0])), bubble);
+  if (bubble && p_.out) std::fprintf(p_.out, "  pipeline bubble: %.1f%% of the step time\n", 100 * *bubble);
   if (plan_.val) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m,
                         evaluate(p_.ctx, p_.model, p_.task, p_.strategy, *plan_.val, plan_.eval_batch));
@@ -145,7 +131,6 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
 }
 
 absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
-  Tape tape;
   p_.model.set_training(true);
   Position at = start;
   for (int64_t epoch = start.epoch; epoch < plan_.epochs && step < plan_.total_steps; ++epoch) {
@@ -163,11 +148,11 @@ absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
       maybe_inject_fault(p_.strategy.rank(), step);
       const float lr = schedule_.lr(step);
       int64_t rows = 0;
-      TY_ASSIGN_OR_RETURN(const Tensor loss, train_step(lr, tape, rows, step));
+      TY_ASSIGN_OR_RETURN(const Tensor loss, train_step(lr, rows, step));
       std::optional<double> loss_read;
-      if (logged(step)) loss_read = loss.item();  // waits for the step on a GPU: timed with it
+      if (logged(step) && loss.defined()) loss_read = loss.item();  // waits for the step on a GPU: timed with it
       train_seconds += since(t0);
-      samples += rows * p_.strategy.world();
+      samples += rows * p_.strategy.data_world();
       at = s + 1 >= plan_.steps_per_epoch ? Position{epoch + 1, 0} : Position{epoch, s + 1};
       TY_ASSIGN_OR_RETURN(const StepAction action, after_step(loss, loss_read, lr, rows, Position{epoch, s + 1}, step));
       if (action >= StepAction::kSave) TY_RETURN_IF_ERROR(save_(at));

@@ -70,7 +70,7 @@ class TrainLoop {
   // One optimizer step on the next batch (accumulate_steps batches, their gradients added up
   // and shared once); returns its mean loss, a scalar on the training device (reading it on
   // a GPU waits for the step, so it is read only when shown).
-  absl::StatusOr<Tensor> train_step(float lr, Tape& tape, int64_t& rows, int64_t& step);
+  absl::StatusOr<Tensor> train_step(float lr, int64_t& rows, int64_t& step);
   // After the step that ends at `next`: log, progress, and the agreed action. `loss_read`:
   // the loss when it was read already.
   absl::StatusOr<StepAction> after_step(const Tensor& loss, std::optional<double> loss_read, float lr, int64_t rows,
@@ -87,9 +87,11 @@ class TrainLoop {
   WritesFn writes_;
   ProgressLine progress_;
   double data_wait_s_ = 0;  // this epoch
+  double last_global_loss_ = 0;
 };
 
-// The mean of `value` over the ranks.
+// The mean of `value` over the data shares (the ranks that compute a loss: every rank, or
+// a pipeline's last stages; the others give 0).
 absl::StatusOr<double> global_mean(Strategy& strategy, double value);
 
 }  // namespace ty

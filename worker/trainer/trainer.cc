@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "comm/gpu_communicator.h"
@@ -18,6 +19,7 @@
 #include "storage/weights_file.h"
 #include "worker/trainer/data_parallel.h"
 #include "worker/trainer/evaluator.h"
+#include "worker/trainer/pipeline_parallel.h"
 #include "worker/trainer/supervised_task.h"
 
 namespace ty {
@@ -62,17 +64,32 @@ Remainder remainder_of(BatchRemainder r) {
 }  // namespace
 
 Trainer::Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm)
-    : spec_(spec), run_dir_(std::move(run_dir)), comm_(comm && comm->size() > 1 ? comm : nullptr) {}
+    : spec_(spec),
+      run_dir_(std::move(run_dir)),
+      comm_(comm && comm->size() > 1 ? comm : nullptr),
+      // (An evaluation-only trainer runs the whole model: weights.bin is whole.)
+      pipelined_(spec.parallel.pipeline.stages > 1 && !run_dir_.empty()) {}
 Trainer::~Trainer() = default;
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, const std::string& run_dir,
                                                          Communicator* comm) {
   std::unique_ptr<Trainer> t(new Trainer(spec, run_dir, comm));
   const int world = t->comm_ ? t->comm_->size() : 1;
-  if (spec.data.batch_size % world != 0)
+  if (t->pipelined_) {
+    const int64_t stages = spec.parallel.pipeline.stages, m = spec.parallel.pipeline.microbatches_or_default();
+    if (world % stages != 0)
+      return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.stages: ", stages, " stages do not divide the ",
+                                                     world, " rank(s) of this job (ranks = data replicas × stages)"));
+    const int64_t replicas = world / stages;
+    if (spec.data.batch_size % (replicas * m) != 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data.batch_size: ", spec.data.batch_size, " is the global batch and must divide into ", replicas,
+          " data replica(s) × ", m, " micro-batches (parallel.pipeline.microbatches)"));
+  } else if (spec.data.batch_size % world != 0) {
     return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
                                                    " is the global batch and must divide evenly among the ", world,
                                                    " ranks of this job"));
+  }
   TY_RETURN_IF_ERROR(t->open_device());
   TY_RETURN_IF_ERROR(t->build(/*need_train=*/!run_dir.empty()));
   return t;
@@ -114,21 +131,88 @@ absl::Status Trainer::open_device() {
 absl::Status Trainer::build(bool need_train) {
   TY_ASSIGN_OR_RETURN(data_, load_job_data(spec_, need_train));
   const Dataset& ref = data_.train ? *data_.train : *data_.test;
+  if (pipelined_) TY_RETURN_IF_ERROR(plan_pipeline(ref.sample_shape()));
   if (need_train) TY_RETURN_IF_ERROR(check_memory(ref.sample_shape()));
   TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed));
+  whole_signature_ = model_signature();
+  whole_description_ = model_->describe();
+  whole_params_ = model_->num_params();
+  if (pipelined_) TY_RETURN_IF_ERROR(keep_my_stage());
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
   optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
   task_ = std::make_unique<SupervisedTask>(spec_.train.loss, data_.classes, spec_.train.label_smoothing);
-  std::unique_ptr<Communicator> device_comm;
-  if (comm_ && ctx_->on_gpu()) {  // parameters and gradients on GPUs go over NCCL
-    CommOptions o;
-    o.timeout = std::chrono::seconds(spec_.comm.timeout_s);
-    TY_ASSIGN_OR_RETURN(device_comm, open_gpu_communicator(*comm_, context_options_.device.index, ctx_->stream(), o));
-  }
-  strategy_ = std::make_unique<DataParallel>(comm_, std::move(device_comm),
-                                             static_cast<size_t>(spec_.comm.bucket_mb * (1 << 20)));
+  TY_RETURN_IF_ERROR(make_strategy());
   return strategy_->start(*model_);
+}
+
+absl::Status Trainer::make_strategy() {
+  const size_t bucket_bytes = static_cast<size_t>(spec_.comm.bucket_mb * (1 << 20));
+  CommOptions o;
+  o.timeout = std::chrono::seconds(spec_.comm.timeout_s);
+  // Parameters, gradients and activations on GPUs go over NCCL.
+  auto open_device = [this, o](Communicator& host) {
+    return open_gpu_communicator(host, context_options_.device.index, ctx_->stream(), o);
+  };
+  if (pipelined_) {
+    const int s = my_stage();
+    TY_ASSIGN_OR_RETURN(
+        strategy_, PipelineParallel::create(*comm_, static_cast<int>(spec_.parallel.pipeline.stages),
+                                            spec_.parallel.pipeline.schedule == PipelineScheduleKind::kGPipe
+                                                ? pipeline::ScheduleKind::kGPipe
+                                                : pipeline::ScheduleKind::kOneFOneB,
+                                            stage_plan_.inputs_of(s), stage_plan_.outputs[static_cast<size_t>(s)],
+                                            bucket_bytes,
+                                            ctx_->on_gpu() ? PipelineParallel::OpenDevice(open_device)
+                                                           : PipelineParallel::OpenDevice()));
+    return absl::OkStatus();
+  }
+  std::unique_ptr<Communicator> device_comm;
+  if (comm_ && ctx_->on_gpu()) {
+    TY_ASSIGN_OR_RETURN(device_comm, open_device(*comm_));
+  }
+  strategy_ = std::make_unique<DataParallel>(comm_, std::move(device_comm), bucket_bytes);
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::plan_pipeline(const Shape& sample_shape) {
+  if (comm_ == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.stages: ", spec_.parallel.pipeline.stages,
+                                                   " stages need at least as many ranks; this job has 1 (launch it "
+                                                   "with mpirun -np, srun -n or submit --ranks)"));
+  ContextOptions o;
+  o.shape_only = true;
+  o.threads = ctx_->threads();
+  Context sizing(o);
+  TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> shapes,
+                      build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
+  TY_ASSIGN_OR_RETURN(LayerFacts facts, layer_facts(std::move(shapes)));
+  std::vector<double> times;
+  if (spec_.parallel.pipeline.partition.kind == PartitionKind::kTime) {
+    // Rank 0 times each layer on a micro-batch's rows; every rank cuts by its figures.
+    const int64_t stages = spec_.parallel.pipeline.stages;
+    const int64_t rows = std::max<int64_t>(
+        1, spec_.data.batch_size / (comm_->size() / stages) / spec_.parallel.pipeline.microbatches_or_default());
+    Tensor shared = Tensor::empty(host_memory(), {static_cast<int64_t>(facts.params.size())}, DType::kF64);
+    shared.zero();
+    if (comm_->rank() == 0) {
+      TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> timed,
+                          build_model(*ctx_, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
+      TY_ASSIGN_OR_RETURN(LayerFacts timed_facts, layer_facts(std::move(timed)));
+      const std::vector<double> mine = layer_times(*ctx_, timed_facts, sample_shape, rows);
+      for (size_t i = 0; i < mine.size(); ++i) shared.set(static_cast<int64_t>(i), mine[i]);
+    }
+    TY_RETURN_IF_ERROR(comm_->allreduce_now(shared, ReduceOp::kSum));
+    for (int64_t i = 0; i < shared.numel(); ++i) times.push_back(shared.at(i));
+  }
+  TY_ASSIGN_OR_RETURN(stage_plan_, plan_stages(spec_.parallel.pipeline, facts, sample_shape, times));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::keep_my_stage() {
+  TY_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Model>> stages, Model::cut(std::move(model_), stage_plan_.cuts));
+  model_ = std::move(stages[static_cast<size_t>(my_stage())]);
+  return absl::OkStatus();
 }
 
 absl::Status Trainer::check_memory(const Shape& sample_shape) {
@@ -139,7 +223,14 @@ absl::Status Trainer::check_memory(const Shape& sample_shape) {
   TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> shapes,
                       build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
   const int64_t world = comm_ ? comm_->size() : 1;
-  memory_ = estimate_training_memory(*shapes, spec_.optimizer, (spec_.data.batch_size + world - 1) / world);
+  if (pipelined_) {  // this rank's stage, all of its replica's share of a batch live (GPipe's worst)
+    TY_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Model>> stages, Model::cut(std::move(shapes), stage_plan_.cuts));
+    const int64_t replicas = world / spec_.parallel.pipeline.stages;
+    memory_ = estimate_training_memory(*stages[static_cast<size_t>(my_stage())], spec_.optimizer,
+                                       spec_.data.batch_size / replicas);
+  } else {
+    memory_ = estimate_training_memory(*shapes, spec_.optimizer, (spec_.data.batch_size + world - 1) / world);
+  }
   absl::Status mine;
   if (!ctx_->on_gpu()) {  // the data is loaded already: what is left of the rank's share
     const size_t budget = host_memory_budget(), used = host_memory_in_use();
@@ -171,16 +262,20 @@ std::string Trainer::device_description() const {
 
 absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   const DataSpec& d = spec_.data;
-  const int rank = strategy_->rank(), world = strategy_->world();
+  const int rank = strategy_->data_rank(), world = strategy_->data_world();
+  // A pipeline reads micro-batches: each step's global batch dealt out in M parts, each part
+  // split among the replicas (the same samples per step as one batch of data.batch_size).
+  const int64_t global_batch = pipelined_ ? d.batch_size / spec_.parallel.pipeline.microbatches_or_default()
+                                          : d.batch_size;
   if (!data_.train_shards)
     return std::unique_ptr<BatchSource>(
         new SampledBatches(data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank, world,
-                                                           d.batch_size, remainder_of(d.remainder))));
+                                                           global_batch, remainder_of(d.remainder))));
   StreamOptions o;
   o.seed = spec_.train.seed;
   o.rank = rank;
   o.world = world;
-  o.global_batch = d.batch_size;
+  o.global_batch = global_batch;
   o.remainder = remainder_of(d.remainder);
   o.epochs = spec_.train.epochs;
   o.shuffle_window_bytes = spec_.storage.shuffle_window_mb << 20;
@@ -250,15 +345,17 @@ absl::Status Trainer::run() {
   FILE* out = leader() ? stderr : nullptr;
   TY_ASSIGN_OR_RETURN(source_, make_batch_source());
   const int64_t batches_per_epoch = source_->steps_per_epoch(), accumulate = spec_.train.accumulate_steps;
+  const int64_t microbatches = pipelined_ ? spec_.parallel.pipeline.microbatches_or_default() : 1;
+  batches_per_step_ = accumulate * microbatches;
   if (batches_per_epoch == 0)
     return absl::InvalidArgumentError(
         absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ", spec_.data.batch_size,
                      " (data.remainder: ", name_of(spec_.data.remainder), "); lower data.batch_size"));
-  steps_per_epoch_ = batches_per_epoch / accumulate;  // optimizer steps
+  steps_per_epoch_ = batches_per_epoch / batches_per_step_;  // optimizer steps
   if (steps_per_epoch_ == 0)
-    return absl::InvalidArgumentError(absl::StrCat("train.accumulate_steps: ", accumulate,
-                                                   " batches per step, but an epoch has ", batches_per_epoch,
-                                                   "; lower it (or data.batch_size)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.accumulate_steps: ", accumulate, " batches per step, but an epoch has ",
+                     batches_per_epoch / microbatches, "; lower it (or data.batch_size)"));
   int64_t total_steps = spec_.train.epochs * steps_per_epoch_;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
   if (out)
@@ -266,11 +363,16 @@ absl::Status Trainer::run() {
         out,
         "trainyard: %s\n  model: %s (%ld parameters; training takes about %s per rank)\n  %ld steps of batch %ld over "
         "%ld epochs, %d rank(s) x %s%s\n",
-        data_.train->describe().c_str(), model_->describe().c_str(), static_cast<long>(model_->num_params()),
+        data_.train->describe().c_str(), whole_description_.c_str(), static_cast<long>(whole_params_),
         bytes_text(memory_.total()).c_str(), static_cast<long>(total_steps),
         accumulate == 1 ? static_cast<long>(spec_.data.batch_size) : static_cast<long>(spec_.data.batch_size * accumulate),
         static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
         strategy_->describe().c_str());
+  if (out && pipelined_) {
+    const int64_t p = spec_.parallel.pipeline.stages, m = batches_per_step_;
+    std::fprintf(out, "  pipeline: %s; %ld micro-batches per step (bubble on even stages (P − 1)/(M + P − 1) = %.0f%%)\n",
+                 stage_plan_.describe().c_str(), static_cast<long>(m), 100.0 * (p - 1) / (m + p - 1));
+  }
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
   // Finished already (every rank must agree: they may see the file system differently).
   std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0};
@@ -285,7 +387,7 @@ absl::Status Trainer::run() {
   if (leader()) {
     TY_ASSIGN_OR_RETURN(log, open_run_files());
   }
-  TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch * accumulate));
+  TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch * batches_per_step_));
   TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
   saver_ = std::make_unique<CheckpointSaver>(run_dir_, strategy_->rank(), strategy_->world(),
                                              static_cast<int>(spec_.checkpoint.keep),
@@ -295,7 +397,7 @@ absl::Status Trainer::run() {
   CheckpointPolicy policy(spec_.checkpoint);
   TrainLoopPlan plan{.epochs = spec_.train.epochs,
                      .steps_per_epoch = steps_per_epoch_,
-                     .accumulate_steps = accumulate,
+                     .accumulate_steps = batches_per_step_,
                      .batches_per_epoch = batches_per_epoch,
                      .total_steps = total_steps,
                      .log_every = spec_.log_every_steps,
@@ -326,7 +428,10 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (spec_.checkpoint.at_end && step_ != saved_step_) TY_RETURN_IF_ERROR(save_checkpoint(end, log));
   TY_RETURN_IF_ERROR(saver_->wait());
   if (log && saves_ > 0) log->checkpoint_io(saves_, saved_bytes_, saver_->seconds_writing());
-  if (leader()) TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
+  if (pipelined_)
+    TY_RETURN_IF_ERROR(save_whole_weights());
+  else if (leader())
+    TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
   if (data_.test) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);
@@ -339,6 +444,29 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   }
   if (log && !log->status().ok()) return log->status();
   if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::save_whole_weights() {
+  const PipelineLayout& l = static_cast<PipelineParallel&>(*strategy_).layout();
+  auto part = [&](int s) { return absl::StrCat(run_dir_, "/weights.stage-", s, ".bin"); };
+  absl::Status mine;
+  if (l.replica == 0) mine = save_weights(part(l.stage), saved_state());
+  std::vector<double> failed{mine.ok() ? 0.0 : 1.0};
+  TY_RETURN_IF_ERROR(strategy_->sum(failed));  // (also: every part is written before rank 0 reads)
+  if (!mine.ok()) return mine;
+  if (failed[0] > 0) return absl::AbortedError("another pipeline stage failed to write its part of weights.bin");
+  if (!leader()) return absl::OkStatus();
+  NamedTensors whole;
+  std::set<std::string> seen;
+  for (int s = 0; s < l.stages; ++s) {
+    TY_ASSIGN_OR_RETURN(auto loaded, load_weights(part(s)));
+    // In the stages' order (by name within each part, as the file keeps them).
+    for (auto& [name, tensor] : loaded)
+      if (seen.insert(name).second) whole.emplace_back(name, tensor);
+  }
+  TY_RETURN_IF_ERROR(save_weights(weights_path(), whole));
+  for (int s = 0; s < l.stages; ++s) std::filesystem::remove(part(s));
   return absl::OkStatus();
 }
 

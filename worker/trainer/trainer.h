@@ -3,8 +3,10 @@
 // work), then runs: the run directory's files, resume from the newest checkpoint, the
 // TrainLoop, the last checkpoint, the final weights and the test set's metrics.
 //
-// With a communicator of more than one rank it trains data-parallel (DataParallel): rank 0
-// — the only rank that writes files or prints progress — reports global figures.
+// With a communicator of more than one rank it trains data-parallel (DataParallel), or —
+// parallel.pipeline.stages > 1 — on a grid of data replicas × pipeline stages
+// (PipelineParallel), each rank keeping its stage of the model. Rank 0 — the only rank that
+// writes metrics or prints progress — reports global figures.
 #pragma once
 
 #include <memory>
@@ -23,6 +25,7 @@
 #include "worker/trainer/datasets.h"
 #include "worker/trainer/memory_estimate.h"
 #include "worker/trainer/metrics_log.h"
+#include "worker/trainer/pipeline_plan.h"
 #include "worker/trainer/strategy.h"
 #include "worker/trainer/task.h"
 #include "worker/trainer/train_loop.h"
@@ -62,6 +65,15 @@ class Trainer {
   // Sizes the model on a shape-only Context (no memory spent) and fails with the estimate
   // when training it would not fit this rank's memory (memory_estimate.h).
   absl::Status check_memory(const Shape& sample_shape);
+  // Pipelines: where the model is cut (stage_plan_), from a shape-only copy (and, for the
+  // `time` partition, layer times rank 0 measures and shares).
+  absl::Status plan_pipeline(const Shape& sample_shape);
+  // Pipelines: replaces model_ (whole) with this rank's stage.
+  absl::Status keep_my_stage();
+  absl::Status make_strategy();
+  int my_stage() const { return comm_ ? comm_->rank() % static_cast<int>(spec_.parallel.pipeline.stages) : 0; }
+  // Pipelines: weights.bin whole, from each stage's part (written by replica 0's ranks).
+  absl::Status save_whole_weights();
   bool leader() const { return strategy_->leader(); }
   // "N threads" on the CPU, "cuda:I (NAME)" on a GPU.
   std::string device_description() const;
@@ -80,6 +92,10 @@ class Trainer {
   // Resumes from the newest complete checkpoint in the run directory, if any; returns the
   // position to continue from.
   absl::StatusOr<Position> resume(FILE* out);
+  // Adds to `t` (this rank's file of `found`) the model and optimizer tensors this rank
+  // holds that are in other ranks' files (a checkpoint of another pipeline layout).
+  absl::Status take_missing_state(const FoundCheckpoint& found, std::map<std::string, Tensor>& t);
+  // The whole model's parameter names and shapes (a stage's are a slice of them).
   std::string model_signature();
   // The settings that define the run's trajectory besides the model ("key=value;..."): a
   // checkpoint written under other values is refused, naming them.
@@ -96,7 +112,13 @@ class Trainer {
   ContextOptions context_options_;
   std::unique_ptr<Context> ctx_;
   JobData data_;
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<Model> model_;  // the whole model, or (pipelined_) this rank's stage
+  bool pipelined_ = false;        // training with parallel.pipeline.stages > 1
+  StagePlan stage_plan_;          // pipelined_
+  std::string whole_signature_;   // model_signature() of the whole model
+  std::string whole_description_;  // its describe() and parameter count, for the header
+  int64_t whole_params_ = 0;
+  int64_t batches_per_step_ = 1;  // train.accumulate_steps × micro-batches (pipelines)
   MemoryEstimate memory_;  // per rank, for training
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only

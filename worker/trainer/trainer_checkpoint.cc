@@ -80,7 +80,7 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   const int64_t next_epoch = next.epoch, next_step_in_epoch = next.step_in_epoch;
   NamedTensors src = saved_state();
   for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
-  src.emplace_back("meta.model_signature", text_tensor(model_signature()));
+  src.emplace_back("meta.model_signature", text_tensor(whole_signature_));
   src.emplace_back("meta.trajectory", text_tensor(trajectory()));
   src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
   src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
@@ -97,7 +97,7 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   // The record the position points at (streamed shards): a resume checks it is the same.
   src.emplace_back("meta.data_record",
                    scalar(static_cast<double>(
-                       source_->record_at(next_epoch, next_step_in_epoch * spec_.train.accumulate_steps))));
+                       source_->record_at(next_epoch, next_step_in_epoch * batches_per_step_))));
   into.resize(src.size());
   for (size_t i = 0; i < src.size(); ++i) {
     Tensor& dst = into[i].second;
@@ -111,6 +111,22 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   }
 }
 
+absl::Status Trainer::take_missing_state(const FoundCheckpoint& found, std::map<std::string, Tensor>& t) {
+  // Tensors are keyed by global layer index ("3.w"): a checkpoint written by other
+  // pipeline stages holds this rank's in other ranks' files.
+  auto missing = [&] {
+    for (auto& [name, tensor] : model_->state())
+      if (!t.count(name)) return true;
+    return false;
+  };
+  for (int r = 0; r < found.world && missing(); ++r) {
+    TY_ASSIGN_OR_RETURN(auto other, load_checkpoint_rank(found, r));
+    for (auto& [name, tensor] : other)
+      if (name.rfind("meta.", 0) != 0) t.emplace(name, tensor);  // (keeps what is there)
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Position> Trainer::resume(FILE* out) {
   const FoundCheckpoint found = find_latest_checkpoint(run_dir_);
   for (const std::string& why : found.skipped)
@@ -121,7 +137,7 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
     if (!t.count(field))
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
-  if (tensor_text(t.at("meta.model_signature")) != model_signature())
+  if (tensor_text(t.at("meta.model_signature")) != whole_signature_)
     return absl::FailedPreconditionError(
         absl::StrCat(found.dir,
                      " was written for a different model (its parameter names or shapes differ from model.* now); "
@@ -131,6 +147,7 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
     return absl::FailedPreconditionError(
         absl::StrCat(found.dir, ": this run's settings differ from the checkpoint's (", changed,
                      "); resuming would not continue the same run: restore them, or train into a new --run-dir"));
+  TY_RETURN_IF_ERROR(take_missing_state(found, t));
   TY_RETURN_IF_ERROR(assign_weights(found.dir, t, model_->state()));
   std::map<std::string, Tensor> optim;
   for (auto& [name, tensor] : t)
@@ -147,7 +164,7 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
           "; the data order would not continue (restore data.batch_size/data.train_subset, or use a new --run-dir)"));
   }
   const int64_t record_now =
-      source_->record_at(meta("meta.next_epoch"), meta("meta.next_step_in_epoch") * spec_.train.accumulate_steps);
+      source_->record_at(meta("meta.next_epoch"), meta("meta.next_step_in_epoch") * batches_per_step_);
   if (t.count("meta.data_record") && meta("meta.data_record") >= 0 && record_now >= 0 &&
       meta("meta.data_record") != record_now)
     return absl::FailedPreconditionError(absl::StrCat(
