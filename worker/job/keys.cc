@@ -140,13 +140,16 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "data replicas × P (rank = replica × P + stage)"},
       {"parallel.pipeline.microbatches", JOB(parallel.pipeline.microbatches), closed(0, 65536),
        "micro-batches M each replica's share of a batch is cut into (all flow through one schedule per optimizer "
-       "step, × train.accumulate_steps); 0: 2 × stages. data.batch_size must divide by M × replicas"},
+       "step, × train.accumulate_steps); 0: 2 × stages (1 on one stage). data.batch_size must divide by M × replicas. With one stage "
+       "the micro-batches' gradients add up as with train.accumulate_steps (so a pipeline's run resumes on one stage "
+       "exactly)"},
       {"parallel.pipeline.schedule", JOB(parallel.pipeline.schedule), kNone,
        "`gpipe`: every forward, then every backward (M micro-batches' activations live); `1f1b`: one forward, one "
        "backward after a warm-up (at most P − stage live), needs M ≥ P"},
       {"parallel.pipeline.partition", JOB(parallel.pipeline.partition), kNone,
        "where the stages are cut: `parameters` (balance parameter counts), `uniform` (layer counts), `time` "
-       "(balance each layer's forward + backward time, measured on the first batch), or P − 1 cut points "
+       "(balance each layer's forward + backward time on a micro-batch, which rank 0 measures before training), or "
+       "P − 1 cut points "
        "[c1, c2, ...]: stage s holds layers [c_s, c_s+1)"},
       {"comm.backend", JOB(comm.backend), kNone,
        "`auto`: MPI when launched by mpirun/srun with more than one rank, UCX for ranks started through "

@@ -186,15 +186,21 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
         return invalid(absl::StrCat("parallel.pipeline.partition[", i, "]: cut points must ascend from 1 (each stage "
                                     "holds at least one layer), got [",
                                     absl::StrJoin(p.partition.cuts, ", "), "]"));
-    if (s.data.batch_size % m != 0)
-      return invalid(absl::StrCat("data.batch_size: ", s.data.batch_size, " does not divide into ",
-                                  m, " micro-batches (parallel.pipeline.microbatches)"));
     if (s.model.sync_batch_norm)
       return invalid("model.sync_batch_norm: not with parallel.pipeline.stages > 1 (micro-batches would not share "
                      "statistics)");
+    if (s.train.clip_grad_norm > 0)
+      return invalid("train.clip_grad_norm: not yet with parallel.pipeline.stages > 1 (each stage would clip by its "
+                     "own part of the norm); set it 0");
+    if (s.runtime.precision == Precision::kFp16)
+      return invalid("runtime.precision: fp16 not yet with parallel.pipeline.stages > 1 (the stages would skip "
+                     "overflowing steps apart); use bf16");
   } else if (p.partition.kind == PartitionKind::kCuts && !p.partition.cuts.empty()) {
     return invalid("parallel.pipeline.partition: cut points need parallel.pipeline.stages > 1");
   }
+  if (const int64_t m = s.parallel.pipeline.microbatches_or_default(); s.data.batch_size % m != 0)
+    return invalid(absl::StrCat("data.batch_size: ", s.data.batch_size, " does not divide into ", m,
+                                " micro-batches (parallel.pipeline.microbatches)"));
   if (s.runtime.device == RunDevice::kCuda && s.model.sync_batch_norm)
     return invalid("model.sync_batch_norm: runs on the CPU only; with runtime.device: cuda set it false");
   return absl::OkStatus();

@@ -120,7 +120,12 @@ struct ValueReader {
   absl::Status operator()(PartitionSpec* out) const {
     if (n.IsSequence()) {
       std::vector<int64_t> cuts;
-      if (absl::Status st = (*this)(&cuts); !st.ok()) return st;
+      for (size_t i = 0; i < n.size(); ++i) {
+        int64_t x;
+        if (!parse_int(n[i], x) || x < 0)
+          return bad(absl::StrCat(key, "[", i, "]"), absl::StrCat("expected a layer index, got ", describe(n[i])));
+        cuts.push_back(x);
+      }
       if (cuts.empty()) return bad(key, "an empty list of cut points; give P − 1 of them, or a rule (parameters)");
       *out = {PartitionKind::kCuts, std::move(cuts)};
       return absl::OkStatus();

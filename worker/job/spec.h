@@ -116,10 +116,10 @@ struct PartitionSpec {
 
 struct PipelineSpec {
   int64_t stages = 1;        // P; world = data replicas × P
-  int64_t microbatches = 0;  // M per replica and batch; 0: 2 × stages
+  int64_t microbatches = 0;  // M per replica and batch; 0: 2 × stages (1 without a pipeline)
   PipelineScheduleKind schedule = PipelineScheduleKind::kOneFOneB;
   PartitionSpec partition;
-  int64_t microbatches_or_default() const { return microbatches > 0 ? microbatches : 2 * stages; }
+  int64_t microbatches_or_default() const { return microbatches > 0 ? microbatches : stages > 1 ? 2 * stages : 1; }
 };
 
 struct ParallelSpec {

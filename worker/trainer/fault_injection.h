@@ -2,7 +2,10 @@
 // TRAINYARD_FAULT_KILL_STEP=S in the environment, rank R sends itself SIGKILL when it
 // reaches optimizer step S; with TRAINYARD_FAULT_STALL_RANK=R and TRAINYARD_FAULT_STALL_STEP=S
 // it stops answering there instead (alive, never calling the next collective), as a hung
-// GPU or a stuck file system would. Unset (always, outside tests), nothing happens.
+// GPU or a stuck file system would; with TRAINYARD_FAULT_STOP_RANK=R,
+// TRAINYARD_FAULT_STOP_STEP=S and TRAINYARD_FAULT_STOP_MICROBATCH=I a pipeline stage freezes
+// itself (SIGSTOP) before micro-batch I's forward of that step, its neighbours mid-step.
+// Unset (always, outside tests), nothing happens.
 #pragma once
 
 #include <cstdint>
@@ -10,5 +13,6 @@
 namespace ty {
 
 void maybe_inject_fault(int rank, int64_t step);
+void maybe_stop_mid_step(int rank, int microbatch);
 
 }  // namespace ty

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
+#include "worker/trainer/fault_injection.h"
 
 namespace ty {
 namespace {
@@ -16,7 +17,7 @@ using pipeline::ActionKind;
 
 // Tags: each tensor of each micro-batch's activation and gradient its own (pairs of ranks
 // deliver same-tag messages in order, so the wrap-around is harmless).
-constexpr int kPartsPerTransfer = 16;
+constexpr int kPartsPerTransfer = kMaxStageTensors;
 int tag_of(int microbatch, bool gradient, size_t part) {
   return static_cast<int>(((static_cast<int64_t>(microbatch) * 2 + (gradient ? 1 : 0)) * kPartsPerTransfer +
                            static_cast<int64_t>(part)) %
@@ -37,6 +38,7 @@ struct PipelineParallel::MicroBatch {
   Vars inputs, outputs;
   Var loss;                        // last stage
   std::vector<Tensor> received;    // activations in (stage > 0), or gradients of the outputs
+  std::vector<Tensor> sent;        // gradients of the inputs, kept until their sends complete
   std::vector<CommHandlePtr> receiving, sending;
 };
 
@@ -46,9 +48,6 @@ absl::StatusOr<std::unique_ptr<PipelineParallel>> PipelineParallel::create(
   if (stages < 1 || world.size() % stages != 0)
     return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.stages: ", stages, " does not divide the ",
                                                    world.size(), " ranks of this job (ranks = data replicas × stages)"));
-  if (inputs.size() > kPartsPerTransfer || outputs.size() > kPartsPerTransfer)
-    return absl::InvalidArgumentError(absl::StrCat("a pipeline stage hands on at most ", kPartsPerTransfer,
-                                                   " tensors per micro-batch"));
   PipelineLayout l{stages, world.size() / stages, world.rank() % stages, world.rank() / stages};
   TY_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> stage_group, world.split(l.replica, l.stage));
   TY_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> replica_group, world.split(l.stage, l.replica));
@@ -142,6 +141,7 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
         post_receives(ctx, inputs_, mb_rows[static_cast<size_t>(a.microbatch)], prev, tag_of(a.microbatch, false, 0), mb.received, mb.receiving);
         break;
       case ActionKind::kForward: {
+        maybe_stop_mid_step(rank(), a.microbatch);
         TY_RETURN_IF_ERROR(wait(mb.receiving, a));
         const auto c0 = Clock::now();
         if (layout_.stage == 0 || layout_.last()) to_device(ctx, batch);
@@ -197,6 +197,7 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
           mb.received.clear();
         }
         mb.outputs.clear();
+        if (layout_.stage == 0) mb.inputs.clear();
         batch = Batch();
         busy += since(c0);
         break;
@@ -207,8 +208,10 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
           if (!g.defined()) {  // an input the stage's layers do not differentiate through
             g = ctx.zeros(mb.inputs[i].shape(), mb.inputs[i].value().dtype());
           }
+          mb.sent.push_back(g);
           mb.sending.push_back(transfers().send(g, prev, tag_of(a.microbatch, true, i)));
         }
+        mb.inputs.clear();  // (the gradients stay in `sent`; the activations go)
         break;
     }
   }

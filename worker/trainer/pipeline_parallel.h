@@ -23,6 +23,9 @@
 
 namespace ty {
 
+// The most tensors a stage hands on per micro-batch (each its own tag).
+inline constexpr int kMaxStageTensors = 16;
+
 struct PipelineLayout {
   int stages = 1, replicas = 1;
   int stage = 0, replica = 0;  // this rank's

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/pipeline/partition.h"
+#include "worker/trainer/pipeline_parallel.h"
 #include "runtime/status.h"
 
 namespace ty {
@@ -113,6 +114,10 @@ absl::StatusOr<StagePlan> plan_stages(const PipelineSpec& spec, const LayerFacts
     for (size_t l = plan.first_layer(s); l < plan.end_layer(s); ++l) params += facts.params[l];
     plan.params.push_back(static_cast<int64_t>(params));
     plan.outputs.push_back(facts.outputs[plan.end_layer(s) - 1]);
+    if (plan.outputs.back().size() > static_cast<size_t>(kMaxStageTensors))
+      return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.partition: stage ", s, " would hand on ",
+                                                     plan.outputs.back().size(),
+                                                     " tensors per micro-batch; a stage hands on at most ", kMaxStageTensors));
   }
   return plan;
 }

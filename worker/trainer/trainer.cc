@@ -85,10 +85,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
       return absl::InvalidArgumentError(absl::StrCat(
           "data.batch_size: ", spec.data.batch_size, " is the global batch and must divide into ", replicas,
           " data replica(s) × ", m, " micro-batches (parallel.pipeline.microbatches)"));
-  } else if (spec.data.batch_size % world != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("data.batch_size: ", spec.data.batch_size,
-                                                   " is the global batch and must divide evenly among the ", world,
-                                                   " ranks of this job"));
+  } else if (const int64_t m = run_dir.empty() ? 1 : spec.parallel.pipeline.microbatches_or_default();
+             spec.data.batch_size % (world * m) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.batch_size: ", spec.data.batch_size, " is the global batch and must divide evenly among the ",
+                     world, " ranks of this job", m > 1 ? absl::StrCat(" × ", m, " micro-batches") : ""));
   }
   TY_RETURN_IF_ERROR(t->open_device());
   TY_RETURN_IF_ERROR(t->build(/*need_train=*/!run_dir.empty()));
@@ -195,14 +196,23 @@ absl::Status Trainer::plan_pipeline(const Shape& sample_shape) {
         1, spec_.data.batch_size / (comm_->size() / stages) / spec_.parallel.pipeline.microbatches_or_default());
     Tensor shared = Tensor::empty(host_memory(), {static_cast<int64_t>(facts.params.size())}, DType::kF64);
     shared.zero();
+    absl::Status timed_ok;
     if (comm_->rank() == 0) {
-      TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> timed,
-                          build_model(*ctx_, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
-      TY_ASSIGN_OR_RETURN(LayerFacts timed_facts, layer_facts(std::move(timed)));
-      const std::vector<double> mine = layer_times(*ctx_, timed_facts, sample_shape, rows);
-      for (size_t i = 0; i < mine.size(); ++i) shared.set(static_cast<int64_t>(i), mine[i]);
+      absl::StatusOr<std::unique_ptr<Model>> timed =
+          build_model(*ctx_, spec_.model, sample_shape, data_.outputs, spec_.train.seed);
+      absl::StatusOr<LayerFacts> timed_facts = timed.ok() ? layer_facts(std::move(*timed)) : timed.status();
+      if (timed_facts.ok()) {
+        const std::vector<double> mine = layer_times(*ctx_, *timed_facts, sample_shape, rows);
+        for (size_t i = 0; i < mine.size(); ++i) shared.set(static_cast<int64_t>(i), mine[i]);
+      } else {
+        timed_ok = timed_facts.status();
+        shared.set(0, -1.0);  // every rank learns that the timing failed
+      }
     }
     TY_RETURN_IF_ERROR(comm_->allreduce_now(shared, ReduceOp::kSum));
+    if (!timed_ok.ok()) return timed_ok;
+    if (shared.numel() > 0 && shared.at(0) < 0)
+      return absl::AbortedError("parallel.pipeline.partition: time: rank 0 failed to time the layers (its error says why)");
     for (int64_t i = 0; i < shared.numel(); ++i) times.push_back(shared.at(i));
   }
   TY_ASSIGN_OR_RETURN(stage_plan_, plan_stages(spec_.parallel.pipeline, facts, sample_shape, times));
@@ -263,10 +273,10 @@ std::string Trainer::device_description() const {
 absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   const DataSpec& d = spec_.data;
   const int rank = strategy_->data_rank(), world = strategy_->data_world();
-  // A pipeline reads micro-batches: each step's global batch dealt out in M parts, each part
-  // split among the replicas (the same samples per step as one batch of data.batch_size).
-  const int64_t global_batch = pipelined_ ? d.batch_size / spec_.parallel.pipeline.microbatches_or_default()
-                                          : d.batch_size;
+  // Micro-batches (a pipeline's, or M > 1 on one stage): each step's global batch dealt out
+  // in M parts, each part split among the data shares (the same samples per step as one
+  // batch of data.batch_size).
+  const int64_t global_batch = d.batch_size / spec_.parallel.pipeline.microbatches_or_default();
   if (!data_.train_shards)
     return std::unique_ptr<BatchSource>(
         new SampledBatches(data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank, world,
@@ -345,7 +355,7 @@ absl::Status Trainer::run() {
   FILE* out = leader() ? stderr : nullptr;
   TY_ASSIGN_OR_RETURN(source_, make_batch_source());
   const int64_t batches_per_epoch = source_->steps_per_epoch(), accumulate = spec_.train.accumulate_steps;
-  const int64_t microbatches = pipelined_ ? spec_.parallel.pipeline.microbatches_or_default() : 1;
+  const int64_t microbatches = spec_.parallel.pipeline.microbatches_or_default();
   batches_per_step_ = accumulate * microbatches;
   if (batches_per_epoch == 0)
     return absl::InvalidArgumentError(

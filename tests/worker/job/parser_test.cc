@@ -145,6 +145,39 @@ TEST(JobSpec, SettingsThatWouldBeIgnoredAreErrors) {
                "model.sync_batch_norm: runs on the CPU only");
 }
 
+// parallel.pipeline: the partition is a rule or a list of cut points; shapes a schedule
+// cannot run are refused at spec time, naming the key.
+TEST(JobSpec, PipelineKeys) {
+  auto spec = parse_job_spec(kBase,
+                             {"parallel.pipeline.stages=3", "parallel.pipeline.partition=[2, 5]",
+                              "parallel.pipeline.schedule=gpipe", "data.batch_size=60"},
+                             "job.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->parallel.pipeline.partition.kind, PartitionKind::kCuts);
+  EXPECT_EQ(spec->parallel.pipeline.partition.cuts, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(spec->parallel.pipeline.microbatches_or_default(), 6);
+  EXPECT_EQ(spec->parallel.pipeline.schedule, PipelineScheduleKind::kGPipe);
+  auto uniform = parse_job_spec(kBase, {"parallel.pipeline.partition=uniform"}, "job.yaml");
+  ASSERT_TRUE(uniform.ok()) << uniform.status();
+  EXPECT_EQ(uniform->parallel.pipeline.partition.kind, PartitionKind::kUniform);
+  EXPECT_EQ(uniform->parallel.pipeline.microbatches_or_default(), 1);  // no pipeline: whole batches
+  expect_error(kBase, {"parallel.pipeline.stages=4", "parallel.pipeline.microbatches=2"},
+               "parallel.pipeline.microbatches: 1f1b needs at least as many micro-batches as stages (4), got 2");
+  expect_error(kBase, {"parallel.pipeline.stages=3", "parallel.pipeline.partition=[2]"},
+               "parallel.pipeline.partition: 1 cut points for parallel.pipeline.stages 3; give 2");
+  expect_error(kBase, {"parallel.pipeline.stages=3", "parallel.pipeline.partition=[4, 4]"},
+               "parallel.pipeline.partition[1]: cut points must ascend from 1 (each stage holds at least one layer)");
+  expect_error(kBase, {"parallel.pipeline.stages=2", "parallel.pipeline.partition=[0]"},
+               "parallel.pipeline.partition[0]: cut points must ascend from 1");
+  expect_error(kBase, {"parallel.pipeline.stages=2", "parallel.pipeline.partition=[]"},
+               "parallel.pipeline.partition: an empty list of cut points");
+  expect_error(kBase, {"parallel.pipeline.partition=cuts"}, "parallel.pipeline.partition: expected `parameters`");
+  expect_error(kBase, {"parallel.pipeline.partition=[3]"}, "cut points need parallel.pipeline.stages > 1");
+  expect_error(kBase, {"parallel.pipeline.stages=2", "data.batch_size=6"},
+               "data.batch_size: 6 does not divide into 4 micro-batches (parallel.pipeline.microbatches)");
+  expect_error(kBase, {"parallel.pipeline.schedule=2f2b"}, "parallel.pipeline.schedule: '2f2b' is not allowed");
+}
+
 TEST(JobSpec, InputsThatOnceAborted) {
   expect_error(std::string(kBase) + "? [a, b]\n: 1\n", {}, "a key must be a plain name, got a list");
   expect_error(std::string(kBase) + "train: {? {x: 1} : 2}\n", {}, "train: line 2: a key must be a plain name");

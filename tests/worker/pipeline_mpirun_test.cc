@@ -1,0 +1,154 @@
+// Pipeline parallelism under a real `mpirun`: GPipe and 1F1B over 2 and 4 stages give the
+// per-step losses of one process accumulating the same micro-batches, bit for bit; a data ×
+// pipeline grid those of data parallelism; a run saved on 2 stages resumes on 1, 2 or 4
+// (or 2 × 2) and continues; a stage frozen mid-step fails every rank with an error naming
+// the stage, the operation and the micro-batch.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "gtest/gtest.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
+
+namespace ty {
+namespace {
+
+std::string mpirun(int np) { return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " "; }
+
+// An 8-layer MLP (flatten, then linear and relu × 3, linear): room for 4 stages. SGD with
+// momentum keeps float-level differences at float level (see mpirun_test.cc).
+class PipelineMpirun : public TempDirTest {
+ protected:
+  const std::string job_ = std::string(TRAINYARD_SOURCE_DIR) +
+                           "/examples/fashion_mnist_mlp.yaml --set train.max_steps=50 --set log.every_steps=1 "
+                           "--set data.batch_size=96 --set data.train_subset=19200 --set validation.fraction=0 "
+                           "--set data.test= --set runtime.threads=1 --set model.hidden=[64,64,64] "
+                           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 "
+                           "--set parallel.pipeline.microbatches=4 ";
+  ShellResult train(int np, const std::string& settings, const std::string& dir, int timeout_s = 300) const {
+    return run_shell((np > 1 ? mpirun(np) : "") + TRAINYARD_BINARY + " train " + job_ + settings + " --run-dir " + dir,
+                     timeout_s);
+  }
+  static std::string stages(int p, const char* schedule = "1f1b") {
+    return "--set parallel.pipeline.stages=" + std::to_string(p) + " --set parallel.pipeline.schedule=" + schedule;
+  }
+};
+
+TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) {
+  ShellResult acc = train(1, "", path("acc"));
+  ASSERT_EQ(acc.code, 0) << acc.output;
+  const std::vector<double> want = train_losses(path("acc/metrics.jsonl"));
+  ASSERT_EQ(want.size(), 50u);
+  ShellResult whole = train(1, "--set parallel.pipeline.microbatches=1", path("whole"));
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  const std::vector<double> whole_batch = train_losses(path("whole/metrics.jsonl"));
+  ASSERT_EQ(whole_batch.size(), 50u);
+  for (const auto& [np, settings] : std::vector<std::pair<int, std::string>>{
+           {2, stages(2, "gpipe")}, {2, stages(2)}, {4, stages(4, "gpipe")}, {4, stages(4)}}) {
+    SCOPED_TRACE(settings);
+    const std::string dir = path("run" + std::to_string(np) + "-" + settings.substr(settings.size() - 4));
+    ShellResult r = train(np, settings, dir);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("pipeline: stage 0: layers 0–"), std::string::npos) << r.output;
+    const std::vector<double> got = train_losses(dir + "/metrics.jsonl");
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i], want[i]) << "step " << i + 1;  // the same sums in the same order
+      EXPECT_NEAR(got[i], whole_batch[i], 1e-5 * std::fabs(whole_batch[i])) << "step " << i + 1;
+    }
+    std::ifstream metrics(dir + "/metrics.jsonl");
+    const std::string text((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
+    std::smatch bubble;
+    ASSERT_TRUE(std::regex_search(text, bubble, std::regex(R"("kind":"epoch".*"bubble_fraction":([0-9.e-]+))")))
+        << text;
+    EXPECT_GT(std::stod(bubble[1]), 0.0);
+    EXPECT_LT(std::stod(bubble[1]), 1.0);
+    // weights.bin is whole: it evaluates as the one-process run's does.
+    if (np == 2 && settings.find("1f1b") != std::string::npos) {
+      const std::string eval = std::string(TRAINYARD_BINARY) + " eval " + std::string(TRAINYARD_SOURCE_DIR) +
+                               "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --weights ";
+      ShellResult mine = run_shell(eval + dir + "/weights.bin", 120), theirs = run_shell(eval + path("acc/weights.bin"), 120);
+      ASSERT_EQ(mine.code, 0) << mine.output;
+      ASSERT_EQ(theirs.code, 0) << theirs.output;
+      auto figures = [](const std::string& out) { return out.substr(0, out.find("metrics:")); };
+      EXPECT_EQ(figures(mine.output), figures(theirs.output));
+    }
+  }
+  // A 2 × 2 grid: data parallel over two replicas of a 2-stage pipeline, as 2 ranks of data
+  // parallelism accumulating the same micro-batches.
+  ShellResult dp = train(2, "", path("dp"));
+  ASSERT_EQ(dp.code, 0) << dp.output;
+  const std::vector<double> dp_losses = train_losses(path("dp/metrics.jsonl"));
+  ShellResult grid = train(4, stages(2), path("grid"));
+  ASSERT_EQ(grid.code, 0) << grid.output;
+  EXPECT_NE(grid.output.find("pipeline of 2 stages × 2 data replicas"), std::string::npos) << grid.output;
+  const std::vector<double> got = train_losses(path("grid/metrics.jsonl"));
+  ASSERT_EQ(got.size(), dp_losses.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], dp_losses[i]) << "2 x 2, step " << i + 1;
+    EXPECT_NEAR(got[i], whole_batch[i], 1e-5 * std::fabs(whole_batch[i])) << "2 x 2, step " << i + 1;
+  }
+}
+
+// (A constant learning rate: the first part stops at train.max_steps 20, which would
+// otherwise shape a cosine schedule to 20 steps.)
+TEST_F(PipelineMpirun, ACheckpointOfTwoStagesResumesOnOneTwoOrFourAndOnAGrid) {
+  const std::string constant = "--set schedule.kind=constant ";
+  ShellResult acc = train(1, constant, path("acc"));
+  ASSERT_EQ(acc.code, 0) << acc.output;
+  const std::vector<double> want = train_losses(path("acc/metrics.jsonl"));
+  ASSERT_EQ(want.size(), 50u);
+  ShellResult part = train(2, constant + stages(2) + " --set train.max_steps=20", path("saved"));
+  ASSERT_EQ(part.code, 0) << part.output;
+  ASSERT_TRUE(std::filesystem::exists(path("saved/checkpoints/step-0000000020/MANIFEST"))) << part.output;
+  std::filesystem::remove(path("saved/weights.bin"));  // (else the resumed runs would be finished already)
+  int layouts = 0;
+  for (const auto& [np, settings, exact] : std::vector<std::tuple<int, std::string, bool>>{
+           {1, "", true}, {2, stages(2), true}, {4, stages(4), true}, {4, stages(2), false}}) {
+    SCOPED_TRACE(std::to_string(np) + " ranks " + settings);
+    const std::string dir = path("resumed-" + std::to_string(++layouts));
+    std::filesystem::copy(path("saved"), dir, std::filesystem::copy_options::recursive);
+    ShellResult r = train(np, constant + settings, dir);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
+    const std::map<int64_t, double> got = train_losses_by_step(dir + "/metrics.jsonl");
+    ASSERT_EQ(got.size(), want.size());
+    for (int64_t step = 21; step <= 50; ++step) {
+      if (exact)
+        EXPECT_EQ(got.at(step), want[static_cast<size_t>(step - 1)]) << "step " << step;
+      else  // (the replicas' gradients are summed in another order)
+        EXPECT_NEAR(got.at(step), want[static_cast<size_t>(step - 1)], 1e-5 * want[static_cast<size_t>(step - 1)])
+            << "step " << step;
+    }
+  }
+}
+
+TEST_F(PipelineMpirun, AFrozenOrKilledStageFailsEveryRankNamingStageOperationAndMicroBatch) {
+  const std::string forever = stages(2) + " --set train.max_steps=100000 --set comm.timeout_s=3";
+  const auto t0 = std::chrono::steady_clock::now();
+  ShellResult stopped = run_shell("env TRAINYARD_FAULT_STOP_RANK=1 TRAINYARD_FAULT_STOP_STEP=5 "
+                                  "TRAINYARD_FAULT_STOP_MICROBATCH=1 " +
+                                      mpirun(2) + TRAINYARD_BINARY + " train " + job_ + forever + " --run-dir " +
+                                      path("stopped"),
+                                  120);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(stopped.code, 0) << stopped.output;
+  // Start-up and 5 steps take a few seconds; then the 3 s timeout, + 5 s to wind down.
+  EXPECT_LT(seconds, 30) << stopped.output;
+  EXPECT_TRUE(std::regex_search(stopped.output,
+                                std::regex("pipeline stage 0 of 2 \\(replica 0, rank 0\\): (backward|forward|receive "
+                                           "gradient|send activation) mb [0-9]+ with stage 1: .*")))
+      << stopped.output;
+  EXPECT_EQ(run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + path("stopped") + "'", 10).output, "");
+  ShellResult killed = run_shell("env TRAINYARD_FAULT_KILL_RANK=1 TRAINYARD_FAULT_KILL_STEP=5 " + mpirun(2) +
+                                     TRAINYARD_BINARY + " train " + job_ + forever + " --run-dir " + path("killed"),
+                                 120);
+  EXPECT_NE(killed.code, 0) << killed.output;
+  EXPECT_EQ(run_shell("pgrep -f 'trainyard train .*[-]-run-dir " + path("killed") + "'", 10).output, "");
+}
+
+}  // namespace
+}  // namespace ty
