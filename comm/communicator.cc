@@ -214,4 +214,13 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::split(int color, int
   return child;
 }
 
+absl::Status allreduce_values(Communicator& comm, std::vector<double>& values, ReduceOp op) {
+  if (values.empty()) return absl::OkStatus();
+  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(values.size())}, DType::kF64);
+  for (size_t i = 0; i < values.size(); ++i) t.set(static_cast<int64_t>(i), values[i]);
+  if (absl::Status st = comm.allreduce_now(t, op); !st.ok()) return st;
+  for (size_t i = 0; i < values.size(); ++i) values[i] = t.at(static_cast<int64_t>(i));
+  return absl::OkStatus();
+}
+
 }  // namespace ty

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,6 +62,11 @@ using CommHandlePtr = std::unique_ptr<CommHandle>;
 
 // A handle that completed (or failed) before it started.
 CommHandlePtr done_handle(absl::Status status);
+
+class Communicator;
+// Reduces host values over the ranks of `comm` in place (metrics, decisions every rank
+// must share), as one f64 allreduce_now.
+absl::Status allreduce_values(Communicator& comm, std::vector<double>& values, ReduceOp op);
 
 class Communicator {
  public:

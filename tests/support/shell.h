@@ -37,6 +37,11 @@ inline ShellResult run_shell(const std::string& cmd, int timeout_s) {
 
 // `trainyard data import idx` of Debian's Fashion-MNIST `split` ("train" or "t10k") into
 // shards PREFIX-NNNNN.tyshard of about `shard_mb` MiB (TRAINYARD_BINARY: the binary).
+// The prefix of a command that mpirun starts on `np` local ranks (as root, more ranks than cores).
+inline std::string mpirun(int np) {
+  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " ";
+}
+
 inline ShellResult import_fashion_mnist(const std::string& binary, const std::string& split, const std::string& prefix,
                                         int shard_mb) {
   const std::string data = "/usr/share/datasets/fashion-mnist/" + split;

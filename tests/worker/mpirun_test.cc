@@ -16,8 +16,6 @@
 namespace ty {
 namespace {
 
-std::string mpirun(int np) { return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " "; }
-
 // SGD with momentum: its update is linear in the gradient, so the rounding differences of
 // summing a batch in N parts stay at float level. (Adam divides by sqrt(v) and turns the
 // ~1e-7 differences of near-zero gradients into whole-lr steps; the losses then agree to

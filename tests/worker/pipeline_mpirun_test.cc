@@ -16,8 +16,6 @@
 namespace ty {
 namespace {
 
-std::string mpirun(int np) { return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(np) + " "; }
-
 // An 8-layer MLP (flatten, then linear and relu × 3, linear): room for 4 stages. SGD with
 // momentum keeps float-level differences at float level (see mpirun_test.cc).
 class PipelineMpirun : public TempDirTest {

@@ -75,17 +75,12 @@ void to_device(Context& ctx, Batch& batch) {
 
 absl::Status DataParallel::end_backward() { return bucketer_ ? bucketer_->finish_step() : absl::OkStatus(); }
 
-absl::Status DataParallel::reduce(std::vector<double>& values, ReduceOp op) {
-  if (!host_ || values.empty()) return absl::OkStatus();
-  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(values.size())}, DType::kF64);
-  for (size_t i = 0; i < values.size(); ++i) t.set(static_cast<int64_t>(i), values[i]);
-  TY_RETURN_IF_ERROR(host_->allreduce_now(t, op));
-  for (size_t i = 0; i < values.size(); ++i) values[i] = t.at(static_cast<int64_t>(i));
-  return absl::OkStatus();
+absl::Status DataParallel::sum(std::vector<double>& values) {
+  return host_ ? allreduce_values(*host_, values, ReduceOp::kSum) : absl::OkStatus();
 }
-
-absl::Status DataParallel::sum(std::vector<double>& values) { return reduce(values, ReduceOp::kSum); }
-absl::Status DataParallel::max(std::vector<double>& values) { return reduce(values, ReduceOp::kMax); }
+absl::Status DataParallel::max(std::vector<double>& values) {
+  return host_ ? allreduce_values(*host_, values, ReduceOp::kMax) : absl::OkStatus();
+}
 
 std::string DataParallel::describe() const {
   if (!bucketer_) return "";

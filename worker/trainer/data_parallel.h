@@ -37,7 +37,6 @@ class DataParallel final : public Strategy {
   void begin_local_backward();
 
  private:
-  absl::Status reduce(std::vector<double>& values, ReduceOp op);
   Communicator* host_;                    // null: one process
   std::unique_ptr<Communicator> device_;  // NCCL on GPUs
   size_t bucket_bytes_;

@@ -121,7 +121,6 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
   const auto t0 = Clock::now();
   const int m = static_cast<int>(batches.size());
   TY_ASSIGN_OR_RETURN(const pipeline::Schedule* sc, schedule_for(m));
-  last_microbatches_ = m;
   // (Rows counted up front: a batch is dropped once its stage is done with it.)
   std::vector<int64_t> mb_rows;
   int64_t rows = 0;
@@ -250,17 +249,12 @@ absl::Status PipelineParallel::measure(Context& ctx, Model& model, Task& task, B
   return wait(handles, Action{ActionKind::kSendActivation, 0});
 }
 
-absl::Status PipelineParallel::reduce(std::vector<double>& values, ReduceOp op) {
-  if (values.empty()) return absl::OkStatus();
-  Tensor t = Tensor::empty(host_memory(), {static_cast<int64_t>(values.size())}, DType::kF64);
-  for (size_t i = 0; i < values.size(); ++i) t.set(static_cast<int64_t>(i), values[i]);
-  TY_RETURN_IF_ERROR(world_.allreduce_now(t, op));
-  for (size_t i = 0; i < values.size(); ++i) values[i] = t.at(static_cast<int64_t>(i));
-  return absl::OkStatus();
+absl::Status PipelineParallel::sum(std::vector<double>& values) {
+  return allreduce_values(world_, values, ReduceOp::kSum);
 }
-
-absl::Status PipelineParallel::sum(std::vector<double>& values) { return reduce(values, ReduceOp::kSum); }
-absl::Status PipelineParallel::max(std::vector<double>& values) { return reduce(values, ReduceOp::kMax); }
+absl::Status PipelineParallel::max(std::vector<double>& values) {
+  return allreduce_values(world_, values, ReduceOp::kMax);
+}
 
 absl::StatusOr<std::optional<double>> PipelineParallel::take_bubble_fraction() {
   std::vector<double> idle{step_s_ > 0 ? std::max(0.0, 1.0 - busy_s_ / step_s_) : 0.0};

@@ -77,7 +77,6 @@ class PipelineParallel final : public Strategy {
                      std::vector<Tensor>& into, std::vector<CommHandlePtr>& handles);
   // Waits for `handles`, an error naming the stage, the action and the micro-batch.
   absl::Status wait(std::vector<CommHandlePtr>& handles, const pipeline::Action& action);
-  absl::Status reduce(std::vector<double>& values, ReduceOp op);
 
   Communicator& world_;
   PipelineLayout layout_;
@@ -89,7 +88,6 @@ class PipelineParallel final : public Strategy {
   std::vector<Shape> inputs_, outputs_;
   std::map<int, pipeline::Schedule> schedules_;
   double busy_s_ = 0, step_s_ = 0;  // this epoch: computing, and whole steps
-  int last_microbatches_ = 0;
 };
 
 }  // namespace ty

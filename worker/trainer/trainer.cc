@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "comm/gpu_communicator.h"
@@ -176,62 +175,19 @@ absl::Status Trainer::make_strategy() {
   return absl::OkStatus();
 }
 
-absl::Status Trainer::plan_pipeline(const Shape& sample_shape) {
-  if (comm_ == nullptr)
-    return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.stages: ", spec_.parallel.pipeline.stages,
-                                                   " stages need at least as many ranks; this job has 1 (launch it "
-                                                   "with mpirun -np, srun -n or submit --ranks)"));
+absl::StatusOr<Trainer::ShapeModel> Trainer::shape_model(const Shape& sample_shape) {
   ContextOptions o;
   o.shape_only = true;
   o.threads = ctx_->threads();
-  Context sizing(o);
-  TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> shapes,
-                      build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
-  TY_ASSIGN_OR_RETURN(LayerFacts facts, layer_facts(std::move(shapes)));
-  std::vector<double> times;
-  if (spec_.parallel.pipeline.partition.kind == PartitionKind::kTime) {
-    // Rank 0 times each layer on a micro-batch's rows; every rank cuts by its figures.
-    const int64_t stages = spec_.parallel.pipeline.stages;
-    const int64_t rows = std::max<int64_t>(
-        1, spec_.data.batch_size / (comm_->size() / stages) / spec_.parallel.pipeline.microbatches_or_default());
-    Tensor shared = Tensor::empty(host_memory(), {static_cast<int64_t>(facts.params.size())}, DType::kF64);
-    shared.zero();
-    absl::Status timed_ok;
-    if (comm_->rank() == 0) {
-      absl::StatusOr<std::unique_ptr<Model>> timed =
-          build_model(*ctx_, spec_.model, sample_shape, data_.outputs, spec_.train.seed);
-      absl::StatusOr<LayerFacts> timed_facts = timed.ok() ? layer_facts(std::move(*timed)) : timed.status();
-      if (timed_facts.ok()) {
-        const std::vector<double> mine = layer_times(*ctx_, *timed_facts, sample_shape, rows);
-        for (size_t i = 0; i < mine.size(); ++i) shared.set(static_cast<int64_t>(i), mine[i]);
-      } else {
-        timed_ok = timed_facts.status();
-        shared.set(0, -1.0);  // every rank learns that the timing failed
-      }
-    }
-    TY_RETURN_IF_ERROR(comm_->allreduce_now(shared, ReduceOp::kSum));
-    if (!timed_ok.ok()) return timed_ok;
-    if (shared.numel() > 0 && shared.at(0) < 0)
-      return absl::AbortedError("parallel.pipeline.partition: time: rank 0 failed to time the layers (its error says why)");
-    for (int64_t i = 0; i < shared.numel(); ++i) times.push_back(shared.at(i));
-  }
-  TY_ASSIGN_OR_RETURN(stage_plan_, plan_stages(spec_.parallel.pipeline, facts, sample_shape, times));
-  return absl::OkStatus();
-}
-
-absl::Status Trainer::keep_my_stage() {
-  TY_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Model>> stages, Model::cut(std::move(model_), stage_plan_.cuts));
-  model_ = std::move(stages[static_cast<size_t>(my_stage())]);
-  return absl::OkStatus();
+  ShapeModel out;
+  out.ctx = std::make_unique<Context>(o);
+  TY_ASSIGN_OR_RETURN(out.model, build_model(*out.ctx, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
+  return out;
 }
 
 absl::Status Trainer::check_memory(const Shape& sample_shape) {
-  ContextOptions o;
-  o.shape_only = true;
-  o.threads = ctx_->threads();
-  Context sizing(o);
-  TY_ASSIGN_OR_RETURN(std::unique_ptr<Model> shapes,
-                      build_model(sizing, spec_.model, sample_shape, data_.outputs, spec_.train.seed));
+  TY_ASSIGN_OR_RETURN(ShapeModel sized, shape_model(sample_shape));
+  std::unique_ptr<Model>& shapes = sized.model;
   const int64_t world = comm_ ? comm_->size() : 1;
   if (pipelined_) {  // this rank's stage, all of its replica's share of a batch live (GPipe's worst)
     TY_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Model>> stages, Model::cut(std::move(shapes), stage_plan_.cuts));
@@ -454,29 +410,6 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   }
   if (log && !log->status().ok()) return log->status();
   if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
-  return absl::OkStatus();
-}
-
-absl::Status Trainer::save_whole_weights() {
-  const PipelineLayout& l = static_cast<PipelineParallel&>(*strategy_).layout();
-  auto part = [&](int s) { return absl::StrCat(run_dir_, "/weights.stage-", s, ".bin"); };
-  absl::Status mine;
-  if (l.replica == 0) mine = save_weights(part(l.stage), saved_state());
-  std::vector<double> failed{mine.ok() ? 0.0 : 1.0};
-  TY_RETURN_IF_ERROR(strategy_->sum(failed));  // (also: every part is written before rank 0 reads)
-  if (!mine.ok()) return mine;
-  if (failed[0] > 0) return absl::AbortedError("another pipeline stage failed to write its part of weights.bin");
-  if (!leader()) return absl::OkStatus();
-  NamedTensors whole;
-  std::set<std::string> seen;
-  for (int s = 0; s < l.stages; ++s) {
-    TY_ASSIGN_OR_RETURN(auto loaded, load_weights(part(s)));
-    // In the stages' order (by name within each part, as the file keeps them).
-    for (auto& [name, tensor] : loaded)
-      if (seen.insert(name).second) whole.emplace_back(name, tensor);
-  }
-  TY_RETURN_IF_ERROR(save_weights(weights_path(), whole));
-  for (int s = 0; s < l.stages; ++s) std::filesystem::remove(part(s));
   return absl::OkStatus();
 }
 

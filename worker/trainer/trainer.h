@@ -65,7 +65,14 @@ class Trainer {
   // Sizes the model on a shape-only Context (no memory spent) and fails with the estimate
   // when training it would not fit this rank's memory (memory_estimate.h).
   absl::Status check_memory(const Shape& sample_shape);
-  // Pipelines: where the model is cut (stage_plan_), from a shape-only copy (and, for the
+  // A shape-only copy of the whole model (no memory spent), with the Context it lives on
+  // (declared first, so that it outlives the model).
+  struct ShapeModel {
+    std::unique_ptr<Context> ctx;
+    std::unique_ptr<Model> model;
+  };
+  absl::StatusOr<ShapeModel> shape_model(const Shape& sample_shape);
+  // Pipelines (trainer_pipeline.cc): where the model is cut (stage_plan_), from a shape-only copy (and, for the
   // `time` partition, layer times rank 0 measures and shares).
   absl::Status plan_pipeline(const Shape& sample_shape);
   // Pipelines: replaces model_ (whole) with this rank's stage.
