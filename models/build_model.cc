@@ -64,7 +64,7 @@ absl::Status add_mlp_or_cnn(LayerBuild& b, const ModelSpec& spec, const Shape& i
   for (size_t i = 0; i < spec.hidden.size(); ++i) {
     TY_RETURN_IF_ERROR(add_linear(b, absl::StrCat("model.hidden[", i, "]"), spec.hidden[i], net));
     add_activation(net, spec.activation);
-    TY_RETURN_IF_ERROR(add_dropout("model.dropout", spec.dropout, net));
+    TY_RETURN_IF_ERROR(add_dropout(b, "model.dropout", spec.dropout, net));
   }
   return add_linear(b, "outputs", outputs, net);
 }

@@ -20,6 +20,7 @@ struct LayerBuild {
   InitRng& rng;
   DType dtype = DType::kF32;
   bool sync_batch_norm = false;  // model.sync_batch_norm
+  uint32_t dropout_layers = 0;   // built so far: the next one's index (models/layers/dropout.h)
 };
 
 // Appends the layer `spec` (spec key `key`, e.g. "model.layers[2]", for errors) to `seq`,

@@ -41,8 +41,7 @@ Context::Context(const ContextOptions& options, std::unique_ptr<DeviceRuntime> d
       device_(std::move(device)),
       allocator_(device_              ? device_->allocator
                  : options.shape_only ? std::shared_ptr<Allocator>(std::make_shared<ShapeOnlyAllocator>())
-                                      : std::make_shared<CachingHostAllocator>()),
-      dropout_rng_(options.seed, options.dropout_stream) {
+                                      : std::make_shared<CachingHostAllocator>()) {
   omp_set_num_threads(threads_);
   if (device_) {
     backends_.push_back(std::move(device_->kernels));

@@ -1,5 +1,5 @@
 // Context: everything an op needs to run, passed explicitly (no globals): the device, the
-// allocator, the kernel backends, the intra-op thread count, the RNG stream for dropout, and
+// allocator, the kernel backends, the intra-op thread count, the key of dropout masks, and
 // the autograd tape that records ops (none: inference, nothing recorded). On a CUDA device
 // every op's work is queued on the Context's compute stream; nothing waits for the device
 // except reading values on the host (Tensor::host/item/at) and synchronize().
@@ -12,7 +12,6 @@
 #include "absl/status/statusor.h"
 #include "runtime/allocator.h"
 #include "runtime/backend/kernels.h"
-#include "runtime/philox.h"
 
 namespace ty {
 
@@ -26,7 +25,6 @@ struct ContextOptions {
   // Tensors with shapes and no data (ShapeOnlyAllocator), on the host: for sizing a model
   // before building it for real. No kernels: an op throws KernelMissing.
   bool shape_only = false;
-  uint64_t dropout_stream = 1;         // distinct per data-parallel rank
   bool allow_tf32 = false;             // CUDA: TF32 tensor cores for f32 matmul and convolution
   bool benchmark_convolutions = true;  // CUDA: time cuDNN's algorithms on each new shape
   // CUDA mixed precision: kBF16 or kF16 rounds the inputs of matrix products and
@@ -35,6 +33,15 @@ struct ContextOptions {
 };
 
 struct DeviceRuntime;
+
+// What a dropout mask is drawn from besides the seed and the layer (ops::dropout): the
+// optimizer step and the batch's first sample, as a position in the epoch's order (the
+// batch's rows are the positions after it). The trainer sets them before each batch's
+// forward; no state carries from one mask to the next.
+struct DropoutKey {
+  uint64_t step = 0;
+  uint64_t first_sample = 0;
+};
 
 class Context {
  public:
@@ -77,7 +84,8 @@ class Context {
   Tape* tape() const { return tape_; }
   void set_tape(Tape* tape) { tape_ = tape; }
 
-  RngStream& dropout_rng() { return dropout_rng_; }
+  uint64_t seed() const { return options_.seed; }
+  DropoutKey& dropout_key() { return dropout_key_; }
 
   // (optional) Sums a tensor over the ranks of a data-parallel job, in place; set by the
   // trainer for synchronized batch norm. Unset: one rank.
@@ -95,7 +103,7 @@ class Context {
   std::vector<std::unique_ptr<KernelBackend>> backends_;  // in order of preference
   std::vector<std::unique_ptr<Kernels>> kernels_;         // per DType
   Tape* tape_ = nullptr;
-  RngStream dropout_rng_;
+  DropoutKey dropout_key_;
   CrossRankSum cross_rank_sum_;
 };
 

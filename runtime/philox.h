@@ -28,24 +28,11 @@ class Philox {
   uint64_t stream_;
 };
 
-// A position in a Philox sequence that hands out disjoint ranges to consumers in order
-// (dropout calls, shuffles). Its state is one integer, saved with checkpoints.
-class RngStream {
- public:
-  RngStream(uint64_t seed, uint64_t stream) : philox_(seed, stream) {}
-  // Reserves `n` numbers and returns the index of the first.
-  uint64_t take(uint64_t n) {
-    uint64_t first = offset_;
-    offset_ += (n + 3) / 4 * 4;
-    return first;
-  }
-  const Philox& philox() const { return philox_; }
-  uint64_t offset() const { return offset_; }
-  void set_offset(uint64_t o) { offset_ = o; }
-
- private:
-  Philox philox_;
-  uint64_t offset_ = 0;
-};
+// The stream of dropout layer `layer` (its index among the model's dropout layers) at
+// optimizer step `step` (below 2^48): apart from the other streams drawn from the seed
+// (parameter init, sample order), which stay below 2^48.
+inline uint64_t dropout_stream(uint64_t layer, uint64_t step) {
+  return ((layer + 1) << 48) | (step & ((uint64_t{1} << 48) - 1));
+}
 
 }  // namespace ty

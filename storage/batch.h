@@ -37,9 +37,14 @@ class Batch {
   // Samples in the batch: the first dimension of its fields (0 when it has none).
   int64_t rows() const;
   std::vector<std::pair<std::string, Tensor>>& fields() { return fields_; }
+  // Where row 0 stands in the epoch's sample order (the rows after it follow in order): with
+  // the step, what keys the batch's dropout masks (runtime/context.h, DropoutKey).
+  int64_t first_sample() const { return first_sample_; }
+  void set_first_sample(int64_t position) { first_sample_ = position; }
 
  private:
   std::vector<std::pair<std::string, Tensor>> fields_;
+  int64_t first_sample_ = 0;
 };
 
 // A dataset's sample fields: "x" f32 (sample shape), and "y": i32 () class labels or

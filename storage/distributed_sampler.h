@@ -32,6 +32,7 @@ class DistributedSampler {
   int64_t dataset_size() const { return n_; }
   int64_t global_batch() const { return batch_; }
   int world() const { return world_; }
+  int rank() const { return rank_; }
   // Where `rank`'s samples of `step` lie in the epoch's order (no permutation needed).
   BatchShare share(int64_t step, int rank) const;
   // The rank whose share holds `position` of the epoch's order, or -1 for a position no

@@ -189,13 +189,14 @@ void HostKernels::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stre
     T* M = mask.data<T>();
     T* Y = y.data<T>();
     const T* X = x.data<T>();
-    for (int64_t b = 0; b < n; b += 4) {
-      auto r = rng.block((first + b) / 4);
-      for (int64_t j = 0; j < 4 && b + j < n; ++j) {
-        const float u = philox_unit_float(r[j]);
-        M[b + j] = u >= p ? scale : T(0);
-        Y[b + j] = X[b + j] * M[b + j];
-      }
+    // Number first + i is word (first + i) % 4 of block (first + i) / 4.
+    std::array<uint32_t, 4> r{};
+    uint64_t block = ~uint64_t{0};
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t number = first + static_cast<uint64_t>(i);
+      if (number / 4 != block) r = rng.block(block = number / 4);
+      M[i] = philox_unit_float(r[number % 4]) >= p ? scale : T(0);
+      Y[i] = X[i] * M[i];
     }
   });
 }

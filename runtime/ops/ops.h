@@ -43,9 +43,13 @@ inline Var sigmoid(Context& ctx, const Var& x) { return activation(ctx, x, Eltwi
 Var softmax(Context& ctx, const Var& x);
 Var log_softmax(Context& ctx, const Var& x);
 
-// Zeroes each element with probability p and scales the rest by 1/(1-p) when training;
-// the mask comes from ctx.dropout_rng() (Philox), so it is reproducible from the seed.
-Var dropout(Context& ctx, const Var& x, float p, bool training);
+// Zeroes each element with probability p and scales the rest by 1/(1-p) when training.
+// The mask is keyed, not drawn in turn: element e of row r (x is (N, ...), S elements a
+// row) takes Philox(seed, dropout_stream(layer, key.step)) number (key.first_sample + r) *
+// S + e, with `key` ctx.dropout_key(). A sample's mask therefore depends on the seed, the
+// step, the layer and the sample's position alone: not on the ranks, the micro-batches or
+// the pipeline stages it passes through, nor on what ran before.
+Var dropout(Context& ctx, const Var& x, float p, bool training, uint32_t layer);
 
 // The same values in another memory layout (see Layout); identity when already there.
 Var to_layout(Context& ctx, const Var& x, Layout layout);

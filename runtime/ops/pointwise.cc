@@ -1,6 +1,10 @@
 // Activations, softmax, dropout, reshape/flatten, add, concat, sum, mean.
 #include "runtime/ops/ops.h"
 
+#include <algorithm>
+
+#include "runtime/philox.h"
+
 namespace ty::ops {
 
 Var activation(Context& ctx, const Var& x, Eltwise kind, float alpha) {
@@ -29,18 +33,21 @@ Var softmax_impl(Context& ctx, const Var& x_in, bool log) {
 Var softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, false); }
 Var log_softmax(Context& ctx, const Var& x) { return softmax_impl(ctx, x, true); }
 
-Var dropout(Context& ctx, const Var& x_in, float p, bool training) {
+Var dropout(Context& ctx, const Var& x_in, float p, bool training, uint32_t layer) {
   CHECK(p >= 0.f && p < 1.f) << "dropout probability " << p;
   if (!training || p == 0.f) return x_in;
-  // Philox number i masks element i in the plain order, so every backend and layout draws
-  // the same mask for the same element.
+  // Numbers in the plain order, so every backend and layout draws the same mask for the
+  // same element.
   const Var x = plain(ctx, x_in);
-  const uint64_t first = ctx.dropout_rng().take(x.value().numel());
-  const Philox& rng = ctx.dropout_rng().philox();
+  const int64_t rows = x.value().shape().empty() ? 1 : x.value().shape()[0];
+  const uint64_t per_row = static_cast<uint64_t>(x.value().numel() / std::max<int64_t>(rows, 1));
+  const DropoutKey& key = ctx.dropout_key();
+  const uint64_t first = key.first_sample * per_row;
+  const uint64_t stream = dropout_stream(layer, key.step);
   // mask holds 0 or 1/(1-p); y = x * mask.
   Tensor mask = x.value().empty_like();
   Tensor y = x.value().empty_like();
-  ctx.kernels(x.dtype()).pointwise().dropout(x.value(), p, rng.seed(), rng.stream(), first, mask, y);
+  ctx.kernels(x.dtype()).pointwise().dropout(x.value(), p, ctx.seed(), stream, first, mask, y);
   return record_op(ctx, {x}, Var(y), [&ctx, x, mask](const Tensor& dy) {
     Tensor dx = dy.empty_like();
     ctx.kernels(dy.dtype()).pointwise().mul(dy, mask, dx);

@@ -338,6 +338,7 @@ absl::Status ShardStream::next(Batch& batch) {
   batch = Batch();
   batch.set("x", std::move(b.x));
   if (b.y.defined()) batch.set("y", std::move(b.y));
+  batch.set_first_sample(sampler_.share(next_seq_ % steps_per_epoch(), options_.rank).first);
   out_.erase(next_seq_++);
   out_space_cv_.notify_all();
   return absl::OkStatus();

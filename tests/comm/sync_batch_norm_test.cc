@@ -5,6 +5,7 @@
 #include "comm/inprocess/inprocess_communicator.h"
 #include "gtest/gtest.h"
 #include "runtime/ops/ops.h"
+#include "runtime/philox.h"
 
 namespace ty {
 namespace {

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "models/model.h"
 #include "runtime/ops/ops.h"
+#include "runtime/philox.h"
 
 namespace ty {
 namespace {

@@ -63,14 +63,14 @@ TEST(Philox, NormalHasUnitVariance) {
   EXPECT_NEAR(s2 / n, 1.0, 0.02);
 }
 
-TEST(RngStream, TakesDisjointRangesAndRestoresOffset) {
-  RngStream r(5, 1);
-  uint64_t a = r.take(10), b = r.take(3);
-  EXPECT_EQ(a, 0u);
-  EXPECT_GE(b, 10u);
-  RngStream r2(5, 1);
-  r2.set_offset(r.offset());
-  EXPECT_EQ(r2.take(1), r.take(1));
+TEST(DropoutStream, EachLayerAndStepHasItsOwnAboveTheOtherStreams) {
+  std::set<uint64_t> seen;
+  for (uint64_t layer = 0; layer < 4; ++layer)
+    for (uint64_t step : {uint64_t{0}, uint64_t{1}, uint64_t{1} << 32, (uint64_t{1} << 48) - 1}) {
+      const uint64_t s = dropout_stream(layer, step);
+      EXPECT_GE(s, uint64_t{1} << 48) << "layer " << layer << ", step " << step;
+      EXPECT_TRUE(seen.insert(s).second) << "layer " << layer << ", step " << step;
+    }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "storage/checkpoint.h"
 #include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,7 +35,7 @@ std::string signal_trainer(const std::string& signal_name, const std::string& di
 
 class Checkpoints : public TempDirTest {
  protected:
-  // 3000 samples, batch 128: 24 steps per epoch; dropout so that the RNG state matters.
+  // 3000 samples, batch 128: 24 steps per epoch; dropout, whose masks must continue too.
   std::string job(int max_steps = 40) const {
     return std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
            "/examples/fashion_mnist_mlp.yaml --set train.max_steps=" + std::to_string(max_steps) +
@@ -188,6 +189,36 @@ TEST_F(Checkpoints, ChangedSeedOrScalingAndMissingFieldsAreRefused) {
   ShellResult scaling = run_shell(job(12) + "--set data.normalize=none --run-dir " + dir, 120);
   EXPECT_EQ(scaling.code, 2) << scaling.output;
   EXPECT_NE(scaling.output.find("data.normalize was standardize, is none"), std::string::npos) << scaling.output;
+}
+
+// A checkpoint from before dropout masks were keyed holds the place its rank had reached in
+// one long draw; where that place is past 0, the masks would not continue.
+TEST_F(Checkpoints, OneWithASequentialDropoutOffsetIsRefusedNamingWhy) {
+  const std::string dir = path("run");
+  ASSERT_EQ(run_shell(job(8) + "--run-dir " + dir, 120).code, 0);
+  const FoundCheckpoint found = find_latest_checkpoint(dir);
+  ASSERT_EQ(found.step, 8);
+  auto tensors = load_checkpoint_rank(found, 0);
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
+  auto with_offset = [&](double offset) {
+    NamedTensors out(tensors->begin(), tensors->end());
+    Tensor t = Tensor::empty(host_memory(), {1}, DType::kF64);
+    t.set(0, offset);
+    out.emplace_back("meta.dropout_offset", t);
+    return out;
+  };
+  ASSERT_TRUE(write_checkpoint(dir, 9, 0, 1, with_offset(0), std::chrono::seconds(5), 1).ok());
+  ShellResult unused = run_shell(job(10) + "--run-dir " + dir, 120);  // no mask drawn yet: it continues
+  EXPECT_EQ(unused.code, 0) << unused.output;
+  EXPECT_NE(unused.output.find("resuming from " + dir + "/checkpoints/step-0000000009"), std::string::npos)
+      << unused.output;
+  ASSERT_TRUE(write_checkpoint(dir, 11, 0, 1, with_offset(4096), std::chrono::seconds(5), 2).ok());
+  ShellResult old = run_shell(job(12) + "--run-dir " + dir, 120);
+  EXPECT_EQ(old.code, 2) << old.output;
+  EXPECT_NE(old.output.find("step-0000000011: written by a trainyard that drew dropout masks in sequence (it holds "
+                            "meta.dropout_offset)"),
+            std::string::npos)
+      << old.output;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Pipeline parallelism under a real `mpirun`: GPipe and 1F1B over 2 and 4 stages give the
-// per-step losses of one process accumulating the same micro-batches, bit for bit; a data ×
-// pipeline grid those of data parallelism; a run saved on 2 stages resumes on 1, 2 or 4
-// (or 2 × 2) and continues; a stage frozen mid-step fails every rank with an error naming
+// per-step losses of one process accumulating the same micro-batches, bit for bit, with
+// dropout; a data × pipeline grid those of data parallelism; a run saved on 2 stages
+// resumes on 1, 2 or 4 (or 2 × 2) and continues; a stage frozen mid-step fails every rank with an error naming
 // the stage, the operation and the micro-batch.
 #include <chrono>
 #include <cmath>
@@ -16,15 +16,17 @@
 namespace ty {
 namespace {
 
-// An 8-layer MLP (flatten, then linear and relu × 3, linear): room for 4 stages. SGD with
-// momentum keeps float-level differences at float level (see mpirun_test.cc).
+// An 11-layer MLP (flatten, then linear, relu and dropout 0.2 × 3, linear): room for 4
+// stages, and masks that must not depend on the stages. SGD with momentum keeps
+// float-level differences at float level (see mpirun_test.cc).
 class PipelineMpirun : public TempDirTest {
  protected:
   const std::string job_ = std::string(TRAINYARD_SOURCE_DIR) +
                            "/examples/fashion_mnist_mlp.yaml --set train.max_steps=50 --set log.every_steps=1 "
                            "--set data.batch_size=96 --set data.train_subset=19200 --set validation.fraction=0 "
                            "--set data.test= --set runtime.threads=1 --set model.hidden=[64,64,64] "
-                           "--set optimizer.name=sgd --set optimizer.lr=0.05 --set optimizer.momentum=0.9 "
+                           "--set model.dropout=0.2 --set optimizer.name=sgd --set optimizer.lr=0.05 "
+                           "--set optimizer.momentum=0.9 "
                            "--set parallel.pipeline.microbatches=4 ";
   ShellResult train(int np, const std::string& settings, const std::string& dir, int timeout_s = 300) const {
     return run_shell((np > 1 ? mpirun(np) : "") + TRAINYARD_BINARY + " train " + job_ + settings + " --run-dir " + dir,
@@ -67,7 +69,7 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     // weights.bin is whole: it evaluates as the one-process run's does.
     if (np == 2 && settings.find("1f1b") != std::string::npos) {
       const std::string eval = std::string(TRAINYARD_BINARY) + " eval " + std::string(TRAINYARD_SOURCE_DIR) +
-                               "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --weights ";
+                               "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --set model.dropout=0.2 --weights ";
       ShellResult mine = run_shell(eval + dir + "/weights.bin", 120), theirs = run_shell(eval + path("acc/weights.bin"), 120);
       ASSERT_EQ(mine.code, 0) << mine.output;
       ASSERT_EQ(theirs.code, 0) << theirs.output;

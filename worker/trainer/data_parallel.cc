@@ -42,6 +42,7 @@ absl::StatusOr<Tensor> DataParallel::forward_backward(Context& ctx, Model& model
     // stream; the step's work queues behind it without waiting.
     to_device(ctx, batch);
     TapeScope record(ctx, &tape);
+    ctx.dropout_key().first_sample = static_cast<uint64_t>(batch.first_sample());
     Var loss = task.loss(ctx, model, batch);
     if (k == 1) {
       loss_value = loss.value();

@@ -151,6 +151,7 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
           mb.received.clear();
         }
         TapeScope record(ctx, &mb.tape);
+        ctx.dropout_key().first_sample = static_cast<uint64_t>(batch.first_sample());
         mb.outputs = model.apply(ctx, mb.inputs);
         if (layout_.last()) {
           mb.loss = task.loss_of(ctx, mb.outputs, batch);

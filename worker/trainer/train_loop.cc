@@ -50,6 +50,7 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, int64_t& rows, int64_t& s
     }
     data_wait_s_ += since(t0);
   }
+  p_.ctx.dropout_key().step = static_cast<uint64_t>(step);  // (the strategy sets each batch's sample)
   TY_ASSIGN_OR_RETURN(Tensor loss_value, p_.strategy.forward_backward(p_.ctx, p_.model, p_.task, batches,
                                                                       p_.scaler ? p_.scaler->scale() : 1.0));
   TY_RETURN_IF_ERROR(p_.strategy.end_backward());

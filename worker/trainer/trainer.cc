@@ -107,7 +107,6 @@ absl::Status Trainer::open_device() {
   }
   co.threads = static_cast<int>(spec_.runtime.threads);
   co.seed = spec_.train.seed;
-  co.dropout_stream = 1 + static_cast<uint64_t>(comm_ ? comm_->rank() : 0);
   co.allow_tf32 = spec_.runtime.allow_tf32;
   co.benchmark_convolutions = spec_.runtime.cudnn_benchmark;
   auto ctx = Context::create(co);

@@ -93,7 +93,7 @@ class Trainer {
 
   // Checkpoints (trainer_checkpoint.cc). Everything a checkpoint holds for this rank: model
   // state, optimizer state ("optim."), input standardization, and "meta." position (step,
-  // next epoch and step in epoch, dropout RNG offset, model signature, trajectory). Fills
+  // next epoch and step in epoch, model signature, trajectory). Fills
   // `into`, reusing its buffers where names and sizes match.
   void checkpoint_state(Position next, NamedTensors& into);
   // Resumes from the newest complete checkpoint in the run directory, if any; returns the

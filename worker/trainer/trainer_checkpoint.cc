@@ -34,7 +34,7 @@ std::string tensor_text(const Tensor& t) { return std::string(static_cast<const 
 
 // The fields every checkpoint of this version holds; an older one without them is refused.
 constexpr const char* kRequiredMeta[] = {"meta.model_signature", "meta.trajectory",         "meta.step",
-                                         "meta.next_epoch",      "meta.next_step_in_epoch", "meta.dropout_offset",
+                                         "meta.next_epoch",      "meta.next_step_in_epoch",
                                          "meta.global_batch",    "meta.train_size",         "meta.steps_per_epoch"};
 
 // "key=value" entries of a trajectory text that differ between `saved` and `now`.
@@ -85,7 +85,6 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
   src.emplace_back("meta.next_epoch", scalar(static_cast<double>(next_epoch)));
   src.emplace_back("meta.next_step_in_epoch", scalar(static_cast<double>(next_step_in_epoch)));
-  src.emplace_back("meta.dropout_offset", scalar(static_cast<double>(ctx_->dropout_rng().offset())));
   if (scaler_) {
     src.emplace_back("meta.loss_scale", scalar(scaler_->scale()));
     src.emplace_back("meta.loss_scale_good_steps", scalar(static_cast<double>(scaler_->good_steps())));
@@ -137,6 +136,14 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
     if (!t.count(field))
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
+  // Before masks were keyed (runtime/ops/ops.h, dropout), a rank drew them in sequence and
+  // saved its place; from such a checkpoint the masks would not continue as they began.
+  if (t.count("meta.dropout_offset") && t.at("meta.dropout_offset").at(0) != 0)
+    return absl::FailedPreconditionError(absl::StrCat(
+        found.dir,
+        ": written by a trainyard that drew dropout masks in sequence (it holds meta.dropout_offset); masks are "
+        "keyed by (seed, step, layer, sample) now, so this run would not continue exactly: train into a new "
+        "--run-dir, or finish the run with the trainyard that started it"));
   if (tensor_text(t.at("meta.model_signature")) != whole_signature_)
     return absl::FailedPreconditionError(
         absl::StrCat(found.dir,
@@ -172,7 +179,6 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
         ") pointed at record ", meta("meta.data_record"), " of the training shards; it points at record ", record_now,
         " now: the shards, train.seed or storage.shuffle_window_mb changed (restore them, or use a new --run-dir)"));
   step_ = meta("meta.step");
-  ctx_->dropout_rng().set_offset(static_cast<uint64_t>(meta("meta.dropout_offset")));
   if (scaler_ && t.count("meta.loss_scale") && t.count("meta.loss_scale_good_steps"))
     scaler_->restore(t.at("meta.loss_scale").at(0), meta("meta.loss_scale_good_steps"));
   if (out)

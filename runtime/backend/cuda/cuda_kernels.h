@@ -62,8 +62,8 @@ struct PoolShape {
 void pool_forward(cudaStream_t s, const PoolShape& g, const float* x, float* y, int32_t* argmax);
 void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const int32_t* argmax, float* dx);
 
-// Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (first a
-// multiple of 4), y = x * mask; the CPU's ops::dropout draws the same numbers.
+// Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (any first),
+// y = x * mask; the CPU's ops::dropout draws the same numbers.
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,
                      uint64_t stream, uint64_t first);
 

@@ -89,15 +89,19 @@ void with_kind(Eltwise kind, F f) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
-// One thread per group of four numbers: one Philox block.
+// One thread per group of four elements, numbers first + b .. first + b + 3: one Philox
+// block, or the ends of two where `first` is not a multiple of four.
 __global__ void dropout_kernel(const float* x, float* y, float* mask, int64_t n, float p, float scale, uint64_t seed,
                                uint64_t stream, uint64_t first) {
+  const uint64_t skew = first % 4;
   for (int64_t b = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) * 4; b < n;
        b += int64_t{gridDim.x} * blockDim.x * 4) {
-    uint32_t r[4];
-    philox4x32_10((first + b) / 4, stream, seed, r);
+    uint32_t r[8];
+    const uint64_t block = (first + b) / 4;
+    philox4x32_10(block, stream, seed, r);
+    if (skew != 0) philox4x32_10(block + 1, stream, seed, r + 4);
     for (int j = 0; j < 4 && b + j < n; ++j) {
-      const float m = philox_unit_float(r[j]) >= p ? scale : 0.f;
+      const float m = philox_unit_float(r[skew + j]) >= p ? scale : 0.f;
       mask[b + j] = m;
       y[b + j] = x[b + j] * m;
     }

@@ -26,8 +26,8 @@ class PointwiseKernels {
   // all but the channel axis.
   virtual void add_channel_bias(const Tensor& x, const Tensor& bias, Tensor& y) = 0;
   virtual void channel_sums(const Tensor& x, Tensor& sums) = 0;
-  // mask[i] = 1/(1-p) or 0 from Philox(seed, stream) number first + i (first a multiple of
-  // 4; the same numbers on every backend), y = x * mask.
+  // mask[i] = 1/(1-p) or 0 from Philox(seed, stream) number first + i (any first; the
+  // same numbers on every backend), y = x * mask.
   virtual void dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
                        Tensor& y) = 0;
   // labels i32 (N) in [0, C) -> y (N, C), one-hot rows.

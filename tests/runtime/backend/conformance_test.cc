@@ -213,7 +213,9 @@ TEST_P(Conformance, PointwiseArithmeticAndReductions) {
       [&](Kernels& be, const Place& on) {
         Tensor mask = on(poisoned(x.shape())), y = on(poisoned(x.shape()));
         be.pointwise().dropout(on(x), 0.3f, 11, 5, 4096, mask, y);
-        return std::vector<Tensor>{mask, y};
+        Tensor skewed_mask = on(poisoned(x.shape())), skewed_y = on(poisoned(x.shape()));
+        be.pointwise().dropout(on(x), 0.3f, 11, 5, 4099, skewed_mask, skewed_y);  // not a whole block
+        return std::vector<Tensor>{mask, y, skewed_mask, skewed_y};
       },
       0);
 }

@@ -161,14 +161,16 @@ TEST(CudaKernels, DropoutDrawsTheCpuPhiloxNumbers) {
   const auto x = random_values(n, 7);
   DeviceBuffer dx(x), y(n), mask(n);
   const float p = 0.3f;
-  const uint64_t seed = 42, stream = 3, first = 4096;
-  cuda::dropout_forward(nullptr, dx.p, y.p, mask.p, n, p, seed, stream, first);
-  const auto got_mask = mask.host(), got_y = y.host();
-  Philox rng(seed, stream);
-  for (size_t i = 0; i < n; ++i) {
-    const float want = rng.uniform(first + i) >= p ? 1.f / (1.f - p) : 0.f;
-    ASSERT_EQ(got_mask[i], want) << "element " << i;
-    ASSERT_EQ(got_y[i], x[i] * want) << "element " << i;
+  const uint64_t seed = 42, stream = 3;
+  for (const uint64_t first : {uint64_t{4096}, uint64_t{4099}}) {  // a whole Philox block, and not
+    cuda::dropout_forward(nullptr, dx.p, y.p, mask.p, n, p, seed, stream, first);
+    const auto got_mask = mask.host(), got_y = y.host();
+    Philox rng(seed, stream);
+    for (size_t i = 0; i < n; ++i) {
+      const float want = rng.uniform(first + i) >= p ? 1.f / (1.f - p) : 0.f;
+      ASSERT_EQ(got_mask[i], want) << "element " << i << ", first " << first;
+      ASSERT_EQ(got_y[i], x[i] * want) << "element " << i << ", first " << first;
+    }
   }
 }
 
