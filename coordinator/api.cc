@@ -30,17 +30,25 @@ void error(httplib::Response& res, int status, const std::string& message) { htt
 void error(httplib::Response& res, const absl::Status& st) { http_error(res, st); }
 
 json job_json(const JobRecord& r) {
-  return json{{"id", r.id},           {"name", r.job.name},         {"state", r.state},
-              {"reason", r.reason},   {"ranks", r.job.ranks},       {"priority", r.job.priority},
-              {"submitted_ms", r.submitted_ms}, {"attempt", r.attempt}, {"restarts", r.restarts},
-              {"gpus_per_rank", r.job.gpus_per_rank}, {"run_s", static_cast<double>(r.run_ms(unix_ms())) / 1000.0},
+  return json{{"id", r.id},
+              {"name", r.job.name},
+              {"state", r.state},
+              {"reason", r.reason},
+              {"ranks", r.job.ranks},
+              {"priority", r.job.priority},
+              {"submitted_ms", r.submitted_ms},
+              {"attempt", r.attempt},
+              {"restarts", r.restarts},
+              {"gpus_per_rank", r.job.gpus_per_rank},
+              {"run_s", static_cast<double>(r.run_ms(unix_ms())) / 1000.0},
               {"max_runtime_s", r.job.max_runtime_s}};
 }
 
 // The job id in the route's first match: a positive number, else 400.
 bool job_id(const httplib::Request& req, httplib::Response& res, int64_t& id) {
   const std::string text = req.matches.size() > 1 ? req.matches[1].str() : "";
-  if (!absl::SimpleAtoi(text, &id) || id <= 0 || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (!absl::SimpleAtoi(text, &id) || id <= 0 || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     error(res, 400, "a job id is a positive number");
     return false;
   }
@@ -61,8 +69,8 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
     }
   }
   for (const char* key : {"ranks", "priority"})
-    if (body.contains(key) && (!body[key].is_number_integer() || body[key].get<int64_t>() < -1000000 ||
-                               body[key].get<int64_t>() > 1000000))
+    if (body.contains(key) &&
+        (!body[key].is_number_integer() || body[key].get<int64_t>() < -1000000 || body[key].get<int64_t>() > 1000000))
       return error(res, 400, absl::StrCat("\"", key, "\" is a whole number from -1000000 to 1000000"));
   // The same parser as `trainyard train`: unknown keys, ranges and types, named.
   absl::StatusOr<JobSpec> spec = parse_job_spec(job.spec, job.overrides, "the submitted spec");
@@ -81,6 +89,11 @@ void submit(JobStore& store, const httplib::Request& req, httplib::Response& res
   job.gpus_per_rank = spec->runtime.device == RunDevice::kCuda ? 1 : 0;
   job.max_runtime_s = std::round(static_cast<double>(spec->resources.max_runtime_minutes) * 60000.0) / 1000.0;
   if (job.ranks < 1 || job.ranks > 65536) return error(res, 400, "\"ranks\" is from 1 to 65536");
+  job.pipeline_stages = static_cast<int>(spec->parallel.pipeline.stages);
+  if (job.ranks % job.pipeline_stages != 0)
+    return error(res, 400,
+                 absl::StrCat("ranks ", job.ranks, " is not a multiple of parallel.pipeline.stages ",
+                              job.pipeline_stages, " (ranks = data replicas × stages)"));
   job.name = body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>() : spec->name;
   if (job.name.empty()) job.name = "job";
   if (!valid_run_name(job.name))
@@ -122,33 +135,34 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
   // Each worker holds a connection in its long-polled heartbeat: room for many.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   const std::string expected = "Bearer " + options.token;
-  server.set_pre_routing_handler([expected, token = options.token](const httplib::Request& req,
-                                                                   httplib::Response& res) {
-    if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
-    const std::string given = req.get_header_value("Authorization");
-    bool allowed = token_matches(expected, given);
-    // An attempt's own token opens its rendezvous keys (and nothing else).
-    int64_t job = 0;
-    int attempt = 0;
-    if (rendezvous_path(req.path, job, attempt))
-      allowed = token_matches("Bearer " + attempt_token(token, job, attempt), given) || allowed;
-    if (!allowed) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      error(res, 401, "a valid bearer token is needed (Authorization: Bearer TOKEN)");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (!plain_path(req.path)) {
-      error(res, 400, "a path's segments are 1 to 256 of [A-Za-z0-9._:-], without \"..\"");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  server.set_pre_routing_handler(
+      [expected, token = options.token](const httplib::Request& req, httplib::Response& res) {
+        if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+        const std::string given = req.get_header_value("Authorization");
+        bool allowed = token_matches(expected, given);
+        // An attempt's own token opens its rendezvous keys (and nothing else).
+        int64_t job = 0;
+        int attempt = 0;
+        if (rendezvous_path(req.path, job, attempt))
+          allowed = token_matches("Bearer " + attempt_token(token, job, attempt), given) || allowed;
+        if (!allowed) {
+          res.set_header("WWW-Authenticate", "Bearer");
+          error(res, 401, "a valid bearer token is needed (Authorization: Bearer TOKEN)");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!plain_path(req.path)) {
+          error(res, 400, "a path's segments are 1 to 256 of [A-Za-z0-9._:-], without \"..\"");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   install_rendezvous_routes(server, rendezvous);
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  server.Get("/metrics", [&store, &cluster, runs_dir = options.runs_dir](const httplib::Request&,
-                                                                        httplib::Response& res) {
-    res.set_content(prometheus_text(store, cluster, runs_dir), "text/plain; version=0.0.4");
-  });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/metrics",
+             [&store, &cluster, runs_dir = options.runs_dir](const httplib::Request&, httplib::Response& res) {
+               res.set_content(prometheus_text(store, cluster, runs_dir), "text/plain; version=0.0.4");
+             });
   server.Post("/api/v1/jobs", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
     submit(store, req, res);
     if (res.status == 201) cluster.tick();  // placed now, not at the next tick (up to 100 ms later)
@@ -163,30 +177,32 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     for (const JobRecord& r : *jobs) out.push_back(job_json(r));
     reply(res, 200, json{{"jobs", out}});
   });
-  server.Get(R"(/api/v1/jobs/([^/]*))", [&store, runs_dir = options.runs_dir](const httplib::Request& req,
-                                                                             httplib::Response& res) {
-    int64_t id = 0;
-    if (!job_id(req, res, id)) return;
-    absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
-    if (!job.ok()) return error(res, job.status());
-    if (!*job) return error(res, 404, absl::StrCat("job ", id, ": no such job"));
-    absl::StatusOr<std::vector<Transition>> history = store.history(id);
-    if (!history.ok()) return error(res, history.status());
-    json out = job_json(**job), h = json::array();
-    for (const Transition& t : *history) h.push_back(json{{"at_ms", t.at_ms}, {"state", t.state}, {"cause", t.cause}});
-    out["history"] = h;
-    // What rank 0 last logged (the shared runs directory): step, loss, samples/s, accuracy.
-    if (!runs_dir.empty()) out["progress"] = json::parse(job_progress_json(runs_dir, id));
-    reply(res, 200, out);
-  });
-  server.Post(R"(/api/v1/jobs/([^/]*)/cancel)", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
-    int64_t id = 0;
-    if (!job_id(req, res, id)) return;
-    if (absl::Status st = cluster.cancel(id); !st.ok()) return error(res, st);
-    absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
-    if (!job.ok() || !*job) return error(res, 500, "the job vanished");
-    reply(res, 200, job_json(**job));
-  });
+  server.Get(R"(/api/v1/jobs/([^/]*))",
+             [&store, runs_dir = options.runs_dir](const httplib::Request& req, httplib::Response& res) {
+               int64_t id = 0;
+               if (!job_id(req, res, id)) return;
+               absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
+               if (!job.ok()) return error(res, job.status());
+               if (!*job) return error(res, 404, absl::StrCat("job ", id, ": no such job"));
+               absl::StatusOr<std::vector<Transition>> history = store.history(id);
+               if (!history.ok()) return error(res, history.status());
+               json out = job_json(**job), h = json::array();
+               for (const Transition& t : *history)
+                 h.push_back(json{{"at_ms", t.at_ms}, {"state", t.state}, {"cause", t.cause}});
+               out["history"] = h;
+               // What rank 0 last logged (the shared runs directory): step, loss, samples/s, accuracy.
+               if (!runs_dir.empty()) out["progress"] = json::parse(job_progress_json(runs_dir, id));
+               reply(res, 200, out);
+             });
+  server.Post(R"(/api/v1/jobs/([^/]*)/cancel)",
+              [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
+                int64_t id = 0;
+                if (!job_id(req, res, id)) return;
+                if (absl::Status st = cluster.cancel(id); !st.ok()) return error(res, st);
+                absl::StatusOr<std::optional<JobRecord>> job = store.get(id);
+                if (!job.ok() || !*job) return error(res, 500, "the job vanished");
+                reply(res, 200, job_json(**job));
+              });
   // A rank's output from byte `offset` (at most 1 MiB); X-Trainyard-Next-Offset says where
   // to go on (`logs --follow` polls with it). attempt: the job's current one by default.
   server.Get(R"(/api/v1/jobs/([^/]*)/logs)", [&store, &cluster](const httplib::Request& req, httplib::Response& res) {
@@ -219,8 +235,13 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
   server.Get("/api/v1/workers", [&cluster](const httplib::Request&, httplib::Response& res) {
     json out = json::array();
     for (const WorkerView& w : cluster.workers())
-      out.push_back(json{{"name", w.name}, {"slots", w.slots}, {"busy", w.busy}, {"gpus", w.gpus},
-                         {"busy_gpus", w.busy_gpus}, {"lost", w.lost}, {"seen_s_ago", w.seen_s_ago}});
+      out.push_back(json{{"name", w.name},
+                         {"slots", w.slots},
+                         {"busy", w.busy},
+                         {"gpus", w.gpus},
+                         {"busy_gpus", w.busy_gpus},
+                         {"lost", w.lost},
+                         {"seen_s_ago", w.seen_s_ago}});
     reply(res, 200, json{{"workers", out}});
   });
   server.Post("/api/v1/workers/register", [&cluster](const httplib::Request& req, httplib::Response& res) {
@@ -230,7 +251,8 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
       return error(res, 400, "the body is {\"name\": NAME, \"slots\": N}, N from 0 to 4096");
     const std::string name = body["name"].get<std::string>();
     const int slots = body["slots"].get<int>();
-    if (!valid_run_name(name)) return error(res, 400, "worker name \"" + name + "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    if (!valid_run_name(name))
+      return error(res, 400, "worker name \"" + name + "\": expected [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     if (slots < 0 || slots > 4096) return error(res, 400, "slots: from 0 to 4096");
     // GPUs by the ids CUDA_VISIBLE_DEVICES takes: indices or UUIDs ("GPU-...", "MIG-...").
     std::vector<std::string> gpus;
@@ -238,8 +260,7 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     if (!listed.is_array() || listed.size() > 256) return error(res, 400, "\"gpus\" is a list of at most 256 GPU ids");
     for (const json& g : listed) {
       const std::string id = g.is_string() ? g.get<std::string>() : "";
-      if (!valid_run_name(id) || id.size() > 64 ||
-          std::find(gpus.begin(), gpus.end(), id) != gpus.end())
+      if (!valid_run_name(id) || id.size() > 64 || std::find(gpus.begin(), gpus.end(), id) != gpus.end())
         return error(res, 400, "a GPU id is 1 to 64 of [A-Za-z0-9._-], each once (an index or a UUID)");
       gpus.push_back(id);
     }
@@ -274,10 +295,19 @@ void install_api(httplib::Server& server, JobStore& store, Cluster& cluster, Ren
     if (!orders.ok()) return error(res, orders.status());
     json start = json::array(), kill = json::array();
     for (const RankOrder& o : orders->start)
-      start.push_back(json{{"job", o.job}, {"attempt", o.attempt}, {"rank", o.rank}, {"world_size", o.world_size},
-                           {"local_rank", o.local_rank}, {"local_world_size", o.local_world_size}, {"name", o.name},
-                           {"spec", o.spec}, {"overrides", o.overrides}, {"run_dir", o.run_dir},
-                           {"rendezvous_token", o.rendezvous_token}, {"log", o.log}, {"gpu", o.gpu}});
+      start.push_back(json{{"job", o.job},
+                           {"attempt", o.attempt},
+                           {"rank", o.rank},
+                           {"world_size", o.world_size},
+                           {"local_rank", o.local_rank},
+                           {"local_world_size", o.local_world_size},
+                           {"name", o.name},
+                           {"spec", o.spec},
+                           {"overrides", o.overrides},
+                           {"run_dir", o.run_dir},
+                           {"rendezvous_token", o.rendezvous_token},
+                           {"log", o.log},
+                           {"gpu", o.gpu}});
     for (const KillOrder& k : orders->kill) kill.push_back(json{{"job", k.job}, {"attempt", k.attempt}});
     reply(res, 200, json{{"start", start}, {"kill", kill}});
   });

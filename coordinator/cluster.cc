@@ -16,7 +16,6 @@ std::string how_it_ended(const RankReport& r) {
   return r.exit_code >= 0 ? absl::StrCat("exited ", r.exit_code) : absl::StrCat("killed by signal ", r.signal);
 }
 
-
 }  // namespace
 
 Cluster::Cluster(JobStore& store, Options options)
@@ -154,7 +153,8 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
   // A held exit 3 names a symptom; the rank that died (a signal, exit 1) is the cause. (A
   // rank the coordinator's own kill stopped is not: it was told after the fate was held.)
   if (a.pending && a.pending_peer_loss && r.exit_code != 0 && r.exit_code != 3 && r.exit_code != 143) {
-    a.pending_cause = absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail);
+    a.pending_cause =
+        absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail);
     a.pending_worker = worker;
     a.pending_peer_loss = false;
   }
@@ -175,9 +175,10 @@ void Cluster::on_report(const std::string& worker, const RankReport& r) {
     } else if (r.exit_code == 5) {
       end_attempt(a, kCanceled, absl::StrCat("rank ", r.rank, " exited 5 (canceled)"), false);
     } else {
-      defer_end(a, worker,
-                absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail),
-                r.exit_code == 3);
+      defer_end(
+          a, worker,
+          absl::StrCat("rank ", r.rank, " on ", worker, " ", how_it_ended(r), r.tail.empty() ? "" : ":\n" + r.tail),
+          r.exit_code == 3);
     }
   }
 }
@@ -225,8 +226,7 @@ void Cluster::decide_pending(Attempt& a, bool force_uncounted, const std::string
   const auto now = Clock::now();
   for (const Rank& r : a.ranks) {
     auto w = workers_.find(r.worker);
-    if (r.worker != a.pending_worker && w != workers_.end() &&
-        (w->second.lost || now - w->second.last_seen > kSilent))
+    if (r.worker != a.pending_worker && w != workers_.end() && (w->second.lost || now - w->second.last_seen > kSilent))
       silent = r.worker;
   }
   a.ended = false;  // end_attempt decides it now
@@ -244,8 +244,7 @@ void Cluster::reap() {
     if (!a.pending && std::all_of(a.ranks.begin(), a.ranks.end(), [](const Rank& x) { return x.gone; })) {
       if (options_.attempt_gone) options_.attempt_gone(a.job, a.number);
       it = attempts_.erase(it);
-    }
-    else
+    } else
       ++it;
   }
 }
@@ -323,9 +322,9 @@ void Cluster::tick() {
     if (running.ok())
       for (const JobRecord& j : *running) {
         auto it = attempts_.find({j.id, j.attempt});
-        const bool complete = it != attempts_.end() &&
-                              std::all_of(it->second.ranks.begin(), it->second.ranks.end(),
-                                          [](const Rank& r) { return r.reported || !r.worker.empty(); });
+        const bool complete =
+            it != attempts_.end() && std::all_of(it->second.ranks.begin(), it->second.ranks.end(),
+                                                 [](const Rank& r) { return r.reported || !r.worker.empty(); });
         if (it == attempts_.end()) {
           store_.transition(j.id, kRestarting, "its ranks were not reported after the coordinator restarted")
               .IgnoreError();
@@ -351,8 +350,8 @@ void Cluster::schedule() {
   for (const JobRecord& job : *waiting) {
     // A restart waits until the last attempt's ranks are gone: the old rank 0 may still
     // write its checkpoint and hold the run directory.
-    const auto out = std::find_if(attempts_.begin(), attempts_.end(),
-                                  [&](const auto& kv) { return kv.first.first == job.id; });
+    const auto out =
+        std::find_if(attempts_.begin(), attempts_.end(), [&](const auto& kv) { return kv.first.first == job.id; });
     if (out != attempts_.end()) {
       const std::string reason = absl::StrCat("waiting for attempt ", out->first.second, "'s ranks to end");
       if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
@@ -361,15 +360,17 @@ void Cluster::schedule() {
     }
     std::string reason;
     std::optional<std::vector<RankPlace>> placed =
-        place(job.job.ranks, job.job.ranks_per_worker, capacity_for(job, false), unit_of(job), &reason);
+        place(job.job.ranks, job.job.ranks_per_worker, capacity_for(job, false), unit_of(job), &reason,
+              job.job.pipeline_stages);
     const bool never = !placed && reason.rfind("can never fit", 0) == 0;
-    if (blocked_by != 0 && !never) reason = absl::StrCat("waits for job ", blocked_by, ", ahead of it in the queue");
+    if (blocked_by != 0 && !never)
+      reason = absl::StrCat("waits for job ", blocked_by, ", ahead of it in the queue");
     else if (!placed && !never)
       if (const std::string why = preempt_for(job); !why.empty()) reason = absl::StrCat(reason, "; ", why);
     if (!placed || blocked_by != 0) {
       if (reason != job.reason) store_.set_reason(job.id, reason).IgnoreError();
       if (!never && blocked_by == 0) blocked_by = job.id;  // strict order: nothing overtakes it
-      continue;                                          // (one that can never fit holds up nobody)
+      continue;                                            // (one that can never fit holds up nobody)
     }
     const int attempt = job.attempt + 1;
     Attempt a;

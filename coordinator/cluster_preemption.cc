@@ -13,7 +13,7 @@ std::string Cluster::preempt_for(const JobRecord& job) {
   const char* unit = unit_of(job);
   std::vector<FreeSlots> room = capacity_for(job, /*stopping=*/true);
   // Room once the ranks already told to stop are gone: wait for them, preempt nobody more.
-  if (place(job.job.ranks, job.job.ranks_per_worker, room, unit, &ignored)) {
+  if (place(job.job.ranks, job.job.ranks_per_worker, room, unit, &ignored, job.job.pipeline_stages)) {
     auto it = preempting_.find(job.id);
     return it != preempting_.end() ? it->second : "ranks told to stop will make room";
   }
@@ -43,11 +43,13 @@ std::string Cluster::preempt_for(const JobRecord& job) {
   // Usable room: at most ranks_per_worker of it on any one worker.
   auto usable = [&](const std::vector<FreeSlots>& r) {
     int n = 0;
-    for (const FreeSlots& f : r) n += job.job.ranks_per_worker > 0 ? std::min(f.free, job.job.ranks_per_worker) : f.free;
+    for (const FreeSlots& f : r)
+      n += job.job.ranks_per_worker > 0 ? std::min(f.free, job.job.ranks_per_worker) : f.free;
     return n;
   };
   auto fits = [&](const std::vector<Attempt*>& victims) {
-    return place(job.job.ranks, job.job.ranks_per_worker, with(room, victims), unit, &ignored).has_value();
+    return place(job.job.ranks, job.job.ranks_per_worker, with(room, victims), unit, &ignored, job.job.pipeline_stages)
+        .has_value();
   };
   std::vector<Attempt*> victims;
   for (const JobRecord& r : lower) {

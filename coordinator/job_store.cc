@@ -11,7 +11,6 @@
 namespace ty::coordinator {
 namespace {
 
-
 // A prepared statement, finalized when it goes.
 class Statement {
  public:
@@ -82,7 +81,8 @@ CREATE TABLE IF NOT EXISTS jobs(
   gpus_per_rank INTEGER NOT NULL DEFAULT 0,
   max_runtime_s REAL NOT NULL DEFAULT 0,
   ran_ms INTEGER NOT NULL DEFAULT 0,
-  attempt_started_ms INTEGER NOT NULL DEFAULT 0);
+  attempt_started_ms INTEGER NOT NULL DEFAULT 0,
+  pipeline_stages INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS transitions(
   job INTEGER NOT NULL REFERENCES jobs(id),
@@ -100,16 +100,14 @@ CREATE TABLE IF NOT EXISTS rendezvous(
 
 constexpr const char* kColumns =
     "id, name, spec, overrides, ranks, priority, state, reason, submitted_ms, attempt, restarts, ranks_per_worker, "
-    "max_restarts, gpus_per_rank, max_runtime_s, ran_ms, attempt_started_ms";
+    "max_restarts, gpus_per_rank, max_runtime_s, ran_ms, attempt_started_ms, pipeline_stages";
 
 // Columns added after the first release, for databases made before them.
 constexpr std::pair<const char*, const char*> kAddedColumns[] = {
-    {"ranks_per_worker", "INTEGER NOT NULL DEFAULT 0"},
-    {"max_restarts", "INTEGER NOT NULL DEFAULT 3"},
-    {"gpus_per_rank", "INTEGER NOT NULL DEFAULT 0"},
-    {"max_runtime_s", "REAL NOT NULL DEFAULT 0"},
-    {"ran_ms", "INTEGER NOT NULL DEFAULT 0"},
-    {"attempt_started_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"ranks_per_worker", "INTEGER NOT NULL DEFAULT 0"}, {"max_restarts", "INTEGER NOT NULL DEFAULT 3"},
+    {"gpus_per_rank", "INTEGER NOT NULL DEFAULT 0"},    {"max_runtime_s", "REAL NOT NULL DEFAULT 0"},
+    {"ran_ms", "INTEGER NOT NULL DEFAULT 0"},           {"attempt_started_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"pipeline_stages", "INTEGER NOT NULL DEFAULT 1"},
 };
 
 JobRecord record_of(const Statement& s) {
@@ -132,6 +130,7 @@ JobRecord record_of(const Statement& s) {
   r.job.max_runtime_s = s.real(14);
   r.ran_ms = s.integer(15);
   r.attempt_started_ms = s.integer(16);
+  r.job.pipeline_stages = static_cast<int>(s.integer(17));
   return r;
 }
 
@@ -156,9 +155,7 @@ absl::StatusOr<std::vector<JobRecord>> JobStore::select_jobs(const std::string& 
   }
 }
 
-bool is_final_state(const std::string& state) {
-  return state == kSucceeded || state == kFailed || state == kCanceled;
-}
+bool is_final_state(const std::string& state) { return state == kSucceeded || state == kFailed || state == kCanceled; }
 
 absl::StatusOr<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -208,7 +205,8 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
   const int64_t at = unix_ms();
   Statement ins(db_,
                 "INSERT INTO jobs(name, spec, overrides, ranks, priority, state, reason, submitted_ms, "
-                "ranks_per_worker, max_restarts, gpus_per_rank, max_runtime_s) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "ranks_per_worker, max_restarts, gpus_per_rank, max_runtime_s, pipeline_stages) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   absl::Status st = ins.prepared();
   if (st.ok()) {
     ins.bind(1, job.name)
@@ -222,14 +220,16 @@ absl::StatusOr<int64_t> JobStore::submit(const NewJob& job, const std::string& r
         .bind(9, int64_t{job.ranks_per_worker})
         .bind(10, int64_t{job.max_restarts})
         .bind(11, int64_t{job.gpus_per_rank})
-        .bind_real(12, job.max_runtime_s);
+        .bind_real(12, job.max_runtime_s)
+        .bind(13, int64_t{job.pipeline_stages});
     st = ins.step().status();
   }
   const int64_t id = sqlite3_last_insert_rowid(db_);
   if (st.ok()) {
     Statement tr(db_, "INSERT INTO transitions(job, at_ms, state, cause) VALUES(?, ?, ?, ?)");
     st = tr.prepared();
-    if (st.ok()) st = tr.bind(1, id).bind(2, at).bind(3, std::string(kQueued)).bind(4, std::string("submitted")).step().status();
+    if (st.ok())
+      st = tr.bind(1, id).bind(2, at).bind(3, std::string(kQueued)).bind(4, std::string("submitted")).step().status();
   }
   if (!st.ok()) {
     exec("ROLLBACK").IgnoreError();
@@ -280,9 +280,10 @@ absl::Status JobStore::transition(int64_t id, const std::string& state, const st
   if (!*row) return fail(absl::NotFoundError(absl::StrCat("job ", id, ": no such job")));
   const std::string from = q.text(0);
   if (is_final_state(from))
-    return fail(absl::FailedPreconditionError(absl::StrCat("job ", id, " has already ", from == kSucceeded ? "succeeded"
-                                                                                        : from == kFailed  ? "failed"
-                                                                                                           : "been canceled")));
+    return fail(absl::FailedPreconditionError(absl::StrCat("job ", id, " has already ",
+                                                           from == kSucceeded ? "succeeded"
+                                                           : from == kFailed  ? "failed"
+                                                                              : "been canceled")));
   const int64_t at = unix_ms();
   Statement up(db_, "UPDATE jobs SET state = ?, reason = '' WHERE id = ?");
   Statement tr(db_, "INSERT INTO transitions(job, at_ms, state, cause) VALUES(?, ?, ?, ?)");

@@ -37,8 +37,9 @@ struct NewJob {
   int priority = 0;
   int ranks_per_worker = 0;  // 0: any
   int max_restarts = 3;
-  int gpus_per_rank = 0;      // 1 for runtime.device: cuda
-  double max_runtime_s = 0;   // resources.max_runtime_minutes × 60; 0: none
+  int gpus_per_rank = 0;     // 1 for runtime.device: cuda
+  double max_runtime_s = 0;  // resources.max_runtime_minutes × 60; 0: none
+  int pipeline_stages = 1;   // parallel.pipeline.stages: placed a replica at a time (placement.h)
 };
 
 struct JobRecord {

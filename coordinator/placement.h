@@ -1,6 +1,13 @@
 // Gang placement: all of a job's ranks on workers at once, or none. Ranks are packed onto
 // as few workers as possible (the workers with the most free slots first), consecutive
 // ranks together, so that most traffic stays inside a host.
+//
+// A pipeline job (P stages: rank = replica × P + stage) is placed a replica at a time: its
+// P consecutive stages on one worker where one has room for them all (their activations
+// cross no network), and the replicas spread, each on the worker holding the fewest of the
+// job's replicas so far (then the most free slots), so that a replica group's allreduce
+// spans hosts rather than piling onto one. A replica that fits on no single worker is cut
+// over the workers with the most free slots, in stage order.
 #pragma once
 
 #include <optional>
@@ -24,7 +31,8 @@ struct RankPlace {
 // worker's `unit` ("slots", or "GPUs" for ranks that need one). Without room, nullopt and
 // `reason` says why: "needs 4 slots, 3 free", or "can never fit: ..." when the registered
 // workers could not hold it even if idle.
+// `stages`: a pipeline job's stages (1: none); it divides `ranks`.
 std::optional<std::vector<RankPlace>> place(int ranks, int per_worker, std::vector<FreeSlots> workers,
-                                            const std::string& unit, std::string* reason);
+                                            const std::string& unit, std::string* reason, int stages = 1);
 
 }  // namespace ty::coordinator

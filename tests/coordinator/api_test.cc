@@ -76,15 +76,15 @@ TEST_F(ApiTest, EveryEndpointButHealthzWantsTheToken) {
                                    attempt_token(kToken, id, 2), attempt_token(kToken + "x", id, 1)}) {
     httplib::Client c = client(token);
     SCOPED_TRACE("token '" + token + "'");
-    for (const std::string& path : std::vector<std::string>{"/api/v1/jobs", "/api/v1/jobs/" + job, "/api/v1/jobs/" + job + "/logs",
-                                    "/api/v1/workers", "/metrics", "/api/v1/rendezvous/" + job + "/1",
-                                    "/api/v1/rendezvous/" + job + "/1/ucx/0", "/no/such/route"}) {
+    for (const std::string& path : std::vector<std::string>{
+             "/api/v1/jobs", "/api/v1/jobs/" + job, "/api/v1/jobs/" + job + "/logs", "/api/v1/workers", "/metrics",
+             "/api/v1/rendezvous/" + job + "/1", "/api/v1/rendezvous/" + job + "/1/ucx/0", "/no/such/route"}) {
       auto r = c.Get(path);  // before routing: not even whether a route exists is revealed
       ASSERT_TRUE(r) << path;
       EXPECT_EQ(r->status, 401) << path;
     }
-    for (const std::string& path : std::vector<std::string>{"/api/v1/jobs", "/api/v1/jobs/" + job + "/cancel", "/api/v1/workers/register",
-                                    "/api/v1/workers/heartbeat"})
+    for (const std::string& path : std::vector<std::string>{"/api/v1/jobs", "/api/v1/jobs/" + job + "/cancel",
+                                                            "/api/v1/workers/register", "/api/v1/workers/heartbeat"})
       EXPECT_EQ(c.Post(path, "{}", "application/json")->status, 401) << path;
     EXPECT_EQ(c.Put("/api/v1/rendezvous/" + job + "/1/k", "v", "application/octet-stream")->status, 401);
     EXPECT_EQ(c.Get("/healthz")->status, 200);
@@ -162,18 +162,25 @@ TEST_F(ApiTest, ABadSpecIsRefusedNamingTheKey) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(json::parse(r->body)["error"].get<std::string>().find("train.epochz"), std::string::npos) << r->body;
-  for (const std::string& body : {std::string("not json"), std::string("{\"spec\": 3}"), std::string("[]"),
-                                  json{{"spec", kSpec}, {"ranks", 0}}.dump(), json{{"spec", kSpec}, {"name", "../x"}}.dump()})
+  for (const std::string& body :
+       {std::string("not json"), std::string("{\"spec\": 3}"), std::string("[]"),
+        json{{"spec", kSpec}, {"ranks", 0}}.dump(), json{{"spec", kSpec}, {"name", "../x"}}.dump()})
     EXPECT_EQ(client().Post("/api/v1/jobs", body, "application/json")->status, 400) << body;
+  auto odd = client().Post("/api/v1/jobs",
+                           json{{"spec", kSpec}, {"ranks", 3}, {"overrides", {"parallel.pipeline.stages=2"}}}.dump(),
+                           "application/json");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->status, 400);
+  EXPECT_NE(odd->body.find("ranks 3 is not a multiple of parallel.pipeline.stages 2"), std::string::npos) << odd->body;
   EXPECT_EQ(json::parse(client().Get("/api/v1/jobs")->body)["jobs"].size(), 0u);
 }
 
 TEST_F(ApiTest, HostileIdsAndOversizedBodiesAreRefusedAndTheServerKeepsServing) {
-  for (const char* id : {"..", "%2e%2e", "abc", "-1", "0", "1%00", "99999999999999999999999", "%2fetc%2fpasswd",
-                         "..%2f..%2fetc"}) {
-    for (const std::string& path : {std::string("/api/v1/jobs/") + id, std::string("/api/v1/jobs/") + id + "/logs",
-                                    std::string("/api/v1/rendezvous/") + id + "/1/k",
-                                    std::string("/api/v1/rendezvous/1/") + id + "/k"}) {
+  for (const char* id :
+       {"..", "%2e%2e", "abc", "-1", "0", "1%00", "99999999999999999999999", "%2fetc%2fpasswd", "..%2f..%2fetc"}) {
+    for (const std::string& path :
+         {std::string("/api/v1/jobs/") + id, std::string("/api/v1/jobs/") + id + "/logs",
+          std::string("/api/v1/rendezvous/") + id + "/1/k", std::string("/api/v1/rendezvous/1/") + id + "/k"}) {
       auto r = client().Get(path);
       ASSERT_TRUE(r) << path;
       EXPECT_EQ(r->status, 400) << path << ": " << r->body;

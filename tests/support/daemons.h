@@ -34,8 +34,10 @@ class DaemonsTest : public TempDirTest {
     const std::string log = path("coordinator.log");
     std::remove(log.c_str());
     const std::string listen = url_.empty() ? coordinator_listen_ : url_.substr(url_.find("//") + 2);
-    start("coordinator", coordinator_prefix_ + TRAINYARD_BINARY + " coordinator --listen " + listen + " --state-dir " +
-                             path("state") + " --runs-dir " + path("runs") + coordinator_flags_, log);
+    start("coordinator",
+          coordinator_prefix_ + TRAINYARD_BINARY + " coordinator --listen " + listen + " --state-dir " + path("state") +
+              " --runs-dir " + path("runs") + coordinator_flags_,
+          log);
     std::smatch m;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     std::string text;
@@ -50,8 +52,9 @@ class DaemonsTest : public TempDirTest {
   }
   // A worker; `prefix` runs it elsewhere (`ip netns exec NS `).
   void start_worker(const std::string& name, int slots, const std::string& prefix = "") {
-    start(name, prefix + env() + TRAINYARD_BINARY + " worker --slots " + std::to_string(slots) + " --work-dir " +
-                    path("work-" + name) + " --name " + name,
+    start(name,
+          prefix + env() + TRAINYARD_BINARY + " worker --slots " + std::to_string(slots) + " --work-dir " +
+              path("work-" + name) + " --name " + name,
           path(name + ".log"));
   }
   void kill(const std::string& name, const std::string& signal = "KILL") {
@@ -74,6 +77,19 @@ class DaemonsTest : public TempDirTest {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     return j;
+  }
+  // Polls (bounded) until `n` workers have registered; whether they have.
+  bool wait_for_workers(size_t n, int timeout_s) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < until) {
+      ShellResult r = cli("workers --json");
+      if (r.code == 0) {
+        const nlohmann::json j = nlohmann::json::parse(r.output, nullptr, false);
+        if (j.is_object() && j["workers"].is_array() && j["workers"].size() >= n) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
   }
   // Submits; the job id (submit's last line).
   std::string submit(const std::string& args) {

@@ -5,9 +5,11 @@
 // the stage, the operation and the micro-batch.
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "tests/support/shell.h"
@@ -68,9 +70,11 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     EXPECT_LT(std::stod(bubble[1]), 1.0);
     // weights.bin is whole: it evaluates as the one-process run's does.
     if (np == 2 && settings.find("1f1b") != std::string::npos) {
-      const std::string eval = std::string(TRAINYARD_BINARY) + " eval " + std::string(TRAINYARD_SOURCE_DIR) +
-                               "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --set model.dropout=0.2 --weights ";
-      ShellResult mine = run_shell(eval + dir + "/weights.bin", 120), theirs = run_shell(eval + path("acc/weights.bin"), 120);
+      const std::string eval =
+          std::string(TRAINYARD_BINARY) + " eval " + std::string(TRAINYARD_SOURCE_DIR) +
+          "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --set model.dropout=0.2 --weights ";
+      ShellResult mine = run_shell(eval + dir + "/weights.bin", 120),
+                  theirs = run_shell(eval + path("acc/weights.bin"), 120);
       ASSERT_EQ(mine.code, 0) << mine.output;
       ASSERT_EQ(theirs.code, 0) << theirs.output;
       auto figures = [](const std::string& out) { return out.substr(0, out.find("metrics:")); };
@@ -91,6 +95,51 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     EXPECT_EQ(got[i], dp_losses[i]) << "2 x 2, step " << i + 1;
     EXPECT_NEAR(got[i], whole_batch[i], 1e-5 * std::fabs(whole_batch[i])) << "2 x 2, step " << i + 1;
   }
+}
+
+// The activation bytes each stage's ranks held (the epoch record's "activation_mib"), from
+// the last epoch record of `dir`'s metrics.jsonl.
+std::vector<double> activation_mib(const std::string& dir) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::vector<double> out;
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (std::regex_search(l, m, std::regex(R"("kind":"epoch".*"activation_mib":\[([^\]]*)\])"))) {
+      out.clear();
+      std::stringstream list(m[1].str());
+      for (std::string v; std::getline(list, v, ',');) out.push_back(std::stod(v));
+    }
+  return out;
+}
+
+// 1F1B holds at most min(P - s, M) micro-batches on stage s; GPipe all M. One micro-batch's
+// worth per stage: the same micro-batch (12 rows) alone in a step.
+TEST_F(PipelineMpirun, OneFOneBHoldsAtMostPMinusSMicroBatchesPerStage) {
+  const std::string short_run = " --set train.max_steps=6 ";
+  ShellResult one =
+      train(4, stages(4, "gpipe") + short_run + "--set data.batch_size=12 --set parallel.pipeline.microbatches=1",
+            path("one"));
+  ASSERT_EQ(one.code, 0) << one.output;
+  const std::vector<double> unit = activation_mib(path("one"));
+  ASSERT_EQ(unit.size(), 4u) << one.output;
+  std::map<std::string, std::vector<double>> held;
+  for (const auto& [schedule, live] :
+       std::vector<std::pair<const char*, std::vector<int>>>{{"1f1b", {4, 3, 2, 1}}, {"gpipe", {8, 8, 8, 8}}}) {
+    SCOPED_TRACE(schedule);
+    const std::string dir = path(schedule);
+    ShellResult r = train(4, stages(4, schedule) + short_run + "--set parallel.pipeline.microbatches=8", dir);
+    ASSERT_EQ(r.code, 0) << r.output;
+    held[schedule] = activation_mib(dir);
+    ASSERT_EQ(held[schedule].size(), 4u) << r.output;
+    for (size_t s = 0; s < 4; ++s) {
+      EXPECT_GT(unit[s], 0) << "stage " << s;
+      std::printf("%s stage %zu: %.4f MiB = %.2f micro-batches (bound %d)\n", schedule, s, held[schedule][s],
+                  held[schedule][s] / unit[s], live[s]);
+      EXPECT_LE(held[schedule][s], live[s] * unit[s] * 1.05)
+          << "stage " << s << ": one micro-batch holds " << unit[s] << " MiB";
+    }
+  }
+  for (size_t s = 0; s < 4; ++s) EXPECT_GT(held["gpipe"][s], held["1f1b"][s]) << "stage " << s;
 }
 
 // (A constant learning rate: the first part stops at train.max_steps 20, which would
@@ -129,11 +178,11 @@ TEST_F(PipelineMpirun, ACheckpointOfTwoStagesResumesOnOneTwoOrFourAndOnAGrid) {
 TEST_F(PipelineMpirun, AFrozenOrKilledStageFailsEveryRankNamingStageOperationAndMicroBatch) {
   const std::string forever = stages(2) + " --set train.max_steps=100000 --set comm.timeout_s=3";
   const auto t0 = std::chrono::steady_clock::now();
-  ShellResult stopped = run_shell("env TRAINYARD_FAULT_STOP_RANK=1 TRAINYARD_FAULT_STOP_STEP=5 "
-                                  "TRAINYARD_FAULT_STOP_MICROBATCH=1 " +
-                                      mpirun(2) + TRAINYARD_BINARY + " train " + job_ + forever + " --run-dir " +
-                                      path("stopped"),
-                                  120);
+  ShellResult stopped = run_shell(
+      "env TRAINYARD_FAULT_STOP_RANK=1 TRAINYARD_FAULT_STOP_STEP=5 "
+      "TRAINYARD_FAULT_STOP_MICROBATCH=1 " +
+          mpirun(2) + TRAINYARD_BINARY + " train " + job_ + forever + " --run-dir " + path("stopped"),
+      120);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(stopped.code, 0) << stopped.output;
   // Start-up and 5 steps take a few seconds; then the 3 s timeout, + 5 s to wind down.

@@ -140,7 +140,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "data replicas × P (rank = replica × P + stage)"},
       {"parallel.pipeline.microbatches", JOB(parallel.pipeline.microbatches), closed(0, 65536),
        "micro-batches M each replica's share of a batch is cut into (all flow through one schedule per optimizer "
-       "step, × train.accumulate_steps); 0: 2 × stages (1 on one stage). data.batch_size must divide by M × replicas. With one stage "
+       "step, × train.accumulate_steps); 0: 2 × stages (1 on one stage). data.batch_size must divide by M × replicas. "
+       "With one stage "
        "the micro-batches' gradients add up as with train.accumulate_steps (so a pipeline's run resumes on one stage "
        "exactly)"},
       {"parallel.pipeline.schedule", JOB(parallel.pipeline.schedule), kNone,
@@ -204,6 +205,8 @@ const std::vector<Key<LayerSpec>>& layer_keys() {
       {"size", LAYER(size), closed(1, 64), "pooling window"},
       {"p", LAYER(p), half_open(0, 1), "drop probability"},
       {"slope", LAYER(slope), closed(0, 1), "negative slope"},
+      {"forward_ms", LAYER(forward_ms), closed(0, 60000), "milliseconds its forward waits"},
+      {"backward_ms", LAYER(backward_ms), closed(0, 60000), "milliseconds its backward waits"},
   };
   return keys;
 }

@@ -20,6 +20,12 @@ const std::vector<LayerTypeInfo>& layer_types() {
       {"sigmoid", {}, {}, false, "elementwise logistic sigmoid"},
       {"dropout", {"p"}, {}, false, "zeroes elements with probability p while training"},
       {"flatten", {}, {}, false, "(C, H, W) -> (C*H*W)"},
+      {"sleep",
+       {"forward_ms", "backward_ms"},
+       {},
+       false,
+       "identity that sleeps forward_ms in its forward and backward_ms in its backward: a stage of known cost "
+       "for timing pipelines"},
       {"batchnorm", {}, {}, false, "normalizes each channel over the batch (model.sync_batch_norm: over all ranks)"},
       {"layernorm", {}, {}, false, "normalizes each sample over its last axis"},
       {"residual",

@@ -24,6 +24,8 @@ struct LayerSpec {
   int64_t size = 2;               // pools
   float p = 0.5f;                 // dropout
   float slope = 0.01f;            // leaky_relu
+  float forward_ms = 0.f;         // sleep
+  float backward_ms = 0.f;        // sleep
   std::vector<LayerSpec> layers;  // residual: the body
 };
 
@@ -94,7 +96,7 @@ struct ScheduleSpec {
 
 struct TrainSpec {
   int64_t epochs = 1;
-  int64_t max_steps = 0;  // > 0: stop after this many optimizer steps
+  int64_t max_steps = 0;         // > 0: stop after this many optimizer steps
   int64_t accumulate_steps = 1;  // batches whose gradients add up to one optimizer step
   uint64_t seed = 0;
   LossKind loss = LossKind::kAuto;
@@ -146,7 +148,7 @@ struct RuntimeSpec {
 // its ranks from the launcher).
 struct ResourcesSpec {
   int64_t ranks = 1;
-  int64_t ranks_per_worker = 0;  // 0: any
+  int64_t ranks_per_worker = 0;     // 0: any
   float max_runtime_minutes = 0.f;  // 0: none; past it the job checkpoints and fails
 };
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace ty {
 
@@ -30,11 +31,17 @@ void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
 }
 
 void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
-                       std::optional<double> bubble_fraction) {
+                       const std::optional<PipelineFigures>& pipeline) {
+  std::string extra;
+  if (pipeline) {
+    std::vector<std::string> mib;
+    for (double b : pipeline->activation_bytes) mib.push_back(absl::StrFormat("%.6g", b / (1 << 20)));
+    extra = absl::StrFormat(R"(,"bubble_fraction":%.6g,"activation_mib":[%s])", pipeline->bubble_fraction,
+                            absl::StrJoin(mib, ","));
+  }
   line(absl::StrFormat(
       R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d%s})",
-      epoch, seconds, samples_per_s, data_wait_s, skipped,
-      bubble_fraction ? absl::StrFormat(R"(,"bubble_fraction":%.6g)", *bubble_fraction) : ""));
+      epoch, seconds, samples_per_s, data_wait_s, skipped, extra));
 }
 
 void MetricsLog::checkpoint(int64_t step, double stall_s, int64_t bytes) {

@@ -11,6 +11,18 @@
 
 namespace ty {
 
+// What a pipeline measured over an epoch, for its `epoch` record.
+struct PipelineFigures {
+  // The share of the step time the ranks spent idle waiting on a neighbour (mean over
+  // ranks, against the longest rank's step time, as in comm/pipeline/simulator.h).
+  double bubble_fraction = 0;
+  // [stage]: the most bytes a rank of the stage held for its micro-batches between their
+  // forward and their backward (activations kept for the backward, their receive buffers;
+  // not gradients on their way back), after any action of any step of the epoch but the
+  // process's first.
+  std::vector<double> activation_bytes;
+};
+
 class MetricsLog {
  public:
   static absl::StatusOr<MetricsLog> open(const std::string& path);
@@ -20,9 +32,9 @@ class MetricsLog {
   void train(int64_t step, int64_t epoch, double loss, double lr);
   // `data_wait_s`: time the training thread spent getting batches (included in seconds);
   // `skipped`: corrupt training records skipped so far, all ranks.
-  // `bubble_fraction`: pipelines only.
+  // `pipeline`: pipelines only ("bubble_fraction", "activation_mib" per stage).
   void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
-             std::optional<double> bubble_fraction = std::nullopt);
+             const std::optional<PipelineFigures>& pipeline = std::nullopt);
   // One save: how long the training thread stalled (snapshot and hand-off) for `bytes`.
   void checkpoint(int64_t step, double stall_s, int64_t bytes);
   // At the end: saves written in the background, their bytes and seconds writing.

@@ -1,7 +1,9 @@
 #include "worker/trainer/pipeline_parallel.h"
 
+#include <algorithm>
 #include <chrono>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "worker/trainer/fault_injection.h"
@@ -19,9 +21,9 @@ using pipeline::ActionKind;
 // deliver same-tag messages in order, so the wrap-around is harmless).
 constexpr int kPartsPerTransfer = kMaxStageTensors;
 int tag_of(int microbatch, bool gradient, size_t part) {
-  return static_cast<int>(((static_cast<int64_t>(microbatch) * 2 + (gradient ? 1 : 0)) * kPartsPerTransfer +
-                           static_cast<int64_t>(part)) %
-                          Communicator::kMaxTag);
+  return static_cast<int>(
+      ((static_cast<int64_t>(microbatch) * 2 + (gradient ? 1 : 0)) * kPartsPerTransfer + static_cast<int64_t>(part)) %
+      Communicator::kMaxTag);
 }
 
 Shape with_rows(int64_t rows, const Shape& sample) {
@@ -36,18 +38,19 @@ Shape with_rows(int64_t rows, const Shape& sample) {
 struct PipelineParallel::MicroBatch {
   Tape tape;
   Vars inputs, outputs;
-  Var loss;                        // last stage
-  std::vector<Tensor> received;    // activations in (stage > 0), or gradients of the outputs
-  std::vector<Tensor> sent;        // gradients of the inputs, kept until their sends complete
+  Var loss;                      // last stage
+  std::vector<Tensor> received;  // activations in (stage > 0), or gradients of the outputs
+  std::vector<Tensor> sent;      // gradients of the inputs, kept until their sends complete
   std::vector<CommHandlePtr> receiving, sending;
 };
 
 absl::StatusOr<std::unique_ptr<PipelineParallel>> PipelineParallel::create(
-    Communicator& world, int stages, pipeline::ScheduleKind kind, std::vector<Shape> inputs,
-    std::vector<Shape> outputs, size_t bucket_bytes, const OpenDevice& device) {
+    Communicator& world, int stages, pipeline::ScheduleKind kind, std::vector<Shape> inputs, std::vector<Shape> outputs,
+    size_t bucket_bytes, const OpenDevice& device) {
   if (stages < 1 || world.size() % stages != 0)
     return absl::InvalidArgumentError(absl::StrCat("parallel.pipeline.stages: ", stages, " does not divide the ",
-                                                   world.size(), " ranks of this job (ranks = data replicas × stages)"));
+                                                   world.size(),
+                                                   " ranks of this job (ranks = data replicas × stages)"));
   PipelineLayout l{stages, world.size() / stages, world.rank() % stages, world.rank() / stages};
   TY_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> stage_group, world.split(l.replica, l.stage));
   TY_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> replica_group, world.split(l.stage, l.replica));
@@ -59,9 +62,9 @@ absl::StatusOr<std::unique_ptr<PipelineParallel>> PipelineParallel::create(
     }
   }
   if (l.replicas == 1) replica_group.reset();
-  return std::unique_ptr<PipelineParallel>(new PipelineParallel(
-      world, l, kind, std::move(stage_group), std::move(replica_group), std::move(device_stage),
-      std::move(device_replica), std::move(inputs), std::move(outputs), bucket_bytes));
+  return std::unique_ptr<PipelineParallel>(
+      new PipelineParallel(world, l, kind, std::move(stage_group), std::move(replica_group), std::move(device_stage),
+                           std::move(device_replica), std::move(inputs), std::move(outputs), bucket_bytes));
 }
 
 PipelineParallel::PipelineParallel(Communicator& world, PipelineLayout layout, pipeline::ScheduleKind kind,
@@ -109,11 +112,24 @@ absl::Status PipelineParallel::wait(std::vector<CommHandlePtr>& handles, const A
   if (first.ok()) return first;
   const bool from_next = action.kind == ActionKind::kRecvGradient || action.kind == ActionKind::kSendActivation ||
                          action.kind == ActionKind::kBackward;
-  return absl::Status(first.code(),
-                      absl::StrCat("pipeline stage ", layout_.stage, " of ", layout_.stages, " (replica ",
-                                   layout_.replica, ", rank ", rank(), "): ", pipeline::describe(action),
-                                   " with stage ", from_next ? layout_.stage + 1 : layout_.stage - 1, ": ",
-                                   first.message()));
+  return absl::Status(
+      first.code(), absl::StrCat("pipeline stage ", layout_.stage, " of ", layout_.stages, " (replica ",
+                                 layout_.replica, ", rank ", rank(), "): ", pipeline::describe(action), " with stage ",
+                                 from_next ? layout_.stage + 1 : layout_.stage - 1, ": ", first.message()));
+}
+
+void PipelineParallel::release_sent_gradients(std::vector<MicroBatch>& mbs) {
+  for (MicroBatch& mb : mbs) {
+    if (mb.sent.empty()) continue;
+    bool done = true;
+    for (CommHandlePtr& h : mb.sending) {
+      absl::Status st;
+      done = done && h->test(&st) && st.ok();  // (a failed one stays, for the step's last wait to report)
+    }
+    if (!done) continue;
+    mb.sending.clear();
+    mb.sent.clear();
+  }
 }
 
 absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& model, Task& task,
@@ -132,12 +148,27 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
   std::vector<MicroBatch> mbs(static_cast<size_t>(m));
   Tensor loss_value;  // last stage: the mean loss over the step's samples
   double busy = 0;
+  // What the micro-batches hold: the Context's memory in use after each action, over what
+  // it was before the first (parameters, gradients and optimizer state stay put), less the
+  // gradients still on their way to the previous stage.
+  const Allocator& memory = *ctx.allocator();
+  const double held_before = static_cast<double>(memory.bytes_in_use());
   for (const Action& a : sc->actions[static_cast<size_t>(layout_.stage)]) {
+    release_sent_gradients(mbs);
+    absl::Cleanup held = [&] {
+      if (steps_ == 0) return;  // (the first step also allocates the parameters' gradients)
+      double sending = 0;
+      for (const MicroBatch& b : mbs)
+        for (const Tensor& t : b.sent) sending += static_cast<double>(t.nbytes());
+      activation_bytes_ =
+          std::max(activation_bytes_, static_cast<double>(memory.bytes_in_use()) - held_before - sending);
+    };
     MicroBatch& mb = mbs[static_cast<size_t>(a.microbatch)];
     Batch& batch = batches[static_cast<size_t>(a.microbatch)];
     switch (a.kind) {
       case ActionKind::kRecvActivation:
-        post_receives(ctx, inputs_, mb_rows[static_cast<size_t>(a.microbatch)], prev, tag_of(a.microbatch, false, 0), mb.received, mb.receiving);
+        post_receives(ctx, inputs_, mb_rows[static_cast<size_t>(a.microbatch)], prev, tag_of(a.microbatch, false, 0),
+                      mb.received, mb.receiving);
         break;
       case ActionKind::kForward: {
         maybe_stop_mid_step(rank(), a.microbatch);
@@ -163,8 +194,9 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
               loss_value = mb.loss.value().empty_like();
               loss_value.zero();
             }
-            ctx.kernels(loss_value.dtype()).pointwise().axpby(static_cast<float>(weight), mb.loss.value(), 1.0f,
-                                                               loss_value);
+            ctx.kernels(loss_value.dtype())
+                .pointwise()
+                .axpby(static_cast<float>(weight), mb.loss.value(), 1.0f, loss_value);
           }
         }
         if (layout_.stage == 0) batch = Batch();  // the first stage is done with its inputs
@@ -176,7 +208,8 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
           mb.sending.push_back(transfers().send(mb.outputs[i].value(), next, tag_of(a.microbatch, false, i)));
         break;
       case ActionKind::kRecvGradient: {
-        post_receives(ctx, outputs_, mb_rows[static_cast<size_t>(a.microbatch)], next, tag_of(a.microbatch, true, 0), mb.received, mb.receiving);
+        post_receives(ctx, outputs_, mb_rows[static_cast<size_t>(a.microbatch)], next, tag_of(a.microbatch, true, 0),
+                      mb.received, mb.receiving);
         break;
       }
       case ActionKind::kBackward: {
@@ -216,11 +249,12 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
     }
   }
   for (size_t i = 0; i < mbs.size(); ++i)
-    TY_RETURN_IF_ERROR(wait(mbs[i].sending, Action{layout_.stage > 0 ? ActionKind::kSendGradient
-                                                                      : ActionKind::kSendActivation,
-                                                   static_cast<int>(i)}));
+    TY_RETURN_IF_ERROR(
+        wait(mbs[i].sending,
+             Action{layout_.stage > 0 ? ActionKind::kSendGradient : ActionKind::kSendActivation, static_cast<int>(i)}));
   busy_s_ += busy;
   step_s_ += since(t0);
+  ++steps_;
   return loss_value;
 }
 
@@ -257,11 +291,20 @@ absl::Status PipelineParallel::max(std::vector<double>& values) {
   return allreduce_values(world_, values, ReduceOp::kMax);
 }
 
-absl::StatusOr<std::optional<double>> PipelineParallel::take_bubble_fraction() {
-  std::vector<double> idle{step_s_ > 0 ? std::max(0.0, 1.0 - busy_s_ / step_s_) : 0.0};
-  busy_s_ = step_s_ = 0;
-  TY_RETURN_IF_ERROR(sum(idle));
-  return std::optional<double>(idle[0] / world());
+absl::StatusOr<std::optional<PipelineFigures>> PipelineParallel::take_pipeline_figures() {
+  // One step time for all ranks, as the simulator has it: the last stage's steps end
+  // (P - 1) backwards before the first stage's, and it waits for them after its own.
+  std::vector<double> step{step_s_}, busy{busy_s_};
+  std::vector<double> held(static_cast<size_t>(layout_.stages), 0.0);
+  held[static_cast<size_t>(layout_.stage)] = activation_bytes_;
+  busy_s_ = step_s_ = activation_bytes_ = 0;
+  step.insert(step.end(), held.begin(), held.end());  // (the most over each stage's replicas)
+  TY_RETURN_IF_ERROR(max(step));
+  TY_RETURN_IF_ERROR(sum(busy));
+  PipelineFigures f;
+  f.activation_bytes.assign(step.begin() + 1, step.end());
+  if (step[0] > 0) f.bubble_fraction = std::max(0.0, 1.0 - busy[0] / world() / step[0]);
+  return std::optional<PipelineFigures>(std::move(f));
 }
 
 std::string PipelineParallel::describe() const {

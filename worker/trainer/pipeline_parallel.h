@@ -39,10 +39,9 @@ class PipelineParallel final : public Strategy {
   // GPU communicator over a host group (NCCL), for the stage and the replica groups.
   using OpenDevice = std::function<absl::StatusOr<std::unique_ptr<Communicator>>(Communicator& host)>;
   static absl::StatusOr<std::unique_ptr<PipelineParallel>> create(Communicator& world, int stages,
-                                                                   pipeline::ScheduleKind kind,
-                                                                   std::vector<Shape> inputs,
-                                                                   std::vector<Shape> outputs, size_t bucket_bytes,
-                                                                   const OpenDevice& device);
+                                                                  pipeline::ScheduleKind kind,
+                                                                  std::vector<Shape> inputs, std::vector<Shape> outputs,
+                                                                  size_t bucket_bytes, const OpenDevice& device);
   ~PipelineParallel() override;
 
   const PipelineLayout& layout() const { return layout_; }
@@ -58,7 +57,7 @@ class PipelineParallel final : public Strategy {
   absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;
-  absl::StatusOr<std::optional<double>> take_bubble_fraction() override;
+  absl::StatusOr<std::optional<PipelineFigures>> take_pipeline_figures() override;
   std::string describe() const override;
   std::string report() const override { return replicas_.report(); }
 
@@ -72,6 +71,9 @@ class PipelineParallel final : public Strategy {
   absl::StatusOr<const pipeline::Schedule*> schedule_for(int m);
   // Where transfers go: the device group on a GPU, else the host group.
   Communicator& transfers() { return device_stage_group_ ? *device_stage_group_ : *stage_group_; }
+  // Drops the gradients sent for earlier micro-batches whose sends have completed, so that
+  // a stage holds no more than its live micro-batches.
+  void release_sent_gradients(std::vector<MicroBatch>& mbs);
   // Posts receives of `shapes` × `rows` from `peer` into fresh tensors.
   void post_receives(Context& ctx, const std::vector<Shape>& shapes, int64_t rows, int peer, int tag,
                      std::vector<Tensor>& into, std::vector<CommHandlePtr>& handles);
@@ -88,6 +90,8 @@ class PipelineParallel final : public Strategy {
   std::vector<Shape> inputs_, outputs_;
   std::map<int, pipeline::Schedule> schedules_;
   double busy_s_ = 0, step_s_ = 0;  // this epoch: computing, and whole steps
+  double activation_bytes_ = 0;     // this epoch: the most held for micro-batches (PipelineFigures)
+  int64_t steps_ = 0;               // taken by this process
 };
 
 }  // namespace ty

@@ -12,6 +12,7 @@
 #include "models/metrics.h"
 #include "models/model.h"
 #include "storage/batch.h"
+#include "worker/trainer/metrics_log.h"
 #include "worker/trainer/task.h"
 
 namespace ty {
@@ -45,9 +46,11 @@ class Strategy {
   // Sum / maximum of host values over the ranks (metrics, decisions every rank must share).
   virtual absl::Status sum(std::vector<double>& values) = 0;
   virtual absl::Status max(std::vector<double>& values) = 0;
-  // Collective, at an epoch's end: the share of the epoch's step time the ranks spent idle
-  // waiting on a neighbour (mean over ranks), or none without a pipeline.
-  virtual absl::StatusOr<std::optional<double>> take_bubble_fraction() { return std::optional<double>(); }
+  // Collective, at an epoch's end: what the pipeline measured over the epoch (and starts
+  // again), or none without a pipeline.
+  virtual absl::StatusOr<std::optional<PipelineFigures>> take_pipeline_figures() {
+    return std::optional<PipelineFigures>();
+  }
 
   // For the banner: ", mpi, 3 gradient buckets" ("" for one process).
   virtual std::string describe() const = 0;

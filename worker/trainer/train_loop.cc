@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "runtime/optim/clip.h"
 #include "runtime/status.h"
 #include "worker/trainer/evaluator.h"
@@ -113,11 +114,17 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
   TY_RETURN_IF_ERROR(p_.strategy.sum(skipped));
   // (A pipeline's stages of one replica read the same records: each counts them once.)
   skipped[0] *= static_cast<double>(p_.strategy.data_world()) / p_.strategy.world();
-  TY_ASSIGN_OR_RETURN(const std::optional<double> bubble, p_.strategy.take_bubble_fraction());
+  TY_ASSIGN_OR_RETURN(const std::optional<PipelineFigures> pipeline, p_.strategy.take_pipeline_figures());
   if (p_.log)
     p_.log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,
-                  static_cast<int64_t>(std::llround(skipped[0])), bubble);
-  if (bubble && p_.out) std::fprintf(p_.out, "  pipeline bubble: %.1f%% of the step time\n", 100 * *bubble);
+                  static_cast<int64_t>(std::llround(skipped[0])), pipeline);
+  if (pipeline && p_.out) {
+    std::string held;
+    for (double b : pipeline->activation_bytes)
+      absl::StrAppend(&held, held.empty() ? "" : " / ", absl::StrFormat("%.3g", b / (1 << 20)));
+    std::fprintf(p_.out, "  pipeline bubble: %.1f%% of the step time; activations held per stage: %s MiB\n",
+                 100 * pipeline->bubble_fraction, held.c_str());
+  }
   if (plan_.val) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m,
                         evaluate(p_.ctx, p_.model, p_.task, p_.strategy, *plan_.val, plan_.eval_batch));

@@ -1,6 +1,7 @@
 // The coordinator and worker daemons together, on loopback: jobs run to the end, a spec
 // error inside a rank fails the job at once, a worker killed mid-job leaves no rank behind
-// and its job restarts from the newest checkpoint.
+// and its job restarts from the newest checkpoint; a pipeline job's replicas are placed
+// stages together, replicas apart.
 #include <cmath>
 
 #include "tests/support/daemons.h"
@@ -12,6 +13,16 @@ namespace {
 class Daemons : public DaemonsTest {
  protected:
   static std::string job(int steps) { return mlp_job_args(steps); }
+  // Job `id`'s attempt 2 resumed from a checkpoint, and the run ended at step `steps`.
+  void expect_resumed_to_the_end(const std::string& id, int steps) {
+    ShellResult last = run_shell(
+        "grep '\"kind\":\"train\"' " + path("runs/" + id + "/metrics.jsonl") + " | tail -1 | grep -o '\"step\":[0-9]*'",
+        10);
+    EXPECT_EQ(last.output, "\"step\":" + std::to_string(steps) + "\n") << "the run ends at train.max_steps";
+    ShellResult resumed =
+        run_shell("grep -h 'resuming from' " + path("runs/.logs/" + id + "/2/rank-0.log") + " 2>/dev/null || true", 10);
+    EXPECT_NE(resumed.output, "") << "attempt 2 did not resume from a checkpoint";
+  }
 };
 
 TEST_F(Daemons, ATwoRankJobOnTwoWorkersTrainsLikeOneRank) {
@@ -49,12 +60,16 @@ TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenC
   start_worker("w1", 1);
   start_worker("w2", 1);
   const std::string id = submit(job(400) + "--ranks 2 --set checkpoint.every_steps=20");
-  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  ASSERT_EQ(wait_for(
+                id, [](const std::string& s) { return s == "running"; }, 60)
+                .value("state", ""),
+            "running");
   ASSERT_GE(wait_for_steps(id, 45, 120), 45u);  // training runs and a checkpoint exists
   kill("w2");
   const auto killed = std::chrono::steady_clock::now();
   // Its rank dies with it; the job leaves `running` within the worker timeout (5 s) and more.
-  const nlohmann::json after = wait_for(id, [](const std::string& s) { return s != "running"; }, 30);
+  const nlohmann::json after = wait_for(
+      id, [](const std::string& s) { return s != "running"; }, 30);
   EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::seconds(8));
   EXPECT_NE(after.value("state", ""), "failed") << after.dump(2);
   // ("[t]rainyard": the pattern must not match the shell that runs pgrep.)
@@ -65,13 +80,35 @@ TEST_F(Daemons, AKilledWorkerLeavesNoRankAndItsJobRestartsFromTheCheckpointWhenC
   ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
   EXPECT_GE(j["attempt"].get<int>(), 2);
   EXPECT_EQ(j["restarts"].get<int>(), 0) << "a worker loss counted as a restart:\n" << j.dump(2);
-  ShellResult last = run_shell("grep '\"kind\":\"train\"' " + path("runs/" + id + "/metrics.jsonl") +
-                                   " | tail -1 | grep -o '\"step\":[0-9]*'",
-                               10);
-  EXPECT_EQ(last.output, "\"step\":400\n") << "the run ends at train.max_steps";
-  ShellResult resumed =
-      run_shell("grep -h 'resuming from' " + path("runs/.logs/" + id + "/2/rank-0.log") + " 2>/dev/null || true", 10);
-  EXPECT_NE(resumed.output, "") << "attempt 2 did not resume from a checkpoint";
+  expect_resumed_to_the_end(id, 400);
+}
+
+// A 2 × 2 pipeline job on two 4-slot workers: each replica's two stages on one worker, the
+// replicas on different ones (packing would put all four on one); a lost worker restarts it
+// from its checkpoint like any job, and it ends at train.max_steps.
+TEST_F(Daemons, APipelineJobKeepsEachReplicasStagesTogetherAndSurvivesAWorkerLoss) {
+  start_coordinator();
+  start_worker("w1", 4);
+  start_worker("w2", 4);
+  ASSERT_TRUE(wait_for_workers(2, 30));  // (else w1 alone could take the whole job)
+  const std::string id = submit(job(2000) +
+                                "--ranks 4 --set parallel.pipeline.stages=2 --set model.hidden=[64,64,64] "
+                                "--set checkpoint.every_steps=20");
+  const nlohmann::json running = wait_for(
+      id, [](const std::string& s) { return s == "running"; }, 60);
+  ASSERT_EQ(running.value("state", ""), "running") << running.dump(2);
+  EXPECT_NE(running["history"][1]["cause"].get<std::string>().find("w1 (ranks 0,1), w2 (ranks 2,3)"), std::string::npos)
+      << running.dump(2);
+  ASSERT_GE(wait_for_steps(id, 45, 180), 45u);  // training runs and a checkpoint exists
+  kill("w2");
+  const nlohmann::json after = wait_for(
+      id, [](const std::string& s) { return s != "running"; }, 30);
+  EXPECT_NE(after.value("state", ""), "failed") << after.dump(2);
+  start_worker("w2", 4);
+  const nlohmann::json j = wait_for(id, ended, 300);
+  ASSERT_EQ(j.value("state", ""), "succeeded") << j.dump(2);
+  EXPECT_GE(j["attempt"].get<int>(), 2);
+  expect_resumed_to_the_end(id, 2000);
 }
 
 TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
@@ -79,7 +116,10 @@ TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
   start_worker("w1", 2);
   start_worker("w2", 2);
   const std::string busy = submit(job(100000));  // takes 1 of the 4 slots
-  ASSERT_EQ(wait_for(busy, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  ASSERT_EQ(wait_for(
+                busy, [](const std::string& s) { return s == "running"; }, 60)
+                .value("state", ""),
+            "running");
   const std::string four = submit(job(5) + "--ranks 4");
   const std::string never = submit(job(5) + "--ranks 100");
   std::this_thread::sleep_for(std::chrono::seconds(2));  // several scheduling rounds
@@ -88,7 +128,8 @@ TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
   EXPECT_EQ(f["reason"], "needs 4 slots, 3 free") << f.dump(2);
   const nlohmann::json n = nlohmann::json::parse(cli("status " + never + " --json").output);
   EXPECT_EQ(n["reason"], "can never fit: needs 100 slots, the registered workers have 4") << n.dump(2);
-  ShellResult started = run_shell("ls -d " + path("work-w1/" + four) + " " + path("work-w2/" + four) + " 2>/dev/null", 10);
+  ShellResult started =
+      run_shell("ls -d " + path("work-w1/" + four) + " " + path("work-w2/" + four) + " 2>/dev/null", 10);
   EXPECT_EQ(started.output, "") << "a rank of the 4-rank job started";
 }
 
@@ -96,7 +137,10 @@ TEST_F(Daemons, HigherPriorityFirstThenSubmissionOrder) {
   start_coordinator();
   start_worker("w1", 1);
   const std::string running = submit(job(100000));
-  ASSERT_EQ(wait_for(running, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  ASSERT_EQ(wait_for(
+                running, [](const std::string& s) { return s == "running"; }, 60)
+                .value("state", ""),
+            "running");
   const std::string low = submit(job(5));
   const std::string high = submit(job(5) + "--priority 5");
   const std::string low2 = submit(job(5));
@@ -136,7 +180,8 @@ TEST_F(Daemons, AJobThatAlwaysCrashesFailsAfterMaxRestartsPlusOneAttempts) {
   const std::string followed = run_shell("cat " + path("followed.log"), 10).output;
   EXPECT_NE(followed.find("trainyard logs: job " + id + ": attempt 2"), std::string::npos) << followed;
   size_t nans = 0;
-  for (size_t at = followed.find("loss became nan"); at != std::string::npos; at = followed.find("loss became nan", at + 1))
+  for (size_t at = followed.find("loss became nan"); at != std::string::npos;
+       at = followed.find("loss became nan", at + 1))
     ++nans;
   EXPECT_EQ(nans, 2u) << followed;
 }
@@ -145,7 +190,10 @@ TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
   start_coordinator();
   start_worker("w1", 2);
   const std::string id = submit(job(100000) + "--ranks 2");
-  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  ASSERT_EQ(wait_for(
+                id, [](const std::string& s) { return s == "running"; }, 60)
+                .value("state", ""),
+            "running");
   wait_for_steps(id, 3, 60);
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(cli("cancel " + id).code, 0);
@@ -173,7 +221,8 @@ TEST_F(Daemons, ARankKilledByASignalRestartsTheJobFromItsCheckpointCounted) {
   EXPECT_EQ(j["restarts"], 1) << "a rank killed by a signal is a counted restart";
   bool signaled = false;
   for (const auto& h : j["history"])
-    signaled |= h["state"] == "restarting" && h["cause"].get<std::string>().find("killed by signal 9") != std::string::npos;
+    signaled |=
+        h["state"] == "restarting" && h["cause"].get<std::string>().find("killed by signal 9") != std::string::npos;
   EXPECT_TRUE(signaled) << j.dump(2);
   const std::string log = run_shell("cat " + path("runs/.logs/" + id + "/2/rank-0.log"), 10).output;
   EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
@@ -187,7 +236,10 @@ TEST_F(Daemons, CancelingARestartingJobEndsItWithinTenSecondsAndLeavesNoRank) {
   const std::string id = submit(job(100000) + "--set train.epochs=1000 --ranks 2");
   ASSERT_GE(wait_for_steps(id, 5, 120), 5u);
   kill("w2");  // no capacity comes back: the job waits in `restarting`
-  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "restarting"; }, 30).value("state", ""), "restarting");
+  ASSERT_EQ(wait_for(
+                id, [](const std::string& s) { return s == "restarting"; }, 30)
+                .value("state", ""),
+            "restarting");
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(cli("cancel " + id).code, 0);
   ShellResult left;
@@ -239,9 +291,10 @@ class CoordinatorKilled : public DaemonsTest, public ::testing::WithParamInterfa
   int64_t steps_for(double seconds) {
     auto time_of = [&](int steps) {
       const auto t0 = std::chrono::steady_clock::now();
-      ShellResult r = run_shell(std::string(TRAINYARD_BINARY) + " train " + mlp_job_args(steps) +
-                                    "--set train.epochs=1000 --run-dir " + path("pace" + std::to_string(steps)) + " 2>&1",
-                                120);
+      ShellResult r =
+          run_shell(std::string(TRAINYARD_BINARY) + " train " + mlp_job_args(steps) +
+                        "--set train.epochs=1000 --run-dir " + path("pace" + std::to_string(steps)) + " 2>&1",
+                    120);
       EXPECT_EQ(r.code, 0) << r.output;
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
@@ -256,7 +309,10 @@ TEST_P(CoordinatorKilled, TheJobFinishesWithoutARankRestartAndQueuedJobsKeepThei
   start_coordinator();
   start_worker("w1", 1);
   const std::string id = submit(mlp_job_args(steps) + "--set train.epochs=100000");
-  ASSERT_EQ(wait_for(id, [](const std::string& s) { return s == "running"; }, 60).value("state", ""), "running");
+  ASSERT_EQ(wait_for(
+                id, [](const std::string& s) { return s == "running"; }, 60)
+                .value("state", ""),
+            "running");
   const std::string a = submit(mlp_job_args(5)), b = submit(mlp_job_args(5)), c = submit(mlp_job_args(5));
   ASSERT_GE(wait_for_steps(id, 1, 60), 1u);  // the rank runs: its start order was delivered
   std::this_thread::sleep_for(std::chrono::seconds(after_s));
