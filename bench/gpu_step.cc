@@ -134,6 +134,7 @@ int main_(int argc, char** argv) {
   auto step = [&](int64_t i) {
     {
       TapeScope record(ctx, &tape);
+      ctx.dropout_key() = DropoutKey{static_cast<uint64_t>(i), 0};  // (new masks each step, as in training)
       Var out = (*model)->forward(ctx, Var(xs[i % 4]));
       Var loss = ops::cross_entropy(ctx, out, ys[i % 4]);
       tape.backward(loss);

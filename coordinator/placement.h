@@ -5,9 +5,10 @@
 // A pipeline job (P stages: rank = replica × P + stage) is placed a replica at a time: its
 // P consecutive stages on one worker where one has room for them all (their activations
 // cross no network), and the replicas spread, each on the worker holding the fewest of the
-// job's replicas so far (then the most free slots), so that a replica group's allreduce
-// spans hosts rather than piling onto one. A replica that fits on no single worker is cut
-// over the workers with the most free slots, in stage order.
+// job's replicas so far (then the most free slots): a replica's stage-to-stage traffic,
+// every micro-batch, then has a host's links to itself, while the replicas talk once a
+// step. A replica that fits on no single worker is cut over the workers with the most free
+// slots, in stage order.
 #pragma once
 
 #include <optional>

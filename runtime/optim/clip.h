@@ -15,4 +15,9 @@ Tensor grad_sum_squares(Context& ctx, const std::vector<Var>& params);
 // before clipping (which waits for the device).
 double clip_grad_norm(Context& ctx, const std::vector<Var>& params, double max_norm);
 
+// The same, the norm's square being `sum_squares` ((1) f64 in ctx's memory): for a model
+// whose parameters are spread over ranks (pipeline stages), the sum of every part's
+// grad_sum_squares.
+void clip_to_norm(Context& ctx, const std::vector<Var>& params, const Tensor& sum_squares, double max_norm);
+
 }  // namespace ty

@@ -14,6 +14,8 @@
 #   (c) NCCL on one rank: every collective on device tensors, and a data-parallel step
 #       with gradient buckets averaged on the comm stream during backward.
 #   (d) the step-time benchmark against PyTorch on the same GPU (bench/gpu_step_vs_pytorch.py).
+#   (e) with 2 GPUs: a 2-stage pipeline (NCCL send/recv) against one GPU accumulating the
+#       same micro-batches.
 # On a GPU machine a skipped test is a failure.
 set -uo pipefail
 build=${1:-build}
@@ -69,5 +71,30 @@ for precision in fp32 tf32 bf16; do
   timeout 240 python3 bench/gpu_step_vs_pytorch.py --runs "${BENCH_RUNS:-5}" --steps "${BENCH_STEPS:-50}" \
     --precision $precision --trainyard "$build/bench/gpu_step" || { echo "(d) $precision: FAILED"; status=1; }
 done
+# (e) Pipeline stages on GPUs: activations and gradients by NCCL send/recv. NCCL takes one
+# device per rank of a communicator, so this needs two GPUs (one rank each).
+echo "== (e) 2 pipeline stages on 2 GPUs vs one GPU accumulating the same micro-batches"
+gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
+if [ "$gpus" -ge 2 ]; then
+  pipe="examples/fashion_mnist_mlp.yaml --set runtime.device=cuda --set train.max_steps=50 --set log.every_steps=1
+    --set data.test= --set validation.fraction=0 --set model.hidden=[256,256,256] --set parallel.pipeline.microbatches=4
+    --set data.train=$data/train-images-idx3-ubyte.gz --set data.train_labels=$data/train-labels-idx1-ubyte.gz"
+  rm -rf /tmp/ty-pipe-1 /tmp/ty-pipe-2
+  timeout 200 "$build/trainyard" train $pipe --run-dir /tmp/ty-pipe-1 > /tmp/ty-pipe-1.log 2>&1 || status=1
+  timeout 200 mpirun --allow-run-as-root -np 2 -x LD_LIBRARY_PATH "$build/trainyard" train $pipe \
+    --set parallel.pipeline.stages=2 --run-dir /tmp/ty-pipe-2 > /tmp/ty-pipe-2.log 2>&1 || { tail -5 /tmp/ty-pipe-2.log; status=1; }
+  python3 - /tmp/ty-pipe-1 /tmp/ty-pipe-2 <<'PY' || status=1
+import json, sys
+def losses(d): return [r["loss"] for r in map(json.loads, open(d + "/metrics.jsonl")) if r["kind"] == "train"]
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+worst = max((abs(x - y) / abs(x) for x, y in zip(a, b)), default=1)
+bubble = [r.get("bubble_fraction") for r in map(json.loads, open(sys.argv[2] + "/metrics.jsonl")) if r["kind"] == "epoch"]
+ok = len(a) == len(b) == 50 and worst <= 1e-4
+print("(e) %d steps, worst relative loss difference %.2e, bubble %s: %s" % (len(b), worst, bubble, "passed" if ok else "FAILED"))
+sys.exit(0 if ok else 1)
+PY
+else
+  echo "(e) needs 2 GPUs, this machine has $gpus: not run"
+fi
 echo "== check.sh: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

@@ -53,7 +53,7 @@ class GradCheck : public ::testing::Test {
     Tensor r;
     {
       TapeScope none(ctx_, nullptr);
-        std::vector<Var> vars;
+      std::vector<Var> vars;
       for (const Tensor& t : inputs) vars.emplace_back(t, false);
       r = random(f(ctx_, vars).shape());
     }
@@ -62,7 +62,7 @@ class GradCheck : public ::testing::Test {
     for (size_t i = 0; i < inputs.size(); ++i) vars.emplace_back(inputs[i], check[i]);
     {
       TapeScope rec(ctx_, &tape);
-        Var y = f(ctx_, vars);
+      Var y = f(ctx_, vars);
       tape.backward(weighted_sum(ctx_, y, r));
     }
     const double h = 1e-6;

@@ -1,7 +1,8 @@
-// Pipeline parallelism under a real `mpirun`: GPipe and 1F1B over 2 and 4 stages give the
-// per-step losses of one process accumulating the same micro-batches, bit for bit, with
-// dropout; a data × pipeline grid those of data parallelism; a run saved on 2 stages
-// resumes on 1, 2 or 4 (or 2 × 2) and continues; a stage frozen mid-step fails every rank with an error naming
+// Pipeline parallelism under a real `mpirun`: GPipe and 1F1B over 2 and 4 stages (and
+// over UCX) give the per-step losses of one process accumulating the same micro-batches,
+// bit for bit, with dropout; a data × pipeline grid those of data parallelism; a run saved
+// on 2 stages resumes on 1, 2 or 4 (or 2 × 2) and continues; 1F1B holds at most P − s
+// micro-batches on stage s; a stage frozen mid-step fails every rank with an error naming
 // the stage, the operation and the micro-batch.
 #include <chrono>
 #include <cmath>
@@ -34,27 +35,36 @@ class PipelineMpirun : public TempDirTest {
     return run_shell((np > 1 ? mpirun(np) : "") + TRAINYARD_BINARY + " train " + job_ + settings + " --run-dir " + dir,
                      timeout_s);
   }
+  // The per-step losses of a run that must succeed with `steps` steps (empty otherwise).
+  std::vector<double> losses_of(int np, const std::string& settings, const std::string& name, size_t steps) {
+    ShellResult r = train(np, settings, path(name));
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::vector<double> got = train_losses(path(name + "/metrics.jsonl"));
+    EXPECT_EQ(got.size(), steps) << r.output;
+    return got.size() == steps ? got : std::vector<double>{};
+  }
   static std::string stages(int p, const char* schedule = "1f1b") {
     return "--set parallel.pipeline.stages=" + std::to_string(p) + " --set parallel.pipeline.schedule=" + schedule;
   }
 };
 
 TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) {
-  ShellResult acc = train(1, "", path("acc"));
-  ASSERT_EQ(acc.code, 0) << acc.output;
-  const std::vector<double> want = train_losses(path("acc/metrics.jsonl"));
-  ASSERT_EQ(want.size(), 50u);
-  ShellResult whole = train(1, "--set parallel.pipeline.microbatches=1", path("whole"));
-  ASSERT_EQ(whole.code, 0) << whole.output;
-  const std::vector<double> whole_batch = train_losses(path("whole/metrics.jsonl"));
-  ASSERT_EQ(whole_batch.size(), 50u);
+  const std::vector<double> want = losses_of(1, "", "acc", 50);
+  const std::vector<double> whole_batch = losses_of(1, "--set parallel.pipeline.microbatches=1", "whole", 50);
+  ASSERT_TRUE(!want.empty() && !whole_batch.empty());
   for (const auto& [np, settings] : std::vector<std::pair<int, std::string>>{
-           {2, stages(2, "gpipe")}, {2, stages(2)}, {4, stages(4, "gpipe")}, {4, stages(4)}}) {
+           {2, stages(2, "gpipe")},
+           {2, stages(2)},
+           {4, stages(4, "gpipe")},
+           {4, stages(4)},
+           {2, stages(2) + " --set comm.backend=ucx"}}) {  // point-to-point over UCX (met through MPI)
     SCOPED_TRACE(settings);
     const std::string dir = path("run" + std::to_string(np) + "-" + settings.substr(settings.size() - 4));
     ShellResult r = train(np, settings, dir);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("pipeline: stage 0: layers 0–"), std::string::npos) << r.output;
+    if (settings.find("ucx") != std::string::npos)
+      EXPECT_NE(r.output.find("(1f1b), ucx ("), std::string::npos) << r.output;
     const std::vector<double> got = train_losses(dir + "/metrics.jsonl");
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < want.size(); ++i) {
@@ -69,7 +79,7 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     EXPECT_GT(std::stod(bubble[1]), 0.0);
     EXPECT_LT(std::stod(bubble[1]), 1.0);
     // weights.bin is whole: it evaluates as the one-process run's does.
-    if (np == 2 && settings.find("1f1b") != std::string::npos) {
+    if (settings == stages(2)) {
       const std::string eval =
           std::string(TRAINYARD_BINARY) + " eval " + std::string(TRAINYARD_SOURCE_DIR) +
           "/examples/fashion_mnist_mlp.yaml --set model.hidden=[64,64,64] --set model.dropout=0.2 --weights ";
@@ -95,6 +105,18 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     EXPECT_EQ(got[i], dp_losses[i]) << "2 x 2, step " << i + 1;
     EXPECT_NEAR(got[i], whole_batch[i], 1e-5 * std::fabs(whole_batch[i])) << "2 x 2, step " << i + 1;
   }
+}
+
+// train.clip_grad_norm clips by the whole model's norm, every stage's part of it summed: as
+// one process clips (the f64 sum of squares is only added in another order).
+TEST_F(PipelineMpirun, ClippingTakesTheWholeModelsNorm) {
+  const std::string clip = " --set train.clip_grad_norm=0.5 --set train.max_steps=30 ";
+  const std::vector<double> want = losses_of(1, clip, "acc", 30);
+  ASSERT_FALSE(want.empty());
+  EXPECT_NE(losses_of(1, " --set train.max_steps=30 ", "unclipped", 30), want) << "the clip never bit";
+  const std::vector<double> got = losses_of(2, stages(2) + clip, "piped", 30);
+  ASSERT_FALSE(got.empty());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6 * std::fabs(want[i])) << "step " << i + 1;
 }
 
 // The activation bytes each stage's ranks held (the epoch record's "activation_mib"), from
@@ -146,10 +168,8 @@ TEST_F(PipelineMpirun, OneFOneBHoldsAtMostPMinusSMicroBatchesPerStage) {
 // otherwise shape a cosine schedule to 20 steps.)
 TEST_F(PipelineMpirun, ACheckpointOfTwoStagesResumesOnOneTwoOrFourAndOnAGrid) {
   const std::string constant = "--set schedule.kind=constant ";
-  ShellResult acc = train(1, constant, path("acc"));
-  ASSERT_EQ(acc.code, 0) << acc.output;
-  const std::vector<double> want = train_losses(path("acc/metrics.jsonl"));
-  ASSERT_EQ(want.size(), 50u);
+  const std::vector<double> want = losses_of(1, constant, "acc", 50);
+  ASSERT_FALSE(want.empty());
   ShellResult part = train(2, constant + stages(2) + " --set train.max_steps=20", path("saved"));
   ASSERT_EQ(part.code, 0) << part.output;
   ASSERT_TRUE(std::filesystem::exists(path("saved/checkpoints/step-0000000020/MANIFEST"))) << part.output;

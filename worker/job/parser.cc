@@ -189,9 +189,6 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
     if (s.model.sync_batch_norm)
       return invalid("model.sync_batch_norm: not with parallel.pipeline.stages > 1 (micro-batches would not share "
                      "statistics)");
-    if (s.train.clip_grad_norm > 0)
-      return invalid("train.clip_grad_norm: not yet with parallel.pipeline.stages > 1 (each stage would clip by its "
-                     "own part of the norm); set it 0");
     if (s.runtime.precision == Precision::kFp16)
       return invalid("runtime.precision: fp16 not yet with parallel.pipeline.stages > 1 (the stages would skip "
                      "overflowing steps apart); use bf16");

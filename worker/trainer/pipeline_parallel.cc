@@ -109,6 +109,10 @@ absl::Status PipelineParallel::wait(std::vector<CommHandlePtr>& handles, const A
   for (CommHandlePtr& h : handles)
     if (absl::Status st = h->wait(); !st.ok() && first.ok()) first = st;
   handles.clear();
+  return failed(first, action);
+}
+
+absl::Status PipelineParallel::failed(const absl::Status& first, const Action& action) const {
   if (first.ok()) return first;
   const bool from_next = action.kind == ActionKind::kRecvGradient || action.kind == ActionKind::kSendActivation ||
                          action.kind == ActionKind::kBackward;
@@ -118,17 +122,26 @@ absl::Status PipelineParallel::wait(std::vector<CommHandlePtr>& handles, const A
                                  from_next ? layout_.stage + 1 : layout_.stage - 1, ": ", first.message()));
 }
 
-void PipelineParallel::release_sent_gradients(std::vector<MicroBatch>& mbs) {
-  for (MicroBatch& mb : mbs) {
-    if (mb.sent.empty()) continue;
-    bool done = true;
-    for (CommHandlePtr& h : mb.sending) {
+void PipelineParallel::release_sent_gradients(std::vector<MicroBatch>& mbs, SentGradients& sent) {
+  for (size_t k = 0; k < sent.returning.size();) {
+    const int i = sent.returning[k];
+    MicroBatch& mb = mbs[static_cast<size_t>(i)];
+    for (size_t h = 0; h < mb.sending.size();) {
       absl::Status st;
-      done = done && h->test(&st) && st.ok();  // (a failed one stays, for the step's last wait to report)
+      if (!mb.sending[h]->test(&st)) {
+        ++h;
+        continue;
+      }
+      if (!st.ok() && sent.failure.ok()) sent.failure = failed(st, Action{ActionKind::kSendGradient, i});
+      mb.sending.erase(mb.sending.begin() + static_cast<std::ptrdiff_t>(h));  // (ended: not waited on again)
     }
-    if (!done) continue;
-    mb.sending.clear();
+    if (!mb.sending.empty()) {
+      ++k;
+      continue;
+    }
+    for (const Tensor& t : mb.sent) sent.bytes -= static_cast<double>(t.nbytes());
     mb.sent.clear();
+    sent.returning.erase(sent.returning.begin() + static_cast<std::ptrdiff_t>(k));
   }
 }
 
@@ -152,16 +165,14 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
   // it was before the first (parameters, gradients and optimizer state stay put), less the
   // gradients still on their way to the previous stage.
   const Allocator& memory = *ctx.allocator();
+  SentGradients sent;
   const double held_before = static_cast<double>(memory.bytes_in_use());
   for (const Action& a : sc->actions[static_cast<size_t>(layout_.stage)]) {
-    release_sent_gradients(mbs);
+    release_sent_gradients(mbs, sent);
     absl::Cleanup held = [&] {
       if (steps_ == 0) return;  // (the first step also allocates the parameters' gradients)
-      double sending = 0;
-      for (const MicroBatch& b : mbs)
-        for (const Tensor& t : b.sent) sending += static_cast<double>(t.nbytes());
       activation_bytes_ =
-          std::max(activation_bytes_, static_cast<double>(memory.bytes_in_use()) - held_before - sending);
+          std::max(activation_bytes_, static_cast<double>(memory.bytes_in_use()) - held_before - sent.bytes);
     };
     MicroBatch& mb = mbs[static_cast<size_t>(a.microbatch)];
     Batch& batch = batches[static_cast<size_t>(a.microbatch)];
@@ -242,8 +253,10 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
             g = ctx.zeros(mb.inputs[i].shape(), mb.inputs[i].value().dtype());
           }
           mb.sent.push_back(g);
+          sent.bytes += static_cast<double>(g.nbytes());
           mb.sending.push_back(transfers().send(g, prev, tag_of(a.microbatch, true, i)));
         }
+        sent.returning.push_back(a.microbatch);
         mb.inputs.clear();  // (the gradients stay in `sent`; the activations go)
         break;
     }
@@ -252,6 +265,7 @@ absl::StatusOr<Tensor> PipelineParallel::forward_backward(Context& ctx, Model& m
     TY_RETURN_IF_ERROR(
         wait(mbs[i].sending,
              Action{layout_.stage > 0 ? ActionKind::kSendGradient : ActionKind::kSendActivation, static_cast<int>(i)}));
+  TY_RETURN_IF_ERROR(sent.failure);
   busy_s_ += busy;
   step_s_ += since(t0);
   ++steps_;
@@ -289,6 +303,10 @@ absl::Status PipelineParallel::sum(std::vector<double>& values) {
 }
 absl::Status PipelineParallel::max(std::vector<double>& values) {
   return allreduce_values(world_, values, ReduceOp::kMax);
+}
+
+absl::Status PipelineParallel::sum_over_model(std::vector<double>& values) {
+  return allreduce_values(*stage_group_, values, ReduceOp::kSum);
 }
 
 absl::StatusOr<std::optional<PipelineFigures>> PipelineParallel::take_pipeline_figures() {

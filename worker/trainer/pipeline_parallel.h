@@ -57,6 +57,8 @@ class PipelineParallel final : public Strategy {
   absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;
+  bool holds_part_of_model() const override { return layout_.stages > 1; }
+  absl::Status sum_over_model(std::vector<double>& values) override;
   absl::StatusOr<std::optional<PipelineFigures>> take_pipeline_figures() override;
   std::string describe() const override;
   std::string report() const override { return replicas_.report(); }
@@ -71,9 +73,18 @@ class PipelineParallel final : public Strategy {
   absl::StatusOr<const pipeline::Schedule*> schedule_for(int m);
   // Where transfers go: the device group on a GPU, else the host group.
   Communicator& transfers() { return device_stage_group_ ? *device_stage_group_ : *stage_group_; }
-  // Drops the gradients sent for earlier micro-batches whose sends have completed, so that
-  // a stage holds no more than its live micro-batches.
-  void release_sent_gradients(std::vector<MicroBatch>& mbs);
+  // The gradients a step has sent back and still holds: the micro-batches whose sends are
+  // pending, their bytes, and the first send that failed.
+  struct SentGradients {
+    std::vector<int> returning;
+    double bytes = 0;
+    absl::Status failure;
+  };
+  // Drops the gradients of the micro-batches whose sends have all ended, so that a stage
+  // holds no more than its live micro-batches (each ended handle leaves the list).
+  void release_sent_gradients(std::vector<MicroBatch>& mbs, SentGradients& sent);
+  // `first` (not OK) as an error naming this stage, `action` and the neighbour.
+  absl::Status failed(const absl::Status& first, const pipeline::Action& action) const;
   // Posts receives of `shapes` × `rows` from `peer` into fresh tensors.
   void post_receives(Context& ctx, const std::vector<Shape>& shapes, int64_t rows, int peer, int tag,
                      std::vector<Tensor>& into, std::vector<CommHandlePtr>& handles);

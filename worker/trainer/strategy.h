@@ -46,6 +46,10 @@ class Strategy {
   // Sum / maximum of host values over the ranks (metrics, decisions every rank must share).
   virtual absl::Status sum(std::vector<double>& values) = 0;
   virtual absl::Status max(std::vector<double>& values) = 0;
+  // Whether this rank holds only part of the model (a pipeline stage), and the sum of host
+  // values over the ranks holding the other parts of the same replica (gradient norms).
+  virtual bool holds_part_of_model() const { return false; }
+  virtual absl::Status sum_over_model(std::vector<double>&) { return absl::OkStatus(); }
   // Collective, at an epoch's end: what the pipeline measured over the epoch (and starts
   // again), or none without a pipeline.
   virtual absl::StatusOr<std::optional<PipelineFigures>> take_pipeline_figures() {

@@ -60,12 +60,28 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, int64_t& rows, int64_t& s
   if (p_.scaler) {
     if (p_.scaler->unscale_or_skip(p_.ctx, p_.model.params(), plan_.clip_grad_norm)) p_.optimizer.step(lr);
   } else {
-    if (plan_.clip_grad_norm > 0) clip_grad_norm(p_.ctx, p_.model.params(), plan_.clip_grad_norm);
+    if (plan_.clip_grad_norm > 0) TY_RETURN_IF_ERROR(clip_gradients());
     p_.optimizer.step(lr);
   }
   p_.optimizer.zero_grad();
   ++step;
   return loss_value;
+}
+
+absl::Status TrainLoop::clip_gradients() {
+  const std::vector<Var> params = p_.model.params();
+  if (!p_.strategy.holds_part_of_model()) {
+    clip_grad_norm(p_.ctx, params, plan_.clip_grad_norm);
+    return absl::OkStatus();
+  }
+  // The norm of the whole model's gradient: every stage's part of the sum of squares.
+  Tensor part = grad_sum_squares(p_.ctx, params);
+  std::vector<double> sum{part.item()};
+  TY_RETURN_IF_ERROR(p_.strategy.sum_over_model(sum));
+  Tensor host = Tensor::empty(host_memory(), {1}, DType::kF64);
+  host.set(0, sum[0]);
+  clip_to_norm(p_.ctx, params, p_.ctx.to_device(host), plan_.clip_grad_norm);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::optional<double> loss_read, float lr,

@@ -71,6 +71,9 @@ class TrainLoop {
   // and shared once); returns its mean loss, a scalar on the training device (reading it on
   // a GPU waits for the step, so it is read only when shown).
   absl::StatusOr<Tensor> train_step(float lr, int64_t& rows, int64_t& step);
+  // train.clip_grad_norm: the gradients scaled to that norm of the whole model's (over a
+  // pipeline's stages too).
+  absl::Status clip_gradients();
   // After the step that ends at `next`: log, progress, and the agreed action. `loss_read`:
   // the loss when it was read already.
   absl::StatusOr<StepAction> after_step(const Tensor& loss, std::optional<double> loss_read, float lr, int64_t rows,

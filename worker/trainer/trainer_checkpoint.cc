@@ -34,8 +34,8 @@ std::string tensor_text(const Tensor& t) { return std::string(static_cast<const 
 
 // The fields every checkpoint of this version holds; an older one without them is refused.
 constexpr const char* kRequiredMeta[] = {"meta.model_signature", "meta.trajectory",         "meta.step",
-                                         "meta.next_epoch",      "meta.next_step_in_epoch",
-                                         "meta.global_batch",    "meta.train_size",         "meta.steps_per_epoch"};
+                                         "meta.next_epoch",      "meta.next_step_in_epoch", "meta.global_batch",
+                                         "meta.train_size",      "meta.steps_per_epoch"};
 
 // "key=value" entries of a trajectory text that differ between `saved` and `now`.
 std::string trajectory_changes(const std::string& saved, const std::string& now) {
@@ -95,8 +95,7 @@ void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   src.emplace_back("meta.steps_per_epoch", scalar(static_cast<double>(steps_per_epoch_)));
   // The record the position points at (streamed shards): a resume checks it is the same.
   src.emplace_back("meta.data_record",
-                   scalar(static_cast<double>(
-                       source_->record_at(next_epoch, next_step_in_epoch * batches_per_step_))));
+                   scalar(static_cast<double>(source_->record_at(next_epoch, next_step_in_epoch * batches_per_step_))));
   into.resize(src.size());
   for (size_t i = 0; i < src.size(); ++i) {
     Tensor& dst = into[i].second;
@@ -137,8 +136,11 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
   // Before masks were keyed (runtime/ops/ops.h, dropout), a rank drew them in sequence and
-  // saved its place; from such a checkpoint the masks would not continue as they began.
-  if (t.count("meta.dropout_offset") && t.at("meta.dropout_offset").at(0) != 0)
+  // saved its place; from such a checkpoint the masks would not continue as they began. The
+  // ranks decide together (a stage without dropout saved 0, the others more).
+  std::vector<double> drew{t.count("meta.dropout_offset") && t.at("meta.dropout_offset").at(0) != 0 ? 1.0 : 0.0};
+  TY_RETURN_IF_ERROR(strategy_->max(drew));
+  if (drew[0] != 0)
     return absl::FailedPreconditionError(absl::StrCat(
         found.dir,
         ": written by a trainyard that drew dropout masks in sequence (it holds meta.dropout_offset); masks are "
