@@ -72,12 +72,13 @@ absl::Status add_mlp_or_cnn(LayerBuild& b, const ModelSpec& spec, const Shape& i
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
-                                                   int64_t outputs, uint64_t seed, DType dtype,
-                                                   const std::string& name) {
+                                                   int64_t outputs, uint64_t seed, DType dtype, const std::string& name,
+                                                   std::pair<size_t, size_t> keep) {
   InitRng rng;
   rng.seed = seed;
   LayerBuild b{ctx, rng, dtype, spec.sync_batch_norm};
   auto net = std::make_unique<Sequential>(input_shape);
+  net->keep_only(keep.first, keep.second);
   if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
     TY_RETURN_IF_ERROR(add_mlp_or_cnn(b, spec, input_shape, outputs, *net));
   } else {

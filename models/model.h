@@ -53,8 +53,11 @@ class Model {
 // Builds the model for samples of `input_shape` ((D) or (C, H, W)) and `outputs` logits.
 // Errors name the spec key and the shapes that do not fit.
 // `name`: see Model.
+// `keep` (a pipeline stage's rank): only layers [keep.first, keep.second) keep their
+// parameters (Sequential::keep_only); they take the values a whole build gives them.
 absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec& spec, const Shape& input_shape,
                                                    int64_t outputs, uint64_t seed, DType dtype = DType::kF32,
-                                                   const std::string& name = "");
+                                                   const std::string& name = "",
+                                                   std::pair<size_t, size_t> keep = {0, SIZE_MAX});
 
 }  // namespace ty

@@ -15,6 +15,40 @@ void add_prefixed(std::vector<std::pair<std::string, Tensor>>& out, const std::s
   for (auto& [name, t] : in) out.emplace_back(prefix + name, t);
 }
 
+namespace {
+
+// What keep_only leaves of a layer of another stage: its shapes, description and
+// activation size. Never run.
+class OtherStagesLayer final : public Layer {
+ public:
+  explicit OtherStagesLayer(const Layer& l)
+      : out_shapes_(l.out_shapes()), describe_(l.describe()), activation_numel_(l.activation_numel()) {
+    out_shape_ = l.out_shape();
+  }
+  Vars apply(Context&, const Vars&) override {
+    LOG(FATAL) << "a layer of another pipeline stage ran: " << describe_;
+    return {};
+  }
+  std::string describe() const override { return describe_; }
+  std::vector<Shape> out_shapes() const override { return out_shapes_; }
+  int64_t activation_numel() const override { return activation_numel_; }
+
+ private:
+  std::vector<Shape> out_shapes_;
+  std::string describe_;
+  int64_t activation_numel_;
+};
+
+}  // namespace
+
+void Sequential::add(LayerPtr layer) {
+  layer_inputs_.push_back(out_shape_);
+  out_shape_ = layer->out_shape();
+  const size_t i = layers_.size();
+  if (i < keep_begin_ || i >= keep_end_) layer = std::make_unique<OtherStagesLayer>(*layer);
+  layers_.push_back(std::move(layer));
+}
+
 Vars Sequential::apply(Context& ctx, const Vars& xs) {
   Vars h = xs;
   for (auto& l : layers_) h = l->apply(ctx, h);

@@ -10,10 +10,13 @@ namespace ty {
 class Sequential final : public Layer {
  public:
   explicit Sequential(const Shape& in, size_t first_index = 0) : first_index_(first_index) { out_shape_ = in; }
-  void add(LayerPtr layer) {
-    layer_inputs_.push_back(out_shape_);
-    out_shape_ = layer->out_shape();
-    layers_.push_back(std::move(layer));
+  void add(LayerPtr layer);
+  // For a pipeline stage's rank: layers added from now on at indices outside [begin, end)
+  // keep only their shapes and description, their parameters freed as they are added, so
+  // that the rank never holds more than its stage and one other layer.
+  void keep_only(size_t begin, size_t end) {
+    keep_begin_ = begin;
+    keep_end_ = end;
   }
   Vars apply(Context& ctx, const Vars& xs) override;
   std::vector<Shape> out_shapes() const override {
@@ -31,6 +34,7 @@ class Sequential final : public Layer {
 
  private:
   size_t first_index_;
+  size_t keep_begin_ = 0, keep_end_ = SIZE_MAX;
   std::vector<LayerPtr> layers_;
   std::vector<Shape> layer_inputs_;  // the shape flowing into each layer
 };

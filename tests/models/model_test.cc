@@ -1,6 +1,8 @@
 // Model builders: shapes, parameter counts, seeds, and errors for impossible shapes.
 #include "models/model.h"
 
+#include <map>
+
 #include "gtest/gtest.h"
 
 namespace ty {
@@ -116,6 +118,34 @@ TEST(BuildModel, ImpossibleShapesNameTheKey) {
 
 // Two models in one process keep distinct parameter names (a GAN's two); names are given
 // at construction, and reading them changes nothing.
+// A pipeline rank builds its stage alone: the other stages' layers keep their shapes and
+// descriptions, not their parameters; the kept ones have the whole build's values.
+TEST(BuildModel, AStageBuiltAloneHoldsOnlyItsParametersWithTheWholeBuildsValues) {
+  Context ctx;
+  ModelSpec s;
+  s.hidden = {16, 8};
+  s.dropout = 0.1f;
+  auto whole = build_model(ctx, s, {12}, 3, 7);
+  auto stage = build_model(ctx, s, {12}, 3, 7, DType::kF32, "", {3, 6});
+  ASSERT_TRUE(whole.ok() && stage.ok());
+  EXPECT_EQ((*stage)->describe(), (*whole)->describe());
+  EXPECT_EQ((*stage)->num_layers(), (*whole)->num_layers());
+  EXPECT_EQ((*stage)->out_shapes(), (*whole)->out_shapes());
+  std::map<std::string, Var> want;
+  for (auto& [name, v] : (*whole)->named_params()) want[name] = v;
+  const auto got = (*stage)->named_params();
+  ASSERT_EQ(got.size(), 2u);  // layer 3: linear 16 -> 8 (layers 4, 5: relu, dropout)
+  for (auto& [name, v] : got) {
+    EXPECT_EQ(name.rfind("3.", 0), 0u) << name;
+    ASSERT_TRUE(want.count(name)) << name;
+    ASSERT_EQ(v.value().numel(), want[name].value().numel()) << name;
+    for (int64_t i = 0; i < v.value().numel(); ++i) EXPECT_EQ(v.value().at(i), want[name].value().at(i)) << name;
+  }
+  auto stages = Model::cut(std::move(*stage), {3, 6});
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  EXPECT_EQ((*stages)[1]->num_params(), 16 * 8 + 8);
+}
+
 TEST(BuildModel, NamedModelsAndStagesKeepTheirParameterNames) {
   Context ctx;
   ModelSpec s;

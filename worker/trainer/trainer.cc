@@ -81,14 +81,14 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::create(const JobSpec& spec, co
                                                      world, " rank(s) of this job (ranks = data replicas × stages)"));
     const int64_t replicas = world / stages;
     if (spec.data.batch_size % (replicas * m) != 0)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "data.batch_size: ", spec.data.batch_size, " is the global batch and must divide into ", replicas,
-          " data replica(s) × ", m, " micro-batches (parallel.pipeline.microbatches)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("data.batch_size: ", spec.data.batch_size, " is the global batch and must divide into ",
+                       replicas, " data replica(s) × ", m, " micro-batches (parallel.pipeline.microbatches)"));
   } else if (const int64_t m = run_dir.empty() ? 1 : spec.parallel.pipeline.microbatches_or_default();
              spec.data.batch_size % (world * m) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("data.batch_size: ", spec.data.batch_size, " is the global batch and must divide evenly among the ",
-                     world, " ranks of this job", m > 1 ? absl::StrCat(" × ", m, " micro-batches") : ""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data.batch_size: ", spec.data.batch_size, " is the global batch and must divide evenly among the ", world,
+        " ranks of this job", m > 1 ? absl::StrCat(" × ", m, " micro-batches") : ""));
   }
   TY_RETURN_IF_ERROR(t->open_device());
   TY_RETURN_IF_ERROR(t->build(/*need_train=*/!run_dir.empty()));
@@ -132,11 +132,17 @@ absl::Status Trainer::build(bool need_train) {
   const Dataset& ref = data_.train ? *data_.train : *data_.test;
   if (pipelined_) TY_RETURN_IF_ERROR(plan_pipeline(ref.sample_shape()));
   if (need_train) TY_RETURN_IF_ERROR(check_memory(ref.sample_shape()));
-  TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed));
-  whole_signature_ = model_signature();
-  whole_description_ = model_->describe();
-  whole_params_ = model_->num_params();
-  if (pipelined_) TY_RETURN_IF_ERROR(keep_my_stage());
+  if (pipelined_) {  // the whole model's facts from its shapes; this rank's stage for real
+    TY_ASSIGN_OR_RETURN(ShapeModel whole, shape_model(ref.sample_shape()));
+    set_whole_model_facts(*whole.model);
+    const int s = my_stage();
+    TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed,
+                                            DType::kF32, "", {stage_plan_.first_layer(s), stage_plan_.end_layer(s)}));
+    TY_RETURN_IF_ERROR(keep_my_stage());
+  } else {
+    TY_ASSIGN_OR_RETURN(model_, build_model(*ctx_, spec_.model, ref.sample_shape(), data_.outputs, spec_.train.seed));
+    set_whole_model_facts(*model_);
+  }
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
   optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
@@ -156,14 +162,13 @@ absl::Status Trainer::make_strategy() {
   if (pipelined_) {
     const int s = my_stage();
     TY_ASSIGN_OR_RETURN(
-        strategy_, PipelineParallel::create(*comm_, static_cast<int>(spec_.parallel.pipeline.stages),
-                                            spec_.parallel.pipeline.schedule == PipelineScheduleKind::kGPipe
-                                                ? pipeline::ScheduleKind::kGPipe
-                                                : pipeline::ScheduleKind::kOneFOneB,
-                                            stage_plan_.inputs_of(s), stage_plan_.outputs[static_cast<size_t>(s)],
-                                            bucket_bytes,
-                                            ctx_->on_gpu() ? PipelineParallel::OpenDevice(open_device)
-                                                           : PipelineParallel::OpenDevice()));
+        strategy_,
+        PipelineParallel::create(
+            *comm_, static_cast<int>(spec_.parallel.pipeline.stages),
+            spec_.parallel.pipeline.schedule == PipelineScheduleKind::kGPipe ? pipeline::ScheduleKind::kGPipe
+                                                                             : pipeline::ScheduleKind::kOneFOneB,
+            stage_plan_.inputs_of(s), stage_plan_.outputs[static_cast<size_t>(s)], bucket_bytes,
+            ctx_->on_gpu() ? PipelineParallel::OpenDevice(open_device) : PipelineParallel::OpenDevice()));
     return absl::OkStatus();
   }
   std::unique_ptr<Communicator> device_comm;
@@ -330,12 +335,14 @@ absl::Status Trainer::run() {
         "%ld epochs, %d rank(s) x %s%s\n",
         data_.train->describe().c_str(), whole_description_.c_str(), static_cast<long>(whole_params_),
         bytes_text(memory_.total()).c_str(), static_cast<long>(total_steps),
-        accumulate == 1 ? static_cast<long>(spec_.data.batch_size) : static_cast<long>(spec_.data.batch_size * accumulate),
+        accumulate == 1 ? static_cast<long>(spec_.data.batch_size)
+                        : static_cast<long>(spec_.data.batch_size * accumulate),
         static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
         strategy_->describe().c_str());
   if (out && pipelined_) {
     const int64_t p = spec_.parallel.pipeline.stages, m = batches_per_step_;
-    std::fprintf(out, "  pipeline: %s; %ld micro-batches per step (bubble on even stages (P − 1)/(M + P − 1) = %.0f%%)\n",
+    std::fprintf(out,
+                 "  pipeline: %s; %ld micro-batches per step (bubble on even stages (P − 1)/(M + P − 1) = %.0f%%)\n",
                  stage_plan_.describe().c_str(), static_cast<long>(m), 100.0 * (p - 1) / (m + p - 1));
   }
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));

@@ -102,8 +102,9 @@ class Trainer {
   // Adds to `t` (this rank's file of `found`) the model and optimizer tensors this rank
   // holds that are in other ranks' files (a checkpoint of another pipeline layout).
   absl::Status take_missing_state(const FoundCheckpoint& found, std::map<std::string, Tensor>& t);
-  // The whole model's parameter names and shapes (a stage's are a slice of them).
-  std::string model_signature();
+  // whole_signature_ (the whole model's parameter names and shapes: a stage's are a slice
+  // of them), whole_description_ and whole_params_, from `whole` (its shapes suffice).
+  void set_whole_model_facts(Model& whole);
   // The settings that define the run's trajectory besides the model ("key=value;..."): a
   // checkpoint written under other values is refused, naming them.
   std::string trajectory() const;
@@ -119,14 +120,14 @@ class Trainer {
   ContextOptions context_options_;
   std::unique_ptr<Context> ctx_;
   JobData data_;
-  std::unique_ptr<Model> model_;  // the whole model, or (pipelined_) this rank's stage
-  bool pipelined_ = false;        // training with parallel.pipeline.stages > 1
-  StagePlan stage_plan_;          // pipelined_
-  std::string whole_signature_;   // model_signature() of the whole model
+  std::unique_ptr<Model> model_;   // the whole model, or (pipelined_) this rank's stage
+  bool pipelined_ = false;         // training with parallel.pipeline.stages > 1
+  StagePlan stage_plan_;           // pipelined_
+  std::string whole_signature_;    // of the whole model (set_whole_model_facts)
   std::string whole_description_;  // its describe() and parameter count, for the header
   int64_t whole_params_ = 0;
   int64_t batches_per_step_ = 1;  // train.accumulate_steps × micro-batches (pipelines)
-  MemoryEstimate memory_;  // per rank, for training
+  MemoryEstimate memory_;         // per rank, for training
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only
   std::unique_ptr<Task> task_;

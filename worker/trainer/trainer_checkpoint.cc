@@ -11,10 +11,11 @@
 
 namespace ty {
 
-std::string Trainer::model_signature() {
-  std::string sig;
-  for (auto& [name, t] : model_->state()) sig += name + shape_str(t.shape()) + ";";
-  return sig;
+void Trainer::set_whole_model_facts(Model& whole) {
+  whole_signature_.clear();
+  for (auto& [name, t] : whole.state()) whole_signature_ += name + shape_str(t.shape()) + ";";
+  whole_description_ = whole.describe();
+  whole_params_ = whole.num_params();
 }
 
 namespace {
