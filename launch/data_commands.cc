@@ -23,6 +23,7 @@ constexpr char kUsage[] =
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] "
     "[--shard-mb N]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N] [--shard-mb N]\n"
+    "                             [--val-fraction F] [--test-fraction F]   (then PREFIX-train-*, -val-*, -test-*)\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
 // "--key value" pairs; returns an error message for anything else.
@@ -46,6 +47,16 @@ bool parse_count(const std::string& text, int64_t lo, int64_t hi, int64_t& out) 
     if (c < '0' || c > '9') return false;
   const int64_t v = std::stoll(text);
   if (v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+// A fraction in [0, 1) written as a plain decimal ("0.05"; not "5%", "1e-2" or "nan").
+bool parse_fraction(const std::string& text, double& out) {
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789.") != std::string::npos) return false;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !(v >= 0 && v < 1)) return false;
   out = v;
   return true;
 }
@@ -91,20 +102,23 @@ int import_command(const std::vector<std::string>& a) {
   std::map<std::string, std::string> f;
   const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text";
   if (!idx && !csv && !text) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text)");
-  const std::string err = parse_flags(a, 2,
-                                      idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
-                                      : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-                                            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb"},
-                                      f);
+  const std::string err = parse_flags(
+      a, 2,
+      idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
+      : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
+            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction", "test-fraction"},
+      f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;
   int64_t shard_mb = 256;
   if (f.count("shard-mb") && !parse_count(f["shard-mb"], 1, 1 << 20, shard_mb))
     return usage_error("--shard-mb " + f["shard-mb"] + ": expected a whole number of MiB from 1 to 1048576");
-  if (const std::string clash = existing_shards(f["out"]); !clash.empty())
-    return usage_error("--out " + f["out"] + ": shards of that prefix exist already (" + clash +
-                       "); remove them or choose another prefix, so that no glob mixes two imports");
+  // (A text import with held-out shares writes PREFIX-train-*, -val-* and -test-*.)
+  for (const char* split : {"", "-train", "-val", "-test"})
+    if (const std::string clash = existing_shards(f["out"] + split); !clash.empty())
+      return usage_error("--out " + f["out"] + ": shards of that prefix exist already (" + clash +
+                         "); remove them or choose another prefix, so that no glob mixes two imports");
   o.shard_bytes = shard_mb << 20;
   if (idx) {
     if (!f.count("images") || !f.count("labels")) return usage_error("missing --images or --labels");
@@ -116,6 +130,10 @@ int import_command(const std::vector<std::string>& a) {
     if (f.count("tokens")) t.tokens = f["tokens"];
     if (f.count("seq-len") && !parse_count(f["seq-len"], 1, 1 << 20, t.seq_len))
       return usage_error("--seq-len " + f["seq-len"] + ": expected a whole number from 1 to 1048576");
+    for (const auto& [flag, into] :
+         {std::pair<const char*, double*>{"val-fraction", &t.val_fraction}, {"test-fraction", &t.test_fraction}})
+      if (f.count(flag) && !parse_fraction(f[flag], *into))
+        return usage_error(std::string("--") + flag + " " + f[flag] + ": expected a fraction from 0 to below 1");
     const int rc = report(import_text(f["file"], t, f["out"], o), shard_mb);
     if (rc == 0) std::printf("vocabulary: %s.vocab\n", f["out"].c_str());
     return rc;

@@ -21,6 +21,7 @@ packages=(
   clang libclang-rt-14-dev         # the libFuzzer target of the shard reader
   clang-format                     # the tree's format (.clang-format)
   dataset-fashion-mnist            # the example data set
+  diatheke sword-text-kjv          # the text examples' corpus: the King James Bible (launch/kjv_corpus.sh)
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
 )
@@ -34,9 +35,10 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+$SUDO bash "$(dirname "$0")/kjv_corpus.sh"

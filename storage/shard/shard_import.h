@@ -24,12 +24,17 @@ namespace ty {
 struct TextImportOptions {
   std::string tokens = "bytes";  // bytes (vocabulary: the 256 byte values) | words (whitespace-separated)
   int64_t seq_len = 128;         // tokens per record
+  // Held-out shares of the token stream: with either > 0 the stream is cut into three
+  // contiguous blocks — train, then validation, then test — that share no token, written
+  // as OUT_PREFIX-train-*, OUT_PREFIX-val-* and OUT_PREFIX-test-* (so no glob mixes them).
+  double val_fraction = 0, test_fraction = 0;
 };
 
 // A text file as a token stream cut into records of seq_len + 1 consecutive tokens:
 // x: i32 (seq_len) and y: i32 (seq_len), y[i] = x[i + 1] (next-token targets); the tail
 // shorter than a record is dropped. The vocabulary (one token per line, id = line number,
-// most frequent first) is written to OUT_PREFIX.vocab.
+// most frequent first) is written to OUT_PREFIX.vocab. Returns the shards written (train,
+// then validation, then test).
 absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& text,
                                                      const std::string& out_prefix, ShardWriterOptions options = {});
 

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
@@ -45,6 +46,24 @@ Tokens word_tokens(const std::string& text) {
   return t;
 }
 
+// Records of `seq_len` + 1 consecutive tokens of ids[begin, end), advancing by seq_len
+// (every token but the first a target once), into a shard set of `prefix`.
+absl::StatusOr<std::vector<std::string>> write_records(const std::vector<int32_t>& ids, int64_t begin, int64_t end,
+                                                       int64_t seq_len, const std::string& prefix,
+                                                       const ShardWriterOptions& options) {
+  ShardSchema schema;
+  schema.fields.push_back({"x", DType::kI32, {seq_len}});
+  schema.fields.push_back({"y", DType::kI32, {seq_len}});
+  ShardWriter writer(prefix, schema, options);
+  std::vector<int32_t> rec(static_cast<size_t>(2 * seq_len));
+  for (int64_t start = begin; start + seq_len + 1 <= end; start += seq_len) {
+    std::copy(ids.begin() + start, ids.begin() + start + seq_len, rec.begin());
+    std::copy(ids.begin() + start + 1, ids.begin() + start + seq_len + 1, rec.begin() + seq_len);
+    TY_RETURN_IF_ERROR(writer.add(rec.data()));
+  }
+  return writer.finish();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& o,
@@ -53,6 +72,12 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
     return absl::InvalidArgumentError(absl::StrCat("--tokens '", o.tokens, "' (allowed: bytes, words)"));
   if (o.seq_len < 1 || o.seq_len > (1 << 20))
     return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len, " (allowed: 1 to 1048576)"));
+  for (const auto& [flag, f] :
+       {std::pair<const char*, double>{"--val-fraction", o.val_fraction}, {"--test-fraction", o.test_fraction}})
+    if (!(f >= 0 && f < 1)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", f, " (allowed: 0 to below 1)"));
+  if (o.val_fraction + o.test_fraction >= 1)
+    return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", o.val_fraction, " + --test-fraction ",
+                                                   o.test_fraction, " leave no training text"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -66,18 +91,29 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
     for (const auto& w : t.vocab) vocab << w << "\n";
     if (!vocab) return absl::UnavailableError(absl::StrCat(out_prefix, ".vocab: cannot write"));
   }
-  ShardSchema schema;
-  schema.fields.push_back({"x", DType::kI32, {o.seq_len}});
-  schema.fields.push_back({"y", DType::kI32, {o.seq_len}});
-  ShardWriter writer(out_prefix, schema, options);
-  std::vector<int32_t> rec(2 * o.seq_len);
-  // Records advance by seq_len tokens: every token (but the first) is a target once.
-  for (int64_t start = 0; start + per <= static_cast<int64_t>(t.ids.size()); start += o.seq_len) {
-    std::copy(t.ids.begin() + start, t.ids.begin() + start + o.seq_len, rec.begin());
-    std::copy(t.ids.begin() + start + 1, t.ids.begin() + start + per, rec.begin() + o.seq_len);
-    TY_RETURN_IF_ERROR(writer.add(rec.data()));
+  const int64_t n = static_cast<int64_t>(t.ids.size());
+  if (o.val_fraction == 0 && o.test_fraction == 0) return write_records(t.ids, 0, n, o.seq_len, out_prefix, options);
+  // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
+  // a record.
+  const int64_t test_begin = n - static_cast<int64_t>(static_cast<double>(n) * o.test_fraction);
+  const int64_t val_begin = test_begin - static_cast<int64_t>(static_cast<double>(n) * o.val_fraction);
+  for (const auto& [flag, f, tokens] :
+       {std::tuple<const char*, double, int64_t>{"--val-fraction", o.val_fraction, test_begin - val_begin},
+        {"--test-fraction", o.test_fraction, n - test_begin},
+        {"the training share", 1, val_begin}})
+    if (f > 0 && tokens < per)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", flag, " ", f, " is ", tokens, " tokens, fewer than one record of ", per));
+  std::vector<std::string> all;
+  for (const auto& [split, begin, end] : {std::tuple<const char*, int64_t, int64_t>{"train", 0, val_begin},
+                                          {"val", val_begin, test_begin},
+                                          {"test", test_begin, n}}) {
+    if (begin == end) continue;
+    TY_ASSIGN_OR_RETURN(std::vector<std::string> written,
+                        write_records(t.ids, begin, end, o.seq_len, absl::StrCat(out_prefix, "-", split), options));
+    all.insert(all.end(), written.begin(), written.end());
   }
-  return writer.finish();
+  return all;
 }
 
 }  // namespace ty

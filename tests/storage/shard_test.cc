@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 
 #include "gtest/gtest.h"
 #include "storage/shard/crc32c.h"
@@ -180,6 +181,44 @@ TEST_F(Shards, TextImportCutsTokenStreamsIntoNextTokenRecords) {
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   EXPECT_FALSE(import_text(file, {"bytes", 100}, path("x")).ok());
   EXPECT_FALSE(import_text(file, {"letters", 4}, path("x")).ok());
+}
+
+// Held-out shares: contiguous blocks of the token stream, no token in two of them, each
+// split under its own prefix.
+TEST_F(Shards, TextImportWritesTrainValAndTestBlocks) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += static_cast<char>('a' + i % 26);
+  const std::string file = TempDirTest::write("s.txt", text);
+  TextImportOptions o{"bytes", 4};
+  o.val_fraction = 0.2;
+  o.test_fraction = 0.1;
+  auto paths = import_text(file, o, path("s"));
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  std::map<std::string, std::vector<int32_t>> x;  // split -> the x fields, in order
+  for (const std::string& p : *paths) {
+    const std::string split = p.substr(path("s").size() + 1, p.find('-', path("s").size() + 1) - path("s").size() - 1);
+    auto r = ShardReader::open(p);
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::vector<int32_t> rec(static_cast<size_t>(r->records() * 8));
+    ASSERT_TRUE(r->read(0, r->records(), rec.data()).ok());
+    for (int64_t i = 0; i < r->records(); ++i)
+      x[split].insert(x[split].end(), rec.begin() + i * 8, rec.begin() + i * 8 + 4);
+  }
+  // 100 tokens: train [0, 70), val [70, 90), test [90, 100); records of 5 tokens, step 4.
+  ASSERT_EQ(x.size(), 3u);
+  EXPECT_EQ(x["train"].size(), 17u * 4);  // starts 0, 4, ..., 64
+  EXPECT_EQ(x["val"].size(), 4u * 4);     // starts 70, 74, 78, 82
+  EXPECT_EQ(x["test"].size(), 2u * 4);    // starts 90, 94
+  EXPECT_EQ(x["val"][0], 'a' + 70 % 26);
+  EXPECT_EQ(x["test"][0], 'a' + 90 % 26);
+  o.val_fraction = 0.02;  // 2 tokens: less than a record
+  auto tiny = import_text(file, o, path("t"));
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_NE(std::string(tiny.status().message()).find("--val-fraction 0.02 is 2 tokens"), std::string::npos)
+      << tiny.status();
+  o.val_fraction = 0.5;
+  o.test_fraction = 0.5;
+  EXPECT_FALSE(import_text(file, o, path("u")).ok());
 }
 
 }  // namespace

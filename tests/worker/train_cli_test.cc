@@ -322,5 +322,30 @@ TEST_F(TrainCli, OversizedModelsAndBadImportsExitWithTheirClass) {
   EXPECT_EQ(run("data import csv --file " + path("bad.csv") + " --out " + path("v")).code, 2);
 }
 
+// The text examples' corpus (launch/kjv_corpus.sh, run by setup.sh), cut into held-out
+// blocks: PREFIX-train-*, -val-*, -test-*, and a second import onto them refused.
+TEST_F(TrainCli, TheKjvCorpusImportsWithHeldOutBlocks) {
+  const std::string corpus = "/usr/local/share/trainyard/kjv.txt";
+  std::ifstream in(corpus);
+  ASSERT_TRUE(in) << corpus << " is missing: run launch/setup.sh";
+  int64_t verses = 0;
+  for (std::string l; std::getline(in, l);) ++verses;
+  EXPECT_EQ(verses, 31102);
+  const std::string import = "data import text --file " + corpus + " --out " + path("kjv") + " --seq-len 256";
+  Result r = run(import + " --val-fraction 0.05 --test-fraction 0.05");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* split : {"train", "val", "test"})
+    EXPECT_NE(r.output.find(path("kjv") + "-" + split + "-"), std::string::npos) << split << "\n" << r.output;
+  Result val = run("data inspect '" + path("kjv") + "-val-*'");
+  ASSERT_EQ(val.code, 0) << val.output;
+  Result again = run(import);
+  EXPECT_EQ(again.code, 2) << again.output;
+  EXPECT_NE(again.output.find("shards of that prefix exist already"), std::string::npos) << again.output;
+  Result bad = run("data import text --file " + corpus + " --out " + path("other") + " --val-fraction 5%");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--val-fraction 5%: expected a fraction from 0 to below 1"), std::string::npos)
+      << bad.output;
+}
+
 }  // namespace
 }  // namespace ty
