@@ -18,6 +18,7 @@ const char* kernel_family_name(KernelFamily family) {
     case KernelFamily::kPointwise: return "pointwise";
     case KernelFamily::kLoss: return "loss";
     case KernelFamily::kOptimizer: return "optimizer";
+    case KernelFamily::kEmbedding: return "embedding";
     case KernelFamily::kCount: break;
   }
   return "?";
@@ -32,6 +33,7 @@ bool KernelBackend::has(KernelFamily family) {
     case KernelFamily::kPointwise: return pointwise() != nullptr;
     case KernelFamily::kLoss: return loss() != nullptr;
     case KernelFamily::kOptimizer: return optimizer() != nullptr;
+    case KernelFamily::kEmbedding: return embedding() != nullptr;
     case KernelFamily::kCount: break;
   }
   return false;

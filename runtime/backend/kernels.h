@@ -5,7 +5,7 @@
 // is enabled there and has it. On the host the list ends in the reference backend, which has
 // every family, so an op that a faster backend lacks falls back to it; on a device the list
 // is the device's backend alone, and an op it lacks throws KernelMissing naming the op and
-// the device. A new family (embedding, attention, RNN next) is a header in backend/kernels/,
+// the device. A new family (attention, RNN next) is a header in backend/kernels/,
 // an entry in KernelFamily (and its name in kernel_family_name), and its accessor on
 // KernelBackend (with its case in has()), KernelBackendOf and Kernels.
 #pragma once
@@ -21,6 +21,7 @@
 #include "runtime/backend/kernels/activation.h"
 #include "runtime/backend/kernels/conv.h"
 #include "runtime/backend/kernels/dense.h"
+#include "runtime/backend/kernels/embedding.h"
 #include "runtime/backend/kernels/loss.h"
 #include "runtime/backend/kernels/norm.h"
 #include "runtime/backend/kernels/optim.h"
@@ -28,7 +29,7 @@
 
 namespace ty {
 
-enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kCount };
+enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kEmbedding, kCount };
 inline constexpr int kNumKernelFamilies = static_cast<int>(KernelFamily::kCount);
 const char* kernel_family_name(KernelFamily family);
 
@@ -50,6 +51,7 @@ class KernelBackend {
   virtual PointwiseKernels* pointwise() { return nullptr; }
   virtual LossKernels* loss() { return nullptr; }
   virtual OptimizerKernels* optimizer() { return nullptr; }
+  virtual EmbeddingKernels* embedding() { return nullptr; }
 
   bool has(KernelFamily family);
 };
@@ -66,6 +68,7 @@ class KernelBackendOf : public KernelBackend, public Families... {
   PointwiseKernels* pointwise() override { return as<PointwiseKernels>(); }
   LossKernels* loss() override { return as<LossKernels>(); }
   OptimizerKernels* optimizer() override { return as<OptimizerKernels>(); }
+  EmbeddingKernels* embedding() override { return as<EmbeddingKernels>(); }
 
  private:
   template <class F>
@@ -105,6 +108,9 @@ class Kernels {
   LossKernels& loss(Where where = Where::current()) { return *route(KernelFamily::kLoss, where).loss(); }
   OptimizerKernels& optimizer(Where where = Where::current()) {
     return *route(KernelFamily::kOptimizer, where).optimizer();
+  }
+  EmbeddingKernels& embedding(Where where = Where::current()) {
+    return *route(KernelFamily::kEmbedding, where).embedding();
   }
 
   // The backend that runs `family` here (null: none does).

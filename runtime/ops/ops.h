@@ -51,6 +51,11 @@ Var log_softmax(Context& ctx, const Var& x);
 // the pipeline stages it passes through, nor on what ran before.
 Var dropout(Context& ctx, const Var& x, float p, bool training, uint32_t layer);
 
+// Token embedding: ids i32 of any shape S (on ctx's device, each in [0, V)) -> (S..., D),
+// position i taking row ids[i] of `table` (V, D). The backward adds each position's
+// gradient into its row (a token seen twice gets both).
+Var embedding(Context& ctx, const Tensor& ids, const Var& table);
+
 // The same values in another memory layout (see Layout); identity when already there.
 Var to_layout(Context& ctx, const Var& x, Layout layout);
 // Plain layout: ops that index elements by position call this on their inputs.

@@ -160,6 +160,15 @@ TEST_F(GradCheck, Dropout) {
                {random({dim(2, 5), dim(2, 9)})});
 }
 
+// Ids repeat, so that one row's gradient sums several positions'.
+TEST_F(GradCheck, Embedding) {
+  Tensor ids = Tensor::empty(host_memory(), {3, 4}, DType::kI32);
+  const int32_t picks[] = {0, 2, 2, 5, 1, 0, 4, 4, 3, 5, 5, 5};
+  for (int64_t i = 0; i < ids.numel(); ++i) ids.data<int32_t>()[i] = picks[i];
+  expect_match([ids](Context& c, const std::vector<Var>& v) { return ops::embedding(c, ids, v[0]); },
+               {random({6, dim(2, 7)})});
+}
+
 TEST_F(GradCheck, ReshapeFlattenAdd) {
   expect_match(
       [](Context& c, const std::vector<Var>& v) {

@@ -225,6 +225,18 @@ void CudaBackend::clip_by_norm(Tensor& x, const Tensor& sq, double max_norm) {
   cuda::clip_by_norm(stream_, out(x), x.numel(), sq.data<double>(), max_norm);
 }
 
+void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, Tensor& out_rows) {
+  const int64_t vocab = table.shape()[0];
+  cuda::gather_rows(stream_, in(table), ids.data<int32_t>(), out(out_rows), ids.numel(),
+                    vocab == 0 ? 0 : table.numel() / vocab);
+}
+
+void CudaBackend::scatter_add_rows(const Tensor& dout, const Tensor& ids, Tensor& dtable) {
+  const int64_t vocab = dtable.shape()[0];
+  cuda::scatter_add_rows(stream_, in(dout), ids.data<int32_t>(), out(dtable), ids.numel(),
+                         vocab == 0 ? 0 : dtable.numel() / vocab);
+}
+
 void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
                           Tensor& y) {
   cuda::dropout_forward(stream_, in(x), out(y), out(mask), x.numel(), p, seed, stream, first);

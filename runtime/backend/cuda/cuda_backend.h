@@ -18,7 +18,7 @@
 namespace ty {
 
 class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels,
-                                                 PointwiseKernels, LossKernels, OptimizerKernels> {
+                                                 PointwiseKernels, LossKernels, OptimizerKernels, EmbeddingKernels> {
  public:
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,
@@ -37,6 +37,7 @@ class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, Norm
   TY_POINTWISE_KERNELS
   TY_LOSS_KERNELS
   TY_OPTIMIZER_KERNELS
+  TY_EMBEDDING_KERNELS
 
   cudaStream_t stream() const { return stream_; }
 

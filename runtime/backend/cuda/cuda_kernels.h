@@ -62,6 +62,11 @@ struct PoolShape {
 void pool_forward(cudaStream_t s, const PoolShape& g, const float* x, float* y, int32_t* argmax);
 void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const int32_t* argmax, float* dx);
 
+// Embedding: out (n, d) = rows ids[i] of table (V, d); dtable[ids[i]] += dout[i] (atomics:
+// the order of additions to a repeated row varies, so its sum may differ in the last bit).
+void gather_rows(cudaStream_t s, const float* table, const int32_t* ids, float* out, int64_t n, int64_t d);
+void scatter_add_rows(cudaStream_t s, const float* dout, const int32_t* ids, float* dtable, int64_t n, int64_t d);
+
 // Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (any first),
 // y = x * mask; the CPU's ops::dropout draws the same numbers.
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,

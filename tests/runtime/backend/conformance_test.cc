@@ -54,6 +54,8 @@ class Conformance : public ::testing::TestWithParam<Target> {
   void conform(KernelFamily family, const std::string& what, const Run& run, double tol = 1e-5) {
     SCOPED_TRACE(what);
     Kernels& k = target_->kernels(DType::kF32);
+    if (k.backend(family) == nullptr)
+      GTEST_SKIP() << GetParam().name << " has no " << kernel_family_name(family) << " kernels yet";
     if (k.backend(family)->name() == "reference")
       GTEST_SKIP() << kernel_family_name(family) << " kernels run on the reference backend on " << GetParam().name;
     if (family == KernelFamily::kDense || family == KernelFamily::kConv) tol = std::max(tol, GetParam().rounding);
@@ -218,6 +220,18 @@ TEST_P(Conformance, PointwiseArithmeticAndReductions) {
         return std::vector<Tensor>{mask, y, skewed_mask, skewed_y};
       },
       0);
+}
+
+TEST_P(Conformance, Embedding) {
+  Tensor table = random({50, 33}), dout = random({4, 9, 33}), start = random({50, 33});
+  Tensor ids = Tensor::empty(host_memory(), {4, 9}, DType::kI32);
+  for (int64_t i = 0; i < ids.numel(); ++i) ids.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % 50 / 2);  // repeats
+  conform(KernelFamily::kEmbedding, "gather_rows, scatter_add_rows", [&](Kernels& be, const Place& on) {
+    Tensor out = on(poisoned({4, 9, 33})), dtable = on(start);  // (added to, not overwritten)
+    be.embedding().gather_rows(on(table), on(ids), out);
+    be.embedding().scatter_add_rows(on(dout), on(ids), dtable);
+    return std::vector<Tensor>{out, dtable};
+  });
 }
 
 TEST_P(Conformance, Losses) {
