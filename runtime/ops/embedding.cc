@@ -6,6 +6,8 @@ namespace ty::ops {
 Var embedding(Context& ctx, const Tensor& ids, const Var& table) {
   CHECK(ids.dtype() == DType::kI32) << "embedding ids must be i32, got " << dtype_name(ids.dtype());
   CHECK(table.shape().size() == 2) << "embedding table must be (V, D), got " << shape_str(table.shape());
+  CHECK(ids.device() == table.value().device())
+      << "embedding ids on " << ids.device().str() << ", table on " << table.value().device().str();
   Shape shape = ids.shape();
   shape.push_back(table.shape()[1]);
   Tensor y = ctx.empty(shape, table.dtype());

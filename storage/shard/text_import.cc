@@ -86,13 +86,17 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
   if (static_cast<int64_t>(t.ids.size()) < per)
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", t.ids.size(), " tokens, fewer than one record of ", per));
-  {
+  const auto write_vocab = [&]() -> absl::Status {
     std::ofstream vocab(out_prefix + ".vocab");
     for (const auto& w : t.vocab) vocab << w << "\n";
     if (!vocab) return absl::UnavailableError(absl::StrCat(out_prefix, ".vocab: cannot write"));
-  }
+    return absl::OkStatus();
+  };
   const int64_t n = static_cast<int64_t>(t.ids.size());
-  if (o.val_fraction == 0 && o.test_fraction == 0) return write_records(t.ids, 0, n, o.seq_len, out_prefix, options);
+  if (o.val_fraction == 0 && o.test_fraction == 0) {
+    TY_RETURN_IF_ERROR(write_vocab());
+    return write_records(t.ids, 0, n, o.seq_len, out_prefix, options);
+  }
   // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
   // a record.
   const int64_t test_begin = n - static_cast<int64_t>(static_cast<double>(n) * o.test_fraction);
@@ -102,8 +106,9 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
         {"--test-fraction", o.test_fraction, n - test_begin},
         {"the training share", 1, val_begin}})
     if (f > 0 && tokens < per)
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": ", flag, " ", f, " is ", tokens, " tokens, fewer than one record of ", per));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", flag, f < 1 ? absl::StrCat(" ", f) : "", " is ",
+                                                     tokens, " tokens, fewer than one record of ", per));
+  TY_RETURN_IF_ERROR(write_vocab());  // (after the checks: a refused import leaves nothing)
   std::vector<std::string> all;
   for (const auto& [split, begin, end] : {std::tuple<const char*, int64_t, int64_t>{"train", 0, val_begin},
                                           {"val", val_begin, test_begin},

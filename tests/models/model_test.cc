@@ -116,8 +116,6 @@ TEST(BuildModel, ImpossibleShapesNameTheKey) {
   EXPECT_FALSE(build_model(ctx, l, {4}, 3, 1).ok());
 }
 
-// Two models in one process keep distinct parameter names (a GAN's two); names are given
-// at construction, and reading them changes nothing.
 // A pipeline rank builds its stage alone: the other stages' layers keep their shapes and
 // descriptions, not their parameters; the kept ones have the whole build's values.
 TEST(BuildModel, AStageBuiltAloneHoldsOnlyItsParametersWithTheWholeBuildsValues) {
@@ -146,6 +144,8 @@ TEST(BuildModel, AStageBuiltAloneHoldsOnlyItsParametersWithTheWholeBuildsValues)
   EXPECT_EQ((*stages)[1]->num_params(), 16 * 8 + 8);
 }
 
+// Two models in one process keep distinct parameter names (a GAN's two); names are given
+// at construction, and reading them changes nothing.
 TEST(BuildModel, NamedModelsAndStagesKeepTheirParameterNames) {
   Context ctx;
   ModelSpec s;

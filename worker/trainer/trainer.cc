@@ -346,9 +346,17 @@ absl::Status Trainer::run() {
                  stage_plan_.describe().c_str(), static_cast<long>(m), 100.0 * (p - 1) / (m + p - 1));
   }
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
-  // Finished already (every rank must agree: they may see the file system differently).
-  std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0};
+  // Finished already (every rank must agree: they may see the file system differently), and
+  // whether a rank's checkpoint drew dropout masks in sequence (trainer_checkpoint.cc).
+  std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0,
+                               sequential_dropout_.empty() ? 0.0 : 1.0};
   TY_RETURN_IF_ERROR(strategy_->max(finished));
+  if (finished[1] != 0.0)
+    return absl::FailedPreconditionError(absl::StrCat(
+        sequential_dropout_.empty() ? "the checkpoint another rank resumed from" : sequential_dropout_,
+        ": written by a trainyard that drew dropout masks in sequence (it holds meta.dropout_offset); masks are "
+        "keyed by (seed, step, layer, sample) now, so this run would not continue exactly: train into a new "
+        "--run-dir, or finish the run with the trainyard that started it"));
   if (finished[0] == 0.0) {
     if (out)
       std::fprintf(out, "trainyard: this run finished at step %ld (%s); nothing to do\n", static_cast<long>(step_),

@@ -75,7 +75,7 @@ class Trainer {
   // Pipelines (trainer_pipeline.cc): where the model is cut (stage_plan_), from a shape-only copy (and, for the
   // `time` partition, layer times rank 0 measures and shares).
   absl::Status plan_pipeline(const Shape& sample_shape);
-  // Pipelines: replaces model_ (whole) with this rank's stage.
+  // Pipelines: replaces model_ (built with only this rank's stage real) with that stage.
   absl::Status keep_my_stage();
   absl::Status make_strategy();
   int my_stage() const { return comm_ ? comm_->rank() % static_cast<int>(spec_.parallel.pipeline.stages) : 0; }
@@ -120,11 +120,12 @@ class Trainer {
   ContextOptions context_options_;
   std::unique_ptr<Context> ctx_;
   JobData data_;
-  std::unique_ptr<Model> model_;   // the whole model, or (pipelined_) this rank's stage
-  bool pipelined_ = false;         // training with parallel.pipeline.stages > 1
-  StagePlan stage_plan_;           // pipelined_
-  std::string whole_signature_;    // of the whole model (set_whole_model_facts)
-  std::string whole_description_;  // its describe() and parameter count, for the header
+  std::unique_ptr<Model> model_;    // the whole model, or (pipelined_) this rank's stage
+  bool pipelined_ = false;          // training with parallel.pipeline.stages > 1
+  StagePlan stage_plan_;            // pipelined_
+  std::string sequential_dropout_;  // resume: a checkpoint that drew dropout masks in sequence
+  std::string whole_signature_;     // of the whole model (set_whole_model_facts)
+  std::string whole_description_;   // its describe() and parameter count, for the header
   int64_t whole_params_ = 0;
   int64_t batches_per_step_ = 1;  // train.accumulate_steps × micro-batches (pipelines)
   MemoryEstimate memory_;         // per rank, for training

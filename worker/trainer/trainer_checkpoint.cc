@@ -137,16 +137,9 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
       return absl::FailedPreconditionError(absl::StrCat(
           found.dir, ": has no ", field, " (written by an older trainyard, or damaged); train into a new --run-dir"));
   // Before masks were keyed (runtime/ops/ops.h, dropout), a rank drew them in sequence and
-  // saved its place; from such a checkpoint the masks would not continue as they began. The
-  // ranks decide together (a stage without dropout saved 0, the others more).
-  std::vector<double> drew{t.count("meta.dropout_offset") && t.at("meta.dropout_offset").at(0) != 0 ? 1.0 : 0.0};
-  TY_RETURN_IF_ERROR(strategy_->max(drew));
-  if (drew[0] != 0)
-    return absl::FailedPreconditionError(absl::StrCat(
-        found.dir,
-        ": written by a trainyard that drew dropout masks in sequence (it holds meta.dropout_offset); masks are "
-        "keyed by (seed, step, layer, sample) now, so this run would not continue exactly: train into a new "
-        "--run-dir, or finish the run with the trainyard that started it"));
+  // saved its place; from such a checkpoint the masks would not continue as they began.
+  // (Refused in run(), where every rank agrees: a stage without dropout saved 0.)
+  if (t.count("meta.dropout_offset") && t.at("meta.dropout_offset").at(0) != 0) sequential_dropout_ = found.dir;
   if (tensor_text(t.at("meta.model_signature")) != whole_signature_)
     return absl::FailedPreconditionError(
         absl::StrCat(found.dir,

@@ -1,6 +1,7 @@
 // Embedding kernels (a kernel family, optional for a backend): rows of a table picked by
-// token ids. table: (V, D) plain; ids: i32 (n) in [0, V), on the same device (checked where
-// they come from: the data's import and the op); out and dout: (n, D).
+// token ids. table: (V, D) plain; ids: i32 (n) on the same device (the op checks that), in
+// [0, V): the model's vocabulary must hold the data's (its import writes the vocabulary).
+// The host loops CHECK each id; on a GPU an id outside is undefined. out, dout: (n, D).
 #pragma once
 
 #include "runtime/tensor.h"
