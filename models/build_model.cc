@@ -1,6 +1,8 @@
-// build_model: the model kinds of the spec (mlp, cnn, layers) assembled from the registered
+// build_model: the model kinds of the spec (mlp, cnn, layers; rnn and transformer in
+// language_model.cc) assembled from the registered
 // layer files (models/layers/).
 #include "absl/strings/str_cat.h"
+#include "models/language_model.h"
 #include "models/layers/activation.h"
 #include "models/layers/batch_norm.h"
 #include "models/layers/conv2d.h"
@@ -81,6 +83,8 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
   net->keep_only(keep.first, keep.second);
   if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
     TY_RETURN_IF_ERROR(add_mlp_or_cnn(b, spec, input_shape, outputs, *net));
+  } else if (spec.kind == ModelKind::kRnn || spec.kind == ModelKind::kTransformer) {
+    TY_RETURN_IF_ERROR(add_language_model(b, spec, outputs, *net));
   } else {
     if (spec.layers.empty()) return absl::InvalidArgumentError("model.layers: empty list");
     TY_RETURN_IF_ERROR(build_layers(b, spec.layers, "model.layers", *net));

@@ -37,4 +37,13 @@ Tensor InitRng::uniform(Context& ctx, Shape shape, double bound, DType dtype) {
   return ctx.to_device(t);
 }
 
+Tensor InitRng::normal(Context& ctx, Shape shape, double std, DType dtype) {
+  ++next_stream;
+  if (ctx.shape_only()) return ctx.empty(std::move(shape), dtype);
+  Tensor t = Tensor::empty(host_memory(), std::move(shape), dtype);
+  Philox rng(seed, next_stream - 1);
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) t.set(i, rng.normal(i) * std);
+  return ctx.to_device(t);
+}
+
 }  // namespace ty

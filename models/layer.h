@@ -44,12 +44,14 @@ class Layer {
 
 using LayerPtr = std::unique_ptr<Layer>;
 
-// Parameter initialization: PyTorch's default for Linear/Conv2d, U(-1/sqrt(fan_in), +),
-// drawn from Philox(seed, stream) so a seed gives the same model everywhere.
+// Parameter initialization: PyTorch's default for Linear/Conv2d, U(-1/sqrt(fan_in), +), and
+// normal draws, from Philox(seed, stream) so a seed gives the same model everywhere.
 struct InitRng {
   uint64_t seed = 0;
   uint64_t next_stream = 100;
   Tensor uniform(Context& ctx, Shape shape, double bound, DType dtype);
+  // N(0, std²): token embeddings (PyTorch's nn.Embedding: std 1; GPT-style models 0.02).
+  Tensor normal(Context& ctx, Shape shape, double std, DType dtype);
 };
 
 }  // namespace ty

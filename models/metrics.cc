@@ -1,5 +1,7 @@
 #include "models/metrics.h"
 
+#include <cmath>
+
 #include "glog/logging.h"
 
 namespace ty {
@@ -8,19 +10,26 @@ void MetricsAccumulator::add(const Tensor& outputs_in, const Tensor& targets_in,
   // Counted on the host: device tensors are copied over once per batch.
   const Tensor outputs = outputs_in.host(), targets = targets_in.host();
   const int64_t n = outputs.dim(0);
-  loss_sum_ += batch_loss * n;
-  count_ += n;
   if (classes_ > 0) {
     const int32_t* L = targets.data<int32_t>();
     const int64_t c = outputs.dim(1);
+    const Tensor logits = outputs.dtype() == DType::kF32 ? outputs : outputs.to(DType::kF32);
+    const float* O = logits.data<float>();
+    int64_t labelled = 0;
     for (int64_t i = 0; i < n; ++i) {
+      if (L[i] < 0) continue;  // the ignore label
+      ++labelled;
       int64_t best = 0;
       for (int64_t j = 1; j < c; ++j)
-        if (outputs.at(i * c + j) > outputs.at(i * c + best)) best = j;
+        if (O[i * c + j] > O[i * c + best]) best = j;
       if (best == L[i]) ++correct_;
-      if (has_confusion() && L[i] >= 0 && L[i] < classes_ && best < classes_) ++confusion_[L[i] * classes_ + best];
+      if (has_confusion() && L[i] < classes_ && best < classes_) ++confusion_[L[i] * classes_ + best];
     }
+    loss_sum_ += batch_loss * labelled;
+    count_ += labelled;
   } else {
+    loss_sum_ += batch_loss * n;
+    count_ += n;
     for (int64_t i = 0, m = outputs.numel(); i < m; ++i) {
       const double d = outputs.at(i) - targets.at(i);
       sq_sum_ += d * d;
@@ -28,6 +37,8 @@ void MetricsAccumulator::add(const Tensor& outputs_in, const Tensor& targets_in,
     values_ += outputs.numel();
   }
 }
+
+double MetricsAccumulator::perplexity() const { return std::exp(loss()); }
 
 std::vector<std::vector<int64_t>> MetricsAccumulator::confusion() const {
   if (!has_confusion()) return {};

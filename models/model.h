@@ -50,7 +50,8 @@ class Model {
   std::string name_;
 };
 
-// Builds the model for samples of `input_shape` ((D) or (C, H, W)) and `outputs` logits.
+// Builds the model for samples of `input_shape` ((D) or (C, H, W); (L) token ids for a
+// language model) and `outputs` logits (a language model's vocabulary, per position).
 // Errors name the spec key and the shapes that do not fit.
 // `name`: see Model.
 // `keep` (a pipeline stage's rank): only layers [keep.first, keep.second) keep their

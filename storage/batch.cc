@@ -42,9 +42,9 @@ void Batch::set(const std::string& name, Tensor t) {
 int64_t Batch::rows() const { return fields_.empty() ? 0 : fields_.front().second.shape()[0]; }
 
 std::vector<FieldSpec> sample_fields(const Dataset& data) {
-  FieldSpec y =
-      data.num_classes() > 0 ? FieldSpec{"y", DType::kI32, {}} : FieldSpec{"y", DType::kF32, {data.target_width()}};
-  return {{"x", DType::kF32, data.sample_shape()}, y};
+  FieldSpec y = data.num_classes() > 0 ? FieldSpec{"y", DType::kI32, data.label_shape()}
+                                       : FieldSpec{"y", DType::kF32, {data.target_width()}};
+  return {{"x", data.input_dtype(), data.sample_shape()}, y};
 }
 
 absl::StatusOr<Batch> gather_batch(const Dataset& data, const int64_t* indices, int64_t count,

@@ -47,8 +47,8 @@ class Batch {
   int64_t first_sample_ = 0;
 };
 
-// A dataset's sample fields: "x" f32 (sample shape), and "y": i32 () class labels or
-// f32 (target width) regression targets.
+// A dataset's sample fields: "x" f32 (sample shape) or i32 token ids, and "y": i32
+// (label shape) class labels or next tokens, or f32 (target width) regression targets.
 std::vector<FieldSpec> sample_fields(const Dataset& data);
 
 // Samples `indices[0..count)` of `data` as a host batch of its sample fields; a source that

@@ -23,7 +23,13 @@ class Dataset {
   virtual int64_t num_classes() const = 0;
   // Per-sample target width for regression (1 for one target column); 0 for labels.
   virtual int64_t target_width() const = 0;
-  // x: f32 (count, sample_shape...); y: i32 (count) labels or f32 (count, target_width).
+  // The features' dtype: f32, or i32 token ids (token records, whose labels are the next
+  // tokens: one per position, label_shape() = sample_shape()).
+  virtual DType input_dtype() const { return DType::kF32; }
+  // Per-sample shape of i32 labels: () for one class label, (L) for token records.
+  virtual Shape label_shape() const { return {}; }
+  // x: input_dtype (count, sample_shape...); y: i32 (count, label_shape...) labels or
+  // f32 (count, target_width).
   virtual void gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const = 0;
   // gather() with an error instead of a failed process, for sources that read files on
   // demand (ShardSet); in-memory sources cannot fail.
@@ -72,6 +78,8 @@ class DerivedDataset : public Dataset {
   Shape sample_shape() const override { return base_->sample_shape(); }
   int64_t num_classes() const override { return base_->num_classes(); }
   int64_t target_width() const override { return base_->target_width(); }
+  DType input_dtype() const override { return base_->input_dtype(); }
+  Shape label_shape() const override { return base_->label_shape(); }
   int64_t skipped_records() const override { return base_->skipped_records(); }
 
  protected:

@@ -209,6 +209,7 @@ void HostKernels::cross_entropy_forward(const Tensor& logp, const Tensor& labels
     const T* P = logp.data<T>();
     double total = 0;
     for (int64_t i = 0; i < n; ++i) {
+      if (L[i] < 0) continue;  // left out
       double row = -(1.0 - smoothing) * P[i * c + L[i]];
       if (smoothing > 0) {
         double s = 0;
@@ -233,7 +234,7 @@ void HostKernels::cross_entropy_backward(const Tensor& logp, const Tensor& label
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < c; ++j) {
         T q = T(smoothing / c) + (j == L[i] ? T(1 - smoothing) : T(0));
-        D[i * c + j] = (std::exp(P[i * c + j]) - q) * scale;
+        D[i * c + j] = L[i] < 0 ? T(0) : (std::exp(P[i * c + j]) - q) * scale;
       }
   });
 }

@@ -19,6 +19,8 @@ const char* kernel_family_name(KernelFamily family) {
     case KernelFamily::kLoss: return "loss";
     case KernelFamily::kOptimizer: return "optimizer";
     case KernelFamily::kEmbedding: return "embedding";
+    case KernelFamily::kRecurrent: return "recurrent";
+    case KernelFamily::kAttention: return "attention";
     case KernelFamily::kCount: break;
   }
   return "?";
@@ -34,6 +36,8 @@ bool KernelBackend::has(KernelFamily family) {
     case KernelFamily::kLoss: return loss() != nullptr;
     case KernelFamily::kOptimizer: return optimizer() != nullptr;
     case KernelFamily::kEmbedding: return embedding() != nullptr;
+    case KernelFamily::kRecurrent: return recurrent() != nullptr;
+    case KernelFamily::kAttention: return attention() != nullptr;
     case KernelFamily::kCount: break;
   }
   return false;

@@ -5,7 +5,7 @@
 // is enabled there and has it. On the host the list ends in the reference backend, which has
 // every family, so an op that a faster backend lacks falls back to it; on a device the list
 // is the device's backend alone, and an op it lacks throws KernelMissing naming the op and
-// the device. A new family (attention, RNN next) is a header in backend/kernels/,
+// the device. A new family is a header in backend/kernels/,
 // an entry in KernelFamily (and its name in kernel_family_name), and its accessor on
 // KernelBackend (with its case in has()), KernelBackendOf and Kernels.
 #pragma once
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/backend/kernels/activation.h"
+#include "runtime/backend/kernels/attention.h"
 #include "runtime/backend/kernels/conv.h"
 #include "runtime/backend/kernels/dense.h"
 #include "runtime/backend/kernels/embedding.h"
@@ -26,10 +27,12 @@
 #include "runtime/backend/kernels/norm.h"
 #include "runtime/backend/kernels/optim.h"
 #include "runtime/backend/kernels/pointwise.h"
+#include "runtime/backend/kernels/recurrent.h"
 
 namespace ty {
 
-enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kEmbedding, kCount };
+enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kEmbedding, kRecurrent, kAttention,
+                          kCount };
 inline constexpr int kNumKernelFamilies = static_cast<int>(KernelFamily::kCount);
 const char* kernel_family_name(KernelFamily family);
 
@@ -52,6 +55,8 @@ class KernelBackend {
   virtual LossKernels* loss() { return nullptr; }
   virtual OptimizerKernels* optimizer() { return nullptr; }
   virtual EmbeddingKernels* embedding() { return nullptr; }
+  virtual RecurrentKernels* recurrent() { return nullptr; }
+  virtual AttentionKernels* attention() { return nullptr; }
 
   bool has(KernelFamily family);
 };
@@ -69,6 +74,8 @@ class KernelBackendOf : public KernelBackend, public Families... {
   LossKernels* loss() override { return as<LossKernels>(); }
   OptimizerKernels* optimizer() override { return as<OptimizerKernels>(); }
   EmbeddingKernels* embedding() override { return as<EmbeddingKernels>(); }
+  RecurrentKernels* recurrent() override { return as<RecurrentKernels>(); }
+  AttentionKernels* attention() override { return as<AttentionKernels>(); }
 
  private:
   template <class F>
@@ -111,6 +118,12 @@ class Kernels {
   }
   EmbeddingKernels& embedding(Where where = Where::current()) {
     return *route(KernelFamily::kEmbedding, where).embedding();
+  }
+  RecurrentKernels& recurrent(Where where = Where::current()) {
+    return *route(KernelFamily::kRecurrent, where).recurrent();
+  }
+  AttentionKernels& attention(Where where = Where::current()) {
+    return *route(KernelFamily::kAttention, where).attention();
   }
 
   // The backend that runs `family` here (null: none does).

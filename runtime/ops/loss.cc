@@ -22,11 +22,18 @@ Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels_in, f
   const int64_t n = logits.shape()[0], c = logits.shape()[1];
   CHECK_EQ(labels_in.numel(), n) << "cross_entropy: " << labels_in.numel() << " labels for " << n << " rows";
   // Labels on the host are checked here; device labels were checked where they were loaded.
+  // Rows labelled kIgnoreLabel are left out: the kernels average over all n rows, so the
+  // loss is rescaled to the mean over the counted ones.
+  int64_t counted = n;
   if (labels_in.on_host()) {
     const int32_t* L = labels_in.data<int32_t>();
-    for (int64_t i = 0; i < n; ++i)
-      CHECK(L[i] >= 0 && L[i] < c) << "label " << L[i] << " at row " << i << " outside [0, " << c << ")";
+    for (int64_t i = 0; i < n; ++i) {
+      CHECK(L[i] == kIgnoreLabel || (L[i] >= 0 && L[i] < c))
+          << "label " << L[i] << " at row " << i << " outside [0, " << c << ")";
+      counted -= L[i] == kIgnoreLabel;
+    }
   }
+  const float rescale = counted == n || counted == 0 ? 1.f : static_cast<float>(n) / static_cast<float>(counted);
   const Tensor labels =
       labels_in.device() == logits.value().device() ? labels_in : labels_in.copy_to(ctx.allocator(), ctx.device());
   Kernels& k = ctx.kernels(logits.dtype());
@@ -34,9 +41,16 @@ Var cross_entropy(Context& ctx, const Var& logits_in, const Tensor& labels_in, f
   k.activation().softmax_forward(true, logits.value(), logp);
   Tensor y = ctx.empty({1}, logits.dtype());
   k.loss().cross_entropy_forward(logp, labels, smoothing, y);
-  return record_op(ctx, {logits}, Var(y), [&ctx, logits, labels, logp, smoothing](const Tensor& dy) {
+  if (rescale != 1.f) k.pointwise().axpby(rescale, y.clone(), 0.f, y);
+  return record_op(ctx, {logits}, Var(y), [&ctx, logits, labels, logp, smoothing, rescale](const Tensor& dy_in) {
+    Kernels& k = ctx.kernels(logp.dtype());
+    Tensor dy = dy_in;
+    if (rescale != 1.f) {
+      dy = dy_in.clone();
+      k.pointwise().axpby(rescale, dy_in, 0.f, dy);
+    }
     Tensor dx = logp.empty_like();
-    ctx.kernels(dx.dtype()).loss().cross_entropy_backward(logp, labels, smoothing, dy, dx);
+    k.loss().cross_entropy_backward(logp, labels, smoothing, dy, dx);
     logits.accumulate_grad(ctx, dx);
   });
 }

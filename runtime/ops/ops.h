@@ -56,6 +56,22 @@ Var dropout(Context& ctx, const Var& x, float p, bool training, uint32_t layer);
 // gradient into its row (a token seen twice gets both).
 Var embedding(Context& ctx, const Tensor& ids, const Var& table);
 
+// Recurrent layers over whole sequences from zero initial states. x: (N, L, E); w_ih
+// (G·H, E), w_hh (G·H, H), b_ih, b_hh (G·H) with the gates stacked as PyTorch stacks them
+// (LSTM G = 4: i, f, g, o; GRU G = 3: r, z, n, linear before reset) -> (N, L, H): the hidden
+// state after every step.
+Var lstm(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var& b_ih, const Var& b_hh);
+Var gru(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var& b_ih, const Var& b_hh);
+
+// Causal multi-head self-attention. qkv: (N, T, 3D), each position's query, key and value
+// side by side, each D wide and cut into `heads` heads of D / heads -> (N, T, D): per head,
+// softmax(q kᵀ / √dh) v over the positions up to each query's own.
+Var causal_self_attention(Context& ctx, const Var& qkv, int64_t heads);
+// The same for generation, without gradients, for one sequence: qkv (1, T, 3D) of the new
+// positions are appended to `cache` (capacity, 3D) after its first `len` rows (len grows by
+// T), and each new query attends to every cached position up to its own -> (1, T, D).
+Tensor cached_causal_self_attention(Context& ctx, const Tensor& qkv, int64_t heads, Tensor& cache, int64_t& len);
+
 // The same values in another memory layout (see Layout); identity when already there.
 Var to_layout(Context& ctx, const Var& x, Layout layout);
 // Plain layout: ops that index elements by position call this on their inputs.
@@ -93,7 +109,9 @@ Var sync_batch_norm(Context& ctx, const Var& x, const Var& gamma, const Var& bet
 Var layer_norm(Context& ctx, const Var& x, const Var& gamma, const Var& beta, float eps);
 
 // logits: (N, C), labels: i32 (N) -> scalar mean loss. Label smoothing spreads `smoothing`
-// of the target mass uniformly over the C classes.
+// of the target mass uniformly over the C classes. Rows labelled kIgnoreLabel (padding)
+// are left out of the loss and its mean (host labels; on the device they count in the mean).
+inline constexpr int32_t kIgnoreLabel = -1;
 Var cross_entropy(Context& ctx, const Var& logits, const Tensor& labels, float smoothing = 0.f);
 // pred, target: same shape -> scalar mean squared error.
 Var mse_loss(Context& ctx, const Var& pred, const Tensor& target);

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "storage/shard/shard_reader.h"
@@ -30,15 +32,38 @@ absl::Status label_in_range(const std::string& where, int32_t label, int64_t rec
       absl::StrCat(where, ": label ", label, " of record ", record, " outside [0, ", kMaxShardClasses, ")"));
 }
 
+int64_t token_vocab_size(const std::string& shard_path) {
+  std::string prefix = shard_path;
+  if (absl::EndsWith(prefix, ".tyshard")) prefix.resize(prefix.size() - 8);
+  const size_t dash = prefix.rfind('-');
+  if (dash != std::string::npos) prefix.resize(dash);
+  for (const char* split : {"-train", "-val", "-test"})
+    if (absl::EndsWith(prefix, split)) {
+      prefix.resize(prefix.size() - std::strlen(split));
+      break;
+    }
+  std::ifstream in(prefix + ".vocab");
+  int64_t lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines;
+}
+
 absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& s) {
   const int xi = s.field_index("x"), yi = s.field_index("y");
   if (xi < 0 || yi < 0)
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": shard fields are {", s.describe(), "}; training data needs fields 'x' and 'y'"));
   TrainingFields f{s.fields[xi], s.fields[yi], s.field_offset(xi), s.field_offset(yi)};
+  if (f.x.dtype == DType::kI32) {  // token records
+    if (!(f.y.dtype == DType::kI32 && f.y.dims == f.x.dims && f.x.dims.size() == 1))
+      return absl::InvalidArgumentError(absl::StrCat(path, ": fields {", s.describe(),
+                                                     "}: token ids 'x' (i32 (L)) need next tokens 'y' of the same "
+                                                     "shape"));
+    return f;
+  }
   if (f.x.dtype != DType::kU8 && f.x.dtype != DType::kF32)
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": field 'x' is ", dtype_name(f.x.dtype), "; u8 or f32 needed"));
+        absl::StrCat(path, ": field 'x' is ", dtype_name(f.x.dtype), "; u8, f32 or i32 (token ids) needed"));
   if (f.y.dtype != DType::kI32 && f.y.dtype != DType::kF32)
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": field 'y' is ", dtype_name(f.y.dtype), "; i32 or f32 needed"));
@@ -77,12 +102,20 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
         &d->skipped_));
   }
   if (d->y_.dtype == DType::kI32) {
-    const int32_t* y = reinterpret_cast<const int32_t*>(d->ys_.data());
+    // Every label (and token records' every id) in range; the classes from the largest,
+    // or token shards' vocabulary.
     int64_t classes = 0;
-    for (int64_t i = 0; i < d->size_; ++i) {
-      TY_RETURN_IF_ERROR(label_in_range(d->name_, y[i], i));
-      classes = std::max<int64_t>(classes, int64_t{y[i]} + 1);
+    const int64_t per = shape_numel(d->y_.dims);
+    const bool tokens = d->x_.dtype == DType::kI32;
+    for (const std::vector<char>* v : {&d->ys_, &d->xs_}) {
+      if (v == &d->xs_ && !tokens) break;
+      const int32_t* ids = reinterpret_cast<const int32_t*>(v->data());
+      for (int64_t i = 0; i < d->size_ * per; ++i) {
+        TY_RETURN_IF_ERROR(label_in_range(d->name_, ids[i], i / per));
+        classes = std::max<int64_t>(classes, int64_t{ids[i]} + 1);
+      }
     }
+    if (tokens) classes = std::max(classes, token_vocab_size(paths[0]));
     d->classes_ = std::max<int64_t>(classes, 1);
   }
   return DatasetPtr(std::move(d));
@@ -90,10 +123,12 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
 
 void ShardDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
   const int64_t xn = shape_numel(x_.dims), xb = x_.bytes(), yb = y_.bytes();
-  float* X = x.data<float>();
+  float* X = x_.dtype == DType::kI32 ? nullptr : x.data<float>();
   for (int64_t i = 0; i < count; ++i) {
     const char* src = xs_.data() + indices[i] * xb;
-    if (x_.dtype == DType::kU8) {
+    if (x_.dtype == DType::kI32) {
+      std::memcpy(static_cast<char*>(x.raw()) + i * xb, src, xb);
+    } else if (x_.dtype == DType::kU8) {
       const uint8_t* u = reinterpret_cast<const uint8_t*>(src);
       for (int64_t k = 0; k < xn; ++k) X[i * xn + k] = u[k] * (1.0f / 255.0f);
     } else {
@@ -105,7 +140,9 @@ void ShardDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tens
 
 std::string ShardDataset::describe() const {
   return absl::StrCat(name_, ": ", size_, " records of ", shape_str(x_.dims),
-                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes") : "",
+                      x_.dtype == DType::kI32   ? absl::StrCat(" tokens, vocabulary ", classes_)
+                      : classes_ > 0 ? absl::StrCat(", ", classes_, " classes")
+                                     : "",
                       skipped_ > 0 ? absl::StrCat(", ", skipped_, " corrupt records skipped") : "");
 }
 

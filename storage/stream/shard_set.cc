@@ -31,6 +31,7 @@ absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::
       d->classes_ = options.classes;
     } else {
       TY_ASSIGN_OR_RETURN(d->classes_, d->scan_classes(options.skip_corrupt));
+      if (d->fields_.tokens()) d->classes_ = std::max(d->classes_, token_vocab_size(paths[0]));
     }
   }
   return d;
@@ -40,10 +41,15 @@ absl::StatusOr<int64_t> ShardSet::scan_classes(bool skip_corrupt) const {
   int64_t classes = 1;
   for (const ShardReader& r : readers_) {
     TY_RETURN_IF_ERROR(r.scan(skip_corrupt, [&](int64_t record, const char* payload) {
-      int32_t label;
-      std::memcpy(&label, payload + fields_.y_offset, 4);
-      TY_RETURN_IF_ERROR(label_in_range(r.path(), label, record));
-      classes = std::max<int64_t>(classes, int64_t{label} + 1);
+      for (int64_t offset : {fields_.y_offset, fields_.x_offset}) {
+        if (offset == fields_.x_offset && !fields_.tokens()) break;
+        for (int64_t k = 0; k < fields_.label_count(); ++k) {
+          int32_t label;
+          std::memcpy(&label, payload + offset + 4 * k, 4);
+          TY_RETURN_IF_ERROR(label_in_range(r.path(), label, record));
+          classes = std::max<int64_t>(classes, int64_t{label} + 1);
+        }
+      }
       return absl::OkStatus();
     }));
   }
@@ -56,14 +62,15 @@ std::vector<int64_t> ShardSet::record_counts() const {
   return out;
 }
 
-void ShardSet::decode_unchecked(const char* payload, float* __restrict x, char* y) const {
+void ShardSet::decode_unchecked(const char* payload, void* out, char* y) const {
   const int64_t xn = shape_numel(fields_.x.dims);
   const char* src = payload + fields_.x_offset;
   if (fields_.x.dtype == DType::kU8) {
     const uint8_t* __restrict u = reinterpret_cast<const uint8_t*>(src);
+    float* __restrict x = static_cast<float*>(out);
     for (int64_t k = 0; k < xn; ++k) x[k] = static_cast<float>(u[k]) * (1.0f / 255.0f);
-  } else {
-    std::memcpy(x, src, static_cast<size_t>(fields_.x.bytes()));
+  } else {  // f32 features, i32 token ids
+    std::memcpy(out, src, static_cast<size_t>(fields_.x.bytes()));
   }
   std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
 }
@@ -82,24 +89,30 @@ void ShardSet::decode_scaled(const char* payload, float* __restrict x, char* y, 
   std::memcpy(y, payload + fields_.y_offset, static_cast<size_t>(fields_.y.bytes()));
 }
 
-absl::Status ShardSet::check_label(int32_t label, int shard, int64_t record) const {
-  if (classes_ > 0 && (label < 0 || label >= classes_))
-    return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": label ", label, " of record ", record,
-                                                   " (byte offset ", readers_[shard].record_offset(record),
-                                                   ") outside [0, ", classes_, ") (data.num_classes)"));
+absl::Status ShardSet::check_labels(const void* x, const char* y, int shard, int64_t record) const {
+  if (classes_ == 0) return absl::OkStatus();
+  for (const void* ids : {static_cast<const void*>(y), x}) {
+    if (ids == x && !fields_.tokens()) break;
+    for (int64_t k = 0; k < fields_.label_count(); ++k) {
+      int32_t label;
+      std::memcpy(&label, static_cast<const char*>(ids) + 4 * k, 4);
+      if (label < 0 || label >= classes_)
+        return absl::InvalidArgumentError(absl::StrCat(
+            readers_[shard].path(), ": ", fields_.tokens() ? "token " : "label ", label, " of record ", record,
+            " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", classes_, ") (",
+            fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes", ")"));
+    }
+  }
   return absl::OkStatus();
 }
 
-absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, float* x, char* y) const {
+absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, void* x, char* y) const {
   decode_unchecked(payload, x, y);
-  if (classes_ == 0) return absl::OkStatus();
-  int32_t label;
-  std::memcpy(&label, y, 4);
-  return check_label(label, shard, record);
+  return check_labels(x, y, shard, record);
 }
 
 absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
-  const int64_t xn = shape_numel(fields_.x.dims), yb = fields_.y.bytes();
+  const int64_t xb = fields_.tokens() ? fields_.x.bytes() : shape_numel(fields_.x.dims) * 4, yb = fields_.y.bytes();
   std::vector<char> rec(static_cast<size_t>(payload_));
   for (int64_t i = 0; i < count; ++i) {
     CHECK(indices[i] >= 0 && indices[i] < total_) << "sample " << indices[i] << " of " << total_;
@@ -108,7 +121,7 @@ absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Te
     const int64_t record = indices[i] - starts_[shard];
     TY_RETURN_IF_ERROR(readers_[shard].read(record, 1, rec.data()));
     TY_RETURN_IF_ERROR(
-        decode(rec.data(), shard, record, x.data<float>() + i * xn, static_cast<char*>(y.raw()) + i * yb));
+        decode(rec.data(), shard, record, static_cast<char*>(x.raw()) + i * xb, static_cast<char*>(y.raw()) + i * yb));
   }
   return absl::OkStatus();
 }
@@ -120,7 +133,10 @@ void ShardSet::gather(const int64_t* indices, int64_t count, Tensor& x, Tensor& 
 
 std::string ShardSet::describe() const {
   return absl::StrCat(name_, ": ", total_, " records of ", shape_str(fields_.x.dims),
-                      classes_ > 0 ? absl::StrCat(", ", classes_, " classes") : "", ", streamed");
+                      fields_.tokens() ? absl::StrCat(" tokens, vocabulary ", classes_)
+                      : classes_ > 0   ? absl::StrCat(", ", classes_, " classes")
+                                       : "",
+                      ", streamed");
 }
 
 }  // namespace ty

@@ -16,8 +16,9 @@
 namespace ty {
 
 struct ShardSetOptions {
-  // Class count of i32 labels; 0: the largest label + 1, found by reading every label once
-  // at open (data.num_classes skips that pass).
+  // Class count of i32 labels; 0: the largest label + 1 (token records: the vocabulary
+  // file's size where there is one), found by reading every label once at open
+  // (data.num_classes skips that pass).
   int64_t classes = 0;
   bool skip_corrupt = false;  // the label pass skips corrupt records instead of failing
 };
@@ -36,21 +37,25 @@ class ShardSet final : public Dataset {
   int64_t global_record(int shard, int64_t record) const { return starts_[shard] + record; }
 
   // Decodes one record's payload (CRC already checked) into a feature row of
-  // prod(x dims) floats (u8 scaled to [0, 1]) and a target row (one i32 label, checked
-  // against the class count, or f32 values). Errors name the file and record.
-  absl::Status decode(const char* payload, int shard, int64_t record, float* x, char* y) const;
+  // prod(x dims) floats (u8 scaled to [0, 1]) or i32 token ids, and a target row (i32
+  // labels, checked against the class count, or f32 values). Errors name the file and
+  // record.
+  absl::Status decode(const char* payload, int shard, int64_t record, void* x, char* y) const;
   // decode() without the label check (no allocation, nothing to destroy: safe to run under
   // run_guarded()), and the check on its own.
-  void decode_unchecked(const char* payload, float* x, char* y) const;
+  void decode_unchecked(const char* payload, void* x, char* y) const;
   // The same with features mapped to x * scale + shift in the one pass (standardization:
-  // scale = 1 / std, shift = -mean / std, u8 pixels scaled to [0, 1] first).
+  // scale = 1 / std, shift = -mean / std, u8 pixels scaled to [0, 1] first; not tokens).
   void decode_scaled(const char* payload, float* x, char* y, float scale, float shift) const;
-  absl::Status check_label(int32_t label, int shard, int64_t record) const;
+  // A decoded record's labels (and token ids) against the class count (the vocabulary).
+  absl::Status check_labels(const void* x, const char* y, int shard, int64_t record) const;
 
   int64_t size() const override { return total_; }
   Shape sample_shape() const override { return fields_.x.dims; }
   int64_t num_classes() const override { return classes_; }
   int64_t target_width() const override { return classes_ > 0 ? 0 : shape_numel(fields_.y.dims); }
+  DType input_dtype() const override { return fields_.tokens() ? DType::kI32 : DType::kF32; }
+  Shape label_shape() const override { return fields_.tokens() ? fields_.y.dims : Shape{}; }
   // A corrupt record is an error here, whatever storage.on_corrupt says.
   absl::Status read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const override;
   // Fails the process on a read error: use read() where that can happen.

@@ -34,7 +34,7 @@ ShardStream::Assembled ShardStream::decode(const Parts& parts, int64_t epoch, in
   }
   if (b.status.ok()) {
     const int64_t payload = shards_->payload_bytes(), yb = shards_->fields().y.bytes();
-    const int64_t xn = shape_numel(shards_->sample_shape());
+    const int64_t xb = shape_numel(shards_->sample_shape()) * 4;  // f32 features or i32 ids
     try {  // on an assembler thread: an allocation past the host budget becomes this batch's error
       if (options_.raw_records) {
         b.x = Tensor::empty(batch_memory_, {good, payload}, DType::kU8);
@@ -58,10 +58,11 @@ ShardStream::Assembled ShardStream::decode(const Parts& parts, int64_t epoch, in
           std::memcpy(b.x.data<uint8_t>() + i++ * payload, load->records[slot], static_cast<size_t>(payload));
           continue;
         }
-        float* x = b.x.data<float>() + i * xn;
+        char* x = static_cast<char*>(b.x.raw()) + i * xb;
         char* y = static_cast<char*>(b.y.raw()) + i * yb;
         if (options_.standardize) {  // decoded and standardized in one pass
-          shards_->decode_scaled(load->records[slot], x, y, inv_std, -options_.mean * inv_std);
+          shards_->decode_scaled(load->records[slot], reinterpret_cast<float*>(x), y, inv_std,
+                                 -options_.mean * inv_std);
         } else {
           shards_->decode_unchecked(load->records[slot], x, y);
         }
@@ -79,7 +80,9 @@ ShardStream::Assembled ShardStream::decode(const Parts& parts, int64_t epoch, in
       if (!b.status.ok() || raw_or_regression()) break;
       if (load->bad[slot]) continue;
       const RecordRef ref = load->refs[slot];
-      b.status = shards_->check_label(b.y.data<int32_t>()[i++], ref.shard, ref.record);
+      b.status = shards_->check_labels(static_cast<const char*>(b.x.raw()) + i * xb,
+                                       static_cast<const char*>(b.y.raw()) + i * yb, ref.shard, ref.record);
+      ++i;
     }
   }
   return b;

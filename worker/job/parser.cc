@@ -157,7 +157,8 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (use == SpecUse::kTrain && s.data.train.empty())
     return invalid("data.train: required (IDX images, a CSV file, or shards)");
   if (use == SpecUse::kEval && s.data.test.empty()) return invalid("data.test: required for eval");
-  for (const auto& [key, path] : {std::pair{"data.train", s.data.train}, std::pair{"data.test", s.data.test}}) {
+  for (const auto& [key, path] : {std::pair{"data.train", s.data.train}, std::pair{"data.val", s.data.val},
+                                  std::pair{"data.test", s.data.test}}) {
     if (path.empty()) continue;
     auto format = resolve_data_format(s.data, key, path);
     if (!format.ok()) return format.status();
@@ -171,7 +172,13 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (s.runtime.device == RunDevice::kCpu && s.runtime.precision != Precision::kFp32)
     return invalid(absl::StrCat("runtime.precision: ", name_of(s.runtime.precision),
                                 " runs on CUDA devices only; set runtime.device: cuda or runtime.precision: fp32"));
+  if (s.model.tie_embeddings && s.model.kind != ModelKind::kRnn && s.model.kind != ModelKind::kTransformer)
+    return invalid(absl::StrCat("model.tie_embeddings: for model.kind rnn or transformer (kind is ",
+                                name_of(s.model.kind), ")"));
   if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
+    if (s.model.tie_embeddings)
+      return invalid("model.tie_embeddings: not with parallel.pipeline.stages > 1 (the first and last stages would "
+                     "share the table)");
     const int64_t m = p.microbatches_or_default();
     if (p.schedule == PipelineScheduleKind::kOneFOneB && m < p.stages)
       return invalid(absl::StrCat("parallel.pipeline.microbatches: 1f1b needs at least as many micro-batches as "

@@ -48,11 +48,23 @@ struct ModelSpec {
   std::vector<int64_t> hidden = {256, 256};  // mlp hidden sizes; cnn fc sizes
   std::vector<ConvBlockSpec> conv;           // cnn
   std::vector<LayerSpec> layers;             // layers
+  // Language models (rnn, transformer): token embedding, the body, logits over the vocabulary.
+  RnnCell cell = RnnCell::kLstm;  // rnn
+  int64_t num_layers = 2;         // rnn: stacked cells; transformer: blocks
+  int64_t hidden_size = 256;      // rnn
+  int64_t embed = 0;              // rnn: embedding size; 0: hidden_size
+  int64_t heads = 4;              // transformer
+  int64_t d_model = 128;          // transformer
+  int64_t d_ff = 0;               // transformer: MLP width; 0: 4 × d_model
+  int64_t context = 0;            // transformer: longest sequence (learned positions); 0: the data's
+  PositionKind positions = PositionKind::kLearned;  // transformer
+  bool tie_embeddings = false;    // the output layer reuses the embedding table
 };
 
 struct DataSpec {
   std::string train;         // IDX images, CSV or shards (path or glob)
   std::string train_labels;  // IDX labels; default: derived from `train`
+  std::string val;           // (optional) held-out validation set, same format
   std::string test;          // (optional) held-out test set, same format
   std::string test_labels;
   DataFormat format = DataFormat::kAuto;

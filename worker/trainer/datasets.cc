@@ -107,6 +107,11 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     }
     out.train = train;
   }
+  if (!d.val.empty()) {
+    if (spec.validation_fraction > 0)
+      return absl::InvalidArgumentError("data.val and validation.fraction both name a validation set; keep one");
+    TY_ASSIGN_OR_RETURN(out.val, open(spec, "data.val", d.val, ""));
+  }
   if (!d.test.empty()) {
     TY_ASSIGN_OR_RETURN(out.test, open(spec, "data.test", d.test, d.test_labels));
   }
@@ -116,16 +121,21 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
                                                    ref->num_classes() - 1, "; set it to at least ", ref->num_classes(),
                                                    " or leave it out"));
   out.classes = d.num_classes > 0 ? d.num_classes : ref->num_classes();
-  if (out.train && out.test) {
-    if (out.test->sample_shape() != out.train->sample_shape())
-      return absl::InvalidArgumentError(absl::StrCat("data.test samples are ", shape_str(out.test->sample_shape()),
-                                                     ", data.train samples are ",
-                                                     shape_str(out.train->sample_shape())));
-    if (d.num_classes > 0 && out.test->num_classes() > d.num_classes)
+  for (const auto& [key, held] : {std::pair<const char*, DatasetPtr>{"data.test", out.test}, {"data.val", out.val}}) {
+    if (!out.train || !held || held == out.train) continue;
+    if (held->sample_shape() != out.train->sample_shape() || held->input_dtype() != out.train->input_dtype())
       return absl::InvalidArgumentError(absl::StrCat(
-          "data.num_classes: ", d.num_classes, ", but data.test's labels go up to ", out.test->num_classes() - 1));
-    if (out.classes > 0) out.classes = std::max(out.classes, out.test->num_classes());
+          key, " samples are ", dtype_name(held->input_dtype()), " ", shape_str(held->sample_shape()),
+          ", data.train samples are ", dtype_name(out.train->input_dtype()), " ", shape_str(out.train->sample_shape())));
+    if (d.num_classes > 0 && held->num_classes() > d.num_classes)
+      return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but ", key,
+                                                     "'s labels go up to ", held->num_classes() - 1));
+    if (out.classes > 0) out.classes = std::max(out.classes, held->num_classes());
   }
+  out.tokens = ref->input_dtype() == DType::kI32;
+  if (out.tokens && d.normalize != Normalization::kNone)
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.normalize: ", name_of(d.normalize), " does not apply to token ids (data.train)"));
   out.outputs = out.classes > 0 ? out.classes : ref->target_width();
   if (d.normalize == Normalization::kStandardize && out.train) {
     auto moments = feature_moments(*out.train, 10000, skip_corrupt(spec));

@@ -10,12 +10,13 @@ namespace ty {
 
 struct JobData {
   DatasetPtr train;
-  DatasetPtr val;   // (optional) validation.fraction of the training set
+  DatasetPtr val;   // (optional) data.val, or validation.fraction of the training set
   DatasetPtr test;  // (optional) data.test
   // Set when the training shards are streamed (storage.loader): `train` is then the same
   // set, read by the trainer through a ShardStream rather than gathered.
   std::shared_ptr<const ShardSet> train_shards;
-  int64_t classes = 0;  // 0: regression
+  int64_t classes = 0;  // 0: regression; token data: the vocabulary
+  bool tokens = false;  // token records (i32 ids, next-token labels): a language model's data
   int64_t outputs = 0;  // model outputs per sample
   // data.normalize: standardize: the mapping applied to every split. Training computes it
   // from the training split; evaluation takes it from the weights file.

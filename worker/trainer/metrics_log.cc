@@ -1,6 +1,7 @@
 #include "worker/trainer/metrics_log.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -27,16 +28,19 @@ void MetricsLog::line(const std::string& json) {
 }
 
 void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
-  line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,"lr":%.9g})", step, epoch, loss, lr));
+  line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,%s"lr":%.9g})", step, epoch, loss,
+                       tokens_per_sample_ > 0 ? absl::StrFormat(R"("perplexity":%.9g,)", std::exp(loss)) : "", lr));
 }
 
 void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
                        const std::optional<PipelineFigures>& pipeline) {
   std::string extra;
+  if (tokens_per_sample_ > 0)
+    absl::StrAppendFormat(&extra, R"(,"tokens_per_s":%.9g)", samples_per_s * double(tokens_per_sample_));
   if (pipeline) {
     std::vector<std::string> mib;
     for (double b : pipeline->activation_bytes) mib.push_back(absl::StrFormat("%.6g", b / (1 << 20)));
-    extra = absl::StrFormat(R"(,"bubble_fraction":%.6g,"activation_mib":[%s])", pipeline->bubble_fraction,
+    extra += absl::StrFormat(R"(,"bubble_fraction":%.6g,"activation_mib":[%s])", pipeline->bubble_fraction,
                             absl::StrJoin(mib, ","));
   }
   line(absl::StrFormat(
@@ -58,6 +62,8 @@ void MetricsLog::data(const std::string& split, int64_t records, int64_t skipped
 
 void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion) {
   std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
+  if (m.tokens())
+    absl::StrAppendFormat(&s, R"(,"perplexity":%.9g,"tokens":%d)", m.perplexity(), m.count());
   if (m.classification()) {
     absl::StrAppendFormat(&s, R"(,"accuracy":%.9g)", m.accuracy());
     if (with_confusion && m.has_confusion()) {

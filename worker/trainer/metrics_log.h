@@ -26,9 +26,15 @@ struct PipelineFigures {
 class MetricsLog {
  public:
   static absl::StatusOr<MetricsLog> open(const std::string& path);
-  MetricsLog(MetricsLog&& o) noexcept : f_(o.f_), path_(std::move(o.path_)), status_(o.status_) { o.f_ = nullptr; }
+  MetricsLog(MetricsLog&& o) noexcept
+      : f_(o.f_), path_(std::move(o.path_)), status_(o.status_), tokens_per_sample_(o.tokens_per_sample_) {
+    o.f_ = nullptr;
+  }
   ~MetricsLog();
 
+  // A language model's samples hold this many tokens each: train records then add
+  // "perplexity", epoch records "tokens_per_s".
+  void set_tokens_per_sample(int64_t tokens) { tokens_per_sample_ = tokens; }
   void train(int64_t step, int64_t epoch, double loss, double lr);
   // `data_wait_s`: time the training thread spent getting batches (included in seconds);
   // `skipped`: corrupt training records skipped so far, all ranks.
@@ -53,6 +59,7 @@ class MetricsLog {
   FILE* f_;
   std::string path_;
   absl::Status status_;
+  int64_t tokens_per_sample_ = 0;
 };
 
 }  // namespace ty

@@ -147,7 +147,10 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
     if (p_.log) p_.log->eval("val", epoch, m, false);
     if (p_.out)
       std::fprintf(p_.out, "  epoch %ld: %.2f s train, val loss %.4f%s\n", static_cast<long>(epoch + 1), train_seconds,
-                   m.loss(), m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str() : "");
+                   m.loss(),
+                   m.tokens()           ? absl::StrFormat(", val perplexity %.4g", m.perplexity()).c_str()
+                   : m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str()
+                                        : "");
   } else if (p_.out) {
     std::fprintf(p_.out, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
   }

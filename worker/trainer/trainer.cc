@@ -19,6 +19,7 @@
 #include "worker/trainer/data_parallel.h"
 #include "worker/trainer/evaluator.h"
 #include "worker/trainer/pipeline_parallel.h"
+#include "worker/trainer/language_model_task.h"
 #include "worker/trainer/supervised_task.h"
 
 namespace ty {
@@ -130,6 +131,18 @@ absl::Status Trainer::open_device() {
 absl::Status Trainer::build(bool need_train) {
   TY_ASSIGN_OR_RETURN(data_, load_job_data(spec_, need_train));
   const Dataset& ref = data_.train ? *data_.train : *data_.test;
+  const char* data_key = data_.train ? "data.train" : "data.test";
+  if (language_model() && !data_.tokens)
+    return absl::InvalidArgumentError(absl::StrCat("model.kind: ", name_of(spec_.model.kind), " needs token records (",
+                                                   data_key, " holds ", dtype_name(ref.input_dtype()), " samples of ",
+                                                   shape_str(ref.sample_shape()),
+                                                   "); make them with `trainyard data import text`"));
+  if (!language_model() && data_.tokens)
+    return absl::InvalidArgumentError(absl::StrCat(data_key, " holds token records (", ref.describe(),
+                                                   "); train them with model.kind: rnn or transformer"));
+  if (language_model() && spec_.train.loss != LossKind::kAuto && spec_.train.loss != LossKind::kCrossEntropy)
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.loss: ", name_of(spec_.train.loss), "; a language model takes cross_entropy (or auto)"));
   if (pipelined_) TY_RETURN_IF_ERROR(plan_pipeline(ref.sample_shape()));
   if (need_train) TY_RETURN_IF_ERROR(check_memory(ref.sample_shape()));
   if (pipelined_) {  // the whole model's facts from its shapes; this rank's stage for real
@@ -146,7 +159,11 @@ absl::Status Trainer::build(bool need_train) {
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
   optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
-  task_ = std::make_unique<SupervisedTask>(spec_.train.loss, data_.classes, spec_.train.label_smoothing);
+  if (language_model()) {
+    task_ = std::make_unique<LanguageModelTask>(data_.classes, spec_.train.label_smoothing);
+  } else {
+    task_ = std::make_unique<SupervisedTask>(spec_.train.loss, data_.classes, spec_.train.label_smoothing);
+  }
   TY_RETURN_IF_ERROR(make_strategy());
   return strategy_->start(*model_);
 }
@@ -303,6 +320,7 @@ absl::StatusOr<std::unique_ptr<MetricsLog>> Trainer::open_run_files() {
     return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
   TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
   auto log = std::make_unique<MetricsLog>(std::move(opened));
+  if (data_.tokens) log->set_tokens_per_sample(shape_numel(data_.train->sample_shape()));
   log->data("train", data_.train->size(), data_.train->skipped_records());
   if (data_.val) log->data("val", data_.val->size(), data_.val->skipped_records());
   if (data_.test) log->data("test", data_.test->size(), data_.test->skipped_records());
@@ -416,7 +434,10 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);
     if (log) log->eval("test", last_epoch, m, m.classification());
-    if (out && m.classification())
+    if (out && m.tokens())
+      std::fprintf(out, "test: loss %.4f, perplexity %.4g, accuracy %.4f (%ld tokens)\n", m.loss(), m.perplexity(),
+                   m.accuracy(), static_cast<long>(m.count()));
+    else if (out && m.classification())
       std::fprintf(out, "test: loss %.4f, accuracy %.4f (%ld samples)\n", m.loss(), m.accuracy(),
                    static_cast<long>(m.count()));
     else if (out)

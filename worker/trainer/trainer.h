@@ -122,6 +122,9 @@ class Trainer {
   JobData data_;
   std::unique_ptr<Model> model_;    // the whole model, or (pipelined_) this rank's stage
   bool pipelined_ = false;          // training with parallel.pipeline.stages > 1
+  bool language_model() const {
+    return spec_.model.kind == ModelKind::kRnn || spec_.model.kind == ModelKind::kTransformer;
+  }
   StagePlan stage_plan_;            // pipelined_
   std::string sequential_dropout_;  // resume: a checkpoint that drew dropout masks in sequence
   std::string whole_signature_;     // of the whole model (set_whole_model_facts)

@@ -140,6 +140,26 @@ void OnednnBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, Ten
   mm.prim.execute(stream_, args);
 }
 
+void OnednnBackend::gemm_batched(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta) {
+  const int64_t bs = c.dim(0), m = c.dim(1), n = c.dim(2), k = ta ? a.dim(1) : a.dim(2);
+  char key[128];
+  std::snprintf(key, sizeof key, "bgemm:%d,%d,%ld,%ld,%ld,%ld,%g", ta, tb, bs, m, n, k, beta);
+  auto& mm = cached<Matmul>(key, [&] {
+    memory::desc ad({bs, m, k}, dt::f32, ta ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    memory::desc bd({bs, k, n}, dt::f32, tb ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    memory::desc cd({bs, m, n}, dt::f32, memory::dims{m * n, n, 1});
+    dnnl::primitive_attr attr;
+    if (beta != 0) {
+      dnnl::post_ops ops;
+      ops.append_sum(beta);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine_);
+    return Matmul{dnnl::matmul(pd), ad, bd, cd, memory::desc()};
+  });
+  mm.prim.execute(stream_, {{DNNL_ARG_SRC, mem(mm.a, a)}, {DNNL_ARG_WEIGHTS, mem(mm.b, b)}, {DNNL_ARG_DST, mem(mm.c, c)}});
+}
+
 void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
   auto& cf = cached<ConvFwd>(key_of(bias ? "convf_b" : "convf", g), [&] {
     auto pd = conv_fwd_pd(g, engine_, bias != nullptr);

@@ -20,6 +20,10 @@ struct CublasGemm::Api {
   cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
                             const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
                             cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+  cublasStatus_t (*gemm_strided_batched_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                                            const void*, const void*, cudaDataType, int, long long, const void*,
+                                            cudaDataType, int, long long, const void*, void*, cudaDataType, int,
+                                            long long, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
   std::string error;
 };
 
@@ -46,7 +50,8 @@ const CublasGemm::Api* load_api() {
         resolve(lib, "cublasDestroy_v2", api.destroy, api.error) &&
         resolve(lib, "cublasSetStream_v2", api.set_stream, api.error) &&
         resolve(lib, "cublasSetMathMode", api.set_math_mode, api.error) &&
-        resolve(lib, "cublasSgemm_v2", api.sgemm, api.error) && resolve(lib, "cublasGemmEx", api.gemm_ex, api.error);
+        resolve(lib, "cublasSgemm_v2", api.sgemm, api.error) && resolve(lib, "cublasGemmEx", api.gemm_ex, api.error) &&
+        resolve(lib, "cublasGemmStridedBatchedEx", api.gemm_strided_batched_ex, api.error);
   });
   return &api;
 }
@@ -106,6 +111,22 @@ absl::Status CublasGemm::gemm_half(bool bf16, bool trans_a, bool trans_b, int64_
                     "cublasGemmEx", "gemm (mixed precision)");
   if (st.ok() && bias != nullptr) add_bias_rows(stream_, c, bias, m, n);
   return st;
+}
+
+absl::Status CublasGemm::gemm_batched(int half, bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t n,
+                                      int64_t k, const void* a, const void* b, float* c, float beta) {
+  const float alpha = 1.f;
+  const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
+  const cudaDataType_t in = half == 0 ? CUDA_R_32F : half == 1 ? CUDA_R_16F : CUDA_R_16BF;
+  // f32 inputs: TF32 tensor cores when the handle's math mode allows them.
+  const cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+  return cublas_status(
+      api_->gemm_strided_batched_ex(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                    trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                                    static_cast<int>(k), &alpha, b, in, ldb, k * n, a, in, lda, m * k, &beta, c,
+                                    CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch), compute,
+                                    CUBLAS_GEMM_DEFAULT),
+      "cublasGemmStridedBatchedEx", "gemm_batched");
 }
 
 }  // namespace ty::cuda

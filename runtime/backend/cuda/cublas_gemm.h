@@ -30,6 +30,10 @@ class CublasGemm {
   // written in f32 (mixed precision).
   absl::Status gemm_half(bool bf16, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* a,
                          const void* b, float* c, float beta, const float* bias = nullptr);
+  // `batch` products of consecutive (strided) matrices, f32 or 16-bit inputs (half: 0 f32,
+  // 1 f16, 2 bf16) with f32 results.
+  absl::Status gemm_batched(int half, bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                            const void* a, const void* b, float* c, float beta);
 
  private:
   CublasGemm() = default;

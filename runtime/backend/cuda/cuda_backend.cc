@@ -60,6 +60,19 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor
   CHECK(st.ok()) << st.message();
 }
 
+void CudaBackend::gemm_batched(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta) {
+  const int64_t batch = c.dim(0), m = c.dim(1), n = c.dim(2), k = trans_a ? a.dim(1) : a.dim(2);
+  absl::Status st;
+  if (compute_ == DType::kF32) {
+    st = gemm_->gemm_batched(0, trans_a, trans_b, batch, m, n, k, a.raw(), b.raw(), out(c), beta);
+  } else {
+    const Tensor a16 = to_compute(a), b16 = to_compute(b);
+    st = gemm_->gemm_batched(compute_ == DType::kBF16 ? 2 : 1, trans_a, trans_b, batch, m, n, k, a16.raw(), b16.raw(),
+                             out(c), beta);
+  }
+  CHECK(st.ok()) << st.message();
+}
+
 // Channel counts that are not multiples of 8 (an image's 1 or 3 input channels) have no
 // 16-bit tensor-core kernels in NCHW: those convolutions stay f32.
 bool CudaBackend::conv_in_half(const ConvGeom& g) {
@@ -235,6 +248,47 @@ void CudaBackend::scatter_add_rows(const Tensor& dout, const Tensor& ids, Tensor
   const int64_t vocab = dtable.shape()[0];
   cuda::scatter_add_rows(stream_, in(dout), ids.data<int32_t>(), out(dtable), ids.numel(),
                          vocab == 0 ? 0 : dtable.numel() / vocab);
+}
+
+void CudaBackend::swap_axes01(const Tensor& src, Tensor& dst) {
+  const int64_t a = src.dim(0), b = src.dim(1);
+  cuda::swap_axes01(stream_, in(src), out(dst), a, b, a * b == 0 ? 0 : src.numel() / (a * b));
+}
+
+void CudaBackend::lstm_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& c_prev, Tensor& act, Tensor& c,
+                                    Tensor& h) {
+  cuda::lstm_step_forward(stream_, in(xw), in(hw), in(c_prev), out(act), out(c), out(h), c.dim(0), c.dim(1));
+}
+
+void CudaBackend::lstm_step_backward(const Tensor& act, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                                     Tensor& dc, Tensor& dgates) {
+  cuda::lstm_step_backward(stream_, in(act), in(c_prev), in(c), in(dh), out(dc), out(dgates), c.dim(0), c.dim(1));
+}
+
+void CudaBackend::gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act, Tensor& h) {
+  cuda::gru_step_forward(stream_, in(xw), in(hw), in(h_prev), out(act), out(h), h.dim(0), h.dim(1));
+}
+
+void CudaBackend::gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw,
+                                    Tensor& dhw, Tensor& dh_prev) {
+  cuda::gru_step_backward(stream_, in(act), in(h_prev), in(dh), out(dxw), out(dhw), out(dh_prev), dh.dim(0),
+                          dh.dim(1));
+}
+
+void CudaBackend::heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& o) {
+  cuda::heads_from(stream_, in(x), out(o), x.dim(0), x.dim(1), x.dim(2), heads, o.dim(2), offset);
+}
+
+void CudaBackend::heads_into(const Tensor& i, int64_t offset, int64_t heads, Tensor& x) {
+  cuda::heads_into(stream_, in(i), out(x), x.dim(0), x.dim(1), x.dim(2), heads, i.dim(2), offset);
+}
+
+void CudaBackend::causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
+  cuda::causal_softmax_forward(stream_, in(s), out(p), s.dim(0) * s.dim(1), s.dim(1), s.dim(2), scale);
+}
+
+void CudaBackend::causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {
+  cuda::causal_softmax_backward(stream_, in(p), in(dp), out(ds), p.dim(0) * p.dim(1), p.dim(2), scale);
 }
 
 void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,

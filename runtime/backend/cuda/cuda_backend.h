@@ -18,7 +18,8 @@
 namespace ty {
 
 class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels,
-                                                 PointwiseKernels, LossKernels, OptimizerKernels, EmbeddingKernels> {
+                                                 PointwiseKernels, LossKernels, OptimizerKernels, EmbeddingKernels,
+                                                 RecurrentKernels, AttentionKernels> {
  public:
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,
@@ -38,6 +39,8 @@ class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, Norm
   TY_LOSS_KERNELS
   TY_OPTIMIZER_KERNELS
   TY_EMBEDDING_KERNELS
+  TY_RECURRENT_KERNELS
+  TY_ATTENTION_KERNELS
 
   cudaStream_t stream() const { return stream_; }
 

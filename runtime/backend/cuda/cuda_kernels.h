@@ -67,6 +67,29 @@ void pool_backward(cudaStream_t s, const PoolShape& g, const float* dy, const in
 void gather_rows(cudaStream_t s, const float* table, const int32_t* ids, float* out, int64_t n, int64_t d);
 void scatter_add_rows(cudaStream_t s, const float* dout, const int32_t* ids, float* dtable, int64_t n, int64_t d);
 
+// Recurrent steps (RecurrentKernels, plain f32): dst (b, a, d) = src (a, b, d); one LSTM or
+// GRU step's gates for n rows of hs states.
+void swap_axes01(cudaStream_t s, const float* src, float* dst, int64_t a, int64_t b, int64_t d);
+void lstm_step_forward(cudaStream_t s, const float* xw, const float* hw, const float* c_prev, float* act, float* c,
+                       float* h, int64_t n, int64_t hs);
+void lstm_step_backward(cudaStream_t s, const float* act, const float* c_prev, const float* c, const float* dh,
+                        float* dc, float* dgates, int64_t n, int64_t hs);
+void gru_step_forward(cudaStream_t s, const float* xw, const float* hw, const float* h_prev, float* act, float* h,
+                      int64_t n, int64_t hs);
+void gru_step_backward(cudaStream_t s, const float* act, const float* h_prev, const float* dh, float* dxw, float* dhw,
+                       float* dh_prev, int64_t n, int64_t hs);
+
+// Attention (AttentionKernels, plain f32): head moves between x (n, t, w) and (n·heads, t,
+// dh) at column `offset`; the causal softmax of `rows` = B·tq score rows of tk keys.
+void heads_from(cudaStream_t s, const float* x, float* out, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
+                int64_t offset);
+void heads_into(cudaStream_t s, const float* in, float* x, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
+                int64_t offset);
+void causal_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
+                            float scale);
+void causal_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
+                             float scale);
+
 // Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (any first),
 // y = x * mask; the CPU's ops::dropout draws the same numbers.
 void dropout_forward(cudaStream_t s, const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed,

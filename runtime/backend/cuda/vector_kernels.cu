@@ -75,13 +75,15 @@ __global__ void clip_kernel(float* x, int64_t n, const double* sq, double max_no
   TY_GRID_STRIDE(i, n) x[i] = static_cast<float>(x[i] * scale);
 }
 
-// A label outside [0, c) makes the loss NaN (the host checks labels where it loads them).
+// A negative label leaves its row out (loss and gradient 0); one at c or past makes the loss
+// NaN (the host checks labels where it loads them).
 __global__ void cross_entropy_forward_kernel(const float* logp, const int32_t* labels, int64_t n, int64_t c,
                                              float smoothing, float* loss) {
   double total = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     const int32_t l = labels[i];
-    if (l < 0 || l >= c) {
+    if (l < 0) continue;
+    if (l >= c) {
       total += NAN;
       continue;
     }
@@ -103,7 +105,7 @@ __global__ void cross_entropy_backward_kernel(const float* logp, const int32_t* 
   TY_GRID_STRIDE(k, n * c) {
     const int64_t i = k / c, j = k % c;
     const float q = smoothing / c + (j == labels[i] ? 1.f - smoothing : 0.f);
-    dx[k] = (expf(logp[k]) - q) * scale;
+    dx[k] = labels[i] < 0 ? 0.f : (expf(logp[k]) - q) * scale;
   }
 }
 

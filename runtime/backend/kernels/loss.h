@@ -1,6 +1,7 @@
 // Loss kernels (a kernel family, optional for a backend): means over the batch from plain
 // (N, C) inputs; labels i32 (N) in [0, C) on the same device (checked where they come
-// from); targets like the predictions. loss: (1). Each backward writes
+// from), or negative: that row left out of the cross-entropy (loss and gradient 0, still
+// counted in N); targets like the predictions. loss: (1). Each backward writes
 // dx = d(loss)/dx * dloss[0].
 #pragma once
 

@@ -126,6 +126,15 @@ void ReferenceBackend::gemm(bool ta, bool tb, const Tensor& a, const Tensor& b, 
   TY_DISPATCH_FLOAT(c.dtype(), T, gemm_impl<T>(ta, tb, a, b, c, beta, bias););
 }
 
+void ReferenceBackend::gemm_batched(bool ta, bool tb, const Tensor& a, const Tensor& b, Tensor& c, float beta) {
+  const int64_t batch = c.dim(0);
+  const auto matrix = [](const Tensor& t, int64_t i) { return t.rows(i, 1).reshape({t.dim(1), t.dim(2)}); };
+  for (int64_t i = 0; i < batch; ++i) {
+    Tensor ci = matrix(c, i);
+    TY_DISPATCH_FLOAT(c.dtype(), T, gemm_impl<T>(ta, tb, matrix(a, i), matrix(b, i), ci, beta, nullptr););
+  }
+}
+
 void ReferenceBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias,
                                       Tensor& y) {
   TY_DISPATCH_FLOAT(x.dtype(), T, conv_fwd<T>(g, x, w, bias, y););

@@ -33,6 +33,7 @@ class DenseOnly final : public KernelBackendOf<DenseKernels> {
   bool enabled(DType dtype, Device device) const override { return dtype == DType::kF32 && device.kind == kind; }
   void convert_layout(const Tensor&, Tensor&) override {}
   void gemm(bool, bool, const Tensor&, const Tensor&, Tensor&, float, const Tensor*) override {}
+  void gemm_batched(bool, bool, const Tensor&, const Tensor&, Tensor&, float) override {}
 };
 
 void pooling_op(Kernels& k) { k.conv(); }

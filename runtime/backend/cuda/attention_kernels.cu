@@ -1,0 +1,85 @@
+// Attention kernels: head moves (one thread per element) and the causal softmax of scores
+// (one block per row, as softmax_kernels.cu). CPU references:
+// backend/host_attention_kernels.cc.
+#include "runtime/backend/cuda/block_reduce.cuh"
+#include "runtime/backend/cuda/cuda_kernels.h"
+#include "runtime/backend/cuda/grid.h"
+
+namespace ty::cuda {
+namespace {
+
+// Element k of the per-head tensor (n·heads, t, dh) and its place in x (n, t, w).
+__device__ int64_t x_index(int64_t k, int64_t t, int64_t w, int64_t heads, int64_t dh, int64_t offset) {
+  const int64_t j = k % dh, r = k / dh, ti = r % t, nh = r / t, h = nh % heads, n = nh / heads;
+  return (n * t + ti) * w + offset + h * dh + j;
+}
+
+__global__ void heads_from_kernel(const float* x, float* out, int64_t total, int64_t t, int64_t w, int64_t heads,
+                                  int64_t dh, int64_t offset) {
+  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < total; k += int64_t{gridDim.x} * blockDim.x)
+    out[k] = x[x_index(k, t, w, heads, dh, offset)];
+}
+
+__global__ void heads_into_kernel(const float* in, float* x, int64_t total, int64_t t, int64_t w, int64_t heads,
+                                  int64_t dh, int64_t offset) {
+  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < total; k += int64_t{gridDim.x} * blockDim.x)
+    x[x_index(k, t, w, heads, dh, offset)] = in[k];
+}
+
+__global__ void causal_softmax_forward_kernel(const float* s, float* p, int64_t tq, int64_t tk, float scale) {
+  __shared__ float shared[32];
+  const int64_t row = blockIdx.x, i = row % tq;
+  const int64_t visible = min(tk, tk - tq + i + 1);
+  const float* x = s + row * tk;
+  float* y = p + row * tk;
+  float m = -FLT_MAX;
+  for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) m = fmaxf(m, x[j] * scale);
+  m = block_reduce<true>(m, shared);
+  float sum = 0.f;
+  for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) sum += expf(x[j] * scale - m);
+  sum = block_reduce<false>(sum, shared);
+  for (int64_t j = threadIdx.x; j < tk; j += blockDim.x) y[j] = j < visible ? expf(x[j] * scale - m) / sum : 0.f;
+}
+
+__global__ void causal_softmax_backward_kernel(const float* p, const float* dp, float* ds, int64_t tk, float scale) {
+  __shared__ float shared[32];
+  const int64_t base = blockIdx.x * tk;
+  float dot = 0.f;
+  for (int64_t j = threadIdx.x; j < tk; j += blockDim.x) dot += p[base + j] * dp[base + j];
+  dot = block_reduce<false>(dot, shared);
+  for (int64_t j = threadIdx.x; j < tk; j += blockDim.x) ds[base + j] = scale * p[base + j] * (dp[base + j] - dot);
+}
+
+}  // namespace
+
+void heads_from(cudaStream_t s, const float* x, float* out, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
+                int64_t offset) {
+  const int64_t total = n * heads * t * dh;
+  if (total == 0) return;
+  heads_from_kernel<<<blocks_for(total), kThreads, 0, s>>>(x, out, total, t, w, heads, dh, offset);
+  check_launch("heads_from");
+}
+
+void heads_into(cudaStream_t s, const float* in, float* x, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
+                int64_t offset) {
+  const int64_t total = n * heads * t * dh;
+  if (total == 0) return;
+  heads_into_kernel<<<blocks_for(total), kThreads, 0, s>>>(in, x, total, t, w, heads, dh, offset);
+  check_launch("heads_into");
+}
+
+void causal_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
+                            float scale) {
+  if (rows == 0) return;
+  causal_softmax_forward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(scores, p, tq, tk, scale);
+  check_launch("causal_softmax_forward");
+}
+
+void causal_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
+                             float scale) {
+  if (rows == 0) return;
+  causal_softmax_backward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(p, dp, ds, tk, scale);
+  check_launch("causal_softmax_backward");
+}
+
+}  // namespace ty::cuda
