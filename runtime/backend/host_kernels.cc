@@ -1,4 +1,5 @@
 #include "runtime/backend/host_kernels.h"
+#include "runtime/backend/host_simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,22 +27,6 @@ __attribute__((always_inline)) inline void adam_loop(int64_t n, T* __restrict p,
                                                      T* __restrict v, const AdamStep& s) {
   for (int64_t j = 0; j < n; ++j) adam_element(p[j], g[j], m[j], v[j], s);
 }
-
-// f32 is the hot path: compiled for several ISAs, the best one picked at load time (an ifunc
-// resolver). Under ThreadSanitizer, whose instrumented resolver would run before it starts,
-// one version.
-#if defined(__SANITIZE_THREAD__)
-#define TY_NO_TARGET_CLONES 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TY_NO_TARGET_CLONES 1
-#endif
-#endif
-#ifdef TY_NO_TARGET_CLONES
-#define TY_HOT_CLONES
-#else
-#define TY_HOT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
 
 TY_HOT_CLONES void sgd_f32(int64_t n, float* __restrict p, const float* __restrict g, float* __restrict buf,
                            const SgdStep& s) {

@@ -42,6 +42,8 @@ class OnednnBackend final : public KernelBackendOf<DenseKernels, ConvKernels, No
     return *static_cast<T*>(it->second.get());
   }
   dnnl::memory mem(const dnnl::memory::desc& d, const Tensor& t) const;
+  // dst (cols, rows) = the transpose of src (rows, cols), plain f32 (a reorder).
+  void transpose(const Tensor& src, int64_t rows, int64_t cols, Tensor& dst);
   // Wraps `t` (described by `plain`) as memory of layout `want`, reordering into `scratch`
   // if the layouts differ.
   dnnl::memory to_layout(const dnnl::memory::desc& plain, const dnnl::memory::desc& want, const Tensor& t,
