@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "runtime/backend/host_kernels.h"
+#include "runtime/backend/host_simd.h"
 
 namespace ty {
 namespace {
@@ -45,24 +46,42 @@ void HostKernels::heads_into(const Tensor& in, int64_t offset, int64_t heads, Te
   for_each_head_row(g, offset, [&](int64_t xo, int64_t ho) { std::memcpy(X + xo * es, I + ho * es, run); });
 }
 
+namespace {
+
+// One score row: the first `visible` keys' softmax, the rest 0 (f32 through fast_exp,
+// vectorized).
+template <typename T>
+__attribute__((always_inline)) inline void causal_softmax_row(const T* __restrict x, T* __restrict y, int64_t visible,
+                                                              int64_t tk, T scale) {
+  T mx = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < visible; ++j) mx = x[j] * scale > mx ? x[j] * scale : mx;
+  T sum = 0;
+  for (int64_t j = 0; j < visible; ++j) {
+    y[j] = fast_exp(x[j] * scale - mx);
+    sum += y[j];
+  }
+  const T inv = T(1) / sum;
+  for (int64_t j = 0; j < visible; ++j) y[j] *= inv;
+  for (int64_t j = visible; j < tk; ++j) y[j] = 0;
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void causal_softmax_rows(const T* s, T* p, int64_t rows, int64_t tq, int64_t tk,
+                                                               T scale) {
+  for (int64_t r = 0; r < rows; ++r)
+    causal_softmax_row(s + r * tk, p + r * tk, std::min(tk, tk - tq + r % tq + 1), tk, scale);
+}
+
+TY_HOT_CLONES void causal_softmax_f32(const float* s, float* p, int64_t rows, int64_t tq, int64_t tk, float scale) {
+  causal_softmax_rows(s, p, rows, tq, tk, scale);
+}
+
+}  // namespace
+
 void HostKernels::causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
-  const int64_t b = s.dim(0), tq = s.dim(1), tk = s.dim(2), first = tk - tq;
-  TY_DISPATCH_FLOAT(s.dtype(), T, {
-    const T* S = s.data<T>();
-    T* P = p.data<T>();
-    for (int64_t r = 0; r < b * tq; ++r) {
-      const int64_t i = r % tq, visible = std::min(tk, first + i + 1);
-      const T* x = S + r * tk;
-      T* y = P + r * tk;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, x[j] * T(scale));
-      T sum = 0;
-      for (int64_t j = 0; j < visible; ++j) sum += (y[j] = std::exp(x[j] * T(scale) - mx));
-      const T inv = T(1) / sum;
-      for (int64_t j = 0; j < visible; ++j) y[j] *= inv;
-      for (int64_t j = visible; j < tk; ++j) y[j] = 0;
-    }
-  });
+  const int64_t rows = s.dim(0) * s.dim(1), tq = s.dim(1), tk = s.dim(2);
+  if (s.dtype() == DType::kF32) return causal_softmax_f32(s.data<float>(), p.data<float>(), rows, tq, tk, scale);
+  causal_softmax_rows(s.data<double>(), p.data<double>(), rows, tq, tk, double(scale));
 }
 
 void HostKernels::causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {

@@ -236,6 +236,86 @@ TEST_F(GradCheck, Losses) {
                {random({n, c}, -3, 3)});
 }
 
+TEST_F(GradCheck, CrossEntropyLeavesIgnoredRowsOut) {
+  Tensor labels = ctx_.empty({5}, DType::kI32);
+  const int32_t picks[] = {2, ops::kIgnoreLabel, 0, ops::kIgnoreLabel, 3};
+  for (int i = 0; i < 5; ++i) labels.data<int32_t>()[i] = picks[i];
+  expect_match([&labels](Context& ctx, const std::vector<Var>& v) { return ops::cross_entropy(ctx, v[0], labels); },
+               {random({5, 4}, -2, 2)});
+  // The mean is over the three labelled rows: the same as those rows alone (to the f32
+  // precision of the rescaling factor the kernels take).
+  Tensor logits = random({5, 4}, -2, 2), kept = ctx_.empty({3, 4}, DType::kF64), kept_labels = ctx_.empty({3}, DType::kI32);
+  for (int r = 0, k = 0; r < 5; ++r) {
+    if (picks[r] < 0) continue;
+    for (int j = 0; j < 4; ++j) kept.set(k * 4 + j, logits.at(r * 4 + j));
+    kept_labels.data<int32_t>()[k++] = picks[r];
+  }
+  TapeScope none(ctx_, nullptr);
+  EXPECT_NEAR(ops::cross_entropy(ctx_, Var(logits), labels).value().item(),
+              ops::cross_entropy(ctx_, Var(kept), kept_labels).value().item(), 1e-6);
+}
+
+TEST_F(GradCheck, LstmAndGru) {
+  for (bool lstm : {true, false}) {
+    const int64_t n = dim(1, 3), len = dim(1, 5), e = dim(1, 4), h = dim(1, 4), g = (lstm ? 4 : 3) * h;
+    SCOPED_TRACE(::testing::Message() << (lstm ? "lstm" : "gru") << " n " << n << " len " << len << " e " << e
+                                      << " h " << h);
+    expect_match(
+        [lstm](Context& c, const std::vector<Var>& v) {
+          return lstm ? ops::lstm(c, v[0], v[1], v[2], v[3], v[4]) : ops::gru(c, v[0], v[1], v[2], v[3], v[4]);
+        },
+        {random({n, len, e}), random({g, e}), random({g, h}), random({g}), random({g})});
+  }
+}
+
+// Against PyTorch's nn.LSTM / nn.GRU on fixed weights (torch 1.13 in f64, to 8 digits):
+// the gate order and GRU's reset applied after the recurrent product.
+TEST_F(GradCheck, LstmAndGruMatchPyTorchOnFixedValues) {
+  // x (1, 2, 1), hidden 1; every weight and bias 0.5, x = [1, -1].
+  for (bool lstm : {true, false}) {
+    const int64_t g = lstm ? 4 : 3;
+    Tensor x = ctx_.empty({1, 2, 1}, DType::kF64), w_ih = ctx_.empty({g, 1}, DType::kF64),
+           w_hh = ctx_.empty({g, 1}, DType::kF64), b = ctx_.empty({g}, DType::kF64);
+    x.set(0, 1.0), x.set(1, -1.0);
+    w_ih.fill(0.5), w_hh.fill(0.5), b.fill(0.5);
+    TapeScope none(ctx_, nullptr);
+    Var y = lstm ? ops::lstm(ctx_, Var(x), Var(w_ih), Var(w_hh), Var(b), Var(b))
+                 : ops::gru(ctx_, Var(x), Var(w_ih), Var(w_hh), Var(b), Var(b));
+    // torch.nn.LSTM(1, 1) / GRU(1, 1) with all parameters 0.5, input [[[1.], [-1.]]].
+    const double want[2][2] = {{0.51438592, 0.50020080}, {0.16185455, 0.23157331}};
+    EXPECT_NEAR(y.value().at(0), want[lstm ? 0 : 1][0], 1e-7) << (lstm ? "lstm" : "gru");
+    EXPECT_NEAR(y.value().at(1), want[lstm ? 0 : 1][1], 1e-7) << (lstm ? "lstm" : "gru");
+  }
+}
+
+TEST_F(GradCheck, CausalSelfAttention) {
+  const int64_t n = dim(1, 2), t = dim(1, 5), heads = dim(1, 3), dh = dim(1, 3);
+  SCOPED_TRACE(::testing::Message() << "n " << n << " t " << t << " heads " << heads << " dh " << dh);
+  expect_match([heads](Context& c, const std::vector<Var>& v) { return ops::causal_self_attention(c, v[0], heads); },
+               {random({n, t, 3 * heads * dh}, -2, 2)});
+}
+
+// Position i sees positions up to i only: changing a later position leaves earlier outputs
+// as they were; and the cached form (one position at a time) gives the whole form's outputs.
+TEST_F(GradCheck, AttentionIsCausalAndItsCacheAgrees) {
+  const int64_t t = 5, heads = 2, d = 4;
+  Tensor qkv = random({1, t, 3 * d}, -2, 2);
+  TapeScope none(ctx_, nullptr);
+  const Tensor y = ops::causal_self_attention(ctx_, Var(qkv), heads).value().clone();
+  Tensor changed = qkv.clone();
+  for (int64_t j = 0; j < 3 * d; ++j) changed.set((t - 1) * 3 * d + j, 9.0);
+  const Tensor y2 = ops::causal_self_attention(ctx_, Var(changed), heads).value();
+  for (int64_t i = 0; i < (t - 1) * d; ++i) EXPECT_EQ(y.at(i), y2.at(i)) << i;
+  Tensor cache = ctx_.zeros({t, 3 * d}, DType::kF64);
+  int64_t len = 0;
+  for (int64_t p = 0; p < t; ++p) {
+    const Tensor one = qkv.reshape({t, 3 * d}).rows(p, 1).reshape({1, 1, 3 * d});
+    const Tensor out = ops::cached_causal_self_attention(ctx_, one, heads, cache, len);
+    for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(out.at(j), y.at(p * d + j), 1e-12) << "position " << p;
+  }
+  EXPECT_EQ(len, t);
+}
+
 // A gradcheck that must fail: a deliberately wrong backward is caught.
 TEST_F(GradCheck, CatchesAWrongBackward) {
   Fn wrong = [](Context& ctx, const std::vector<Var>& v) {

@@ -88,6 +88,36 @@ TEST_P(Conformance, Gemm) {
         }
 }
 
+// Weight-gradient shapes (a transposed, a long sum): large enough that a backend may move an
+// operand first (the oneDNN backend does), with the wide and the narrow result.
+TEST_P(Conformance, GemmTransposedLarge) {
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{300, 70}, {70, 300}})
+    for (float beta : {0.f, 1.f}) {
+      const int64_t k = 600;
+      Tensor a = random({k, m}), b = random({k, n}), c0 = random({m, n});
+      conform(KernelFamily::kDense, "gemm (trans_a, large)", [&](Kernels& be, const Place& on) {
+        Tensor c = on(beta == 0 ? poisoned({m, n}) : c0);
+        be.dense().gemm(true, false, on(a), on(b), c, beta);
+        return std::vector<Tensor>{c};
+      });
+    }
+}
+
+TEST_P(Conformance, GemmBatched) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.f, 1.f}) {
+        const int64_t batch = 6, m = 13, n = 17, k = 21;
+        Tensor a = ta ? random({batch, k, m}) : random({batch, m, k}), b = tb ? random({batch, n, k}) : random({batch, k, n});
+        Tensor c0 = random({batch, m, n});
+        conform(KernelFamily::kDense, "gemm_batched", [&](Kernels& be, const Place& on) {
+          Tensor c = on(beta == 0 ? poisoned({batch, m, n}) : c0);
+          be.dense().gemm_batched(ta, tb, on(a), on(b), c, beta);
+          return std::vector<Tensor>{c};
+        });
+      }
+}
+
 TEST_P(Conformance, Conv2d) {
   for (int64_t stride : {1, 2})
     for (int64_t pad : {0, 1})
@@ -234,14 +264,55 @@ TEST_P(Conformance, Embedding) {
   });
 }
 
+TEST_P(Conformance, RecurrentSteps) {
+  const int64_t n = 7, h = 19;
+  Tensor seq = random({5, n, 11}), xw4 = random({n, 4 * h}, -3, 3), hw4 = random({n, 4 * h}, -3, 3),
+         xw3 = random({n, 3 * h}, -3, 3), hw3 = random({n, 3 * h}, -3, 3), prev = random({n, h}),
+         dh = random({n, h}), dc0 = random({n, h});
+  conform(KernelFamily::kRecurrent, "swap_axes01, lstm steps, gru steps", [&](Kernels& be, const Place& on) {
+    RecurrentKernels& k = be.recurrent();
+    Tensor swapped = on(poisoned({n, 5, 11}));
+    k.swap_axes01(on(seq), swapped);
+    Tensor act = on(poisoned({n, 4 * h})), c = on(poisoned({n, h})), hh = on(poisoned({n, h}));
+    k.lstm_step_forward(on(xw4), on(hw4), on(prev), act, c, hh);
+    Tensor dc = on(dc0), dg = on(poisoned({n, 4 * h}));
+    k.lstm_step_backward(act, on(prev), c, on(dh), dc, dg);
+    Tensor gact = on(poisoned({n, 4 * h})), gh = on(poisoned({n, h}));
+    k.gru_step_forward(on(xw3), on(hw3), on(prev), gact, gh);
+    Tensor dxw = on(poisoned({n, 3 * h})), dhw = on(poisoned({n, 3 * h})), dprev = on(poisoned({n, h}));
+    k.gru_step_backward(gact, on(prev), on(dh), dxw, dhw, dprev);
+    return std::vector<Tensor>{swapped, act, c, hh, dc, dg, gact, gh, dxw, dhw, dprev};
+  });
+}
+
+TEST_P(Conformance, Attention) {
+  const int64_t n = 3, t = 9, heads = 4, dh = 5, w = 3 * heads * dh, tk = 12;
+  Tensor x = random({n, t, w}), per_head = random({n * heads, t, dh});
+  Tensor scores = random({n * heads, t, tk}, -4, 4), dp = random({n * heads, t, tk});
+  conform(KernelFamily::kAttention, "heads_from, heads_into, causal softmax", [&](Kernels& be, const Place& on) {
+    AttentionKernels& k = be.attention();
+    Tensor from = on(poisoned({n * heads, t, dh})), into = on(x);  // (the other columns kept)
+    k.heads_from(on(x), heads * dh, heads, from);
+    k.heads_into(on(per_head), 2 * heads * dh, heads, into);
+    Tensor p = on(poisoned({n * heads, t, tk})), ds = on(poisoned({n * heads, t, tk}));
+    k.causal_softmax_forward(on(scores), 0.37f, p);  // t < tk: a cache of 3 keys before
+    k.causal_softmax_backward(p, on(dp), 0.37f, ds);
+    return std::vector<Tensor>{from, into, p, ds};
+  });
+}
+
 TEST_P(Conformance, Losses) {
   const int64_t n = 37, c = 11;
   Tensor logits = random({n, c}), target = random({n, c}, 0, 1), dloss = random({1});
   Tensor labels = Tensor::empty(host_memory(), {n}, DType::kI32);
-  for (int64_t i = 0; i < n; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % c);
+  Tensor ce_labels = Tensor::empty(host_memory(), {n}, DType::kI32);  // every fifth row ignored (-1)
+  for (int64_t i = 0; i < n; ++i) {
+    labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7) % c);
+    ce_labels.data<int32_t>()[i] = i % 5 == 3 ? -1 : labels.data<int32_t>()[i];
+  }
   for (float smoothing : {0.f, 0.1f})
     conform(KernelFamily::kLoss, "cross_entropy", [&](Kernels& be, const Place& on) {
-      Tensor logp = on(poisoned({n, c})), loss = on(poisoned({1})), dx = on(poisoned({n, c})), ld = on(labels);
+      Tensor logp = on(poisoned({n, c})), loss = on(poisoned({1})), dx = on(poisoned({n, c})), ld = on(ce_labels);
       be.activation().softmax_forward(true, on(logits), logp);
       be.loss().cross_entropy_forward(logp, ld, smoothing, loss);
       be.loss().cross_entropy_backward(logp, ld, smoothing, on(dloss), dx);
