@@ -124,6 +124,10 @@ int fail(const absl::Status& st) {
 constexpr char kTrainUsage[] = "usage: trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n";
 constexpr char kEvalUsage[] =
     "usage: trainyard eval JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n";
+constexpr char kGenerateUsage[] =
+    "usage: trainyard generate JOB.yaml --weights FILE --prompt TEXT [--tokens N] [--temperature T] [--top-k K]\n"
+    "                          [--seed S] [--set key.path=value ...]\n"
+    "  prints the prompt and its continuation (only that) on stdout; the defaults are the job's sample.* keys\n";
 
 // The spec's `env`, set before anything reads the environment (UCX, storage, threads).
 void apply_job_env(const JobSpec& spec) {
@@ -212,6 +216,73 @@ int train_command(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int generate_command(const std::vector<std::string>& argv) {
+  // --tokens, --temperature, --top-k and --seed set their spec keys (checked as the spec's
+  // are); the prompt is taken as it is.
+  std::vector<std::string> rest;
+  std::string prompt;
+  bool have_prompt = false;
+  const std::pair<const char*, const char*> keyed[] = {
+      {"--tokens", "sample.tokens"}, {"--temperature", "sample.temperature"}, {"--top-k", "sample.top_k"},
+      {"--seed", "train.seed"}};
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string flag = argv[i], value;
+    const size_t eq = flag.find('=');
+    const bool inline_value = absl::StartsWith(flag, "--") && eq != std::string::npos;
+    if (inline_value) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    const char* key = flag == "--prompt" ? "" : nullptr;
+    for (const auto& [f, k] : keyed)
+      if (flag == f) key = k;
+    if (key == nullptr) {
+      rest.push_back(argv[i]);
+      continue;
+    }
+    if (!inline_value) {
+      if (i + 1 >= argv.size()) {
+        std::fprintf(stderr, "trainyard generate: %s needs a value\n%s", flag.c_str(), kGenerateUsage);
+        return 2;
+      }
+      value = argv[++i];
+    }
+    if (*key == '\0') {
+      prompt = value;
+      have_prompt = true;
+    } else {
+      rest.push_back("--set");
+      rest.push_back(absl::StrCat(key, "=", value));
+    }
+  }
+  Args a;
+  if (std::string err = parse_args(rest, true, a); !err.empty() || a.help || !have_prompt) {
+    if (err.empty() && !a.help) err = "missing --prompt TEXT";
+    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard generate: " + err + "\n").c_str(),
+                 kGenerateUsage);
+    return a.help ? 0 : 2;
+  }
+  auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
+  if (!spec.ok()) return fail(spec.status());
+  apply_job_env(*spec);
+  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
+  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
+  spec->parallel.pipeline.stages = 1;  // (the whole model here)
+  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
+  if (!trainer.ok()) return fail(trainer.status());
+  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
+  const SampleOptions o{prompt, spec->sample.tokens > 0 ? spec->sample.tokens : 200, spec->sample.temperature,
+                        spec->sample.top_k, spec->train.seed};
+  std::fprintf(stderr, "trainyard generate: %ld tokens after a prompt of %zu bytes (temperature %g, top-k %ld, seed %lu)\n",
+               static_cast<long>(o.tokens), prompt.size(), o.temperature, static_cast<long>(o.top_k),
+               static_cast<unsigned long>(o.seed));
+  auto text = guard_runtime([&] { return (*trainer)->generate(o); });
+  if (!text.ok()) return fail(text.status());
+  std::fwrite(text->data(), 1, text->size(), stdout);
+  std::fputc('\n', stdout);
+  return 0;
+}
+
 int eval_command(const std::vector<std::string>& argv) {
   Args a;
   if (std::string err = parse_args(argv, true, a); !err.empty() || a.help) {
@@ -235,8 +306,10 @@ int eval_command(const std::vector<std::string>& argv) {
     dir = slash == std::string::npos ? "." : a.weights.substr(0, slash);
   }
   // The results first, so that a directory that cannot be written loses nothing.
-  std::printf("test: %ld samples, loss %.6f", static_cast<long>(m.count()), m.loss());
-  if (m.classification()) {
+  std::printf("test: %ld %s, loss %.6f", static_cast<long>(m.count()), m.tokens() ? "tokens" : "samples", m.loss());
+  if (m.tokens()) {
+    std::printf(", perplexity %.4f, accuracy %.4f\n", m.perplexity(), m.accuracy());
+  } else if (m.classification()) {
     std::printf(", accuracy %.4f\n%s", m.accuracy(), m.has_confusion() ? "confusion (rows = true class):\n" : "");
     for (const auto& row : m.confusion()) {
       for (int64_t v : row) std::printf(" %6ld", static_cast<long>(v));

@@ -34,6 +34,8 @@ class Model {
   int64_t activation_numel() const { return net_->activation_numel(); }
   std::string describe() const { return net_->describe(); }
   size_t num_layers() const { return net_->size(); }
+  // Layer i (generation walks the layers itself, to run them position by position).
+  Layer& layer(size_t i) { return net_->layer(i); }
   // Per sample, the shapes of the tensors the model hands on (its inputs' when it has no
   // layers).
   std::vector<Shape> out_shapes() const { return net_->out_shapes(); }

@@ -28,6 +28,7 @@ class Sequential final : public Layer {
   void set_training(bool training) override;
   int64_t activation_numel() const override;
   size_t size() const { return layers_.size(); }
+  Layer& layer(size_t i) { return *layers_[i]; }
   // Moves layers [begin, end) into a new Sequential that keeps their indices (and so their
   // parameter names); this one is left without them.
   std::unique_ptr<Sequential> take(size_t begin, size_t end);

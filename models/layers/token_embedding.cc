@@ -33,16 +33,19 @@ TokenEmbedding::TokenEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_
   out_shape_ = {len, dim};
 }
 
-Var TokenEmbedding::forward(Context& ctx, const Var& x) {
+Var TokenEmbedding::forward(Context& ctx, const Var& x) { return forward_at(ctx, x, 0); }
+
+Var TokenEmbedding::forward_at(Context& ctx, const Var& x, int64_t first) {
   const Tensor ids = ctx.to_device(x.value());
   Var y = ops::embedding(ctx, ids, table_);
   if (!positions_.defined()) return y;
   const int64_t n = ids.shape()[0], len = ids.numel() / std::max<int64_t>(n, 1);
-  CHECK_LE(len, positions_.shape()[0]) << "a sequence of " << len << " tokens; the model's context is "
-                                       << positions_.shape()[0] << " (model.context)";
-  if (!position_ids_.defined() || position_ids_.shape() != ids.shape()) {
+  CHECK_LE(first + len, positions_.shape()[0]) << "positions up to " << first + len << "; the model's context is "
+                                               << positions_.shape()[0] << " (model.context)";
+  if (first != 0 || !position_ids_.defined() || position_ids_.shape() != ids.shape()) {
     Tensor p = Tensor::empty(host_memory(), ids.shape(), DType::kI32);
-    for (int64_t i = 0; i < n * len; ++i) p.data<int32_t>()[i] = static_cast<int32_t>(i % len);
+    for (int64_t i = 0; i < n * len; ++i) p.data<int32_t>()[i] = static_cast<int32_t>(first + i % len);
+    if (first != 0) return ops::add(ctx, y, ops::embedding(ctx, ctx.to_device(p), positions_));
     position_ids_ = ctx.to_device(p);
   }
   return ops::add(ctx, y, ops::embedding(ctx, position_ids_, positions_));

@@ -15,6 +15,10 @@ class TokenEmbedding final : public Layer {
   TokenEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t len, double std, DType dtype,
                  int64_t context = 0, PositionKind positions = PositionKind::kLearned);
   Var forward(Context& ctx, const Var& ids) override;
+  // Generation: ids (1, T) standing at positions first, first + 1, ... (past the cache).
+  Var forward_at(Context& ctx, const Var& ids, int64_t first);
+  // The positions the model has (its context), 0 without positions (an RNN's).
+  int64_t context() const { return positions_.defined() ? positions_.shape()[0] : 0; }
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
   // The token table (V, D): an output layer tied to it shares it.

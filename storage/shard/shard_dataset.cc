@@ -32,7 +32,7 @@ absl::Status label_in_range(const std::string& where, int32_t label, int64_t rec
       absl::StrCat(where, ": label ", label, " of record ", record, " outside [0, ", kMaxShardClasses, ")"));
 }
 
-int64_t token_vocab_size(const std::string& shard_path) {
+std::string token_vocab_path(const std::string& shard_path) {
   std::string prefix = shard_path;
   if (absl::EndsWith(prefix, ".tyshard")) prefix.resize(prefix.size() - 8);
   const size_t dash = prefix.rfind('-');
@@ -42,7 +42,11 @@ int64_t token_vocab_size(const std::string& shard_path) {
       prefix.resize(prefix.size() - std::strlen(split));
       break;
     }
-  std::ifstream in(prefix + ".vocab");
+  return prefix + ".vocab";
+}
+
+int64_t token_vocab_size(const std::string& shard_path) {
+  std::ifstream in(token_vocab_path(shard_path));
   int64_t lines = 0;
   for (std::string line; std::getline(in, line);) ++lines;
   return lines;

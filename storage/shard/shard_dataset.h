@@ -37,9 +37,10 @@ absl::StatusOr<TrainingFields> training_fields(const std::string& path, const Sh
 constexpr int64_t kMaxShardClasses = int64_t{1} << 20;
 absl::Status label_in_range(const std::string& where, int32_t label, int64_t record);
 
-// The vocabulary size of token shards at `shard_path` (PREFIX-00000.tyshard or
-// PREFIX-train-00000.tyshard, -val-, -test-): the lines of PREFIX.vocab, which data import
-// text writes beside them; 0 when there is no such file.
+// The vocabulary of token shards at `shard_path` (PREFIX-00000.tyshard or
+// PREFIX-train-00000.tyshard, -val-, -test-): PREFIX.vocab, which data import text writes
+// beside them; and its size (its lines; 0 when there is no such file).
+std::string token_vocab_path(const std::string& shard_path);
 int64_t token_vocab_size(const std::string& shard_path);
 
 // Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when

@@ -30,6 +30,23 @@ struct TextImportOptions {
   double val_fraction = 0, test_fraction = 0;
 };
 
+// A text file's tokens and its vocabulary (id -> token text): bytes (the 256 byte values)
+// or whitespace-separated words (most frequent first). Errors name the file.
+struct TokenizedText {
+  std::vector<int32_t> ids;
+  std::vector<std::string> vocab;
+};
+absl::StatusOr<TokenizedText> tokenize_text(const std::string& path, const std::string& tokens);
+
+// The held-out blocks of a stream of n tokens: train [0, val_begin), validation
+// [val_begin, test_begin), test [test_begin, end); errors when a share asked for holds no
+// record of seq_len + 1 tokens (or the fractions are out of range), naming `path`.
+struct TextBlocks {
+  int64_t val_begin = 0, test_begin = 0, end = 0;
+};
+absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_t seq_len, double val_fraction,
+                                      double test_fraction);
+
 // A text file as a token stream cut into records of seq_len + 1 consecutive tokens:
 // x: i32 (seq_len) and y: i32 (seq_len), y[i] = x[i + 1] (next-token targets); the tail
 // shorter than a record is dropped. The vocabulary (one token per line, id = line number,

@@ -13,11 +13,7 @@
 namespace ty {
 namespace {
 
-// Token ids of the file and the vocabulary (id -> token text).
-struct Tokens {
-  std::vector<int32_t> ids;
-  std::vector<std::string> vocab;
-};
+using Tokens = TokenizedText;
 
 Tokens byte_tokens(const std::string& text) {
   Tokens t;
@@ -66,53 +62,58 @@ absl::StatusOr<std::vector<std::string>> write_records(const std::vector<int32_t
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& o,
-                                                     const std::string& out_prefix, ShardWriterOptions options) {
-  if (o.tokens != "bytes" && o.tokens != "words")
-    return absl::InvalidArgumentError(absl::StrCat("--tokens '", o.tokens, "' (allowed: bytes, words)"));
-  if (o.seq_len < 1 || o.seq_len > (1 << 20))
-    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len, " (allowed: 1 to 1048576)"));
-  for (const auto& [flag, f] :
-       {std::pair<const char*, double>{"--val-fraction", o.val_fraction}, {"--test-fraction", o.test_fraction}})
-    if (!(f >= 0 && f < 1)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", f, " (allowed: 0 to below 1)"));
-  if (o.val_fraction + o.test_fraction >= 1)
-    return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", o.val_fraction, " + --test-fraction ",
-                                                   o.test_fraction, " leave no training text"));
+absl::StatusOr<TokenizedText> tokenize_text(const std::string& path, const std::string& tokens) {
+  if (tokens != "bytes" && tokens != "words")
+    return absl::InvalidArgumentError(absl::StrCat("--tokens '", tokens, "' (allowed: bytes, words)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const Tokens t = o.tokens == "bytes" ? byte_tokens(text) : word_tokens(text);
-  const int64_t per = o.seq_len + 1;
-  if (static_cast<int64_t>(t.ids.size()) < per)
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", t.ids.size(), " tokens, fewer than one record of ", per));
-  const auto write_vocab = [&]() -> absl::Status {
+  return tokens == "bytes" ? byte_tokens(text) : word_tokens(text);
+}
+
+absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_t seq_len, double val_fraction,
+                                      double test_fraction) {
+  for (const auto& [flag, f] :
+       {std::pair<const char*, double>{"--val-fraction", val_fraction}, {"--test-fraction", test_fraction}})
+    if (!(f >= 0 && f < 1)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", f, " (allowed: 0 to below 1)"));
+  if (val_fraction + test_fraction >= 1)
+    return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", val_fraction, " + --test-fraction ",
+                                                   test_fraction, " leave no training text"));
+  const int64_t per = seq_len + 1;
+  if (n < per) return absl::InvalidArgumentError(absl::StrCat(path, ": ", n, " tokens, fewer than one record of ", per));
+  // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
+  // a record.
+  TextBlocks b;
+  b.end = n;
+  b.test_begin = n - static_cast<int64_t>(static_cast<double>(n) * test_fraction);
+  b.val_begin = b.test_begin - static_cast<int64_t>(static_cast<double>(n) * val_fraction);
+  for (const auto& [flag, f, count] :
+       {std::tuple<const char*, double, int64_t>{"--val-fraction", val_fraction, b.test_begin - b.val_begin},
+        {"--test-fraction", test_fraction, n - b.test_begin},
+        {"the training share", 1, b.val_begin}})
+    if (f > 0 && count < per)
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", flag, f < 1 ? absl::StrCat(" ", f) : "", " is ",
+                                                     count, " tokens, fewer than one record of ", per));
+  return b;
+}
+
+absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& o,
+                                                     const std::string& out_prefix, ShardWriterOptions options) {
+  if (o.seq_len < 1 || o.seq_len > (1 << 20))
+    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len, " (allowed: 1 to 1048576)"));
+  TY_ASSIGN_OR_RETURN(const Tokens t, tokenize_text(path, o.tokens));
+  const int64_t n = static_cast<int64_t>(t.ids.size());
+  TY_ASSIGN_OR_RETURN(const TextBlocks b, split_text(path, n, o.seq_len, o.val_fraction, o.test_fraction));
+  {  // (after the checks: a refused import leaves nothing)
     std::ofstream vocab(out_prefix + ".vocab");
     for (const auto& w : t.vocab) vocab << w << "\n";
     if (!vocab) return absl::UnavailableError(absl::StrCat(out_prefix, ".vocab: cannot write"));
-    return absl::OkStatus();
-  };
-  const int64_t n = static_cast<int64_t>(t.ids.size());
-  if (o.val_fraction == 0 && o.test_fraction == 0) {
-    TY_RETURN_IF_ERROR(write_vocab());
-    return write_records(t.ids, 0, n, o.seq_len, out_prefix, options);
   }
-  // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
-  // a record.
-  const int64_t test_begin = n - static_cast<int64_t>(static_cast<double>(n) * o.test_fraction);
-  const int64_t val_begin = test_begin - static_cast<int64_t>(static_cast<double>(n) * o.val_fraction);
-  for (const auto& [flag, f, tokens] :
-       {std::tuple<const char*, double, int64_t>{"--val-fraction", o.val_fraction, test_begin - val_begin},
-        {"--test-fraction", o.test_fraction, n - test_begin},
-        {"the training share", 1, val_begin}})
-    if (f > 0 && tokens < per)
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", flag, f < 1 ? absl::StrCat(" ", f) : "", " is ",
-                                                     tokens, " tokens, fewer than one record of ", per));
-  TY_RETURN_IF_ERROR(write_vocab());  // (after the checks: a refused import leaves nothing)
+  if (o.val_fraction == 0 && o.test_fraction == 0) return write_records(t.ids, 0, n, o.seq_len, out_prefix, options);
   std::vector<std::string> all;
-  for (const auto& [split, begin, end] : {std::tuple<const char*, int64_t, int64_t>{"train", 0, val_begin},
-                                          {"val", val_begin, test_begin},
-                                          {"test", test_begin, n}}) {
+  for (const auto& [split, begin, end] : {std::tuple<const char*, int64_t, int64_t>{"train", 0, b.val_begin},
+                                          {"val", b.val_begin, b.test_begin},
+                                          {"test", b.test_begin, n}}) {
     if (begin == end) continue;
     TY_ASSIGN_OR_RETURN(std::vector<std::string> written,
                         write_records(t.ids, begin, end, o.seq_len, absl::StrCat(out_prefix, "-", split), options));

@@ -6,11 +6,13 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "storage/batch.h"
 #include "storage/shard/crc32c.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_import.h"
 #include "storage/shard/shard_reader.h"
 #include "storage/shard/shard_writer.h"
+#include "storage/stream/shard_set.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
@@ -251,6 +253,55 @@ TEST_F(Shards, DatasetRefusesLabelShapesAndValuesItCannotTrainOn) {
   ShardWriter w(path("bad"), too_many);
   std::vector<char> rec(4);
   EXPECT_NE(w.add(rec.data()).message().find("at most 8 dimensions"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ty
+
+namespace ty {
+namespace {
+
+// Token records train as they are: i32 ids in and next tokens out, one label per position,
+// the vocabulary from PREFIX.vocab, whether gathered in memory or streamed; an id outside
+// the vocabulary is named with its file, record and offset.
+TEST_F(Shards, TokenRecordsReadAsIdsAndNextTokens) {
+  const std::string file = TempDirTest::write("v.txt", "b a b c b a d a b c b a d d a b");
+  TextImportOptions o{"words", 3};
+  o.test_fraction = 0.25;
+  auto paths = import_text(file, o, path("v"));
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  const std::string train = (*paths)[0];
+  ASSERT_NE(train.find("-train-"), std::string::npos) << train;
+  EXPECT_EQ(token_vocab_size(train), 4);  // b a d c
+  EXPECT_EQ(token_vocab_size(path("nothing") + "-00000.tyshard"), 0);
+  auto mem = ShardDataset::open({train});
+  auto set = ShardSet::open({train});
+  ASSERT_TRUE(mem.ok()) << mem.status();
+  ASSERT_TRUE(set.ok()) << set.status();
+  for (const Dataset* d : {mem->get(), static_cast<const Dataset*>(set->get())}) {
+    EXPECT_EQ(d->input_dtype(), DType::kI32);
+    EXPECT_EQ(d->label_shape(), Shape{3});
+    EXPECT_EQ(d->num_classes(), 4);
+    EXPECT_NE(d->describe().find("vocabulary 4"), std::string::npos) << d->describe();
+    const int64_t idx[] = {1};
+    auto b = gather_batch(*d, idx, 1);
+    ASSERT_TRUE(b.ok()) << b.status();
+    // ids b=0 a=1 d=2 c=3: the stream 0 1 0 3 0 1 2 1 0 3 0 1 | 2 2 1 0; record 1 starts at 3.
+    const Tensor& x = (*b)["x"];
+    const Tensor& y = (*b)["y"];
+    ASSERT_EQ(x.dtype(), DType::kI32);
+    ASSERT_EQ(y.shape(), (Shape{1, 3}));
+    EXPECT_EQ(std::vector<int32_t>(x.data<int32_t>(), x.data<int32_t>() + 3), (std::vector<int32_t>{3, 0, 1}));
+    EXPECT_EQ(std::vector<int32_t>(y.data<int32_t>(), y.data<int32_t>() + 3), (std::vector<int32_t>{0, 1, 2}));
+  }
+  // A vocabulary smaller than the ids (data.num_classes) is refused naming the token.
+  auto small = ShardSet::open({train}, ShardSetOptions{2});
+  ASSERT_TRUE(small.ok()) << small.status();
+  const int64_t idx[] = {1};
+  auto bad = gather_batch(**small, idx, 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("token 2 of record 1"), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().message().find(train), std::string::npos) << bad.status();
 }
 
 }  // namespace

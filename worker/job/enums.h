@@ -25,7 +25,8 @@ TY_SPEC_ENUM(PositionKind, kLearned, kSinusoidal)({"learned", "sinusoidal"});
 TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)
 ({"relu", "leaky_relu", "gelu", "tanh", "sigmoid"});
 TY_SPEC_ENUM(PoolKind, kMax, kAvg, kNone)({"max", "avg", "none"});
-TY_SPEC_ENUM(DataFormat, kAuto, kIdx, kCsv, kShards)({"auto", "idx", "csv", "shards"});
+TY_SPEC_ENUM(DataFormat, kAuto, kIdx, kCsv, kShards, kText)({"auto", "idx", "csv", "shards", "text"});
+TY_SPEC_ENUM(TokenKind, kBytes, kWords)({"bytes", "words"});
 TY_SPEC_ENUM(TaskKind, kClassification, kRegression)({"classification", "regression"});
 TY_SPEC_ENUM(Normalization, kNone, kStandardize)({"none", "standardize"});
 TY_SPEC_ENUM(BatchRemainder, kPartial, kDrop, kPad)({"partial", "drop", "pad"});

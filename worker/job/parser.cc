@@ -165,6 +165,22 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
     if (*format == DataFormat::kIdx && s.data.task == TaskKind::kRegression)
       return invalid(absl::StrCat("data.task: regression needs CSV data, but ", key, " is IDX (class labels)"));
   }
+  if (s.data.val_fraction + s.data.test_fraction >= 1)
+    return invalid(absl::StrCat("data.val_fraction ", s.data.val_fraction, " + data.test_fraction ",
+                                s.data.test_fraction, " leave no training text"));
+  if (!s.data.train.empty()) {
+    auto format = resolve_data_format(s.data, "data.train", s.data.train);
+    const bool text = format.ok() && *format == DataFormat::kText;
+    if (!text && (s.data.val_fraction > 0 || s.data.test_fraction > 0))
+      return invalid(absl::StrCat(s.data.val_fraction > 0 ? "data.val_fraction" : "data.test_fraction",
+                                  ": for text data.train (a .txt file); shards and other data name data.val and "
+                                  "data.test, or take validation.fraction"));
+    for (const auto& [key, path] : {std::pair{"data.val", s.data.val}, std::pair{"data.test", s.data.test}})
+      if (text && !path.empty())
+        return invalid(absl::StrCat(key, ": with text data.train the held-out blocks come from the same file (",
+                                    std::string(key) == "data.val" ? "data.val_fraction" : "data.test_fraction",
+                                    "); leave ", key, " out"));
+  }
   if (s.optimizer.nesterov && s.optimizer.momentum == 0)
     return invalid("optimizer.nesterov: needs optimizer.momentum > 0");
   if (s.train.loss == LossKind::kCrossEntropy && s.data.task == TaskKind::kRegression)
@@ -280,6 +296,7 @@ absl::StatusOr<DataFormat> resolve_data_format(const DataSpec& data, const std::
     return invalid(
         absl::StrCat(key, ": ", path, " is a compressed CSV file; decompress it first (CSV is read uncompressed)"));
   if (absl::EndsWith(lower, ".csv")) return DataFormat::kCsv;
+  if (absl::EndsWith(lower, ".txt")) return DataFormat::kText;
   if (absl::StrContains(path, "*") || absl::StrContains(lower, ".tyshard")) return DataFormat::kShards;
   return DataFormat::kIdx;
 }

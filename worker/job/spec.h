@@ -75,6 +75,13 @@ struct DataSpec {
   int64_t train_subset = 0;  // > 0: only the first N training samples
   Normalization normalize = Normalization::kNone;
   BatchRemainder remainder = BatchRemainder::kPartial;
+  // Text (data.format text, a .txt file) is tokenized at load into next-token records of
+  // seq_len tokens, its last val_fraction and test_fraction held out as contiguous blocks,
+  // as `data import text` cuts them.
+  TokenKind tokens = TokenKind::kBytes;
+  int64_t seq_len = 128;
+  float val_fraction = 0.f;
+  float test_fraction = 0.f;
 };
 
 // storage.*: how training shards are read (storage/stream/shard_stream.h).
@@ -140,6 +147,14 @@ struct ParallelSpec {
   PipelineSpec pipeline;
 };
 
+// sample.*: text a language model writes at the end of training (and `generate`'s defaults).
+struct SampleSpec {
+  int64_t tokens = 0;  // 0: none at the end of training
+  std::string prompt = "\n";
+  float temperature = 0.8f;
+  int64_t top_k = 0;
+};
+
 struct CheckpointSpec {
   int64_t every_steps = 0;
   float every_minutes = 0.f;
@@ -182,6 +197,7 @@ struct JobSpec {
   CommSpec comm;
   ParallelSpec parallel;
   CheckpointSpec checkpoint;
+  SampleSpec sample;
   float validation_fraction = 0.f;
   RuntimeSpec runtime;
   int64_t log_every_steps = 50;

@@ -5,11 +5,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "runtime/status.h"
 #include "storage/csv_reader.h"
 #include "storage/idx_reader.h"
 #include "storage/sampler.h"
 #include "storage/shard/shard_dataset.h"
+#include "storage/shard/shard_import.h"
+#include "storage/token_dataset.h"
 #include "worker/job/parser.h"
 
 namespace ty {
@@ -72,9 +75,58 @@ absl::StatusOr<bool> stream_training(const JobSpec& spec) {
   return false;
 }
 
+// data.format text: one tokenization of data.train, cut into the training, validation and
+// test blocks.
+absl::StatusOr<JobData> load_text_data(const JobSpec& spec) {
+  const DataSpec& d = spec.data;
+  auto text = tokenize_text(d.train, name_of(d.tokens));
+  if (!text.ok()) {
+    const bool shipped = absl::StartsWith(d.train, "/usr/local/share/trainyard/");
+    return absl::Status(text.status().code(),
+                        absl::StrCat("data.train: ", text.status().message(),
+                                     shipped && text.status().code() == absl::StatusCode::kNotFound
+                                         ? " (the examples' corpus: run launch/setup.sh, which writes it)"
+                                         : ""));
+  }
+  auto ids = std::make_shared<const std::vector<int32_t>>(std::move(text->ids));
+  const int64_t n = static_cast<int64_t>(ids->size()), vocab = static_cast<int64_t>(text->vocab.size());
+  auto blocks = split_text(d.train, n, d.seq_len, d.val_fraction, d.test_fraction);
+  if (!blocks.ok())
+    return absl::Status(blocks.status().code(),
+                        absl::StrReplaceAll(absl::StrCat("data.train: ", blocks.status().message()),
+                                            {{"--val-fraction", "data.val_fraction"},
+                                             {"--test-fraction", "data.test_fraction"},
+                                             {"one record of", "one record (data.seq_len + 1) of"}}));
+  if (d.val_fraction > 0 && spec.validation_fraction > 0)
+    return absl::InvalidArgumentError("data.val_fraction and validation.fraction both hold out a validation set; keep one");
+  JobData out;
+  DatasetPtr train = std::make_shared<TokenDataset>(ids, 0, blocks->val_begin, d.seq_len, vocab,
+                                                    absl::StrCat(d.train, " (training block)"));
+  if (d.train_subset > 0 && d.train_subset < train->size()) {
+    std::vector<int64_t> idx(d.train_subset);
+    std::iota(idx.begin(), idx.end(), 0);
+    train = std::make_shared<SubsetDataset>(train, std::move(idx), "subset");
+  }
+  out.train = train;
+  if (d.val_fraction > 0)
+    out.val = std::make_shared<TokenDataset>(ids, blocks->val_begin, blocks->test_begin, d.seq_len, vocab,
+                                             absl::StrCat(d.train, " (validation block)"));
+  if (d.test_fraction > 0)
+    out.test = std::make_shared<TokenDataset>(ids, blocks->test_begin, blocks->end, d.seq_len, vocab,
+                                              absl::StrCat(d.train, " (test block)"));
+  out.classes = out.outputs = vocab;
+  out.tokens = true;
+  out.vocab = std::make_shared<const Vocabulary>(Vocabulary::of(std::move(text->vocab)));
+  return out;
+}
+
 absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   JobData out;
   const DataSpec& d = spec.data;
+  if (!d.train.empty()) {
+    TY_ASSIGN_OR_RETURN(const DataFormat format, resolve_data_format(d, "data.train", d.train));
+    if (format == DataFormat::kText) return load_text_data(spec);
+  }
   TY_ASSIGN_OR_RETURN(const bool stream, stream_training(spec));
   if (need_train && stream) {
     auto paths = expand_glob(d.train);
@@ -133,6 +185,11 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (out.classes > 0) out.classes = std::max(out.classes, held->num_classes());
   }
   out.tokens = ref->input_dtype() == DType::kI32;
+  if (out.tokens) {
+    const std::string& named = d.train.empty() ? d.test : d.train;
+    auto paths = expand_glob(named);
+    if (paths.ok()) out.vocabulary = token_vocab_path(paths->front());
+  }
   if (out.tokens && d.normalize != Normalization::kNone)
     return absl::InvalidArgumentError(
         absl::StrCat("data.normalize: ", name_of(d.normalize), " does not apply to token ids (data.train)"));

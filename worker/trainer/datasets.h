@@ -3,6 +3,7 @@
 
 #include "absl/status/statusor.h"
 #include "storage/dataset.h"
+#include "storage/shard/vocabulary.h"
 #include "storage/stream/shard_set.h"
 #include "worker/job/spec.h"
 
@@ -17,6 +18,8 @@ struct JobData {
   std::shared_ptr<const ShardSet> train_shards;
   int64_t classes = 0;  // 0: regression; token data: the vocabulary
   bool tokens = false;  // token records (i32 ids, next-token labels): a language model's data
+  std::string vocabulary;  // token shards: the vocabulary file beside them
+  std::shared_ptr<const Vocabulary> vocab;  // text tokenized at load: its vocabulary
   int64_t outputs = 0;  // model outputs per sample
   // data.normalize: standardize: the mapping applied to every split. Training computes it
   // from the training split; evaluation takes it from the weights file.
@@ -27,7 +30,7 @@ struct JobData {
   void standardize(float mean, float std);
 };
 
-// Opens the files named by `spec.data` (IDX, CSV or shards), applies data.train_subset and carves
+// Opens the files named by `spec.data` (IDX, CSV, shards, or text tokenized here), applies data.train_subset and carves
 // the validation split out of the training set with a permutation fixed by train.seed.
 // With data.normalize: standardize and `need_train`, standardizes by the training split.
 // Training shards are streamed (storage.loader auto or stream) unless a validation split

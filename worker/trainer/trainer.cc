@@ -420,6 +420,20 @@ absl::Status Trainer::run() {
   return finish(*end, log.get(), out);
 }
 
+absl::StatusOr<std::string> Trainer::generate(const SampleOptions& options) {
+  if (!language_model()) return absl::InvalidArgumentError("generate: the job's model is not a language model");
+  if (pipelined_) return absl::InvalidArgumentError("generate: a pipeline rank holds one stage, not the model");
+  Vocabulary loaded;
+  if (!data_.vocab) {
+    TY_ASSIGN_OR_RETURN(loaded, Vocabulary::load(data_.vocabulary));
+  }
+  const Vocabulary& vocab = data_.vocab ? *data_.vocab : loaded;
+  const Dataset& ref = data_.train ? *data_.train : *data_.test;
+  absl::StatusOr<std::string> text = generate_text(*ctx_, *model_, vocab, ref.sample_shape()[0], options);
+  model_->set_training(true);
+  return text;
+}
+
 absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (out)
     if (const std::string comm = strategy_->report(); !comm.empty()) std::fprintf(out, "  %s\n", comm.c_str());
@@ -442,6 +456,13 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
                    static_cast<long>(m.count()));
     else if (out)
       std::fprintf(out, "test: loss %.4f, mse %.6g (%ld samples)\n", m.loss(), m.mse(), static_cast<long>(m.count()));
+  }
+  if (language_model() && spec_.sample.tokens > 0 && !pipelined_ && leader() && out) {
+    const SampleOptions o{spec_.sample.prompt, spec_.sample.tokens, spec_.sample.temperature, spec_.sample.top_k,
+                          spec_.train.seed};
+    TY_ASSIGN_OR_RETURN(const std::string text, generate(o));
+    std::fprintf(out, "sample (%ld tokens, temperature %g, seed %lu):\n%s\n", static_cast<long>(o.tokens),
+                 o.temperature, static_cast<unsigned long>(o.seed), text.c_str());
   }
   if (log && !log->status().ok()) return log->status();
   if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());

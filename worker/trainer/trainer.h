@@ -28,6 +28,7 @@
 #include "worker/trainer/pipeline_plan.h"
 #include "worker/trainer/strategy.h"
 #include "worker/trainer/task.h"
+#include "worker/trainer/text_generation.h"
 #include "worker/trainer/train_loop.h"
 
 namespace ty {
@@ -51,6 +52,9 @@ class Trainer {
   std::vector<std::pair<std::string, Tensor>> saved_state();
   // Loads a weights file written by saved_state() (eval).
   absl::Status load_state(const std::string& path);
+  // A language model's text after `options.prompt` (text_generation.h), in this process's
+  // whole model (not a pipeline stage).
+  absl::StatusOr<std::string> generate(const SampleOptions& options);
 
   Model& model() { return *model_; }
   const JobData& data() const { return data_; }
