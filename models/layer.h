@@ -36,6 +36,8 @@ class Layer {
   // Per sample, the elements this layer's outputs hold (its inner tensors too, where it has
   // them): for the memory a batch takes while training.
   virtual int64_t activation_numel() const { return shape_numel(out_shape_); }
+  // Whether the layer's parameters are embedding tables (which weight decay skips).
+  virtual bool embeds() const { return false; }
 
  protected:
   Shape out_shape_;

@@ -44,6 +44,15 @@ std::vector<Var> Model::params() {
   return out;
 }
 
+std::vector<bool> Model::decays(bool decay_all) {
+  std::vector<bool> out;
+  for (size_t i = 0; i < net_->size(); ++i) {
+    Layer& l = net_->layer(i);
+    for (auto& [name, v] : l.params()) out.push_back(decay_all || (v.shape().size() >= 2 && !l.embeds()));
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, Tensor>> Model::state() {
   std::vector<std::pair<std::string, Tensor>> out;
   for (auto& [name, v] : named_params()) out.emplace_back(name, v.value());

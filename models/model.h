@@ -26,6 +26,10 @@ class Model {
   void set_training(bool training) { net_->set_training(training); }
   std::vector<std::pair<std::string, Var>> named_params();
   std::vector<Var> params();
+  // Per entry of params(): whether weight decay applies to it: all of them with
+  // `decay_all`, else only those of 2 or more dimensions outside embedding tables (no decay
+  // on biases, norms' scales and shifts, embeddings).
+  std::vector<bool> decays(bool decay_all);
   std::vector<std::pair<std::string, Tensor>> buffers();
   // Every saved tensor: parameters then buffers, by name.
   std::vector<std::pair<std::string, Tensor>> state();

@@ -21,6 +21,7 @@ class TokenEmbedding final : public Layer {
   int64_t context() const { return positions_.defined() ? positions_.shape()[0] : 0; }
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
+  bool embeds() const override { return true; }
   // The token table (V, D): an output layer tied to it shares it.
   const Var& table() const { return table_; }
 

@@ -11,13 +11,14 @@ void Adam::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   const int64_t t = ++t_[i];
   const double bc1 = 1.0 - std::pow(double(o_.beta1), double(t));
   const double bc2 = 1.0 - std::pow(double(o_.beta2), double(t));
+  const float wd = decays(i) ? o_.weight_decay : 0.f;
   const AdamStep s{o_.beta1,
                    o_.beta2,
                    o_.eps,
                    float(lr / bc1),
                    float(1.0 / std::sqrt(bc2)),
-                   o_.decoupled ? 1.f - lr * o_.weight_decay : 1.f,
-                   o_.decoupled ? 0.f : o_.weight_decay};
+                   o_.decoupled ? 1.f - lr * wd : 1.f,
+                   o_.decoupled ? 0.f : wd};
   kernels(p).optimizer().adam_update(p, g, m, v, s);
 }
 

@@ -30,6 +30,9 @@ class Optimizer {
     for (Var& p : params_) p.zero_grad();
   }
   const std::vector<Var>& params() const { return params_; }
+  // Per parameter: whether weight decay applies (all, until set).
+  void set_decays(std::vector<bool> decays) { decays_ = std::move(decays); }
+  bool decays(size_t i) const { return i >= decays_.size() || decays_[i]; }
   int64_t steps() const { return steps_; }
   // Named state tensors (momentum buffers, moments, per-parameter step counts) for
   // checkpoints; load_state() restores them exactly (names and shapes must match).
@@ -69,6 +72,7 @@ class Optimizer {
 
   Context& ctx_;
   std::vector<Var> params_;
+  std::vector<bool> decays_;
   int64_t steps_ = 0;
 };
 

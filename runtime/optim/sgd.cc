@@ -6,7 +6,7 @@ void Sgd::update(size_t i, Tensor& p, const Tensor& g, float lr) {
   const bool use_buf = o_.momentum != 0.f;
   Tensor buf = use_buf ? slot(momentum_, i, p) : Tensor();
   if (started_.size() <= i) started_.resize(i + 1, false);
-  const SgdStep s{lr, o_.weight_decay, o_.momentum, use_buf, !started_[i], o_.nesterov};
+  const SgdStep s{lr, decays(i) ? o_.weight_decay : 0.f, o_.momentum, use_buf, !started_[i], o_.nesterov};
   started_[i] = true;
   kernels(p).optimizer().sgd_update(p, g, use_buf ? &buf : nullptr, s);
 }

@@ -84,4 +84,16 @@ inline double test_accuracy(const std::string& metrics_path) {
   return -1;
 }
 
+// step -> loss of the "train" records of a metrics.jsonl, the last record of each step
+// winning (a resumed run repeats steps).
+inline std::map<int, double> losses_by_step(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::map<int, double> out;
+  std::smatch m;
+  for (std::string l; std::getline(in, l);)
+    if (std::regex_search(l, m, std::regex(R"("kind":"train","step":(\d+),"epoch":\d+,"loss":([-0-9.eE+]+))")))
+      out[std::stoi(m[1])] = std::stod(m[2]);
+  return out;
+}
+
 }  // namespace ty

@@ -17,17 +17,6 @@
 namespace ty {
 namespace {
 
-// step -> loss, the last record of each step winning (a resumed run repeats steps).
-std::map<int, double> losses_by_step(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::map<int, double> out;
-  std::smatch m;
-  for (std::string l; std::getline(in, l);)
-    if (std::regex_search(l, m, std::regex(R"("kind":"train","step":(\d+),"epoch":\d+,"loss":([-0-9.eE+]+))")))
-      out[std::stoi(m[1])] = std::stod(m[2]);
-  return out;
-}
-
 // Signals the trainer of run directory `dir`.
 std::string signal_trainer(const std::string& signal_name, const std::string& dir) {
   return "pkill -" + signal_name.substr(3) + " -f 'trainyard train .*[-]-run-dir " + dir + "'";

@@ -63,8 +63,9 @@ TEST_F(PipelineMpirun, SchedulesMatchOneProcessAccumulatingTheSameMicroBatches) 
     ShellResult r = train(np, settings, dir);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("pipeline: stage 0: layers 0–"), std::string::npos) << r.output;
-    if (settings.find("ucx") != std::string::npos)
+    if (settings.find("ucx") != std::string::npos) {
       EXPECT_NE(r.output.find("(1f1b), ucx ("), std::string::npos) << r.output;
+    }
     const std::vector<double> got = train_losses(dir + "/metrics.jsonl");
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < want.size(); ++i) {

@@ -47,7 +47,7 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
       {"model.dropout", JOB(model.dropout), half_open(0, 1),
        "dropout after each hidden activation (mlp, cnn); rnn: on the embeddings, between cells and before the "
-       "logits; transformer: on the embeddings, attention weights, and each block's two residual branches"},
+       "logits; transformer: on the embeddings and on each block's two residual branches (not on the attention weights)"},
       {"model.cell", JOB(model.cell), kNone, "rnn: `lstm` or `gru` (linear-before-reset, as cuDNN and PyTorch)"},
       {"model.num_layers", JOB(model.num_layers), closed(1, 1024), "rnn: stacked cells; transformer: blocks"},
       {"model.hidden_size", JOB(model.hidden_size), closed(1, 1 << 16), "rnn: each cell's state size"},
@@ -100,6 +100,9 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"optimizer.momentum", JOB(optimizer.momentum), half_open(0, 1), "sgd"},
       {"optimizer.nesterov", JOB(optimizer.nesterov), kNone, "sgd, needs momentum"},
       {"optimizer.weight_decay", JOB(optimizer.weight_decay), closed(0, 1e3), "L2 for sgd/adam, decoupled for adamw"},
+      {"optimizer.decay_all", JOB(optimizer.decay_all), kNone,
+       "false: weight decay skips biases, normalization scales and shifts (1-D parameters) and embedding tables; "
+       "true: every parameter"},
       {"optimizer.betas", JOB(optimizer.betas), Range{0, 1, false, true, 2}, "adam/adamw"},
       {"optimizer.eps", JOB(optimizer.eps), open_closed(0, 1), "adam/adamw"},
       {"schedule.kind", JOB(schedule.kind), kNone,

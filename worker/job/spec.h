@@ -101,6 +101,7 @@ struct OptimizerSpec {
   float momentum = 0.f;
   bool nesterov = false;
   float weight_decay = 0.f;
+  bool decay_all = false;  // false: no decay on biases, norms and embeddings
   std::vector<float> betas = {0.9f, 0.999f};
   float eps = 1e-8f;
 };

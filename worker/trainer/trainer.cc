@@ -159,6 +159,7 @@ absl::Status Trainer::build(bool need_train) {
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
   optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
+  optimizer_->set_decays(model_->decays(spec_.optimizer.decay_all));
   if (language_model()) {
     task_ = std::make_unique<LanguageModelTask>(data_.classes, spec_.train.label_smoothing);
   } else {
