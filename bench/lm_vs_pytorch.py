@@ -108,7 +108,7 @@ def torch_models(kind):
             self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
             self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
             self.heads, self.drop = heads, nn.Dropout(DROP)
-            self.register_buffer("mask", torch.triu(torch.ones(SEQ, SEQ, dtype=torch.bool), 1))
+            self.mask = torch.triu(torch.ones(SEQ, SEQ, dtype=torch.bool), 1)  # (not a buffer: gloo cannot broadcast bool)
 
         def forward(self, x):
             n, t, d = x.shape

@@ -22,7 +22,8 @@ constexpr char kUsage[] =
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression] "
     "[--shard-mb N]\n"
-    "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N] [--shard-mb N]\n"
+    "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words|sentencepiece] [--vocab-size N]\n"
+    "                             [--spm MODEL] [--seq-len N] [--shard-mb N]\n"
     "                             [--val-fraction F] [--test-fraction F]   (then PREFIX-train-*, -val-*, -test-*)\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
@@ -106,7 +107,8 @@ int import_command(const std::vector<std::string>& a) {
       a, 2,
       idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
       : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction", "test-fraction"},
+            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction", "test-fraction",
+                                       "vocab-size", "spm"},
       f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
@@ -128,6 +130,13 @@ int import_command(const std::vector<std::string>& a) {
   if (text) {
     TextImportOptions t;
     if (f.count("tokens")) t.tokens = f["tokens"];
+    if (f.count("vocab-size") && !parse_count(f["vocab-size"], 8, 1 << 20, t.vocab_size))
+      return usage_error("--vocab-size " + f["vocab-size"] + ": expected a whole number from 8 to 1048576");
+    if (f.count("spm")) t.spm = f["spm"];
+    if (t.tokens == "sentencepiece" && (t.vocab_size > 0) == !t.spm.empty())
+      return usage_error("--tokens sentencepiece: give --vocab-size N (train a model on the file) or --spm MODEL");
+    if (t.tokens != "sentencepiece" && (t.vocab_size > 0 || !t.spm.empty()))
+      return usage_error(std::string(t.vocab_size > 0 ? "--vocab-size" : "--spm") + ": for --tokens sentencepiece");
     if (f.count("seq-len") && !parse_count(f["seq-len"], 1, 1 << 20, t.seq_len))
       return usage_error("--seq-len " + f["seq-len"] + ": expected a whole number from 1 to 1048576");
     for (const auto& [flag, into] :
@@ -135,7 +144,8 @@ int import_command(const std::vector<std::string>& a) {
       if (f.count(flag) && !parse_fraction(f[flag], *into))
         return usage_error(std::string("--") + flag + " " + f[flag] + ": expected a fraction from 0 to below 1");
     const int rc = report(import_text(f["file"], t, f["out"], o), shard_mb);
-    if (rc == 0) std::printf("vocabulary: %s.vocab\n", f["out"].c_str());
+    if (rc == 0) std::printf("vocabulary: %s.vocab%s\n", f["out"].c_str(),
+                             t.tokens == "sentencepiece" ? (" and " + f["out"] + ".model").c_str() : "");
     return rc;
   }
   CsvOptions c;

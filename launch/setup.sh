@@ -22,6 +22,7 @@ packages=(
   clang-format                     # the tree's format (.clang-format)
   dataset-fashion-mnist            # the example data set
   diatheke sword-text-kjv          # the text examples' corpus: the King James Bible (launch/kjv_corpus.sh)
+  libsentencepiece-dev             # data import text --tokens sentencepiece
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
 )

@@ -25,12 +25,13 @@
 namespace ty {
 
 // e^x to about 2 ulp over the f32 range (Cephes' expf: x = n ln 2 + r, a degree-5
-// polynomial for e^r, 2^n by the exponent bits); 0 below -87.3, clamped above 88.7.
+// polynomial for e^r, 2^n by the exponent bits); x is clamped to [-87.3, 88.3] (e^-87.3 ≈
+// 1.2e-38, the smallest normal; n stays at most 127, so the largest is finite).
 inline float fast_exp(float x) {
   // (selects: std::fmin and std::fmax stop the vectorizer, and selects need the file built
   // with -fno-trapping-math)
   x = x < -87.3f ? -87.3f : x;
-  x = x > 88.7f ? 88.7f : x;
+  x = x > 88.3f ? 88.3f : x;
   // n = round(x / ln 2) by the 1.5 · 2²³ trick (exact for |n| < 2²²), no libm call.
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;

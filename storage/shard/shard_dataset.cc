@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -37,6 +38,8 @@ std::string token_vocab_path(const std::string& shard_path) {
   if (absl::EndsWith(prefix, ".tyshard")) prefix.resize(prefix.size() - 8);
   const size_t dash = prefix.rfind('-');
   if (dash != std::string::npos) prefix.resize(dash);
+  // An import's own prefix may end in -test too: the file that exists wins.
+  if (std::filesystem::exists(prefix + ".vocab")) return prefix + ".vocab";
   for (const char* split : {"-train", "-val", "-test"})
     if (absl::EndsWith(prefix, split)) {
       prefix.resize(prefix.size() - std::strlen(split));

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -8,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
+#include "storage/shard/sentencepiece_model.h"
 #include "storage/shard/shard_import.h"
 
 namespace ty {
@@ -62,23 +64,42 @@ absl::StatusOr<std::vector<std::string>> write_records(const std::vector<int32_t
 
 }  // namespace
 
-absl::StatusOr<TokenizedText> tokenize_text(const std::string& path, const std::string& tokens) {
-  if (tokens != "bytes" && tokens != "words")
-    return absl::InvalidArgumentError(absl::StrCat("--tokens '", tokens, "' (allowed: bytes, words)"));
+absl::StatusOr<TokenizedText> tokenize_text(const std::string& path, const std::string& tokens,
+                                            const std::string& spm_model) {
+  if (tokens != "bytes" && tokens != "words" && tokens != "sentencepiece")
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tokens '", tokens, "' (allowed: bytes, words, sentencepiece)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return tokens == "bytes" ? byte_tokens(text) : word_tokens(text);
+  if (tokens == "bytes") return byte_tokens(text);
+  if (tokens == "words") return word_tokens(text);
+  std::string error;
+  auto model = SentencePieceModel::load(spm_model, &error);
+  if (!model) return absl::InvalidArgumentError(absl::StrCat(spm_model, ": not a SentencePiece model (", error, ")"));
+  Tokens t;
+  t.ids = model->encode(text);
+  for (int64_t i = 0; i < model->size(); ++i) t.vocab.push_back(model->piece(i));
+  return t;
 }
 
-absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_t seq_len, double val_fraction,
-                                      double test_fraction) {
+namespace {
+
+absl::Status check_fractions(double val_fraction, double test_fraction) {
   for (const auto& [flag, f] :
        {std::pair<const char*, double>{"--val-fraction", val_fraction}, {"--test-fraction", test_fraction}})
     if (!(f >= 0 && f < 1)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", f, " (allowed: 0 to below 1)"));
   if (val_fraction + test_fraction >= 1)
     return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", val_fraction, " + --test-fraction ",
                                                    test_fraction, " leave no training text"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_t seq_len, double val_fraction,
+                                      double test_fraction) {
+  TY_RETURN_IF_ERROR(check_fractions(val_fraction, test_fraction));
   const int64_t per = seq_len + 1;
   if (n < per) return absl::InvalidArgumentError(absl::StrCat(path, ": ", n, " tokens, fewer than one record of ", per));
   // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
@@ -99,9 +120,27 @@ absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_
 
 absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, const TextImportOptions& o,
                                                      const std::string& out_prefix, ShardWriterOptions options) {
+  // The options first (as they come on the command line), then the file.
+  if (o.tokens != "bytes" && o.tokens != "words" && o.tokens != "sentencepiece")
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tokens '", o.tokens, "' (allowed: bytes, words, sentencepiece)"));
   if (o.seq_len < 1 || o.seq_len > (1 << 20))
     return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len, " (allowed: 1 to 1048576)"));
-  TY_ASSIGN_OR_RETURN(const Tokens t, tokenize_text(path, o.tokens));
+  TY_RETURN_IF_ERROR(check_fractions(o.val_fraction, o.test_fraction));
+  if (!std::ifstream(path)) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::string model;  // sentencepiece: OUT_PREFIX.model, trained or copied first
+  if (o.tokens == "sentencepiece") {
+    model = out_prefix + ".model";
+    if (!o.spm.empty()) {
+      std::error_code ec;
+      std::filesystem::copy_file(o.spm, model, std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) return absl::NotFoundError(absl::StrCat("--spm ", o.spm, ": cannot copy to ", model, " (", ec.message(), ")"));
+    } else if (const std::string err = SentencePieceModel::train(path, o.vocab_size, model); !err.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": SentencePiece training of ", o.vocab_size,
+                                                     " pieces failed: ", err));
+    }
+  }
+  TY_ASSIGN_OR_RETURN(const Tokens t, tokenize_text(path, o.tokens, model));
   const int64_t n = static_cast<int64_t>(t.ids.size());
   TY_ASSIGN_OR_RETURN(const TextBlocks b, split_text(path, n, o.seq_len, o.val_fraction, o.test_fraction));
   {  // (after the checks: a refused import leaves nothing)

@@ -1,5 +1,6 @@
 #include "storage/shard/vocabulary.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -25,7 +26,18 @@ absl::StatusOr<Vocabulary> Vocabulary::load(const std::string& path) {
   std::vector<std::string> tokens;
   for (std::string line; std::getline(in, line);) tokens.push_back(line);
   if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": empty vocabulary"));
-  return of(std::move(tokens));
+  Vocabulary v = of(std::move(tokens));
+  const std::string model = path.size() > 6 && path.ends_with(".vocab") ? path.substr(0, path.size() - 6) + ".model" : "";
+  if (!model.empty() && std::filesystem::exists(model)) {
+    std::string error;
+    std::shared_ptr<const SentencePieceModel> spm = SentencePieceModel::load(model, &error);
+    if (!spm) return absl::InvalidArgumentError(absl::StrCat(model, ": not a SentencePiece model (", error, ")"));
+    if (spm->size() != v.size())
+      return absl::InvalidArgumentError(absl::StrCat(model, ": ", spm->size(), " pieces, but ", path, " lists ",
+                                                     v.size(), " tokens"));
+    v.spm_ = std::move(spm);
+  }
+  return v;
 }
 
 Vocabulary Vocabulary::of(std::vector<std::string> tokens) {
@@ -37,6 +49,7 @@ Vocabulary Vocabulary::of(std::vector<std::string> tokens) {
 }
 
 absl::StatusOr<std::vector<int32_t>> Vocabulary::encode(const std::string& text) const {
+  if (spm_) return spm_->encode(text);
   std::vector<int32_t> ids;
   if (bytes_) {
     for (unsigned char c : text) ids.push_back(c);
@@ -54,6 +67,7 @@ absl::StatusOr<std::vector<int32_t>> Vocabulary::encode(const std::string& text)
 }
 
 std::string Vocabulary::decode(const std::vector<int32_t>& ids) const {
+  if (spm_) return spm_->decode(ids);
   std::string out;
   for (int32_t id : ids) {
     if (bytes_) {

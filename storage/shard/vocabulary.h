@@ -1,7 +1,8 @@
 // Vocabulary: the token table `data import text` writes beside token shards (PREFIX.vocab,
 // one token per line, id = line number), read back to turn text into ids and ids into
 // text the way the shards were made: byte tokens (the 256 byte values, written as the
-// character or <0xHH>) or whitespace-separated words.
+// character or <0xHH>), whitespace-separated words, or SentencePiece pieces (when
+// PREFIX.model lies beside PREFIX.vocab).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "storage/shard/sentencepiece_model.h"
 
 namespace ty {
 
@@ -28,6 +30,7 @@ class Vocabulary {
  private:
   std::vector<std::string> tokens_;
   bool bytes_ = false;
+  std::shared_ptr<const SentencePieceModel> spm_;
 };
 
 }  // namespace ty

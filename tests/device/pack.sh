@@ -3,7 +3,7 @@
 # lent device machine): the Debian shared libraries that the test binaries, trainyard and
 # the GPU benchmark link, as BUILD/device-libs.tar.xz (the CUDA runtime is linked
 # statically; the driver, cuBLAS, cuDNN and NCCL come from the GPU machine), and the
-# Fashion-MNIST files as BUILD/device-data/.
+# Fashion-MNIST files and the KJV corpus (gzipped) as BUILD/device-data/.
 #   tests/device/pack.sh [BUILD_DIR]      (default: build)
 # Then carry: BUILD/trainyard BUILD/tests/{runtime,comm,worker}_tests BUILD/bench/gpu_step
 #             BUILD/device-libs.tar.xz BUILD/device-data
@@ -25,4 +25,6 @@ done
 tar -C "$libs" -cJf "$build/device-libs.tar.xz" device-libs
 mkdir -p "$build/device-data"
 cp -n /usr/share/datasets/fashion-mnist/*.gz "$build/device-data/"
+# The language models' corpus (launch/setup.sh writes it), compressed: 1.3 MB.
+[ -f "$build/device-data/kjv.txt.gz" ] || gzip -c /usr/local/share/trainyard/kjv.txt > "$build/device-data/kjv.txt.gz"
 echo "pack.sh: $(ls "$libs/device-libs" | wc -l) libraries in $build/device-libs.tar.xz ($(du -h "$build/device-libs.tar.xz" | cut -f1)), Fashion-MNIST in $build/device-data"

@@ -12,6 +12,7 @@
 #include "storage/shard/shard_import.h"
 #include "storage/shard/shard_reader.h"
 #include "storage/shard/shard_writer.h"
+#include "storage/shard/vocabulary.h"
 #include "storage/stream/shard_set.h"
 #include "tests/support/temp_dir.h"
 
@@ -164,9 +165,16 @@ TEST_F(Shards, DamagedHeaderFooterAndIndexAreRefused) {
 namespace ty {
 namespace {
 
+TextImportOptions text_options(const std::string& tokens, int64_t seq_len) {
+  TextImportOptions o;
+  o.tokens = tokens;
+  o.seq_len = seq_len;
+  return o;
+}
+
 TEST_F(Shards, TextImportCutsTokenStreamsIntoNextTokenRecords) {
   const std::string file = TempDirTest::write("t.txt", "b a b c b a\nd");
-  auto paths = import_text(file, {"words", 3}, path("w"));
+  auto paths = import_text(file, text_options("words", 3), path("w"));
   ASSERT_TRUE(paths.ok()) << paths.status();
   std::ifstream vocab(path("w") + ".vocab");
   std::vector<std::string> v;
@@ -179,10 +187,10 @@ TEST_F(Shards, TextImportCutsTokenStreamsIntoNextTokenRecords) {
   ASSERT_TRUE(r->read(0, 2, out.data()).ok());
   // ids: b=0 a=1 b=0 c=2 b=0 a=1 d=3
   EXPECT_EQ(out, (std::vector<int32_t>{0, 1, 0, 1, 0, 2, 2, 0, 1, 0, 1, 3}));
-  auto bytes = import_text(file, {"bytes", 4}, path("b"));
+  auto bytes = import_text(file, text_options("bytes", 4), path("b"));
   ASSERT_TRUE(bytes.ok()) << bytes.status();
-  EXPECT_FALSE(import_text(file, {"bytes", 100}, path("x")).ok());
-  EXPECT_FALSE(import_text(file, {"letters", 4}, path("x")).ok());
+  EXPECT_FALSE(import_text(file, text_options("bytes", 100), path("x")).ok());
+  EXPECT_FALSE(import_text(file, text_options("letters", 4), path("x")).ok());
 }
 
 // Held-out shares: contiguous blocks of the token stream, no token in two of them, each
@@ -191,7 +199,7 @@ TEST_F(Shards, TextImportWritesTrainValAndTestBlocks) {
   std::string text;
   for (int i = 0; i < 100; ++i) text += static_cast<char>('a' + i % 26);
   const std::string file = TempDirTest::write("s.txt", text);
-  TextImportOptions o{"bytes", 4};
+  TextImportOptions o = text_options("bytes", 4);
   o.val_fraction = 0.2;
   o.test_fraction = 0.1;
   auto paths = import_text(file, o, path("s"));
@@ -266,7 +274,7 @@ namespace {
 // the vocabulary is named with its file, record and offset.
 TEST_F(Shards, TokenRecordsReadAsIdsAndNextTokens) {
   const std::string file = TempDirTest::write("v.txt", "b a b c b a d a b c b a d d a b");
-  TextImportOptions o{"words", 3};
+  TextImportOptions o = text_options("words", 3);
   o.test_fraction = 0.25;
   auto paths = import_text(file, o, path("v"));
   ASSERT_TRUE(paths.ok()) << paths.status();
@@ -302,6 +310,54 @@ TEST_F(Shards, TokenRecordsReadAsIdsAndNextTokens) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("token 2 of record 1"), std::string::npos) << bad.status();
   EXPECT_NE(bad.status().message().find(train), std::string::npos) << bad.status();
+}
+
+}  // namespace
+}  // namespace ty
+
+namespace ty {
+namespace {
+
+// SentencePiece tokens: a model trained on the file (or given) is stored beside the shards
+// with the vocabulary, and the vocabulary read back encodes and decodes through it.
+TEST_F(Shards, SentencePieceImportStoresItsModelAndDecodesTheSameWay) {
+  std::ifstream corpus("/usr/local/share/trainyard/kjv.txt");
+  ASSERT_TRUE(corpus) << "the corpus is missing: run launch/setup.sh";
+  std::string text;
+  for (std::string line; std::getline(corpus, line) && text.size() < 60000;) text += line + "\n";
+  const std::string file = TempDirTest::write("gen.txt", text);
+  TextImportOptions o = text_options("sentencepiece", 16);
+  o.vocab_size = 300;
+  o.test_fraction = 0.1;
+  auto paths = import_text(file, o, path("sp"));
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  auto vocab = Vocabulary::load(path("sp") + ".vocab");
+  ASSERT_TRUE(vocab.ok()) << vocab.status();
+  EXPECT_EQ(vocab->size(), 300);
+  EXPECT_FALSE(vocab->bytes());
+  auto ids = vocab->encode("And God said, Let there be light");
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_LT(ids->size(), 20u);  // pieces, not characters
+  EXPECT_EQ(vocab->decode(*ids), "And God said, Let there be light");
+  EXPECT_EQ(token_vocab_size((*paths)[0]), 300);
+  // The same model given with --spm: the same records.
+  TextImportOptions again = text_options("sentencepiece", 16);
+  again.spm = path("sp") + ".model";
+  again.test_fraction = 0.1;
+  auto repeat = import_text(file, again, path("sp2"));
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  auto a = ShardReader::open((*paths)[0]), b = ShardReader::open((*repeat)[0]);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->records(), b->records());
+  std::vector<int32_t> ra(32), rb(32);
+  ASSERT_TRUE(a->read(3, 1, ra.data()).ok());
+  ASSERT_TRUE(b->read(3, 1, rb.data()).ok());
+  EXPECT_EQ(ra, rb);
+  TextImportOptions bad = text_options("sentencepiece", 16);
+  bad.spm = file;  // not a model
+  auto refused = import_text(file, bad, path("sp3"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not a SentencePiece model"), std::string::npos) << refused.status();
 }
 
 }  // namespace

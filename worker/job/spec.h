@@ -151,7 +151,7 @@ struct ParallelSpec {
 // sample.*: text a language model writes at the end of training (and `generate`'s defaults).
 struct SampleSpec {
   int64_t tokens = 0;  // 0: none at the end of training
-  std::string prompt = "\n";
+  std::string prompt = "The";
   float temperature = 0.8f;
   int64_t top_k = 0;
 };

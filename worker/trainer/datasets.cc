@@ -97,8 +97,15 @@ absl::StatusOr<JobData> load_text_data(const JobSpec& spec) {
                                             {{"--val-fraction", "data.val_fraction"},
                                              {"--test-fraction", "data.test_fraction"},
                                              {"one record of", "one record (data.seq_len + 1) of"}}));
-  if (d.val_fraction > 0 && spec.validation_fraction > 0)
-    return absl::InvalidArgumentError("data.val_fraction and validation.fraction both hold out a validation set; keep one");
+  if (spec.validation_fraction > 0)
+    return absl::InvalidArgumentError(
+        "validation.fraction: text data.train holds out a contiguous block instead; set data.val_fraction");
+  if (d.normalize != Normalization::kNone)
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.normalize: ", name_of(d.normalize), " does not apply to token ids (data.train)"));
+  if (d.num_classes > 0 && d.num_classes < vocab)
+    return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but ", d.train,
+                                                   " has a vocabulary of ", vocab, "; leave it out"));
   JobData out;
   DatasetPtr train = std::make_shared<TokenDataset>(ids, 0, blocks->val_begin, d.seq_len, vocab,
                                                     absl::StrCat(d.train, " (training block)"));
@@ -114,7 +121,7 @@ absl::StatusOr<JobData> load_text_data(const JobSpec& spec) {
   if (d.test_fraction > 0)
     out.test = std::make_shared<TokenDataset>(ids, blocks->test_begin, blocks->end, d.seq_len, vocab,
                                               absl::StrCat(d.train, " (test block)"));
-  out.classes = out.outputs = vocab;
+  out.classes = out.outputs = std::max(vocab, d.num_classes);
   out.tokens = true;
   out.vocab = std::make_shared<const Vocabulary>(Vocabulary::of(std::move(text->vocab)));
   return out;
