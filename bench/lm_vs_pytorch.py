@@ -11,11 +11,12 @@ clipping and dropout, in one run:
   loss     the held-out (test block) loss after the example's 600 steps, --seeds seeds a
            side (each side its own data order), two runs at a time on 1 thread each.
 
-The floor printed with the times: the model's multiply-adds per step over the rate oneDNN's
-matmul reaches on one core here (bench/mlp_gemm_floor measures it; pass --gflops).
+The floor printed with the times: the step's matrix-product flops at the best rate oneDNN's
+matmul reaches on one core here (build/bench/mlp_gemm_floor's 1024^3 product, measured at
+the start; --gflops gives it instead).
 
   /usr/bin/python3 bench/lm_vs_pytorch.py [--parts time,ddp,loss] [--models lstm,transformer]
-                                          [--runs 3] [--seeds 3] [--gflops 66]
+                                          [--runs 3] [--seeds 3] [--gflops G]
 """
 import argparse
 import concurrent.futures
@@ -283,12 +284,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--gflops", type=float, default=66.0, help="oneDNN matmul rate on one core here")
+    ap.add_argument("--gflops", type=float, default=0, help="oneDNN matmul rate on one core (default: measured)")
     args = ap.parse_args()
     if not os.path.exists(CORPUS):
         sys.exit(f"{CORPUS} is missing: run launch/setup.sh")
     os.environ.update(PEER_ENV)
     parts, models = args.parts.split(","), args.models.split(",")
+    if "time" in parts and args.gflops <= 0:
+        floor_tool = os.path.join(ROOT, "build", "bench", "mlp_gemm_floor")
+        out = subprocess.run([floor_tool, "1", "1"], capture_output=True, text=True).stdout
+        args.gflops = json.loads(out)["peak_gflops"]
+        print(f"oneDNN matmul peak on 1 core (1024^3): {args.gflops:.1f} GFLOP/s", flush=True)
     for kind in models:
         if "time" in parts:
             ty, pt = [], []

@@ -14,6 +14,8 @@ float LrSchedule::lr(int64_t step) const {
     const double t = std::min<double>(double(s) / span, 1.0);
     return o_.min_lr + (base_ - o_.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
   }
+  if (o_.kind == LrShape::kInverseSqrt)
+    return base_ * std::sqrt(float(std::max<int64_t>(o_.warmup_steps, 1)) / float(step + 1));
   return base_;
 }
 

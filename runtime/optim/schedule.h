@@ -6,7 +6,7 @@
 
 namespace ty {
 
-enum class LrShape { kConstant, kStep, kCosine };
+enum class LrShape { kConstant, kStep, kCosine, kInverseSqrt };
 
 struct ScheduleOptions {
   LrShape kind = LrShape::kConstant;
@@ -14,6 +14,8 @@ struct ScheduleOptions {
   float gamma = 0.1f;
   float min_lr = 0.f;        // cosine: the floor reached at total_steps
   int64_t warmup_steps = 0;  // linear ramp from lr / warmup_steps up to lr, any kind
+  // inverse_sqrt: lr · √(max(warmup_steps, 1) / (step + 1)) after the warm-up (the
+  // Transformer paper's schedule, equal to lr where the warm-up ends).
 };
 
 class LrSchedule {

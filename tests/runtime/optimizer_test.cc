@@ -153,6 +153,29 @@ TEST(Schedule, ConstantStepCosineWarmup) {
   EXPECT_NEAR(warm.lr(9), 0.5f, 1e-6);
 }
 
+TEST(Schedule, InverseSquareRootAfterWarmup) {
+  ScheduleOptions o;
+  o.kind = LrShape::kInverseSqrt;
+  o.warmup_steps = 4;
+  LrSchedule s(1.f, o, 100);
+  EXPECT_FLOAT_EQ(s.lr(0), 0.25f);
+  EXPECT_FLOAT_EQ(s.lr(3), 1.f);
+  EXPECT_FLOAT_EQ(s.lr(4), std::sqrt(4.f / 5.f));
+  EXPECT_FLOAT_EQ(s.lr(15), 0.5f);
+}
+
+// Weight decay skips the parameters masked out (biases, norms, embeddings).
+TEST(AdamW, DecayMaskLeavesMaskedParametersToTheAdamStep) {
+  Scalar a(1.0), b(1.0);
+  Adam opt(host(), {a.p, b.p}, {0.9f, 0.999f, 1e-8f, 0.1f, true});
+  opt.set_decays({true, false});
+  a.grad(0.5);
+  b.grad(0.5);
+  opt.step(0.1f);
+  EXPECT_NEAR(a.value(), 0.89, 1e-6);
+  EXPECT_NEAR(b.value(), 0.9, 1e-6);
+}
+
 TEST(Clip, ScalesToMaxNormAndLeavesSmallGradientsAlone) {
   Scalar a(0), b(0);
   a.grad(3);

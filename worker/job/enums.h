@@ -34,7 +34,7 @@ TY_SPEC_ENUM(CorruptPolicy, kError, kSkip)({"error", "skip"});
 TY_SPEC_ENUM(LoaderKind, kAuto, kStream, kMemory)({"auto", "stream", "memory"});
 TY_SPEC_ENUM(IoMode, kAuto, kPread, kMmap)({"auto", "pread", "mmap"});
 TY_SPEC_ENUM(OptimizerKind, kSgd, kAdam, kAdamW)({"sgd", "adam", "adamw"});
-TY_SPEC_ENUM(ScheduleKind, kConstant, kStep, kCosine)({"constant", "step", "cosine"});
+TY_SPEC_ENUM(ScheduleKind, kConstant, kStep, kCosine, kInverseSqrt)({"constant", "step", "cosine", "inverse_sqrt"});
 TY_SPEC_ENUM(LossKind, kAuto, kCrossEntropy, kMse, kBceWithLogits)({"auto", "cross_entropy", "mse", "bce_with_logits"});
 TY_SPEC_ENUM(CommBackend, kAuto, kMpi, kUcx, kNone)({"auto", "mpi", "ucx", "none"});
 TY_SPEC_ENUM(RunDevice, kCpu, kCuda)({"cpu", "cuda"});

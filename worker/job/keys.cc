@@ -106,7 +106,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"optimizer.betas", JOB(optimizer.betas), Range{0, 1, false, true, 2}, "adam/adamw"},
       {"optimizer.eps", JOB(optimizer.eps), open_closed(0, 1), "adam/adamw"},
       {"schedule.kind", JOB(schedule.kind), kNone,
-       "`step` (× `gamma` every `step_size` steps), `cosine` (to `min_lr` at the last step)"},
+       "`step` (× `gamma` every `step_size` steps), `cosine` (to `min_lr` at the last step), `inverse_sqrt` (lr × "
+       "√(warmup_steps / step) after the warm-up)"},
       {"schedule.step_size", JOB(schedule.step_size), at_least(1), "step"},
       {"schedule.gamma", JOB(schedule.gamma), open_closed(0, 1e3), "step"},
       {"schedule.min_lr", JOB(schedule.min_lr), closed(0, 1e3), "cosine"},

@@ -38,9 +38,10 @@ absl::StatusOr<int> pick_gpu(int local_rank) {
 
 ScheduleOptions schedule_options(const ScheduleSpec& s) {
   ScheduleOptions o;
-  o.kind = s.kind == ScheduleKind::kStep     ? LrShape::kStep
-           : s.kind == ScheduleKind::kCosine ? LrShape::kCosine
-                                             : LrShape::kConstant;
+  o.kind = s.kind == ScheduleKind::kStep          ? LrShape::kStep
+           : s.kind == ScheduleKind::kCosine      ? LrShape::kCosine
+           : s.kind == ScheduleKind::kInverseSqrt ? LrShape::kInverseSqrt
+                                                  : LrShape::kConstant;
   o.step_size = s.step_size;
   o.gamma = s.gamma;
   o.min_lr = s.min_lr;
