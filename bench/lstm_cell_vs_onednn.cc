@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
                          bias, dst, {}, {}),
       eng);
   lstm_backward::primitive_desc bpd(
-      lstm_backward::desc(prop_kind::backward, rnn_direction::unidirectional_left2right, src, {}, {}, wl, wi, bias,
-                          dst, {}, {}, src, {}, {}, wl, wi, bias, dst, {}, {}),
+      lstm_backward::desc(prop_kind::backward, rnn_direction::unidirectional_left2right, src, {}, {}, wl, wi, bias, dst,
+                          {}, {}, src, {}, {}, wl, wi, bias, dst, {}, {}),
       eng, fpd);
   memory xm(src, eng), ym(dst, eng), wlm(fpd.weights_layer_desc(), eng), wim(fpd.weights_iter_desc(), eng),
       bm(bias, eng), ws(fpd.workspace_desc(), eng), dxm(src, eng), dym(dst, eng),
@@ -79,14 +79,25 @@ int main(int argc, char** argv) {
   double dn_fwd = 1e9, dn_all = 1e9;
   for (int r = 0; r < reps; ++r) {
     const double t0 = now();
-    fwd.execute(s, {{DNNL_ARG_SRC_LAYER, xm}, {DNNL_ARG_WEIGHTS_LAYER, wlm}, {DNNL_ARG_WEIGHTS_ITER, wim},
-                    {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST_LAYER, ym}, {DNNL_ARG_WORKSPACE, ws}});
+    fwd.execute(s, {{DNNL_ARG_SRC_LAYER, xm},
+                    {DNNL_ARG_WEIGHTS_LAYER, wlm},
+                    {DNNL_ARG_WEIGHTS_ITER, wim},
+                    {DNNL_ARG_BIAS, bm},
+                    {DNNL_ARG_DST_LAYER, ym},
+                    {DNNL_ARG_WORKSPACE, ws}});
     s.wait();
     const double t1 = now();
-    bwd.execute(s, {{DNNL_ARG_SRC_LAYER, xm}, {DNNL_ARG_WEIGHTS_LAYER, wlm}, {DNNL_ARG_WEIGHTS_ITER, wim},
-                    {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST_LAYER, ym}, {DNNL_ARG_WORKSPACE, ws},
-                    {DNNL_ARG_DIFF_SRC_LAYER, dxm}, {DNNL_ARG_DIFF_DST_LAYER, dym},
-                    {DNNL_ARG_DIFF_WEIGHTS_LAYER, dwl}, {DNNL_ARG_DIFF_WEIGHTS_ITER, dwi}, {DNNL_ARG_DIFF_BIAS, db}});
+    bwd.execute(s, {{DNNL_ARG_SRC_LAYER, xm},
+                    {DNNL_ARG_WEIGHTS_LAYER, wlm},
+                    {DNNL_ARG_WEIGHTS_ITER, wim},
+                    {DNNL_ARG_BIAS, bm},
+                    {DNNL_ARG_DST_LAYER, ym},
+                    {DNNL_ARG_WORKSPACE, ws},
+                    {DNNL_ARG_DIFF_SRC_LAYER, dxm},
+                    {DNNL_ARG_DIFF_DST_LAYER, dym},
+                    {DNNL_ARG_DIFF_WEIGHTS_LAYER, dwl},
+                    {DNNL_ARG_DIFF_WEIGHTS_ITER, dwi},
+                    {DNNL_ARG_DIFF_BIAS, db}});
     s.wait();
     const double t2 = now();
     dn_fwd = std::min(dn_fwd, t1 - t0);

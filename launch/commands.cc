@@ -170,8 +170,9 @@ int train_command(const std::vector<std::string>& argv) {
     run_dir = *named;
   }
   if (world.launcher == "rendezvous" && world_comm->store && world.size > 1)  // (mpirun: one command line)
-    if (absl::Status st = check_one_run_dir(*world_comm->store, world.rank, world.size, run_dir,
-                                            rendezvous::Store::Clock::now() + std::chrono::seconds(spec->comm.timeout_s));
+    if (absl::Status st =
+            check_one_run_dir(*world_comm->store, world.rank, world.size, run_dir,
+                              rendezvous::Store::Clock::now() + std::chrono::seconds(spec->comm.timeout_s));
         !st.ok())
       return failed(st);
   std::unique_ptr<RunDirectory> locked;  // rank 0 holds the lock until the process exits
@@ -222,9 +223,10 @@ int generate_command(const std::vector<std::string>& argv) {
   std::vector<std::string> rest;
   std::string prompt;
   bool have_prompt = false;
-  const std::pair<const char*, const char*> keyed[] = {
-      {"--tokens", "sample.tokens"}, {"--temperature", "sample.temperature"}, {"--top-k", "sample.top_k"},
-      {"--seed", "train.seed"}};
+  const std::pair<const char*, const char*> keyed[] = {{"--tokens", "sample.tokens"},
+                                                       {"--temperature", "sample.temperature"},
+                                                       {"--top-k", "sample.top_k"},
+                                                       {"--seed", "train.seed"}};
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string flag = argv[i], value;
     const size_t eq = flag.find('=');
@@ -273,7 +275,8 @@ int generate_command(const std::vector<std::string>& argv) {
   if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
   const SampleOptions o{prompt, spec->sample.tokens > 0 ? spec->sample.tokens : 200, spec->sample.temperature,
                         spec->sample.top_k, spec->train.seed};
-  std::fprintf(stderr, "trainyard generate: %ld tokens after a prompt of %zu bytes (temperature %g, top-k %ld, seed %lu)\n",
+  std::fprintf(stderr,
+               "trainyard generate: %ld tokens after a prompt of %zu bytes (temperature %g, top-k %ld, seed %lu)\n",
                static_cast<long>(o.tokens), prompt.size(), o.temperature, static_cast<long>(o.top_k),
                static_cast<unsigned long>(o.seed));
   auto text = guard_runtime([&] { return (*trainer)->generate(o); });

@@ -103,13 +103,13 @@ int import_command(const std::vector<std::string>& a) {
   std::map<std::string, std::string> f;
   const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text";
   if (!idx && !csv && !text) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text)");
-  const std::string err = parse_flags(
-      a, 2,
-      idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
-      : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-            : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction", "test-fraction",
-                                       "vocab-size", "spm"},
-      f);
+  const std::string err =
+      parse_flags(a, 2,
+                  idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
+                  : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
+                        : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction",
+                                                   "test-fraction", "vocab-size", "spm"},
+                  f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;
@@ -144,8 +144,9 @@ int import_command(const std::vector<std::string>& a) {
       if (f.count(flag) && !parse_fraction(f[flag], *into))
         return usage_error(std::string("--") + flag + " " + f[flag] + ": expected a fraction from 0 to below 1");
     const int rc = report(import_text(f["file"], t, f["out"], o), shard_mb);
-    if (rc == 0) std::printf("vocabulary: %s.vocab%s\n", f["out"].c_str(),
-                             t.tokens == "sentencepiece" ? (" and " + f["out"] + ".model").c_str() : "");
+    if (rc == 0)
+      std::printf("vocabulary: %s.vocab%s\n", f["out"].c_str(),
+                  t.tokens == "sentencepiece" ? (" and " + f["out"] + ".model").c_str() : "");
     return rc;
   }
   CsvOptions c;

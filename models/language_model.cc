@@ -2,11 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "models/layers/dropout.h"
-#include "models/layers/linear.h"
 #include "models/layers/layer_norm.h"
+#include "models/layers/linear.h"
 #include "models/layers/recurrent.h"
-#include "models/layers/transformer_block.h"
 #include "models/layers/token_embedding.h"
+#include "models/layers/transformer_block.h"
 #include "runtime/status.h"
 
 namespace ty {
@@ -54,8 +54,8 @@ absl::Status add_transformer(LayerBuild& b, const ModelSpec& spec, int64_t len, 
     return absl::InvalidArgumentError(absl::StrCat("model.context: ", context,
                                                    " positions, but the data's records hold ", len,
                                                    " tokens; set it to at least ", len, " or leave it out"));
-  auto embedding = std::make_unique<TokenEmbedding>(b.ctx, b.rng, vocab, spec.d_model, len, 0.02, b.dtype, context,
-                                                    spec.positions);
+  auto embedding =
+      std::make_unique<TokenEmbedding>(b.ctx, b.rng, vocab, spec.d_model, len, 0.02, b.dtype, context, spec.positions);
   const TokenEmbedding& table = *embedding;
   net.add(std::move(embedding));
   TY_RETURN_IF_ERROR(add_dropout(b, "model.dropout", spec.dropout, net));

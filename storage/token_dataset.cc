@@ -8,8 +8,8 @@
 
 namespace ty {
 
-TokenDataset::TokenDataset(std::shared_ptr<const std::vector<int32_t>> ids, int64_t begin, int64_t end,
-                           int64_t seq_len, int64_t vocab, std::string name)
+TokenDataset::TokenDataset(std::shared_ptr<const std::vector<int32_t>> ids, int64_t begin, int64_t end, int64_t seq_len,
+                           int64_t vocab, std::string name)
     : ids_(std::move(ids)),
       begin_(begin),
       seq_len_(seq_len),

@@ -52,8 +52,8 @@ std::vector<std::pair<std::string, Var>> TransformerBlock::params() {
 
 void TransformerBlock::set_training(bool training) {
   Layer::set_training(training);
-  for (Layer* l : std::initializer_list<Layer*>{ln1_.get(), qkv_.get(), proj_.get(), ln2_.get(), fc1_.get(),
-                                                fc2_.get()})
+  for (Layer* l :
+       std::initializer_list<Layer*>{ln1_.get(), qkv_.get(), proj_.get(), ln2_.get(), fc1_.get(), fc2_.get()})
     l->set_training(training);
 }
 

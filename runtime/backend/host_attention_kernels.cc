@@ -25,7 +25,8 @@ template <class F>
 void for_each_head_row(const HeadGeom& g, int64_t offset, F f) {
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t h = 0; h < g.heads; ++h)
-      for (int64_t t = 0; t < g.t; ++t) f((n * g.t + t) * g.w + offset + h * g.dh, ((n * g.heads + h) * g.t + t) * g.dh);
+      for (int64_t t = 0; t < g.t; ++t)
+        f((n * g.t + t) * g.w + offset + h * g.dh, ((n * g.heads + h) * g.t + t) * g.dh);
 }
 
 }  // namespace

@@ -13,16 +13,15 @@ namespace {
 // through fast_exp so that the loops vectorize (inlined into each ISA's clone).
 // Gate g's slice of a row of gate blocks, each hs wide: separate restrict pointers, so
 // that the compiler sees independent streams (offsets by hs off one pointer defeat it).
-#define TY_GATES4(p, T, base, hs) \
-  T* __restrict p##0 = (base);    \
-  T* __restrict p##1 = (base) + (hs); \
+#define TY_GATES4(p, T, base, hs)         \
+  T* __restrict p##0 = (base);            \
+  T* __restrict p##1 = (base) + (hs);     \
   T* __restrict p##2 = (base) + 2 * (hs); \
   T* __restrict p##3 = (base) + 3 * (hs)
 
 template <typename T>
-__attribute__((always_inline)) inline void lstm_forward_row(int64_t hs, const T* x, const T* w,
-                                                            const T* __restrict c0, T* a, T* __restrict c,
-                                                            T* __restrict h) {
+__attribute__((always_inline)) inline void lstm_forward_row(int64_t hs, const T* x, const T* w, const T* __restrict c0,
+                                                            T* a, T* __restrict c, T* __restrict h) {
   TY_GATES4(x, const T, x, hs);
   TY_GATES4(w, const T, w, hs);
   TY_GATES4(a, T, a, hs);
@@ -57,8 +56,8 @@ __attribute__((always_inline)) inline void lstm_backward_row(int64_t hs, const T
 }
 
 template <typename T>
-__attribute__((always_inline)) inline void gru_forward_row(int64_t hs, const T* x, const T* w,
-                                                           const T* __restrict h0, T* a, T* __restrict h) {
+__attribute__((always_inline)) inline void gru_forward_row(int64_t hs, const T* x, const T* w, const T* __restrict h0,
+                                                           T* a, T* __restrict h) {
   TY_GATES4(x, const T, x, hs);  // (x3, w3: unused; the GRU has 3 gates)
   TY_GATES4(w, const T, w, hs);
   TY_GATES4(a, T, a, hs);
@@ -74,8 +73,7 @@ __attribute__((always_inline)) inline void gru_forward_row(int64_t hs, const T* 
 
 template <typename T>
 __attribute__((always_inline)) inline void gru_backward_row(int64_t hs, const T* a, const T* __restrict h0,
-                                                            const T* __restrict dh, T* dx, T* dw,
-                                                            T* __restrict dp) {
+                                                            const T* __restrict dh, T* dx, T* dw, T* __restrict dp) {
   TY_GATES4(a, const T, a, hs);
   TY_GATES4(x, T, dx, hs);
   TY_GATES4(w, T, dw, hs);
@@ -110,8 +108,8 @@ TY_HOT_CLONES void gru_forward_f32(int64_t n, int64_t hs, const float* x, const 
     gru_forward_row(hs, x + r * 3 * hs, w + r * 3 * hs, h0 + r * hs, a + r * 4 * hs, h + r * hs);
 }
 
-TY_HOT_CLONES void gru_backward_f32(int64_t n, int64_t hs, const float* a, const float* h0, const float* dh,
-                                    float* dx, float* dw, float* dp) {
+TY_HOT_CLONES void gru_backward_f32(int64_t n, int64_t hs, const float* a, const float* h0, const float* dh, float* dx,
+                                    float* dw, float* dp) {
   for (int64_t r = 0; r < n; ++r)
     gru_backward_row(hs, a + r * 4 * hs, h0 + r * hs, dh + r * hs, dx + r * 3 * hs, dw + r * 3 * hs, dp + r * hs);
 }
@@ -135,9 +133,8 @@ void HostKernels::lstm_step_forward(const Tensor& xw, const Tensor& hw, const Te
     return lstm_forward_f32(n, hs, xw.data<float>(), hw.data<float>(), c_prev.data<float>(), act.data<float>(),
                             c.data<float>(), h.data<float>());
   for (int64_t r = 0; r < n; ++r)
-    lstm_forward_row(hs, xw.data<double>() + r * 4 * hs, hw.data<double>() + r * 4 * hs,
-                     c_prev.data<double>() + r * hs, act.data<double>() + r * 4 * hs, c.data<double>() + r * hs,
-                     h.data<double>() + r * hs);
+    lstm_forward_row(hs, xw.data<double>() + r * 4 * hs, hw.data<double>() + r * 4 * hs, c_prev.data<double>() + r * hs,
+                     act.data<double>() + r * 4 * hs, c.data<double>() + r * hs, h.data<double>() + r * hs);
 }
 
 void HostKernels::lstm_step_backward(const Tensor& act, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
@@ -151,27 +148,25 @@ void HostKernels::lstm_step_backward(const Tensor& act, const Tensor& c_prev, co
                       dh.data<double>() + r * hs, dc.data<double>() + r * hs, dgates.data<double>() + r * 4 * hs);
 }
 
-void HostKernels::gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act,
-                                   Tensor& h) {
+void HostKernels::gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act, Tensor& h) {
   const int64_t n = h.dim(0), hs = h.dim(1);
   if (h.dtype() == DType::kF32)
     return gru_forward_f32(n, hs, xw.data<float>(), hw.data<float>(), h_prev.data<float>(), act.data<float>(),
                            h.data<float>());
   for (int64_t r = 0; r < n; ++r)
-    gru_forward_row(hs, xw.data<double>() + r * 3 * hs, hw.data<double>() + r * 3 * hs,
-                    h_prev.data<double>() + r * hs, act.data<double>() + r * 4 * hs, h.data<double>() + r * hs);
+    gru_forward_row(hs, xw.data<double>() + r * 3 * hs, hw.data<double>() + r * 3 * hs, h_prev.data<double>() + r * hs,
+                    act.data<double>() + r * 4 * hs, h.data<double>() + r * hs);
 }
 
-void HostKernels::gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw,
-                                    Tensor& dhw, Tensor& dh_prev) {
+void HostKernels::gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw, Tensor& dhw,
+                                    Tensor& dh_prev) {
   const int64_t n = dh.dim(0), hs = dh.dim(1);
   if (dh.dtype() == DType::kF32)
     return gru_backward_f32(n, hs, act.data<float>(), h_prev.data<float>(), dh.data<float>(), dxw.data<float>(),
                             dhw.data<float>(), dh_prev.data<float>());
   for (int64_t r = 0; r < n; ++r)
-    gru_backward_row(hs, act.data<double>() + r * 4 * hs, h_prev.data<double>() + r * hs,
-                     dh.data<double>() + r * hs, dxw.data<double>() + r * 3 * hs, dhw.data<double>() + r * 3 * hs,
-                     dh_prev.data<double>() + r * hs);
+    gru_backward_row(hs, act.data<double>() + r * 4 * hs, h_prev.data<double>() + r * hs, dh.data<double>() + r * hs,
+                     dxw.data<double>() + r * 3 * hs, dhw.data<double>() + r * 3 * hs, dh_prev.data<double>() + r * hs);
 }
 
 }  // namespace ty

@@ -31,8 +31,19 @@
 
 namespace ty {
 
-enum class KernelFamily { kDense, kConv, kNorm, kActivation, kPointwise, kLoss, kOptimizer, kEmbedding, kRecurrent, kAttention,
-                          kCount };
+enum class KernelFamily {
+  kDense,
+  kConv,
+  kNorm,
+  kActivation,
+  kPointwise,
+  kLoss,
+  kOptimizer,
+  kEmbedding,
+  kRecurrent,
+  kAttention,
+  kCount
+};
 inline constexpr int kNumKernelFamilies = static_cast<int>(KernelFamily::kCount);
 const char* kernel_family_name(KernelFamily family);
 

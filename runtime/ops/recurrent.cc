@@ -48,58 +48,58 @@ Var recurrent(Context& ctx, bool lstm, const Var& x_in, const Var& w_ih, const V
   }
   Tensor y = ctx.empty({n, len, hs}, dt);
   rec.swap_axes01(hs_all.rows(n, len * n).reshape({len, n, hs}), y);
-  return record_op(ctx, {x, w_ih, w_hh, b_ih, b_hh}, Var(y),
-                   [&ctx, lstm, x, w_ih, w_hh, b_ih, b_hh, xt, hs_all, cs_all, act, n, len, e, hs,
-                    gh](const Tensor& dy_in) {
-                     const DType dt = dy_in.dtype();
-                     Kernels& k = ctx.kernels(dt);
-                     RecurrentKernels& rec = k.recurrent();
-                     Tensor dy = ctx.empty({len, n, hs}, dt);
-                     rec.swap_axes01(dy_in, dy);  // (the output is plain, so is its gradient)
-                     dy = dy.reshape({len * n, hs});
-                     Tensor dgx = ctx.empty({len * n, gh}, dt);
-                     Tensor dgh = lstm ? dgx : ctx.empty({len * n, gh}, dt);
-                     Tensor dh = ctx.empty({n, hs}, dt);
-                     Tensor dc = lstm ? ctx.zeros({n, hs}, dt) : Tensor();
-                     Tensor dh_direct = lstm ? Tensor() : ctx.empty({n, hs}, dt);
-                     for (int64_t t = len - 1; t >= 0; --t) {
-                       dh.copy_from(dy.rows(t * n, n));
-                       if (t + 1 < len) {
-                         k.dense().gemm(false, false, dgh.rows((t + 1) * n, n), w_hh.value(), dh, 1.f);
-                         if (!lstm) k.pointwise().accumulate(dh, dh_direct);
-                       }
-                       Tensor dgx_t = dgx.rows(t * n, n), a = act.rows(t * n, n);
-                       if (lstm) {
-                         rec.lstm_step_backward(a, cs_all.rows(t * n, n), cs_all.rows((t + 1) * n, n), dh, dc, dgx_t);
-                       } else {
-                         Tensor dgh_t = dgh.rows(t * n, n);
-                         rec.gru_step_backward(a, hs_all.rows(t * n, n), dh, dgx_t, dgh_t, dh_direct);
-                       }
-                     }
-                     const auto weight_grad = [&](const Var& w, const Tensor& dg, const Tensor& in) {
-                       if (!w.requires_grad()) return;
-                       Tensor dw = ctx.empty(w.shape(), dt);
-                       k.dense().gemm(true, false, dg, in, dw, 0.f);
-                       w.accumulate_grad(ctx, dw);
-                     };
-                     const auto bias_grad = [&](const Var& b, const Tensor& dg) {
-                       if (!b.requires_grad()) return;
-                       Tensor db = ctx.empty(b.shape(), dt);
-                       k.pointwise().column_sums(dg, db);
-                       b.accumulate_grad(ctx, db);
-                     };
-                     weight_grad(w_ih, dgx, xt);
-                     weight_grad(w_hh, dgh, hs_all.rows(0, len * n));
-                     bias_grad(b_ih, dgx);
-                     bias_grad(b_hh, dgh);
-                     if (x.requires_grad()) {
-                       Tensor dxt = ctx.empty({len * n, e}, dt);
-                       k.dense().gemm(false, false, dgx, w_ih.value(), dxt, 0.f);
-                       Tensor dx = ctx.empty({n, len, e}, dt);
-                       rec.swap_axes01(dxt.reshape({len, n, e}), dx);
-                       x.accumulate_grad(ctx, dx);
-                     }
-                   });
+  return record_op(
+      ctx, {x, w_ih, w_hh, b_ih, b_hh}, Var(y),
+      [&ctx, lstm, x, w_ih, w_hh, b_ih, b_hh, xt, hs_all, cs_all, act, n, len, e, hs, gh](const Tensor& dy_in) {
+        const DType dt = dy_in.dtype();
+        Kernels& k = ctx.kernels(dt);
+        RecurrentKernels& rec = k.recurrent();
+        Tensor dy = ctx.empty({len, n, hs}, dt);
+        rec.swap_axes01(dy_in, dy);  // (the output is plain, so is its gradient)
+        dy = dy.reshape({len * n, hs});
+        Tensor dgx = ctx.empty({len * n, gh}, dt);
+        Tensor dgh = lstm ? dgx : ctx.empty({len * n, gh}, dt);
+        Tensor dh = ctx.empty({n, hs}, dt);
+        Tensor dc = lstm ? ctx.zeros({n, hs}, dt) : Tensor();
+        Tensor dh_direct = lstm ? Tensor() : ctx.empty({n, hs}, dt);
+        for (int64_t t = len - 1; t >= 0; --t) {
+          dh.copy_from(dy.rows(t * n, n));
+          if (t + 1 < len) {
+            k.dense().gemm(false, false, dgh.rows((t + 1) * n, n), w_hh.value(), dh, 1.f);
+            if (!lstm) k.pointwise().accumulate(dh, dh_direct);
+          }
+          Tensor dgx_t = dgx.rows(t * n, n), a = act.rows(t * n, n);
+          if (lstm) {
+            rec.lstm_step_backward(a, cs_all.rows(t * n, n), cs_all.rows((t + 1) * n, n), dh, dc, dgx_t);
+          } else {
+            Tensor dgh_t = dgh.rows(t * n, n);
+            rec.gru_step_backward(a, hs_all.rows(t * n, n), dh, dgx_t, dgh_t, dh_direct);
+          }
+        }
+        const auto weight_grad = [&](const Var& w, const Tensor& dg, const Tensor& in) {
+          if (!w.requires_grad()) return;
+          Tensor dw = ctx.empty(w.shape(), dt);
+          k.dense().gemm(true, false, dg, in, dw, 0.f);
+          w.accumulate_grad(ctx, dw);
+        };
+        const auto bias_grad = [&](const Var& b, const Tensor& dg) {
+          if (!b.requires_grad()) return;
+          Tensor db = ctx.empty(b.shape(), dt);
+          k.pointwise().column_sums(dg, db);
+          b.accumulate_grad(ctx, db);
+        };
+        weight_grad(w_ih, dgx, xt);
+        weight_grad(w_hh, dgh, hs_all.rows(0, len * n));
+        bias_grad(b_ih, dgx);
+        bias_grad(b_hh, dgh);
+        if (x.requires_grad()) {
+          Tensor dxt = ctx.empty({len * n, e}, dt);
+          k.dense().gemm(false, false, dgx, w_ih.value(), dxt, 0.f);
+          Tensor dx = ctx.empty({n, len, e}, dt);
+          rec.swap_axes01(dxt.reshape({len, n, e}), dx);
+          x.accumulate_grad(ctx, dx);
+        }
+      });
 }
 
 }  // namespace

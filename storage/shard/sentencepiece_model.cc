@@ -17,8 +17,8 @@ SentencePieceModel::~SentencePieceModel() = default;
 std::string SentencePieceModel::train(const std::string& input, int64_t vocab_size, const std::string& model_path) {
   // The trainer writes PREFIX.model and PREFIX.vocab; the model is moved to `model_path`.
   const std::string prefix = model_path + ".training";
-  const std::string args = "--input=" + input + " --model_prefix=" + prefix + " --vocab_size=" +
-                           std::to_string(vocab_size) +
+  const std::string args = "--input=" + input + " --model_prefix=" + prefix +
+                           " --vocab_size=" + std::to_string(vocab_size) +
                            " --model_type=unigram --character_coverage=1.0 --input_sentence_size=2000000"
                            " --shuffle_input_sentence=true --minloglevel=2 --num_threads=2";
   const auto status = sentencepiece::SentencePieceTrainer::Train(args);

@@ -147,9 +147,9 @@ void ShardDataset::gather(const int64_t* indices, int64_t count, Tensor& x, Tens
 
 std::string ShardDataset::describe() const {
   return absl::StrCat(name_, ": ", size_, " records of ", shape_str(x_.dims),
-                      x_.dtype == DType::kI32   ? absl::StrCat(" tokens, vocabulary ", classes_)
-                      : classes_ > 0 ? absl::StrCat(", ", classes_, " classes")
-                                     : "",
+                      x_.dtype == DType::kI32 ? absl::StrCat(" tokens, vocabulary ", classes_)
+                      : classes_ > 0          ? absl::StrCat(", ", classes_, " classes")
+                                              : "",
                       skipped_ > 0 ? absl::StrCat(", ", skipped_, " corrupt records skipped") : "");
 }
 

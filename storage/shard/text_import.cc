@@ -67,8 +67,7 @@ absl::StatusOr<std::vector<std::string>> write_records(const std::vector<int32_t
 absl::StatusOr<TokenizedText> tokenize_text(const std::string& path, const std::string& tokens,
                                             const std::string& spm_model) {
   if (tokens != "bytes" && tokens != "words" && tokens != "sentencepiece")
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tokens '", tokens, "' (allowed: bytes, words, sentencepiece)"));
+    return absl::InvalidArgumentError(absl::StrCat("--tokens '", tokens, "' (allowed: bytes, words, sentencepiece)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -90,8 +89,8 @@ absl::Status check_fractions(double val_fraction, double test_fraction) {
        {std::pair<const char*, double>{"--val-fraction", val_fraction}, {"--test-fraction", test_fraction}})
     if (!(f >= 0 && f < 1)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", f, " (allowed: 0 to below 1)"));
   if (val_fraction + test_fraction >= 1)
-    return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", val_fraction, " + --test-fraction ",
-                                                   test_fraction, " leave no training text"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--val-fraction ", val_fraction, " + --test-fraction ", test_fraction, " leave no training text"));
   return absl::OkStatus();
 }
 
@@ -101,7 +100,8 @@ absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_
                                       double test_fraction) {
   TY_RETURN_IF_ERROR(check_fractions(val_fraction, test_fraction));
   const int64_t per = seq_len + 1;
-  if (n < per) return absl::InvalidArgumentError(absl::StrCat(path, ": ", n, " tokens, fewer than one record of ", per));
+  if (n < per)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", n, " tokens, fewer than one record of ", per));
   // Contiguous blocks of the stream: train, validation, test. Each held-out share must hold
   // a record.
   TextBlocks b;
@@ -113,8 +113,8 @@ absl::StatusOr<TextBlocks> split_text(const std::string& path, int64_t n, int64_
         {"--test-fraction", test_fraction, n - b.test_begin},
         {"the training share", 1, b.val_begin}})
     if (f > 0 && count < per)
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", flag, f < 1 ? absl::StrCat(" ", f) : "", " is ",
-                                                     count, " tokens, fewer than one record of ", per));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", flag, f < 1 ? absl::StrCat(" ", f) : "", " is ", count,
+                                                     " tokens, fewer than one record of ", per));
   return b;
 }
 
@@ -122,8 +122,7 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
                                                      const std::string& out_prefix, ShardWriterOptions options) {
   // The options first (as they come on the command line), then the file.
   if (o.tokens != "bytes" && o.tokens != "words" && o.tokens != "sentencepiece")
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tokens '", o.tokens, "' (allowed: bytes, words, sentencepiece)"));
+    return absl::InvalidArgumentError(absl::StrCat("--tokens '", o.tokens, "' (allowed: bytes, words, sentencepiece)"));
   if (o.seq_len < 1 || o.seq_len > (1 << 20))
     return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len, " (allowed: 1 to 1048576)"));
   TY_RETURN_IF_ERROR(check_fractions(o.val_fraction, o.test_fraction));
@@ -134,10 +133,11 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
     if (!o.spm.empty()) {
       std::error_code ec;
       std::filesystem::copy_file(o.spm, model, std::filesystem::copy_options::overwrite_existing, ec);
-      if (ec) return absl::NotFoundError(absl::StrCat("--spm ", o.spm, ": cannot copy to ", model, " (", ec.message(), ")"));
+      if (ec)
+        return absl::NotFoundError(absl::StrCat("--spm ", o.spm, ": cannot copy to ", model, " (", ec.message(), ")"));
     } else if (const std::string err = SentencePieceModel::train(path, o.vocab_size, model); !err.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": SentencePiece training of ", o.vocab_size,
-                                                     " pieces failed: ", err));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": SentencePiece training of ", o.vocab_size, " pieces failed: ", err));
     }
   }
   TY_ASSIGN_OR_RETURN(const Tokens t, tokenize_text(path, o.tokens, model));

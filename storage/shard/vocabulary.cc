@@ -27,14 +27,15 @@ absl::StatusOr<Vocabulary> Vocabulary::load(const std::string& path) {
   for (std::string line; std::getline(in, line);) tokens.push_back(line);
   if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": empty vocabulary"));
   Vocabulary v = of(std::move(tokens));
-  const std::string model = path.size() > 6 && path.ends_with(".vocab") ? path.substr(0, path.size() - 6) + ".model" : "";
+  const std::string model =
+      path.size() > 6 && path.ends_with(".vocab") ? path.substr(0, path.size() - 6) + ".model" : "";
   if (!model.empty() && std::filesystem::exists(model)) {
     std::string error;
     std::shared_ptr<const SentencePieceModel> spm = SentencePieceModel::load(model, &error);
     if (!spm) return absl::InvalidArgumentError(absl::StrCat(model, ": not a SentencePiece model (", error, ")"));
     if (spm->size() != v.size())
-      return absl::InvalidArgumentError(absl::StrCat(model, ": ", spm->size(), " pieces, but ", path, " lists ",
-                                                     v.size(), " tokens"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(model, ": ", spm->size(), " pieces, but ", path, " lists ", v.size(), " tokens"));
     v.spm_ = std::move(spm);
   }
   return v;

@@ -97,10 +97,10 @@ absl::Status ShardSet::check_labels(const void* x, const char* y, int shard, int
       int32_t label;
       std::memcpy(&label, static_cast<const char*>(ids) + 4 * k, 4);
       if (label < 0 || label >= classes_)
-        return absl::InvalidArgumentError(absl::StrCat(
-            readers_[shard].path(), ": ", fields_.tokens() ? "token " : "label ", label, " of record ", record,
-            " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", classes_, ") (",
-            fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes", ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(readers_[shard].path(), ": ", fields_.tokens() ? "token " : "label ", label, " of record ",
+                         record, " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", classes_,
+                         ") (", fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes", ")"));
     }
   }
   return absl::OkStatus();

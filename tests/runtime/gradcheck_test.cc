@@ -244,7 +244,8 @@ TEST_F(GradCheck, CrossEntropyLeavesIgnoredRowsOut) {
                {random({5, 4}, -2, 2)});
   // The mean is over the three labelled rows: the same as those rows alone (to the f32
   // precision of the rescaling factor the kernels take).
-  Tensor logits = random({5, 4}, -2, 2), kept = ctx_.empty({3, 4}, DType::kF64), kept_labels = ctx_.empty({3}, DType::kI32);
+  Tensor logits = random({5, 4}, -2, 2), kept = ctx_.empty({3, 4}, DType::kF64),
+         kept_labels = ctx_.empty({3}, DType::kI32);
   for (int r = 0, k = 0; r < 5; ++r) {
     if (picks[r] < 0) continue;
     for (int j = 0; j < 4; ++j) kept.set(k * 4 + j, logits.at(r * 4 + j));
@@ -258,8 +259,8 @@ TEST_F(GradCheck, CrossEntropyLeavesIgnoredRowsOut) {
 TEST_F(GradCheck, LstmAndGru) {
   for (bool lstm : {true, false}) {
     const int64_t n = dim(1, 3), len = dim(1, 5), e = dim(1, 4), h = dim(1, 4), g = (lstm ? 4 : 3) * h;
-    SCOPED_TRACE(::testing::Message() << (lstm ? "lstm" : "gru") << " n " << n << " len " << len << " e " << e
-                                      << " h " << h);
+    SCOPED_TRACE(::testing::Message() << (lstm ? "lstm" : "gru") << " n " << n << " len " << len << " e " << e << " h "
+                                      << h);
     expect_match(
         [lstm](Context& c, const std::vector<Var>& v) {
           return lstm ? ops::lstm(c, v[0], v[1], v[2], v[3], v[4]) : ops::gru(c, v[0], v[1], v[2], v[3], v[4]);

@@ -67,7 +67,8 @@ inline std::map<int64_t, double> train_losses_by_step(const std::string& metrics
   std::map<int64_t, double> out;
   std::smatch step, loss;
   for (std::string l; std::getline(in, l);)
-    if (l.find("\"kind\":\"train\"") != std::string::npos && std::regex_search(l, step, std::regex(R"("step":([0-9]+))")) &&
+    if (l.find("\"kind\":\"train\"") != std::string::npos &&
+        std::regex_search(l, step, std::regex(R"("step":([0-9]+))")) &&
         std::regex_search(l, loss, std::regex(R"("loss":([-0-9.eE+]+))")))
       out[std::stoll(step[1])] = std::stod(loss[1]);
   return out;

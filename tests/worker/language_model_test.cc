@@ -44,8 +44,7 @@ class LanguageModels : public TempDirTest {
   std::string job(const std::string& model, const std::string& extra = "") const {
     return std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR + "/examples/kjv_char_lstm.yaml " +
            "--set data.train=" + text_ + " --set data.seq_len=32 --set data.batch_size=16 --set runtime.threads=1 " +
-           "--set log.every_steps=1 --set schedule.warmup_steps=2 --set sample.tokens=40 " + model + " " + extra +
-           " ";
+           "--set log.every_steps=1 --set schedule.warmup_steps=2 --set sample.tokens=40 " + model + " " + extra + " ";
   }
   const std::string text_ = path("genesis.txt");
   const std::string lstm_ = "--set model.hidden_size=32 --set model.num_layers=1 --set train.max_steps=24 ";
@@ -86,8 +85,8 @@ TEST_F(LanguageModels, TransformerAndGruLearnAndGenerateRepeatsForASeed) {
   ASSERT_EQ(losses.size(), 30u);
   EXPECT_LT(losses.at(30), losses.at(1) - 1.0) << "from " << losses.at(1) << " to " << losses.at(30);
   const std::string gen = std::string(TRAINYARD_BINARY) + " generate " + TRAINYARD_SOURCE_DIR +
-                          "/examples/kjv_char_lstm.yaml --set data.train=" + text_ +
-                          " --set data.seq_len=32 " + transformer_ + " --weights " + path("tf") +
+                          "/examples/kjv_char_lstm.yaml --set data.train=" + text_ + " --set data.seq_len=32 " +
+                          transformer_ + " --weights " + path("tf") +
                           "/weights.bin --prompt 'In the beginning' --tokens 50 ";
   ShellResult a = run_shell(gen + "--seed 7 2>/dev/null", 120), b = run_shell(gen + "--seed 7 2>/dev/null", 120);
   ShellResult c = run_shell(gen + "--seed 8 2>/dev/null", 120);
@@ -99,9 +98,9 @@ TEST_F(LanguageModels, TransformerAndGruLearnAndGenerateRepeatsForASeed) {
   ShellResult greedy = run_shell(gen + "--temperature 0 2>/dev/null", 120);
   ShellResult top1 = run_shell(gen + "--top-k 1 --seed 3 2>/dev/null", 120);
   EXPECT_EQ(greedy.output, top1.output);
-  ShellResult gru = run_shell(job("--set model.cell=gru --set model.hidden_size=32 --set train.max_steps=10") +
-                                  "--run-dir " + path("gru"),
-                              300);
+  ShellResult gru = run_shell(
+      job("--set model.cell=gru --set model.hidden_size=32 --set train.max_steps=10") + "--run-dir " + path("gru"),
+      300);
   ASSERT_EQ(gru.code, 0) << gru.output;
   EXPECT_NE(gru.output.find("gru 32 -> 32"), std::string::npos) << gru.output;
 }
@@ -148,7 +147,8 @@ TEST_F(LanguageModels, BadSpecsExitTwoNamingTheKey) {
   }
   ShellResult idx = run_shell(std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
                                   "/examples/fashion_mnist_mlp.yaml --set model.kind=rnn --set train.max_steps=1 "
-                                  "--run-dir " + path("idx"),
+                                  "--run-dir " +
+                                  path("idx"),
                               120);
   EXPECT_EQ(idx.code, 2) << idx.output;
   EXPECT_NE(idx.output.find("model.kind: rnn needs token records"), std::string::npos) << idx.output;

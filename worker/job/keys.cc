@@ -47,7 +47,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
       {"model.dropout", JOB(model.dropout), half_open(0, 1),
        "dropout after each hidden activation (mlp, cnn); rnn: on the embeddings, between cells and before the "
-       "logits; transformer: on the embeddings and on each block's two residual branches (not on the attention weights)"},
+       "logits; transformer: on the embeddings and on each block's two residual branches (not on the attention "
+       "weights)"},
       {"model.cell", JOB(model.cell), kNone, "rnn: `lstm` or `gru` (linear-before-reset, as cuDNN and PyTorch)"},
       {"model.num_layers", JOB(model.num_layers), closed(1, 1024), "rnn: stacked cells; transformer: blocks"},
       {"model.hidden_size", JOB(model.hidden_size), closed(1, 1 << 16), "rnn: each cell's state size"},

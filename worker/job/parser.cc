@@ -189,32 +189,36 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
     return invalid(absl::StrCat("runtime.precision: ", name_of(s.runtime.precision),
                                 " runs on CUDA devices only; set runtime.device: cuda or runtime.precision: fp32"));
   if (s.model.tie_embeddings && s.model.kind != ModelKind::kRnn && s.model.kind != ModelKind::kTransformer)
-    return invalid(absl::StrCat("model.tie_embeddings: for model.kind rnn or transformer (kind is ",
-                                name_of(s.model.kind), ")"));
+    return invalid(
+        absl::StrCat("model.tie_embeddings: for model.kind rnn or transformer (kind is ", name_of(s.model.kind), ")"));
   if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
     if (s.model.tie_embeddings)
-      return invalid("model.tie_embeddings: not with parallel.pipeline.stages > 1 (the first and last stages would "
-                     "share the table)");
+      return invalid(
+          "model.tie_embeddings: not with parallel.pipeline.stages > 1 (the first and last stages would "
+          "share the table)");
     const int64_t m = p.microbatches_or_default();
     if (p.schedule == PipelineScheduleKind::kOneFOneB && m < p.stages)
-      return invalid(absl::StrCat("parallel.pipeline.microbatches: 1f1b needs at least as many micro-batches as "
-                                  "stages (",
-                                  p.stages, "), got ", m, "; raise it or set parallel.pipeline.schedule: gpipe"));
-    if (p.partition.kind == PartitionKind::kCuts &&
-        static_cast<int64_t>(p.partition.cuts.size()) != p.stages - 1)
+      return invalid(
+          absl::StrCat("parallel.pipeline.microbatches: 1f1b needs at least as many micro-batches as "
+                       "stages (",
+                       p.stages, "), got ", m, "; raise it or set parallel.pipeline.schedule: gpipe"));
+    if (p.partition.kind == PartitionKind::kCuts && static_cast<int64_t>(p.partition.cuts.size()) != p.stages - 1)
       return invalid(absl::StrCat("parallel.pipeline.partition: ", p.partition.cuts.size(),
                                   " cut points for parallel.pipeline.stages ", p.stages, "; give ", p.stages - 1));
     for (size_t i = 0; i < p.partition.cuts.size(); ++i)
       if (p.partition.cuts[i] < 1 || (i > 0 && p.partition.cuts[i] <= p.partition.cuts[i - 1]))
-        return invalid(absl::StrCat("parallel.pipeline.partition[", i, "]: cut points must ascend from 1 (each stage "
+        return invalid(absl::StrCat("parallel.pipeline.partition[", i,
+                                    "]: cut points must ascend from 1 (each stage "
                                     "holds at least one layer), got [",
                                     absl::StrJoin(p.partition.cuts, ", "), "]"));
     if (s.model.sync_batch_norm)
-      return invalid("model.sync_batch_norm: not with parallel.pipeline.stages > 1 (micro-batches would not share "
-                     "statistics)");
+      return invalid(
+          "model.sync_batch_norm: not with parallel.pipeline.stages > 1 (micro-batches would not share "
+          "statistics)");
     if (s.runtime.precision == Precision::kFp16)
-      return invalid("runtime.precision: fp16 not yet with parallel.pipeline.stages > 1 (the stages would skip "
-                     "overflowing steps apart); use bf16");
+      return invalid(
+          "runtime.precision: fp16 not yet with parallel.pipeline.stages > 1 (the stages would skip "
+          "overflowing steps apart); use bf16");
   } else if (p.partition.kind == PartitionKind::kCuts && !p.partition.cuts.empty()) {
     return invalid("parallel.pipeline.partition: cut points need parallel.pipeline.stages > 1");
   }
@@ -244,7 +248,8 @@ absl::Status read_env(YAML::Node& doc, JobSpec& s) {
       if (absl::StartsWith(name, launcher))
         return invalid(absl::StrCat("env.", name, ": ", launcher, "* variables are the launcher's, not the job's"));
     if (!it->second.IsScalar())
-      return invalid(absl::StrCat("env.", name, ": expected a text value, got a ", it->second.IsMap() ? "map" : "list"));
+      return invalid(
+          absl::StrCat("env.", name, ": expected a text value, got a ", it->second.IsMap() ? "map" : "list"));
     const std::string value = it->second.Scalar();
     if (value.size() > 65536 || value.find('\0') != std::string::npos)
       return invalid(absl::StrCat("env.", name, ": at most 64 KiB of text"));

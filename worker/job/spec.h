@@ -49,16 +49,16 @@ struct ModelSpec {
   std::vector<ConvBlockSpec> conv;           // cnn
   std::vector<LayerSpec> layers;             // layers
   // Language models (rnn, transformer): token embedding, the body, logits over the vocabulary.
-  RnnCell cell = RnnCell::kLstm;  // rnn
-  int64_t num_layers = 2;         // rnn: stacked cells; transformer: blocks
-  int64_t hidden_size = 256;      // rnn
-  int64_t embed = 0;              // rnn: embedding size; 0: hidden_size
-  int64_t heads = 4;              // transformer
-  int64_t d_model = 128;          // transformer
-  int64_t d_ff = 0;               // transformer: MLP width; 0: 4 × d_model
-  int64_t context = 0;            // transformer: longest sequence (learned positions); 0: the data's
+  RnnCell cell = RnnCell::kLstm;                    // rnn
+  int64_t num_layers = 2;                           // rnn: stacked cells; transformer: blocks
+  int64_t hidden_size = 256;                        // rnn
+  int64_t embed = 0;                                // rnn: embedding size; 0: hidden_size
+  int64_t heads = 4;                                // transformer
+  int64_t d_model = 128;                            // transformer
+  int64_t d_ff = 0;                                 // transformer: MLP width; 0: 4 × d_model
+  int64_t context = 0;                              // transformer: longest sequence (learned positions); 0: the data's
   PositionKind positions = PositionKind::kLearned;  // transformer
-  bool tie_embeddings = false;    // the output layer reuses the embedding table
+  bool tie_embeddings = false;                      // the output layer reuses the embedding table
 };
 
 struct DataSpec {

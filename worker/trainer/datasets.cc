@@ -183,9 +183,10 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   for (const auto& [key, held] : {std::pair<const char*, DatasetPtr>{"data.test", out.test}, {"data.val", out.val}}) {
     if (!out.train || !held || held == out.train) continue;
     if (held->sample_shape() != out.train->sample_shape() || held->input_dtype() != out.train->input_dtype())
-      return absl::InvalidArgumentError(absl::StrCat(
-          key, " samples are ", dtype_name(held->input_dtype()), " ", shape_str(held->sample_shape()),
-          ", data.train samples are ", dtype_name(out.train->input_dtype()), " ", shape_str(out.train->sample_shape())));
+      return absl::InvalidArgumentError(absl::StrCat(key, " samples are ", dtype_name(held->input_dtype()), " ",
+                                                     shape_str(held->sample_shape()), ", data.train samples are ",
+                                                     dtype_name(out.train->input_dtype()), " ",
+                                                     shape_str(out.train->sample_shape())));
     if (d.num_classes > 0 && held->num_classes() > d.num_classes)
       return absl::InvalidArgumentError(absl::StrCat("data.num_classes: ", d.num_classes, ", but ", key,
                                                      "'s labels go up to ", held->num_classes() - 1));

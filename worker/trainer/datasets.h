@@ -16,11 +16,11 @@ struct JobData {
   // Set when the training shards are streamed (storage.loader): `train` is then the same
   // set, read by the trainer through a ShardStream rather than gathered.
   std::shared_ptr<const ShardSet> train_shards;
-  int64_t classes = 0;  // 0: regression; token data: the vocabulary
-  bool tokens = false;  // token records (i32 ids, next-token labels): a language model's data
-  std::string vocabulary;  // token shards: the vocabulary file beside them
+  int64_t classes = 0;                      // 0: regression; token data: the vocabulary
+  bool tokens = false;                      // token records (i32 ids, next-token labels): a language model's data
+  std::string vocabulary;                   // token shards: the vocabulary file beside them
   std::shared_ptr<const Vocabulary> vocab;  // text tokenized at load: its vocabulary
-  int64_t outputs = 0;  // model outputs per sample
+  int64_t outputs = 0;                      // model outputs per sample
   // data.normalize: standardize: the mapping applied to every split. Training computes it
   // from the training split; evaluation takes it from the weights file.
   bool standardized = false;

@@ -41,7 +41,7 @@ void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, doub
     std::vector<std::string> mib;
     for (double b : pipeline->activation_bytes) mib.push_back(absl::StrFormat("%.6g", b / (1 << 20)));
     extra += absl::StrFormat(R"(,"bubble_fraction":%.6g,"activation_mib":[%s])", pipeline->bubble_fraction,
-                            absl::StrJoin(mib, ","));
+                             absl::StrJoin(mib, ","));
   }
   line(absl::StrFormat(
       R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d%s})",
@@ -62,8 +62,7 @@ void MetricsLog::data(const std::string& split, int64_t records, int64_t skipped
 
 void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion) {
   std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
-  if (m.tokens())
-    absl::StrAppendFormat(&s, R"(,"perplexity":%.9g,"tokens":%d)", m.perplexity(), m.count());
+  if (m.tokens()) absl::StrAppendFormat(&s, R"(,"perplexity":%.9g,"tokens":%d)", m.perplexity(), m.count());
   if (m.classification()) {
     absl::StrAppendFormat(&s, R"(,"accuracy":%.9g)", m.accuracy());
     if (with_confusion && m.has_confusion()) {

@@ -18,8 +18,8 @@
 #include "storage/weights_file.h"
 #include "worker/trainer/data_parallel.h"
 #include "worker/trainer/evaluator.h"
-#include "worker/trainer/pipeline_parallel.h"
 #include "worker/trainer/language_model_task.h"
+#include "worker/trainer/pipeline_parallel.h"
 #include "worker/trainer/supervised_task.h"
 
 namespace ty {

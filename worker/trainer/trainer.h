@@ -124,8 +124,8 @@ class Trainer {
   ContextOptions context_options_;
   std::unique_ptr<Context> ctx_;
   JobData data_;
-  std::unique_ptr<Model> model_;    // the whole model, or (pipelined_) this rank's stage
-  bool pipelined_ = false;          // training with parallel.pipeline.stages > 1
+  std::unique_ptr<Model> model_;  // the whole model, or (pipelined_) this rank's stage
+  bool pipelined_ = false;        // training with parallel.pipeline.stages > 1
   bool language_model() const {
     return spec_.model.kind == ModelKind::kRnn || spec_.model.kind == ModelKind::kTransformer;
   }

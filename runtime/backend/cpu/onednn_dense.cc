@@ -195,7 +195,8 @@ void OnednnBackend::gemm_batched(bool ta, bool tb, const Tensor& a, const Tensor
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine_);
     return Matmul{dnnl::matmul(pd), ad, bd, cd, memory::desc()};
   });
-  mm.prim.execute(stream_, {{DNNL_ARG_SRC, mem(mm.a, a)}, {DNNL_ARG_WEIGHTS, mem(mm.b, b)}, {DNNL_ARG_DST, mem(mm.c, c)}});
+  mm.prim.execute(stream_,
+                  {{DNNL_ARG_SRC, mem(mm.a, a)}, {DNNL_ARG_WEIGHTS, mem(mm.b, b)}, {DNNL_ARG_DST, mem(mm.c, c)}});
 }
 
 void OnednnBackend::conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {

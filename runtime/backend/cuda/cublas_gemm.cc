@@ -120,13 +120,12 @@ absl::Status CublasGemm::gemm_batched(int half, bool trans_a, bool trans_b, int6
   const cudaDataType_t in = half == 0 ? CUDA_R_32F : half == 1 ? CUDA_R_16F : CUDA_R_16BF;
   // f32 inputs: TF32 tensor cores when the handle's math mode allows them.
   const cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
-  return cublas_status(
-      api_->gemm_strided_batched_ex(static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                    trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-                                    static_cast<int>(k), &alpha, b, in, ldb, k * n, a, in, lda, m * k, &beta, c,
-                                    CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch), compute,
-                                    CUBLAS_GEMM_DEFAULT),
-      "cublasGemmStridedBatchedEx", "gemm_batched");
+  return cublas_status(api_->gemm_strided_batched_ex(
+                           static_cast<cublasHandle_t>(handle_), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                           static_cast<int>(k), &alpha, b, in, ldb, k * n, a, in, lda, m * k, &beta, c, CUDA_R_32F,
+                           static_cast<int>(n), m * n, static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT),
+                       "cublasGemmStridedBatchedEx", "gemm_batched");
 }
 
 }  // namespace ty::cuda

@@ -269,10 +269,9 @@ void CudaBackend::gru_step_forward(const Tensor& xw, const Tensor& hw, const Ten
   cuda::gru_step_forward(stream_, in(xw), in(hw), in(h_prev), out(act), out(h), h.dim(0), h.dim(1));
 }
 
-void CudaBackend::gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw,
-                                    Tensor& dhw, Tensor& dh_prev) {
-  cuda::gru_step_backward(stream_, in(act), in(h_prev), in(dh), out(dxw), out(dhw), out(dh_prev), dh.dim(0),
-                          dh.dim(1));
+void CudaBackend::gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw, Tensor& dhw,
+                                    Tensor& dh_prev) {
+  cuda::gru_step_backward(stream_, in(act), in(h_prev), in(dh), out(dxw), out(dhw), out(dh_prev), dh.dim(0), dh.dim(1));
 }
 
 void CudaBackend::heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& o) {

@@ -17,9 +17,9 @@
 
 namespace ty {
 
-class CudaBackend final : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels,
-                                                 PointwiseKernels, LossKernels, OptimizerKernels, EmbeddingKernels,
-                                                 RecurrentKernels, AttentionKernels> {
+class CudaBackend final
+    : public KernelBackendOf<DenseKernels, ConvKernels, NormKernels, ActivationKernels, PointwiseKernels, LossKernels,
+                             OptimizerKernels, EmbeddingKernels, RecurrentKernels, AttentionKernels> {
  public:
   // Loads cuBLAS and cuDNN; errors say which library is missing and where to put it.
   static absl::StatusOr<std::unique_ptr<CudaBackend>> create(int device, cudaStream_t stream,

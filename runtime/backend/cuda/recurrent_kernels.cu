@@ -10,7 +10,8 @@ namespace {
 __device__ float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
 __global__ void swap_axes01_kernel(const float* src, float* dst, int64_t a, int64_t b, int64_t d) {
-  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < a * b * d; k += int64_t{gridDim.x} * blockDim.x) {
+  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < a * b * d;
+       k += int64_t{gridDim.x} * blockDim.x) {
     const int64_t e = k % d, ij = k / d, i = ij / b, j = ij % b;
     dst[(j * a + i) * d + e] = src[k];
   }

@@ -22,10 +22,10 @@ class AttentionKernels {
   virtual void causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) = 0;
 };
 
-#define TY_ATTENTION_KERNELS                                                                        \
-  void heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& out) override;            \
-  void heads_into(const Tensor& in, int64_t offset, int64_t heads, Tensor& x) override;             \
-  void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) override;                    \
+#define TY_ATTENTION_KERNELS                                                             \
+  void heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& out) override; \
+  void heads_into(const Tensor& in, int64_t offset, int64_t heads, Tensor& x) override;  \
+  void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) override;         \
   void causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) override;
 
 }  // namespace ty

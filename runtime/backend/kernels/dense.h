@@ -25,7 +25,7 @@ class DenseKernels {
 #define TY_DENSE_KERNELS                                                                         \
   void convert_layout(const Tensor& src, Tensor& dst) override;                                  \
   void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta, \
-            const Tensor* bias = nullptr) override;                                                       \
+            const Tensor* bias = nullptr) override;                                              \
   void gemm_batched(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& c, float beta) override;
 
 }  // namespace ty

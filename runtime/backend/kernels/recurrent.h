@@ -30,23 +30,21 @@ class RecurrentKernels {
   // GRU step (linear before reset): r = σ(xw_r + hw_r), z = σ(xw_z + hw_z),
   // n = tanh(xw_n + r hw_n), h = (1 − z) n + z h_prev; xw, hw (N, 3H) as for the LSTM.
   // Writes act (N, 4H): r, z, n and hw_n (kept for the backward), and h (N, H).
-  virtual void gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act,
-                                Tensor& h) = 0;
+  virtual void gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act, Tensor& h) = 0;
   // Its backward from dh (N, H): dxw, dhw (N, 3H), the gradients of xw and hw, and
   // dh_prev (N, H) = the part of h_prev's gradient that does not pass through hw (z dh).
   virtual void gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw, Tensor& dhw,
                                  Tensor& dh_prev) = 0;
 };
 
-#define TY_RECURRENT_KERNELS                                                                                    \
-  void swap_axes01(const Tensor& src, Tensor& dst) override;                                                    \
-  void lstm_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& c_prev, Tensor& act, Tensor& c,      \
-                         Tensor& h) override;                                                                   \
-  void lstm_step_backward(const Tensor& act, const Tensor& c_prev, const Tensor& c, const Tensor& dh,           \
-                          Tensor& dc, Tensor& dgates) override;                                                 \
-  void gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act, Tensor& h)       \
-      override;                                                                                                 \
-  void gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw, Tensor& dhw, \
+#define TY_RECURRENT_KERNELS                                                                                          \
+  void swap_axes01(const Tensor& src, Tensor& dst) override;                                                          \
+  void lstm_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& c_prev, Tensor& act, Tensor& c, Tensor& h) \
+      override;                                                                                                       \
+  void lstm_step_backward(const Tensor& act, const Tensor& c_prev, const Tensor& c, const Tensor& dh, Tensor& dc,     \
+                          Tensor& dgates) override;                                                                   \
+  void gru_step_forward(const Tensor& xw, const Tensor& hw, const Tensor& h_prev, Tensor& act, Tensor& h) override;   \
+  void gru_step_backward(const Tensor& act, const Tensor& h_prev, const Tensor& dh, Tensor& dxw, Tensor& dhw,         \
                          Tensor& dh_prev) override;
 
 }  // namespace ty

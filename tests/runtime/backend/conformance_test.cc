@@ -108,7 +108,8 @@ TEST_P(Conformance, GemmBatched) {
     for (bool tb : {false, true})
       for (float beta : {0.f, 1.f}) {
         const int64_t batch = 6, m = 13, n = 17, k = 21;
-        Tensor a = ta ? random({batch, k, m}) : random({batch, m, k}), b = tb ? random({batch, n, k}) : random({batch, k, n});
+        Tensor a = ta ? random({batch, k, m}) : random({batch, m, k}),
+               b = tb ? random({batch, n, k}) : random({batch, k, n});
         Tensor c0 = random({batch, m, n});
         conform(KernelFamily::kDense, "gemm_batched", [&](Kernels& be, const Place& on) {
           Tensor c = on(beta == 0 ? poisoned({batch, m, n}) : c0);
@@ -267,8 +268,8 @@ TEST_P(Conformance, Embedding) {
 TEST_P(Conformance, RecurrentSteps) {
   const int64_t n = 7, h = 19;
   Tensor seq = random({5, n, 11}), xw4 = random({n, 4 * h}, -3, 3), hw4 = random({n, 4 * h}, -3, 3),
-         xw3 = random({n, 3 * h}, -3, 3), hw3 = random({n, 3 * h}, -3, 3), prev = random({n, h}),
-         dh = random({n, h}), dc0 = random({n, h});
+         xw3 = random({n, 3 * h}, -3, 3), hw3 = random({n, 3 * h}, -3, 3), prev = random({n, h}), dh = random({n, h}),
+         dc0 = random({n, h});
   conform(KernelFamily::kRecurrent, "swap_axes01, lstm steps, gru steps", [&](Kernels& be, const Place& on) {
     RecurrentKernels& k = be.recurrent();
     Tensor swapped = on(poisoned({n, 5, 11}));
