@@ -155,7 +155,7 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
                                 "' is not allowed (a letter or digit, then up to 127 letters, "
                                 "digits, '.', '_' or '-')"));
   if (use == SpecUse::kTrain && s.data.train.empty())
-    return invalid("data.train: required (IDX images, a CSV file, or shards)");
+    return invalid("data.train: required (IDX images, a CSV file, shards, or a .txt file)");
   if (use == SpecUse::kEval && s.data.test.empty()) return invalid("data.test: required for eval");
   for (const auto& [key, path] : {std::pair{"data.train", s.data.train}, std::pair{"data.val", s.data.val},
                                   std::pair{"data.test", s.data.test}}) {
