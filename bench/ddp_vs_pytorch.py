@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+from ddp_spawn import run_gloo_ranks  # noqa: E402
 from fashion_mnist_vs_pytorch import DATA, load_idx, openblas_coretype, torch_model, trainyard_binary  # noqa: E402
 
 PEER_ENV = {"OPENBLAS_CORETYPE": openblas_coretype(), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -78,19 +78,7 @@ def ddp_worker(rank, world, port, queue, epochs):
 
 
 def run_ddp(world, epochs):
-    import torch.multiprocessing as mp
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=ddp_worker, args=(r, world, port, queue, epochs)) for r in range(world)]
-    for p in procs:
-        p.start()
-    secs = queue.get(timeout=600)
-    for p in procs:
-        p.join(timeout=60)
-    return secs
+    return run_gloo_ranks(ddp_worker, world, (epochs,), timeout_s=600)
 
 
 def main():

@@ -23,7 +23,6 @@ import concurrent.futures
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+from ddp_spawn import run_gloo_ranks  # noqa: E402
 from fashion_mnist_vs_pytorch import openblas_coretype, trainyard_binary  # noqa: E402
 
 CORPUS = "/usr/local/share/trainyard/kjv.txt"
@@ -255,19 +255,7 @@ def ddp_worker(rank, world, port, queue, kind, epochs):
 
 
 def run_ddp(kind, epochs, world=2):
-    import torch.multiprocessing as mp
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=ddp_worker, args=(r, world, port, queue, kind, epochs)) for r in range(world)]
-    for p in procs:
-        p.start()
-    secs = queue.get(timeout=900)
-    for p in procs:
-        p.join(timeout=60)
-    return secs
+    return run_gloo_ranks(ddp_worker, world, (kind, epochs), timeout_s=900)
 
 
 # ---------------------------------------------------------------- main
