@@ -11,6 +11,8 @@ int train_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
 // trainyard generate JOB.yaml --weights FILE --prompt TEXT ...: a language model's text.
 int generate_command(const std::vector<std::string>& args);
+// trainyard bleu HYP REF...: corpus BLEU (and chrF) as sacreBLEU computes them.
+int bleu_command(const std::vector<std::string>& args);
 // `data import idx|csv ...`, `data inspect PATH...`
 int data_command(const std::vector<std::string>& args);
 // The coordinator daemon and the commands that talk to it (coordinator_commands.cc).

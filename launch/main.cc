@@ -25,6 +25,7 @@ constexpr char kUsage[] =
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n"
+    "  trainyard bleu HYP_FILE REF_FILE [REF_FILE ...] [--chrf] [--json]   BLEU as sacreBLEU computes it\n"
     "  trainyard coordinator [--listen HOST:PORT] --state-dir DIR --runs-dir DIR [--tls-cert F --tls-key F]\n"
     "                        [--insecure-listen]\n"
     "  trainyard worker --coordinator URL [--slots N] --work-dir DIR [--name NAME]\n"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return ty::eval_command(args);
     if (cmd == "generate") return ty::generate_command(args);
     if (cmd == "data") return ty::data_command(args);
+    if (cmd == "bleu") return ty::bleu_command(args);
     if (cmd == "coordinator") return ty::coordinator_command(args);
     if (cmd == "worker") return ty::worker_command(args);
     if (cmd == "submit") return ty::submit_command(args);
