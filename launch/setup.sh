@@ -22,6 +22,7 @@ packages=(
   clang-format                     # the tree's format (.clang-format)
   dataset-fashion-mnist            # the example data set
   diatheke sword-text-kjv          # the text examples' corpus: the King James Bible (launch/kjv_corpus.sh)
+  sword-text-sparv                 # with the KJV, the translation corpus (launch/bible_parallel_corpus.sh)
   libsentencepiece-dev             # data import text --tokens sentencepiece
   python3-torch python3-numpy      # the peer in bench/
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
@@ -43,3 +44,4 @@ else
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 $SUDO bash "$(dirname "$0")/kjv_corpus.sh"
+$SUDO bash "$(dirname "$0")/bible_parallel_corpus.sh"
