@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "launch/commands.h"
+#include "storage/shard/parallel_import.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_import.h"
 #include "storage/shard/shard_reader.h"
@@ -25,6 +26,9 @@ constexpr char kUsage[] =
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words|sentencepiece] [--vocab-size N]\n"
     "                             [--spm MODEL] [--seq-len N] [--shard-mb N]\n"
     "                             [--val-fraction F] [--test-fraction F]   (then PREFIX-train-*, -val-*, -test-*)\n"
+    "  trainyard data import parallel --source FILE --target FILE --out PREFIX [--vocab-size N | --spm MODEL]\n"
+    "                                 [--max-len L] [--val-fraction F]\n"
+    "                                 [--test-fraction F | --test-source FILE --test-target FILE] [--shard-mb N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
 // "--key value" pairs; returns an error message for anything else.
@@ -98,17 +102,48 @@ int report(const absl::StatusOr<std::vector<std::string>>& written, int64_t shar
   return 0;
 }
 
+int import_parallel_command(std::map<std::string, std::string>& f, const ShardWriterOptions& o, int64_t shard_mb) {
+  if (!f.count("source") || !f.count("target")) return usage_error("missing --source or --target");
+  ParallelImportOptions p;
+  if (f.count("vocab-size") && !parse_count(f["vocab-size"], 8, 1 << 20, p.vocab_size))
+    return usage_error("--vocab-size " + f["vocab-size"] + ": expected a whole number from 8 to 1048576");
+  if (f.count("spm")) p.spm = f["spm"];
+  if (f.count("max-len") && !parse_count(f["max-len"], 2, 1 << 16, p.max_len))
+    return usage_error("--max-len " + f["max-len"] + ": expected a whole number from 2 to 65536");
+  for (const auto& [flag, into] :
+       {std::pair<const char*, double*>{"val-fraction", &p.val_fraction}, {"test-fraction", &p.test_fraction}})
+    if (f.count(flag) && !parse_fraction(f[flag], *into))
+      return usage_error(std::string("--") + flag + " " + f[flag] + ": expected a fraction from 0 to below 1");
+  if (f.count("test-source")) p.test_source = f["test-source"];
+  if (f.count("test-target")) p.test_target = f["test-target"];
+  std::fprintf(stderr, "importing %s -> %s%s\n", f["source"].c_str(), f["target"].c_str(),
+               p.spm.empty() ? " (training a joint SentencePiece model first)" : "");
+  auto result = import_parallel(f["source"], f["target"], p, f["out"], o);
+  if (!result.ok()) return report(result.status(), shard_mb);
+  const int rc = report(result->shards, shard_mb);
+  if (rc == 0)
+    std::printf("pairs: %ld written; left out: %ld longer than --max-len %ld, %ld with an empty side\n"
+                "vocabulary: %s.vocab and %s.model\n",
+                static_cast<long>(result->pairs), static_cast<long>(result->too_long), static_cast<long>(p.max_len),
+                static_cast<long>(result->empty), f["out"].c_str(), f["out"].c_str());
+  return rc;
+}
+
 int import_command(const std::vector<std::string>& a) {
-  if (a.size() < 2) return usage_error("import needs a source kind: idx or csv");
+  if (a.size() < 2) return usage_error("import needs a source kind: idx, csv, text or parallel");
   std::map<std::string, std::string> f;
-  const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text";
-  if (!idx && !csv && !text) return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text)");
+  const bool idx = a[1] == "idx", csv = a[1] == "csv", text = a[1] == "text", parallel = a[1] == "parallel";
+  if (!idx && !csv && !text && !parallel)
+    return usage_error("unknown source kind '" + a[1] + "' (allowed: idx, csv, text, parallel)");
   const std::string err =
       parse_flags(a, 2,
-                  idx   ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
-                  : csv ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-                        : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction",
-                                                   "test-fraction", "vocab-size", "spm"},
+                  idx        ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
+                  : csv      ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
+                  : parallel ? std::vector<std::string>{"source", "target", "out", "vocab-size", "spm", "max-len",
+                                                        "val-fraction", "test-fraction", "test-source", "test-target",
+                                                        "shard-mb"}
+                             : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction",
+                                                        "test-fraction", "vocab-size", "spm"},
                   f);
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
@@ -126,6 +161,7 @@ int import_command(const std::vector<std::string>& a) {
     if (!f.count("images") || !f.count("labels")) return usage_error("missing --images or --labels");
     return report(import_idx(f["images"], f["labels"], f["out"], o), shard_mb);
   }
+  if (parallel) return import_parallel_command(f, o, shard_mb);
   if (!f.count("file")) return usage_error("missing --file");
   if (text) {
     TextImportOptions t;

@@ -44,6 +44,9 @@ std::unique_ptr<SentencePieceModel> SentencePieceModel::load(const std::string& 
 
 int64_t SentencePieceModel::size() const { return impl_->processor.GetPieceSize(); }
 
+int32_t SentencePieceModel::bos_id() const { return impl_->processor.bos_id(); }
+int32_t SentencePieceModel::eos_id() const { return impl_->processor.eos_id(); }
+
 std::string SentencePieceModel::piece(int64_t id) const { return impl_->processor.IdToPiece(static_cast<int>(id)); }
 
 std::vector<int32_t> SentencePieceModel::encode(const std::string& text) const {

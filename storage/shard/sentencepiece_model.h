@@ -12,7 +12,8 @@ namespace ty {
 
 class SentencePieceModel {
  public:
-  // Trains a unigram model of `vocab_size` pieces on the text file `input`, written to
+  // Trains a unigram model of `vocab_size` pieces on the text file `input` (several files:
+  // comma-separated), written to
   // `model_path`; returns "" or the error.
   static std::string train(const std::string& input, int64_t vocab_size, const std::string& model_path);
   // Loads a model file; null with `error` set when it cannot.
@@ -20,6 +21,9 @@ class SentencePieceModel {
   ~SentencePieceModel();
 
   int64_t size() const;
+  // The sentence markers' ids ("<s>", "</s>"), -1 where the model has none.
+  int32_t bos_id() const;
+  int32_t eos_id() const;
   std::string piece(int64_t id) const;
   std::vector<int32_t> encode(const std::string& text) const;
   std::string decode(const std::vector<int32_t>& ids) const;
