@@ -1,4 +1,4 @@
-// HostKernels' attention family: head moves and the causal softmax, as loops over host
+// HostKernels' attention family: head moves and the masked softmax, as loops over host
 // memory.
 #include <algorithm>
 #include <cmath>
@@ -52,8 +52,12 @@ namespace {
 // One score row: the first `visible` keys' softmax, the rest 0 (f32 through fast_exp,
 // vectorized).
 template <typename T>
-__attribute__((always_inline)) inline void causal_softmax_row(const T* __restrict x, T* __restrict y, int64_t visible,
+__attribute__((always_inline)) inline void masked_softmax_row(const T* __restrict x, T* __restrict y, int64_t visible,
                                                               int64_t tk, T scale) {
+  if (visible <= 0) {
+    for (int64_t j = 0; j < tk; ++j) y[j] = 0;
+    return;
+  }
   T mx = -std::numeric_limits<T>::infinity();
   for (int64_t j = 0; j < visible; ++j) mx = x[j] * scale > mx ? x[j] * scale : mx;
   T sum = 0;
@@ -66,26 +70,40 @@ __attribute__((always_inline)) inline void causal_softmax_row(const T* __restric
   for (int64_t j = visible; j < tk; ++j) y[j] = 0;
 }
 
+// The keys row r of (B·Tq) rows sees (AttentionKernels::masked_softmax_forward).
+struct Visible {
+  int64_t tq, tk, heads;
+  bool causal;
+  const int32_t* key_len;  // (B / heads) or null
+  int64_t operator()(int64_t r) const {
+    int64_t v = causal ? std::min(tk, tk - tq + r % tq + 1) : tk;
+    if (key_len) v = std::min<int64_t>(v, key_len[r / tq / heads]);
+    return v;
+  }
+};
+
 template <typename T>
-__attribute__((always_inline)) inline void causal_softmax_rows(const T* s, T* p, int64_t rows, int64_t tq, int64_t tk,
+__attribute__((always_inline)) inline void masked_softmax_rows(const T* s, T* p, int64_t rows, const Visible& visible,
                                                                T scale) {
-  for (int64_t r = 0; r < rows; ++r)
-    causal_softmax_row(s + r * tk, p + r * tk, std::min(tk, tk - tq + r % tq + 1), tk, scale);
+  const int64_t tk = visible.tk;
+  for (int64_t r = 0; r < rows; ++r) masked_softmax_row(s + r * tk, p + r * tk, visible(r), tk, scale);
 }
 
-TY_HOT_CLONES void causal_softmax_f32(const float* s, float* p, int64_t rows, int64_t tq, int64_t tk, float scale) {
-  causal_softmax_rows(s, p, rows, tq, tk, scale);
+TY_HOT_CLONES void masked_softmax_f32(const float* s, float* p, int64_t rows, const Visible& visible, float scale) {
+  masked_softmax_rows(s, p, rows, visible, scale);
 }
 
 }  // namespace
 
-void HostKernels::causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
-  const int64_t rows = s.dim(0) * s.dim(1), tq = s.dim(1), tk = s.dim(2);
-  if (s.dtype() == DType::kF32) return causal_softmax_f32(s.data<float>(), p.data<float>(), rows, tq, tk, scale);
-  causal_softmax_rows(s.data<double>(), p.data<double>(), rows, tq, tk, double(scale));
+void HostKernels::masked_softmax_forward(const Tensor& s, float scale, bool causal, const Tensor* key_len,
+                                         int64_t heads, Tensor& p) {
+  const int64_t rows = s.dim(0) * s.dim(1);
+  const Visible visible{s.dim(1), s.dim(2), heads, causal, key_len ? key_len->data<int32_t>() : nullptr};
+  if (s.dtype() == DType::kF32) return masked_softmax_f32(s.data<float>(), p.data<float>(), rows, visible, scale);
+  masked_softmax_rows(s.data<double>(), p.data<double>(), rows, visible, double(scale));
 }
 
-void HostKernels::causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {
+void HostKernels::masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {
   const int64_t rows = p.dim(0) * p.dim(1), tk = p.dim(2);
   TY_DISPATCH_FLOAT(p.dtype(), T, {
     const T *P = p.data<T>(), *G = dp.data<T>();

@@ -1,7 +1,7 @@
-// Causal multi-head self-attention from packed projections: per head, scores = q kᵀ, the
-// causal softmax (scaled by 1/√dh, later keys masked, one kernel), then the weighted sum of
-// the values; batched products on the dense family, head moves and the softmax on the
-// attention family. One tape node, keeping q, k, v and the weights for the backward.
+// Multi-head attention from packed projections: per head, scores = q kᵀ, the masked softmax
+// (scaled by 1/√dh; later keys and padding masked, one kernel), then the weighted sum of the
+// values; batched products on the dense family, head moves and the softmax on the attention
+// family. One tape node each, keeping q, k, v and the weights for the backward.
 #include <cmath>
 
 #include "runtime/ops/ops.h"
@@ -22,40 +22,72 @@ HeadShape head_shape(const Shape& qkv, int64_t heads) {
 
 }  // namespace
 
-Var causal_self_attention(Context& ctx, const Var& qkv_in, int64_t heads) {
+namespace {
+
+// The products, masked softmax and head moves of attention once the heads are cut: q
+// (B, Tq, dh), k and v (B, Tk, dh) with B = N·heads -> o (B, Tq, dh), keeping the weights p.
+struct AttentionCore {
+  Tensor q, k, v, p;
+  float scale;
+};
+
+Tensor attend(Context& ctx, AttentionCore& a, int64_t heads, bool causal, const Tensor* key_len) {
+  const DType dt = a.q.dtype();
+  const int64_t b = a.q.dim(0), tq = a.q.dim(1), tk = a.k.dim(1), dh = a.q.dim(2);
+  Kernels& k = ctx.kernels(dt);
+  Tensor s = ctx.empty({b, tq, tk}, dt);
+  a.p = ctx.empty({b, tq, tk}, dt);
+  k.dense().gemm_batched(false, true, a.q, a.k, s, 0.f);
+  k.attention().masked_softmax_forward(s, a.scale, causal, key_len, heads, a.p);
+  Tensor o = ctx.empty({b, tq, dh}, dt);
+  k.dense().gemm_batched(false, false, a.p, a.v, o, 0.f);
+  return o;
+}
+
+// The gradients of q, k, v from that of o.
+void attend_backward(Context& ctx, const AttentionCore& a, const Tensor& d_o, Tensor& dq, Tensor& dk, Tensor& dv) {
+  const DType dt = d_o.dtype();
+  Kernels& k = ctx.kernels(dt);
+  const int64_t b = a.p.dim(0), tq = a.p.dim(1), tk = a.p.dim(2);
+  Tensor dp = ctx.empty({b, tq, tk}, dt);
+  k.dense().gemm_batched(false, true, d_o, a.v, dp, 0.f);
+  k.dense().gemm_batched(true, false, a.p, d_o, dv, 0.f);
+  Tensor ds = ctx.empty({b, tq, tk}, dt);
+  k.attention().masked_softmax_backward(a.p, dp, a.scale, ds);
+  k.dense().gemm_batched(false, false, ds, a.k, dq, 0.f);
+  k.dense().gemm_batched(true, false, ds, a.q, dk, 0.f);
+}
+
+void check_key_len(const Tensor* key_len, int64_t n) {
+  if (!key_len) return;
+  CHECK(key_len->dtype() == DType::kI32 && key_len->numel() == n)
+      << "attention key lengths: i32 (" << n << "), got " << shape_str(key_len->shape());
+}
+
+}  // namespace
+
+Var self_attention(Context& ctx, const Var& qkv_in, int64_t heads, bool causal, const Tensor* key_len) {
   const Var qkv = plain(ctx, qkv_in);
   const HeadShape g = head_shape(qkv.shape(), heads);
+  check_key_len(key_len, g.n);
   const DType dt = qkv.dtype();
   const int64_t b = g.n * heads;
-  const float scale = static_cast<float>(1.0 / std::sqrt(double(g.dh)));
-  Kernels& k = ctx.kernels(dt);
-  AttentionKernels& att = k.attention();
-  Tensor q = ctx.empty({b, g.t, g.dh}, dt), kk = ctx.empty({b, g.t, g.dh}, dt), v = ctx.empty({b, g.t, g.dh}, dt);
-  att.heads_from(qkv.value(), 0, heads, q);
-  att.heads_from(qkv.value(), g.d, heads, kk);
-  att.heads_from(qkv.value(), 2 * g.d, heads, v);
-  Tensor s = ctx.empty({b, g.t, g.t}, dt), p = ctx.empty({b, g.t, g.t}, dt);
-  k.dense().gemm_batched(false, true, q, kk, s, 0.f);
-  att.causal_softmax_forward(s, scale, p);
-  s = Tensor();  // (not kept)
-  Tensor o = ctx.empty({b, g.t, g.dh}, dt);
-  k.dense().gemm_batched(false, false, p, v, o, 0.f);
+  AttentionKernels& att = ctx.kernels(dt).attention();
+  AttentionCore a{ctx.empty({b, g.t, g.dh}, dt), ctx.empty({b, g.t, g.dh}, dt), ctx.empty({b, g.t, g.dh}, dt), Tensor(),
+                  static_cast<float>(1.0 / std::sqrt(double(g.dh)))};
+  att.heads_from(qkv.value(), 0, heads, a.q);
+  att.heads_from(qkv.value(), g.d, heads, a.k);
+  att.heads_from(qkv.value(), 2 * g.d, heads, a.v);
+  const Tensor o = attend(ctx, a, heads, causal, key_len);
   Tensor y = ctx.empty({g.n, g.t, g.d}, dt);
   att.heads_into(o, 0, heads, y);
-  return record_op(ctx, {qkv}, Var(y), [&ctx, qkv, q, kk, v, p, g, b, scale](const Tensor& dy) {
+  return record_op(ctx, {qkv}, Var(y), [&ctx, qkv, a, g, b](const Tensor& dy) {
     const DType dt = dy.dtype();
-    Kernels& k = ctx.kernels(dt);
-    AttentionKernels& att = k.attention();
+    AttentionKernels& att = ctx.kernels(dt).attention();
     Tensor d_o = ctx.empty({b, g.t, g.dh}, dt);
     att.heads_from(dy, 0, g.heads, d_o);
-    Tensor dp = ctx.empty({b, g.t, g.t}, dt), dv = ctx.empty({b, g.t, g.dh}, dt);
-    k.dense().gemm_batched(false, true, d_o, v, dp, 0.f);
-    k.dense().gemm_batched(true, false, p, d_o, dv, 0.f);
-    Tensor ds = ctx.empty({b, g.t, g.t}, dt);
-    att.causal_softmax_backward(p, dp, scale, ds);
-    Tensor dq = ctx.empty({b, g.t, g.dh}, dt), dk = ctx.empty({b, g.t, g.dh}, dt);
-    k.dense().gemm_batched(false, false, ds, kk, dq, 0.f);
-    k.dense().gemm_batched(true, false, ds, q, dk, 0.f);
+    Tensor dq = ctx.empty({b, g.t, g.dh}, dt), dk = ctx.empty({b, g.t, g.dh}, dt), dv = ctx.empty({b, g.t, g.dh}, dt);
+    attend_backward(ctx, a, d_o, dq, dk, dv);
     Tensor dqkv = ctx.empty(qkv.shape(), dt);
     att.heads_into(dq, 0, g.heads, dqkv);
     att.heads_into(dk, g.d, g.heads, dqkv);
@@ -64,28 +96,74 @@ Var causal_self_attention(Context& ctx, const Var& qkv_in, int64_t heads) {
   });
 }
 
+Var cross_attention(Context& ctx, const Var& q_in, const Var& kv_in, int64_t heads, const Tensor* key_len) {
+  const Var q = plain(ctx, q_in), kv = plain(ctx, kv_in);
+  CHECK_EQ(q.shape().size(), 3u) << "cross-attention queries (N, Tq, D), got " << shape_str(q.shape());
+  CHECK_EQ(kv.shape().size(), 3u) << "cross-attention keys and values (N, Tk, 2D), got " << shape_str(kv.shape());
+  const int64_t n = q.shape()[0], tq = q.shape()[1], d = q.shape()[2], tk = kv.shape()[1];
+  CHECK(kv.shape()[0] == n && kv.shape()[2] == 2 * d && d % heads == 0)
+      << "cross-attention: queries " << shape_str(q.shape()) << ", keys and values " << shape_str(kv.shape()) << ", "
+      << heads << " heads";
+  check_key_len(key_len, n);
+  const DType dt = q.dtype();
+  const int64_t dh = d / heads, b = n * heads;
+  AttentionKernels& att = ctx.kernels(dt).attention();
+  AttentionCore a{ctx.empty({b, tq, dh}, dt), ctx.empty({b, tk, dh}, dt), ctx.empty({b, tk, dh}, dt), Tensor(),
+                  static_cast<float>(1.0 / std::sqrt(double(dh)))};
+  att.heads_from(q.value(), 0, heads, a.q);
+  att.heads_from(kv.value(), 0, heads, a.k);
+  att.heads_from(kv.value(), d, heads, a.v);
+  const Tensor o = attend(ctx, a, heads, false, key_len);
+  Tensor y = ctx.empty({n, tq, d}, dt);
+  att.heads_into(o, 0, heads, y);
+  return record_op(ctx, {q, kv}, Var(y), [&ctx, q, kv, a, heads, b, tq, tk, dh, d](const Tensor& dy) {
+    const DType dt = dy.dtype();
+    AttentionKernels& att = ctx.kernels(dt).attention();
+    Tensor d_o = ctx.empty({b, tq, dh}, dt);
+    att.heads_from(dy, 0, heads, d_o);
+    Tensor dq = ctx.empty({b, tq, dh}, dt), dk = ctx.empty({b, tk, dh}, dt), dv = ctx.empty({b, tk, dh}, dt);
+    attend_backward(ctx, a, d_o, dq, dk, dv);
+    Tensor gq = ctx.empty(q.shape(), dt), gkv = ctx.empty(kv.shape(), dt);
+    att.heads_into(dq, 0, heads, gq);
+    att.heads_into(dk, 0, heads, gkv);
+    att.heads_into(dv, d, heads, gkv);
+    if (q.requires_grad()) q.accumulate_grad(ctx, gq);
+    if (kv.requires_grad()) kv.accumulate_grad(ctx, gkv);
+  });
+}
+
 Tensor cached_causal_self_attention(Context& ctx, const Tensor& qkv, int64_t heads, Tensor& cache, int64_t& len) {
   const HeadShape g = head_shape(qkv.shape(), heads);
-  CHECK_EQ(g.n, 1) << "cached attention takes one sequence";
+  CHECK(cache.shape().size() == 3 && cache.dim(1) == g.n && cache.dim(2) == 3 * g.d)
+      << "the attention cache is (capacity, " << g.n << ", " << 3 * g.d << "), got " << shape_str(cache.shape());
   CHECK_LE(len + g.t, cache.dim(0)) << "the attention cache holds " << cache.dim(0) << " positions";
   const DType dt = qkv.dtype();
-  Tensor slots = cache.rows(len, g.t);
-  slots.copy_from(qkv.reshape({g.t, 3 * g.d}));
-  len += g.t;
-  const Tensor all = cache.rows(0, len).reshape({1, len, 3 * g.d});
   Kernels& k = ctx.kernels(dt);
+  // Time-major in the cache: new positions go in with one copy, the filled part reads out
+  // as one block.
+  Tensor slots = cache.rows(len, g.t);
+  if (g.t == 1 || g.n == 1)
+    slots.copy_from(qkv.reshape({g.t, g.n, 3 * g.d}));
+  else
+    k.recurrent().swap_axes01(qkv, slots);
+  len += g.t;
+  Tensor all = cache.rows(0, len);
+  if (g.n == 1) {
+    all = all.reshape({1, len, 3 * g.d});
+  } else {
+    Tensor batch_major = ctx.empty({g.n, len, 3 * g.d}, dt);
+    k.recurrent().swap_axes01(all, batch_major);
+    all = batch_major;
+  }
   AttentionKernels& att = k.attention();
-  Tensor q = ctx.empty({heads, g.t, g.dh}, dt), kk = ctx.empty({heads, len, g.dh}, dt),
-         v = ctx.empty({heads, len, g.dh}, dt);
-  att.heads_from(qkv, 0, heads, q);
-  att.heads_from(all, g.d, heads, kk);
-  att.heads_from(all, 2 * g.d, heads, v);
-  Tensor s = ctx.empty({heads, g.t, len}, dt), p = ctx.empty({heads, g.t, len}, dt);
-  k.dense().gemm_batched(false, true, q, kk, s, 0.f);
-  att.causal_softmax_forward(s, static_cast<float>(1.0 / std::sqrt(double(g.dh))), p);
-  Tensor o = ctx.empty({heads, g.t, g.dh}, dt);
-  k.dense().gemm_batched(false, false, p, v, o, 0.f);
-  Tensor y = ctx.empty({1, g.t, g.d}, dt);
+  const int64_t b = g.n * heads;
+  AttentionCore a{ctx.empty({b, g.t, g.dh}, dt), ctx.empty({b, len, g.dh}, dt), ctx.empty({b, len, g.dh}, dt), Tensor(),
+                  static_cast<float>(1.0 / std::sqrt(double(g.dh)))};
+  att.heads_from(qkv, 0, heads, a.q);
+  att.heads_from(all, g.d, heads, a.k);
+  att.heads_from(all, 2 * g.d, heads, a.v);
+  const Tensor o = attend(ctx, a, heads, true, nullptr);
+  Tensor y = ctx.empty({g.n, g.t, g.d}, dt);
   att.heads_into(o, 0, heads, y);
   return y;
 }

@@ -66,10 +66,19 @@ Var gru(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var&
 // Causal multi-head self-attention. qkv: (N, T, 3D), each position's query, key and value
 // side by side, each D wide and cut into `heads` heads of D / heads -> (N, T, D): per head,
 // softmax(q kᵀ / √dh) v over the positions up to each query's own.
-Var causal_self_attention(Context& ctx, const Var& qkv, int64_t heads);
-// The same for generation, without gradients, for one sequence: qkv (1, T, 3D) of the new
-// positions are appended to `cache` (capacity, 3D) after its first `len` rows (len grows by
-// T), and each new query attends to every cached position up to its own -> (1, T, D).
+Var self_attention(Context& ctx, const Var& qkv, int64_t heads, bool causal, const Tensor* key_len = nullptr);
+inline Var causal_self_attention(Context& ctx, const Var& qkv, int64_t heads) {
+  return self_attention(ctx, qkv, heads, true);
+}
+// self_attention: the same with `causal` optional and key padding: sequence n sees only its
+// first key_len[n] positions (key_len i32 (N) on ctx's device; null: all of them).
+// Cross-attention (an encoder-decoder's): q (N, Tq, D) of the decoder, kv (N, Tk, 2D) the
+// encoder memory's keys and values side by side -> (N, Tq, D); key_len as above.
+Var cross_attention(Context& ctx, const Var& q, const Var& kv, int64_t heads, const Tensor* key_len = nullptr);
+// The same for generation, without gradients, for N sequences in step: qkv (N, T, 3D) of
+// their new positions are appended to `cache` (capacity, N, 3D: time-major) after its first
+// `len` rows (len grows by T), and each new query attends to every cached position up to its
+// own -> (N, T, D). (A beam search reorders the cache's second axis between steps.)
 Tensor cached_causal_self_attention(Context& ctx, const Tensor& qkv, int64_t heads, Tensor& cache, int64_t& len);
 
 // The same values in another memory layout (see Layout); identity when already there.

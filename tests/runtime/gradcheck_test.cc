@@ -307,7 +307,7 @@ TEST_F(GradCheck, AttentionIsCausalAndItsCacheAgrees) {
   for (int64_t j = 0; j < 3 * d; ++j) changed.set((t - 1) * 3 * d + j, 9.0);
   const Tensor y2 = ops::causal_self_attention(ctx_, Var(changed), heads).value();
   for (int64_t i = 0; i < (t - 1) * d; ++i) EXPECT_EQ(y.at(i), y2.at(i)) << i;
-  Tensor cache = ctx_.zeros({t, 3 * d}, DType::kF64);
+  Tensor cache = ctx_.zeros({t, 1, 3 * d}, DType::kF64);
   int64_t len = 0;
   for (int64_t p = 0; p < t; ++p) {
     const Tensor one = qkv.reshape({t, 3 * d}).rows(p, 1).reshape({1, 1, 3 * d});
@@ -315,6 +315,70 @@ TEST_F(GradCheck, AttentionIsCausalAndItsCacheAgrees) {
     for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(out.at(j), y.at(p * d + j), 1e-12) << "position " << p;
   }
   EXPECT_EQ(len, t);
+}
+
+// Several sequences in step through one time-major cache: two positions, then one at a time.
+TEST_F(GradCheck, BatchedAttentionCacheAgrees) {
+  const int64_t n = 3, t = 5, heads = 2, d = 4;
+  Tensor qkv = random({n, t, 3 * d}, -2, 2);
+  TapeScope none(ctx_, nullptr);
+  const Tensor y = ops::causal_self_attention(ctx_, Var(qkv), heads).value().clone();
+  Tensor cache = ctx_.zeros({t, n, 3 * d}, DType::kF64);
+  int64_t len = 0;
+  for (int64_t p = 0; p < t;) {
+    const int64_t step = p == 0 ? 2 : 1;
+    Tensor part = ctx_.empty({n, step, 3 * d}, DType::kF64);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t s = 0; s < step; ++s)
+        for (int64_t j = 0; j < 3 * d; ++j) part.set((i * step + s) * 3 * d + j, qkv.at((i * t + p + s) * 3 * d + j));
+    const Tensor out = ops::cached_causal_self_attention(ctx_, part, heads, cache, len);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t s = 0; s < step; ++s)
+        for (int64_t j = 0; j < d; ++j)
+          EXPECT_NEAR(out.at((i * step + s) * d + j), y.at((i * t + p + s) * d + j), 1e-12)
+              << "sequence " << i << " position " << p + s;
+    p += step;
+  }
+}
+
+Tensor lengths(Context& ctx, std::vector<int32_t> v) {
+  Tensor t = ctx.empty({static_cast<int64_t>(v.size())}, DType::kI32);
+  for (size_t i = 0; i < v.size(); ++i) t.data<int32_t>()[i] = v[i];
+  return t;
+}
+
+TEST_F(GradCheck, PaddedSelfAttention) {
+  const int64_t t = 5, heads = 2, dh = 2;
+  const Tensor key_len = lengths(ctx_, {5, 3, 1});
+  for (bool causal : {false, true}) {
+    SCOPED_TRACE(causal ? "causal" : "bidirectional");
+    expect_match(
+        [&](Context& c, const std::vector<Var>& v) { return ops::self_attention(c, v[0], heads, causal, &key_len); },
+        {random({3, t, 3 * heads * dh}, -2, 2)});
+  }
+}
+
+TEST_F(GradCheck, CrossAttention) {
+  const int64_t tq = 3, tk = 4, heads = 2, dh = 2, d = heads * dh;
+  const Tensor key_len = lengths(ctx_, {4, 2});
+  expect_match([&](Context& c, const std::vector<Var>& v) { return ops::cross_attention(c, v[0], v[1], heads, &key_len); },
+               {random({2, tq, d}, -2, 2), random({2, tk, 2 * d}, -2, 2)});
+}
+
+// Keys past a sequence's length change nothing (and the fully visible sequence is unmasked).
+TEST_F(GradCheck, PaddingIsInvisible) {
+  const int64_t tq = 3, tk = 4, heads = 2, d = 4;
+  const Tensor key_len = lengths(ctx_, {4, 2});
+  Tensor q = random({2, tq, d}, -2, 2), kv = random({2, tk, 2 * d}, -2, 2);
+  TapeScope none(ctx_, nullptr);
+  const Tensor y = ops::cross_attention(ctx_, Var(q), Var(kv), heads, &key_len).value().clone();
+  Tensor changed = kv.clone();
+  for (int64_t p = 2; p < tk; ++p)
+    for (int64_t j = 0; j < 2 * d; ++j) changed.set(((1 * tk) + p) * 2 * d + j, 7.0);
+  const Tensor y2 = ops::cross_attention(ctx_, Var(q), Var(changed), heads, &key_len).value();
+  for (int64_t i = 0; i < 2 * tq * d; ++i) EXPECT_EQ(y.at(i), y2.at(i)) << i;
+  const Tensor all = ops::cross_attention(ctx_, Var(q), Var(kv), heads, nullptr).value();
+  for (int64_t i = 0; i < tq * d; ++i) EXPECT_EQ(y.at(i), all.at(i)) << "sequence 0 sees every key";
 }
 
 // A gradcheck that must fail: a deliberately wrong backward is caught.

@@ -43,7 +43,7 @@ class CachedRun {
   CachedRun(Context& ctx, Model& model) : ctx_(ctx), model_(model) {
     for (size_t i = 0; i < model.num_layers(); ++i)
       if (auto* b = dynamic_cast<TransformerBlock*>(&model.layer(i))) {
-        caches_.push_back(ctx.zeros({context(), 3 * b->out_shape()[1]}, DType::kF32));
+        caches_.push_back(ctx.zeros({context(), 1, 3 * b->out_shape()[1]}, DType::kF32));
         lens_.push_back(0);
       }
   }

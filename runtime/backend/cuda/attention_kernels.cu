@@ -26,10 +26,12 @@ __global__ void heads_into_kernel(const float* in, float* x, int64_t total, int6
     x[x_index(k, t, w, heads, dh, offset)] = in[k];
 }
 
-__global__ void causal_softmax_forward_kernel(const float* s, float* p, int64_t tq, int64_t tk, float scale) {
+__global__ void masked_softmax_forward_kernel(const float* s, float* p, int64_t tq, int64_t tk, float scale,
+                                              bool causal, const int32_t* key_len, int64_t heads) {
   __shared__ float shared[32];
   const int64_t row = blockIdx.x, i = row % tq;
-  const int64_t visible = min(tk, tk - tq + i + 1);
+  int64_t visible = causal ? min(tk, tk - tq + i + 1) : tk;
+  if (key_len) visible = min(visible, static_cast<int64_t>(key_len[row / tq / heads]));
   const float* x = s + row * tk;
   float* y = p + row * tk;
   float m = -FLT_MAX;
@@ -38,10 +40,11 @@ __global__ void causal_softmax_forward_kernel(const float* s, float* p, int64_t 
   float sum = 0.f;
   for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) sum += expf(x[j] * scale - m);
   sum = block_reduce<false>(sum, shared);
+  // (A row that sees no key: sum is 0 but no element reads it.)
   for (int64_t j = threadIdx.x; j < tk; j += blockDim.x) y[j] = j < visible ? expf(x[j] * scale - m) / sum : 0.f;
 }
 
-__global__ void causal_softmax_backward_kernel(const float* p, const float* dp, float* ds, int64_t tk, float scale) {
+__global__ void masked_softmax_backward_kernel(const float* p, const float* dp, float* ds, int64_t tk, float scale) {
   __shared__ float shared[32];
   const int64_t base = blockIdx.x * tk;
   float dot = 0.f;
@@ -68,18 +71,19 @@ void heads_into(cudaStream_t s, const float* in, float* x, int64_t n, int64_t t,
   check_launch("heads_into");
 }
 
-void causal_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
-                            float scale) {
+void masked_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
+                            float scale, bool causal, const int32_t* key_len, int64_t heads) {
   if (rows == 0) return;
-  causal_softmax_forward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(scores, p, tq, tk, scale);
-  check_launch("causal_softmax_forward");
+  masked_softmax_forward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(scores, p, tq, tk, scale, causal, key_len,
+                                                                           heads);
+  check_launch("masked_softmax_forward");
 }
 
-void causal_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
+void masked_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
                              float scale) {
   if (rows == 0) return;
-  causal_softmax_backward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(p, dp, ds, tk, scale);
-  check_launch("causal_softmax_backward");
+  masked_softmax_backward_kernel<<<static_cast<unsigned>(rows), 128, 0, s>>>(p, dp, ds, tk, scale);
+  check_launch("masked_softmax_backward");
 }
 
 }  // namespace ty::cuda

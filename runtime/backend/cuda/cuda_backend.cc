@@ -282,12 +282,14 @@ void CudaBackend::heads_into(const Tensor& i, int64_t offset, int64_t heads, Ten
   cuda::heads_into(stream_, in(i), out(x), x.dim(0), x.dim(1), x.dim(2), heads, i.dim(2), offset);
 }
 
-void CudaBackend::causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
-  cuda::causal_softmax_forward(stream_, in(s), out(p), s.dim(0) * s.dim(1), s.dim(1), s.dim(2), scale);
+void CudaBackend::masked_softmax_forward(const Tensor& s, float scale, bool causal, const Tensor* key_len,
+                                         int64_t heads, Tensor& p) {
+  cuda::masked_softmax_forward(stream_, in(s), out(p), s.dim(0) * s.dim(1), s.dim(1), s.dim(2), scale, causal,
+                               key_len ? key_len->data<int32_t>() : nullptr, heads);
 }
 
-void CudaBackend::causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {
-  cuda::causal_softmax_backward(stream_, in(p), in(dp), out(ds), p.dim(0) * p.dim(1), p.dim(2), scale);
+void CudaBackend::masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) {
+  cuda::masked_softmax_backward(stream_, in(p), in(dp), out(ds), p.dim(0) * p.dim(1), p.dim(2), scale);
 }
 
 void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,

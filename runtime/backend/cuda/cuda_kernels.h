@@ -80,14 +80,15 @@ void gru_step_backward(cudaStream_t s, const float* act, const float* h_prev, co
                        float* dh_prev, int64_t n, int64_t hs);
 
 // Attention (AttentionKernels, plain f32): head moves between x (n, t, w) and (n·heads, t,
-// dh) at column `offset`; the causal softmax of `rows` = B·tq score rows of tk keys.
+// dh) at column `offset`; the masked softmax of `rows` = B·tq score rows of tk keys (causal
+// and/or key_len: i32 (B / heads) on the device, or null).
 void heads_from(cudaStream_t s, const float* x, float* out, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
                 int64_t offset);
 void heads_into(cudaStream_t s, const float* in, float* x, int64_t n, int64_t t, int64_t w, int64_t heads, int64_t dh,
                 int64_t offset);
-void causal_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
-                            float scale);
-void causal_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
+void masked_softmax_forward(cudaStream_t s, const float* scores, float* p, int64_t rows, int64_t tq, int64_t tk,
+                            float scale, bool causal, const int32_t* key_len, int64_t heads);
+void masked_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
                              float scale);
 
 // Dropout: mask[i] = scale or 0 from Philox(seed, stream) number `first + i` (any first),

@@ -1,6 +1,6 @@
 // Attention kernels (a kernel family, optional for a backend): moving heads between a
-// sequence's feature columns and per-head matrices, and the causal softmax of attention
-// scores. The products (queries by keys, weights by values) are the dense family's
+// sequence's feature columns and per-head matrices, and the masked softmax of attention
+// scores (causal, key padding, or both). The products (queries by keys, weights by values) are the dense family's
 // gemm_batched (ops/attention.cc). All tensors plain.
 #pragma once
 
@@ -15,17 +15,25 @@ class AttentionKernels {
   virtual void heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& out) = 0;
   // Its inverse: writes those columns of x (N, T, W) from in (N·heads, T, dh), no others.
   virtual void heads_into(const Tensor& in, int64_t offset, int64_t heads, Tensor& x) = 0;
-  // Scores s (B, Tq, Tk), query i at position Tk − Tq + i (a cache holds the keys before):
-  // p[b, i, j] = softmax over j ≤ Tk − Tq + i of scale · s[b, i, j], and 0 for later keys.
-  virtual void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) = 0;
-  // ds = scale · p ⊙ (dp − rowsum(p ⊙ dp)): the gradient of the scores.
-  virtual void causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) = 0;
+  // Scores s (B, Tq, Tk) -> p: row i of matrix b is the softmax of scale · s[b, i, j] over
+  // the keys j it sees, 0 for the others. It sees key j when j < key_len[b / heads] (every
+  // key when key_len is null: key_len is i32 (B / heads) on the backend's device: a batch's
+  // source lengths, its padding masked) and, when `causal`, j ≤ Tk − Tq + i (query i stands
+  // at position Tk − Tq + i: a cache holds the keys before). A row that sees no key is 0.
+  virtual void masked_softmax_forward(const Tensor& s, float scale, bool causal, const Tensor* key_len, int64_t heads,
+                                      Tensor& p) = 0;
+  // ds = scale · p ⊙ (dp − rowsum(p ⊙ dp)): the gradient of the scores (0 where p is).
+  virtual void masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) = 0;
+  void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
+    masked_softmax_forward(s, scale, true, nullptr, 1, p);
+  }
 };
 
 #define TY_ATTENTION_KERNELS                                                             \
   void heads_from(const Tensor& x, int64_t offset, int64_t heads, Tensor& out) override; \
   void heads_into(const Tensor& in, int64_t offset, int64_t heads, Tensor& x) override;  \
-  void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) override;         \
-  void causal_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) override;
+  void masked_softmax_forward(const Tensor& s, float scale, bool causal, const Tensor* key_len, int64_t heads,    \
+                              Tensor& p) override;                                                              \
+  void masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) override;
 
 }  // namespace ty

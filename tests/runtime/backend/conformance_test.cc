@@ -290,15 +290,21 @@ TEST_P(Conformance, Attention) {
   const int64_t n = 3, t = 9, heads = 4, dh = 5, w = 3 * heads * dh, tk = 12;
   Tensor x = random({n, t, w}), per_head = random({n * heads, t, dh});
   Tensor scores = random({n * heads, t, tk}, -4, 4), dp = random({n * heads, t, tk});
-  conform(KernelFamily::kAttention, "heads_from, heads_into, causal softmax", [&](Kernels& be, const Place& on) {
+  Tensor key_len = Tensor::empty(host_memory(), {n}, DType::kI32);  // padding; sequence 2 sees no key
+  for (int64_t i = 0; i < n; ++i) key_len.data<int32_t>()[i] = static_cast<int32_t>(i == 2 ? 0 : 7 + 3 * i);
+  conform(KernelFamily::kAttention, "heads_from, heads_into, masked softmax", [&](Kernels& be, const Place& on) {
     AttentionKernels& k = be.attention();
     Tensor from = on(poisoned({n * heads, t, dh})), into = on(x);  // (the other columns kept)
     k.heads_from(on(x), heads * dh, heads, from);
     k.heads_into(on(per_head), 2 * heads * dh, heads, into);
     Tensor p = on(poisoned({n * heads, t, tk})), ds = on(poisoned({n * heads, t, tk}));
     k.causal_softmax_forward(on(scores), 0.37f, p);  // t < tk: a cache of 3 keys before
-    k.causal_softmax_backward(p, on(dp), 0.37f, ds);
-    return std::vector<Tensor>{from, into, p, ds};
+    k.masked_softmax_backward(p, on(dp), 0.37f, ds);
+    Tensor padded = on(poisoned({n * heads, t, tk})), both = on(poisoned({n * heads, t, tk}));
+    const Tensor lens = on(key_len);
+    k.masked_softmax_forward(on(scores), 0.37f, false, &lens, heads, padded);
+    k.masked_softmax_forward(on(scores), 0.37f, true, &lens, heads, both);
+    return std::vector<Tensor>{from, into, p, ds, padded, both};
   });
 }
 
