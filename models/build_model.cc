@@ -3,6 +3,7 @@
 // layer files (models/layers/).
 #include "absl/strings/str_cat.h"
 #include "models/language_model.h"
+#include "models/seq2seq.h"
 #include "models/layers/activation.h"
 #include "models/layers/batch_norm.h"
 #include "models/layers/conv2d.h"
@@ -85,6 +86,12 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
     TY_RETURN_IF_ERROR(add_mlp_or_cnn(b, spec, input_shape, outputs, *net));
   } else if (spec.kind == ModelKind::kRnn || spec.kind == ModelKind::kTransformer) {
     TY_RETURN_IF_ERROR(add_language_model(b, spec, outputs, *net));
+  } else if (spec.kind == ModelKind::kSeq2seq) {
+    if (input_shape.size() != 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model.kind: seq2seq needs token pairs (data import parallel); the data has samples of shape ",
+          shape_str(input_shape)));
+    TY_RETURN_IF_ERROR(add_seq2seq(b, spec, input_shape[0], outputs, *net));
   } else {
     if (spec.layers.empty()) return absl::InvalidArgumentError("model.layers: empty list");
     TY_RETURN_IF_ERROR(build_layers(b, spec.layers, "model.layers", *net));

@@ -26,6 +26,10 @@ class Vocabulary {
   absl::StatusOr<std::vector<int32_t>> encode(const std::string& text) const;
   // The text of `ids` (words joined by single spaces).
   std::string decode(const std::vector<int32_t>& ids) const;
+  // SentencePiece vocabularies: the sentence markers' ids ("<s>", "</s>"); -1 where there
+  // are none (byte and word vocabularies have none).
+  int32_t bos_id() const { return spm_ ? spm_->bos_id() : -1; }
+  int32_t eos_id() const { return spm_ ? spm_->eos_id() : -1; }
 
  private:
   std::vector<std::string> tokens_;

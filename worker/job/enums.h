@@ -19,7 +19,8 @@ inline constexpr std::array<const char*, 0> kEnumNames{};
   template <>                         \
   inline constexpr std::array kEnumNames<E> = std::to_array<const char*>
 
-TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers, kRnn, kTransformer)({"mlp", "cnn", "layers", "rnn", "transformer"});
+TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers, kRnn, kTransformer, kSeq2seq)({"mlp", "cnn", "layers", "rnn", "transformer",
+                                                                          "seq2seq"});
 TY_SPEC_ENUM(RnnCell, kLstm, kGru)({"lstm", "gru"});
 TY_SPEC_ENUM(PositionKind, kLearned, kSinusoidal)({"learned", "sinusoidal"});
 TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)

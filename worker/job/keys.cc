@@ -41,7 +41,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.kind", JOB(model.kind), kNone,
        "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`); language models on token "
        "data: `rnn` (embedding, `model.num_layers` LSTM or GRU cells, logits), `transformer` (embedding and positions, "
-       "`model.num_layers` pre-norm blocks, logits)"},
+       "`model.num_layers` pre-norm blocks, logits); on token pairs (data import parallel): `seq2seq` (a Transformer "
+       "encoder and decoder, one embedding table for both languages)"},
       {"model.hidden", JOB(model.hidden), closed(1, 1 << 24),
        "hidden layer sizes (mlp), fully connected sizes after the conv blocks (cnn)"},
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
@@ -62,6 +63,10 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.positions", JOB(model.positions), kNone, "transformer: `learned` or `sinusoidal` position embeddings"},
       {"model.tie_embeddings", JOB(model.tie_embeddings), kNone,
        "rnn, transformer: the output layer reuses the token embedding table (rnn: needs `embed` = `hidden_size`)"},
+      {"model.encoder_layers", JOB(model.encoder_layers), closed(0, 1024),
+       "seq2seq: encoder blocks; 0: `model.num_layers`"},
+      {"model.decoder_layers", JOB(model.decoder_layers), closed(0, 1024),
+       "seq2seq: decoder blocks (self-attention, cross-attention, MLP); 0: `model.num_layers`"},
       {"model.sync_batch_norm", JOB(model.sync_batch_norm), kNone,
        "batch norm statistics (and their gradients) over all data-parallel ranks instead of per rank (CPU only)"},
       {"data.train", JOB(data.train), kNone,
@@ -145,6 +150,13 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"sample.tokens", JOB(sample.tokens), closed(0, 1 << 20),
        "language models: > 0: after training, print this many tokens sampled after `sample.prompt` (as "
        "`trainyard generate` would)"},
+      {"eval.beam_size", JOB(eval.beam_size), closed(1, 256),
+       "seq2seq: the beam of the final BLEU and of `trainyard translate` (1: greedy)"},
+      {"eval.length_penalty", JOB(eval.length_penalty), closed(0, 10),
+       "seq2seq beam search: hypotheses compare by log-probability / length^this"},
+      {"eval.max_len_a", JOB(eval.max_len_a), closed(0, 100), "seq2seq: outputs stop at `max_len_a` × source tokens + `max_len_b`"},
+      {"eval.max_len_b", JOB(eval.max_len_b), closed(0, 1 << 20), "seq2seq: see `eval.max_len_a`"},
+      {"eval.batch_size", JOB(eval.batch_size), closed(1, 1 << 16), "seq2seq: sentences decoded together"},
       {"sample.prompt", JOB(sample.prompt), kNone, "the text the sample continues"},
       {"sample.temperature", JOB(sample.temperature), closed(0, 100),
        "divides the logits before sampling; 0: always the likeliest token"},

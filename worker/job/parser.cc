@@ -188,10 +188,14 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (s.runtime.device == RunDevice::kCpu && s.runtime.precision != Precision::kFp32)
     return invalid(absl::StrCat("runtime.precision: ", name_of(s.runtime.precision),
                                 " runs on CUDA devices only; set runtime.device: cuda or runtime.precision: fp32"));
-  if (s.model.tie_embeddings && s.model.kind != ModelKind::kRnn && s.model.kind != ModelKind::kTransformer)
-    return invalid(
-        absl::StrCat("model.tie_embeddings: for model.kind rnn or transformer (kind is ", name_of(s.model.kind), ")"));
+  if (s.model.tie_embeddings && s.model.kind != ModelKind::kRnn && s.model.kind != ModelKind::kTransformer &&
+      s.model.kind != ModelKind::kSeq2seq)
+    return invalid(absl::StrCat("model.tie_embeddings: for model.kind rnn, transformer or seq2seq (kind is ",
+                                name_of(s.model.kind), ")"));
   if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
+    if (s.model.kind == ModelKind::kSeq2seq)
+      return invalid("model.kind: seq2seq not with parallel.pipeline.stages > 1 (every decoder block needs the "
+                     "encoder's output); train it data-parallel");
     if (s.model.tie_embeddings)
       return invalid(
           "model.tie_embeddings: not with parallel.pipeline.stages > 1 (the first and last stages would "

@@ -59,6 +59,10 @@ struct ModelSpec {
   int64_t context = 0;                              // transformer: longest sequence (learned positions); 0: the data's
   PositionKind positions = PositionKind::kLearned;  // transformer
   bool tie_embeddings = false;                      // the output layer reuses the embedding table
+  // seq2seq (a Transformer encoder and decoder over one joint vocabulary; heads, d_model,
+  // d_ff, positions, dropout, tie_embeddings as above): 0 layers: model.num_layers.
+  int64_t encoder_layers = 0;
+  int64_t decoder_layers = 0;
 };
 
 struct DataSpec {
@@ -156,6 +160,16 @@ struct SampleSpec {
   int64_t top_k = 0;
 };
 
+// eval.*: how a translation model decodes for its BLEU (greedy after each epoch, beam search
+// at the end and in `trainyard translate`).
+struct DecodeSpec {
+  int64_t beam_size = 5;
+  float length_penalty = 1.0f;  // a hypothesis scores its log-probability / length^this
+  float max_len_a = 1.5f;       // output tokens at most a · source tokens + b
+  int64_t max_len_b = 10;
+  int64_t batch_size = 64;      // sentences decoded together
+};
+
 struct CheckpointSpec {
   int64_t every_steps = 0;
   float every_minutes = 0.f;
@@ -199,6 +213,7 @@ struct JobSpec {
   ParallelSpec parallel;
   CheckpointSpec checkpoint;
   SampleSpec sample;
+  DecodeSpec eval;
   float validation_fraction = 0.f;
   RuntimeSpec runtime;
   int64_t log_every_steps = 50;

@@ -19,6 +19,7 @@
 #include "worker/trainer/data_parallel.h"
 #include "worker/trainer/evaluator.h"
 #include "worker/trainer/language_model_task.h"
+#include "worker/trainer/seq2seq_task.h"
 #include "worker/trainer/pipeline_parallel.h"
 #include "worker/trainer/supervised_task.h"
 
@@ -129,21 +130,39 @@ absl::Status Trainer::open_device() {
   return absl::OkStatus();
 }
 
+absl::Status Trainer::load_pair_vocabulary(const char* data_key, const Dataset& ref) {
+  const std::string pairs_hint = "; make token pairs with `trainyard data import parallel`";
+  if (data_.vocabulary.empty())
+    return absl::InvalidArgumentError(absl::StrCat("model.kind: seq2seq: ", data_key, " (", ref.describe(),
+                                                   ") has no vocabulary beside it", pairs_hint));
+  TY_ASSIGN_OR_RETURN(Vocabulary v, Vocabulary::load(data_.vocabulary));
+  if (v.bos_id() < 0 || v.eos_id() < 0)
+    return absl::InvalidArgumentError(absl::StrCat("model.kind: seq2seq: ", data_.vocabulary,
+                                                   " is not a SentencePiece vocabulary with <s> and </s>",
+                                                   pairs_hint));
+  if (ref.label_shape().size() != 1)
+    return absl::InvalidArgumentError(absl::StrCat("model.kind: seq2seq: ", data_key, " (", ref.describe(),
+                                                   ") does not hold token pairs", pairs_hint));
+  pair_vocab_ = std::make_shared<const Vocabulary>(std::move(v));
+  return absl::OkStatus();
+}
+
 absl::Status Trainer::build(bool need_train) {
   TY_ASSIGN_OR_RETURN(data_, load_job_data(spec_, need_train));
   const Dataset& ref = data_.train ? *data_.train : *data_.test;
   const char* data_key = data_.train ? "data.train" : "data.test";
-  if (language_model() && !data_.tokens)
-    return absl::InvalidArgumentError(absl::StrCat("model.kind: ", name_of(spec_.model.kind), " needs token records (",
-                                                   data_key, " holds ", dtype_name(ref.input_dtype()), " samples of ",
-                                                   shape_str(ref.sample_shape()),
-                                                   "); make them with `trainyard data import text`"));
-  if (!language_model() && data_.tokens)
+  if (token_model() && !data_.tokens)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.kind: ", name_of(spec_.model.kind), " needs token records (", data_key, " holds ",
+        dtype_name(ref.input_dtype()), " samples of ", shape_str(ref.sample_shape()), "); make them with `trainyard data import ",
+        seq2seq() ? "parallel`" : "text`"));
+  if (!token_model() && data_.tokens)
     return absl::InvalidArgumentError(absl::StrCat(data_key, " holds token records (", ref.describe(),
-                                                   "); train them with model.kind: rnn or transformer"));
-  if (language_model() && spec_.train.loss != LossKind::kAuto && spec_.train.loss != LossKind::kCrossEntropy)
+                                                   "); train them with model.kind: rnn, transformer or seq2seq"));
+  if (token_model() && spec_.train.loss != LossKind::kAuto && spec_.train.loss != LossKind::kCrossEntropy)
     return absl::InvalidArgumentError(
-        absl::StrCat("train.loss: ", name_of(spec_.train.loss), "; a language model takes cross_entropy (or auto)"));
+        absl::StrCat("train.loss: ", name_of(spec_.train.loss), "; a token model takes cross_entropy (or auto)"));
+  if (seq2seq()) TY_RETURN_IF_ERROR(load_pair_vocabulary(data_key, ref));
   if (pipelined_) TY_RETURN_IF_ERROR(plan_pipeline(ref.sample_shape()));
   if (need_train) TY_RETURN_IF_ERROR(check_memory(ref.sample_shape()));
   if (pipelined_) {  // the whole model's facts from its shapes; this rank's stage for real
@@ -163,6 +182,9 @@ absl::Status Trainer::build(bool need_train) {
   optimizer_->set_decays(model_->decays(spec_.optimizer.decay_all));
   if (language_model()) {
     task_ = std::make_unique<LanguageModelTask>(data_.classes, spec_.train.label_smoothing);
+  } else if (seq2seq()) {
+    task_ = std::make_unique<Seq2seqTask>(*ctx_, data_.classes, pair_vocab_->bos_id(), pair_vocab_->eos_id(),
+                                          spec_.train.label_smoothing);
   } else {
     task_ = std::make_unique<SupervisedTask>(spec_.train.loss, data_.classes, spec_.train.label_smoothing);
   }

@@ -115,6 +115,7 @@ class Trainer {
   // Before the first save of this launch: rank 0 clears leftover step-N.partial
   // directories, the ranks agree on the resumed step and on a launch nonce (returned).
   absl::StatusOr<uint64_t> start_checkpointing();
+  absl::Status load_pair_vocabulary(const char* data_key, const Dataset& ref);
   // Snapshots the state after the current step and hands it to the saver.
   absl::Status save_checkpoint(Position next, MetricsLog* log);
 
@@ -129,6 +130,10 @@ class Trainer {
   bool language_model() const {
     return spec_.model.kind == ModelKind::kRnn || spec_.model.kind == ModelKind::kTransformer;
   }
+  bool seq2seq() const { return spec_.model.kind == ModelKind::kSeq2seq; }
+  bool token_model() const { return language_model() || seq2seq(); }
+  // seq2seq: the vocabulary beside the shards, with its sentence markers (build()).
+  std::shared_ptr<const Vocabulary> pair_vocab_;
   StagePlan stage_plan_;            // pipelined_
   std::string sequential_dropout_;  // resume: a checkpoint that drew dropout masks in sequence
   std::string whole_signature_;     // of the whole model (set_whole_model_facts)

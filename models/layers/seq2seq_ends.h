@@ -1,0 +1,71 @@
+// The two ends of a sequence-to-sequence model, around its encoder and decoder blocks
+// (TransformerBlock), which hand on [source (N, Ls, D), source lengths i32 (N), target (N, Lt, D)]:
+//   Seq2seqEmbedding  [source ids (N, Ls), lengths, target ids (N, Lt)] -> token and position
+//                     embeddings of both sides from one table (a joint vocabulary), dropout;
+//   EncoderNorm       the encoder's final layer norm on the source side (the decoder's memory);
+//   Seq2seqOutput     the decoder's final layer norm, then logits over the vocabulary ->
+//                     [(N, Lt, V)], with its own weights or the embedding table's.
+#pragma once
+
+#include <memory>
+
+#include "models/layers/layer_norm.h"
+#include "models/layers/linear.h"
+#include "models/layers/token_embedding.h"
+
+namespace ty {
+
+class Seq2seqEmbedding final : public Layer {
+ public:
+  // `dropout_index`: the first of the two dropout indices it takes (source, target).
+  Seq2seqEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t src_len, int64_t tgt_len,
+                   int64_t context, PositionKind positions, float dropout, uint32_t dropout_index, DType dtype);
+  Vars apply(Context& ctx, const Vars& xs) override;
+  std::vector<Shape> out_shapes() const override { return shapes_; }
+  std::string describe() const override;
+  std::vector<std::pair<std::string, Var>> params() override { return embedding_->params(); }
+  bool embeds() const override { return true; }
+  // Decoding: ids (N, T) standing at positions first, first + 1, ... (no dropout).
+  Var embed(Context& ctx, const Var& ids, int64_t first) { return embedding_->forward_at(ctx, ids, first); }
+  const TokenEmbedding& embedding() const { return *embedding_; }
+
+ private:
+  std::unique_ptr<TokenEmbedding> embedding_;
+  float dropout_;
+  uint32_t dropout_index_;
+  std::vector<Shape> shapes_;
+};
+
+class EncoderNorm final : public Layer {
+ public:
+  EncoderNorm(Context& ctx, const std::vector<Shape>& in, DType dtype);
+  Vars apply(Context& ctx, const Vars& xs) override;
+  std::vector<Shape> out_shapes() const override { return shapes_; }
+  std::string describe() const override { return "encoder layer norm"; }
+  std::vector<std::pair<std::string, Var>> params() override { return norm_->params(); }
+  // x (N, Ls, D) -> the memory.
+  Var norm(Context& ctx, const Var& x) { return norm_->forward(ctx, x); }
+
+ private:
+  std::unique_ptr<LayerNorm> norm_;
+  std::vector<Shape> shapes_;
+};
+
+class Seq2seqOutput final : public Layer {
+ public:
+  // `tied`: the embedding table (V, D) the logits reuse; null: weights of its own.
+  Seq2seqOutput(Context& ctx, InitRng& rng, const std::vector<Shape>& in, int64_t vocab, const Var* tied,
+                DType dtype);
+  Vars apply(Context& ctx, const Vars& xs) override;
+  std::string describe() const override;
+  std::vector<std::pair<std::string, Var>> params() override;
+  // Decoding: y (N, T, D) of the decoder -> logits (N, T, V).
+  Var logits(Context& ctx, const Var& y);
+
+ private:
+  std::unique_ptr<LayerNorm> norm_;
+  std::unique_ptr<Layer> out_;  // Linear or TiedLinear
+  bool tied_;
+};
+
+}  // namespace ty
