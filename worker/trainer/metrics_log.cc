@@ -60,8 +60,10 @@ void MetricsLog::data(const std::string& split, int64_t records, int64_t skipped
   line(absl::StrFormat(R"({"kind":"data","split":"%s","records":%d,"skipped_corrupt":%d})", split, records, skipped));
 }
 
-void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion) {
+void MetricsLog::eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion,
+                      const ExtraFigures& extra) {
   std::string s = absl::StrFormat(R"({"kind":"eval","split":"%s","epoch":%d,"loss":%.9g)", split, epoch, m.loss());
+  for (const auto& [name, value] : extra) absl::StrAppendFormat(&s, R"(,"%s":%.9g)", name, value);
   if (m.tokens()) absl::StrAppendFormat(&s, R"(,"perplexity":%.9g,"tokens":%d)", m.perplexity(), m.count());
   if (m.classification()) {
     absl::StrAppendFormat(&s, R"(,"accuracy":%.9g)", m.accuracy());

@@ -11,6 +11,9 @@
 
 namespace ty {
 
+// Named figures an eval record carries besides the task's metrics.
+using ExtraFigures = std::vector<std::pair<std::string, double>>;
+
 // What a pipeline measured over an epoch, for its `epoch` record.
 struct PipelineFigures {
   // The share of the step time the ranks spent idle waiting on a neighbour (mean over
@@ -47,8 +50,10 @@ class MetricsLog {
   void checkpoint_io(int64_t saves, int64_t bytes, double write_s);
   // {"kind":"data","split":S,"records":N,"skipped_corrupt":K} once per split at the start.
   void data(const std::string& split, int64_t records, int64_t skipped);
-  // split: "val" or "test"; the confusion matrix is written when `with_confusion`.
-  void eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion);
+  // split: "val" or "test"; the confusion matrix is written when `with_confusion`; `extra`:
+  // figures measured besides the forward pass (a translation's "bleu", "chrf", "beam").
+  void eval(const std::string& split, int64_t epoch, const MetricsAccumulator& m, bool with_confusion,
+            const ExtraFigures& extra = {});
   // The first failed write (a full disk, a lost mount), naming the file; OK until one fails.
   // The lines after a failed one are not written.
   const absl::Status& status() const { return status_; }

@@ -144,13 +144,19 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
   if (plan_.val) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m,
                         evaluate(p_.ctx, p_.model, p_.task, p_.strategy, *plan_.val, plan_.eval_batch));
-    if (p_.log) p_.log->eval("val", epoch, m, false);
+    ExtraFigures extra;
+    std::string extra_line;
+    if (plan_.val_extra) {
+      TY_ASSIGN_OR_RETURN(extra, plan_.val_extra(*plan_.val, extra_line));
+    }
+    if (p_.log) p_.log->eval("val", epoch, m, false, extra);
     if (p_.out)
-      std::fprintf(p_.out, "  epoch %ld: %.2f s train, val loss %.4f%s\n", static_cast<long>(epoch + 1), train_seconds,
-                   m.loss(),
+      std::fprintf(p_.out, "  epoch %ld: %.2f s train, val loss %.4f%s%s\n", static_cast<long>(epoch + 1),
+                   train_seconds, m.loss(),
                    m.tokens()           ? absl::StrFormat(", val perplexity %.4g", m.perplexity()).c_str()
                    : m.classification() ? absl::StrCat(", val accuracy ", m.accuracy()).c_str()
-                                        : "");
+                                        : "",
+                   extra_line.c_str());
   } else if (p_.out) {
     std::fprintf(p_.out, "  epoch %ld: %.2f s train\n", static_cast<long>(epoch + 1), train_seconds);
   }

@@ -51,6 +51,10 @@ struct TrainLoopPlan {
   float clip_grad_norm = 0;
   const Dataset* val = nullptr;  // (optional) evaluated after each epoch
   int64_t eval_batch = 256;
+  // (optional) figures of the validation split measured besides the forward pass (a
+  // translation's greedy BLEU), logged with its eval record; `line` says them for the epoch
+  // line.
+  std::function<absl::StatusOr<ExtraFigures>(const Dataset& data, std::string& line)> val_extra;
 };
 
 class TrainLoop {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "comm/gpu_communicator.h"
 #include "runtime/device_probe.h"
 #include "runtime/optim/adam.h"
@@ -260,6 +261,21 @@ absl::Status Trainer::check_memory(const Shape& sample_shape) {
       "data.batch_size or the model's size");
 }
 
+DecodeOptions Trainer::decode_options(int64_t beam) const {
+  return {beam, spec_.eval.length_penalty, spec_.eval.max_len_a, spec_.eval.max_len_b, spec_.eval.batch_size};
+}
+
+absl::StatusOr<ExtraFigures> Trainer::translation_figures(const Dataset& data, int64_t beam, std::string& line) {
+  const auto t0 = std::chrono::steady_clock::now();
+  TY_ASSIGN_OR_RETURN(const TranslationScores s,
+                      score_translations(*ctx_, *model_, *pair_vocab_, data, decode_options(beam), *strategy_));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  line = absl::StrFormat(" %s, %s (%s, %ld sentences, %.1f s)", s.bleu.format(), s.chrf.format(),
+                         beam == 1 ? "greedy" : absl::StrCat("beam ", beam), static_cast<long>(s.sentences), seconds);
+  return ExtraFigures{{"bleu", s.bleu.score}, {"chrf", s.chrf.score}, {"bp", s.bleu.bp},
+                      {"beam", static_cast<double>(beam)}, {"decode_s", seconds}};
+}
+
 absl::StatusOr<MetricsAccumulator> Trainer::evaluate(const Dataset& data) {
   return ty::evaluate(*ctx_, *model_, *task_, *strategy_, data, std::max<int64_t>(spec_.data.batch_size, 256));
 }
@@ -425,7 +441,10 @@ absl::Status Trainer::run() {
                      .log_every = spec_.log_every_steps,
                      .clip_grad_norm = spec_.train.clip_grad_norm,
                      .val = data_.val.get(),
-                     .eval_batch = std::max<int64_t>(spec_.data.batch_size, 256)};
+                     .eval_batch = std::max<int64_t>(spec_.data.batch_size, 256),
+                     .val_extra = nullptr};
+  if (seq2seq())
+    plan.val_extra = [this](const Dataset& data, std::string& line) { return translation_figures(data, 1, line); };
   TrainLoop loop(
       {*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan, schedule,
       policy,
@@ -471,7 +490,16 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (data_.test) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);
-    if (log) log->eval("test", last_epoch, m, m.classification());
+    ExtraFigures extra;
+    std::string extra_line;
+    if (seq2seq()) {
+      if (out)
+        std::fprintf(out, "translating the test split (%ld pairs, beam %ld)\n", static_cast<long>(data_.test->size()),
+                     static_cast<long>(spec_.eval.beam_size));
+      TY_ASSIGN_OR_RETURN(extra, translation_figures(*data_.test, spec_.eval.beam_size, extra_line));
+    }
+    if (log) log->eval("test", last_epoch, m, m.classification(), extra);
+    if (out && !extra_line.empty()) std::fprintf(out, "test:%s\n", extra_line.c_str());
     if (out && m.tokens())
       std::fprintf(out, "test: loss %.4f, perplexity %.4g, accuracy %.4f (%ld tokens)\n", m.loss(), m.perplexity(),
                    m.accuracy(), static_cast<long>(m.count()));

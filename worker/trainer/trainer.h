@@ -30,6 +30,7 @@
 #include "worker/trainer/task.h"
 #include "worker/trainer/text_generation.h"
 #include "worker/trainer/train_loop.h"
+#include "worker/trainer/translation.h"
 
 namespace ty {
 
@@ -116,6 +117,10 @@ class Trainer {
   // directories, the ranks agree on the resumed step and on a launch nonce (returned).
   absl::StatusOr<uint64_t> start_checkpointing();
   absl::Status load_pair_vocabulary(const char* data_key, const Dataset& ref);
+  // seq2seq: the decoding settings (eval.*) with `beam`; a split's BLEU and chrF as eval
+  // record figures, and as words for the console in `line`.
+  DecodeOptions decode_options(int64_t beam) const;
+  absl::StatusOr<ExtraFigures> translation_figures(const Dataset& data, int64_t beam, std::string& line);
   // Snapshots the state after the current step and hands it to the saver.
   absl::Status save_checkpoint(Position next, MetricsLog* log);
 
