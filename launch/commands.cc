@@ -2,11 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <new>
 #include <random>
 
@@ -128,6 +131,11 @@ constexpr char kGenerateUsage[] =
     "usage: trainyard generate JOB.yaml --weights FILE --prompt TEXT [--tokens N] [--temperature T] [--top-k K]\n"
     "                          [--seed S] [--set key.path=value ...]\n"
     "  prints the prompt and its continuation (only that) on stdout; the defaults are the job's sample.* keys\n";
+
+constexpr char kTranslateUsage[] =
+    "usage: trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N] [--set key.path=value ...]\n"
+    "  translates each line of FILE (default: standard input) with the job's seq2seq model and prints one\n"
+    "  translation per line on stdout (an empty line stays empty); --beam 1 decodes greedily (default: eval.beam_size)\n";
 
 // The spec's `env`, set before anything reads the environment (UCX, storage, threads).
 void apply_job_env(const JobSpec& spec) {
@@ -283,6 +291,68 @@ int generate_command(const std::vector<std::string>& argv) {
   if (!text.ok()) return fail(text.status());
   std::fwrite(text->data(), 1, text->size(), stdout);
   std::fputc('\n', stdout);
+  return 0;
+}
+
+int translate_command(const std::vector<std::string>& argv) {
+  std::vector<std::string> rest;
+  std::string input;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& flag = argv[i];
+    if ((flag == "--input" || flag == "--beam") && i + 1 >= argv.size()) {
+      std::fprintf(stderr, "trainyard translate: %s needs a value\n%s", flag.c_str(), kTranslateUsage);
+      return 2;
+    }
+    if (flag == "--input") {
+      input = argv[++i];
+    } else if (flag == "--beam") {
+      rest.push_back("--set");
+      rest.push_back("eval.beam_size=" + argv[++i]);
+    } else {
+      rest.push_back(flag);
+    }
+  }
+  Args a;
+  if (std::string err = parse_args(rest, true, a); !err.empty() || a.help) {
+    std::fprintf(a.help ? stdout : stderr, "%s%s", a.help ? "" : ("trainyard translate: " + err + "\n").c_str(),
+                 kTranslateUsage);
+    return a.help ? 0 : 2;
+  }
+  auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
+  if (!spec.ok()) return fail(spec.status());
+  if (spec->model.kind != ModelKind::kSeq2seq)
+    return fail(absl::InvalidArgumentError(absl::StrCat("translate: ", a.spec, " has model.kind ",
+                                                        name_of(spec->model.kind), "; translate needs seq2seq")));
+  std::vector<std::string> lines;
+  {
+    std::ifstream file;
+    if (!input.empty()) {
+      file.open(input, std::ios::binary);
+      if (!file) return fail(absl::NotFoundError(absl::StrCat("--input ", input, ": cannot open")));
+    }
+    std::istream& in = input.empty() ? std::cin : file;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines.push_back(std::move(line));
+    }
+  }
+  apply_job_env(*spec);
+  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
+  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
+  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
+  if (!trainer.ok()) return fail(trainer.status());
+  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
+  std::fprintf(stderr, "trainyard translate: %zu lines, beam %ld\n", lines.size(),
+               static_cast<long>(spec->eval.beam_size));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = guard_runtime([&] { return (*trainer)->translate(lines); });
+  if (!out.ok()) return fail(out.status());
+  for (const std::string& line : *out) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  std::fprintf(stderr, "trainyard translate: %zu lines in %.1f s\n", lines.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
 

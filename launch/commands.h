@@ -13,6 +13,9 @@ int eval_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
 // trainyard bleu HYP REF...: corpus BLEU (and chrF) as sacreBLEU computes them.
 int bleu_command(const std::vector<std::string>& args);
+// trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N]: a seq2seq model's
+// translation of each line.
+int translate_command(const std::vector<std::string>& args);
 // `data import idx|csv ...`, `data inspect PATH...`
 int data_command(const std::vector<std::string>& args);
 // The coordinator daemon and the commands that talk to it (coordinator_commands.cc).

@@ -21,6 +21,7 @@ constexpr char kUsage[] =
     "  trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n"
     "  trainyard eval  JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n"
     "  trainyard generate JOB.yaml --weights FILE --prompt TEXT [--tokens N] [--temperature T] [--top-k K] [--seed S]\n"
+    "  trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N]\n"
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return ty::generate_command(args);
     if (cmd == "data") return ty::data_command(args);
     if (cmd == "bleu") return ty::bleu_command(args);
+    if (cmd == "translate") return ty::translate_command(args);
     if (cmd == "coordinator") return ty::coordinator_command(args);
     if (cmd == "worker") return ty::worker_command(args);
     if (cmd == "submit") return ty::submit_command(args);

@@ -477,6 +477,27 @@ absl::StatusOr<std::string> Trainer::generate(const SampleOptions& options) {
   return text;
 }
 
+absl::StatusOr<std::vector<std::string>> Trainer::translate(const std::vector<std::string>& lines) {
+  if (!seq2seq()) return absl::InvalidArgumentError("translate: the job's model is not a seq2seq model");
+  TY_ASSIGN_OR_RETURN(Translator translator,
+                      Translator::create(*ctx_, *model_, pair_vocab_->bos_id(), pair_vocab_->eos_id()));
+  std::vector<std::vector<int32_t>> sources;
+  std::vector<size_t> where;  // the non-empty lines
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
+    TY_ASSIGN_OR_RETURN(std::vector<int32_t> ids, pair_vocab_->encode(lines[i]));
+    sources.push_back(std::move(ids));
+    where.push_back(i);
+  }
+  const std::vector<std::vector<int32_t>> out = translator.translate(sources, decode_options(spec_.eval.beam_size));
+  std::vector<std::string> text(lines.size());
+  for (size_t k = 0; k < out.size(); ++k) text[where[k]] = pair_vocab_->decode(out[k]);
+  if (translator.truncated() > 0)
+    LOG(WARNING) << translator.truncated() << " input lines were longer than the model's "
+                 << "positions (model.context) and were cut";
+  return text;
+}
+
 absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (out)
     if (const std::string comm = strategy_->report(); !comm.empty()) std::fprintf(out, "  %s\n", comm.c_str());

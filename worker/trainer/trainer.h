@@ -56,6 +56,9 @@ class Trainer {
   // A language model's text after `options.prompt` (text_generation.h), in this process's
   // whole model (not a pipeline stage).
   absl::StatusOr<std::string> generate(const SampleOptions& options);
+  // seq2seq: each line's translation (eval.beam_size and the other eval.* keys), detokenized
+  // by the vocabulary beside the data; an empty line stays empty.
+  absl::StatusOr<std::vector<std::string>> translate(const std::vector<std::string>& lines);
 
   Model& model() { return *model_; }
   const JobData& data() const { return data_; }

@@ -146,7 +146,9 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
     const Var logits = output_->logits(ctx, x);
     const int64_t vocab = logits.shape()[2];
     const Tensor logp = ops::log_softmax(ctx, ops::reshape(ctx, logits, {rows, vocab})).value().host();
-    const float* lp = logp.data<float>();
+    std::vector<float> wide;  // (an f64 model's, narrowed)
+    if (logp.dtype() == DType::kF64) wide.assign(logp.data<double>(), logp.data<double>() + logp.numel());
+    const float* lp = logp.dtype() == DType::kF64 ? wide.data() : logp.data<float>();
 
     std::vector<int32_t> parent(rows), next_tokens(rows, eos_);
     std::vector<float> next_scores(rows, kDead);
