@@ -25,6 +25,7 @@ packages=(
   sword-text-sparv                 # with the KJV, the translation corpus (launch/bible_parallel_corpus.sh)
   libsentencepiece-dev             # data import text --tokens sentencepiece
   python3-torch python3-numpy      # the peer in bench/
+  python3-sentencepiece            # the translation peer in bench/ decodes with the same model
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
 )
 
