@@ -8,7 +8,8 @@
 
 namespace ty {
 
-// Appends a Transformer encoder-decoder to `net`, whose input is [source ids, source lengths,
+// Appends a Transformer encoder-decoder (model.arch transformer) or an attentional RNN one
+// (rnn) to `net`, whose input is [source ids, source lengths,
 // target ids] with source and target records of `len` tokens. Errors name the spec key.
 absl::Status add_seq2seq(LayerBuild& b, const ModelSpec& spec, int64_t len, int64_t vocab, Sequential& net);
 

@@ -24,6 +24,11 @@ Var Recurrent::forward(Context& ctx, const Var& x) {
                                  : ops::gru(ctx, x, w_ih_, w_hh_, b_ih_, b_hh_);
 }
 
+void Recurrent::step(Context& ctx, const Tensor& x, Tensor& h, Tensor& c) {
+  ops::recurrent_step(ctx, cell_ == RnnCell::kLstm, x, w_ih_.value(), w_hh_.value(), b_ih_.value(), b_hh_.value(), h,
+                      c);
+}
+
 std::string Recurrent::describe() const {
   return absl::StrCat(name_of(cell_), " ", w_ih_.shape()[1], " -> ", w_hh_.shape()[1]);
 }

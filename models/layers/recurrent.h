@@ -19,6 +19,11 @@ class Recurrent final : public Layer {
   // The output and what the backward keeps: every step's states and gates, the inputs
   // time-major.
   int64_t activation_numel() const override;
+  // Decoding: one step of x (N, E) from state h (and c for an LSTM), both (N, H), replaced
+  // by the state after; no gradients.
+  void step(Context& ctx, const Tensor& x, Tensor& h, Tensor& c);
+  int64_t hidden() const { return w_hh_.shape()[1]; }
+  bool lstm() const { return cell_ == RnnCell::kLstm; }
 
  private:
   RnnCell cell_;

@@ -15,9 +15,9 @@ void check_seq2seq_inputs(const Vars& xs, const char* layer) {
 
 Seq2seqEmbedding::Seq2seqEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t src_len,
                                    int64_t tgt_len, int64_t context, PositionKind positions, float dropout,
-                                   uint32_t dropout_index, DType dtype)
+                                   uint32_t dropout_index, DType dtype, double std)
     : dropout_(dropout), dropout_index_(dropout_index) {
-  embedding_ = std::make_unique<TokenEmbedding>(ctx, rng, vocab, dim, std::max(src_len, tgt_len), 0.02, dtype,
+  embedding_ = std::make_unique<TokenEmbedding>(ctx, rng, vocab, dim, std::max(src_len, tgt_len), std, dtype,
                                                 context, positions);
   shapes_ = {{src_len, dim}, {}, {tgt_len, dim}};
   out_shape_ = shapes_[0];
@@ -46,11 +46,11 @@ Vars EncoderNorm::apply(Context& ctx, const Vars& xs) {
 }
 
 Seq2seqOutput::Seq2seqOutput(Context& ctx, InitRng& rng, const std::vector<Shape>& in, int64_t vocab, const Var* tied,
-                             DType dtype)
+                             DType dtype, bool norm)
     : tied_(tied != nullptr) {
   CHECK_EQ(in.size(), 3u) << "the seq2seq output follows decoder blocks";
   const Shape& y = in[2];
-  norm_ = std::make_unique<LayerNorm>(ctx, y, dtype);
+  if (norm) norm_ = std::make_unique<LayerNorm>(ctx, y, dtype);
   if (tied)
     out_ = std::make_unique<TiedLinear>(*tied, Shape{y[0]});
   else
@@ -63,15 +63,16 @@ Vars Seq2seqOutput::apply(Context& ctx, const Vars& xs) {
   return {logits(ctx, xs[2])};
 }
 
-Var Seq2seqOutput::logits(Context& ctx, const Var& y) { return out_->forward(ctx, norm_->forward(ctx, y)); }
+Var Seq2seqOutput::logits(Context& ctx, const Var& y) { return out_->forward(ctx, norm_ ? norm_->forward(ctx, y) : y); }
 
 std::string Seq2seqOutput::describe() const {
-  return absl::StrCat("decoder layer norm, logits ", out_shape_[1], tied_ ? " (tied to the embedding)" : "");
+  return absl::StrCat(norm_ ? "decoder layer norm, " : "", "logits ", out_shape_[1],
+                      tied_ ? " (tied to the embedding)" : "");
 }
 
 std::vector<std::pair<std::string, Var>> Seq2seqOutput::params() {
   std::vector<std::pair<std::string, Var>> out;
-  add_prefixed(out, "norm.", norm_->params());
+  if (norm_) add_prefixed(out, "norm.", norm_->params());
   add_prefixed(out, "out.", out_->params());
   return out;
 }

@@ -18,8 +18,10 @@ namespace ty {
 class Seq2seqEmbedding final : public Layer {
  public:
   // `dropout_index`: the first of the two dropout indices it takes (source, target).
+  // `context` 0: no positions (an RNN's); `std`: the table's initial spread, N(0, std²).
   Seq2seqEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t src_len, int64_t tgt_len,
-                   int64_t context, PositionKind positions, float dropout, uint32_t dropout_index, DType dtype);
+                   int64_t context, PositionKind positions, float dropout, uint32_t dropout_index, DType dtype,
+                   double std = 0.02);
   Vars apply(Context& ctx, const Vars& xs) override;
   std::vector<Shape> out_shapes() const override { return shapes_; }
   std::string describe() const override;
@@ -28,6 +30,8 @@ class Seq2seqEmbedding final : public Layer {
   // Decoding: ids (N, T) standing at positions first, first + 1, ... (no dropout).
   Var embed(Context& ctx, const Var& ids, int64_t first) { return embedding_->forward_at(ctx, ids, first); }
   const TokenEmbedding& embedding() const { return *embedding_; }
+  // The longest sequence it embeds: its positions, or without positions the records' length.
+  int64_t max_len() const { return embedding_->context() > 0 ? embedding_->context() : shapes_[0][0]; }
 
  private:
   std::unique_ptr<TokenEmbedding> embedding_;
@@ -53,9 +57,10 @@ class EncoderNorm final : public Layer {
 
 class Seq2seqOutput final : public Layer {
  public:
-  // `tied`: the embedding table (V, D) the logits reuse; null: weights of its own.
+  // `tied`: the embedding table (V, D) the logits reuse; null: weights of its own. `norm`:
+  // a layer norm first (a Transformer decoder's final norm).
   Seq2seqOutput(Context& ctx, InitRng& rng, const std::vector<Shape>& in, int64_t vocab, const Var* tied,
-                DType dtype);
+                DType dtype, bool norm = true);
   Vars apply(Context& ctx, const Vars& xs) override;
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;

@@ -62,6 +62,10 @@ Var embedding(Context& ctx, const Tensor& ids, const Var& table);
 // state after every step.
 Var lstm(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var& b_ih, const Var& b_hh);
 Var gru(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var& b_ih, const Var& b_hh);
+// One step of either without gradients, for decoding: x (N, E); h (N, H), and c (N, H) for
+// an LSTM (ignored for a GRU): the state before, replaced by the state after.
+void recurrent_step(Context& ctx, bool lstm, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh,
+                    const Tensor& b_ih, const Tensor& b_hh, Tensor& h, Tensor& c);
 
 // Causal multi-head self-attention. qkv: (N, T, 3D), each position's query, key and value
 // side by side, each D wide and cut into `heads` heads of D / heads -> (N, T, D): per head,

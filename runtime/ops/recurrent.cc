@@ -112,4 +112,25 @@ Var gru(Context& ctx, const Var& x, const Var& w_ih, const Var& w_hh, const Var&
   return recurrent(ctx, false, x, w_ih, w_hh, b_ih, b_hh);
 }
 
+void recurrent_step(Context& ctx, bool lstm, const Tensor& x, const Tensor& w_ih, const Tensor& w_hh,
+                    const Tensor& b_ih, const Tensor& b_hh, Tensor& h, Tensor& c) {
+  const int64_t n = x.dim(0), gh = w_ih.dim(0), hs = w_hh.dim(1);
+  CHECK(x.shape().size() == 2 && h.shape() == (Shape{n, hs}) && (!lstm || c.shape() == h.shape()))
+      << "recurrent step: x " << shape_str(x.shape()) << ", state " << shape_str(h.shape());
+  const DType dt = x.dtype();
+  Kernels& k = ctx.kernels(dt);
+  Tensor xw = ctx.empty({n, gh}, dt), hw = ctx.empty({n, gh}, dt);
+  k.dense().gemm(false, true, x, w_ih, xw, 0.f, &b_ih);
+  k.dense().gemm(false, true, h, w_hh, hw, 0.f, &b_hh);
+  Tensor act = ctx.empty({n, 4 * hs}, dt), h_next = ctx.empty({n, hs}, dt);
+  if (lstm) {
+    Tensor c_next = ctx.empty({n, hs}, dt);
+    k.recurrent().lstm_step_forward(xw, hw, c, act, c_next, h_next);
+    c.copy_from(c_next);
+  } else {
+    k.recurrent().gru_step_forward(xw, hw, h, act, h_next);
+  }
+  h.copy_from(h_next);
+}
+
 }  // namespace ty::ops

@@ -52,8 +52,18 @@ TEST(Seq2seq, LayersAndNames) {
   EXPECT_EQ((*model)->out_shapes()[0], (Shape{5, 11}));
 }
 
-TEST(Seq2seq, DecoderIsCausalAndSourcePaddingInvisible) {
-  auto model = build_model(host(), small_spec(), {5}, 11, 1, DType::kF64);
+class Seq2seqArchs : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Seq2seqArchs, DecoderIsCausalAndSourcePaddingInvisible) {
+  ModelSpec spec = small_spec();
+  if (GetParam() != "transformer") {
+    spec.arch = Seq2seqArch::kRnn;
+    spec.cell = GetParam() == "lstm" ? RnnCell::kLstm : RnnCell::kGru;
+    spec.hidden_size = 6;
+    spec.embed = 5;
+    spec.tie_embeddings = false;
+  }
+  auto model = build_model(host(), spec, {5}, 11, 1, DType::kF64);
   ASSERT_TRUE(model.ok()) << model.status();
   (*model)->set_training(false);
   const Tensor src = ids({2, 5}, {3, 4, 5, 2, 2, 6, 7, 2, 2, 2}), len = ids({2}, {4, 3});
@@ -77,6 +87,30 @@ TEST(Seq2seq, DecoderIsCausalAndSourcePaddingInvisible) {
   Tensor inside = src.clone();
   inside.data<int32_t>()[0] = 9;
   EXPECT_NE(logits(**model, inside, len, tgt).at(0), y.at(0));
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, Seq2seqArchs, ::testing::Values("transformer", "lstm", "gru"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Seq2seq, RnnLayersAndNames) {
+  ModelSpec spec = small_spec();
+  spec.arch = Seq2seqArch::kRnn;
+  spec.hidden_size = 6;
+  spec.embed = 5;
+  spec.tie_embeddings = false;
+  auto model = build_model(host(), spec, {5}, 11, 1, DType::kF64);
+  ASSERT_TRUE(model.ok()) << model.status();
+  // embedding, 1 bidirectional layer, the attentional decoder (2 cells), output
+  EXPECT_EQ((*model)->num_layers(), 4u);
+  std::vector<std::string> names;
+  for (const auto& [name, v] : (*model)->named_params()) names.push_back(name);
+  for (const char* want : {"1.backward.weight_hh", "2.cell1.weight_ih", "2.memory_kv.weight", "3.out.weight"})
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  EXPECT_EQ((*model)->out_shapes()[0], (Shape{5, 11}));
+  spec.tie_embeddings = true;
+  auto tied = build_model(host(), spec, {5}, 11, 1);
+  EXPECT_NE(tied.status().message().find("model.tie_embeddings: for model.arch transformer"), std::string::npos)
+      << tied.status();
 }
 
 TEST(Seq2seq, ErrorsNameTheKey) {

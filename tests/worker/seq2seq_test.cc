@@ -107,6 +107,26 @@ TEST_F(Seq2seqJob, TrainsReportsBleuResumesAndTranslates) {
   EXPECT_EQ(b.output.rfind("BLEU = ", 0), 0u) << b.output;
 }
 
+TEST_F(Seq2seqJob, AttentionalRnnTrainsAndReportsBleu) {
+  const std::string rnn = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
+                          "/examples/bible_es_en_rnn.yaml --set data.train=" + path("p-train-*") +
+                          " --set data.val=" + path("p-val-*") + " --set data.test=" + path("p-test-*") +
+                          " --set model.hidden_size=24 --set model.embed=16 --set data.batch_size=16"
+                          " --set train.max_steps=12 --set train.epochs=1 --set runtime.threads=1"
+                          " --set log.every_steps=1 --set eval.beam_size=3 --run-dir " +
+                          path("rnn");
+  ShellResult r = run_shell(rnn, 600);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto evals = lines_of_kind(path("rnn") + "/metrics.jsonl", "eval");
+  ASSERT_EQ(evals.size(), 2u) << r.output;
+  EXPECT_EQ(field(evals[1], "beam"), 3) << evals[1];
+  EXPECT_GE(field(evals[1], "bleu"), 0) << evals[1];
+  const auto losses = train_losses_by_step(path("rnn") + "/metrics.jsonl");
+  ASSERT_EQ(losses.size(), 12u);
+  EXPECT_LT(losses.rbegin()->second, losses.begin()->second) << "the loss goes down";
+  EXPECT_NE(r.output.find("bidirectional lstm"), std::string::npos) << r.output;
+}
+
 TEST_F(Seq2seqJob, BadSpecsExitTwo) {
   // Text records (one language) are not pairs.
   write("text.txt", std::string(4000, 'a'));

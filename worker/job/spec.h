@@ -59,8 +59,10 @@ struct ModelSpec {
   int64_t context = 0;                              // transformer: longest sequence (learned positions); 0: the data's
   PositionKind positions = PositionKind::kLearned;  // transformer
   bool tie_embeddings = false;                      // the output layer reuses the embedding table
-  // seq2seq (a Transformer encoder and decoder over one joint vocabulary; heads, d_model,
-  // d_ff, positions, dropout, tie_embeddings as above): 0 layers: model.num_layers.
+  // seq2seq over one joint vocabulary: a Transformer encoder and decoder (heads, d_model,
+  // d_ff, positions, dropout, tie_embeddings as above) or bidirectional RNN layers and an
+  // attentional RNN decoder (cell, hidden_size, embed); 0 layers: model.num_layers.
+  Seq2seqArch arch = Seq2seqArch::kTransformer;
   int64_t encoder_layers = 0;
   int64_t decoder_layers = 0;
 };

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "models/layers/rnn_seq2seq.h"
 #include "models/layers/seq2seq_ends.h"
 #include "models/layers/transformer_block.h"
 #include "runtime/ops/ops.h"
@@ -30,6 +31,68 @@ Tensor gather_rows(Context& ctx, const Tensor& table, const std::vector<int32_t>
   const Tensor ids = ctx.to_device(i32_host({static_cast<int64_t>(index.size())}, index));
   return ops::embedding(ctx, ids, Var(table.reshape({rows, width}))).value().reshape(out);
 }
+
+// The decoder while decoding: every hypothesis's state, one position at a time.
+class DecoderRun {
+ public:
+  virtual ~DecoderRun() = default;
+  // x (R, 1, D): the embedded last tokens -> what the output layer takes (R, 1, ·).
+  virtual Var step(Context& ctx, const Var& x) = 0;
+  // Hypothesis r goes on from parent[r]'s state.
+  virtual void reorder(Context& ctx, const std::vector<int32_t>& parent) = 0;
+};
+
+// Transformer decoder blocks: each keeps its keys and values (time-major caches).
+class TransformerRun final : public DecoderRun {
+ public:
+  TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, std::vector<Var> kv, Tensor key_len,
+                 int64_t steps, int64_t rows, int64_t d, DType dtype)
+      : blocks_(blocks), kv_(std::move(kv)), key_len_(std::move(key_len)), lens_(blocks.size(), 0), d_(d) {
+    for (size_t i = 0; i < blocks.size(); ++i) caches_.push_back(ctx.zeros({steps, rows, 3 * d}, dtype));
+  }
+  Var step(Context& ctx, const Var& x_in) override {
+    Var x = x_in;
+    for (size_t i = 0; i < blocks_.size(); ++i)
+      x = blocks_[i]->forward_cached(ctx, x, caches_[i], lens_[i], &kv_[i], &key_len_);
+    return x;
+  }
+  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
+    const int64_t rows = static_cast<int64_t>(parent.size());
+    for (size_t i = 0; i < caches_.size(); ++i) {
+      std::vector<int32_t> index(lens_[i] * rows);
+      for (int64_t p = 0; p < lens_[i]; ++p)
+        for (int64_t r = 0; r < rows; ++r) index[p * rows + r] = static_cast<int32_t>(p * rows + parent[r]);
+      Tensor filled = caches_[i].rows(0, lens_[i]);
+      filled.copy_from(gather_rows(ctx, filled.reshape({lens_[i] * rows, 3 * d_}), index).reshape(filled.shape()));
+    }
+  }
+
+ private:
+  std::vector<TransformerBlock*> blocks_;
+  std::vector<Var> kv_;
+  Tensor key_len_;
+  std::vector<Tensor> caches_;
+  std::vector<int64_t> lens_;
+  int64_t d_;
+};
+
+// An attentional RNN decoder: its cells' states.
+class RnnRun final : public DecoderRun {
+ public:
+  RnnRun(Context& ctx, AttentionalDecoder* decoder, Var kv, Tensor key_len, int64_t rows)
+      : decoder_(decoder), kv_(std::move(kv)), key_len_(std::move(key_len)), state_(decoder->initial_state(ctx, rows)) {}
+  Var step(Context& ctx, const Var& x) override { return decoder_->step(ctx, x, state_, kv_, key_len_); }
+  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
+    for (Tensor& s : state_)
+      if (s.defined()) s = gather_rows(ctx, s, parent);
+  }
+
+ private:
+  AttentionalDecoder* decoder_;
+  Var kv_;
+  Tensor key_len_;
+  std::vector<Tensor> state_;
+};
 
 struct Hypothesis {
   float score;  // normalized
@@ -58,16 +121,29 @@ absl::StatusOr<Translator> Translator::create(Context& ctx, Model& model, int32_
       t.embedding_ = e;
     } else if (auto* b = dynamic_cast<TransformerBlock*>(&l)) {
       (b->role() == TransformerBlock::Role::kDecoder ? t.decoder_ : t.encoder_).push_back(b);
+    } else if (auto* e = dynamic_cast<BiRecurrentEncoder*>(&l)) {
+      t.rnn_encoder_.push_back(e);
+    } else if (auto* d = dynamic_cast<AttentionalDecoder*>(&l)) {
+      t.rnn_decoder_ = d;
     } else if (auto* n = dynamic_cast<EncoderNorm*>(&l)) {
       t.encoder_norm_ = n;
     } else if (auto* o = dynamic_cast<Seq2seqOutput*>(&l)) {
       t.output_ = o;
     }
   }
-  if (!t.embedding_ || !t.encoder_norm_ || !t.output_ || t.decoder_.empty())
+  const bool transformer = t.encoder_norm_ && !t.decoder_.empty(), rnn = t.rnn_decoder_ != nullptr;
+  if (!t.embedding_ || !t.output_ || transformer == rnn)
     return absl::InvalidArgumentError("translate: the job's model is not a seq2seq model (model.kind: seq2seq)");
-  t.context_ = t.embedding_->embedding().context();
+  // An RNN has no positions; its outputs may run past the records' length.
+  t.context_ = rnn ? 4 * t.embedding_->max_len() : t.embedding_->max_len();
   return t;
+}
+
+Var Translator::encode(Context& ctx, const Var& src, const Tensor& src_len) {
+  Var h = embedding_->embed(ctx, src, 0);
+  for (TransformerBlock* b : encoder_) h = b->encode(ctx, h, src_len);
+  for (BiRecurrentEncoder* e : rnn_encoder_) h = e->encode(ctx, h, src_len);
+  return encoder_norm_ ? encoder_norm_->norm(ctx, h) : h;
 }
 
 std::vector<std::vector<int32_t>> Translator::translate(const std::vector<std::vector<int32_t>>& sources,
@@ -91,12 +167,13 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
   Context& ctx = *ctx_;
   const int64_t s_count = static_cast<int64_t>(sources_in.size()), beam = std::max<int64_t>(o.beam, 1);
   const int64_t rows = s_count * beam;
-  // Sources with their "</s>", cut to the positions the model has, padded with "</s>".
+  // Sources with their "</s>", cut to what the model takes, padded with "</s>".
   std::vector<std::vector<int32_t>> sources = sources_in;
+  const int64_t max_source = embedding_->max_len();
   int64_t ls = 1;
   for (auto& s : sources) {
-    if (static_cast<int64_t>(s.size()) + 1 > context_) {
-      s.resize(context_ - 1);
+    if (static_cast<int64_t>(s.size()) + 1 > max_source) {
+      s.resize(max_source - 1);
       ++truncated_;
     }
     ls = std::max<int64_t>(ls, static_cast<int64_t>(s.size()) + 1);
@@ -115,21 +192,21 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
   }
   const int64_t steps = *std::max_element(limit.begin(), limit.end()) + 1;
 
-  // Encoder once; each decoder block's keys and values of the memory, one copy per beam.
+  // Encoder once; the decoder's keys and values of the memory, one copy per beam.
   const Tensor src_len = ctx.to_device(i32_host({s_count}, key_len));
-  Var h = embedding_->embed(ctx, Var(ctx.to_device(i32_host({s_count, ls}, src))), 0);
-  for (TransformerBlock* b : encoder_) h = b->encode(ctx, h, src_len);
-  const Var memory = encoder_norm_->norm(ctx, h);
-  std::vector<Var> kv;
-  for (TransformerBlock* b : decoder_) {
-    const Tensor one = b->memory_kv(ctx, memory).value();
-    kv.emplace_back(beam == 1 ? one : gather_rows(ctx, one, row_sentence));
-  }
+  const Var memory = encode(ctx, Var(ctx.to_device(i32_host({s_count, ls}, src))), src_len);
+  const auto per_row = [&](const Var& kv) { return beam == 1 ? kv : Var(gather_rows(ctx, kv.value(), row_sentence)); };
   const Tensor rows_key_len = ctx.to_device(i32_host({rows}, row_key_len));
-  const int64_t d = memory.shape()[2];
-  std::vector<Tensor> caches;
-  std::vector<int64_t> lens(decoder_.size(), 0);
-  for (size_t i = 0; i < decoder_.size(); ++i) caches.push_back(ctx.zeros({steps, rows, 3 * d}, memory.dtype()));
+  std::unique_ptr<DecoderRun> run;
+  if (rnn_decoder_) {
+    run = std::make_unique<RnnRun>(ctx, rnn_decoder_, per_row(rnn_decoder_->memory_kv(ctx, memory)), rows_key_len,
+                                   rows);
+  } else {
+    std::vector<Var> kv;
+    for (TransformerBlock* b : decoder_) kv.push_back(per_row(b->memory_kv(ctx, memory)));
+    const int64_t d = memory.shape()[2];
+    run = std::make_unique<TransformerRun>(ctx, decoder_, std::move(kv), rows_key_len, steps, rows, d, memory.dtype());
+  }
 
   std::vector<int32_t> tokens(rows, bos_);
   std::vector<float> scores(rows, kDead);
@@ -140,10 +217,8 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
   int64_t left = s_count;
 
   for (int64_t t = 0; t < steps && left > 0; ++t) {
-    Var x = embedding_->embed(ctx, Var(ctx.to_device(i32_host({rows, 1}, tokens))), t);
-    for (size_t i = 0; i < decoder_.size(); ++i)
-      x = decoder_[i]->forward_cached(ctx, x, caches[i], lens[i], &kv[i], &rows_key_len);
-    const Var logits = output_->logits(ctx, x);
+    const Var x = embedding_->embed(ctx, Var(ctx.to_device(i32_host({rows, 1}, tokens))), t);
+    const Var logits = output_->logits(ctx, run->step(ctx, x));
     const int64_t vocab = logits.shape()[2];
     const Tensor logp = ops::log_softmax(ctx, ops::reshape(ctx, logits, {rows, vocab})).value().host();
     std::vector<float> wide;  // (an f64 model's, narrowed)
@@ -206,15 +281,7 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
       next_history[r] = history[parent[r]];
       next_history[r].push_back(next_tokens[r]);
     }
-    if (moved) {
-      for (size_t i = 0; i < caches.size(); ++i) {
-        std::vector<int32_t> index(lens[i] * rows);
-        for (int64_t p = 0; p < lens[i]; ++p)
-          for (int64_t r = 0; r < rows; ++r) index[p * rows + r] = static_cast<int32_t>(p * rows + parent[r]);
-        Tensor filled = caches[i].rows(0, lens[i]);
-        filled.copy_from(gather_rows(ctx, filled.reshape({lens[i] * rows, 3 * d}), index).reshape(filled.shape()));
-      }
-    }
+    if (moved) run->reorder(ctx, parent);
     history = std::move(next_history);
     tokens = std::move(next_tokens);
     scores = std::move(next_scores);

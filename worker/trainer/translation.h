@@ -24,8 +24,10 @@
 
 namespace ty {
 
-class Seq2seqEmbedding;
+class AttentionalDecoder;
+class BiRecurrentEncoder;
 class EncoderNorm;
+class Seq2seqEmbedding;
 class Seq2seqOutput;
 class TransformerBlock;
 
@@ -39,7 +41,8 @@ struct DecodeOptions {
 
 class Translator {
  public:
-  // `model`: built by add_seq2seq; its dropout is switched off while translating.
+  // `model`: built by add_seq2seq (either arch); its dropout is switched off while
+  // translating.
   static absl::StatusOr<Translator> create(Context& ctx, Model& model, int32_t bos, int32_t eos);
   // Each source's ids (without "</s>"; longer than the model's positions allow: cut, and
   // counted in truncated()) -> its translation's ids (without "</s>").
@@ -54,10 +57,14 @@ class Translator {
   Context* ctx_;
   Model* model_;
   int32_t bos_, eos_;
-  int64_t context_ = 0;  // positions the model has
+  // source ids (S, Ls) and their lengths -> the memory (S, Ls, ·)
+  Var encode(Context& ctx, const Var& src, const Tensor& src_len);
+  int64_t context_ = 0;  // the longest sequence the model takes
   Seq2seqEmbedding* embedding_ = nullptr;
-  std::vector<TransformerBlock*> encoder_, decoder_;
+  std::vector<TransformerBlock*> encoder_, decoder_;  // transformer
   EncoderNorm* encoder_norm_ = nullptr;
+  std::vector<BiRecurrentEncoder*> rnn_encoder_;  // rnn
+  AttentionalDecoder* rnn_decoder_ = nullptr;
   Seq2seqOutput* output_ = nullptr;
   int64_t truncated_ = 0;
 };

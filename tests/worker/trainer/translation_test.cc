@@ -1,4 +1,5 @@
-// Decoding a seq2seq model: greedy decoding through the caches picks what full forwards over
+// Decoding a seq2seq model (Transformer or attentional RNN): greedy decoding through the caches
+// (or the RNN's carried states) picks what full forwards over
 // the growing output pick, and a beam wide enough to keep every hypothesis finds the best
 // normalized score over every output up to the length limit (checked by enumeration).
 #include "worker/trainer/translation.h"
@@ -13,7 +14,8 @@ namespace ty {
 namespace {
 
 
-class Translation : public ::testing::Test {
+// Both architectures: a Transformer, and an attentional RNN (LSTM or GRU).
+class Translation : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ModelSpec spec;
@@ -22,6 +24,12 @@ class Translation : public ::testing::Test {
     spec.heads = 2;
     spec.d_model = 16;
     spec.d_ff = 24;
+    if (GetParam() != "transformer") {
+      spec.arch = Seq2seqArch::kRnn;
+      spec.cell = GetParam() == "lstm" ? RnnCell::kLstm : RnnCell::kGru;
+      spec.hidden_size = 12;
+      spec.embed = 10;
+    }
     auto m = build_model(ctx_, spec, {8}, vocab_, 3, DType::kF64);
     ASSERT_TRUE(m.ok()) << m.status();
     model_ = std::move(*m);
@@ -56,7 +64,7 @@ class Translation : public ::testing::Test {
   std::unique_ptr<Model> model_;
 };
 
-TEST_F(Translation, GreedyThroughTheCacheMatchesFullForwards) {
+TEST_P(Translation, GreedyThroughTheCacheMatchesFullForwards) {
   auto translator = Translator::create(ctx_, *model_, bos_, eos_);
   ASSERT_TRUE(translator.ok()) << translator.status();
   const std::vector<std::vector<int32_t>> sources = {{3, 4, 5}, {6}, {5, 5, 3, 4, 6, 0}};
@@ -84,7 +92,7 @@ TEST_F(Translation, GreedyThroughTheCacheMatchesFullForwards) {
   EXPECT_GE(tokens, 4u) << "outputs of some length, so that the cache is exercised";
 }
 
-TEST_F(Translation, AWideBeamFindsTheBestOutputWithinTheLimit) {
+TEST_P(Translation, AWideBeamFindsTheBestOutputWithinTheLimit) {
   auto translator = Translator::create(ctx_, *model_, bos_, eos_);
   ASSERT_TRUE(translator.ok()) << translator.status();
   const std::vector<int32_t> src = {3, 4, 5};
@@ -120,7 +128,7 @@ TEST_F(Translation, AWideBeamFindsTheBestOutputWithinTheLimit) {
   EXPECT_GE(longest, 2u) << "a case where the best output has tokens";
 }
 
-TEST_F(Translation, RefusesAModelThatIsNotSeq2seq) {
+TEST_P(Translation, RefusesAModelThatIsNotSeq2seq) {
   ModelSpec lm;
   lm.kind = ModelKind::kTransformer;
   lm.num_layers = 1;
@@ -132,6 +140,9 @@ TEST_F(Translation, RefusesAModelThatIsNotSeq2seq) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("not a seq2seq model"), std::string::npos) << t.status();
 }
+
+INSTANTIATE_TEST_SUITE_P(Archs, Translation, ::testing::Values("transformer", "lstm", "gru"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace ty
