@@ -41,7 +41,9 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 from fashion_mnist_vs_pytorch import openblas_coretype, trainyard_binary  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, "examples", "bible_es_en_transformer.yaml")
-SHARDS = "/usr/local/share/trainyard/bible-es-en/bible"
+SHARDS = os.environ.get("TY_BENCH_SHARDS", "/usr/local/share/trainyard/bible-es-en/bible")
+# TY_BENCH_DEVICE=cuda: the time part on the GPU, both sides (tests/device/check.sh (g)).
+DEVICE = os.environ.get("TY_BENCH_DEVICE", "cpu")
 BATCH, L, D, HEADS, FF, LAYERS, DROP = 32, 64, 256, 4, 1024, 3, 0.1
 LR, WD, WARMUP, CLIP, SMOOTH = 1e-3, 0.01, 300, 1.0, 0.1
 BEAM, LENPEN, MAX_A, MAX_B, DECODE_BATCH = 5, 1.0, 1.5, 10, 64
@@ -104,7 +106,7 @@ def trainyard(sets, threads=1):
 
 def trainyard_step_time(epochs):
     records, _ = trainyard(["train.max_steps=0", f"train.epochs={epochs}", f"data.train_subset={TIME_STEPS * BATCH}",
-                            "data.val=", "data.test="])
+                            "data.val=", "data.test=", f"runtime.device={DEVICE}", f"data.train={SHARDS}-train-*"])
     return min(r["seconds"] for r in records if r["kind"] == "epoch") / TIME_STEPS
 
 
@@ -171,7 +173,7 @@ def torch_model():
             self.causal = torch.triu(torch.ones(L, L, dtype=torch.bool), 1)
 
         def encode(self, src, src_len):
-            pad = (torch.arange(src.shape[1])[None, :] >= src_len[:, None])[:, None, None, :]
+            pad = (torch.arange(src.shape[1], device=src.device)[None, :] >= src_len[:, None])[:, None, None, :]
             h = self.drop(self.emb(src) + self.pos[:src.shape[1]])
             for b in self.enc:
                 h = b(h, pad)
@@ -203,6 +205,12 @@ def torch_setup(seed, vocab):
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     model = torch_model()(vocab)
+    opt, sched = torch_setup_optimizer(model)
+    return model, opt, sched
+
+
+def torch_setup_optimizer(model):
+    import torch
     emb = {id(model.emb.weight), id(model.pos)}
     decay = [p for p in model.parameters() if p.dim() >= 2 and id(p) not in emb]
     rest = [p for p in model.parameters() if not (p.dim() >= 2 and id(p) not in emb)]
@@ -210,15 +218,16 @@ def torch_setup(seed, vocab):
     # trainyard's LrSchedule: linear warm-up, then lr * sqrt(warmup / (step + 1))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / WARMUP if s < WARMUP else math.sqrt(WARMUP / (s + 1)))
-    return model, opt, sched
+    return opt, sched
 
 
 def batch_fields(x, y, bos, eos):
     """Source lengths, decoder input and labels as trainyard's Seq2seqTask makes them."""
     import torch
     is_eos = x == eos
-    src_len = torch.where(is_eos.any(1), is_eos.int().argmax(1) + 1, torch.full((len(x),), L)).clamp(max=L)
-    tgt_in = torch.cat([torch.full((len(y), 1), bos), y[:, :-1]], 1)
+    src_len = torch.where(is_eos.any(1), is_eos.int().argmax(1) + 1, torch.full((len(x),), L, device=x.device))
+    src_len = src_len.clamp(max=L)
+    tgt_in = torch.cat([torch.full((len(y), 1), bos, device=y.device), y[:, :-1]], 1)
     ended = torch.cumsum((y == eos).int(), 1)
     labels = torch.where((ended - (y == eos).int()) > 0, torch.full_like(y, -1), y)
     return src_len, tgt_in, labels
@@ -321,14 +330,21 @@ def torch_worker(part, seed, steps):
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     model, opt, sched = torch_setup(seed, vocab)
     if part == "time":
-        xs, ys, best = x[:TIME_STEPS * BATCH], y[:TIME_STEPS * BATCH], float("inf")
+        xs, ys, best = x[:TIME_STEPS * BATCH].to(DEVICE), y[:TIME_STEPS * BATCH].to(DEVICE), float("inf")
+        if DEVICE != "cpu":
+            model.to(DEVICE)
+            model.causal = model.causal.to(DEVICE)
+            opt, sched = torch_setup_optimizer(model)
         g = torch.Generator().manual_seed(1)
+        sync = torch.cuda.synchronize if DEVICE != "cpu" else (lambda: None)
         for _ in range(steps):  # (epochs)
+            sync()
             t0 = time.perf_counter()
-            perm = torch.randperm(len(xs), generator=g)
+            perm = torch.randperm(len(xs), generator=g).to(DEVICE)
             for i in range(TIME_STEPS):
                 idx = perm[i * BATCH:(i + 1) * BATCH]
                 torch_step(model, opt, sched, xs[idx], ys[idx], bos, eos)
+            sync()
             best = min(best, time.perf_counter() - t0)
         return {"step_s": best / TIME_STEPS}
     g = torch.Generator().manual_seed(seed)

@@ -19,6 +19,10 @@
 #   (f) the two language-model examples (LSTM: gemm + gate kernels; Transformer: strided-
 #       batched gemm + causal softmax kernels), 200 steps on the CPU and on the GPU: test
 #       loss within 0.05 nats, step times, and `generate` on the GPU.
+#   (g) the translation example (masked softmax with key padding, cross-attention, beam
+#       search on the device), 400 steps on the CPU and on the GPU: test BLEU (beam 5)
+#       within 0.5, step times, and the same model in PyTorch on the same GPU
+#       (bench/seq2seq_vs_pytorch.py, TY_BENCH_DEVICE=cuda): step time ratio.
 # On a GPU machine a skipped test is a failure.
 set -uo pipefail
 build=${1:-build}
@@ -124,6 +128,31 @@ if [ -f "$kjv" ]; then
   done
 else
   echo "== (f) no corpus here (run tests/device/pack.sh and carry BUILD/device-data): FAILED"; status=1
+fi
+echo "== (g) translation, 400 steps, CPU vs GPU"
+pairs=/usr/local/share/trainyard/bible-en-es
+if [ ! -f "$pairs/test.es" ] && [ -f "$build/device-data/bible-en-es.tar.gz" ]; then
+  mkdir -p /tmp/ty-pairs && tar -C /tmp/ty-pairs -xzf "$build/device-data/bible-en-es.tar.gz"; pairs=/tmp/ty-pairs/bible-en-es
+fi
+if [ -f "$pairs/test.es" ] && [ -f "$build/device-data/bible-es-en.model" ]; then
+  shards=/tmp/ty-shards/bible
+  rm -rf /tmp/ty-shards && mkdir -p /tmp/ty-shards
+  "$build/trainyard" data import parallel --source "$pairs/train.es" --target "$pairs/train.en" --test-source "$pairs/test.es" \
+    --test-target "$pairs/test.en" --val-fraction 0.02 --spm "$build/device-data/bible-es-en.model" --max-len 64 --out "$shards" \
+    > /tmp/ty-import.log 2>&1 || { echo "(g) import: FAILED"; tail -3 /tmp/ty-import.log; status=1; }
+  bleu() { grep '"split":"test"' "$1/metrics.jsonl" | grep -o '"bleu":[0-9.e-]*' | cut -d: -f2; }
+  for dev in cpu cuda; do
+    rm -rf "/tmp/ty-mt-$dev"
+    timeout 900 "$build/trainyard" train examples/bible_es_en_transformer.yaml --set "data.train=$shards-train-*" \
+      --set "data.val=$shards-val-*" --set "data.test=$shards-test-*" --set train.max_steps=400 --set runtime.device=$dev \
+      --run-dir "/tmp/ty-mt-$dev" > "/tmp/ty-mt-$dev.log" 2>&1 || { echo "(g) on $dev: FAILED"; tail -5 "/tmp/ty-mt-$dev.log"; status=1; }
+    echo "(g) on $dev: test BLEU $(bleu /tmp/ty-mt-$dev); $(grep -o 'beam 5, [0-9]* sentences, [0-9.]* s' /tmp/ty-mt-$dev.log)"
+  done
+  python3 -c "import sys; a, b = float(sys.argv[1] or -9), float(sys.argv[2] or 99); print('(g) test BLEU GPU - CPU = %+.2f: %s' % (b - a, 'passed' if abs(b - a) <= 0.5 else 'FAILED')); sys.exit(abs(b - a) > 0.5)" \
+    "$(bleu /tmp/ty-mt-cpu)" "$(bleu /tmp/ty-mt-cuda)" || status=1
+  TY_BENCH_DEVICE=cuda TY_BENCH_SHARDS="$shards" timeout 900 python3 bench/seq2seq_vs_pytorch.py --parts time --runs 1 || status=1
+else
+  echo "== (g) no translation corpus here (run tests/device/pack.sh and carry BUILD/device-data): FAILED"; status=1
 fi
 echo "== check.sh: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

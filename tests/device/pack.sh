@@ -14,7 +14,12 @@ trap 'rm -rf "$libs"' EXIT
 mkdir -p "$libs/device-libs"
 for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/tests/worker_tests" "$build/trainyard" \
            "$build/bench/gpu_step"; do
-  [ -x "$bin" ] || { echo "pack.sh: $bin not built" >&2; exit 1; }
+  [ -x "$bin" ] || { # The translation pairs (launch/setup.sh writes them) and the example's SentencePiece model,
+# so that the device imports the same records: 3 MB.
+[ -f "$build/device-data/bible-en-es.tar.gz" ] ||
+  tar -C /usr/local/share/trainyard -czf "$build/device-data/bible-en-es.tar.gz" bible-en-es
+[ -f "$build/device-data/bible-es-en.model" ] || cp /usr/local/share/trainyard/bible-es-en/bible.model "$build/device-data/bible-es-en.model"
+echo "pack.sh: $bin not built" >&2; exit 1; }
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
       libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*) ;;
