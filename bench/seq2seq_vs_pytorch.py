@@ -78,6 +78,12 @@ def spm():
     return sentencepiece.SentencePieceProcessor(model_file=SHARDS + ".model")
 
 
+def vocab_facts():
+    """(size, <s>, </s>) from PREFIX.vocab (one piece per line, id = line), no sentencepiece needed."""
+    pieces = open(SHARDS + ".vocab", encoding="utf-8").read().split("\n")[:-1]
+    return len(pieces), pieces.index("<s>"), pieces.index("</s>")
+
+
 def before_eos(ids, eos):
     out = []
     for i in ids:
@@ -324,8 +330,7 @@ def beam_search(model, sources, bos, eos):
 def torch_worker(part, seed, steps):
     os.environ.update(PEER_ENV)
     import torch
-    sp = spm()
-    bos, eos, vocab = sp.bos_id(), sp.eos_id(), sp.get_piece_size()
+    vocab, bos, eos = vocab_facts()
     x, y = read_shards(SHARDS + "-train-*.tyshard")
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     model, opt, sched = torch_setup(seed, vocab)
@@ -359,6 +364,7 @@ def torch_worker(part, seed, steps):
         t0 = time.perf_counter()
         hyps = beam_search(model, sources, bos, eos)
         decode_s = time.perf_counter() - t0
+    sp = spm()
     return {"hyps": [sp.decode(h) for h in hyps], "decode_s": decode_s}
 
 

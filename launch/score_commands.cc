@@ -24,9 +24,10 @@ constexpr char kUsage[] =
     "  closest reference length); each REF_FILE is one reference per line, aligned with HYP_FILE.\n"
     "  --chrf adds chrF2; --json prints one JSON object per metric instead of the text line.\n";
 
-// The lines of a UTF-8 text file: split on "\n" (a "\r" before it is dropped), a final line
-// without "\n" counted. References lose trailing whitespace, as sacreBLEU reads them, so a
-// blank reference line is an absent reference.
+// The lines of a UTF-8 text file as Python's text mode reads them (sacreBLEU's command
+// line): "\n", "\r\n" and a lone "\r" each end a line, a final line without one counted.
+// References lose trailing whitespace, as sacreBLEU (2.2 and later) reads them, so a blank
+// reference line is an absent reference.
 absl::StatusOr<std::vector<std::string>> read_lines(const std::string& path, bool reference) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
@@ -36,15 +37,15 @@ absl::StatusOr<std::vector<std::string>> read_lines(const std::string& path, boo
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < text.size()) {
-    size_t end = text.find('\n', start);
+    size_t end = text.find_first_of("\r\n", start);
     if (end == std::string::npos) end = text.size();
     std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t next = end + (text.compare(end, 2, "\r\n") == 0 ? 2 : 1);
     if (const auto bad = first_invalid_utf8(line))
       return absl::InvalidArgumentError(absl::StrCat(path, ":", lines.size() + 1, ": not UTF-8 text (byte ",
                                                      start + *bad, " of the file)"));
     lines.push_back(reference ? std::string(rstrip_python(line)) : std::move(line));
-    start = end + 1;
+    start = next;
   }
   return lines;
 }

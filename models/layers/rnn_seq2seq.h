@@ -8,7 +8,8 @@
 //   AttentionalDecoder   stacked LSTM or GRU cells on the target, (Lt, E) -> h (Lt, H), then
 //                        attention over the encoder's outputs (Luong et al. 2015, "general"
 //                        score, no input feeding: queries h·Wq (A), keys and values from the
-//                        memory (2H -> A each), one head, the padding masked) -> context
+//                        memory (2H -> A each), one head, the padding masked; the scores
+//                        scaled by 1/√A, as every attention here) -> context
 //                        (Lt, A), and out = tanh(Wc context + Wh h + b) (Lt, H); dropout
 //                        between the cells and after.
 // Cells start from zero states. Parameters: forward.*, backward.* (each a Recurrent's);

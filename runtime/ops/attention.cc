@@ -58,10 +58,12 @@ void attend_backward(Context& ctx, const AttentionCore& a, const Tensor& d_o, Te
   k.dense().gemm_batched(true, false, ds, a.q, dk, 0.f);
 }
 
-void check_key_len(const Tensor* key_len, int64_t n) {
+void check_key_len(const Context& ctx, const Tensor* key_len, int64_t n) {
   if (!key_len) return;
   CHECK(key_len->dtype() == DType::kI32 && key_len->numel() == n)
       << "attention key lengths: i32 (" << n << "), got " << shape_str(key_len->shape());
+  CHECK(key_len->device() == ctx.device()) << "attention key lengths on " << key_len->device().str()
+                                           << ", the attention on " << ctx.device().str();
 }
 
 }  // namespace
@@ -69,7 +71,7 @@ void check_key_len(const Tensor* key_len, int64_t n) {
 Var self_attention(Context& ctx, const Var& qkv_in, int64_t heads, bool causal, const Tensor* key_len) {
   const Var qkv = plain(ctx, qkv_in);
   const HeadShape g = head_shape(qkv.shape(), heads);
-  check_key_len(key_len, g.n);
+  check_key_len(ctx, key_len, g.n);
   const DType dt = qkv.dtype();
   const int64_t b = g.n * heads;
   AttentionKernels& att = ctx.kernels(dt).attention();
@@ -104,7 +106,7 @@ Var cross_attention(Context& ctx, const Var& q_in, const Var& kv_in, int64_t hea
   CHECK(kv.shape()[0] == n && kv.shape()[2] == 2 * d && d % heads == 0)
       << "cross-attention: queries " << shape_str(q.shape()) << ", keys and values " << shape_str(kv.shape()) << ", "
       << heads << " heads";
-  check_key_len(key_len, n);
+  check_key_len(ctx, key_len, n);
   const DType dt = q.dtype();
   const int64_t dh = d / heads, b = n * heads;
   AttentionKernels& att = ctx.kernels(dt).attention();

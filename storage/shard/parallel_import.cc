@@ -98,7 +98,8 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
   const std::string model_path = out_prefix + ".model";
   if (!o.spm.empty()) {
     std::error_code ec;
-    std::filesystem::copy_file(o.spm, model_path, std::filesystem::copy_options::overwrite_existing, ec);
+    if (!std::filesystem::equivalent(o.spm, model_path, ec))  // (--spm OUT.model: already in place)
+      std::filesystem::copy_file(o.spm, model_path, std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) return absl::NotFoundError(absl::StrCat("--spm ", o.spm, ": cannot copy to ", model_path, " (", ec.message(), ")"));
   } else if (const std::string err = SentencePieceModel::train(source + "," + target, o.vocab_size, model_path);
              !err.empty()) {

@@ -14,12 +14,7 @@ trap 'rm -rf "$libs"' EXIT
 mkdir -p "$libs/device-libs"
 for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/tests/worker_tests" "$build/trainyard" \
            "$build/bench/gpu_step"; do
-  [ -x "$bin" ] || { # The translation pairs (launch/setup.sh writes them) and the example's SentencePiece model,
-# so that the device imports the same records: 3 MB.
-[ -f "$build/device-data/bible-en-es.tar.gz" ] ||
-  tar -C /usr/local/share/trainyard -czf "$build/device-data/bible-en-es.tar.gz" bible-en-es
-[ -f "$build/device-data/bible-es-en.model" ] || cp /usr/local/share/trainyard/bible-es-en/bible.model "$build/device-data/bible-es-en.model"
-echo "pack.sh: $bin not built" >&2; exit 1; }
+  [ -x "$bin" ] || { echo "pack.sh: $bin not built" >&2; exit 1; }
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
       libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libcuda.so*) ;;
@@ -32,4 +27,10 @@ mkdir -p "$build/device-data"
 cp -n /usr/share/datasets/fashion-mnist/*.gz "$build/device-data/"
 # The language models' corpus (launch/setup.sh writes it), compressed: 1.3 MB.
 [ -f "$build/device-data/kjv.txt.gz" ] || gzip -c /usr/local/share/trainyard/kjv.txt > "$build/device-data/kjv.txt.gz"
+# The translation pairs (launch/setup.sh writes them) and the example's SentencePiece model,
+# so that the device imports the same records: 3 MB.
+[ -f "$build/device-data/bible-en-es.tar.gz" ] ||
+  tar -C /usr/local/share/trainyard -czf "$build/device-data/bible-en-es.tar.gz" bible-en-es
+[ -f "$build/device-data/bible-es-en.model" ] ||
+  cp /usr/local/share/trainyard/bible-es-en/bible.model "$build/device-data/bible-es-en.model"
 echo "pack.sh: $(ls "$libs/device-libs" | wc -l) libraries in $build/device-libs.tar.xz ($(du -h "$build/device-libs.tar.xz" | cut -f1)), Fashion-MNIST in $build/device-data"

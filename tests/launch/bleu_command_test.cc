@@ -13,8 +13,9 @@ class BleuCommand : public TempDirTest {
     TempDirTest::SetUp();
     write("hyp.txt", "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n");
     write("ref1.txt", "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
-    // CRLF line ends and no final newline: still three lines.
-    write("ref2.txt", "The dog had bit the man.\r\nNo one was surprised.\r\nThe man had bitten the dog.");
+    // CRLF and lone CR line ends (Python's universal newlines) and no final newline: still
+    // three lines.
+    write("ref2.txt", "The dog had bit the man.\r\nNo one was surprised.\rThe man had bitten the dog.");
   }
   ShellResult bleu(const std::string& args) {
     return run_shell(std::string(TRAINYARD_BINARY) + " bleu " + args, 60);

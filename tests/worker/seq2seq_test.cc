@@ -135,6 +135,16 @@ TEST_F(Seq2seqJob, BadSpecsExitTwo) {
                             120);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("data import parallel"), std::string::npos) << r.output;
+  // A language model's SentencePiece token records are not pairs either.
+  ASSERT_EQ(run_shell("head -c 60000 /usr/local/share/trainyard/kjv.txt > " + path("kjv.txt"), 10).code, 0);
+  ShellResult lm = run_shell(std::string(TRAINYARD_BINARY) + " data import text --file " + path("kjv.txt") +
+                                 " --tokens sentencepiece --vocab-size 300 --seq-len 32 --out " + path("lm"),
+                             120);
+  ASSERT_EQ(lm.code, 0) << lm.output;
+  r = run_shell(job("--set data.train=" + path("lm-*") + " --set data.val= --set data.test= --run-dir " + path("lm_run")),
+                120);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("without </s>, not token pairs"), std::string::npos) << r.output;
   r = run_shell(job("--set parallel.pipeline.stages=2 --run-dir " + path("pipe")), 60);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("model.kind: seq2seq not with parallel.pipeline.stages > 1"), std::string::npos) << r.output;

@@ -24,7 +24,7 @@ Seq2seqFields seq2seq_fields(Context& ctx, const Tensor& x_in, const Tensor& y_i
       ended = ended || Y[r * lt + t] == eos;
     }
   }
-  return {ctx.to_device(len), ctx.to_device(in), ctx.to_device(labels)};
+  return {ctx.to_device(len), ctx.to_device(in), labels};
 }
 
 Vars Seq2seqTask::inputs(const Batch& batch) {

@@ -12,8 +12,9 @@
 
 namespace ty {
 
-// The per-batch fields above, computed from a batch's x and y (host or device), on ctx's
-// device: source lengths i32 (N), decoder input i32 (N, Lt), labels i32 (N, Lt).
+// The per-batch fields above, computed from a batch's x and y (host or device): source
+// lengths i32 (N) and decoder input i32 (N, Lt) on ctx's device, labels i32 (N, Lt) on the
+// host (ops::cross_entropy counts the padding it leaves out from host labels).
 struct Seq2seqFields {
   Tensor source_len, decoder_input, labels;
 };

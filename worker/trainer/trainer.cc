@@ -1,5 +1,6 @@
 #include "worker/trainer/trainer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -144,6 +145,18 @@ absl::Status Trainer::load_pair_vocabulary(const char* data_key, const Dataset& 
   if (ref.label_shape().size() != 1)
     return absl::InvalidArgumentError(absl::StrCat("model.kind: seq2seq: ", data_key, " (", ref.describe(),
                                                    ") does not hold token pairs", pairs_hint));
+  // A pair's source ends in </s>; a language model's token records hold no sentence marker
+  // (SentencePiece never emits one while encoding).
+  if (ref.size() > 0) {
+    const int64_t first = 0;
+    TY_ASSIGN_OR_RETURN(const Batch one, gather_batch(ref, &first, 1));
+    const Tensor x = one["x"].host();
+    const int32_t* ids = x.data<int32_t>();
+    if (std::find(ids, ids + x.numel(), v.eos_id()) == ids + x.numel())
+      return absl::InvalidArgumentError(absl::StrCat("model.kind: seq2seq: ", data_key, " (", ref.describe(),
+                                                     ") holds token records without </s>, not token pairs",
+                                                     pairs_hint));
+  }
   pair_vocab_ = std::make_shared<const Vocabulary>(std::move(v));
   return absl::OkStatus();
 }
