@@ -47,7 +47,8 @@ Var TransformerBlock::residual_branches(Context& ctx, const Var& x, const Attend
   Var h = ops::add(ctx, x, ops::dropout(ctx, proj_->forward(ctx, att), dropout_, training_, dropout_index_));
   if (role_ == Role::kDecoder) {
     const Var q = cross_q_->forward(ctx, cross_ln_->forward(ctx, h));
-    const Var cross = ops::cross_attention(ctx, q, *a.kv, heads_, a.key_len);
+    const Var cross = a.memory ? Var(ops::cross_attention_cached(ctx, q.value(), *a.memory, a.key_len))
+                               : ops::cross_attention(ctx, q, *a.kv, heads_, a.key_len);
     h = ops::add(ctx, h, ops::dropout(ctx, cross_proj_->forward(ctx, cross), dropout_, training_, dropout_index_ + 2));
   }
   const Var mlp = fc2_->forward(ctx, ops::gelu(ctx, fc1_->forward(ctx, ln2_->forward(ctx, h))));
@@ -82,11 +83,11 @@ Var TransformerBlock::memory_kv(Context& ctx, const Var& memory) {
   return cross_kv_->forward(ctx, memory);
 }
 
-Var TransformerBlock::forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len, const Var* kv,
-                                     const Tensor* key_len) {
+Var TransformerBlock::forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len,
+                                     const ops::AttentionMemory* memory, const Tensor* key_len) {
   CHECK(role_ != Role::kEncoder) << "an encoder block has no cache";
-  CHECK(role_ != Role::kDecoder || kv) << "a decoder block decodes against its memory's keys and values";
-  return residual_branches(ctx, x, {key_len, kv, &cache, &len});
+  CHECK(role_ != Role::kDecoder || memory) << "a decoder block decodes against its memory's keys and values";
+  return residual_branches(ctx, x, {key_len, nullptr, &cache, &len, memory});
 }
 
 std::string TransformerBlock::describe() const {

@@ -17,6 +17,7 @@
 
 #include "models/layers/layer_norm.h"
 #include "models/layers/linear.h"
+#include "runtime/ops/ops.h"
 
 namespace ty {
 
@@ -44,10 +45,11 @@ class TransformerBlock final : public Layer {
   // computed once per source for decoding.
   Var memory_kv(Context& ctx, const Var& memory);
   // Generation: x (N, T, D) of the new positions, their keys and values appended to `cache`
-  // ((capacity, N, 3D), `len` rows filled); a decoder attends to `kv` (memory_kv) as well.
-  // No gradients.
-  Var forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len, const Var* kv = nullptr,
-                     const Tensor* key_len = nullptr);
+  // ((capacity, N, 3D), `len` rows filled); a decoder attends to `memory` as well (its
+  // memory_kv cut into heads once, ops::attention_memory). No gradients.
+  Var forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len,
+                     const ops::AttentionMemory* memory = nullptr, const Tensor* key_len = nullptr);
+  int64_t heads() const { return heads_; }
 
  private:
   struct Attend {
@@ -55,6 +57,7 @@ class TransformerBlock final : public Layer {
     const Var* kv = nullptr;          // decoder: the memory's keys and values
     Tensor* cache = nullptr;          // generation
     int64_t* len = nullptr;
+    const ops::AttentionMemory* memory = nullptr;  // decoding: kv cut into heads
   };
   Var residual_branches(Context& ctx, const Var& x, const Attend& a);
   Role role_;

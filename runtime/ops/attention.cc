@@ -134,6 +134,33 @@ Var cross_attention(Context& ctx, const Var& q_in, const Var& kv_in, int64_t hea
   });
 }
 
+AttentionMemory attention_memory(Context& ctx, const Tensor& kv, int64_t heads) {
+  CHECK(kv.shape().size() == 3 && kv.dim(2) % 2 == 0 && (kv.dim(2) / 2) % heads == 0)
+      << "attention memory: keys and values (N, Tk, 2D) for " << heads << " heads, got " << shape_str(kv.shape());
+  const int64_t n = kv.dim(0), tk = kv.dim(1), d = kv.dim(2) / 2, dh = d / heads;
+  AttentionKernels& att = ctx.kernels(kv.dtype()).attention();
+  AttentionMemory m{ctx.empty({n * heads, tk, dh}, kv.dtype()), ctx.empty({n * heads, tk, dh}, kv.dtype()), heads};
+  att.heads_from(kv, 0, heads, m.k);
+  att.heads_from(kv, d, heads, m.v);
+  return m;
+}
+
+Tensor cross_attention_cached(Context& ctx, const Tensor& q, const AttentionMemory& memory, const Tensor* key_len) {
+  CHECK_EQ(q.shape().size(), 3u) << "cross-attention queries (N, Tq, D), got " << shape_str(q.shape());
+  const int64_t n = q.dim(0), tq = q.dim(1), d = q.dim(2), heads = memory.heads, dh = d / heads;
+  CHECK(memory.k.dim(0) == n * heads && memory.k.dim(2) == dh)
+      << "cross-attention: queries " << shape_str(q.shape()) << ", memory keys " << shape_str(memory.k.shape());
+  check_key_len(ctx, key_len, n);
+  AttentionKernels& att = ctx.kernels(q.dtype()).attention();
+  AttentionCore a{ctx.empty({n * heads, tq, dh}, q.dtype()), memory.k, memory.v, Tensor(),
+                  static_cast<float>(1.0 / std::sqrt(double(dh)))};
+  att.heads_from(q, 0, heads, a.q);
+  const Tensor o = attend(ctx, a, heads, false, key_len);
+  Tensor y = ctx.empty({n, tq, d}, q.dtype());
+  att.heads_into(o, 0, heads, y);
+  return y;
+}
+
 Tensor cached_causal_self_attention(Context& ctx, const Tensor& qkv, int64_t heads, Tensor& cache, int64_t& len) {
   const HeadShape g = head_shape(qkv.shape(), heads);
   CHECK(cache.shape().size() == 3 && cache.dim(1) == g.n && cache.dim(2) == 3 * g.d)

@@ -79,6 +79,15 @@ inline Var causal_self_attention(Context& ctx, const Var& qkv, int64_t heads) {
 // Cross-attention (an encoder-decoder's): q (N, Tq, D) of the decoder, kv (N, Tk, 2D) the
 // encoder memory's keys and values side by side -> (N, Tq, D); key_len as above.
 Var cross_attention(Context& ctx, const Var& q, const Var& kv, int64_t heads, const Tensor* key_len = nullptr);
+// For decoding, without gradients: a memory's keys and values cut into heads once
+// (k, v: (N·heads, Tk, dh)), then attended to by every new position without cutting again.
+struct AttentionMemory {
+  Tensor k, v;
+  int64_t heads = 1;
+};
+AttentionMemory attention_memory(Context& ctx, const Tensor& kv, int64_t heads);
+Tensor cross_attention_cached(Context& ctx, const Tensor& q, const AttentionMemory& memory,
+                              const Tensor* key_len = nullptr);
 // The same for generation, without gradients, for N sequences in step: qkv (N, T, 3D) of
 // their new positions are appended to `cache` (capacity, N, 3D: time-major) after its first
 // `len` rows (len grows by T), and each new query attends to every cached position up to its

@@ -45,15 +45,18 @@ class DecoderRun {
 // Transformer decoder blocks: each keeps its keys and values (time-major caches).
 class TransformerRun final : public DecoderRun {
  public:
-  TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, std::vector<Var> kv, Tensor key_len,
-                 int64_t steps, int64_t rows, int64_t d, DType dtype)
-      : blocks_(blocks), kv_(std::move(kv)), key_len_(std::move(key_len)), lens_(blocks.size(), 0), d_(d) {
-    for (size_t i = 0; i < blocks.size(); ++i) caches_.push_back(ctx.zeros({steps, rows, 3 * d}, dtype));
+  TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, const std::vector<Var>& kv,
+                 Tensor key_len, int64_t steps, int64_t rows, int64_t d, DType dtype)
+      : blocks_(blocks), key_len_(std::move(key_len)), lens_(blocks.size(), 0), d_(d) {
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      caches_.push_back(ctx.zeros({steps, rows, 3 * d}, dtype));
+      memory_.push_back(ops::attention_memory(ctx, kv[i].value(), blocks[i]->heads()));  // once, not per step
+    }
   }
   Var step(Context& ctx, const Var& x_in) override {
     Var x = x_in;
     for (size_t i = 0; i < blocks_.size(); ++i)
-      x = blocks_[i]->forward_cached(ctx, x, caches_[i], lens_[i], &kv_[i], &key_len_);
+      x = blocks_[i]->forward_cached(ctx, x, caches_[i], lens_[i], &memory_[i], &key_len_);
     return x;
   }
   void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
@@ -69,7 +72,7 @@ class TransformerRun final : public DecoderRun {
 
  private:
   std::vector<TransformerBlock*> blocks_;
-  std::vector<Var> kv_;
+  std::vector<ops::AttentionMemory> memory_;
   Tensor key_len_;
   std::vector<Tensor> caches_;
   std::vector<int64_t> lens_;
@@ -205,7 +208,7 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
     std::vector<Var> kv;
     for (TransformerBlock* b : decoder_) kv.push_back(per_row(b->memory_kv(ctx, memory)));
     const int64_t d = memory.shape()[2];
-    run = std::make_unique<TransformerRun>(ctx, decoder_, std::move(kv), rows_key_len, steps, rows, d, memory.dtype());
+    run = std::make_unique<TransformerRun>(ctx, decoder_, kv, rows_key_len, steps, rows, d, memory.dtype());
   }
 
   std::vector<int32_t> tokens(rows, bos_);
