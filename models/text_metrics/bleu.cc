@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "runtime/status.h"
 #include "models/text_metrics/python_text.h"
+#include "models/text_metrics/references.h"
 #include "models/text_metrics/tokenizer_13a.h"
 
 namespace ty {
@@ -144,23 +146,12 @@ BleuScore bleu_from_stats(BleuStats stats, const BleuOptions& options) {
 absl::StatusOr<BleuScore> corpus_bleu(const std::vector<std::string>& hypotheses,
                                       const std::vector<std::vector<std::string>>& references,
                                       const BleuOptions& options) {
-  if (references.empty()) return absl::InvalidArgumentError("BLEU needs at least one reference stream");
-  for (size_t r = 0; r < references.size(); ++r)
-    if (references[r].size() != hypotheses.size())
-      return absl::InvalidArgumentError(absl::StrCat("BLEU: ", hypotheses.size(), " hypotheses but reference stream ",
-                                                     r + 1, " has ", references[r].size(), " lines"));
+  TY_ASSIGN_OR_RETURN(const auto refs, references_per_segment(hypotheses.size(), references, "BLEU"));
   BleuStats sum;
   std::set<size_t> ref_counts;
-  std::vector<std::string> refs;
   for (size_t i = 0; i < hypotheses.size(); ++i) {
-    refs.clear();
-    for (const auto& stream : references)
-      if (!stream[i].empty()) refs.push_back(stream[i]);
-    if (refs.empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat("BLEU: segment ", i + 1, " has no reference (every reference line is empty)"));
-    ref_counts.insert(refs.size());
-    sum.add(segment_bleu_stats(hypotheses[i], refs, options));
+    ref_counts.insert(refs[i].size());
+    sum.add(segment_bleu_stats(hypotheses[i], refs[i], options));
   }
   BleuScore score = bleu_from_stats(sum, options);
   score.nrefs = ref_counts.size() > 1 ? -1 : ref_counts.empty() ? static_cast<int>(references.size())

@@ -7,6 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "models/text_metrics/python_text.h"
+#include "models/text_metrics/references.h"
+#include "runtime/status.h"
 
 namespace ty {
 namespace {
@@ -126,21 +128,10 @@ ChrfStats segment_chrf_stats(const std::string& hypothesis, const std::vector<st
 absl::StatusOr<ChrfScore> corpus_chrf(const std::vector<std::string>& hypotheses,
                                       const std::vector<std::vector<std::string>>& references,
                                       const ChrfOptions& options) {
-  if (references.empty()) return absl::InvalidArgumentError("chrF needs at least one reference stream");
+  TY_ASSIGN_OR_RETURN(const auto refs, references_per_segment(hypotheses.size(), references, "chrF"));
   ChrfStats sum(3 * (options.char_order + options.word_order), 0);
-  std::vector<std::string> refs;
-  for (size_t r = 0; r < references.size(); ++r)
-    if (references[r].size() != hypotheses.size())
-      return absl::InvalidArgumentError(absl::StrCat("chrF: ", hypotheses.size(), " hypotheses but reference stream ",
-                                                     r + 1, " has ", references[r].size(), " lines"));
   for (size_t i = 0; i < hypotheses.size(); ++i) {
-    refs.clear();
-    for (const auto& stream : references)
-      if (!stream[i].empty()) refs.push_back(stream[i]);
-    if (refs.empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat("chrF: segment ", i + 1, " has no reference (every reference line is empty)"));
-    const ChrfStats stats = segment_chrf_stats(hypotheses[i], refs, options);
+    const ChrfStats stats = segment_chrf_stats(hypotheses[i], refs[i], options);
     for (size_t k = 0; k < sum.size(); ++k) sum[k] += stats[k];
   }
   ChrfScore score;

@@ -324,7 +324,8 @@ absl::StatusOr<TranslationScores> score_translations(Context& ctx, Model& model,
   BleuStats bleu;
   bleu.correct.assign(4, 0);
   bleu.total.assign(4, 0);
-  ChrfStats chrf(18, 0);
+  const ChrfOptions chrf_options;
+  ChrfStats chrf(3 * (chrf_options.char_order + chrf_options.word_order), 0);
   for (size_t i = 0; i < out.size(); ++i) {
     const std::string hyp = vocab.decode(out[i]);
     bleu.add(segment_bleu_stats(hyp, {references[i]}));
