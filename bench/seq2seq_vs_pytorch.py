@@ -8,11 +8,15 @@ vocabulary) against the same model in PyTorch (Debian's 1.13), on the same shard
   bleu     test BLEU after the example's steps (--steps), --seeds seeds a side (each side its
            own data order), both decoded with beam 5 (length penalty 1, at most 1.5 x source
            + 10 tokens) and scored by `trainyard bleu` against the same references (the test
-           shard's targets, decoded by the SentencePiece model beside the shards).
-  decode   beam-5 decoding of the test split (1,171 verses, 64 sentences at a time, 1 thread):
-           `trainyard translate` with the seed-1 weights of the bleu part vs a batched PyTorch
-           beam search with the same rule and a key/value cache (the peer's best: no
-           recomputation of earlier positions); medians over --runs.
+           shard's targets, decoded by the SentencePiece model beside the shards). The two
+           sides of a seed train at once, one core and 1 thread each; every finished seed is
+           kept in --keep (scores, hypotheses, weights), so a later launch goes on with the
+           seeds that are missing.
+  decode   beam-5 decoding of the test split (1,171 verses, 64 sentences at a time, 1 thread,
+           nothing else running): `trainyard translate` with trainyard's seed-1 weights vs a
+           batched PyTorch beam search with the same rule and a key/value cache (the peer's
+           best: no recomputation of earlier positions) with PyTorch's seed-1 weights, both
+           from --keep; medians over --runs, the two sides alternating.
 
 The models match layer for layer: embeddings N(0, 0.02^2) with learned positions and dropout,
 pre-norm blocks (self-attention, the decoder's cross-attention, GELU MLP of 1,024, dropout on
@@ -21,14 +25,16 @@ on matrices only), inverse square root schedule after 300 warm-up steps, clippin
 smoothing 0.1.
 
   /usr/bin/python3 bench/seq2seq_vs_pytorch.py [--parts time,bleu,decode] [--runs 3] [--seeds 3]
-                                                [--steps 1500]
+                                                [--steps 1500] [--keep DIR]
 """
 import argparse
+import concurrent.futures
 import glob
 import json
 import math
 import os
 import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -118,7 +124,8 @@ def trainyard_step_time(epochs):
 
 def trainyard_bleu(seed, steps):
     records, weights = trainyard([f"train.seed={seed}", f"train.max_steps={steps}", "train.epochs=100",
-                                  "data.val=", f"eval.beam_size={BEAM}"])
+                                  "data.val=", f"eval.beam_size={BEAM}",
+                                  f"data.train={SHARDS}-train-*", f"data.test={SHARDS}-test-*"])
     test = [r for r in records if r["kind"] == "eval" and r["split"] == "test"][-1]
     return test["bleu"], weights
 
@@ -328,6 +335,8 @@ def beam_search(model, sources, bos, eos):
 
 
 def torch_worker(part, seed, steps):
+    """part time: {"step_s"}; bleu: trains `steps` steps, then {"hyps", "decode_s", "state": a saved
+    state dict}; decode: `steps` is a saved state dict, {"decode_s"}."""
     os.environ.update(PEER_ENV)
     import torch
     vocab, bos, eos = vocab_facts()
@@ -352,11 +361,14 @@ def torch_worker(part, seed, steps):
             sync()
             best = min(best, time.perf_counter() - t0)
         return {"step_s": best / TIME_STEPS}
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.cat([torch.randperm(len(x), generator=g) for _ in range(steps * BATCH // len(x) + 1)])
-    for i in range(steps):
-        idx = perm[i * BATCH:(i + 1) * BATCH]
-        torch_step(model, opt, sched, x[idx], y[idx], bos, eos)
+    if part == "decode":  # `steps` names the kept state dict
+        model.load_state_dict(torch.load(steps))
+    else:
+        g = torch.Generator().manual_seed(seed)
+        perm = torch.cat([torch.randperm(len(x), generator=g) for _ in range(steps * BATCH // len(x) + 1)])
+        for i in range(steps):
+            idx = perm[i * BATCH:(i + 1) * BATCH]
+            torch_step(model, opt, sched, x[idx], y[idx], bos, eos)
     model.eval()
     tx, ty = read_shards(SHARDS + "-test-*.tyshard")
     sources = [before_eos(r, eos) for r in tx]
@@ -364,8 +376,12 @@ def torch_worker(part, seed, steps):
         t0 = time.perf_counter()
         hyps = beam_search(model, sources, bos, eos)
         decode_s = time.perf_counter() - t0
+    if part == "decode":
+        return {"decode_s": decode_s}
+    state = os.path.join(tempfile.gettempdir(), f"seq2seq_bench_torch_{os.getpid()}.pt")
+    torch.save(model.state_dict(), state)
     sp = spm()
-    return {"hyps": [sp.decode(h) for h in hyps], "decode_s": decode_s}
+    return {"hyps": [sp.decode(h) for h in hyps], "decode_s": decode_s, "state": state}
 
 
 def in_subprocess(part, seed, steps):
@@ -393,7 +409,7 @@ def trainyard_decode_time(weights, sources_path):
         open(w, "wb").write(weights)
         out = subprocess.run([trainyard_binary(), "translate", EXAMPLE, "--weights", w, "--input", sources_path,
                               "--beam", str(BEAM), "--set", "runtime.threads=1", "--set", "data.val=", "--set",
-                              "data.test="], capture_output=True, text=True)
+                              "data.test=", "--set", f"data.train={SHARDS}-train-*"], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"trainyard translate failed: {out.stderr[-2000:]}")
     return float(re.search(r"lines in ([0-9.]+) s", out.stderr).group(1))
@@ -404,7 +420,8 @@ def trainyard_decode_time(weights, sources_path):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        print(json.dumps(torch_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+        steps = sys.argv[4] if sys.argv[2] == "decode" else int(sys.argv[4])
+        print(json.dumps(torch_worker(sys.argv[2], int(sys.argv[3]), steps)))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="time,bleu,decode")
@@ -412,6 +429,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--keep", default=os.path.join(tempfile.gettempdir(), "seq2seq_bench"),
+                    help="where finished seeds are kept (default: %(default)s)")
     args = ap.parse_args()
     os.environ.update(PEER_ENV)
     parts = args.parts.split(",")
@@ -434,26 +453,45 @@ def main():
         open(refs, "w").write("".join(sp.decode(before_eos(r, sp.eos_id())) + "\n" for r in ty_))
         open(srcs, "w").write("".join(sp.decode(before_eos(r, sp.eos_id())) + "\n" for r in tx))
         seeds = range(1, args.seeds + 1)
-        ty_bleu, pt_bleu, weights, pt_decode = [], [], None, []
+        os.makedirs(args.keep, exist_ok=True)
+        ty_bleu, pt_bleu = [], []
         for s in seeds:
-            b, w = trainyard_bleu(s, args.steps)
-            ty_bleu.append(b)
-            weights = weights or w
-            peer = in_subprocess("bleu", s, args.steps)
-            pt_bleu.append(bleu_of(peer["hyps"], refs))
-            pt_decode.append(peer["decode_s"])
-            print(f"  seed {s}: test BLEU trainyard {ty_bleu[-1]:.2f}, PyTorch {pt_bleu[-1]:.2f} "
-                  f"(PyTorch's beam decode {pt_decode[-1]:.1f} s)", flush=True)
-        print(f"test BLEU after {args.steps} steps, beam {BEAM}, seeds {list(seeds)}: trainyard "
-              f"{[round(b, 2) for b in ty_bleu]} mean {statistics.mean(ty_bleu):.2f}; PyTorch "
-              f"{[round(b, 2) for b in pt_bleu]} mean {statistics.mean(pt_bleu):.2f}; difference "
-              f"{statistics.mean(ty_bleu) - statistics.mean(pt_bleu):+.2f}", flush=True)
-        if "decode" in parts and weights:
-            td = [trainyard_decode_time(weights, srcs) for _ in range(args.runs)]
-            t, p = statistics.median(td), statistics.median(pt_decode)
+            kept = os.path.join(args.keep, f"seed{s}-{args.steps}.json")
+            if not os.path.exists(kept):
+                if "bleu" not in parts:
+                    sys.exit(f"{kept}: missing; the decode part needs the bleu part's seed-1 weights")
+                print(f"  seed {s}: training both sides at once, {args.steps} steps ...", flush=True)
+                with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                    ty_run = pool.submit(trainyard_bleu, s, args.steps)
+                    peer = pool.submit(in_subprocess, "bleu", s, args.steps).result()
+                    b, w = ty_run.result()
+                open(kept + ".weights.bin", "wb").write(w)
+                shutil.move(peer["state"], kept + ".pt")
+                open(kept + ".hyps.en", "w").write("".join(h + "\n" for h in peer["hyps"]))
+                json.dump({"trainyard": b, "pytorch": bleu_of(peer["hyps"], refs)}, open(kept + ".tmp", "w"))
+                os.rename(kept + ".tmp", kept)
+            result = json.load(open(kept))
+            ty_bleu.append(result["trainyard"])
+            pt_bleu.append(result["pytorch"])
+            print(f"  seed {s}: test BLEU trainyard {ty_bleu[-1]:.2f}, PyTorch {pt_bleu[-1]:.2f} ({kept})", flush=True)
+            if "bleu" not in parts:
+                break
+        if "bleu" in parts:
+            print(f"test BLEU after {args.steps} steps, beam {BEAM}, seeds {list(seeds)}: trainyard "
+                  f"{[round(b, 2) for b in ty_bleu]} mean {statistics.mean(ty_bleu):.2f}; PyTorch "
+                  f"{[round(b, 2) for b in pt_bleu]} mean {statistics.mean(pt_bleu):.2f}; difference "
+                  f"{statistics.mean(ty_bleu) - statistics.mean(pt_bleu):+.2f}", flush=True)
+        if "decode" in parts:
+            kept = os.path.join(args.keep, f"seed1-{args.steps}.json")
+            weights = open(kept + ".weights.bin", "rb").read()
+            td, pd = [], []
+            for r in range(args.runs):
+                td.append(trainyard_decode_time(weights, srcs))
+                pd.append(in_subprocess("decode", 1, kept + ".pt")["decode_s"])
+                print(f"  run {r + 1}: trainyard {td[-1]:.1f} s, PyTorch {pd[-1]:.1f} s", flush=True)
+            t, p = statistics.median(td), statistics.median(pd)
             print(f"beam-{BEAM} decoding of the {len(tx)} test verses, 1 thread: trainyard {t:.1f} s / PyTorch "
                   f"{p:.1f} s = ratio {t / p:.3f}", flush=True)
-
 
 if __name__ == "__main__":
     main()
