@@ -37,8 +37,14 @@ TransformerBlock::TransformerBlock(Context& ctx, InitRng& rng, const Shape& in, 
 
 Var TransformerBlock::residual_branches(Context& ctx, const Var& x, const Attend& a) {
   const Var qkv = qkv_->forward(ctx, ln1_->forward(ctx, x));
+  const int64_t d = x.shape().back();
   Var att;
-  if (a.cache)
+  if (a.self) {
+    const int64_t rows = x.shape()[0];
+    const Tensor qkv_rows = qkv.value().reshape({rows, 3 * d});
+    a.self->table.rows(a.position * rows, rows).copy_from(qkv_rows);
+    att = Var(ops::gathered_attention(ctx, qkv_rows, *a.self, d, heads_).reshape({rows, 1, d}));
+  } else if (a.cache)
     att = Var(ops::cached_causal_self_attention(ctx, qkv.value(), heads_, *a.cache, *a.len));
   else if (role_ == Role::kEncoder)
     att = ops::self_attention(ctx, qkv, heads_, false, a.key_len);
@@ -47,7 +53,9 @@ Var TransformerBlock::residual_branches(Context& ctx, const Var& x, const Attend
   Var h = ops::add(ctx, x, ops::dropout(ctx, proj_->forward(ctx, att), dropout_, training_, dropout_index_));
   if (role_ == Role::kDecoder) {
     const Var q = cross_q_->forward(ctx, cross_ln_->forward(ctx, h));
-    const Var cross = a.memory ? Var(ops::cross_attention_cached(ctx, q.value(), *a.memory, a.key_len))
+    const int64_t rows = q.shape()[0];
+    const Var cross = a.memory ? Var(ops::gathered_attention(ctx, q.value().reshape({rows, d}), *a.memory, d, heads_)
+                                         .reshape({rows, 1, d}))
                                : ops::cross_attention(ctx, q, *a.kv, heads_, a.key_len);
     h = ops::add(ctx, h, ops::dropout(ctx, cross_proj_->forward(ctx, cross), dropout_, training_, dropout_index_ + 2));
   }
@@ -83,11 +91,25 @@ Var TransformerBlock::memory_kv(Context& ctx, const Var& memory) {
   return cross_kv_->forward(ctx, memory);
 }
 
-Var TransformerBlock::forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len,
-                                     const ops::AttentionMemory* memory, const Tensor* key_len) {
-  CHECK(role_ != Role::kEncoder) << "an encoder block has no cache";
-  CHECK(role_ != Role::kDecoder || memory) << "a decoder block decodes against its memory's keys and values";
-  return residual_branches(ctx, x, {key_len, nullptr, &cache, &len, memory});
+Var TransformerBlock::forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len) {
+  CHECK(role_ == Role::kCausal) << "only a causal block generates from a cache (a decoder block: decode_step)";
+  Attend a;
+  a.cache = &cache;
+  a.len = &len;
+  return residual_branches(ctx, x, a);
+}
+
+Var TransformerBlock::decode_step(Context& ctx, const Var& x, int64_t t, const ops::GatheredKeys& self,
+                                  const ops::GatheredKeys& memory) {
+  CHECK(role_ == Role::kDecoder) << "only a decoder block decodes against a memory";
+  CHECK(x.shape().size() == 3 && x.shape()[1] == 1) << "decode_step takes one position (R, 1, D), got "
+                                                    << shape_str(x.shape());
+  CHECK_LE((t + 1) * x.shape()[0], self.table.dim(0)) << "the decoding cache holds " << self.table.dim(0) << " rows";
+  Attend a;
+  a.self = &self;
+  a.memory = &memory;
+  a.position = t;
+  return residual_branches(ctx, x, a);
 }
 
 std::string TransformerBlock::describe() const {

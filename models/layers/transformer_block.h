@@ -44,11 +44,15 @@ class TransformerBlock final : public Layer {
   // A decoder's cross-attention keys and values of the memory (N, Ls, D) -> (N, Ls, 2D),
   // computed once per source for decoding.
   Var memory_kv(Context& ctx, const Var& memory);
-  // Generation: x (N, T, D) of the new positions, their keys and values appended to `cache`
-  // ((capacity, N, 3D), `len` rows filled); a decoder attends to `memory` as well (its
-  // memory_kv cut into heads once, ops::attention_memory). No gradients.
-  Var forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len,
-                     const ops::AttentionMemory* memory = nullptr, const Tensor* key_len = nullptr);
+  // Generation (a causal block): x (N, T, D) of the new positions, their keys and values
+  // appended to `cache` ((capacity, N, 3D), `len` rows filled). No gradients.
+  Var forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len);
+  // Decoding (a decoder block), one position per hypothesis, no gradients: x (R, 1, D) at
+  // position t. Its keys and values go to rows [t·R, t·R + R) of self.table (the cache,
+  // (capacity·R, 3D), keys at D and values at 2D); it attends to the rows self.index names
+  // (its ancestry, its own new row last), then to `memory` (its source's rows of memory_kv).
+  Var decode_step(Context& ctx, const Var& x, int64_t t, const ops::GatheredKeys& self,
+                  const ops::GatheredKeys& memory);
   int64_t heads() const { return heads_; }
 
  private:
@@ -57,7 +61,9 @@ class TransformerBlock final : public Layer {
     const Var* kv = nullptr;          // decoder: the memory's keys and values
     Tensor* cache = nullptr;          // generation
     int64_t* len = nullptr;
-    const ops::AttentionMemory* memory = nullptr;  // decoding: kv cut into heads
+    const ops::GatheredKeys* self = nullptr;    // decoding
+    const ops::GatheredKeys* memory = nullptr;
+    int64_t position = 0;
   };
   Var residual_branches(Context& ctx, const Var& x, const Attend& a);
   Role role_;

@@ -1,9 +1,10 @@
-// HostKernels' attention family: head moves and the masked softmax, as loops over host
-// memory.
+// HostKernels' attention family: head moves, the masked softmax and decoding's gathered
+// attention, as loops over host memory.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "runtime/backend/host_kernels.h"
 #include "runtime/backend/host_simd.h"
@@ -115,6 +116,78 @@ void HostKernels::masked_softmax_backward(const Tensor& p, const Tensor& dp, flo
       for (int64_t j = 0; j < tk; ++j) D[r * tk + j] = T(scale) * y[j] * (g[j] - dot);
     }
   });
+}
+
+namespace {
+
+struct Gathered {
+  int64_t n, t, m, w, q_stride, k_offset, v_offset, heads, dh;
+  const int32_t *index, *len;
+};
+
+// Per row: every visible key's scores for all heads (a table row read once for its keys,
+// once for its values), the softmax per head, the weighted sum of the values.
+template <typename T>
+__attribute__((always_inline)) inline void gathered_rows(const Gathered& g, const T* q, const T* table, T scale,
+                                                         T* s, T* y) {
+  const int64_t d = g.heads * g.dh;
+  for (int64_t r = 0; r < g.n; ++r) {
+    T* yr = y + r * d;
+    for (int64_t i = 0; i < d; ++i) yr[i] = 0;
+    const int64_t visible = std::min<int64_t>(g.len[r], g.t);
+    if (visible <= 0) continue;
+    const T* qr = q + r * g.q_stride;
+    const int32_t* rows = g.index + r * g.t;
+    for (int64_t j = 0; j < visible; ++j) {
+      CHECK(rows[j] >= 0 && rows[j] < g.m) << "gathered attention: index[" << r << ", " << j << "] = " << rows[j]
+                                           << " is outside the table's " << g.m << " rows";
+      const T* k = table + rows[j] * g.w + g.k_offset;
+      for (int64_t h = 0; h < g.heads; ++h) {
+        T dot = 0;
+        for (int64_t i = 0; i < g.dh; ++i) dot += qr[h * g.dh + i] * k[h * g.dh + i];
+        s[h * g.t + j] = dot * scale;
+      }
+    }
+    for (int64_t h = 0; h < g.heads; ++h) {
+      T* sh = s + h * g.t;
+      T mx = sh[0];
+      for (int64_t j = 1; j < visible; ++j) mx = sh[j] > mx ? sh[j] : mx;
+      T sum = 0;
+      for (int64_t j = 0; j < visible; ++j) {
+        sh[j] = fast_exp(sh[j] - mx);
+        sum += sh[j];
+      }
+      const T inv = T(1) / sum;
+      for (int64_t j = 0; j < visible; ++j) sh[j] *= inv;
+    }
+    for (int64_t j = 0; j < visible; ++j) {
+      const T* v = table + rows[j] * g.w + g.v_offset;
+      for (int64_t h = 0; h < g.heads; ++h) {
+        const T p = s[h * g.t + j];
+        for (int64_t i = 0; i < g.dh; ++i) yr[h * g.dh + i] += p * v[h * g.dh + i];
+      }
+    }
+  }
+}
+
+TY_HOT_CLONES void gathered_f32(const Gathered& g, const float* q, const float* table, float scale, float* s,
+                                float* y) {
+  gathered_rows(g, q, table, scale, s, y);
+}
+
+}  // namespace
+
+void HostKernels::gathered_attention(const Tensor& q, const Tensor& table, int64_t k_offset, int64_t v_offset,
+                                     const Tensor& index, const Tensor& len, int64_t heads, float scale, Tensor& y) {
+  const Gathered g{y.dim(0), index.dim(1), table.dim(0), table.dim(1), q.dim(1), k_offset, v_offset, heads,
+                   y.dim(1) / heads, index.data<int32_t>(), len.data<int32_t>()};
+  if (y.dtype() == DType::kF32) {
+    std::vector<float> scores(heads * std::max<int64_t>(g.t, 1));
+    return gathered_f32(g, q.data<float>(), table.data<float>(), scale, scores.data(), y.data<float>());
+  }
+  CHECK(y.dtype() == DType::kF64) << "gathered attention on " << dtype_name(y.dtype());
+  std::vector<double> scores(heads * std::max<int64_t>(g.t, 1));
+  gathered_rows(g, q.data<double>(), table.data<double>(), double(scale), scores.data(), y.data<double>());
 }
 
 }  // namespace ty

@@ -134,30 +134,26 @@ Var cross_attention(Context& ctx, const Var& q_in, const Var& kv_in, int64_t hea
   });
 }
 
-AttentionMemory attention_memory(Context& ctx, const Tensor& kv, int64_t heads) {
-  CHECK(kv.shape().size() == 3 && kv.dim(2) % 2 == 0 && (kv.dim(2) / 2) % heads == 0)
-      << "attention memory: keys and values (N, Tk, 2D) for " << heads << " heads, got " << shape_str(kv.shape());
-  const int64_t n = kv.dim(0), tk = kv.dim(1), d = kv.dim(2) / 2, dh = d / heads;
-  AttentionKernels& att = ctx.kernels(kv.dtype()).attention();
-  AttentionMemory m{ctx.empty({n * heads, tk, dh}, kv.dtype()), ctx.empty({n * heads, tk, dh}, kv.dtype()), heads};
-  att.heads_from(kv, 0, heads, m.k);
-  att.heads_from(kv, d, heads, m.v);
-  return m;
-}
-
-Tensor cross_attention_cached(Context& ctx, const Tensor& q, const AttentionMemory& memory, const Tensor* key_len) {
-  CHECK_EQ(q.shape().size(), 3u) << "cross-attention queries (N, Tq, D), got " << shape_str(q.shape());
-  const int64_t n = q.dim(0), tq = q.dim(1), d = q.dim(2), heads = memory.heads, dh = d / heads;
-  CHECK(memory.k.dim(0) == n * heads && memory.k.dim(2) == dh)
-      << "cross-attention: queries " << shape_str(q.shape()) << ", memory keys " << shape_str(memory.k.shape());
-  check_key_len(ctx, key_len, n);
-  AttentionKernels& att = ctx.kernels(q.dtype()).attention();
-  AttentionCore a{ctx.empty({n * heads, tq, dh}, q.dtype()), memory.k, memory.v, Tensor(),
-                  static_cast<float>(1.0 / std::sqrt(double(dh)))};
-  att.heads_from(q, 0, heads, a.q);
-  const Tensor o = attend(ctx, a, heads, false, key_len);
-  Tensor y = ctx.empty({n, tq, d}, q.dtype());
-  att.heads_into(o, 0, heads, y);
+Tensor gathered_attention(Context& ctx, const Tensor& q, const GatheredKeys& keys, int64_t d, int64_t heads) {
+  CHECK(q.shape().size() == 2 && q.dim(1) >= d && d % heads == 0)
+      << "gathered attention: queries (N, >= " << d << ") for " << heads << " heads, got " << shape_str(q.shape());
+  const int64_t n = q.dim(0);
+  CHECK(keys.table.shape().size() == 2 && keys.k_offset + d <= keys.table.dim(1) &&
+        keys.v_offset + d <= keys.table.dim(1))
+      << "gathered attention: a table of keys at " << keys.k_offset << " and values at " << keys.v_offset << ", "
+      << d << " wide, got " << shape_str(keys.table.shape());
+  CHECK(keys.index.dtype() == DType::kI32 && keys.index.shape().size() == 2 && keys.index.dim(0) == n &&
+        keys.len.dtype() == DType::kI32 && keys.len.numel() == n)
+      << "gathered attention: index i32 (" << n << ", T) and len i32 (" << n << "), got "
+      << shape_str(keys.index.shape()) << " and " << shape_str(keys.len.shape());
+  for (const Tensor* t : {&q, &keys.table, &keys.index, &keys.len})
+    CHECK(t->device() == ctx.device()) << "gathered attention: an operand on " << t->device().str()
+                                       << ", the attention on " << ctx.device().str();
+  Tensor y = ctx.empty({n, d}, q.dtype());
+  ctx.kernels(q.dtype())
+      .attention()
+      .gathered_attention(q, keys.table, keys.k_offset, keys.v_offset, keys.index, keys.len, heads,
+                          static_cast<float>(1.0 / std::sqrt(double(d / heads))), y);
   return y;
 }
 

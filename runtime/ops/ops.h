@@ -79,15 +79,18 @@ inline Var causal_self_attention(Context& ctx, const Var& qkv, int64_t heads) {
 // Cross-attention (an encoder-decoder's): q (N, Tq, D) of the decoder, kv (N, Tk, 2D) the
 // encoder memory's keys and values side by side -> (N, Tq, D); key_len as above.
 Var cross_attention(Context& ctx, const Var& q, const Var& kv, int64_t heads, const Tensor* key_len = nullptr);
-// For decoding, without gradients: a memory's keys and values cut into heads once
-// (k, v: (N·heads, Tk, dh)), then attended to by every new position without cutting again.
-struct AttentionMemory {
-  Tensor k, v;
-  int64_t heads = 1;
+// Decoding, without gradients, one position per hypothesis and step: keys and values read
+// through a row index (AttentionKernels::gathered_attention), so that a beam's hypotheses
+// share their ancestors' cached rows and their sentence's memory rows without copies.
+struct GatheredKeys {
+  Tensor table;                      // (M, W): keys at columns [k_offset, +D), values at [v_offset, +D)
+  int64_t k_offset = 0, v_offset = 0;
+  Tensor index;                      // (N, T) i32: the table rows each query attends to
+  Tensor len;                        // (N) i32: how many of them (the rest of its row unused)
 };
-AttentionMemory attention_memory(Context& ctx, const Tensor& kv, int64_t heads);
-Tensor cross_attention_cached(Context& ctx, const Tensor& q, const AttentionMemory& memory,
-                              const Tensor* key_len = nullptr);
+// q: (N, ·), its first D columns the queries (D = the table's key width, `heads` heads)
+// -> (N, D).
+Tensor gathered_attention(Context& ctx, const Tensor& q, const GatheredKeys& keys, int64_t d, int64_t heads);
 // The same for generation, without gradients, for N sequences in step: qkv (N, T, 3D) of
 // their new positions are appended to `cache` (capacity, N, 3D: time-major) after its first
 // `len` rows (len grows by T), and each new query attends to every cached position up to its

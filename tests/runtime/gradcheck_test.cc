@@ -381,6 +381,36 @@ TEST_F(GradCheck, PaddingIsInvisible) {
   for (int64_t i = 0; i < tq * d; ++i) EXPECT_EQ(y.at(i), all.at(i)) << "sequence 0 sees every key";
 }
 
+// Decoding's gathered attention equals cross-attention over the rows it names: rows in any
+// order and repeated (a beam's shared ancestry), keys and values at offsets of wider rows,
+// queries in the first columns of wider rows, and a query that sees no key gives 0.
+TEST_F(GradCheck, GatheredAttentionIsCrossAttentionOverItsRows) {
+  const int64_t n = 4, m = 7, t = 5, heads = 2, d = 4, w = 3 * d;
+  const Tensor table = random({m, w}, -2, 2), q = random({n, d + 3}, -2, 2);
+  const std::vector<std::vector<int32_t>> rows = {{6, 0, 3}, {2, 2, 2, 5, 1}, {}, {4}};
+  Tensor index = ctx_.zeros({n, t}, DType::kI32), len = ctx_.empty({n}, DType::kI32);
+  for (int64_t r = 0; r < n; ++r) {
+    len.data<int32_t>()[r] = static_cast<int32_t>(rows[r].size());
+    for (size_t j = 0; j < rows[r].size(); ++j) index.data<int32_t>()[r * t + j] = rows[r][j];
+  }
+  TapeScope none(ctx_, nullptr);
+  const Tensor y = ops::gathered_attention(ctx_, q, {table, d, 2 * d, index, len}, d, heads);
+  ASSERT_EQ(y.shape(), (Shape{n, d}));
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t k = static_cast<int64_t>(rows[r].size());
+    if (k == 0) {
+      for (int64_t j = 0; j < d; ++j) EXPECT_EQ(y.at(r * d + j), 0.0) << "a query that sees no key";
+      continue;
+    }
+    Tensor qr = ctx_.empty({1, 1, d}, DType::kF64), kv = ctx_.empty({1, k, 2 * d}, DType::kF64);
+    for (int64_t j = 0; j < d; ++j) qr.set(j, q.at(r * (d + 3) + j));
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < 2 * d; ++j) kv.set(p * 2 * d + j, table.at(rows[r][p] * w + d + j));
+    const Tensor want = ops::cross_attention(ctx_, Var(qr), Var(kv), heads).value();
+    for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(y.at(r * d + j), want.at(j), 1e-12) << "query " << r << " column " << j;
+  }
+}
+
 // A gradcheck that must fail: a deliberately wrong backward is caught.
 TEST_F(GradCheck, CatchesAWrongBackward) {
   Fn wrong = [](Context& ctx, const std::vector<Var>& v) {

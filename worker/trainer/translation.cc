@@ -42,41 +42,62 @@ class DecoderRun {
   virtual void reorder(Context& ctx, const std::vector<int32_t>& parent) = 0;
 };
 
-// Transformer decoder blocks: each keeps its keys and values (time-major caches).
+// Transformer decoder blocks. Each keeps the keys and values of every position decoded so
+// far in a cache (position t of hypothesis r in row t·R + r); a hypothesis attends to the
+// rows of its own ancestry (one index for all blocks, reordered on the host, not the
+// caches), and to its sentence's rows of the memory (not copied per beam).
 class TransformerRun final : public DecoderRun {
  public:
   TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, const std::vector<Var>& kv,
-                 Tensor key_len, int64_t steps, int64_t rows, int64_t d, DType dtype)
-      : blocks_(blocks), key_len_(std::move(key_len)), lens_(blocks.size(), 0), d_(d) {
+                 const std::vector<int32_t>& source_len, int64_t beam, int64_t steps, DType dtype)
+      : blocks_(blocks), rows_(static_cast<int64_t>(source_len.size()) * beam), steps_(steps),
+        ancestry_(rows_ * steps, 0) {
+    const int64_t s_count = static_cast<int64_t>(source_len.size()), ls = kv.at(0).shape()[1];
+    const int64_t d = kv[0].shape()[2] / 2;
+    std::vector<int32_t> index(rows_ * ls), len(rows_);
+    for (int64_t r = 0; r < rows_; ++r) {
+      const int64_t s = r / beam;
+      for (int64_t j = 0; j < ls; ++j) index[r * ls + j] = static_cast<int32_t>(s * ls + j);
+      len[r] = source_len[s];
+    }
+    const Tensor memory_index = ctx.to_device(i32_host({rows_, ls}, index));
+    const Tensor memory_len = ctx.to_device(i32_host({rows_}, len));
     for (size_t i = 0; i < blocks.size(); ++i) {
-      caches_.push_back(ctx.zeros({steps, rows, 3 * d}, dtype));
-      memory_.push_back(ops::attention_memory(ctx, kv[i].value(), blocks[i]->heads()));  // once, not per step
+      self_.push_back({ctx.zeros({steps * rows_, 3 * d}, dtype), d, 2 * d, Tensor(), Tensor()});
+      memory_.push_back({kv[i].value().reshape({s_count * ls, 2 * d}), 0, d, memory_index, memory_len});
     }
   }
   Var step(Context& ctx, const Var& x_in) override {
+    CHECK_LT(t_, steps_) << "decoding past the cache's " << steps_ << " positions";
+    // Every hypothesis's ancestry, its new position last.
+    std::vector<int32_t> index(rows_ * (t_ + 1));
+    for (int64_t r = 0; r < rows_; ++r) {
+      ancestry_[r * steps_ + t_] = static_cast<int32_t>(t_ * rows_ + r);
+      std::copy_n(ancestry_.begin() + r * steps_, t_ + 1, index.begin() + r * (t_ + 1));
+    }
+    const Tensor self_index = ctx.to_device(i32_host({rows_, t_ + 1}, index));
+    const Tensor self_len = ctx.to_device(i32_host({rows_}, std::vector<int32_t>(rows_, static_cast<int32_t>(t_ + 1))));
     Var x = x_in;
-    for (size_t i = 0; i < blocks_.size(); ++i)
-      x = blocks_[i]->forward_cached(ctx, x, caches_[i], lens_[i], &memory_[i], &key_len_);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      self_[i].index = self_index;
+      self_[i].len = self_len;
+      x = blocks_[i]->decode_step(ctx, x, t_, self_[i], memory_[i]);
+    }
+    ++t_;
     return x;
   }
-  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
-    const int64_t rows = static_cast<int64_t>(parent.size());
-    for (size_t i = 0; i < caches_.size(); ++i) {
-      std::vector<int32_t> index(lens_[i] * rows);
-      for (int64_t p = 0; p < lens_[i]; ++p)
-        for (int64_t r = 0; r < rows; ++r) index[p * rows + r] = static_cast<int32_t>(p * rows + parent[r]);
-      Tensor filled = caches_[i].rows(0, lens_[i]);
-      filled.copy_from(gather_rows(ctx, filled.reshape({lens_[i] * rows, 3 * d_}), index).reshape(filled.shape()));
-    }
+  void reorder(Context&, const std::vector<int32_t>& parent) override {
+    std::vector<int32_t> next(ancestry_.size());
+    for (int64_t r = 0; r < rows_; ++r)
+      std::copy_n(ancestry_.begin() + parent[r] * steps_, t_, next.begin() + r * steps_);
+    ancestry_.swap(next);
   }
 
  private:
   std::vector<TransformerBlock*> blocks_;
-  std::vector<ops::AttentionMemory> memory_;
-  Tensor key_len_;
-  std::vector<Tensor> caches_;
-  std::vector<int64_t> lens_;
-  int64_t d_;
+  int64_t rows_, steps_, t_ = 0;
+  std::vector<int32_t> ancestry_;  // (R, steps): the cache row of each position of each hypothesis
+  std::vector<ops::GatheredKeys> self_, memory_;
 };
 
 // An attentional RNN decoder: its cells' states.
@@ -206,9 +227,8 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
                                    rows);
   } else {
     std::vector<Var> kv;
-    for (TransformerBlock* b : decoder_) kv.push_back(per_row(b->memory_kv(ctx, memory)));
-    const int64_t d = memory.shape()[2];
-    run = std::make_unique<TransformerRun>(ctx, decoder_, kv, rows_key_len, steps, rows, d, memory.dtype());
+    for (TransformerBlock* b : decoder_) kv.push_back(b->memory_kv(ctx, memory));
+    run = std::make_unique<TransformerRun>(ctx, decoder_, kv, key_len, beam, steps, memory.dtype());
   }
 
   std::vector<int32_t> tokens(rows, bos_);

@@ -292,6 +292,15 @@ void CudaBackend::masked_softmax_backward(const Tensor& p, const Tensor& dp, flo
   cuda::masked_softmax_backward(stream_, in(p), in(dp), out(ds), p.dim(0) * p.dim(1), p.dim(2), scale);
 }
 
+void CudaBackend::gathered_attention(const Tensor& q, const Tensor& table, int64_t k_offset, int64_t v_offset,
+                                     const Tensor& index, const Tensor& len, int64_t heads, float scale, Tensor& y) {
+  CHECK_LE(heads * index.dim(1), 12288) << "gathered attention: " << heads << " heads × " << index.dim(1)
+                                        << " keys of scores pass a block's 48 KiB of shared memory";
+  cuda::gathered_attention(stream_, in(q), q.dim(1), in(table), table.dim(1), k_offset, v_offset,
+                           index.data<int32_t>(), y.dim(0), index.dim(1), len.data<int32_t>(), heads, y.dim(1) / heads,
+                           scale, out(y));
+}
+
 void CudaBackend::dropout(const Tensor& x, float p, uint64_t seed, uint64_t stream, uint64_t first, Tensor& mask,
                           Tensor& y) {
   cuda::dropout_forward(stream_, in(x), out(y), out(mask), x.numel(), p, seed, stream, first);

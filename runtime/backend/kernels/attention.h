@@ -24,6 +24,16 @@ class AttentionKernels {
                                       Tensor& p) = 0;
   // ds = scale · p ⊙ (dp − rowsum(p ⊙ dp)): the gradient of the scores (0 where p is).
   virtual void masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) = 0;
+  // Single-query attention for decoding, keys and values read through a row index: query r
+  // (the first D columns of q (N, ·), D = y's width, cut into `heads` heads of dh) attends to
+  // the rows table[index[r, j]] for j < len[r] (table (M, W); index (N, T) i32 with values
+  // in [0, M); len (N) i32, each at most T; both on the backend's device), whose keys are
+  // columns [k_offset + h·dh, + dh) and values [v_offset + h·dh, + dh):
+  // y (N, D)[r, h·dh + i] = Σ_j softmax_j(scale · q_rh · k_jh) v_jh[i]; a row that sees no
+  // key is 0. A beam's hypotheses share their ancestors' rows, and the sentences' memory
+  // rows, without copies.
+  virtual void gathered_attention(const Tensor& q, const Tensor& table, int64_t k_offset, int64_t v_offset,
+                                  const Tensor& index, const Tensor& len, int64_t heads, float scale, Tensor& y) = 0;
   void causal_softmax_forward(const Tensor& s, float scale, Tensor& p) {
     masked_softmax_forward(s, scale, true, nullptr, 1, p);
   }
@@ -34,6 +44,8 @@ class AttentionKernels {
   void heads_into(const Tensor& in, int64_t offset, int64_t heads, Tensor& x) override;  \
   void masked_softmax_forward(const Tensor& s, float scale, bool causal, const Tensor* key_len, int64_t heads,    \
                               Tensor& p) override;                                                              \
-  void masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) override;
+  void masked_softmax_backward(const Tensor& p, const Tensor& dp, float scale, Tensor& ds) override;              \
+  void gathered_attention(const Tensor& q, const Tensor& table, int64_t k_offset, int64_t v_offset,               \
+                          const Tensor& index, const Tensor& len, int64_t heads, float scale, Tensor& y) override;
 
 }  // namespace ty

@@ -292,7 +292,14 @@ TEST_P(Conformance, Attention) {
   Tensor scores = random({n * heads, t, tk}, -4, 4), dp = random({n * heads, t, tk});
   Tensor key_len = Tensor::empty(host_memory(), {n}, DType::kI32);  // padding; sequence 2 sees no key
   for (int64_t i = 0; i < n; ++i) key_len.data<int32_t>()[i] = static_cast<int32_t>(i == 2 ? 0 : 7 + 3 * i);
-  conform(KernelFamily::kAttention, "heads_from, heads_into, masked softmax", [&](Kernels& be, const Place& on) {
+  // Query r of n·t sees r % 6 rows (query 0 none), spread over the table and repeated.
+  Tensor gather_index = Tensor::empty(host_memory(), {n * t, 6}, DType::kI32);
+  Tensor gather_len = Tensor::empty(host_memory(), {n * t}, DType::kI32);
+  for (int64_t r = 0; r < n * t; ++r) {
+    gather_len.data<int32_t>()[r] = static_cast<int32_t>(r % 6);
+    for (int64_t j = 0; j < 6; ++j) gather_index.data<int32_t>()[r * 6 + j] = static_cast<int32_t>((r * 5 + j * 7) % (n * t));
+  }
+  conform(KernelFamily::kAttention, "heads_from, heads_into, masked softmax, gathered attention", [&](Kernels& be, const Place& on) {
     AttentionKernels& k = be.attention();
     Tensor from = on(poisoned({n * heads, t, dh})), into = on(x);  // (the other columns kept)
     k.heads_from(on(x), heads * dh, heads, from);
@@ -304,7 +311,11 @@ TEST_P(Conformance, Attention) {
     const Tensor lens = on(key_len);
     k.masked_softmax_forward(on(scores), 0.37f, false, &lens, heads, padded);
     k.masked_softmax_forward(on(scores), 0.37f, true, &lens, heads, both);
-    return std::vector<Tensor>{from, into, p, ds, padded, both};
+    // Decoding's gathered attention: x's rows as the table, queries at its start.
+    Tensor gathered = on(poisoned({n * t, heads * dh}));
+    k.gathered_attention(on(x.reshape({n * t, w})), on(x.reshape({n * t, w})), heads * dh, 2 * heads * dh,
+                         on(gather_index), on(gather_len), heads, 0.37f, gathered);
+    return std::vector<Tensor>{from, into, p, ds, padded, both, gathered};
   });
 }
 
