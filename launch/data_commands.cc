@@ -26,18 +26,25 @@ constexpr char kUsage[] =
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words|sentencepiece] [--vocab-size N]\n"
     "                             [--spm MODEL] [--seq-len N] [--shard-mb N]\n"
     "                             [--val-fraction F] [--test-fraction F]   (then PREFIX-train-*, -val-*, -test-*)\n"
-    "  trainyard data import parallel --source FILE --target FILE --out PREFIX [--vocab-size N | --spm MODEL]\n"
-    "                                 [--max-len L] [--val-fraction F]\n"
+    "  trainyard data import parallel --source FILE --target FILE --out PREFIX\n"
+    "                                 [--vocab-size N [--separate-vocab] | --spm MODEL |\n"
+    "                                  --spm-source MODEL --spm-target MODEL] [--max-len L] [--val-fraction F]\n"
     "                                 [--test-fraction F | --test-source FILE --test-target FILE] [--shard-mb N]\n"
     "  trainyard data inspect PATH_OR_GLOB...\n";
 
-// "--key value" pairs; returns an error message for anything else.
+// "--key value" pairs, and "--switch" alone (stored as "1"); returns an error message for
+// anything else.
 std::string parse_flags(const std::vector<std::string>& a, size_t from, const std::vector<std::string>& allowed,
-                        std::map<std::string, std::string>& out) {
+                        std::map<std::string, std::string>& out, const std::vector<std::string>& switches = {}) {
   for (size_t i = from; i < a.size(); ++i) {
     const std::string& k = a[i];
-    bool ok = false;
+    bool ok = false, is_switch = false;
     for (const auto& name : allowed) ok = ok || k == "--" + name;
+    for (const auto& name : switches) is_switch = is_switch || k == "--" + name;
+    if (is_switch) {
+      out.insert_or_assign(k.substr(2), std::string(1, '1'));
+      continue;
+    }
     if (!ok) return "unknown argument " + k;
     if (i + 1 >= a.size()) return k + " needs a value";
     out[k.substr(2)] = a[++i];
@@ -108,6 +115,9 @@ int import_parallel_command(std::map<std::string, std::string>& f, const ShardWr
   if (f.count("vocab-size") && !parse_count(f["vocab-size"], 8, 1 << 20, p.vocab_size))
     return usage_error("--vocab-size " + f["vocab-size"] + ": expected a whole number from 8 to 1048576");
   if (f.count("spm")) p.spm = f["spm"];
+  if (f.count("spm-source")) p.spm_source = f["spm-source"];
+  if (f.count("spm-target")) p.spm_target = f["spm-target"];
+  p.separate_vocab = f.count("separate-vocab") > 0;
   if (f.count("max-len") && !parse_count(f["max-len"], 2, 1 << 16, p.max_len))
     return usage_error("--max-len " + f["max-len"] + ": expected a whole number from 2 to 65536");
   for (const auto& [flag, into] :
@@ -117,15 +127,22 @@ int import_parallel_command(std::map<std::string, std::string>& f, const ShardWr
   if (f.count("test-source")) p.test_source = f["test-source"];
   if (f.count("test-target")) p.test_target = f["test-target"];
   std::fprintf(stderr, "importing %s -> %s%s\n", f["source"].c_str(), f["target"].c_str(),
-               p.spm.empty() ? " (training a joint SentencePiece model first)" : "");
+               p.vocab_size == 0           ? ""
+               : p.separate_vocab ? " (training a SentencePiece model per side first)"
+                                  : " (training a joint SentencePiece model first)");
   auto result = import_parallel(f["source"], f["target"], p, f["out"], o);
   if (!result.ok()) return report(result.status(), shard_mb);
   const int rc = report(result->shards, shard_mb);
   if (rc == 0)
     std::printf("pairs: %ld written; left out: %ld longer than --max-len %ld, %ld with an empty side\n"
-                "vocabulary: %s.vocab and %s.model\n",
+                "vocabulary: %s.vocab and %s.model%s\n",
                 static_cast<long>(result->pairs), static_cast<long>(result->too_long), static_cast<long>(p.max_len),
-                static_cast<long>(result->empty), f["out"].c_str(), f["out"].c_str());
+                static_cast<long>(result->empty), f["out"].c_str(), f["out"].c_str(),
+                p.separate_vocab || !p.spm_source.empty()
+                    ? absl::StrCat(" (the target's); the source's: ", f["out"], ".source.vocab and ", f["out"],
+                                   ".source.model")
+                          .c_str()
+                    : "");
   return rc;
 }
 
@@ -139,12 +156,12 @@ int import_command(const std::vector<std::string>& a) {
       parse_flags(a, 2,
                   idx        ? std::vector<std::string>{"images", "labels", "out", "shard-mb"}
                   : csv      ? std::vector<std::string>{"file", "out", "target", "task", "shard-mb"}
-                  : parallel ? std::vector<std::string>{"source", "target", "out", "vocab-size", "spm", "max-len",
-                                                        "val-fraction", "test-fraction", "test-source", "test-target",
-                                                        "shard-mb"}
+                  : parallel ? std::vector<std::string>{"source", "target", "out", "vocab-size", "spm", "spm-source",
+                                                        "spm-target", "max-len", "val-fraction", "test-fraction",
+                                                        "test-source", "test-target", "shard-mb"}
                              : std::vector<std::string>{"file", "out", "tokens", "seq-len", "shard-mb", "val-fraction",
                                                         "test-fraction", "vocab-size", "spm"},
-                  f);
+                  f, parallel ? std::vector<std::string>{"separate-vocab"} : std::vector<std::string>{});
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
   ShardWriterOptions o;

@@ -11,6 +11,16 @@ namespace ty {
 
 namespace {
 
+// The rows of the source's own embedding table; 0: it shares the target's.
+absl::StatusOr<int64_t> source_table_rows(const ModelSpec& spec, int64_t vocab) {
+  if (spec.embeddings == Seq2seqEmbeddings::kShared && spec.source_vocab > 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.embeddings: shared, but the pairs have a vocabulary per side (source ", spec.source_vocab,
+        " pieces, target ", vocab, "); set separate or auto"));
+  if (spec.source_vocab > 0) return spec.source_vocab;
+  return spec.embeddings == Seq2seqEmbeddings::kSeparate ? vocab : 0;
+}
+
 absl::Status check_dropout(float p) {
   if (!(p >= 0.f && p < 1.f))
     return absl::InvalidArgumentError(absl::StrCat("model.dropout: must be in [0, 1), got ", p));
@@ -26,8 +36,9 @@ absl::Status add_rnn_seq2seq(LayerBuild& b, const ModelSpec& spec, int64_t len, 
   const int64_t enc = spec.encoder_layers > 0 ? spec.encoder_layers : spec.num_layers;
   const int64_t dec = spec.decoder_layers > 0 ? spec.decoder_layers : spec.num_layers;
   const int64_t embed = spec.embed > 0 ? spec.embed : spec.hidden_size;
+  TY_ASSIGN_OR_RETURN(const int64_t source_vocab, source_table_rows(spec, vocab));
   net.add(std::make_unique<Seq2seqEmbedding>(b.ctx, b.rng, vocab, embed, len, len, 0, spec.positions, spec.dropout,
-                                             b.dropout_layers, b.dtype, 1.0));
+                                             b.dropout_layers, b.dtype, 1.0, source_vocab));
   b.dropout_layers += 2;
   for (int64_t i = 0; i < enc; ++i)
     net.add(std::make_unique<BiRecurrentEncoder>(b.ctx, b.rng, spec.cell, net.out_shapes(), spec.hidden_size,
@@ -57,8 +68,9 @@ absl::Status add_seq2seq(LayerBuild& b, const ModelSpec& spec, int64_t len, int6
   const int64_t enc = spec.encoder_layers > 0 ? spec.encoder_layers : spec.num_layers;
   const int64_t dec = spec.decoder_layers > 0 ? spec.decoder_layers : spec.num_layers;
   const int64_t d = spec.d_model, d_ff = spec.d_ff > 0 ? spec.d_ff : 4 * d;
+  TY_ASSIGN_OR_RETURN(const int64_t source_vocab, source_table_rows(spec, vocab));
   auto embedding = std::make_unique<Seq2seqEmbedding>(b.ctx, b.rng, vocab, d, len, len, context, spec.positions,
-                                                      spec.dropout, b.dropout_layers, b.dtype);
+                                                      spec.dropout, b.dropout_layers, b.dtype, 0.02, source_vocab);
   b.dropout_layers += 2;
   const Var table = embedding->embedding().table();
   net.add(std::move(embedding));

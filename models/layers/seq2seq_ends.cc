@@ -15,23 +15,33 @@ void check_seq2seq_inputs(const Vars& xs, const char* layer) {
 
 Seq2seqEmbedding::Seq2seqEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t src_len,
                                    int64_t tgt_len, int64_t context, PositionKind positions, float dropout,
-                                   uint32_t dropout_index, DType dtype, double std)
+                                   uint32_t dropout_index, DType dtype, double std, int64_t source_vocab)
     : dropout_(dropout), dropout_index_(dropout_index) {
   embedding_ = std::make_unique<TokenEmbedding>(ctx, rng, vocab, dim, std::max(src_len, tgt_len), std, dtype,
                                                 context, positions);
+  if (source_vocab > 0)
+    source_ = std::make_unique<TokenEmbedding>(ctx, rng, source_vocab, dim, std::max(src_len, tgt_len), std, dtype,
+                                               context, positions);
   shapes_ = {{src_len, dim}, {}, {tgt_len, dim}};
   out_shape_ = shapes_[0];
 }
 
 Vars Seq2seqEmbedding::apply(Context& ctx, const Vars& xs) {
   check_seq2seq_inputs(xs, "the seq2seq embedding");
-  const Var src = ops::dropout(ctx, embedding_->forward(ctx, xs[0]), dropout_, training_, dropout_index_);
+  const Var src = ops::dropout(ctx, source_table().forward(ctx, xs[0]), dropout_, training_, dropout_index_);
   const Var tgt = ops::dropout(ctx, embedding_->forward(ctx, xs[2]), dropout_, training_, dropout_index_ + 1);
   return {src, xs[1], tgt};
 }
 
 std::string Seq2seqEmbedding::describe() const {
+  if (source_) return absl::StrCat("source ", source_->describe(), "; target ", embedding_->describe());
   return absl::StrCat("source and target ", embedding_->describe());
+}
+
+std::vector<std::pair<std::string, Var>> Seq2seqEmbedding::params() {
+  std::vector<std::pair<std::string, Var>> out = embedding_->params();
+  if (source_) add_prefixed(out, "source.", source_->params());
+  return out;
 }
 
 EncoderNorm::EncoderNorm(Context& ctx, const std::vector<Shape>& in, DType dtype) : shapes_(in) {

@@ -1,7 +1,9 @@
 // The two ends of a sequence-to-sequence model, around its encoder and decoder blocks
 // (TransformerBlock), which hand on [source (N, Ls, D), source lengths i32 (N), target (N, Lt, D)]:
 //   Seq2seqEmbedding  [source ids (N, Ls), lengths, target ids (N, Lt)] -> token and position
-//                     embeddings of both sides from one table (a joint vocabulary), dropout;
+//                     embeddings of both sides from one table (weight, positions), or the
+//                     source's from a table of its own (source.weight, source.positions:
+//                     separate embeddings, or the source's own vocabulary), dropout;
 //   EncoderNorm       the encoder's final layer norm on the source side (the decoder's memory);
 //   Seq2seqOutput     the decoder's final layer norm, then logits over the vocabulary ->
 //                     [(N, Lt, V)], with its own weights or the embedding table's.
@@ -19,22 +21,27 @@ class Seq2seqEmbedding final : public Layer {
  public:
   // `dropout_index`: the first of the two dropout indices it takes (source, target).
   // `context` 0: no positions (an RNN's); `std`: the table's initial spread, N(0, std²).
+  // `source_vocab` > 0: the source side's own table of that many rows; 0: one table.
   Seq2seqEmbedding(Context& ctx, InitRng& rng, int64_t vocab, int64_t dim, int64_t src_len, int64_t tgt_len,
                    int64_t context, PositionKind positions, float dropout, uint32_t dropout_index, DType dtype,
-                   double std = 0.02);
+                   double std = 0.02, int64_t source_vocab = 0);
   Vars apply(Context& ctx, const Vars& xs) override;
   std::vector<Shape> out_shapes() const override { return shapes_; }
   std::string describe() const override;
-  std::vector<std::pair<std::string, Var>> params() override { return embedding_->params(); }
+  std::vector<std::pair<std::string, Var>> params() override;
   bool embeds() const override { return true; }
   // Decoding: ids (N, T) standing at positions first, first + 1, ... (no dropout).
   Var embed(Context& ctx, const Var& ids, int64_t first) { return embedding_->forward_at(ctx, ids, first); }
+  // The source's ids (N, Ls) from position 0 (no dropout).
+  Var embed_source(Context& ctx, const Var& ids) { return source_table().forward_at(ctx, ids, 0); }
+  // The target's table (the logits tie to it).
   const TokenEmbedding& embedding() const { return *embedding_; }
   // The longest sequence it embeds: its positions, or without positions the records' length.
   int64_t max_len() const { return embedding_->context() > 0 ? embedding_->context() : shapes_[0][0]; }
 
  private:
-  std::unique_ptr<TokenEmbedding> embedding_;
+  TokenEmbedding& source_table() { return source_ ? *source_ : *embedding_; }
+  std::unique_ptr<TokenEmbedding> embedding_, source_;  // source_: null with one table
   float dropout_;
   uint32_t dropout_index_;
   std::vector<Shape> shapes_;

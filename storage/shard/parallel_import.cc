@@ -41,18 +41,24 @@ absl::StatusOr<Corpus> read_pair(const std::string& source, const std::string& t
 }
 
 // Pairs [begin, end) of `c` into a shard set of `prefix`.
+// The SentencePiece models of the two sides (one joint model: the same).
+struct Models {
+  std::unique_ptr<SentencePieceModel> source_own, target;
+  const SentencePieceModel& source() const { return source_own ? *source_own : *target; }
+};
+
 absl::StatusOr<std::vector<std::string>> write_pairs(const Corpus& c, size_t begin, size_t end,
-                                                     const SentencePieceModel& model, int64_t max_len,
+                                                     const Models& models, int64_t max_len,
                                                      const std::string& prefix, const ShardWriterOptions& options,
                                                      ParallelImportResult& result) {
   ShardSchema schema;
   schema.fields.push_back({"x", DType::kI32, {max_len}});
   schema.fields.push_back({"y", DType::kI32, {max_len}});
   ShardWriter writer(prefix, schema, options);
-  const int32_t eos = model.eos_id();
+  const int32_t eos = models.target->eos_id();
   std::vector<int32_t> rec(static_cast<size_t>(2 * max_len));
   for (size_t i = begin; i < end; ++i) {
-    const std::vector<int32_t> src = model.encode(c.source[i]), tgt = model.encode(c.target[i]);
+    const std::vector<int32_t> src = models.source().encode(c.source[i]), tgt = models.target->encode(c.target[i]);
     if (src.empty() || tgt.empty()) {
       ++result.empty;
       continue;
@@ -68,6 +74,35 @@ absl::StatusOr<std::vector<std::string>> write_pairs(const Corpus& c, size_t beg
     ++result.pairs;
   }
   return writer.finish();
+}
+
+// A side's model at `path` (PATH.model; its pieces to PATH.vocab): copied from `given`, or
+// trained on `inputs` (comma-separated files) with `vocab_size` pieces.
+absl::StatusOr<std::unique_ptr<SentencePieceModel>> place_model(const std::string& given, const char* flag,
+                                                               const std::string& inputs, int64_t vocab_size,
+                                                               const std::string& path) {
+  const std::string model_path = path + ".model";
+  if (!given.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::equivalent(given, model_path, ec))  // (--spm OUT.model: already in place)
+      std::filesystem::copy_file(given, model_path, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) return absl::NotFoundError(absl::StrCat(flag, " ", given, ": cannot copy to ", model_path, " (", ec.message(), ")"));
+  } else if (const std::string err = SentencePieceModel::train(inputs, vocab_size, model_path); !err.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(inputs, ": SentencePiece training of ", vocab_size, " pieces failed: ", err));
+  }
+  std::string error;
+  auto model = SentencePieceModel::load(model_path, &error);
+  if (!model) return absl::InvalidArgumentError(absl::StrCat(model_path, ": not a SentencePiece model (", error, ")"));
+  if (model->bos_id() < 0 || model->eos_id() < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        given.empty() ? model_path : given,
+        ": the model has no <s> or </s> piece, which sequence-to-sequence records need (train it with bos_id and "
+        "eos_id set)"));
+  std::ofstream vocab(path + ".vocab");
+  for (int64_t i = 0; i < model->size(); ++i) vocab << model->piece(i) << "\n";
+  if (!vocab) return absl::UnavailableError(absl::StrCat(path, ".vocab: cannot write"));
+  return model;
 }
 
 }  // namespace
@@ -86,8 +121,15 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
     return absl::InvalidArgumentError("--test-source and --test-target go together");
   if (!o.test_source.empty() && o.test_fraction > 0)
     return absl::InvalidArgumentError("give --test-fraction or --test-source/--test-target, not both");
-  if ((o.vocab_size > 0) == !o.spm.empty())
-    return absl::InvalidArgumentError("give --vocab-size N (train a joint SentencePiece model) or --spm MODEL");
+  const bool given_pair = !o.spm_source.empty() || !o.spm_target.empty();
+  if (o.spm_source.empty() != o.spm_target.empty())
+    return absl::InvalidArgumentError("--spm-source and --spm-target go together");
+  if ((o.vocab_size > 0) + !o.spm.empty() + given_pair != 1)
+    return absl::InvalidArgumentError(
+        "give one of --vocab-size N (train SentencePiece: a joint model, or with --separate-vocab one per side), "
+        "--spm MODEL (a joint model) or --spm-source MODEL --spm-target MODEL");
+  if (o.separate_vocab && o.vocab_size == 0)
+    return absl::InvalidArgumentError("--separate-vocab trains a model per side: it goes with --vocab-size N");
 
   TY_ASSIGN_OR_RETURN(const Corpus corpus, read_pair(source, target, "--source", "--target"));
   Corpus test;
@@ -95,36 +137,28 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
     TY_ASSIGN_OR_RETURN(test, read_pair(o.test_source, o.test_target, "--test-source", "--test-target"));
   }
 
-  const std::string model_path = out_prefix + ".model";
-  if (!o.spm.empty()) {
+  const bool separate = o.separate_vocab || given_pair;
+  const std::string source_path = out_prefix + ".source";
+  Models models;
+  if (separate) {
+    TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm_target, "--spm-target", target, o.vocab_size, out_prefix));
+    TY_ASSIGN_OR_RETURN(models.source_own, place_model(o.spm_source, "--spm-source", source, o.vocab_size, source_path));
+    if (models.source_own->eos_id() != models.target->eos_id())
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_path, ".model gives </s> the id ", models.source_own->eos_id(), " but ", out_prefix,
+          ".model gives it ", models.target->eos_id(), "; the records pad both sides with one </s> id"));
+  } else {
+    TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm, "--spm", source + "," + target, o.vocab_size, out_prefix));
+    // A joint import over an earlier separate one: the source's old vocabulary must go.
     std::error_code ec;
-    if (!std::filesystem::equivalent(o.spm, model_path, ec))  // (--spm OUT.model: already in place)
-      std::filesystem::copy_file(o.spm, model_path, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) return absl::NotFoundError(absl::StrCat("--spm ", o.spm, ": cannot copy to ", model_path, " (", ec.message(), ")"));
-  } else if (const std::string err = SentencePieceModel::train(source + "," + target, o.vocab_size, model_path);
-             !err.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, " and ", target, ": SentencePiece training of ", o.vocab_size, " pieces failed: ", err));
-  }
-  std::string error;
-  const auto model = SentencePieceModel::load(model_path, &error);
-  if (!model) return absl::InvalidArgumentError(absl::StrCat(model_path, ": not a SentencePiece model (", error, ")"));
-  if (model->bos_id() < 0 || model->eos_id() < 0)
-    return absl::InvalidArgumentError(absl::StrCat(
-        o.spm.empty() ? model_path : o.spm,
-        ": the model has no <s> or </s> piece, which sequence-to-sequence records need (train it with bos_id and "
-        "eos_id set)"));
-  {
-    std::ofstream vocab(out_prefix + ".vocab");
-    for (int64_t i = 0; i < model->size(); ++i) vocab << model->piece(i) << "\n";
-    if (!vocab) return absl::UnavailableError(absl::StrCat(out_prefix, ".vocab: cannot write"));
+    for (const char* ext : {".vocab", ".model"}) std::filesystem::remove(source_path + ext, ec);
   }
 
   ParallelImportResult result;
   const size_t n = corpus.source.size();
   const bool split = o.val_fraction > 0 || o.test_fraction > 0 || !o.test_source.empty();
   if (!split) {
-    TY_ASSIGN_OR_RETURN(result.shards, write_pairs(corpus, 0, n, *model, o.max_len, out_prefix, writer_options, result));
+    TY_ASSIGN_OR_RETURN(result.shards, write_pairs(corpus, 0, n, models, o.max_len, out_prefix, writer_options, result));
     return result;
   }
   const size_t test_begin = n - static_cast<size_t>(static_cast<double>(n) * o.test_fraction);
@@ -141,7 +175,7 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
         {"test", &test, 0, test.source.size()}}) {
     if (begin == end) continue;
     TY_ASSIGN_OR_RETURN(std::vector<std::string> written,
-                        write_pairs(*part, begin, end, *model, o.max_len, absl::StrCat(out_prefix, "-", name),
+                        write_pairs(*part, begin, end, models, o.max_len, absl::StrCat(out_prefix, "-", name),
                                     writer_options, result));
     result.shards.insert(result.shards.end(), written.begin(), written.end());
   }

@@ -5,7 +5,9 @@
 // target's ids, then "</s>". Both are padded with "</s>", so a side's length is the position
 // of its first "</s>" (plus one). One joint SentencePiece model serves both sides: trained
 // here on both files (vocab_size pieces) or taken from --spm, stored as OUT_PREFIX.model with
-// its pieces in OUT_PREFIX.vocab.
+// its pieces in OUT_PREFIX.vocab. Or one per side (--separate-vocab: trained on each file;
+// or --spm-source and --spm-target): the target's as above, the source's as
+// OUT_PREFIX.source.model and OUT_PREFIX.source.vocab; both must give "</s>" one id.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,10 @@
 namespace ty {
 
 struct ParallelImportOptions {
-  int64_t vocab_size = 0;  // train a joint model of this many pieces
-  std::string spm;         // or take this model file
+  int64_t vocab_size = 0;       // train a joint model of this many pieces
+  bool separate_vocab = false;  // with vocab_size: one model per side, each of vocab_size pieces
+  std::string spm;              // or take this joint model file
+  std::string spm_source, spm_target;  // or these two, one per side
   int64_t max_len = 128;   // tokens per side, "</s>" included; longer pairs are left out
   // Held-out shares of the pairs, contiguous blocks in file order (train, validation, test);
   // or a test set from its own pair of files (then test_fraction stays 0).

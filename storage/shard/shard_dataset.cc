@@ -48,11 +48,28 @@ std::string token_vocab_path(const std::string& shard_path) {
   return prefix + ".vocab";
 }
 
-int64_t token_vocab_size(const std::string& shard_path) {
-  std::ifstream in(token_vocab_path(shard_path));
+namespace {
+
+int64_t lines_of(const std::string& path) {
+  std::ifstream in(path);
   int64_t lines = 0;
   for (std::string line; std::getline(in, line);) ++lines;
   return lines;
+}
+
+}  // namespace
+
+int64_t token_vocab_size(const std::string& shard_path) { return lines_of(token_vocab_path(shard_path)); }
+
+std::string source_vocab_path(const std::string& shard_path) {
+  std::string path = token_vocab_path(shard_path);
+  path.insert(path.size() - std::strlen(".vocab"), ".source");
+  return std::filesystem::exists(path) ? path : "";
+}
+
+int64_t source_vocab_size(const std::string& shard_path) {
+  const std::string source = source_vocab_path(shard_path);
+  return source.empty() ? token_vocab_size(shard_path) : lines_of(source);
 }
 
 absl::StatusOr<TrainingFields> training_fields(const std::string& path, const ShardSchema& s) {
@@ -110,16 +127,24 @@ absl::StatusOr<DatasetPtr> ShardDataset::open(const std::vector<std::string>& pa
   }
   if (d->y_.dtype == DType::kI32) {
     // Every label (and token records' every id) in range; the classes from the largest,
-    // or token shards' vocabulary.
+    // or token shards' vocabulary. Pairs with a source vocabulary of their own: the
+    // sources' ids within it, the classes the targets'.
     int64_t classes = 0;
     const int64_t per = shape_numel(d->y_.dims);
     const bool tokens = d->x_.dtype == DType::kI32;
+    const std::string source_vocab = tokens ? source_vocab_path(paths[0]) : "";
     for (const std::vector<char>* v : {&d->ys_, &d->xs_}) {
       if (v == &d->xs_ && !tokens) break;
       const int32_t* ids = reinterpret_cast<const int32_t*>(v->data());
+      const int64_t source_size = v == &d->xs_ && !source_vocab.empty() ? source_vocab_size(paths[0]) : 0;
       for (int64_t i = 0; i < d->size_ * per; ++i) {
         TY_RETURN_IF_ERROR(label_in_range(d->name_, ids[i], i / per));
-        classes = std::max<int64_t>(classes, int64_t{ids[i]} + 1);
+        if (source_size == 0) {
+          classes = std::max<int64_t>(classes, int64_t{ids[i]} + 1);
+        } else if (ids[i] >= source_size) {
+          return absl::InvalidArgumentError(absl::StrCat(d->name_, ": source token ", ids[i], " of record ", i / per,
+                                                         " outside [0, ", source_size, ") (", source_vocab, ")"));
+        }
       }
     }
     if (tokens) classes = std::max(classes, token_vocab_size(paths[0]));

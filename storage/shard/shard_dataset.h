@@ -42,6 +42,11 @@ absl::Status label_in_range(const std::string& where, int32_t label, int64_t rec
 // beside them; and its size (its lines; 0 when there is no such file).
 std::string token_vocab_path(const std::string& shard_path);
 int64_t token_vocab_size(const std::string& shard_path);
+// Token pairs with two vocabularies (data import parallel --separate-vocab): the source
+// side's, PREFIX.source.vocab beside PREFIX.vocab (which is then the target's); "" for one
+// joint vocabulary. Its size: that file's lines, or token_vocab_size's for a joint one.
+std::string source_vocab_path(const std::string& shard_path);
+int64_t source_vocab_size(const std::string& shard_path);
 
 // Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when
 // nothing matches.

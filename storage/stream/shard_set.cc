@@ -27,22 +27,24 @@ absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::
     d->readers_.push_back(std::move(r));
   }
   if (d->fields_.y.dtype == DType::kI32) {
+    if (d->fields_.tokens()) d->source_vocab_ = source_vocab_path(paths[0]);
     if (options.classes > 0) {
       d->classes_ = options.classes;
     } else {
-      TY_ASSIGN_OR_RETURN(d->classes_, d->scan_classes(options.skip_corrupt));
+      TY_ASSIGN_OR_RETURN(d->classes_, d->scan_classes(options.skip_corrupt, d->source_vocab_.empty()));
       if (d->fields_.tokens()) d->classes_ = std::max(d->classes_, token_vocab_size(paths[0]));
     }
+    d->source_classes_ = d->source_vocab_.empty() ? d->classes_ : source_vocab_size(paths[0]);
   }
   return d;
 }
 
-absl::StatusOr<int64_t> ShardSet::scan_classes(bool skip_corrupt) const {
+absl::StatusOr<int64_t> ShardSet::scan_classes(bool skip_corrupt, bool with_sources) const {
   int64_t classes = 1;
   for (const ShardReader& r : readers_) {
     TY_RETURN_IF_ERROR(r.scan(skip_corrupt, [&](int64_t record, const char* payload) {
       for (int64_t offset : {fields_.y_offset, fields_.x_offset}) {
-        if (offset == fields_.x_offset && !fields_.tokens()) break;
+        if (offset == fields_.x_offset && !(fields_.tokens() && with_sources)) break;
         for (int64_t k = 0; k < fields_.label_count(); ++k) {
           int32_t label;
           std::memcpy(&label, payload + offset + 4 * k, 4);
@@ -93,14 +95,17 @@ absl::Status ShardSet::check_labels(const void* x, const char* y, int shard, int
   if (classes_ == 0) return absl::OkStatus();
   for (const void* ids : {static_cast<const void*>(y), x}) {
     if (ids == x && !fields_.tokens()) break;
+    const bool own_source = ids == x && !source_vocab_.empty();
+    const int64_t bound = ids == x ? source_classes_ : classes_;
     for (int64_t k = 0; k < fields_.label_count(); ++k) {
       int32_t label;
       std::memcpy(&label, static_cast<const char*>(ids) + 4 * k, 4);
-      if (label < 0 || label >= classes_)
-        return absl::InvalidArgumentError(
-            absl::StrCat(readers_[shard].path(), ": ", fields_.tokens() ? "token " : "label ", label, " of record ",
-                         record, " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", classes_,
-                         ") (", fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes", ")"));
+      if (label < 0 || label >= bound)
+        return absl::InvalidArgumentError(absl::StrCat(
+            readers_[shard].path(), ": ", own_source ? "source token " : fields_.tokens() ? "token " : "label ", label,
+            " of record ", record, " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", bound,
+            ") (", own_source ? source_vocab_ : fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes",
+            ")"));
     }
   }
   return absl::OkStatus();

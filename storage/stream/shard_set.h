@@ -64,12 +64,16 @@ class ShardSet final : public Dataset {
 
  private:
   ShardSet() = default;
-  absl::StatusOr<int64_t> scan_classes(bool skip_corrupt) const;
+  // The largest label (token records: and source id, unless the sources have a vocabulary
+  // of their own) + 1.
+  absl::StatusOr<int64_t> scan_classes(bool skip_corrupt, bool with_sources) const;
   std::string name_;
   std::vector<ShardReader> readers_;
   std::vector<int64_t> starts_;  // first global record of each shard
   TrainingFields fields_;
   int64_t payload_ = 0, total_ = 0, classes_ = 0;
+  int64_t source_classes_ = 0;  // token records: the bound of the source ids (classes_ for one vocabulary)
+  std::string source_vocab_;    // token pairs: the source side's own vocabulary, or ""
 };
 
 }  // namespace ty

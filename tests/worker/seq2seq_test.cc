@@ -127,6 +127,35 @@ TEST_F(Seq2seqJob, AttentionalRnnTrainsAndReportsBleu) {
   EXPECT_NE(r.output.find("bidirectional lstm"), std::string::npos) << r.output;
 }
 
+// A vocabulary per side: the model embeds each side from its own table, translates a file,
+// and `model.embeddings: shared` is refused naming both sizes.
+TEST_F(Seq2seqJob, SeparateVocabulariesTrainAndTranslate) {
+  const ShellResult imported = run_shell(std::string(TRAINYARD_BINARY) + " data import parallel --source " +
+                                             path("train.es") + " --target " + path("train.en") +
+                                             " --test-fraction 0.05 --vocab-size 250 --separate-vocab --max-len 48"
+                                             " --out " + path("s"),
+                                         120);
+  ASSERT_EQ(imported.code, 0) << imported.output;
+  const std::string sep = job("--set data.train=" + path("s-train-*") + " --set data.val= --set data.test=" +
+                              path("s-test-*"));
+  ShellResult r = run_shell(sep + "--run-dir " + path("sep"), 600);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("source embedding 250 -> 32"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("target embedding 250 -> 32"), std::string::npos) << r.output;
+  const auto evals = lines_of_kind(path("sep") + "/metrics.jsonl", "eval");
+  ASSERT_EQ(evals.size(), 1u) << r.output;
+  EXPECT_GE(field(evals[0], "bleu"), 0) << evals[0];
+  ASSERT_EQ(run_shell("head -n 5 " + path("test.es") + " > " + path("five.es"), 10).code, 0);
+  r = run_shell(std::string(TRAINYARD_BINARY) + " translate " + path("sep") + "/job.yaml --weights " + path("sep") +
+                    "/weights.bin --input " + path("five.es") + " > " + path("five.en"),
+                120);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(run_shell("wc -l < " + path("five.en"), 10).output, "5\n");
+  r = run_shell(sep + "--set model.embeddings=shared --run-dir " + path("shared"), 120);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("a vocabulary per side (source 250 pieces, target 250)"), std::string::npos) << r.output;
+}
+
 TEST_F(Seq2seqJob, BadSpecsExitTwo) {
   // Text records (one language) are not pairs.
   write("text.txt", std::string(4000, 'a'));

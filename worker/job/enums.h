@@ -24,6 +24,7 @@ TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers, kRnn, kTransformer, kSeq2seq)({"mlp
 TY_SPEC_ENUM(RnnCell, kLstm, kGru)({"lstm", "gru"});
 TY_SPEC_ENUM(PositionKind, kLearned, kSinusoidal)({"learned", "sinusoidal"});
 TY_SPEC_ENUM(Seq2seqArch, kTransformer, kRnn)({"transformer", "rnn"});
+TY_SPEC_ENUM(Seq2seqEmbeddings, kAuto, kShared, kSeparate)({"auto", "shared", "separate"});
 TY_SPEC_ENUM(ActivationKind, kRelu, kLeakyRelu, kGelu, kTanh, kSigmoid)
 ({"relu", "leaky_relu", "gelu", "tanh", "sigmoid"});
 TY_SPEC_ENUM(PoolKind, kMax, kAvg, kNone)({"max", "avg", "none"});

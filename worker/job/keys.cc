@@ -41,8 +41,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.kind", JOB(model.kind), kNone,
        "`mlp`, `cnn` (`model.conv` blocks, then `model.hidden`), `layers` (`model.layers`); language models on token "
        "data: `rnn` (embedding, `model.num_layers` LSTM or GRU cells, logits), `transformer` (embedding and positions, "
-       "`model.num_layers` pre-norm blocks, logits); on token pairs (data import parallel): `seq2seq` (a Transformer "
-       "encoder and decoder, one embedding table for both languages)"},
+       "`model.num_layers` pre-norm blocks, logits); on token pairs (data import parallel): `seq2seq` (an encoder and "
+       "decoder: `model.arch`, `model.embeddings`)"},
       {"model.hidden", JOB(model.hidden), closed(1, 1 << 24),
        "hidden layer sizes (mlp), fully connected sizes after the conv blocks (cnn)"},
       {"model.activation", JOB(model.activation), kNone, "`leaky_relu` has slope 0.01"},
@@ -66,6 +66,9 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"model.arch", JOB(model.arch), kNone,
        "seq2seq: `transformer` (pre-norm encoder and decoder blocks) or `rnn` (bidirectional `model.cell` layers of "
        "`model.hidden_size` each way, an attentional decoder of `model.hidden_size`, embeddings of `model.embed`)"},
+      {"model.embeddings", JOB(model.embeddings), kNone,
+       "seq2seq: `shared` (one table for the source and the target), `separate` (a table each), `auto` (shared "
+       "with one joint vocabulary, separate with a vocabulary per side: data import parallel --separate-vocab)"},
       {"model.encoder_layers", JOB(model.encoder_layers), closed(0, 1024),
        "seq2seq: encoder blocks (rnn: bidirectional layers); 0: `model.num_layers`"},
       {"model.decoder_layers", JOB(model.decoder_layers), closed(0, 1024),

@@ -192,6 +192,8 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
       s.model.kind != ModelKind::kSeq2seq)
     return invalid(absl::StrCat("model.tie_embeddings: for model.kind rnn, transformer or seq2seq (kind is ",
                                 name_of(s.model.kind), ")"));
+  if (s.model.embeddings != Seq2seqEmbeddings::kAuto && s.model.kind != ModelKind::kSeq2seq)
+    return invalid(absl::StrCat("model.embeddings: for model.kind seq2seq (kind is ", name_of(s.model.kind), ")"));
   if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
     if (s.model.kind == ModelKind::kSeq2seq)
       return invalid("model.kind: seq2seq not with parallel.pipeline.stages > 1 (every decoder block needs the "

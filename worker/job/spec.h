@@ -65,6 +65,10 @@ struct ModelSpec {
   Seq2seqArch arch = Seq2seqArch::kTransformer;
   int64_t encoder_layers = 0;
   int64_t decoder_layers = 0;
+  Seq2seqEmbeddings embeddings = Seq2seqEmbeddings::kAuto;  // one table for both sides, or one each
+  // Not a key: set from the data, the sources' vocabulary when the pairs have one of their
+  // own (data import parallel --separate-vocab); 0 with one joint vocabulary.
+  int64_t source_vocab = 0;
 };
 
 struct DataSpec {

@@ -196,7 +196,10 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
   if (out.tokens) {
     const std::string& named = d.train.empty() ? d.test : d.train;
     auto paths = expand_glob(named);
-    if (paths.ok()) out.vocabulary = token_vocab_path(paths->front());
+    if (paths.ok()) {
+      out.vocabulary = token_vocab_path(paths->front());
+      out.source_vocabulary = source_vocab_path(paths->front());
+    }
   }
   if (out.tokens && d.normalize != Normalization::kNone)
     return absl::InvalidArgumentError(

@@ -18,7 +18,8 @@ struct JobData {
   std::shared_ptr<const ShardSet> train_shards;
   int64_t classes = 0;                      // 0: regression; token data: the vocabulary
   bool tokens = false;                      // token records (i32 ids, next-token labels): a language model's data
-  std::string vocabulary;                   // token shards: the vocabulary file beside them
+  std::string vocabulary;                   // token shards: the vocabulary file beside them (pairs: the target's)
+  std::string source_vocabulary;            // token pairs with a vocabulary per side: the source's; else ""
   std::shared_ptr<const Vocabulary> vocab;  // text tokenized at load: its vocabulary
   int64_t outputs = 0;                      // model outputs per sample
   // data.normalize: standardize: the mapping applied to every split. Training computes it

@@ -158,6 +158,17 @@ absl::Status Trainer::load_pair_vocabulary(const char* data_key, const Dataset& 
                                                      pairs_hint));
   }
   pair_vocab_ = std::make_shared<const Vocabulary>(std::move(v));
+  source_vocab_ = pair_vocab_;
+  spec_.model.source_vocab = 0;
+  if (!data_.source_vocabulary.empty()) {
+    TY_ASSIGN_OR_RETURN(Vocabulary s, Vocabulary::load(data_.source_vocabulary));
+    if (s.eos_id() != pair_vocab_->eos_id())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model.kind: seq2seq: ", data_.source_vocabulary, " gives </s> the id ", s.eos_id(), " but ",
+          data_.vocabulary, " gives it ", pair_vocab_->eos_id(), "; the pairs pad both sides with one </s> id"));
+    spec_.model.source_vocab = s.size();
+    source_vocab_ = std::make_shared<const Vocabulary>(std::move(s));
+  }
   return absl::OkStatus();
 }
 
@@ -498,7 +509,7 @@ absl::StatusOr<std::vector<std::string>> Trainer::translate(const std::vector<st
   std::vector<size_t> where;  // the non-empty lines
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
-    TY_ASSIGN_OR_RETURN(std::vector<int32_t> ids, pair_vocab_->encode(lines[i]));
+    TY_ASSIGN_OR_RETURN(std::vector<int32_t> ids, source_vocab_->encode(lines[i]));
     sources.push_back(std::move(ids));
     where.push_back(i);
   }

@@ -141,7 +141,8 @@ class Trainer {
   bool seq2seq() const { return spec_.model.kind == ModelKind::kSeq2seq; }
   bool token_model() const { return language_model() || seq2seq(); }
   // seq2seq: the vocabulary beside the shards, with its sentence markers (build()).
-  std::shared_ptr<const Vocabulary> pair_vocab_;
+  std::shared_ptr<const Vocabulary> pair_vocab_;    // seq2seq: the target's (or joint) vocabulary
+  std::shared_ptr<const Vocabulary> source_vocab_;  // the source's: pair_vocab_ when joint
   StagePlan stage_plan_;            // pipelined_
   std::string sequential_dropout_;  // resume: a checkpoint that drew dropout masks in sequence
   std::string whole_signature_;     // of the whole model (set_whole_model_facts)

@@ -164,7 +164,7 @@ absl::StatusOr<Translator> Translator::create(Context& ctx, Model& model, int32_
 }
 
 Var Translator::encode(Context& ctx, const Var& src, const Tensor& src_len) {
-  Var h = embedding_->embed(ctx, src, 0);
+  Var h = embedding_->embed_source(ctx, src);
   for (TransformerBlock* b : encoder_) h = b->encode(ctx, h, src_len);
   for (BiRecurrentEncoder* e : rnn_encoder_) h = e->encode(ctx, h, src_len);
   return encoder_norm_ ? encoder_norm_->norm(ctx, h) : h;

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "storage/shard/sentencepiece_model.h"
+#include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_reader.h"
 #include "tests/support/temp_dir.h"
 
@@ -24,6 +25,14 @@ class ParallelImport : public TempDirTest {
       for (int i = 0; i < n && std::getline(in, line); ++i) text += line + "\n";
       write(name, text);
     }
+  }
+  // The corpus's first source and target lines.
+  std::pair<std::string, std::string> first_pair() {
+    std::ifstream src(path("src.txt")), tgt(path("tgt.txt"));
+    std::pair<std::string, std::string> out;
+    std::getline(src, out.first);
+    std::getline(tgt, out.second);
+    return out;
   }
   ParallelImportOptions options() {
     ParallelImportOptions o;
@@ -54,10 +63,7 @@ TEST_F(ParallelImport, RecordsDecodeToTheLinesTheyCameFrom) {
   ASSERT_TRUE(train.ok()) << train.status();
   std::vector<int32_t> rec(128);
   ASSERT_TRUE(train->read(0, 1, rec.data()).ok());
-  std::ifstream src(path("src.txt")), tgt(path("tgt.txt"));
-  std::string first_src, first_tgt;
-  std::getline(src, first_src);
-  std::getline(tgt, first_tgt);
+  const auto [first_src, first_tgt] = first_pair();
   const int32_t eos = model->eos_id();
   auto side = [&](int offset) {
     std::vector<int32_t> ids;
@@ -95,6 +101,50 @@ TEST_F(ParallelImport, TestFilesAndTheSameModelGivenAgain) {
   EXPECT_EQ(test->records(), whole->records());  // the same lines, the same model
 }
 
+// --separate-vocab: a model per side, the source's beside the target's; each side's ids are
+// its own model's, and a source id past the source's vocabulary is refused naming it.
+TEST_F(ParallelImport, SeparateVocabulariesOnePerSide) {
+  corpus(300);
+  ParallelImportOptions o = options();
+  o.vocab_size = 200;
+  o.separate_vocab = true;
+  auto r = import_parallel(path("src.txt"), path("tgt.txt"), o, path("p"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::string error;
+  auto source = SentencePieceModel::load(path("p.source.model"), &error);
+  auto target = SentencePieceModel::load(path("p.model"), &error);
+  ASSERT_TRUE(source && target) << error;
+  EXPECT_EQ(source->size(), 200);
+  EXPECT_EQ(source_vocab_size(r->shards[0]), 200);
+  EXPECT_EQ(source_vocab_path(r->shards[0]), path("p.source.vocab"));
+  auto shard = ShardReader::open(r->shards[0]);
+  ASSERT_TRUE(shard.ok());
+  std::vector<int32_t> rec(128);
+  ASSERT_TRUE(shard->read(0, 1, rec.data()).ok());
+  const auto [first_src, first_tgt] = first_pair();
+  auto side = [&](int offset, const SentencePieceModel& m) {
+    std::vector<int32_t> ids;
+    for (int k = 0; k < 64 && rec[offset + k] != m.eos_id(); ++k) ids.push_back(rec[offset + k]);
+    return m.decode(ids);
+  };
+  EXPECT_EQ(side(0, *source), first_src);
+  EXPECT_EQ(side(64, *target), first_tgt);
+
+  // The source's vocabulary cut to 50 pieces: the shards' larger source ids are refused.
+  std::ifstream in(path("p.source.vocab"));
+  std::string pieces, line;
+  for (int i = 0; i < 50 && std::getline(in, line); ++i) pieces += line + "\n";
+  write("p.source.vocab", pieces);
+  auto data = ShardDataset::open({r->shards[0]});
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("source token"), std::string::npos) << data.status();
+  EXPECT_NE(data.status().message().find(path("p.source.vocab")), std::string::npos) << data.status();
+
+  // A joint import over it takes the source's files away again.
+  ASSERT_TRUE(import_parallel(path("src.txt"), path("tgt.txt"), options(), path("p")).ok());
+  EXPECT_EQ(source_vocab_path(r->shards[0]), "");
+}
+
 TEST_F(ParallelImport, RefusesBadInputByName) {
   write("src.txt", "uno\ndos\ntres\n");
   write("tgt.txt", "one\ntwo\n");
@@ -118,6 +168,19 @@ TEST_F(ParallelImport, RefusesBadInputByName) {
   r = import_parallel(path("src.txt"), path("src.txt"), neither, path("p"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("--vocab-size N"), std::string::npos) << r.status();
+  ParallelImportOptions half = options();
+  half.vocab_size = 0;
+  half.spm_source = path("a.model");
+  r = import_parallel(path("src.txt"), path("src.txt"), half, path("p"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--spm-source and --spm-target go together"), std::string::npos) << r.status();
+  ParallelImportOptions separate = options();
+  separate.vocab_size = 0;
+  separate.spm = path("a.model");
+  separate.separate_vocab = true;
+  r = import_parallel(path("src.txt"), path("src.txt"), separate, path("p"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--separate-vocab"), std::string::npos) << r.status();
 }
 
 }  // namespace
