@@ -18,6 +18,10 @@ vocabulary) against the same model in PyTorch (Debian's 1.13), on the same shard
            best: no recomputation of earlier positions) with PyTorch's seed-1 weights, both
            from --keep; medians over --runs, the two sides alternating.
 
+The floor printed with the step times: the step's matrix-product flops at the best rate
+oneDNN's matmul reaches on one core here (build/bench/mlp_gemm_floor's 1024^3 product,
+measured at the start; --gflops gives it instead).
+
 The models match layer for layer: embeddings N(0, 0.02^2) with learned positions and dropout,
 pre-norm blocks (self-attention, the decoder's cross-attention, GELU MLP of 1,024, dropout on
 every residual branch), final norms, logits tied to the embedding (no bias); AdamW (decay 0.01
@@ -25,7 +29,7 @@ on matrices only), inverse square root schedule after 300 warm-up steps, clippin
 smoothing 0.1.
 
   /usr/bin/python3 bench/seq2seq_vs_pytorch.py [--parts time,bleu,decode] [--runs 3] [--seeds 3]
-                                                [--steps 1500] [--keep DIR]
+                                                [--steps 1500] [--keep DIR] [--gflops G]
 """
 import argparse
 import concurrent.futures
@@ -55,6 +59,16 @@ LR, WD, WARMUP, CLIP, SMOOTH = 1e-3, 0.01, 300, 1.0, 0.1
 BEAM, LENPEN, MAX_A, MAX_B, DECODE_BATCH = 5, 1.0, 1.5, 10, 64
 TIME_STEPS = 20
 PEER_ENV = {"OPENBLAS_CORETYPE": openblas_coretype(), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def flops_per_step():
+    """Multiply-adds x 2 of a training step: forward, and the backward's two products each."""
+    n = BATCH * L  # tokens a side
+    attention = 2 * 2 * BATCH * L * L * D  # q kT and p v over all heads
+    encoder = 2 * n * D * (3 * D + D + 2 * FF) + attention
+    decoder = 2 * n * D * (3 * D + D + 2 * FF) + 2 * n * D * (D + 2 * D + D) + 2 * attention
+    logits = 2 * n * D * vocab_facts()[0]
+    return 3 * (LAYERS * (encoder + decoder) + logits)
 
 
 # ---------------------------------------------------------------- data
@@ -429,6 +443,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--gflops", type=float, default=0, help="oneDNN matmul rate on one core (default: measured)")
     ap.add_argument("--keep", default=os.path.join(tempfile.gettempdir(), "seq2seq_bench"),
                     help="where finished seeds are kept (default: %(default)s)")
     args = ap.parse_args()
@@ -436,6 +451,11 @@ def main():
     parts = args.parts.split(",")
     if not glob.glob(SHARDS + "-test-*.tyshard"):
         sys.exit(f"{SHARDS}-*: no shards; run examples/bible_es_en.sh once (it imports them)")
+    if "time" in parts and args.gflops <= 0:
+        out = subprocess.run([os.path.join(ROOT, "build", "bench", "mlp_gemm_floor"), "1", "1"], capture_output=True,
+                             text=True).stdout
+        args.gflops = json.loads(out)["peak_gflops"]
+        print(f"oneDNN matmul peak on 1 core (1024^3): {args.gflops:.1f} GFLOP/s", flush=True)
     if "time" in parts:
         ty, pt = [], []
         for r in range(args.runs):
@@ -443,8 +463,10 @@ def main():
             pt.append(in_subprocess("time", 1, args.epochs)["step_s"])
             print(f"  run {r + 1}: trainyard {ty[-1]:.4f} s/step, PyTorch {pt[-1]:.4f} s/step", flush=True)
         t, p = statistics.median(ty), statistics.median(pt)
+        floor = flops_per_step() / (args.gflops * 1e9)
         print(f"seq2seq step, 1 thread, batch {BATCH} x {L} + {L}: trainyard {t:.4f} s / PyTorch {p:.4f} s = "
-              f"ratio {t / p:.3f}", flush=True)
+              f"ratio {t / p:.3f}; floor {floor:.4f} s ({flops_per_step() / 1e9:.1f} GFLOP at {args.gflops:.1f} "
+              f"GFLOP/s) = {floor / p:.3f} of PyTorch", flush=True)
     if "bleu" in parts or "decode" in parts:
         sp = spm()
         tx, ty_ = read_shards(SHARDS + "-test-*.tyshard")
