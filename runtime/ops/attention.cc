@@ -146,6 +146,8 @@ Tensor gathered_attention(Context& ctx, const Tensor& q, const GatheredKeys& key
         keys.len.dtype() == DType::kI32 && keys.len.numel() == n)
       << "gathered attention: index i32 (" << n << ", T) and len i32 (" << n << "), got "
       << shape_str(keys.index.shape()) << " and " << shape_str(keys.len.shape());
+  CHECK(keys.table.dtype() == q.dtype()) << "gathered attention: a " << dtype_name(keys.table.dtype())
+                                         << " table for " << dtype_name(q.dtype()) << " queries";
   for (const Tensor* t : {&q, &keys.table, &keys.index, &keys.len})
     CHECK(t->device() == ctx.device()) << "gathered attention: an operand on " << t->device().str()
                                        << ", the attention on " << ctx.device().str();

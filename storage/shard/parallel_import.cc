@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "runtime/status.h"
 #include "storage/shard/sentencepiece_model.h"
 
@@ -88,8 +89,8 @@ absl::StatusOr<std::unique_ptr<SentencePieceModel>> place_model(const std::strin
       std::filesystem::copy_file(given, model_path, std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) return absl::NotFoundError(absl::StrCat(flag, " ", given, ": cannot copy to ", model_path, " (", ec.message(), ")"));
   } else if (const std::string err = SentencePieceModel::train(inputs, vocab_size, model_path); !err.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(inputs, ": SentencePiece training of ", vocab_size, " pieces failed: ", err));
+    return absl::InvalidArgumentError(absl::StrCat(absl::StrReplaceAll(inputs, {{",", " and "}}),
+                                                   ": SentencePiece training of ", vocab_size, " pieces failed: ", err));
   }
   std::string error;
   auto model = SentencePieceModel::load(model_path, &error);
@@ -139,19 +140,29 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
 
   const bool separate = o.separate_vocab || given_pair;
   const std::string source_path = out_prefix + ".source";
+  if (given_pair) {  // (before anything is written)
+    std::string error;
+    const auto s = SentencePieceModel::load(o.spm_source, &error), t = SentencePieceModel::load(o.spm_target, &error);
+    if (!s || !t)
+      return absl::InvalidArgumentError(absl::StrCat(!s ? "--spm-source " + o.spm_source : "--spm-target " + o.spm_target,
+                                                     ": not a SentencePiece model (", error, ")"));
+    if (s->eos_id() != t->eos_id())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--spm-source ", o.spm_source, " gives </s> the id ", s->eos_id(), " but --spm-target ", o.spm_target,
+          " gives it ", t->eos_id(), "; the records pad both sides with one </s> id"));
+  }
   Models models;
   if (separate) {
     TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm_target, "--spm-target", target, o.vocab_size, out_prefix));
     TY_ASSIGN_OR_RETURN(models.source_own, place_model(o.spm_source, "--spm-source", source, o.vocab_size, source_path));
-    if (models.source_own->eos_id() != models.target->eos_id())
-      return absl::InvalidArgumentError(absl::StrCat(
-          source_path, ".model gives </s> the id ", models.source_own->eos_id(), " but ", out_prefix,
-          ".model gives it ", models.target->eos_id(), "; the records pad both sides with one </s> id"));
+    CHECK_EQ(models.source_own->eos_id(), models.target->eos_id()) << "SentencePiece trains both with one </s> id";
   } else {
     TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm, "--spm", source + "," + target, o.vocab_size, out_prefix));
-    // A joint import over an earlier separate one: the source's old vocabulary must go.
+    // A joint import over an earlier separate one: the source's old vocabulary must go
+    // (unless --spm named that very model).
     std::error_code ec;
-    for (const char* ext : {".vocab", ".model"}) std::filesystem::remove(source_path + ext, ec);
+    if (o.spm.empty() || !std::filesystem::equivalent(o.spm, source_path + ".model", ec))
+      for (const char* ext : {".vocab", ".model"}) std::filesystem::remove(source_path + ext, ec);
   }
 
   ParallelImportResult result;

@@ -64,7 +64,7 @@ int64_t token_vocab_size(const std::string& shard_path) { return lines_of(token_
 std::string source_vocab_path(const std::string& shard_path) {
   std::string path = token_vocab_path(shard_path);
   path.insert(path.size() - std::strlen(".vocab"), ".source");
-  return std::filesystem::exists(path) ? path : "";
+  return lines_of(path) > 0 ? path : "";
 }
 
 int64_t source_vocab_size(const std::string& shard_path) {

@@ -44,7 +44,7 @@ std::string token_vocab_path(const std::string& shard_path);
 int64_t token_vocab_size(const std::string& shard_path);
 // Token pairs with two vocabularies (data import parallel --separate-vocab): the source
 // side's, PREFIX.source.vocab beside PREFIX.vocab (which is then the target's); "" for one
-// joint vocabulary. Its size: that file's lines, or token_vocab_size's for a joint one.
+// joint vocabulary (no such file, or an empty one). Its size: that file's lines, or token_vocab_size's for a joint one.
 std::string source_vocab_path(const std::string& shard_path);
 int64_t source_vocab_size(const std::string& shard_path);
 

@@ -154,6 +154,10 @@ TEST_F(Seq2seqJob, SeparateVocabulariesTrainAndTranslate) {
   r = run_shell(sep + "--set model.embeddings=shared --run-dir " + path("shared"), 120);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("a vocabulary per side (source 250 pieces, target 250)"), std::string::npos) << r.output;
+  // A test split from the joint import: its sources are in another vocabulary.
+  r = run_shell(sep + "--set data.test=" + path("p-test-*") + " --run-dir " + path("mixed"), 120);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("import the splits together"), std::string::npos) << r.output;
 }
 
 TEST_F(Seq2seqJob, BadSpecsExitTwo) {

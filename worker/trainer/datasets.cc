@@ -199,6 +199,23 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (paths.ok()) {
       out.vocabulary = token_vocab_path(paths->front());
       out.source_vocabulary = source_vocab_path(paths->front());
+      // Pairs with a source vocabulary of their own: the held-out sets' sources in the same
+      // one (the model has one source table).
+      for (const auto& [key, pattern] :
+           {std::pair<const char*, const std::string*>{"data.val", &d.val}, {"data.test", &d.test}}) {
+        if (pattern->empty() || *pattern == named) continue;
+        auto held = expand_glob(*pattern);
+        if (!held.ok()) continue;
+        const std::string theirs = source_vocab_path(held->front());
+        if (theirs.empty() && out.source_vocabulary.empty()) continue;
+        const int64_t ours_size = source_vocab_size(paths->front()), their_size = source_vocab_size(held->front());
+        if (theirs.empty() != out.source_vocabulary.empty() || their_size != ours_size)
+          return absl::InvalidArgumentError(absl::StrCat(
+              key, " (", *pattern, "): its sources' vocabulary (", theirs.empty() ? "a joint one" : theirs, ", ",
+              their_size, " pieces) is not that of ", d.train.empty() ? "data.test" : "data.train", " (",
+              out.source_vocabulary.empty() ? "a joint one" : out.source_vocabulary, ", ", ours_size,
+              " pieces); import the splits together"));
+      }
     }
   }
   if (out.tokens && d.normalize != Normalization::kNone)

@@ -160,6 +160,10 @@ absl::StatusOr<Translator> Translator::create(Context& ctx, Model& model, int32_
     return absl::InvalidArgumentError("translate: the job's model is not a seq2seq model (model.kind: seq2seq)");
   // An RNN has no positions; its outputs may run past the records' length.
   t.context_ = rnn ? 4 * t.embedding_->max_len() : t.embedding_->max_len();
+  if (transformer && ctx.device().kind != DeviceKind::kCPU && t.context_ > kGatheredAttentionMaxKeysCuda)
+    return absl::InvalidArgumentError(absl::StrCat("translate: a decoder of ", t.context_,
+                                                   " positions (model.context); decoding on CUDA takes at most ",
+                                                   kGatheredAttentionMaxKeysCuda));
   return t;
 }
 
@@ -216,7 +220,7 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
   }
   const int64_t steps = *std::max_element(limit.begin(), limit.end()) + 1;
 
-  // Encoder once; the decoder's keys and values of the memory, one copy per beam.
+  // Encoder once; the decoder's keys and values of the memory (an RNN's: one copy per beam).
   const Tensor src_len = ctx.to_device(i32_host({s_count}, key_len));
   const Var memory = encode(ctx, Var(ctx.to_device(i32_host({s_count, ls}, src))), src_len);
   const auto per_row = [&](const Var& kv) { return beam == 1 ? kv : Var(gather_rows(ctx, kv.value(), row_sentence)); };

@@ -1,6 +1,6 @@
 // Attention kernels: head moves (one thread per element), the causal softmax of scores (one
 // block per row, as softmax_kernels.cu) and decoding's gathered attention (one block per
-// query, its scores in shared memory). CPU references:
+// query and head, its scores in shared memory). CPU references:
 // backend/host_attention_kernels.cc.
 #include "runtime/backend/cuda/block_reduce.cuh"
 #include "runtime/backend/cuda/cuda_kernels.h"
@@ -54,40 +54,37 @@ __global__ void masked_softmax_backward_kernel(const float* p, const float* dp, 
   for (int64_t j = threadIdx.x; j < tk; j += blockDim.x) ds[base + j] = scale * p[base + j] * (dp[base + j] - dot);
 }
 
-// Block r: query r's scores for every head and visible key, their softmax per head, then
-// the weighted sums of the values, one thread per output column.
+// Block (r, h): query r's head-h scores over its visible keys in shared memory, their
+// softmax, then the weighted sums of the values, one thread per column of the head.
 __global__ void gathered_attention_kernel(const float* q, int64_t q_stride, const float* table, int64_t w,
                                           int64_t k_offset, int64_t v_offset, const int32_t* index, int64_t t,
                                           const int32_t* len, int64_t heads, int64_t dh, float scale, float* y) {
-  extern __shared__ float s[];  // (heads, t)
-  const int64_t r = blockIdx.x, d = heads * dh;
-  const int64_t visible = min(static_cast<int64_t>(len[r]), t);
-  const float* qr = q + r * q_stride;
+  extern __shared__ float s[];  // (t)
+  __shared__ float reduce[32];
+  const int64_t r = blockIdx.x / heads, h = blockIdx.x % heads;
+  const int64_t visible = max(min(static_cast<int64_t>(len[r]), t), int64_t{0});
+  const float* qh = q + r * q_stride + h * dh;
   const int32_t* rows = index + r * t;
-  for (int64_t e = threadIdx.x; e < heads * visible; e += blockDim.x) {
-    const int64_t h = e / visible, j = e % visible;
+  for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) {
     const float* k = table + rows[j] * w + k_offset + h * dh;
     float dot = 0.f;
-    for (int64_t i = 0; i < dh; ++i) dot += qr[h * dh + i] * k[i];
-    s[h * t + j] = dot * scale;
+    for (int64_t i = 0; i < dh; ++i) dot += qh[i] * k[i];
+    s[j] = dot * scale;
   }
   __syncthreads();
-  for (int64_t h = threadIdx.x; h < heads; h += blockDim.x) {
-    float* sh = s + h * t;
-    float m = -FLT_MAX, sum = 0.f;
-    for (int64_t j = 0; j < visible; ++j) m = fmaxf(m, sh[j]);
-    for (int64_t j = 0; j < visible; ++j) {
-      sh[j] = expf(sh[j] - m);
-      sum += sh[j];
-    }
-    for (int64_t j = 0; j < visible; ++j) sh[j] /= sum;
+  float m = -FLT_MAX;
+  for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) m = fmaxf(m, s[j]);
+  m = block_reduce<true>(m, reduce);
+  float sum = 0.f;
+  for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) {
+    s[j] = expf(s[j] - m);
+    sum += s[j];
   }
-  __syncthreads();
-  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-    const float* sh = s + (c / dh) * t;
+  sum = block_reduce<false>(sum, reduce);  // (its barriers also publish s[])
+  for (int64_t c = threadIdx.x; c < dh; c += blockDim.x) {
     float acc = 0.f;
-    for (int64_t j = 0; j < visible; ++j) acc += sh[j] * table[rows[j] * w + v_offset + c];
-    y[r * d + c] = acc;
+    for (int64_t j = 0; j < visible; ++j) acc += s[j] * table[rows[j] * w + v_offset + h * dh + c];
+    y[r * heads * dh + h * dh + c] = visible > 0 ? acc / sum : 0.f;
   }
 }
 
@@ -97,8 +94,8 @@ void gathered_attention(cudaStream_t s, const float* q, int64_t q_stride, const 
                         int64_t k_offset, int64_t v_offset, const int32_t* index, int64_t n, int64_t t,
                         const int32_t* len, int64_t heads, int64_t dh, float scale, float* y) {
   if (n == 0) return;
-  const size_t shared = static_cast<size_t>(heads * t) * sizeof(float);
-  gathered_attention_kernel<<<static_cast<unsigned>(n), 128, shared, s>>>(q, q_stride, table, w, k_offset, v_offset,
+  const size_t shared = static_cast<size_t>(t) * sizeof(float);
+  gathered_attention_kernel<<<static_cast<unsigned>(n * heads), 64, shared, s>>>(q, q_stride, table, w, k_offset, v_offset,
                                                                          index, t, len, heads, dh, scale, y);
   check_launch("gathered_attention");
 }

@@ -294,8 +294,8 @@ void CudaBackend::masked_softmax_backward(const Tensor& p, const Tensor& dp, flo
 
 void CudaBackend::gathered_attention(const Tensor& q, const Tensor& table, int64_t k_offset, int64_t v_offset,
                                      const Tensor& index, const Tensor& len, int64_t heads, float scale, Tensor& y) {
-  CHECK_LE(heads * index.dim(1), 12288) << "gathered attention: " << heads << " heads × " << index.dim(1)
-                                        << " keys of scores pass a block's 48 KiB of shared memory";
+  CHECK_LE(index.dim(1), kGatheredAttentionMaxKeysCuda)
+      << "gathered attention: " << index.dim(1) << " keys' scores pass a block's 48 KiB of shared memory";
   cuda::gathered_attention(stream_, in(q), q.dim(1), in(table), table.dim(1), k_offset, v_offset,
                            index.data<int32_t>(), y.dim(0), index.dim(1), len.data<int32_t>(), heads, y.dim(1) / heads,
                            scale, out(y));

@@ -91,7 +91,7 @@ void masked_softmax_forward(cudaStream_t s, const float* scores, float* p, int64
 void masked_softmax_backward(cudaStream_t s, const float* p, const float* dp, float* ds, int64_t rows, int64_t tk,
                              float scale);
 // AttentionKernels::gathered_attention: n queries (q_stride apart), table rows w wide,
-// index (n, t), len (n), y (n, heads·dh); heads · t scores must fit 48 KiB of shared memory.
+// index (n, t), len (n), y (n, heads·dh); t at most kGatheredAttentionMaxKeysCuda.
 void gathered_attention(cudaStream_t s, const float* q, int64_t q_stride, const float* table, int64_t w,
                         int64_t k_offset, int64_t v_offset, const int32_t* index, int64_t n, int64_t t,
                         const int32_t* len, int64_t heads, int64_t dh, float scale, float* y);

@@ -8,6 +8,10 @@
 
 namespace ty {
 
+// The most keys a query of gathered_attention sees on CUDA (its scores in a block's 48 KiB
+// of shared memory).
+inline constexpr int64_t kGatheredAttentionMaxKeysCuda = 12288;
+
 class AttentionKernels {
  public:
   virtual ~AttentionKernels() = default;
