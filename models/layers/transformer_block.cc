@@ -42,7 +42,7 @@ Var TransformerBlock::residual_branches(Context& ctx, const Var& x, const Attend
   if (a.self) {
     const int64_t rows = x.shape()[0];
     const Tensor qkv_rows = qkv.value().reshape({rows, 3 * d});
-    a.self->table.rows(a.position * rows, rows).copy_from(qkv_rows);
+    a.self->table.rows(a.first_row, rows).copy_from(qkv_rows);
     att = Var(ops::gathered_attention(ctx, qkv_rows, *a.self, d, heads_).reshape({rows, 1, d}));
   } else if (a.cache)
     att = Var(ops::cached_causal_self_attention(ctx, qkv.value(), heads_, *a.cache, *a.len));
@@ -99,16 +99,16 @@ Var TransformerBlock::forward_cached(Context& ctx, const Var& x, Tensor& cache, 
   return residual_branches(ctx, x, a);
 }
 
-Var TransformerBlock::decode_step(Context& ctx, const Var& x, int64_t t, const ops::GatheredKeys& self,
+Var TransformerBlock::decode_step(Context& ctx, const Var& x, int64_t first_row, const ops::GatheredKeys& self,
                                   const ops::GatheredKeys& memory) {
   CHECK(role_ == Role::kDecoder) << "only a decoder block decodes against a memory";
   CHECK(x.shape().size() == 3 && x.shape()[1] == 1) << "decode_step takes one position (R, 1, D), got "
                                                     << shape_str(x.shape());
-  CHECK_LE((t + 1) * x.shape()[0], self.table.dim(0)) << "the decoding cache holds " << self.table.dim(0) << " rows";
+  CHECK_LE(first_row + x.shape()[0], self.table.dim(0)) << "the decoding cache holds " << self.table.dim(0) << " rows";
   Attend a;
   a.self = &self;
   a.memory = &memory;
-  a.position = t;
+  a.first_row = first_row;
   return residual_branches(ctx, x, a);
 }
 

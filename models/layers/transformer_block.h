@@ -47,11 +47,11 @@ class TransformerBlock final : public Layer {
   // Generation (a causal block): x (N, T, D) of the new positions, their keys and values
   // appended to `cache` ((capacity, N, 3D), `len` rows filled). No gradients.
   Var forward_cached(Context& ctx, const Var& x, Tensor& cache, int64_t& len);
-  // Decoding (a decoder block), one position per hypothesis, no gradients: x (R, 1, D) at
-  // position t. Its keys and values go to rows [t·R, t·R + R) of self.table (the cache,
-  // (capacity·R, 3D), keys at D and values at 2D); it attends to the rows self.index names
-  // (its ancestry, its own new row last), then to `memory` (its source's rows of memory_kv).
-  Var decode_step(Context& ctx, const Var& x, int64_t t, const ops::GatheredKeys& self,
+  // Decoding (a decoder block), one position per hypothesis, no gradients: x (R, 1, D). Its
+  // keys and values go to rows [first_row, first_row + R) of self.table (the cache, (rows,
+  // 3D), keys at D and values at 2D); it attends to the rows self.index names (its
+  // ancestry, its own new row last), then to `memory` (its source's rows of memory_kv).
+  Var decode_step(Context& ctx, const Var& x, int64_t first_row, const ops::GatheredKeys& self,
                   const ops::GatheredKeys& memory);
   int64_t heads() const { return heads_; }
 
@@ -63,7 +63,7 @@ class TransformerBlock final : public Layer {
     int64_t* len = nullptr;
     const ops::GatheredKeys* self = nullptr;    // decoding
     const ops::GatheredKeys* memory = nullptr;
-    int64_t position = 0;
+    int64_t first_row = 0;
   };
   Var residual_branches(Context& ctx, const Var& x, const Attend& a);
   Role role_;

@@ -32,89 +32,129 @@ Tensor gather_rows(Context& ctx, const Tensor& table, const std::vector<int32_t>
   return ops::embedding(ctx, ids, Var(table.reshape({rows, width}))).value().reshape(out);
 }
 
-// The decoder while decoding: every hypothesis's state, one position at a time.
+// The decoder while decoding: every live hypothesis's state, one position at a time.
 class DecoderRun {
  public:
   virtual ~DecoderRun() = default;
   // x (R, 1, D): the embedded last tokens -> what the output layer takes (R, 1, ·).
   virtual Var step(Context& ctx, const Var& x) = 0;
-  // Hypothesis r goes on from parent[r]'s state.
+  // Hypothesis r goes on from parent[r]'s state; the rows no parent names are dropped (their
+  // sentences are done), so the next step has parent.size() rows.
   virtual void reorder(Context& ctx, const std::vector<int32_t>& parent) = 0;
 };
 
+// The source sentence of each row after a reorder.
+std::vector<int32_t> follow(const std::vector<int32_t>& of_row, const std::vector<int32_t>& parent) {
+  std::vector<int32_t> out(parent.size());
+  for (size_t r = 0; r < parent.size(); ++r) out[r] = of_row[parent[r]];
+  return out;
+}
+
 // Transformer decoder blocks. Each keeps the keys and values of every position decoded so
-// far in a cache (position t of hypothesis r in row t·R + r); a hypothesis attends to the
-// rows of its own ancestry (one index for all blocks, reordered on the host, not the
-// caches), and to its sentence's rows of the memory (not copied per beam).
+// far in a cache that grows by the step's rows; a hypothesis attends to the rows of its own
+// ancestry (one index for all blocks, reordered on the host, not the caches), and to its
+// sentence's rows of the memory (not copied per beam).
 class TransformerRun final : public DecoderRun {
  public:
   TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, const std::vector<Var>& kv,
-                 const std::vector<int32_t>& source_len, int64_t beam, int64_t steps, DType dtype)
-      : blocks_(blocks), rows_(static_cast<int64_t>(source_len.size()) * beam), steps_(steps),
-        ancestry_(rows_ * steps, 0) {
-    const int64_t s_count = static_cast<int64_t>(source_len.size()), ls = kv.at(0).shape()[1];
+                 std::vector<int32_t> source_len, int64_t beam, int64_t steps, DType dtype)
+      : blocks_(blocks), source_len_(std::move(source_len)), ls_(kv.at(0).shape()[1]) {
+    const int64_t s_count = static_cast<int64_t>(source_len_.size()), rows = s_count * beam;
     const int64_t d = kv[0].shape()[2] / 2;
-    std::vector<int32_t> index(rows_ * ls), len(rows_);
-    for (int64_t r = 0; r < rows_; ++r) {
-      const int64_t s = r / beam;
-      for (int64_t j = 0; j < ls; ++j) index[r * ls + j] = static_cast<int32_t>(s * ls + j);
-      len[r] = source_len[s];
-    }
-    const Tensor memory_index = ctx.to_device(i32_host({rows_, ls}, index));
-    const Tensor memory_len = ctx.to_device(i32_host({rows_}, len));
+    ancestry_.resize(rows);
+    for (int64_t r = 0; r < rows; ++r) sentence_.push_back(static_cast<int32_t>(r / beam));
     for (size_t i = 0; i < blocks.size(); ++i) {
-      self_.push_back({ctx.zeros({steps * rows_, 3 * d}, dtype), d, 2 * d, Tensor(), Tensor()});
-      memory_.push_back({kv[i].value().reshape({s_count * ls, 2 * d}), 0, d, memory_index, memory_len});
+      self_.push_back({ctx.zeros({steps * rows, 3 * d}, dtype), d, 2 * d, Tensor(), Tensor()});
+      memory_.push_back({kv[i].value().reshape({s_count * ls_, 2 * d}), 0, d, Tensor(), Tensor()});
     }
+    point_at_memory(ctx);
   }
   Var step(Context& ctx, const Var& x_in) override {
-    CHECK_LT(t_, steps_) << "decoding past the cache's " << steps_ << " positions";
+    const int64_t rows = static_cast<int64_t>(ancestry_.size()), t = rows > 0 ? ancestry_[0].size() : 0;
+    CHECK_LE(first_free_ + rows, self_[0].table.dim(0)) << "decoding past the cache's rows";
     // Every hypothesis's ancestry, its new position last.
-    std::vector<int32_t> index(rows_ * (t_ + 1));
-    for (int64_t r = 0; r < rows_; ++r) {
-      ancestry_[r * steps_ + t_] = static_cast<int32_t>(t_ * rows_ + r);
-      std::copy_n(ancestry_.begin() + r * steps_, t_ + 1, index.begin() + r * (t_ + 1));
+    std::vector<int32_t> index(rows * (t + 1));
+    for (int64_t r = 0; r < rows; ++r) {
+      ancestry_[r].push_back(static_cast<int32_t>(first_free_ + r));
+      std::copy(ancestry_[r].begin(), ancestry_[r].end(), index.begin() + r * (t + 1));
     }
-    const Tensor self_index = ctx.to_device(i32_host({rows_, t_ + 1}, index));
-    const Tensor self_len = ctx.to_device(i32_host({rows_}, std::vector<int32_t>(rows_, static_cast<int32_t>(t_ + 1))));
+    const Tensor self_index = ctx.to_device(i32_host({rows, t + 1}, index));
+    const Tensor self_len = ctx.to_device(i32_host({rows}, std::vector<int32_t>(rows, static_cast<int32_t>(t + 1))));
     Var x = x_in;
     for (size_t i = 0; i < blocks_.size(); ++i) {
       self_[i].index = self_index;
       self_[i].len = self_len;
-      x = blocks_[i]->decode_step(ctx, x, t_, self_[i], memory_[i]);
+      x = blocks_[i]->decode_step(ctx, x, first_free_, self_[i], memory_[i]);
     }
-    ++t_;
+    first_free_ += rows;
     return x;
   }
-  void reorder(Context&, const std::vector<int32_t>& parent) override {
-    std::vector<int32_t> next(ancestry_.size());
-    for (int64_t r = 0; r < rows_; ++r)
-      std::copy_n(ancestry_.begin() + parent[r] * steps_, t_, next.begin() + r * steps_);
+  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
+    std::vector<std::vector<int32_t>> next(parent.size());
+    for (size_t r = 0; r < parent.size(); ++r) next[r] = ancestry_[parent[r]];
     ancestry_.swap(next);
+    std::vector<int32_t> sentence = follow(sentence_, parent);
+    if (sentence == sentence_) return;
+    sentence_.swap(sentence);
+    point_at_memory(ctx);
   }
 
  private:
+  // Row r's keys of the memory: its sentence's.
+  void point_at_memory(Context& ctx) {
+    const int64_t rows = static_cast<int64_t>(sentence_.size());
+    std::vector<int32_t> index(rows * ls_), len(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < ls_; ++j) index[r * ls_ + j] = static_cast<int32_t>(sentence_[r] * ls_ + j);
+      len[r] = source_len_[sentence_[r]];
+    }
+    const Tensor memory_index = ctx.to_device(i32_host({rows, ls_}, index));
+    const Tensor memory_len = ctx.to_device(i32_host({rows}, len));
+    for (ops::GatheredKeys& m : memory_) {
+      m.index = memory_index;
+      m.len = memory_len;
+    }
+  }
   std::vector<TransformerBlock*> blocks_;
-  int64_t rows_, steps_, t_ = 0;
-  std::vector<int32_t> ancestry_;  // (R, steps): the cache row of each position of each hypothesis
+  std::vector<int32_t> source_len_;
+  int64_t ls_, first_free_ = 0;                 // the cache's first unwritten row
+  std::vector<std::vector<int32_t>> ancestry_;  // per row: the cache row of each of its positions
+  std::vector<int32_t> sentence_;               // per row: its source sentence
   std::vector<ops::GatheredKeys> self_, memory_;
 };
 
-// An attentional RNN decoder: its cells' states.
+// An attentional RNN decoder: its cells' states, and each row's copy of its sentence's
+// memory keys and values.
 class RnnRun final : public DecoderRun {
  public:
-  RnnRun(Context& ctx, AttentionalDecoder* decoder, Var kv, Tensor key_len, int64_t rows)
-      : decoder_(decoder), kv_(std::move(kv)), key_len_(std::move(key_len)), state_(decoder->initial_state(ctx, rows)) {}
-  Var step(Context& ctx, const Var& x) override { return decoder_->step(ctx, x, state_, kv_, key_len_); }
+  RnnRun(Context& ctx, AttentionalDecoder* decoder, Var kv, std::vector<int32_t> source_len, int64_t beam)
+      : decoder_(decoder), kv_(std::move(kv)), source_len_(std::move(source_len)) {
+    const int64_t rows = static_cast<int64_t>(source_len_.size()) * beam;
+    for (int64_t r = 0; r < rows; ++r) sentence_.push_back(static_cast<int32_t>(r / beam));
+    state_ = decoder->initial_state(ctx, rows);
+    per_row(ctx);
+  }
+  Var step(Context& ctx, const Var& x) override { return decoder_->step(ctx, x, state_, row_kv_, row_key_len_); }
   void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
     for (Tensor& s : state_)
       if (s.defined()) s = gather_rows(ctx, s, parent);
+    std::vector<int32_t> sentence = follow(sentence_, parent);
+    if (sentence == sentence_) return;
+    sentence_.swap(sentence);
+    per_row(ctx);
   }
 
  private:
+  void per_row(Context& ctx) {
+    std::vector<int32_t> len(sentence_.size());
+    for (size_t r = 0; r < sentence_.size(); ++r) len[r] = source_len_[sentence_[r]];
+    row_kv_ = Var(gather_rows(ctx, kv_.value(), sentence_));
+    row_key_len_ = ctx.to_device(i32_host({static_cast<int64_t>(len.size())}, len));
+  }
   AttentionalDecoder* decoder_;
-  Var kv_;
-  Tensor key_len_;
+  Var kv_, row_kv_;
+  std::vector<int32_t> source_len_, sentence_;
+  Tensor row_key_len_;
   std::vector<Tensor> state_;
 };
 
@@ -206,63 +246,59 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
     }
     ls = std::max<int64_t>(ls, static_cast<int64_t>(s.size()) + 1);
   }
-  std::vector<int32_t> src(s_count * ls, eos_), key_len(s_count), row_key_len(rows), row_sentence(rows);
+  std::vector<int32_t> src(s_count * ls, eos_), key_len(s_count);
   std::vector<int64_t> limit(s_count);  // output tokens allowed, "</s>" not counted
   for (int64_t i = 0; i < s_count; ++i) {
     std::copy(sources[i].begin(), sources[i].end(), src.begin() + i * ls);
     key_len[i] = static_cast<int32_t>(sources[i].size() + 1);
     const double allowed = o.max_len_a * static_cast<double>(sources[i].size()) + static_cast<double>(o.max_len_b);
     limit[i] = std::clamp<int64_t>(static_cast<int64_t>(allowed), 1, context_ - 1);
-    for (int64_t b = 0; b < beam; ++b) {
-      row_key_len[i * beam + b] = key_len[i];
-      row_sentence[i * beam + b] = static_cast<int32_t>(i);
-    }
   }
   const int64_t steps = *std::max_element(limit.begin(), limit.end()) + 1;
 
-  // Encoder once; the decoder's keys and values of the memory (an RNN's: one copy per beam).
+  // Encoder once; the decoder's keys and values of the memory.
   const Tensor src_len = ctx.to_device(i32_host({s_count}, key_len));
   const Var memory = encode(ctx, Var(ctx.to_device(i32_host({s_count, ls}, src))), src_len);
-  const auto per_row = [&](const Var& kv) { return beam == 1 ? kv : Var(gather_rows(ctx, kv.value(), row_sentence)); };
-  const Tensor rows_key_len = ctx.to_device(i32_host({rows}, row_key_len));
   std::unique_ptr<DecoderRun> run;
   if (rnn_decoder_) {
-    run = std::make_unique<RnnRun>(ctx, rnn_decoder_, per_row(rnn_decoder_->memory_kv(ctx, memory)), rows_key_len,
-                                   rows);
+    run = std::make_unique<RnnRun>(ctx, rnn_decoder_, rnn_decoder_->memory_kv(ctx, memory), key_len, beam);
   } else {
     std::vector<Var> kv;
     for (TransformerBlock* b : decoder_) kv.push_back(b->memory_kv(ctx, memory));
     run = std::make_unique<TransformerRun>(ctx, decoder_, kv, key_len, beam, steps, memory.dtype());
   }
 
+  // Rows: B per sentence not yet done (`live`, in row order); a done sentence's rows leave.
+  std::vector<int64_t> live(s_count);
+  for (int64_t i = 0; i < s_count; ++i) live[i] = i;
   std::vector<int32_t> tokens(rows, bos_);
   std::vector<float> scores(rows, kDead);
   std::vector<std::vector<int32_t>> history(rows);
   for (int64_t i = 0; i < s_count; ++i) scores[i * beam] = 0;  // one live hypothesis to start
   std::vector<std::vector<Hypothesis>> finished(s_count);
-  std::vector<bool> done(s_count, false);
-  int64_t left = s_count;
 
-  for (int64_t t = 0; t < steps && left > 0; ++t) {
-    const Var x = embedding_->embed(ctx, Var(ctx.to_device(i32_host({rows, 1}, tokens))), t);
+  for (int64_t t = 0; t < steps && !live.empty(); ++t) {
+    const int64_t now = static_cast<int64_t>(live.size()) * beam;
+    const Var x = embedding_->embed(ctx, Var(ctx.to_device(i32_host({now, 1}, tokens))), t);
     const Var logits = output_->logits(ctx, run->step(ctx, x));
     const int64_t vocab = logits.shape()[2];
-    const Tensor logp = ops::log_softmax(ctx, ops::reshape(ctx, logits, {rows, vocab})).value().host();
+    const Tensor logp = ops::log_softmax(ctx, ops::reshape(ctx, logits, {now, vocab})).value().host();
     std::vector<float> wide;  // (an f64 model's, narrowed)
     if (logp.dtype() == DType::kF64) wide.assign(logp.data<double>(), logp.data<double>() + logp.numel());
     const float* lp = logp.dtype() == DType::kF64 ? wide.data() : logp.data<float>();
 
-    std::vector<int32_t> parent(rows), next_tokens(rows, eos_);
-    std::vector<float> next_scores(rows, kDead);
-    for (int64_t r = 0; r < rows; ++r) parent[r] = static_cast<int32_t>(r);
+    // The rows of the next step, in the order of `next_live`: their parents and tokens.
+    std::vector<int64_t> next_live;
+    std::vector<int32_t> parent, next_tokens;
+    std::vector<float> next_scores;
     std::vector<Candidate> cands;
     std::vector<int32_t> order(vocab);
-    for (int64_t s = 0; s < s_count; ++s) {
-      if (done[s]) continue;
+    for (size_t slot = 0; slot < live.size(); ++slot) {
+      const int64_t s = live[slot];
       const bool at_limit = t >= limit[s];
       cands.clear();
       for (int64_t b = 0; b < beam; ++b) {
-        const int64_t r = s * beam + b;
+        const int64_t r = static_cast<int64_t>(slot) * beam + b;
         if (scores[r] == kDead) continue;
         const float* row = lp + r * vocab;
         if (at_limit) {
@@ -277,8 +313,8 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
         for (int64_t j = 0; j < k; ++j) cands.push_back({scores[r] + row[order[j]], r, order[j]});
       }
       std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& c) { return a.score > c.score; });
-      int64_t placed = 0;
-      for (size_t j = 0; j < cands.size() && placed < beam; ++j) {
+      std::vector<const Candidate*> going_on;
+      for (size_t j = 0; j < cands.size() && static_cast<int64_t>(going_on.size()) < beam; ++j) {
         const Candidate& c = cands[j];
         if (c.token == eos_) {
           // Finished only when among the best B extensions (else it is passed over).
@@ -288,27 +324,28 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
           }
           continue;
         }
-        const int64_t r = s * beam + placed++;
-        parent[r] = static_cast<int32_t>(c.row);
-        next_tokens[r] = c.token;
-        next_scores[r] = c.score;
+        going_on.push_back(&c);
       }
-      if (static_cast<int64_t>(finished[s].size()) >= beam || at_limit || placed == 0) {
-        done[s] = true;
-        --left;
-        for (int64_t b = 0; b < beam; ++b) next_scores[s * beam + b] = kDead;
+      if (static_cast<int64_t>(finished[s].size()) >= beam || at_limit || going_on.empty()) continue;  // done
+      next_live.push_back(s);
+      for (int64_t b = 0; b < beam; ++b) {  // (fewer than B going on: dead rows, parent the first)
+        const Candidate* c = b < static_cast<int64_t>(going_on.size()) ? going_on[b] : nullptr;
+        parent.push_back(static_cast<int32_t>(c ? c->row : going_on[0]->row));
+        next_tokens.push_back(c ? c->token : eos_);
+        next_scores.push_back(c ? c->score : kDead);
       }
     }
     // The hypotheses' histories and caches follow their parents.
-    bool moved = false;
-    for (int64_t r = 0; r < rows; ++r) moved = moved || parent[r] != r;
-    std::vector<std::vector<int32_t>> next_history(rows);
-    for (int64_t r = 0; r < rows; ++r) {
+    std::vector<std::vector<int32_t>> next_history(parent.size());
+    bool moved = parent.size() != static_cast<size_t>(now);
+    for (size_t r = 0; r < parent.size(); ++r) {
+      moved = moved || parent[r] != static_cast<int32_t>(r);
       if (next_scores[r] == kDead) continue;
       next_history[r] = history[parent[r]];
       next_history[r].push_back(next_tokens[r]);
     }
-    if (moved) run->reorder(ctx, parent);
+    if (moved && !next_live.empty()) run->reorder(ctx, parent);
+    live = std::move(next_live);
     history = std::move(next_history);
     tokens = std::move(next_tokens);
     scores = std::move(next_scores);
