@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "runtime/status.h"
 #include "storage/shard/sentencepiece_model.h"
+#include "storage/shard/shard_dataset.h"
 
 namespace ty {
 namespace {
@@ -77,33 +78,40 @@ absl::StatusOr<std::vector<std::string>> write_pairs(const Corpus& c, size_t beg
   return writer.finish();
 }
 
-// A side's model at `path` (PATH.model; its pieces to PATH.vocab): copied from `given`, or
-// trained on `inputs` (comma-separated files) with `vocab_size` pieces.
-absl::StatusOr<std::unique_ptr<SentencePieceModel>> place_model(const std::string& given, const char* flag,
-                                                               const std::string& inputs, int64_t vocab_size,
-                                                               const std::string& path) {
-  const std::string model_path = path + ".model";
-  if (!given.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::equivalent(given, model_path, ec))  // (--spm OUT.model: already in place)
-      std::filesystem::copy_file(given, model_path, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) return absl::NotFoundError(absl::StrCat(flag, " ", given, ": cannot copy to ", model_path, " (", ec.message(), ")"));
-  } else if (const std::string err = SentencePieceModel::train(inputs, vocab_size, model_path); !err.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(absl::StrReplaceAll(inputs, {{",", " and "}}),
-                                                   ": SentencePiece training of ", vocab_size, " pieces failed: ", err));
-  }
+// A side's model: loaded from `given` (named `flag` in errors), or trained on `inputs`
+// (comma-separated files) with `vocab_size` pieces into PATH.model.
+absl::StatusOr<std::unique_ptr<SentencePieceModel>> obtain_model(const std::string& given, const char* flag,
+                                                                const std::string& inputs, int64_t vocab_size,
+                                                                const std::string& path) {
+  const std::string file = given.empty() ? path + ".model" : given;
+  if (given.empty())
+    if (const std::string err = SentencePieceModel::train(inputs, vocab_size, file); !err.empty())
+      return absl::InvalidArgumentError(absl::StrCat(absl::StrReplaceAll(inputs, {{",", " and "}}),
+                                                     ": SentencePiece training of ", vocab_size, " pieces failed: ", err));
+  const std::string named = given.empty() ? file : absl::StrCat(flag, " ", given);
   std::string error;
-  auto model = SentencePieceModel::load(model_path, &error);
-  if (!model) return absl::InvalidArgumentError(absl::StrCat(model_path, ": not a SentencePiece model (", error, ")"));
+  auto model = SentencePieceModel::load(file, &error);
+  if (!model) return absl::InvalidArgumentError(absl::StrCat(named, ": not a SentencePiece model (", error, ")"));
   if (model->bos_id() < 0 || model->eos_id() < 0)
     return absl::InvalidArgumentError(absl::StrCat(
-        given.empty() ? model_path : given,
+        named,
         ": the model has no <s> or </s> piece, which sequence-to-sequence records need (train it with bos_id and "
         "eos_id set)"));
-  std::ofstream vocab(path + ".vocab");
-  for (int64_t i = 0; i < model->size(); ++i) vocab << model->piece(i) << "\n";
-  if (!vocab) return absl::UnavailableError(absl::StrCat(path, ".vocab: cannot write"));
   return model;
+}
+
+// `model` as PATH.model (copied from `given` when given) with its pieces in PATH.vocab.
+absl::Status store_model(const SentencePieceModel& model, const std::string& given, const char* flag,
+                         const std::string& path) {
+  const std::string model_path = path + ".model";
+  std::error_code ec;
+  if (!given.empty() && !std::filesystem::equivalent(given, model_path, ec))  // (--spm OUT.model: in place)
+    std::filesystem::copy_file(given, model_path, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat(flag, " ", given, ": cannot copy to ", model_path, " (", ec.message(), ")"));
+  std::ofstream vocab(path + ".vocab");
+  for (int64_t i = 0; i < model.size(); ++i) vocab << model.piece(i) << "\n";
+  if (!vocab) return absl::UnavailableError(absl::StrCat(path, ".vocab: cannot write"));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -138,32 +146,28 @@ absl::StatusOr<ParallelImportResult> import_parallel(const std::string& source, 
     TY_ASSIGN_OR_RETURN(test, read_pair(o.test_source, o.test_target, "--test-source", "--test-target"));
   }
 
+  // Both models first (a given pair is checked before anything is written), then stored.
   const bool separate = o.separate_vocab || given_pair;
   const std::string source_path = out_prefix + ".source";
-  if (given_pair) {  // (before anything is written)
-    std::string error;
-    const auto s = SentencePieceModel::load(o.spm_source, &error), t = SentencePieceModel::load(o.spm_target, &error);
-    if (!s || !t)
-      return absl::InvalidArgumentError(absl::StrCat(!s ? "--spm-source " + o.spm_source : "--spm-target " + o.spm_target,
-                                                     ": not a SentencePiece model (", error, ")"));
-    if (s->eos_id() != t->eos_id())
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--spm-source ", o.spm_source, " gives </s> the id ", s->eos_id(), " but --spm-target ", o.spm_target,
-          " gives it ", t->eos_id(), "; the records pad both sides with one </s> id"));
-  }
   Models models;
   if (separate) {
-    TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm_target, "--spm-target", target, o.vocab_size, out_prefix));
-    TY_ASSIGN_OR_RETURN(models.source_own, place_model(o.spm_source, "--spm-source", source, o.vocab_size, source_path));
-    CHECK_EQ(models.source_own->eos_id(), models.target->eos_id()) << "SentencePiece trains both with one </s> id";
+    TY_ASSIGN_OR_RETURN(models.target, obtain_model(o.spm_target, "--spm-target", target, o.vocab_size, out_prefix));
+    TY_ASSIGN_OR_RETURN(models.source_own, obtain_model(o.spm_source, "--spm-source", source, o.vocab_size, source_path));
+    if (models.source_own->eos_id() != models.target->eos_id())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--spm-source ", o.spm_source, " gives </s> the id ", models.source_own->eos_id(), " but --spm-target ",
+          o.spm_target, " gives it ", models.target->eos_id(), "; the records pad both sides with one </s> id"));
+    TY_RETURN_IF_ERROR(store_model(*models.source_own, o.spm_source, "--spm-source", source_path));
   } else {
-    TY_ASSIGN_OR_RETURN(models.target, place_model(o.spm, "--spm", source + "," + target, o.vocab_size, out_prefix));
-    // A joint import over an earlier separate one: the source's old vocabulary must go
+    TY_ASSIGN_OR_RETURN(models.target, obtain_model(o.spm, "--spm", source + "," + target, o.vocab_size, out_prefix));
+    // A joint import over an earlier separate one: the source's old vocabulary goes
     // (unless --spm named that very model).
     std::error_code ec;
     if (o.spm.empty() || !std::filesystem::equivalent(o.spm, source_path + ".model", ec))
-      for (const char* ext : {".vocab", ".model"}) std::filesystem::remove(source_path + ext, ec);
+      remove_source_vocabulary(out_prefix);
   }
+  TY_RETURN_IF_ERROR(store_model(*models.target, separate ? o.spm_target : o.spm, separate ? "--spm-target" : "--spm",
+                                 out_prefix));
 
   ParallelImportResult result;
   const size_t n = corpus.source.size();

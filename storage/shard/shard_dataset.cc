@@ -67,6 +67,11 @@ std::string source_vocab_path(const std::string& shard_path) {
   return lines_of(path) > 0 ? path : "";
 }
 
+void remove_source_vocabulary(const std::string& out_prefix) {
+  std::error_code ec;
+  for (const char* ext : {".source.vocab", ".source.model"}) std::filesystem::remove(out_prefix + ext, ec);
+}
+
 int64_t source_vocab_size(const std::string& shard_path) {
   const std::string source = source_vocab_path(shard_path);
   return source.empty() ? token_vocab_size(shard_path) : lines_of(source);

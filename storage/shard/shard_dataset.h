@@ -47,6 +47,8 @@ int64_t token_vocab_size(const std::string& shard_path);
 // joint vocabulary (no such file, or an empty one). Its size: that file's lines, or token_vocab_size's for a joint one.
 std::string source_vocab_path(const std::string& shard_path);
 int64_t source_vocab_size(const std::string& shard_path);
+// Removes OUT_PREFIX.source.vocab and .model (an earlier pair import's), if there.
+void remove_source_vocabulary(const std::string& out_prefix);
 
 // Paths matching `pattern` (glob(3); a plain path matches itself), sorted; an error when
 // nothing matches.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "storage/shard/sentencepiece_model.h"
+#include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_import.h"
 
 namespace ty {
@@ -144,8 +145,7 @@ absl::StatusOr<std::vector<std::string>> import_text(const std::string& path, co
   const int64_t n = static_cast<int64_t>(t.ids.size());
   TY_ASSIGN_OR_RETURN(const TextBlocks b, split_text(path, n, o.seq_len, o.val_fraction, o.test_fraction));
   {  // (after the checks: a refused import leaves nothing)
-    std::error_code ec;  // an earlier pair import's source vocabulary is not these records'
-    for (const char* ext : {".source.vocab", ".source.model"}) std::filesystem::remove(out_prefix + ext, ec);
+    remove_source_vocabulary(out_prefix);  // (an earlier pair import's is not these records')
     std::ofstream vocab(out_prefix + ".vocab");
     for (const auto& w : t.vocab) vocab << w << "\n";
     if (!vocab) return absl::UnavailableError(absl::StrCat(out_prefix, ".vocab: cannot write"));

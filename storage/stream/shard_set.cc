@@ -95,17 +95,20 @@ absl::Status ShardSet::check_labels(const void* x, const char* y, int shard, int
   if (classes_ == 0) return absl::OkStatus();
   for (const void* ids : {static_cast<const void*>(y), x}) {
     if (ids == x && !fields_.tokens()) break;
+    // What the ids are, and what bounds them.
     const bool own_source = ids == x && !source_vocab_.empty();
     const int64_t bound = ids == x ? source_classes_ : classes_;
+    const char* what = own_source ? "source token " : fields_.tokens() ? "token " : "label ";
+    const char* limit = own_source         ? source_vocab_.c_str()
+                        : fields_.tokens() ? "the vocabulary; data.num_classes"
+                                           : "data.num_classes";
     for (int64_t k = 0; k < fields_.label_count(); ++k) {
       int32_t label;
       std::memcpy(&label, static_cast<const char*>(ids) + 4 * k, 4);
       if (label < 0 || label >= bound)
-        return absl::InvalidArgumentError(absl::StrCat(
-            readers_[shard].path(), ": ", own_source ? "source token " : fields_.tokens() ? "token " : "label ", label,
-            " of record ", record, " (byte offset ", readers_[shard].record_offset(record), ") outside [0, ", bound,
-            ") (", own_source ? source_vocab_ : fields_.tokens() ? "the vocabulary; data.num_classes" : "data.num_classes",
-            ")"));
+        return absl::InvalidArgumentError(absl::StrCat(readers_[shard].path(), ": ", what, label, " of record ", record,
+                                                       " (byte offset ", readers_[shard].record_offset(record),
+                                                       ") outside [0, ", bound, ") (", limit, ")"));
     }
   }
   return absl::OkStatus();

@@ -50,6 +50,25 @@ absl::StatusOr<DatasetPtr> open(const JobSpec& spec, const std::string& key, con
   return ds;
 }
 
+// Token pairs with a source vocabulary of their own: the held-out sets' sources must be in
+// the same one as `named`'s (the model has one source table). `shard`: a file of `named`.
+absl::Status check_source_vocabularies(const DataSpec& d, const std::string& named, const std::string& shard) {
+  const std::string ours = source_vocab_path(shard);
+  for (const auto& [key, pattern] : {std::pair<const char*, const std::string*>{"data.val", &d.val}, {"data.test", &d.test}}) {
+    if (pattern->empty() || *pattern == named) continue;
+    auto held = expand_glob(*pattern);
+    if (!held.ok()) continue;
+    const std::string theirs = source_vocab_path(held->front());
+    const int64_t ours_size = source_vocab_size(shard), their_size = source_vocab_size(held->front());
+    if ((theirs.empty() && ours.empty()) || (!theirs.empty() && !ours.empty() && their_size == ours_size)) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, " (", *pattern, "): its sources' vocabulary (", theirs.empty() ? "a joint one" : theirs, ", ", their_size,
+        " pieces) is not that of ", named == d.train ? "data.train" : "data.test", " (",
+        ours.empty() ? "a joint one" : ours, ", ", ours_size, " pieces); import the splits together"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void JobData::standardize(float mean, float std) {
@@ -199,23 +218,7 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     if (paths.ok()) {
       out.vocabulary = token_vocab_path(paths->front());
       out.source_vocabulary = source_vocab_path(paths->front());
-      // Pairs with a source vocabulary of their own: the held-out sets' sources in the same
-      // one (the model has one source table).
-      for (const auto& [key, pattern] :
-           {std::pair<const char*, const std::string*>{"data.val", &d.val}, {"data.test", &d.test}}) {
-        if (pattern->empty() || *pattern == named) continue;
-        auto held = expand_glob(*pattern);
-        if (!held.ok()) continue;
-        const std::string theirs = source_vocab_path(held->front());
-        if (theirs.empty() && out.source_vocabulary.empty()) continue;
-        const int64_t ours_size = source_vocab_size(paths->front()), their_size = source_vocab_size(held->front());
-        if (theirs.empty() != out.source_vocabulary.empty() || their_size != ours_size)
-          return absl::InvalidArgumentError(absl::StrCat(
-              key, " (", *pattern, "): its sources' vocabulary (", theirs.empty() ? "a joint one" : theirs, ", ",
-              their_size, " pieces) is not that of ", d.train.empty() ? "data.test" : "data.train", " (",
-              out.source_vocabulary.empty() ? "a joint one" : out.source_vocabulary, ", ", ours_size,
-              " pieces); import the splits together"));
-      }
+      TY_RETURN_IF_ERROR(check_source_vocabularies(d, named, paths->front()));
     }
   }
   if (out.tokens && d.normalize != Normalization::kNone)

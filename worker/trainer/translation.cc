@@ -11,152 +11,12 @@
 #include "runtime/ops/ops.h"
 #include "runtime/status.h"
 #include "storage/batch.h"
+#include "worker/trainer/decoder_run.h"
 
 namespace ty {
 namespace {
 
 constexpr float kDead = -std::numeric_limits<float>::infinity();
-
-Tensor i32_host(Shape shape, const std::vector<int32_t>& values) {
-  Tensor t = Tensor::empty(host_memory(), std::move(shape), DType::kI32);
-  std::copy(values.begin(), values.end(), t.data<int32_t>());
-  return t;
-}
-
-// Rows `index` of `table` (rows, width...) -> (index.size(), width...).
-Tensor gather_rows(Context& ctx, const Tensor& table, const std::vector<int32_t>& index) {
-  const int64_t rows = table.dim(0), width = table.numel() / std::max<int64_t>(rows, 1);
-  Shape out = table.shape();
-  out[0] = static_cast<int64_t>(index.size());
-  const Tensor ids = ctx.to_device(i32_host({static_cast<int64_t>(index.size())}, index));
-  return ops::embedding(ctx, ids, Var(table.reshape({rows, width}))).value().reshape(out);
-}
-
-// The decoder while decoding: every live hypothesis's state, one position at a time.
-class DecoderRun {
- public:
-  virtual ~DecoderRun() = default;
-  // x (R, 1, D): the embedded last tokens -> what the output layer takes (R, 1, ·).
-  virtual Var step(Context& ctx, const Var& x) = 0;
-  // Hypothesis r goes on from parent[r]'s state; the rows no parent names are dropped (their
-  // sentences are done), so the next step has parent.size() rows.
-  virtual void reorder(Context& ctx, const std::vector<int32_t>& parent) = 0;
-};
-
-// The source sentence of each row after a reorder.
-std::vector<int32_t> follow(const std::vector<int32_t>& of_row, const std::vector<int32_t>& parent) {
-  std::vector<int32_t> out(parent.size());
-  for (size_t r = 0; r < parent.size(); ++r) out[r] = of_row[parent[r]];
-  return out;
-}
-
-// Transformer decoder blocks. Each keeps the keys and values of every position decoded so
-// far in a cache that grows by the step's rows; a hypothesis attends to the rows of its own
-// ancestry (one index for all blocks, reordered on the host, not the caches), and to its
-// sentence's rows of the memory (not copied per beam).
-class TransformerRun final : public DecoderRun {
- public:
-  TransformerRun(Context& ctx, const std::vector<TransformerBlock*>& blocks, const std::vector<Var>& kv,
-                 std::vector<int32_t> source_len, int64_t beam, int64_t steps, DType dtype)
-      : blocks_(blocks), source_len_(std::move(source_len)), ls_(kv.at(0).shape()[1]) {
-    const int64_t s_count = static_cast<int64_t>(source_len_.size()), rows = s_count * beam;
-    const int64_t d = kv[0].shape()[2] / 2;
-    ancestry_.resize(rows);
-    for (int64_t r = 0; r < rows; ++r) sentence_.push_back(static_cast<int32_t>(r / beam));
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      self_.push_back({ctx.zeros({steps * rows, 3 * d}, dtype), d, 2 * d, Tensor(), Tensor()});
-      memory_.push_back({kv[i].value().reshape({s_count * ls_, 2 * d}), 0, d, Tensor(), Tensor()});
-    }
-    point_at_memory(ctx);
-  }
-  Var step(Context& ctx, const Var& x_in) override {
-    const int64_t rows = static_cast<int64_t>(ancestry_.size()), t = rows > 0 ? ancestry_[0].size() : 0;
-    CHECK_LE(first_free_ + rows, self_[0].table.dim(0)) << "decoding past the cache's rows";
-    // Every hypothesis's ancestry, its new position last.
-    std::vector<int32_t> index(rows * (t + 1));
-    for (int64_t r = 0; r < rows; ++r) {
-      ancestry_[r].push_back(static_cast<int32_t>(first_free_ + r));
-      std::copy(ancestry_[r].begin(), ancestry_[r].end(), index.begin() + r * (t + 1));
-    }
-    const Tensor self_index = ctx.to_device(i32_host({rows, t + 1}, index));
-    const Tensor self_len = ctx.to_device(i32_host({rows}, std::vector<int32_t>(rows, static_cast<int32_t>(t + 1))));
-    Var x = x_in;
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      self_[i].index = self_index;
-      self_[i].len = self_len;
-      x = blocks_[i]->decode_step(ctx, x, first_free_, self_[i], memory_[i]);
-    }
-    first_free_ += rows;
-    return x;
-  }
-  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
-    std::vector<std::vector<int32_t>> next(parent.size());
-    for (size_t r = 0; r < parent.size(); ++r) next[r] = ancestry_[parent[r]];
-    ancestry_.swap(next);
-    std::vector<int32_t> sentence = follow(sentence_, parent);
-    if (sentence == sentence_) return;
-    sentence_.swap(sentence);
-    point_at_memory(ctx);
-  }
-
- private:
-  // Row r's keys of the memory: its sentence's.
-  void point_at_memory(Context& ctx) {
-    const int64_t rows = static_cast<int64_t>(sentence_.size());
-    std::vector<int32_t> index(rows * ls_), len(rows);
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t j = 0; j < ls_; ++j) index[r * ls_ + j] = static_cast<int32_t>(sentence_[r] * ls_ + j);
-      len[r] = source_len_[sentence_[r]];
-    }
-    const Tensor memory_index = ctx.to_device(i32_host({rows, ls_}, index));
-    const Tensor memory_len = ctx.to_device(i32_host({rows}, len));
-    for (ops::GatheredKeys& m : memory_) {
-      m.index = memory_index;
-      m.len = memory_len;
-    }
-  }
-  std::vector<TransformerBlock*> blocks_;
-  std::vector<int32_t> source_len_;
-  int64_t ls_, first_free_ = 0;                 // the cache's first unwritten row
-  std::vector<std::vector<int32_t>> ancestry_;  // per row: the cache row of each of its positions
-  std::vector<int32_t> sentence_;               // per row: its source sentence
-  std::vector<ops::GatheredKeys> self_, memory_;
-};
-
-// An attentional RNN decoder: its cells' states, and each row's copy of its sentence's
-// memory keys and values.
-class RnnRun final : public DecoderRun {
- public:
-  RnnRun(Context& ctx, AttentionalDecoder* decoder, Var kv, std::vector<int32_t> source_len, int64_t beam)
-      : decoder_(decoder), kv_(std::move(kv)), source_len_(std::move(source_len)) {
-    const int64_t rows = static_cast<int64_t>(source_len_.size()) * beam;
-    for (int64_t r = 0; r < rows; ++r) sentence_.push_back(static_cast<int32_t>(r / beam));
-    state_ = decoder->initial_state(ctx, rows);
-    per_row(ctx);
-  }
-  Var step(Context& ctx, const Var& x) override { return decoder_->step(ctx, x, state_, row_kv_, row_key_len_); }
-  void reorder(Context& ctx, const std::vector<int32_t>& parent) override {
-    for (Tensor& s : state_)
-      if (s.defined()) s = gather_rows(ctx, s, parent);
-    std::vector<int32_t> sentence = follow(sentence_, parent);
-    if (sentence == sentence_) return;
-    sentence_.swap(sentence);
-    per_row(ctx);
-  }
-
- private:
-  void per_row(Context& ctx) {
-    std::vector<int32_t> len(sentence_.size());
-    for (size_t r = 0; r < sentence_.size(); ++r) len[r] = source_len_[sentence_[r]];
-    row_kv_ = Var(gather_rows(ctx, kv_.value(), sentence_));
-    row_key_len_ = ctx.to_device(i32_host({static_cast<int64_t>(len.size())}, len));
-  }
-  AttentionalDecoder* decoder_;
-  Var kv_, row_kv_;
-  std::vector<int32_t> source_len_, sentence_;
-  Tensor row_key_len_;
-  std::vector<Tensor> state_;
-};
 
 struct Hypothesis {
   float score;  // normalized
@@ -261,11 +121,11 @@ std::vector<std::vector<int32_t>> Translator::translate_batch(const std::vector<
   const Var memory = encode(ctx, Var(ctx.to_device(i32_host({s_count, ls}, src))), src_len);
   std::unique_ptr<DecoderRun> run;
   if (rnn_decoder_) {
-    run = std::make_unique<RnnRun>(ctx, rnn_decoder_, rnn_decoder_->memory_kv(ctx, memory), key_len, beam);
+    run = rnn_run(ctx, rnn_decoder_, rnn_decoder_->memory_kv(ctx, memory), key_len, beam);
   } else {
     std::vector<Var> kv;
     for (TransformerBlock* b : decoder_) kv.push_back(b->memory_kv(ctx, memory));
-    run = std::make_unique<TransformerRun>(ctx, decoder_, kv, key_len, beam, steps, memory.dtype());
+    run = transformer_run(ctx, decoder_, kv, key_len, beam, steps, memory.dtype());
   }
 
   // Rows: B per sentence not yet done (`live`, in row order); a done sentence's rows leave.

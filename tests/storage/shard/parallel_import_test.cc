@@ -163,24 +163,18 @@ TEST_F(ParallelImport, RefusesBadInputByName) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("--source " + path("missing.txt")), std::string::npos) << r.status();
-  ParallelImportOptions neither = options();
-  neither.vocab_size = 0;
-  r = import_parallel(path("src.txt"), path("src.txt"), neither, path("p"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("--vocab-size N"), std::string::npos) << r.status();
-  ParallelImportOptions half = options();
-  half.vocab_size = 0;
-  half.spm_source = path("a.model");
-  r = import_parallel(path("src.txt"), path("src.txt"), half, path("p"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("--spm-source and --spm-target go together"), std::string::npos) << r.status();
-  ParallelImportOptions separate = options();
-  separate.vocab_size = 0;
-  separate.spm = path("a.model");
+  // Vocabulary flags that do not go together: each refused, naming what to give.
+  ParallelImportOptions neither = options(), half = options(), separate = options();
+  neither.vocab_size = half.vocab_size = separate.vocab_size = 0;
+  half.spm_source = separate.spm = path("a.model");
   separate.separate_vocab = true;
-  r = import_parallel(path("src.txt"), path("src.txt"), separate, path("p"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("--separate-vocab"), std::string::npos) << r.status();
+  for (const auto& [o, says] : {std::pair<const ParallelImportOptions*, const char*>{&neither, "--vocab-size N"},
+                                {&half, "--spm-source and --spm-target go together"},
+                                {&separate, "--separate-vocab"}}) {
+    r = import_parallel(path("src.txt"), path("src.txt"), *o, path("p"));
+    ASSERT_FALSE(r.ok()) << says;
+    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status();
+  }
 }
 
 }  // namespace
