@@ -28,7 +28,7 @@ every residual branch), final norms, logits tied to the embedding (no bias); Ada
 on matrices only), inverse square root schedule after 300 warm-up steps, clipping at 1, label
 smoothing 0.1.
 
-  /usr/bin/python3 bench/seq2seq_vs_pytorch.py [--parts time,bleu,decode] [--runs 3] [--seeds 3]
+  /usr/bin/python3 bench/seq2seq_vs_pytorch.py [--parts time,bleu,decode] [--runs 3] [--seeds 3] [--first-seed 1]
                                                 [--steps 1500] [--keep DIR] [--gflops G]
 """
 import argparse
@@ -442,6 +442,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=1, help="run seeds --first-seed .. --seeds (default: %(default)s)")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--gflops", type=float, default=0, help="oneDNN matmul rate on one core (default: measured)")
     ap.add_argument("--keep", default=os.path.join(tempfile.gettempdir(), "seq2seq_bench"),
@@ -474,7 +475,7 @@ def main():
         srcs = os.path.join(tempfile.gettempdir(), "seq2seq_bench_sources.es")
         open(refs, "w").write("".join(sp.decode(before_eos(r, sp.eos_id())) + "\n" for r in ty_))
         open(srcs, "w").write("".join(sp.decode(before_eos(r, sp.eos_id())) + "\n" for r in tx))
-        seeds = range(1, args.seeds + 1)
+        seeds = range(args.first_seed, args.seeds + 1)
         os.makedirs(args.keep, exist_ok=True)
         ty_bleu, pt_bleu = [], []
         for s in seeds:

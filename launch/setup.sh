@@ -27,6 +27,8 @@ packages=(
   python3-torch python3-numpy      # the peer in bench/
   python3-sentencepiece            # the translation peer in bench/ decodes with the same model
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
+  libpng-dev                       # GAN sample grids as PNG
+  liblapack-dev                    # FID: symmetric eigen-decomposition (LAPACK dsyevd)
 )
 
 SUDO=""

@@ -2,6 +2,7 @@
 // language_model.cc) assembled from the registered
 // layer files (models/layers/).
 #include "absl/strings/str_cat.h"
+#include "models/gan.h"
 #include "models/language_model.h"
 #include "models/seq2seq.h"
 #include "models/layers/activation.h"
@@ -80,12 +81,15 @@ absl::StatusOr<std::unique_ptr<Model>> build_model(Context& ctx, const ModelSpec
   InitRng rng;
   rng.seed = seed;
   LayerBuild b{ctx, rng, dtype, spec.sync_batch_norm};
-  auto net = std::make_unique<Sequential>(input_shape);
+  // A GAN's net takes the generator's noise; its images are the data's.
+  auto net = std::make_unique<Sequential>(spec.kind == ModelKind::kGan ? Shape{spec.latent} : input_shape);
   net->keep_only(keep.first, keep.second);
   if (spec.kind == ModelKind::kMlp || spec.kind == ModelKind::kCnn) {
     TY_RETURN_IF_ERROR(add_mlp_or_cnn(b, spec, input_shape, outputs, *net));
   } else if (spec.kind == ModelKind::kRnn || spec.kind == ModelKind::kTransformer) {
     TY_RETURN_IF_ERROR(add_language_model(b, spec, outputs, *net));
+  } else if (spec.kind == ModelKind::kGan) {
+    TY_RETURN_IF_ERROR(add_gan(b, spec, input_shape, outputs, *net));
   } else if (spec.kind == ModelKind::kSeq2seq) {
     if (input_shape.size() != 1)
       return absl::InvalidArgumentError(absl::StrCat(

@@ -44,6 +44,18 @@ std::vector<Var> Model::params() {
   return out;
 }
 
+std::vector<std::vector<Var>> Model::param_groups() {
+  bool named = net_->size() > 0;
+  for (size_t i = 0; i < net_->size(); ++i) named = named && !net_->name(i).empty();
+  if (!named) return {params()};
+  std::vector<std::vector<Var>> out;
+  for (size_t i = 0; i < net_->size(); ++i) {
+    out.emplace_back();
+    for (auto& [name, v] : net_->layer(i).params()) out.back().push_back(v);
+  }
+  return out;
+}
+
 std::vector<bool> Model::decays(bool decay_all) {
   std::vector<bool> out;
   for (size_t i = 0; i < net_->size(); ++i) {

@@ -26,6 +26,10 @@ class Model {
   void set_training(bool training) { net_->set_training(training); }
   std::vector<std::pair<std::string, Var>> named_params();
   std::vector<Var> params();
+  // The parameters by the networks that are updated apart, each in params() order: one per
+  // named layer of a model made of named layers (a GAN's generator and discriminator), else
+  // one holding every parameter.
+  std::vector<std::vector<Var>> param_groups();
   // Per entry of params(): whether weight decay applies to it: all of them with
   // `decay_all`, else only those of 2 or more dimensions outside embedding tables (no decay
   // on biases, norms' scales and shifts, embeddings).

@@ -10,7 +10,7 @@ namespace ty {
 class Conv2d final : public Layer {
  public:
   Conv2d(Context& ctx, InitRng& rng, const Shape& in, int64_t out_channels, int64_t kernel, int64_t stride,
-         int64_t padding, DType dtype, int64_t max_pool = 0);
+         int64_t padding, DType dtype, int64_t max_pool = 0, bool bias = true);
   Var forward(Context& ctx, const Var& x) override;
   std::string describe() const override;
   std::vector<std::pair<std::string, Var>> params() override;
@@ -19,7 +19,7 @@ class Conv2d final : public Layer {
   }
 
  private:
-  Var w_, b_;
+  Var w_, b_;  // b_ undefined without a bias
   int64_t stride_, padding_, max_pool_;
   Shape conv_shape_;  // before the pool
 };
@@ -27,6 +27,6 @@ class Conv2d final : public Layer {
 // Appends a convolution (padding -1: same) to `seq`, checking it fits seq's image shape;
 // `max_pool` > 0 fuses a max pool of that size. Errors name `key`.
 absl::Status add_conv2d(LayerBuild& b, const std::string& key, int64_t channels, int64_t kernel, int64_t stride,
-                        int64_t padding, int64_t max_pool, Sequential& seq);
+                        int64_t padding, int64_t max_pool, Sequential& seq, bool bias = true);
 
 }  // namespace ty

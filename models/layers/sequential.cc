@@ -41,10 +41,11 @@ class OtherStagesLayer final : public Layer {
 
 }  // namespace
 
-void Sequential::add(LayerPtr layer) {
+void Sequential::add(LayerPtr layer, std::string name) {
   layer_inputs_.push_back(out_shape_);
   out_shape_ = layer->out_shape();
   const size_t i = layers_.size();
+  names_.push_back(std::move(name));
   if (i < keep_begin_ || i >= keep_end_) layer = std::make_unique<OtherStagesLayer>(*layer);
   layers_.push_back(std::move(layer));
 }
@@ -64,14 +65,14 @@ std::string Sequential::describe() const {
 std::vector<std::pair<std::string, Var>> Sequential::params() {
   std::vector<std::pair<std::string, Var>> out;
   for (size_t i = 0; i < layers_.size(); ++i)
-    add_prefixed(out, absl::StrCat(first_index_ + i, "."), layers_[i]->params());
+    add_prefixed(out, prefix(i), layers_[i]->params());
   return out;
 }
 
 std::vector<std::pair<std::string, Tensor>> Sequential::buffers() {
   std::vector<std::pair<std::string, Tensor>> out;
   for (size_t i = 0; i < layers_.size(); ++i)
-    add_prefixed(out, absl::StrCat(first_index_ + i, "."), layers_[i]->buffers());
+    add_prefixed(out, prefix(i), layers_[i]->buffers());
   return out;
 }
 
@@ -80,8 +81,12 @@ std::unique_ptr<Sequential> Sequential::take(size_t begin, size_t end) {
   // The shapes were recorded as the layers were added: earlier stages may be taken already.
   auto stage = std::make_unique<Sequential>(begin < layer_inputs_.size() ? layer_inputs_[begin] : out_shape_,
                                             first_index_ + begin);
-  for (size_t i = begin; i < end; ++i) stage->add(std::move(layers_[i]));
+  for (size_t i = begin; i < end; ++i) stage->add(std::move(layers_[i]), names_[i]);
   return stage;
+}
+
+std::string Sequential::prefix(size_t i) const {
+  return names_[i].empty() ? absl::StrCat(first_index_ + i, ".") : names_[i] + ".";
 }
 
 int64_t Sequential::activation_numel() const {

@@ -1,4 +1,6 @@
 // linear, matmul, conv2d, pooling.
+#include <algorithm>
+
 #include "runtime/ops/ops.h"
 
 namespace ty::ops {
@@ -98,6 +100,41 @@ Var conv2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, Conv2dPara
       if (want_b) b.accumulate_grad(ctx, db);
     }
   });
+}
+
+Var conv_transpose2d(Context& ctx, const Var& x_in, const Var& w, const Var& b, ConvTranspose2dParams p) {
+  Kernels& kb = ctx.kernels(x_in.dtype());
+  const Var x = for_family(ctx, KernelFamily::kConv, x_in);
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  CHECK(xs.size() == 4 && ws.size() == 4 && xs[1] == ws[0])
+      << "conv_transpose2d input " << shape_str(xs) << " vs weight " << shape_str(ws);
+  CHECK(p.output_padding >= 0 && p.output_padding < std::max<int64_t>(p.stride, 1))
+      << "conv_transpose2d output_padding " << p.output_padding << " must be below the stride " << p.stride;
+  // The convolution whose input gradient this is: its input is our output (K channels,
+  // P x Q), its output our input (C channels, H x W), its weight (C, K, R, S) ours.
+  const int64_t out_h = (xs[2] - 1) * p.stride - 2 * p.padding + ws[2] + p.output_padding;
+  const int64_t out_w = (xs[3] - 1) * p.stride - 2 * p.padding + ws[3] + p.output_padding;
+  CHECK(out_h > 0 && out_w > 0) << "conv_transpose2d padding " << p.padding << " too large for input "
+                                << shape_str(xs);
+  ConvGeom g{xs[0], ws[1], out_h, out_w, ws[0], ws[2], ws[3], xs[2], xs[3], p.stride, p.stride, p.padding, p.padding};
+  const Shape ys{g.n, g.c, g.h, g.w};
+  Tensor y = ctx.empty(ys, x.dtype()).with_layout(output_layout(kb, ys));
+  kb.conv().conv2d_backward_data(g, x.value(), w.value(), y);
+  Var out = record_op(ctx, {x, w}, Var(y), [&ctx, x, w, g](const Tensor& dy) {
+    Kernels& k = ctx.kernels(dy.dtype());
+    if (x.requires_grad()) {
+      Tensor dx = x.value().empty_like();
+      k.conv().conv2d_forward(g, dy, w.value(), nullptr, dx);
+      x.accumulate_grad(ctx, dx);
+    }
+    if (w.requires_grad()) {
+      Tensor dw = w.value().empty_like();
+      k.conv().conv2d_backward_weights(g, dy, x.value(), dw, nullptr);
+      w.accumulate_grad(ctx, dw);
+    }
+  });
+  return b.defined() ? add_channel_bias(ctx, out, b) : out;
 }
 
 namespace {

@@ -22,6 +22,16 @@ struct Conv2dParams {
 // x: (N, C, H, W), w: (K, C, R, S), b: (K) or undefined -> y: (N, K, P, Q)
 Var conv2d(Context& ctx, const Var& x, const Var& w, const Var& b, Conv2dParams p = {});
 
+struct ConvTranspose2dParams {
+  int64_t stride = 1, padding = 0, output_padding = 0;
+};
+// The transpose (gradient) of conv2d: x: (N, C, H, W), w: (C, K, R, S) (PyTorch's
+// ConvTranspose2d layout), b: (K) or undefined -> y: (N, K, P, Q), P = (H - 1) · stride -
+// 2 · padding + R + output_padding. Computed by the convolution kernels: its forward is
+// conv2d's backward-data (oneDNN's, cuDNN's), its input gradient a conv2d forward and its
+// weight gradient conv2d's backward-weights with input and output swapped.
+Var conv_transpose2d(Context& ctx, const Var& x, const Var& w, const Var& b, ConvTranspose2dParams p = {});
+
 struct Pool2dParams {
   int64_t kernel = 2, stride = 0 /* 0: = kernel */, padding = 0;
 };

@@ -118,6 +118,19 @@ TEST_F(GradCheck, Conv2dStridesAndPadding) {
     }
 }
 
+TEST_F(GradCheck, ConvTranspose2dStridesPaddingAndOutputPadding) {
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1}) {
+      const int64_t out_pad = stride - 1;
+      int64_t n = dim(1, 2), c = dim(1, 3), h = dim(2, 5), w = dim(2, 5), k = dim(1, 3), r = dim(2, 4);
+      expect_match(
+          [stride, pad, out_pad](Context& ctx, const std::vector<Var>& v) {
+            return ops::conv_transpose2d(ctx, v[0], v[1], v[2], {stride, pad, out_pad});
+          },
+          {random({n, c, h, w}), random({c, k, r, r}), random({k})});
+    }
+}
+
 TEST_F(GradCheck, ChannelBias) {
   for (Shape s : {Shape{2, 3, 4, 5}, Shape{3, 4}})
     expect_match([](Context& ctx, const std::vector<Var>& v) { return ops::add_channel_bias(ctx, v[0], v[1]); },

@@ -19,8 +19,8 @@ inline constexpr std::array<const char*, 0> kEnumNames{};
   template <>                         \
   inline constexpr std::array kEnumNames<E> = std::to_array<const char*>
 
-TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers, kRnn, kTransformer, kSeq2seq)({"mlp", "cnn", "layers", "rnn", "transformer",
-                                                                          "seq2seq"});
+TY_SPEC_ENUM(ModelKind, kMlp, kCnn, kLayers, kRnn, kTransformer, kSeq2seq, kGan)({"mlp", "cnn", "layers", "rnn", "transformer",
+                                                                          "seq2seq", "gan"});
 TY_SPEC_ENUM(RnnCell, kLstm, kGru)({"lstm", "gru"});
 TY_SPEC_ENUM(PositionKind, kLearned, kSinusoidal)({"learned", "sinusoidal"});
 TY_SPEC_ENUM(Seq2seqArch, kTransformer, kRnn)({"transformer", "rnn"});
@@ -31,7 +31,7 @@ TY_SPEC_ENUM(PoolKind, kMax, kAvg, kNone)({"max", "avg", "none"});
 TY_SPEC_ENUM(DataFormat, kAuto, kIdx, kCsv, kShards, kText)({"auto", "idx", "csv", "shards", "text"});
 TY_SPEC_ENUM(TokenKind, kBytes, kWords)({"bytes", "words"});
 TY_SPEC_ENUM(TaskKind, kClassification, kRegression)({"classification", "regression"});
-TY_SPEC_ENUM(Normalization, kNone, kStandardize)({"none", "standardize"});
+TY_SPEC_ENUM(Normalization, kNone, kStandardize, kSymmetric)({"none", "standardize", "symmetric"});
 TY_SPEC_ENUM(BatchRemainder, kPartial, kDrop, kPad)({"partial", "drop", "pad"});
 TY_SPEC_ENUM(CorruptPolicy, kError, kSkip)({"error", "skip"});
 TY_SPEC_ENUM(LoaderKind, kAuto, kStream, kMemory)({"auto", "stream", "memory"});

@@ -73,6 +73,12 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "seq2seq: encoder blocks (rnn: bidirectional layers); 0: `model.num_layers`"},
       {"model.decoder_layers", JOB(model.decoder_layers), closed(0, 1024),
        "seq2seq: decoder blocks (self-attention, cross-attention, MLP; rnn: stacked cells); 0: `model.num_layers`"},
+      {"model.latent", JOB(model.latent), closed(1, 1 << 16), "gan: the generator's noise vector size"},
+      {"model.channels", JOB(model.channels), closed(1, 1 << 14),
+       "gan: the built-in DCGAN's base width (the discriminator's first convolution; doubling each halving)"},
+      {"model.conditional", JOB(model.conditional), kNone,
+       "gan: both networks also take the class label: its embedding (`model.latent` wide) beside the generator's "
+       "noise, and its embedding (H × W wide) as one more channel of the discriminator's image"},
       {"model.sync_batch_norm", JOB(model.sync_batch_norm), kNone,
        "batch norm statistics (and their gradients) over all data-parallel ranks instead of per rank (CPU only)"},
       {"data.train", JOB(data.train), kNone,
@@ -103,7 +109,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"data.batch_size", JOB(data.batch_size), closed(1, 1 << 20), "global batch, split evenly among the ranks"},
       {"data.train_subset", JOB(data.train_subset), at_least(0), "> 0: use only the first N training samples"},
       {"data.normalize", JOB(data.normalize), kNone,
-       "`standardize`: features become (x − mean) / std with the training set's mean and std (also at eval)"},
+       "`standardize`: features become (x − mean) / std with the training set's mean and std (also at eval); "
+       "`symmetric`: [0, 1] features (image pixels) become [−1, 1], 2x − 1 (a GAN's, to match its generator's tanh)"},
       {"data.remainder", JOB(data.remainder), kNone,
        "the last short global batch of an epoch: `partial` (kept; with N ranks cut into N equal shares, dropping up to "
        "N−1 samples), `drop`, `pad` (filled from the start of the epoch's order)"},
@@ -117,6 +124,18 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "true: every parameter"},
       {"optimizer.betas", JOB(optimizer.betas), Range{0, 1, false, true, 2}, "adam/adamw"},
       {"optimizer.eps", JOB(optimizer.eps), open_closed(0, 1), "adam/adamw"},
+      {"optimizer.generator.name", JOB(generator_optimizer.name), kNone, "gan: the generator's optimizer"},
+      {"optimizer.generator.lr", JOB(generator_optimizer.lr), open_closed(0, 1e3), "gan: the generator's learning rate (scheduled as `optimizer.lr`)"},
+      {"optimizer.generator.betas", JOB(generator_optimizer.betas), Range{0, 1, false, true, 2}, "gan: adam/adamw"},
+      {"optimizer.generator.eps", JOB(generator_optimizer.eps), open_closed(0, 1), "gan: adam/adamw"},
+      {"optimizer.generator.momentum", JOB(generator_optimizer.momentum), half_open(0, 1), "gan: sgd"},
+      {"optimizer.generator.weight_decay", JOB(generator_optimizer.weight_decay), closed(0, 1e3), "gan"},
+      {"optimizer.discriminator.name", JOB(discriminator_optimizer.name), kNone, "gan: the discriminator's optimizer"},
+      {"optimizer.discriminator.lr", JOB(discriminator_optimizer.lr), open_closed(0, 1e3), "gan: the discriminator's learning rate (scheduled as `optimizer.lr`)"},
+      {"optimizer.discriminator.betas", JOB(discriminator_optimizer.betas), Range{0, 1, false, true, 2}, "gan: adam/adamw"},
+      {"optimizer.discriminator.eps", JOB(discriminator_optimizer.eps), open_closed(0, 1), "gan: adam/adamw"},
+      {"optimizer.discriminator.momentum", JOB(discriminator_optimizer.momentum), half_open(0, 1), "gan: sgd"},
+      {"optimizer.discriminator.weight_decay", JOB(discriminator_optimizer.weight_decay), closed(0, 1e3), "gan"},
       {"schedule.kind", JOB(schedule.kind), kNone,
        "`step` (× `gamma` every `step_size` steps), `cosine` (to `min_lr` at the last step), `inverse_sqrt` (lr × "
        "√(warmup_steps / step) after the warm-up)"},
@@ -136,6 +155,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "`auto`: cross_entropy for labels, mse for regression; `bce_with_logits` makes labels one-hot targets"},
       {"train.label_smoothing", JOB(train.label_smoothing), half_open(0, 1), "cross_entropy"},
       {"train.clip_grad_norm", JOB(train.clip_grad_norm), closed(0, 1e9), "> 0: clip gradients by global L2 norm"},
+      {"train.d_steps", JOB(train.d_steps), closed(1, 100),
+       "gan: discriminator updates per step (each on its own batch of real images and noise) before the generator's"},
       {"validation.fraction", JOB(validation_fraction), half_open(0, 1),
        "held out of the training set, evaluated each epoch"},
       {"resources.ranks", JOB(resources.ranks), closed(1, 65536),
@@ -153,6 +174,14 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"restart.max_restarts", JOB(restart.max_restarts), closed(0, 1000),
        "counted restarts (a rank exiting 1 or 3 or killed by a signal) before the coordinator fails the job; a lost "
        "worker's restart is not counted"},
+      {"gan.sample_every_steps", JOB(gan.sample_every_steps), at_least(0),
+       "gan: a PNG grid of 64 samples from a fixed latent batch every N steps (and at the end; 0: only at the end), "
+       "`samples/step-N.png` in the run directory"},
+      {"gan.fid_classifier", JOB(gan.fid_classifier), kNone,
+       "gan: weights of a classifier of the same data (the CNN example's) whose penultimate layer gives FID's "
+       "features; empty: the run trains one first and keeps it as `fid_classifier.bin`",
+       "—"},
+      {"gan.fid_samples", JOB(gan.fid_samples), closed(2, 1 << 24), "gan: generated images FID scores"},
       {"sample.tokens", JOB(sample.tokens), closed(0, 1 << 20),
        "language models: > 0: after training, print this many tokens sampled after `sample.prompt` (as "
        "`trainyard generate` would)"},
@@ -259,7 +288,12 @@ const std::vector<Key<LayerSpec>>& layer_keys() {
       {"out", LAYER(out), closed(1, 1 << 24), "output features (linear), output channels (conv2d); required", "—"},
       {"kernel", LAYER(kernel), closed(1, 64), "square kernel size"},
       {"stride", LAYER(stride), closed(1, 64), "stride; pools: 1 means the pool's size"},
-      {"padding", LAYER(padding), closed(-1, 64), "-1: same (kernel / 2)"},
+      {"padding", LAYER(padding), closed(-1, 64),
+       "-1: same (kernel / 2); conv_transpose2d: (kernel - stride) / 2, so that the output is stride × the input"},
+      {"output_padding", LAYER(output_padding), closed(0, 63),
+       "conv_transpose2d: rows and columns added to the output (below the stride)"},
+      {"bias", LAYER(bias), kNone, "conv2d, conv_transpose2d: a per-channel bias (off before a batchnorm)"},
+      {"shape", LAYER(shape), closed(1, 1 << 24), "reshape: the per-sample shape, e.g. [128, 7, 7]"},
       {"size", LAYER(size), closed(1, 64), "pooling window"},
       {"p", LAYER(p), half_open(0, 1), "drop probability"},
       {"slope", LAYER(slope), closed(0, 1), "negative slope"},
@@ -371,6 +405,12 @@ std::string spec_reference_markdown() {
     for (const auto& k : layer_keys()) append_row(out, k, "model.layers[].");
     absl::StrAppend(&out, "| `model.layers[].", kResidualBodyKey,
                     "` | — | list of layers | residual: the body, added to its input |\n");
+    absl::StrAppend(&out, "| `", kGeneratorKey,
+                    "` | dcgan | `dcgan` or a list of layers | gan: noise (`model.latent`) to images of the data's "
+                    "shape; the layers as in `model.layers` (e.g. `linear`, `reshape`, `conv_transpose2d`, "
+                    "`batchnorm`, `relu`, `tanh`) |\n");
+    absl::StrAppend(&out, "| `", kDiscriminatorKey,
+                    "` | dcgan | `dcgan` or a list of layers | gan: images to one logit, (1) |\n");
     for (const LayerTypeInfo& t : layer_types()) {
       std::vector<std::string> takes;
       for (std::string_view key : t.keys)

@@ -58,6 +58,9 @@ const std::vector<Key<LayerSpec>>& layer_keys();           // model.layers[] (th
 inline constexpr char kConvBlocksKey[] = "model.conv";
 inline constexpr char kLayersKey[] = "model.layers";
 inline constexpr char kResidualBodyKey[] = "layers";  // model.layers[].layers: a residual's body
+// gan: `dcgan` (the built-in network) or a list of layers, read like model.layers.
+inline constexpr char kGeneratorKey[] = "model.generator";
+inline constexpr char kDiscriminatorKey[] = "model.discriminator";
 // A map of environment variables for the job's ranks (JobSpec::env).
 inline constexpr char kEnvKey[] = "env";
 

@@ -10,7 +10,13 @@ namespace ty {
 const std::vector<LayerTypeInfo>& layer_types() {
   static const std::vector<LayerTypeInfo> types = {
       {"linear", {"out"}, {"out"}, false, "(D) -> (out); a 3-D input is flattened first"},
-      {"conv2d", {"out", "kernel", "stride", "padding"}, {"out"}, false, "(C, H, W) -> (out, H', W')"},
+      {"conv2d", {"out", "kernel", "stride", "padding", "bias"}, {"out"}, false, "(C, H, W) -> (out, H', W')"},
+      {"conv_transpose2d",
+       {"out", "kernel", "stride", "padding", "output_padding", "bias"},
+       {"out"},
+       false,
+       "(C, H, W) -> (out, (H - 1) * stride - 2 * padding + kernel + output_padding, likewise W): the transpose of "
+       "conv2d, an upsampling convolution"},
       {"maxpool", {"size", "stride"}, {}, false, "(C, H, W) -> (C, H', W'), the maximum of each window"},
       {"avgpool", {"size", "stride"}, {}, false, "(C, H, W) -> (C, H', W'), the mean of each window"},
       {"relu", {}, {}, false, "elementwise max(x, 0)"},
@@ -20,6 +26,7 @@ const std::vector<LayerTypeInfo>& layer_types() {
       {"sigmoid", {}, {}, false, "elementwise logistic sigmoid"},
       {"dropout", {"p"}, {}, false, "zeroes elements with probability p while training"},
       {"flatten", {}, {}, false, "(C, H, W) -> (C*H*W)"},
+      {"reshape", {"shape"}, {"shape"}, false, "(...) -> (shape), the same number of elements"},
       {"sleep",
        {"forward_ms", "backward_ms"},
        {},

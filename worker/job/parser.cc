@@ -145,6 +145,17 @@ absl::Status read_model_lists(const YAML::Node& doc, ModelSpec& m) {
   }
   if (m.kind == ModelKind::kLayers && m.layers.empty())
     return invalid("model.layers: required when model.kind is layers");
+  for (const auto& [key, out] : {std::pair{kGeneratorKey, &m.generator}, std::pair{kDiscriminatorKey, &m.discriminator}}) {
+    const YAML::Node net = node_at(doc, key);
+    if (!net || net.IsNull()) continue;
+    if (m.kind != ModelKind::kGan)
+      return invalid(absl::StrCat(key, ": only used with model.kind: gan (kind is ", name_of(m.kind), ")"));
+    if (net.IsScalar() && net.Scalar() == "dcgan") continue;  // the built-in network (an empty list)
+    if (!net.IsSequence())
+      return invalid(absl::StrCat(key, ": expected `dcgan` or a list of layers, got ", describe(net)));
+    TY_JOB_RETURN_IF_ERROR(read_layers(net, key, *out));
+    if (out->empty()) return invalid(absl::StrCat(key, ": an empty list; write `dcgan` for the built-in network"));
+  }
   return absl::OkStatus();
 }
 
@@ -194,6 +205,21 @@ absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
                                 name_of(s.model.kind), ")"));
   if (s.model.embeddings != Seq2seqEmbeddings::kAuto && s.model.kind != ModelKind::kSeq2seq)
     return invalid(absl::StrCat("model.embeddings: for model.kind seq2seq (kind is ", name_of(s.model.kind), ")"));
+  if (s.model.kind == ModelKind::kGan) {
+    if (s.parallel.pipeline.stages > 1)
+      return invalid("model.kind: gan not with parallel.pipeline.stages > 1; train it data-parallel");
+    if (s.train.accumulate_steps > 1)
+      return invalid("train.accumulate_steps: a GAN's step is train.d_steps discriminator updates and one generator "
+                     "update, each on one batch; leave accumulate_steps at 1");
+    if (s.runtime.precision == Precision::kFp16)
+      return invalid("runtime.precision: fp16 (with its loss scaling) is not for GANs; use bf16 or fp32");
+    if (s.data.normalize != Normalization::kSymmetric)
+      return invalid(absl::StrCat("data.normalize: a GAN's generator gives tanh's [-1, 1]; set data.normalize: "
+                                  "symmetric (it is ",
+                                  name_of(s.data.normalize), ")"));
+  } else if (s.train.d_steps != 1) {
+    return invalid(absl::StrCat("train.d_steps: for model.kind gan (kind is ", name_of(s.model.kind), ")"));
+  }
   if (const PipelineSpec& p = s.parallel.pipeline; p.stages > 1) {
     if (s.model.kind == ModelKind::kSeq2seq)
       return invalid("model.kind: seq2seq not with parallel.pipeline.stages > 1 (every decoder block needs the "
@@ -321,6 +347,8 @@ absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vecto
   std::vector<std::string> leaves = key_names(job_keys());
   leaves.emplace_back(kConvBlocksKey);
   leaves.emplace_back(kLayersKey);
+  leaves.emplace_back(kGeneratorKey);
+  leaves.emplace_back(kDiscriminatorKey);
   leaves.emplace_back(kEnvKey);
   if (absl::Status st = check_keys(doc, leaves); !st.ok()) return fail(st);
   for (const std::string& o : overrides)

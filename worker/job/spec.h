@@ -20,7 +20,10 @@ struct LayerSpec {
   int64_t out = 0;                // linear: output features; conv2d: output channels
   int64_t kernel = 3;             // conv2d
   int64_t stride = 1;             // conv2d; pools: 1 = the pool's size
-  int64_t padding = -1;           // conv2d: -1 = "same" (kernel / 2)
+  int64_t padding = -1;           // conv2d: -1 = "same" (kernel / 2); conv_transpose2d: (kernel - stride) / 2
+  int64_t output_padding = 0;     // conv_transpose2d: added to the output's height and width
+  bool bias = true;               // conv2d, conv_transpose2d
+  std::vector<int64_t> shape;     // reshape: the per-sample shape
   int64_t size = 2;               // pools
   float p = 0.5f;                 // dropout
   float slope = 0.01f;            // leaky_relu
@@ -69,6 +72,13 @@ struct ModelSpec {
   // Not a key: set from the data, the sources' vocabulary when the pairs have one of their
   // own (data import parallel --separate-vocab); 0 with one joint vocabulary.
   int64_t source_vocab = 0;
+  // gan: a generator from `latent` noise to images of the data's shape and a discriminator
+  // from images to one logit; each an explicit layer list (`model.generator: [...]`) or,
+  // empty, the built-in DCGAN of `channels` base width (models/gan.h).
+  int64_t latent = 100;
+  int64_t channels = 64;
+  bool conditional = false;  // the class label embedded in both networks' inputs
+  std::vector<LayerSpec> generator, discriminator;
 };
 
 struct DataSpec {
@@ -116,6 +126,14 @@ struct OptimizerSpec {
   float eps = 1e-8f;
 };
 
+// A GAN's optimizers (optimizer.generator, optimizer.discriminator): DCGAN's Adam.
+inline OptimizerSpec gan_optimizer_defaults() {
+  OptimizerSpec o;
+  o.lr = 2e-4f;
+  o.betas = {0.5f, 0.999f};
+  return o;
+}
+
 struct ScheduleSpec {
   ScheduleKind kind = ScheduleKind::kConstant;
   int64_t step_size = 1000;
@@ -132,6 +150,14 @@ struct TrainSpec {
   LossKind loss = LossKind::kAuto;
   float label_smoothing = 0.f;
   float clip_grad_norm = 0.f;  // > 0: clip by global norm
+  int64_t d_steps = 1;         // gan: discriminator updates per step (each on its own batch of noise)
+};
+
+// gan.*: a GAN's samples and its Fréchet distance.
+struct GanSpec {
+  int64_t sample_every_steps = 500;  // a PNG grid of 64 samples from a fixed latent batch; 0: only at the end
+  std::string fid_classifier;        // weights of the data set's classifier (FID's features); empty: train one
+  int64_t fid_samples = 10000;       // generated images scored
 };
 
 struct CommSpec {
@@ -213,6 +239,8 @@ struct JobSpec {
   DataSpec data;
   StorageSpec storage;
   OptimizerSpec optimizer;
+  OptimizerSpec generator_optimizer = gan_optimizer_defaults();      // optimizer.generator.*
+  OptimizerSpec discriminator_optimizer = gan_optimizer_defaults();  // optimizer.discriminator.*
   ScheduleSpec schedule;
   TrainSpec train;
   CommSpec comm;
@@ -220,6 +248,7 @@ struct JobSpec {
   CheckpointSpec checkpoint;
   SampleSpec sample;
   DecodeSpec eval;
+  GanSpec gan;
   float validation_fraction = 0.f;
   RuntimeSpec runtime;
   int64_t log_every_steps = 50;

@@ -16,16 +16,29 @@ absl::Status DataParallel::start(Model& model) {
   std::vector<Tensor> state;
   for (auto& [name, tensor] : model.state()) state.push_back(tensor);
   TY_RETURN_IF_ERROR(broadcast_tensors(grads, state));
-  bucketer_ = std::make_unique<GradientBucketer>(grads, model.params(), bucket_bytes_);
+  for (std::vector<Var>& group : model.param_groups())
+    bucketers_.push_back(std::make_unique<GradientBucketer>(grads, std::move(group), bucket_bytes_));
   return absl::OkStatus();
 }
 
 void DataParallel::begin_backward() {
-  if (bucketer_) bucketer_->begin_step();
+  if (bucketer()) bucketer()->begin_step();
 }
 
 void DataParallel::begin_local_backward() {
-  if (bucketer_) bucketer_->hold();
+  if (bucketer()) bucketer()->hold();
+}
+
+absl::Status DataParallel::backward_group(Tape& tape, const Var& loss, size_t group) {
+  if (bucketers_.empty()) {
+    tape.backward(loss);
+    return absl::OkStatus();
+  }
+  CHECK_LT(group, bucketers_.size()) << "parameter group " << group;
+  GradientBucketer& b = *bucketers_[group];
+  b.begin_step();
+  tape.backward(loss);
+  return b.finish_step();
 }
 
 absl::StatusOr<Tensor> DataParallel::forward_backward(Context& ctx, Model& model, Task& task,
@@ -74,7 +87,7 @@ void to_device(Context& ctx, Batch& batch) {
   for (auto& [name, t] : batch.fields()) t = ctx.to_device(t);
 }
 
-absl::Status DataParallel::end_backward() { return bucketer_ ? bucketer_->finish_step() : absl::OkStatus(); }
+absl::Status DataParallel::end_backward() { return bucketer() ? bucketer()->finish_step() : absl::OkStatus(); }
 
 absl::Status DataParallel::sum(std::vector<double>& values) {
   return host_ ? allreduce_values(*host_, values, ReduceOp::kSum) : absl::OkStatus();
@@ -84,15 +97,22 @@ absl::Status DataParallel::max(std::vector<double>& values) {
 }
 
 std::string DataParallel::describe() const {
-  if (!bucketer_) return "";
-  return absl::StrFormat(", %s, %d gradient buckets", host_->describe(), bucketer_->num_buckets());
+  if (bucketers_.empty()) return "";
+  size_t buckets = 0;
+  for (const auto& b : bucketers_) buckets += b->num_buckets();
+  return absl::StrFormat(", %s, %d gradient buckets%s", host_->describe(), buckets,
+                         bucketers_.size() > 1 ? absl::StrFormat(" in %d groups", bucketers_.size()) : "");
 }
 
 std::string DataParallel::report() const {
-  if (!bucketer_ || bucketer_->comm_seconds() <= 0) return "";
-  return absl::StrFormat("gradient allreduce: %.3f s running, %.3f s waited for (%.0f%% hidden behind backward)",
-                         bucketer_->comm_seconds(), bucketer_->waited_seconds(),
-                         100.0 * std::max(0.0, 1.0 - bucketer_->waited_seconds() / bucketer_->comm_seconds()));
+  double comm = 0, waited = 0;
+  for (const auto& b : bucketers_) {
+    comm += b->comm_seconds();
+    waited += b->waited_seconds();
+  }
+  if (comm <= 0) return "";
+  return absl::StrFormat("gradient allreduce: %.3f s running, %.3f s waited for (%.0f%% hidden behind backward)", comm,
+                         waited, 100.0 * std::max(0.0, 1.0 - waited / comm));
 }
 
 }  // namespace ty

@@ -1,6 +1,7 @@
 // DataParallel: every rank holds the whole model and trains on its share of each global
 // batch. Parameters and buffers are broadcast from rank 0 at the start; gradients are
-// averaged in buckets launched as backward finishes them (GradientBucketer). With no
+// averaged in buckets launched as backward finishes them (GradientBucketer), each parameter
+// group (a GAN's two networks) in buckets of its own. With no
 // communicator (or one rank) it is a single process and every call is local. A pipeline
 // (pipeline_parallel.h) uses one over the replicas of its stage.
 #pragma once
@@ -25,6 +26,7 @@ class DataParallel final : public Strategy {
   absl::StatusOr<Tensor> forward_backward(Context& ctx, Model& model, Task& task, std::vector<Batch>& batches,
                                           double scale) override;
   absl::Status end_backward() override;
+  absl::Status backward_group(Tape& tape, const Var& loss, size_t group) override;
   absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;
@@ -40,7 +42,9 @@ class DataParallel final : public Strategy {
   Communicator* host_;                    // null: one process
   std::unique_ptr<Communicator> device_;  // NCCL on GPUs
   size_t bucket_bytes_;
-  std::unique_ptr<GradientBucketer> bucketer_;
+  // One per parameter group (Model::param_groups): a GAN's two networks are shared apart.
+  std::vector<std::unique_ptr<GradientBucketer>> bucketers_;
+  GradientBucketer* bucketer() { return bucketers_.empty() ? nullptr : bucketers_[0].get(); }
 };
 
 // Copies every field of `batch` to the training device (no copy on the CPU).

@@ -232,6 +232,7 @@ absl::StatusOr<JobData> load_job_data(const JobSpec& spec, bool need_train) {
     const auto [mean, std] = *moments;
     out.standardize(static_cast<float>(mean), static_cast<float>(std));
   }
+  if (d.normalize == Normalization::kSymmetric) out.standardize(0.5f, 0.5f);  // (x − 0.5) / 0.5 = 2x − 1
   return out;
 }
 

@@ -27,9 +27,16 @@ void MetricsLog::line(const std::string& json) {
     status_ = absl::UnavailableError(absl::StrCat(path_, ": cannot write (", std::strerror(errno), ")"));
 }
 
-void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr) {
-  line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,%s"lr":%.9g})", step, epoch, loss,
-                       tokens_per_sample_ > 0 ? absl::StrFormat(R"("perplexity":%.9g,)", std::exp(loss)) : "", lr));
+void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr, const ExtraFigures& extra) {
+  std::string figures;
+  for (const auto& [name, value] : extra) absl::StrAppendFormat(&figures, R"("%s":%.9g,)", name, value);
+  line(absl::StrFormat(R"({"kind":"train","step":%d,"epoch":%d,"loss":%.9g,%s%s"lr":%.9g})", step, epoch, loss,
+                       tokens_per_sample_ > 0 ? absl::StrFormat(R"("perplexity":%.9g,)", std::exp(loss)) : "",
+                       figures, lr));
+}
+
+void MetricsLog::samples(int64_t step, const std::string& path) {
+  line(absl::StrFormat(R"({"kind":"samples","step":%d,"path":"%s"})", step, path));
 }
 
 void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,

@@ -38,12 +38,16 @@ class MetricsLog {
   // A language model's samples hold this many tokens each: train records then add
   // "perplexity", epoch records "tokens_per_s".
   void set_tokens_per_sample(int64_t tokens) { tokens_per_sample_ = tokens; }
-  void train(int64_t step, int64_t epoch, double loss, double lr);
+  // `extra`: figures of the step besides its loss (a GAN's discriminator loss), means over ranks.
+  void train(int64_t step, int64_t epoch, double loss, double lr, const ExtraFigures& extra = {});
   // `data_wait_s`: time the training thread spent getting batches (included in seconds);
   // `skipped`: corrupt training records skipped so far, all ranks.
   // `pipeline`: pipelines only ("bubble_fraction", "activation_mib" per stage).
   void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
              const std::optional<PipelineFigures>& pipeline = std::nullopt);
+  // A GAN's sample grid written after `step`, at `path` (relative to the run directory, of
+  // characters JSON takes as they are: "samples/step-0000000250.png").
+  void samples(int64_t step, const std::string& path);
   // One save: how long the training thread stalled (snapshot and hand-off) for `bytes`.
   void checkpoint(int64_t step, double stall_s, int64_t bytes);
   // At the end: saves written in the background, their bytes and seconds writing.

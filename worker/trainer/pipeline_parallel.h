@@ -54,6 +54,9 @@ class PipelineParallel final : public Strategy {
   absl::StatusOr<Tensor> forward_backward(Context& ctx, Model& model, Task& task, std::vector<Batch>& batches,
                                           double scale) override;
   absl::Status end_backward() override { return replicas_.end_backward(); }
+  absl::Status backward_group(Tape&, const Var&, size_t) override {
+    return absl::UnimplementedError("a pipeline trains one network a step (a GAN trains data-parallel)");
+  }
   absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) override;
   absl::Status sum(std::vector<double>& values) override;
   absl::Status max(std::vector<double>& values) override;

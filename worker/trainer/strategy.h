@@ -39,6 +39,10 @@ class Strategy {
   virtual absl::StatusOr<Tensor> forward_backward(Context& ctx, Model& model, Task& task, std::vector<Batch>& batches,
                                                   double scale) = 0;
   virtual absl::Status end_backward() = 0;
+  // A step of several updates (a GAN's): runs `tape`'s backward from `loss`, the gradients of
+  // parameter group `group` (Model::param_groups) shared as they become final and complete
+  // on return. Every rank calls it alike. Strategies without it refuse.
+  virtual absl::Status backward_group(Tape& tape, const Var& loss, size_t group) = 0;
   // One evaluation batch (on the host): its figures added to `m` on the rank that computes
   // them (a pipeline's last stage; every rank without one).
   virtual absl::Status measure(Context& ctx, Model& model, Task& task, Batch& batch, MetricsAccumulator& m) = 0;

@@ -1,15 +1,21 @@
 // Task: what a model learns from a batch — the loss to minimize — and what an evaluation
-// measures. Supervised learning (supervised_task.h) is the one there is; language models
-// and GANs come next. A pipeline runs the model in stages: it feeds inputs() to the first
+// measures: supervised learning (supervised_task.h), language models, translation, GANs
+// (gan_task.h, whose step is two updates). A pipeline runs the model in stages: it feeds inputs() to the first
 // and hands the last one's outputs to loss_of() and measure_outputs().
 #pragma once
 
+#include <vector>
+
+#include "absl/status/statusor.h"
 #include "models/metrics.h"
 #include "models/model.h"
 #include "runtime/autograd.h"
 #include "storage/batch.h"
+#include "worker/trainer/metrics_log.h"
 
 namespace ty {
+
+class Strategy;
 
 class Task {
  public:
@@ -23,6 +29,21 @@ class Task {
   virtual void measure_outputs(Context& ctx, const Vars& outputs, const Batch& batch, MetricsAccumulator& m) = 0;
   // An empty accumulator of this task's metrics.
   virtual MetricsAccumulator new_metrics() const = 0;
+
+  // A task whose step is several updates, each with its own optimizer (a GAN's: the
+  // discriminator's, then the generator's), runs its steps itself: train_step() instead of
+  // the TrainLoop's one forward, backward and update.
+  virtual bool steps_itself() const { return false; }
+  // One step on `batches` (host), `lr` the schedule's rate now (for the task's first
+  // optimizer; the others' scaled alike), `step` keying its random draws; returns the loss to
+  // log, a scalar on the training device.
+  virtual absl::StatusOr<Tensor> train_step(Context&, Model&, Strategy&, std::vector<Batch>&, float /*lr*/,
+                                            int64_t /*step*/) {
+    return absl::UnimplementedError("this task's steps are the TrainLoop's");
+  }
+  // Figures of the last step logged with its loss (a GAN: the discriminator's loss), read
+  // only on logged steps (reading waits for a GPU).
+  virtual ExtraFigures step_figures() { return {}; }
 
   // The whole model in one process: forward, then the above.
   Var loss(Context& ctx, Model& model, const Batch& batch) {

@@ -52,6 +52,11 @@ absl::StatusOr<Tensor> TrainLoop::train_step(float lr, int64_t& rows, int64_t& s
     data_wait_s_ += since(t0);
   }
   p_.ctx.dropout_key().step = static_cast<uint64_t>(step);  // (the strategy sets each batch's sample)
+  if (p_.task.steps_itself()) {  // several updates, each with its optimizer (a GAN's)
+    TY_ASSIGN_OR_RETURN(Tensor loss_value, p_.task.train_step(p_.ctx, p_.model, p_.strategy, batches, lr, step));
+    ++step;
+    return loss_value;
+  }
   TY_ASSIGN_OR_RETURN(Tensor loss_value, p_.strategy.forward_backward(p_.ctx, p_.model, p_.task, batches,
                                                                       p_.scaler ? p_.scaler->scale() : 1.0));
   TY_RETURN_IF_ERROR(p_.strategy.end_backward());
@@ -99,7 +104,11 @@ absl::StatusOr<StepAction> TrainLoop::after_step(const Tensor& loss, std::option
     if (!std::isfinite(global_loss))
       return absl::InternalError(absl::StrCat("loss became ", global_loss, " at step ", step, " (epoch ",
                                               next.epoch + 1, "); lower optimizer.lr or set train.clip_grad_norm"));
-    if (p_.log) p_.log->train(step, next.epoch, global_loss, lr);
+    ExtraFigures extra = p_.task.step_figures();
+    for (auto& figure : extra) {
+      TY_ASSIGN_OR_RETURN(figure.second, global_mean(p_.strategy, figure.second));
+    }
+    if (p_.log) p_.log->train(step, next.epoch, global_loss, lr, extra);
     last_global_loss_ = global_loss;
   }
   if (loss.defined())
@@ -188,6 +197,7 @@ absl::StatusOr<Position> TrainLoop::run(Position start, int64_t& step) {
       samples += rows * p_.strategy.data_world();
       at = s + 1 >= plan_.steps_per_epoch ? Position{epoch + 1, 0} : Position{epoch, s + 1};
       TY_ASSIGN_OR_RETURN(const StepAction action, after_step(loss, loss_read, lr, rows, Position{epoch, s + 1}, step));
+      if (plan_.after_step) TY_RETURN_IF_ERROR(plan_.after_step(step));
       if (action >= StepAction::kSave) TY_RETURN_IF_ERROR(save_(at));
       if (action == StepAction::kSaveAndStop)
         return absl::CancelledError(absl::StrCat(stop_signal() == SIGINT    ? "stopped by SIGINT"

@@ -55,6 +55,8 @@ struct TrainLoopPlan {
   // translation's greedy BLEU), logged with its eval record; `line` says them for the epoch
   // line.
   std::function<absl::StatusOr<ExtraFigures>(const Dataset& data, std::string& line)> val_extra;
+  // (optional) after each step, on every rank, given the step count (a GAN's sample grids).
+  std::function<absl::Status(int64_t step)> after_step;
 };
 
 class TrainLoop {

@@ -20,6 +20,7 @@
 #include "storage/weights_file.h"
 #include "worker/trainer/data_parallel.h"
 #include "worker/trainer/evaluator.h"
+#include "worker/trainer/gan_task.h"
 #include "worker/trainer/language_model_task.h"
 #include "worker/trainer/seq2seq_task.h"
 #include "worker/trainer/pipeline_parallel.h"
@@ -203,9 +204,15 @@ absl::Status Trainer::build(bool need_train) {
   }
   if (spec_.train.loss == LossKind::kCrossEntropy && data_.classes == 0)
     return absl::InvalidArgumentError("train.loss: cross_entropy needs class labels; the data has regression targets");
-  optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
-  optimizer_->set_decays(model_->decays(spec_.optimizer.decay_all));
-  if (language_model()) {
+  if (gan()) {
+    TY_RETURN_IF_ERROR(make_gan_task(ref.sample_shape()));
+  } else {
+    optimizer_ = make_optimizer(*ctx_, spec_.optimizer, model_->params());
+    optimizer_->set_decays(model_->decays(spec_.optimizer.decay_all));
+  }
+  if (gan()) {
+    // (make_gan_task made the task with its optimizers)
+  } else if (language_model()) {
     task_ = std::make_unique<LanguageModelTask>(data_.classes, spec_.train.label_smoothing);
   } else if (seq2seq()) {
     task_ = std::make_unique<Seq2seqTask>(*ctx_, data_.classes, pair_vocab_->bos_id(), pair_vocab_->eos_id(),
@@ -215,6 +222,20 @@ absl::Status Trainer::build(bool need_train) {
   }
   TY_RETURN_IF_ERROR(make_strategy());
   return strategy_->start(*model_);
+}
+
+absl::Status Trainer::make_gan_task(const Shape& sample_shape) {
+  if (data_.tokens || sample_shape.size() != 3)
+    return absl::InvalidArgumentError(absl::StrCat("model.kind: gan needs images (C, H, W); the data has samples of ",
+                                                   shape_str(sample_shape)));
+  std::vector<std::vector<Var>> groups = model_->param_groups();
+  const OptimizerSpec& g = spec_.generator_optimizer;
+  const OptimizerSpec& d = spec_.discriminator_optimizer;
+  optimizer_ = make_optimizer(*ctx_, g, groups[GanTask::kGeneratorGroup]);
+  d_optimizer_ = make_optimizer(*ctx_, d, groups[GanTask::kDiscriminatorGroup]);
+  task_ = std::make_unique<GanTask>(*ctx_, *optimizer_, g.lr, *d_optimizer_, d.lr, spec_.model.latent,
+                                    spec_.model.conditional, spec_.train.seed, spec_.train.clip_grad_norm);
+  return absl::OkStatus();
 }
 
 absl::Status Trainer::make_strategy() {
@@ -398,7 +419,8 @@ absl::Status Trainer::run() {
   TY_ASSIGN_OR_RETURN(source_, make_batch_source());
   const int64_t batches_per_epoch = source_->steps_per_epoch(), accumulate = spec_.train.accumulate_steps;
   const int64_t microbatches = spec_.parallel.pipeline.microbatches_or_default();
-  batches_per_step_ = accumulate * microbatches;
+  // A GAN's step: one batch per discriminator update.
+  batches_per_step_ = gan() ? spec_.train.d_steps : accumulate * microbatches;
   if (batches_per_epoch == 0)
     return absl::InvalidArgumentError(
         absl::StrCat("data.train: ", data_.train->size(), " samples make no batch of ", spec_.data.batch_size,
@@ -455,7 +477,9 @@ absl::Status Trainer::run() {
                                              static_cast<int>(spec_.checkpoint.keep),
                                              std::chrono::seconds(spec_.comm.timeout_s), nonce);
   saved_step_ = step_;
-  const LrSchedule schedule(spec_.optimizer.lr, schedule_options(spec_.schedule), total_steps);
+  // (A GAN's schedule scales both optimizers' rates alike; it runs on the generator's.)
+  const LrSchedule schedule(gan() ? spec_.generator_optimizer.lr : spec_.optimizer.lr,
+                            schedule_options(spec_.schedule), total_steps);
   CheckpointPolicy policy(spec_.checkpoint);
   TrainLoopPlan plan{.epochs = spec_.train.epochs,
                      .steps_per_epoch = steps_per_epoch_,
@@ -464,11 +488,19 @@ absl::Status Trainer::run() {
                      .total_steps = total_steps,
                      .log_every = spec_.log_every_steps,
                      .clip_grad_norm = spec_.train.clip_grad_norm,
-                     .val = data_.val.get(),
+                     .val = gan() ? nullptr : data_.val.get(),  // (a GAN is scored by FID at the end)
                      .eval_batch = std::max<int64_t>(spec_.data.batch_size, 256),
-                     .val_extra = nullptr};
+                     .val_extra = nullptr,
+                     .after_step = nullptr};
   if (seq2seq())
     plan.val_extra = [this](const Dataset& data, std::string& line) { return translation_figures(data, 1, line); };
+  if (gan() && spec_.gan.sample_every_steps > 0)
+    plan.after_step = [this, &log, out, total_steps](int64_t step) {
+      // (the last step's grid is written by finish())
+      return step % spec_.gan.sample_every_steps == 0 && step < total_steps
+                 ? write_sample_grid(step, log.get(), out)
+                 : absl::OkStatus();
+    };
   TrainLoop loop(
       {*ctx_, *model_, *optimizer_, *task_, *strategy_, *source_, scaler_.get(), log.get(), out}, plan, schedule,
       policy,
@@ -525,6 +557,7 @@ absl::StatusOr<std::vector<std::string>> Trainer::translate(const std::vector<st
 absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (out)
     if (const std::string comm = strategy_->report(); !comm.empty()) std::fprintf(out, "  %s\n", comm.c_str());
+  if (gan()) TY_RETURN_IF_ERROR(write_sample_grid(step_, log, out));  // the last step's, always
   if (spec_.checkpoint.at_end && step_ != saved_step_) TY_RETURN_IF_ERROR(save_checkpoint(end, log));
   TY_RETURN_IF_ERROR(saver_->wait());
   if (log && saves_ > 0) log->checkpoint_io(saves_, saved_bytes_, saver_->seconds_writing());
@@ -532,7 +565,7 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
     TY_RETURN_IF_ERROR(save_whole_weights());
   else if (leader())
     TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
-  if (data_.test) {
+  if (data_.test && !gan()) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);
     ExtraFigures extra;

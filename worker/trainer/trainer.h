@@ -60,6 +60,11 @@ class Trainer {
   // by the vocabulary beside the data; an empty line stays empty.
   absl::StatusOr<std::vector<std::string>> translate(const std::vector<std::string>& lines);
 
+  // gan: `n` images from the generator (in evaluation mode), noise rows [0, n) of Philox
+  // stream `stream` under `seed` (gan_task.h), labels 0, 1, ... cycling when conditional; host
+  // f32 (n, C, H, W) in [-1, 1].
+  absl::StatusOr<Tensor> generate_images(int64_t n, uint64_t seed, uint64_t stream);
+
   Model& model() { return *model_; }
   const JobData& data() const { return data_; }
   Context& context() { return *ctx_; }
@@ -86,6 +91,8 @@ class Trainer {
   // Pipelines: replaces model_ (built with only this rank's stage real) with that stage.
   absl::Status keep_my_stage();
   absl::Status make_strategy();
+  // model.kind gan: the two optimizers and the GanTask, for images of `sample_shape`.
+  absl::Status make_gan_task(const Shape& sample_shape);
   int my_stage() const { return comm_ ? comm_->rank() % static_cast<int>(spec_.parallel.pipeline.stages) : 0; }
   // Pipelines: weights.bin whole, from each stage's part (written by replica 0's ranks).
   absl::Status save_whole_weights();
@@ -124,6 +131,8 @@ class Trainer {
   // record figures, and as words for the console in `line`.
   DecodeOptions decode_options(int64_t beam) const;
   absl::StatusOr<ExtraFigures> translation_figures(const Dataset& data, int64_t beam, std::string& line);
+  // gan (rank 0): RUN_DIR/samples/step-N.png, 64 samples of the fixed noise batch, logged.
+  absl::Status write_sample_grid(int64_t step, MetricsLog* log, FILE* out);
   // Snapshots the state after the current step and hands it to the saver.
   absl::Status save_checkpoint(Position next, MetricsLog* log);
 
@@ -140,6 +149,7 @@ class Trainer {
   }
   bool seq2seq() const { return spec_.model.kind == ModelKind::kSeq2seq; }
   bool token_model() const { return language_model() || seq2seq(); }
+  bool gan() const { return spec_.model.kind == ModelKind::kGan; }
   // seq2seq: the vocabulary beside the shards, with its sentence markers (build()).
   std::shared_ptr<const Vocabulary> pair_vocab_;    // seq2seq: the target's (or joint) vocabulary
   std::shared_ptr<const Vocabulary> source_vocab_;  // the source's: pair_vocab_ when joint
@@ -150,7 +160,8 @@ class Trainer {
   int64_t whole_params_ = 0;
   int64_t batches_per_step_ = 1;  // train.accumulate_steps × micro-batches (pipelines)
   MemoryEstimate memory_;         // per rank, for training
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Optimizer> optimizer_;    // a GAN's generator's
+  std::unique_ptr<Optimizer> d_optimizer_;  // a GAN's discriminator's (none for other models)
   std::unique_ptr<LossScaler> scaler_;  // runtime.precision: fp16 only
   std::unique_ptr<Task> task_;
   std::unique_ptr<Strategy> strategy_;

@@ -74,13 +74,19 @@ std::string Trainer::trajectory() const {
                       ";storage.shuffle_window_mb=", spec_.storage.shuffle_window_mb,
                       ";train.label_smoothing=", spec_.train.label_smoothing, ";train.loss=", name_of(spec_.train.loss),
                       ";optimizer.name=", name_of(spec_.optimizer.name),
-                      ";train.accumulate_steps=", spec_.train.accumulate_steps);
+                      ";train.accumulate_steps=", spec_.train.accumulate_steps,
+                      gan() ? absl::StrCat(";train.d_steps=", spec_.train.d_steps, ";optimizer.generator.name=",
+                                           name_of(spec_.generator_optimizer.name), ";optimizer.discriminator.name=",
+                                           name_of(spec_.discriminator_optimizer.name))
+                            : "");
 }
 
 void Trainer::checkpoint_state(Position next, NamedTensors& into) {
   const int64_t next_epoch = next.epoch, next_step_in_epoch = next.step_in_epoch;
   NamedTensors src = saved_state();
   for (auto& [name, t] : optimizer_->state()) src.emplace_back("optim." + name, t);
+  if (d_optimizer_)  // a GAN's: its parameters' names keep its state apart
+    for (auto& [name, t] : d_optimizer_->state()) src.emplace_back("optim." + name, t);
   src.emplace_back("meta.model_signature", text_tensor(whole_signature_));
   src.emplace_back("meta.trajectory", text_tensor(trajectory()));
   src.emplace_back("meta.step", scalar(static_cast<double>(step_)));
@@ -156,6 +162,7 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
   for (auto& [name, tensor] : t)
     if (name.rfind("optim.", 0) == 0) optim[name.substr(6)] = tensor;
   absl::Status st = optimizer_->load_state(optim);
+  if (st.ok() && d_optimizer_) st = d_optimizer_->load_state(optim);
   if (!st.ok()) return absl::FailedPreconditionError(absl::StrCat(found.dir, ": ", st.message()));
   auto meta = [&](const char* name) { return static_cast<int64_t>(t.at(name).at(0)); };
   for (const auto& [key, now] : {std::pair<const char*, int64_t>{"meta.global_batch", spec_.data.batch_size},

@@ -85,7 +85,7 @@ TEST(JobSpec, EnvIsReadAndNeverWrittenBack) {
 TEST(JobSpec, UnknownKeysAnywhere) {
   expect_error(std::string(kBase) + "modle: {}\n", {}, "unknown key 'modle'");
   expect_error(std::string(kBase) + "optimizer: {lr: 0.1, momentun: 0.9}\n", {}, "unknown key 'optimizer.momentun'");
-  expect_error(kBase, {"train.epoch=3"}, "unknown key 'train.epoch' (allowed in train: accumulate_steps, clip_grad_norm, epochs,");
+  expect_error(kBase, {"train.epoch=3"}, "unknown key 'train.epoch' (allowed in train: accumulate_steps, clip_grad_norm, d_steps, epochs,");
   expect_error(std::string(kBase) + "model: {kind: cnn, conv: [{channels: 3, pol: max}]}\n", {},
                "unknown key 'model.conv[0].pol'");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, act: relu}]}\n", {},
@@ -114,7 +114,7 @@ TEST(JobSpec, OutOfRangeAndChoices) {
       {"optimizer.name=rmsprop", "optimizer.name: 'rmsprop' is not allowed (allowed: sgd, adam, adamw)"},
       {"runtime.device=tpu", "runtime.device: 'tpu' is not allowed"},
       {"storage.io=bogus", "storage.io: 'bogus' is not allowed (allowed: auto, pread, mmap)"},
-      {"data.normalize=minmax", "data.normalize: 'minmax' is not allowed (allowed: none, standardize)"},
+      {"data.normalize=minmax", "data.normalize: 'minmax' is not allowed (allowed: none, standardize, symmetric)"},
       {"optimizer.nesterov=true", "optimizer.nesterov: needs optimizer.momentum > 0"},
       {"model.kind=layers", "model.layers: required"},
       {"optimizer.betas=[0.9]", "optimizer.betas: expected a list of 2 numbers"},
@@ -132,7 +132,7 @@ TEST(JobSpec, SettingsThatWouldBeIgnoredAreErrors) {
   expect_error(std::string(kBase) + "model: {layers: [{type: relu}]}\n", {},
                "model.layers: only used with model.kind: layers");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: relu, out: 3}]}\n", {},
-               "model.layers[0].out: not used by a relu layer (only by linear, conv2d)");
+               "model.layers[0].out: not used by a relu layer (only by linear, conv2d, conv_transpose2d)");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, layers: []}]}\n", {},
                "model.layers[0].layers: only a residual layer has a body");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: relu}, {type: conv3d, out: 3}]}\n", {},
