@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "comm/mpi/mpi_communicator.h"
+#include "launch/command_support.h"
 #include "launch/host_env.h"
 #include "launch/world_comm.h"
 #include "runtime/backend/kernels.h"
@@ -31,54 +32,6 @@
 namespace ty {
 namespace {
 
-struct Args {
-  std::string spec;
-  std::vector<std::string> sets;
-  std::string run_dir;
-  std::string weights;
-  bool help = false;
-};
-
-// Parses "SPEC [--set k=v]... [--run-dir DIR] [--weights FILE]"; returns an error message.
-std::string parse_args(const std::vector<std::string>& a, bool want_weights, Args& out) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    const std::string& s = a[i];
-    auto value = [&](const std::string& flag, std::string& dst) -> std::string {
-      if (absl::StartsWith(s, flag + "=")) {
-        dst = s.substr(flag.size() + 1);
-        return "";
-      }
-      if (i + 1 >= a.size()) return flag + " needs a value";
-      dst = a[++i];
-      return "";
-    };
-    std::string err;
-    if (s == "--help" || s == "-h") {
-      out.help = true;
-      return "";
-    }
-    if (s == "--set" || absl::StartsWith(s, "--set=")) {
-      std::string v;
-      err = value("--set", v);
-      out.sets.push_back(v);
-    } else if (s == "--run-dir" || absl::StartsWith(s, "--run-dir=")) {
-      err = value("--run-dir", out.run_dir);
-    } else if (want_weights && (s == "--weights" || absl::StartsWith(s, "--weights="))) {
-      err = value("--weights", out.weights);
-    } else if (absl::StartsWith(s, "-")) {
-      err = "unknown option " + s;
-    } else if (out.spec.empty()) {
-      out.spec = s;
-    } else {
-      err = "unexpected argument " + s;
-    }
-    if (!err.empty()) return err;
-  }
-  if (out.spec.empty()) return "missing JOB.yaml";
-  if (want_weights && out.weights.empty()) return "missing --weights FILE";
-  return "";
-}
-
 // The default run directory, the same on every rank: rank 0's clock and random bits, sent to
 // the others by a max-reduction (every other rank contributes zeros).
 absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Communicator* comm) {
@@ -90,24 +43,6 @@ absl::StatusOr<std::string> shared_default_run_dir(const std::string& name, Comm
   return default_run_dir(name, static_cast<std::time_t>(v.at(0)), static_cast<uint32_t>(v.at(1)));
 }
 
-// Runs `f`, turning a failed allocation into exit class 4 and an op this device has no
-// kernel for into class 2, each with what to change.
-template <typename F>
-auto guard_runtime(F f) -> decltype(f()) {
-  constexpr char kAdvice[] =
-      "lower data.batch_size or the model's size (model.hidden, model.conv channels, model.layers), or use a "
-      "machine with more memory";
-  try {
-    return f();
-  } catch (const OutOfMemory& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("out of memory: ", e.what(), "; ", kAdvice));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat("out of host memory; ", kAdvice));
-  } catch (const KernelMissing& e) {
-    return absl::InvalidArgumentError(e.what());
-  }
-}
-
 // The largest exit class of `mine` over the ranks (itself with one rank).
 absl::StatusOr<int> agree_on_exit_class(Communicator* comm, const absl::Status& mine) {
   const int code = static_cast<int>(exit_code_for(mine));
@@ -116,12 +51,6 @@ absl::StatusOr<int> agree_on_exit_class(Communicator* comm, const absl::Status& 
   v.set(0, code);
   TY_RETURN_IF_ERROR(comm->allreduce_now(v, ReduceOp::kMax));
   return static_cast<int>(v.at(0));
-}
-
-// Prints the error and returns its exit class (worker/job/exit_codes.h).
-int fail(const absl::Status& st) {
-  std::fprintf(stderr, "trainyard: error: %s\n", std::string(st.message()).c_str());
-  return static_cast<int>(exit_code_for(st));
 }
 
 constexpr char kTrainUsage[] = "usage: trainyard train JOB.yaml [--set key.path=value ...] [--run-dir DIR]\n";
@@ -136,11 +65,6 @@ constexpr char kTranslateUsage[] =
     "usage: trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N] [--set key.path=value ...]\n"
     "  translates each line of FILE (default: standard input) with the job's seq2seq model and prints one\n"
     "  translation per line on stdout (an empty line stays empty); --beam 1 decodes greedily (default: eval.beam_size)\n";
-
-// The spec's `env`, set before anything reads the environment (UCX, storage, threads).
-void apply_job_env(const JobSpec& spec) {
-  for (const auto& [name, value] : spec.env) ::setenv(name.c_str(), value.c_str(), 1);
-}
 
 }  // namespace
 
@@ -274,13 +198,8 @@ int generate_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kTrain);
   if (!spec.ok()) return fail(spec.status());
-  apply_job_env(*spec);
-  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
-  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
-  spec->parallel.pipeline.stages = 1;  // (the whole model here)
-  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
+  auto trainer = open_trained(*spec, a.weights);
   if (!trainer.ok()) return fail(trainer.status());
-  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
   const SampleOptions o{prompt, spec->sample.tokens > 0 ? spec->sample.tokens : 200, spec->sample.temperature,
                         spec->sample.top_k, spec->train.seed};
   std::fprintf(stderr,
@@ -336,12 +255,8 @@ int translate_command(const std::vector<std::string>& argv) {
       lines.push_back(std::move(line));
     }
   }
-  apply_job_env(*spec);
-  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
-  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
-  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
+  auto trainer = open_trained(*spec, a.weights);
   if (!trainer.ok()) return fail(trainer.status());
-  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
   std::fprintf(stderr, "trainyard translate: %zu lines, beam %ld\n", lines.size(),
                static_cast<long>(spec->eval.beam_size));
   const auto t0 = std::chrono::steady_clock::now();
@@ -364,12 +279,8 @@ int eval_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kEval);
   if (!spec.ok()) return fail(spec.status());
-  apply_job_env(*spec);
-  if (spec->runtime.threads == 0) spec->runtime.threads = default_threads();
-  set_host_memory_budget(physical_memory_bytes() / static_cast<size_t>(local_ranks_on_host()));
-  auto trainer = guard_runtime([&] { return Trainer::create(*spec, ""); });
+  auto trainer = open_trained(*spec, a.weights);
   if (!trainer.ok()) return fail(trainer.status());
-  if (auto st = guard_runtime([&] { return (*trainer)->load_state(a.weights); }); !st.ok()) return fail(st);
   auto evaluated = guard_runtime([&] { return (*trainer)->evaluate(*(*trainer)->data().test); });
   if (!evaluated.ok()) return fail(evaluated.status());
   const MetricsAccumulator& m = *evaluated;

@@ -16,6 +16,10 @@ int bleu_command(const std::vector<std::string>& args);
 // trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N]: a seq2seq model's
 // translation of each line.
 int translate_command(const std::vector<std::string>& args);
+// trainyard sample JOB.yaml --weights FILE --out GRID.png [--n N] [--seed S]: a GAN's samples.
+int sample_command(const std::vector<std::string>& args);
+// trainyard fid JOB.yaml --weights FILE [--classifier C] [--samples FILE]: a GAN's FID.
+int fid_command(const std::vector<std::string>& args);
 // `data import idx|csv ...`, `data inspect PATH...`
 int data_command(const std::vector<std::string>& args);
 // The coordinator daemon and the commands that talk to it (coordinator_commands.cc).

@@ -22,6 +22,8 @@ constexpr char kUsage[] =
     "  trainyard eval  JOB.yaml --weights FILE [--set key.path=value ...] [--run-dir DIR]\n"
     "  trainyard generate JOB.yaml --weights FILE --prompt TEXT [--tokens N] [--temperature T] [--top-k K] [--seed S]\n"
     "  trainyard translate JOB.yaml --weights FILE [--input FILE] [--beam N]\n"
+    "  trainyard sample JOB.yaml --weights FILE --out GRID.png [--n 64] [--seed S]\n"
+    "  trainyard fid JOB.yaml --weights FILE [--classifier WEIGHTS] [--samples FILE]\n"
     "  trainyard data import idx --images FILE --labels FILE --out PREFIX [--shard-mb N]\n"
     "  trainyard data import csv --file FILE --out PREFIX [--target COLUMN] [--task classification|regression]\n"
     "  trainyard data import text --file FILE --out PREFIX [--tokens bytes|words] [--seq-len N]\n"
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
     if (cmd == "data") return ty::data_command(args);
     if (cmd == "bleu") return ty::bleu_command(args);
     if (cmd == "translate") return ty::translate_command(args);
+    if (cmd == "sample") return ty::sample_command(args);
+    if (cmd == "fid") return ty::fid_command(args);
     if (cmd == "coordinator") return ty::coordinator_command(args);
     if (cmd == "worker") return ty::worker_command(args);
     if (cmd == "submit") return ty::submit_command(args);

@@ -149,7 +149,7 @@ absl::Status add_gan(LayerBuild& b, const ModelSpec& spec, const Shape& image, i
     TY_RETURN_IF_ERROR(build_layers(b, spec.discriminator, "model.discriminator", *d));
   if (d->out_shape() != Shape{1})
     return absl::InvalidArgumentError(absl::StrCat("model.discriminator: gives ", shape_str(d->out_shape()),
-                                                   " per sample; it must give one logit, (1)"));
+                                                   " per sample; it must give one logit, (1,)"));
   const int64_t pixels = image.size() == 3 ? image[1] * image[2] : 0;
   if (conditional && pixels == 0)
     return absl::InvalidArgumentError("model.conditional: needs image data (C, H, W)");

@@ -75,7 +75,7 @@ void GanTask::clip(Context& ctx, const std::vector<Var>& params) const {
 
 absl::StatusOr<Tensor> GanTask::train_step(Context& ctx, Model& model, Strategy& strategy,
                                            std::vector<Batch>& batches, float lr, int64_t step) {
-  const float lr_scale = lr / g_lr_;
+  const float lr_scale = g_lr_ > 0 ? lr / g_lr_ : 1.0f;  // (the schedule runs on the generator's rate)
   GanNet& g = gan_generator(model);
   GanNet& d = gan_discriminator(model);
   const std::vector<std::vector<Var>> groups = model.param_groups();

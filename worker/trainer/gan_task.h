@@ -20,6 +20,7 @@ namespace ty {
 // fixed batch a run's sample grids show (and `trainyard sample`'s) is stream kSampleNoise.
 Tensor latent_noise(Context& ctx, uint64_t seed, uint64_t stream, int64_t first_row, int64_t count, int64_t latent);
 inline constexpr uint64_t kSampleNoise = 0x5a4d0000;
+inline constexpr uint64_t kFidNoise = 0x5a4d0001;  // the images FID scores
 
 class GanTask final : public Task {
  public:

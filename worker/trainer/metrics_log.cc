@@ -35,6 +35,11 @@ void MetricsLog::train(int64_t step, int64_t epoch, double loss, double lr, cons
                        figures, lr));
 }
 
+void MetricsLog::fid(double fid, double floor, int64_t samples) {
+  line(absl::StrFormat(R"({"kind":"eval","split":"test","fid":%.9g,"fid_floor":%.9g,"fid_samples":%d})", fid, floor,
+                       samples));
+}
+
 void MetricsLog::samples(int64_t step, const std::string& path) {
   line(absl::StrFormat(R"({"kind":"samples","step":%d,"path":"%s"})", step, path));
 }

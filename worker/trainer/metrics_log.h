@@ -45,6 +45,8 @@ class MetricsLog {
   // `pipeline`: pipelines only ("bubble_fraction", "activation_mib" per stage).
   void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
              const std::optional<PipelineFigures>& pipeline = std::nullopt);
+  // A GAN's final score: {"kind":"eval","split":"test","fid":F,"fid_floor":F0,"fid_samples":N}.
+  void fid(double fid, double floor, int64_t samples);
   // A GAN's sample grid written after `step`, at `path` (relative to the run directory, of
   // characters JSON takes as they are: "samples/step-0000000250.png").
   void samples(int64_t step, const std::string& path);

@@ -565,6 +565,7 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
     TY_RETURN_IF_ERROR(save_whole_weights());
   else if (leader())
     TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
+  if (gan()) TY_RETURN_IF_ERROR(score_fid(log, out));
   if (data_.test && !gan()) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);

@@ -65,6 +65,16 @@ class Trainer {
   // f32 (n, C, H, W) in [-1, 1].
   absl::StatusOr<Tensor> generate_images(int64_t n, uint64_t seed, uint64_t stream);
 
+  // gan: FID of `samples` (a dataset of images in [-1, 1]; null: gan.fid_samples images
+  // from the generator) against the test split, and its floor, the training split's (as
+  // many images) against the test split, in the features of the classifier in `classifier`
+  // (fid_scorer.h). Progress on `out` (optional).
+  struct Fid {
+    double fid = 0, floor = 0;
+    int64_t samples = 0;
+  };
+  absl::StatusOr<Fid> fid(const std::string& classifier, const Dataset* samples, FILE* out);
+
   Model& model() { return *model_; }
   const JobData& data() const { return data_; }
   Context& context() { return *ctx_; }
@@ -131,6 +141,9 @@ class Trainer {
   // record figures, and as words for the console in `line`.
   DecodeOptions decode_options(int64_t beam) const;
   absl::StatusOr<ExtraFigures> translation_figures(const Dataset& data, int64_t beam, std::string& line);
+  // gan, at the end: the FID record (training gan.fid_classifier first when it is unset:
+  // RUN_DIR/fid_classifier, every rank), scored on rank 0.
+  absl::Status score_fid(MetricsLog* log, FILE* out);
   // gan (rank 0): RUN_DIR/samples/step-N.png, 64 samples of the fixed noise batch, logged.
   absl::Status write_sample_grid(int64_t step, MetricsLog* log, FILE* out);
   // Snapshots the state after the current step and hands it to the saver.

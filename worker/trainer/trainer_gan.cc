@@ -1,4 +1,5 @@
-// The Trainer's GAN parts: generated images, the sample grids written while training.
+// The Trainer's GAN parts: generated images, the sample grids written while training, FID.
+#include <chrono>
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
@@ -6,6 +7,8 @@
 #include "runtime/ops/ops.h"
 #include "runtime/status.h"
 #include "storage/png_grid.h"
+#include "worker/trainer/datasets.h"
+#include "worker/trainer/fid_scorer.h"
 #include "worker/trainer/gan_task.h"
 #include "worker/trainer/trainer.h"
 
@@ -47,6 +50,65 @@ absl::Status Trainer::write_sample_grid(int64_t step, MetricsLog* log, FILE* out
   TY_RETURN_IF_ERROR(write_png_grid(run_dir_ + "/" + name, images));
   if (log) log->samples(step, name);
   if (out) std::fprintf(out, "  samples: %s/%s\n", run_dir_.c_str(), name.c_str());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Trainer::Fid> Trainer::fid(const std::string& classifier, const Dataset* samples, FILE* out) {
+  if (!gan()) return absl::InvalidArgumentError("the job's model is not a GAN (model.kind gan)");
+  if (!data_.test) return absl::InvalidArgumentError("data.test: FID compares with the test images; name them");
+  const Shape image = gan_generator(*model_).out_shape();
+  TY_ASSIGN_OR_RETURN(std::unique_ptr<FidScorer> scorer, FidScorer::open(*ctx_, classifier, image, data_.classes));
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n = samples ? samples->size() : spec_.gan.fid_samples;
+  FeatureMomentsAccumulator test(scorer->dim()), real(scorer->dim()), fake(scorer->dim());
+  if (out)
+    std::fprintf(out, "FID: %ld %s vs %ld test images, in %s's features\n", static_cast<long>(n),
+                 samples ? "images" : "generated images", static_cast<long>(data_.test->size()), classifier.c_str());
+  TY_RETURN_IF_ERROR(scorer->add(*data_.test, data_.test->size(), test));
+  DatasetPtr train = data_.train;
+  if (!train) {  // an evaluation-only trainer (`trainyard fid`): the floor needs the training images
+    TY_ASSIGN_OR_RETURN(const JobData all, load_job_data(spec_, true));
+    train = all.train;
+  }
+  TY_RETURN_IF_ERROR(scorer->add(*train, n, real));
+  if (samples) {
+    TY_RETURN_IF_ERROR(scorer->add(*samples, n, fake));
+  } else {
+    TY_ASSIGN_OR_RETURN(const Tensor images, generate_images(n, spec_.train.seed, kFidNoise));
+    scorer->add(images, fake);
+  }
+  TY_ASSIGN_OR_RETURN(const FeatureMoments test_m, test.moments());
+  TY_ASSIGN_OR_RETURN(const FeatureMoments fake_m, fake.moments());
+  Fid f;
+  f.samples = n;
+  TY_ASSIGN_OR_RETURN(f.fid, frechet_distance(fake_m, test_m));
+  TY_ASSIGN_OR_RETURN(const FeatureMoments real_m, real.moments());
+  TY_ASSIGN_OR_RETURN(f.floor, frechet_distance(real_m, test_m));
+  if (out)
+    std::fprintf(out, "FID %.4f (floor, %ld training images vs the test images: %.4f), %.1f s\n", f.fid,
+                 static_cast<long>(real_m.n), f.floor,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return f;
+}
+
+absl::Status Trainer::score_fid(MetricsLog* log, FILE* out) {
+  if (!data_.test) {
+    if (out) std::fprintf(out, "FID: no data.test, no score\n");
+    return absl::OkStatus();
+  }
+  std::string classifier = spec_.gan.fid_classifier;
+  if (classifier.empty()) {  // the run's own, trained once (and resumed like any run)
+    const std::string dir = run_dir_ + "/fid_classifier";
+    classifier = dir + "/weights.bin";
+    if (out)
+      std::fprintf(out, "FID's classifier (gan.fid_classifier is unset): the CNN example's model, %ld epochs, in %s\n",
+                   static_cast<long>(kFidClassifierEpochs), dir.c_str());
+    TY_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::create(fid_classifier_job(spec_), dir, comm_));
+    TY_RETURN_IF_ERROR(t->run());
+  }
+  if (!leader()) return absl::OkStatus();
+  TY_ASSIGN_OR_RETURN(const Fid f, fid(classifier, nullptr, out));
+  if (log) log->fid(f.fid, f.floor, f.samples);
   return absl::OkStatus();
 }
 
