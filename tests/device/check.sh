@@ -19,6 +19,9 @@
 #   (f) the two language-model examples (LSTM: gemm + gate kernels; Transformer: strided-
 #       batched gemm + causal softmax kernels), 200 steps on the CPU and on the GPU: test
 #       loss within 0.05 nats, step times, and `generate` on the GPU.
+#   (h) the GAN example (transposed convolutions: cuDNN's backward-data as the forward, also
+#       checked op by op in (a)), 500 steps on the CPU and on the GPU with one FID
+#       classifier: both FIDs (within 1.5x of each other: GAN runs are noisy) and step times.
 #   (g) the translation example (masked softmax with key padding, cross-attention, beam
 #       search on the device), 400 steps on the CPU and on the GPU: test BLEU (beam 5)
 #       within 0.5, step times, and the same model in PyTorch on the same GPU
@@ -49,7 +52,7 @@ run_part() {
 # Test accuracy of a finished run, from its metrics.jsonl.
 accuracy() { grep '"split":"test"' "$1/metrics.jsonl" | grep -o '"accuracy":[0-9.e-]*' | cut -d: -f2; }
 
-run_part "(a) CUDA kernels vs CPU references" "$build/tests/runtime_tests" 'Cuda*:*Conformance*/cuda*'
+run_part "(a) CUDA kernels vs CPU references" "$build/tests/runtime_tests" 'Cuda*:*Conformance*/cuda*:ConvTranspose2d.Cuda*'
 run_part "(b) training on the GPU vs the CPU (synthetic images)" "$build/tests/worker_tests" 'CudaTraining*'
 data=$build/device-data
 [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
@@ -153,6 +156,26 @@ if [ -f "$pairs/test.es" ] && [ -f "$build/device-data/bible-es-en.model" ]; the
   TY_BENCH_DEVICE=cuda TY_BENCH_SHARDS="$shards" timeout 900 python3 bench/seq2seq_vs_pytorch.py --parts time --runs 1 || status=1
 else
   echo "== (g) no translation corpus here (run tests/device/pack.sh and carry BUILD/device-data): FAILED"; status=1
+fi
+echo "== (h) GAN example, 500 steps, CPU vs GPU"
+if [ -f "$data/train-images-idx3-ubyte.gz" ]; then
+  fid() { grep -o '"fid":[0-9.e+-]*' "$1/metrics.jsonl" | cut -d: -f2; }
+  for dev in cpu cuda; do
+    rm -rf "/tmp/ty-gan-$dev"
+    classifier=""
+    [ "$dev" = cuda ] && classifier="--set gan.fid_classifier=/tmp/ty-gan-cpu/fid_classifier/weights.bin"
+    SECONDS=0
+    timeout 900 "$build/trainyard" train examples/fashion_mnist_dcgan.yaml --set train.max_steps=500 \
+      --set "data.train=$data/train-images-idx3-ubyte.gz" --set "data.train_labels=$data/train-labels-idx1-ubyte.gz" \
+      --set "data.test=$data/t10k-images-idx3-ubyte.gz" --set "data.test_labels=$data/t10k-labels-idx1-ubyte.gz" \
+      --set runtime.device=$dev $classifier --run-dir "/tmp/ty-gan-$dev" > "/tmp/ty-gan-$dev.log" 2>&1 \
+      || { echo "(h) on $dev: FAILED"; tail -5 "/tmp/ty-gan-$dev.log"; status=1; }
+    echo "(h) on $dev: FID $(fid /tmp/ty-gan-$dev), ${SECONDS} s; $(grep -o 'epoch 1: [0-9.]* s train' /tmp/ty-gan-$dev.log)"
+  done
+  python3 -c "import sys; a, b = float(sys.argv[1] or 1e9), float(sys.argv[2] or 1e9); r = b / a; print('(h) FID GPU / CPU = %.3f: %s' % (r, 'passed' if 1 / 1.5 <= r <= 1.5 else 'FAILED')); sys.exit(not 1 / 1.5 <= r <= 1.5)" \
+    "$(fid /tmp/ty-gan-cpu)" "$(fid /tmp/ty-gan-cuda)" || status=1
+else
+  echo "== (h) no Fashion-MNIST here (run tests/device/pack.sh and carry BUILD/device-data): FAILED"; status=1
 fi
 echo "== check.sh: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

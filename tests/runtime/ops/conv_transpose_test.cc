@@ -68,52 +68,69 @@ void expect_definition(bool reference, DType dtype, double tolerance) {
   }
 }
 
-// Gradients of sum(y · r) on the host backend (oneDNN, blocked where the channels fit)
-// against the reference backend's (checked by GradCheck against finite differences).
-TEST(ConvTranspose2d, HostBackendGradientsMatchTheReference) {
-  for (const Case& g : {Case{2, 3, 4, 5, 2, 3, 1, 0, 0}, Case{2, 16, 7, 7, 16, 4, 2, 1, 0},
-                        Case{3, 20, 1, 1, 16, 7, 1, 0, 0}, Case{2, 16, 14, 14, 1, 4, 2, 1, 0}}) {
-    std::mt19937 rng(7);
-    std::uniform_real_distribution<double> u(-1, 1);
-    const Shape xs{g.n, g.c, g.h, g.w}, ws{g.c, g.k, g.r, g.r};
-    std::vector<double> xh(static_cast<size_t>(shape_numel(xs))), wh(static_cast<size_t>(shape_numel(ws))),
-        bh(static_cast<size_t>(g.k));
-    for (auto* v : {&xh, &wh, &bh})
-      for (double& e : *v) e = u(rng);
-    std::vector<std::vector<double>> grads[2];
-    for (int reference = 0; reference < 2; ++reference) {
-      Context ctx(ContextOptions{{}, 1, 3, reference == 1});
-      const DType dt = reference ? DType::kF64 : DType::kF32;
-      auto make = [&](const Shape& s, const std::vector<double>& h) {
-        Tensor t = ctx.empty(s, dt);
-        for (int64_t i = 0; i < t.numel(); ++i) t.set(i, h[static_cast<size_t>(i)]);
-        return Var(t, true);
-      };
-      Var x = make(xs, xh), w = make(ws, wh), b = make({g.k}, bh);
-      Tape tape;
-      {
-        TapeScope rec(ctx, &tape);
-        Var y = ops::plain(ctx, ops::conv_transpose2d(ctx, x, w, b, {g.stride, g.pad, g.out_pad}));
-        Tensor r = ctx.empty(y.shape(), dt);
-        for (int64_t i = 0; i < r.numel(); ++i) r.set(i, std::sin(0.37 * static_cast<double>(i)));
-        // loss = sum(y · r): its gradient is r.
-        Tensor one = ctx.empty({1}, dt);
-        one.fill(0.0);
-        Var loss = record_op(ctx, {y}, Var(one), [&ctx, y, r](const Tensor&) { y.accumulate_grad(ctx, r.clone()); });
-        tape.backward(loss);
-      }
-      for (const Var& v : {x, w, b}) {
-        const Tensor gr = ops::plain(ctx, Var(v.grad())).value();
-        std::vector<double> h(static_cast<size_t>(gr.numel()));
-        for (int64_t i = 0; i < gr.numel(); ++i) h[static_cast<size_t>(i)] = gr.at(i);
-        grads[reference].push_back(h);
-      }
-    }
-    for (size_t k = 0; k < 3; ++k)
-      for (size_t i = 0; i < grads[0][k].size(); ++i)
-        ASSERT_NEAR(grads[0][k][i], grads[1][k][i], 1e-3 * (1 + std::fabs(grads[1][k][i])))
-            << "gradient " << "xwb"[k] << " element " << i << " of case c=" << g.c << " k=" << g.k << " h=" << g.h;
+// y and the gradients of sum(y · r) (x, w, b) for case `g` on `ctx`, from fixed inputs.
+std::vector<std::vector<double>> forward_and_gradients(Context& ctx, DType dt, const Case& g) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-1, 1);
+  auto make = [&](const Shape& s) {
+    Tensor host = Tensor::empty(host_memory(), s, dt);
+    for (int64_t i = 0; i < host.numel(); ++i) host.set(i, u(rng));
+    return Var(ctx.to_device(host), true);
+  };
+  Var x = make({g.n, g.c, g.h, g.w}), w = make({g.c, g.k, g.r, g.r}), b = make({g.k});
+  Tape tape;
+  Var y;
+  {
+    TapeScope rec(ctx, &tape);
+    y = ops::plain(ctx, ops::conv_transpose2d(ctx, x, w, b, {g.stride, g.pad, g.out_pad}));
+    Tensor r = Tensor::empty(host_memory(), y.shape(), dt);
+    for (int64_t i = 0; i < r.numel(); ++i) r.set(i, std::sin(0.37 * static_cast<double>(i)));
+    r = ctx.to_device(r);
+    // loss = sum(y · r): its gradient is r.
+    Tensor zero = ctx.empty({1}, dt);
+    zero.fill(0.0);
+    Var loss = record_op(ctx, {y}, Var(zero), [&ctx, y, r](const Tensor&) { y.accumulate_grad(ctx, r.clone()); });
+    tape.backward(loss);
   }
+  std::vector<std::vector<double>> out;
+  for (const Tensor& t : {y.value(), x.grad(), w.grad(), b.grad()}) {
+    const Tensor h = ops::plain(ctx, Var(t)).value().host();
+    out.emplace_back(static_cast<size_t>(h.numel()));
+    for (int64_t i = 0; i < h.numel(); ++i) out.back()[static_cast<size_t>(i)] = h.at(i);
+  }
+  return out;
+}
+
+const Case kGradientCases[] = {Case{2, 3, 4, 5, 2, 3, 1, 0, 0}, Case{2, 16, 7, 7, 16, 4, 2, 1, 0},
+                               Case{3, 20, 1, 1, 16, 7, 1, 0, 0}, Case{2, 16, 14, 14, 1, 4, 2, 1, 0}};
+
+// `ctx` (f32) against the reference backend in f64 (checked by GradCheck against finite
+// differences): y, then the gradients of x, w and b.
+void expect_like_reference(Context& ctx, double tolerance) {
+  Context reference(ContextOptions{{}, 1, 3, true});
+  for (const Case& g : kGradientCases) {
+    const auto got = forward_and_gradients(ctx, DType::kF32, g), want = forward_and_gradients(reference, DType::kF64, g);
+    for (size_t k = 0; k < want.size(); ++k)
+      for (size_t i = 0; i < want[k].size(); ++i)
+        ASSERT_NEAR(got[k][i], want[k][i], tolerance * (1 + std::fabs(want[k][i])))
+            << (k == 0 ? "y" : k == 1 ? "dx" : k == 2 ? "dw" : "db") << " element " << i << " of case c=" << g.c
+            << " k=" << g.k << " h=" << g.h << " on " << ctx.device().str();
+  }
+}
+
+TEST(ConvTranspose2d, HostBackendGradientsMatchTheReference) {
+  Context host(ContextOptions{{}, 1, 3});
+  expect_like_reference(host, 1e-3);
+}
+
+// cuDNN's backward-data as the forward, its convolution and backward-weights as the
+// gradients (tests/device/check.sh runs it on a GPU; skipped without one).
+TEST(ConvTranspose2d, CudaMatchesTheReference) {
+  ContextOptions o;
+  o.device = Device{DeviceKind::kCUDA, 0};
+  auto ctx = Context::create(o);
+  if (!ctx.ok()) GTEST_SKIP() << "no GPU check here: " << ctx.status().message();
+  expect_like_reference(**ctx, 1e-3);
 }
 
 TEST(ConvTranspose2d, ReferenceBackendIsTheDefinition) { expect_definition(true, DType::kF64, 1e-12); }
