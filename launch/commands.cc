@@ -279,6 +279,9 @@ int eval_command(const std::vector<std::string>& argv) {
   }
   auto spec = load_job_spec(a.spec, a.sets, SpecUse::kEval);
   if (!spec.ok()) return fail(spec.status());
+  if (spec->model.kind == ModelKind::kGan)
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("eval: ", a.spec, " is a GAN, which has no test loss; score it with `trainyard fid`")));
   auto trainer = open_trained(*spec, a.weights);
   if (!trainer.ok()) return fail(trainer.status());
   auto evaluated = guard_runtime([&] { return (*trainer)->evaluate(*(*trainer)->data().test); });

@@ -113,6 +113,12 @@ TEST_F(GanJob, SpecsThatCannotTrainAreRefused) {
     EXPECT_EQ(r.code, 2) << set << "\n" << r.output;
     EXPECT_NE(r.output.find(want), std::string::npos) << set << "\n" << r.output;
   }
+  ShellResult e = run_shell(std::string(TRAINYARD_BINARY) + " eval " + TRAINYARD_SOURCE_DIR +
+                                "/examples/fashion_mnist_dcgan.yaml --weights " + path("none.bin"),
+                            60);
+  EXPECT_EQ(e.code, 2) << e.output;
+  EXPECT_NE(e.output.find("is a GAN, which has no test loss; score it with `trainyard fid`"), std::string::npos)
+      << e.output;
 }
 
 }  // namespace
