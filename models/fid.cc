@@ -5,8 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 
+// Fortran's LAPACK: character arguments carry hidden lengths after the others (gfortran's
+// convention: size_t each).
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
-                        double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+                        double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t jobz_len,
+                        size_t uplo_len);
 
 namespace ty {
 
@@ -43,27 +46,29 @@ absl::StatusOr<FeatureMoments> FeatureMomentsAccumulator::moments() const {
 }
 
 absl::Status symmetric_eigen(std::vector<double> m, int64_t d, std::vector<double>& values,
-                             std::vector<double>& vectors) {
+                             std::vector<double>* vectors) {
   const int n = static_cast<int>(d);
+  const char* job = vectors ? "V" : "N";
   values.assign(static_cast<size_t>(d), 0.0);
   int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
   double work_size = 0;
   // (Row-major symmetric is column-major symmetric: the same array.)
-  dsyevd_("V", "U", &n, m.data(), &n, values.data(), &work_size, &lwork, &iwork_size, &liwork, &info);
+  dsyevd_(job, "U", &n, m.data(), &n, values.data(), &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);
   if (info != 0) return absl::InternalError(absl::StrCat("LAPACK dsyevd workspace query failed (info ", info, ")"));
   lwork = static_cast<int>(work_size);
   liwork = iwork_size;
   std::vector<double> work(static_cast<size_t>(std::max(lwork, 1)));
   std::vector<int> iwork(static_cast<size_t>(std::max(liwork, 1)));
-  dsyevd_("V", "U", &n, m.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  dsyevd_(job, "U", &n, m.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
   if (info != 0)
     return absl::InternalError(absl::StrCat("LAPACK dsyevd did not converge on a ", d, " x ", d, " matrix (info ",
                                             info, ")"));
+  if (!vectors) return absl::OkStatus();
   // Column-major eigenvectors: column k is m[k * d .. k * d + d); as row-major, row k. Hand
   // them back as columns of a row-major matrix.
-  vectors.assign(static_cast<size_t>(d * d), 0.0);
+  vectors->assign(static_cast<size_t>(d * d), 0.0);
   for (int64_t k = 0; k < d; ++k)
-    for (int64_t i = 0; i < d; ++i) vectors[static_cast<size_t>(i * d + k)] = m[static_cast<size_t>(k * d + i)];
+    for (int64_t i = 0; i < d; ++i) (*vectors)[static_cast<size_t>(i * d + k)] = m[static_cast<size_t>(k * d + i)];
   return absl::OkStatus();
 }
 
@@ -74,7 +79,7 @@ absl::StatusOr<double> frechet_distance(const FeatureMoments& a, const FeatureMo
   const auto at = [d](const std::vector<double>& m, int64_t i, int64_t j) { return m[static_cast<size_t>(i * d + j)]; };
   // S_a^½ = V diag(√l) Vᵀ
   std::vector<double> l, v;
-  if (absl::Status st = symmetric_eigen(a.covariance, d, l, v); !st.ok()) return st;
+  if (absl::Status st = symmetric_eigen(a.covariance, d, l, &v); !st.ok()) return st;
   std::vector<double> root(static_cast<size_t>(d * d), 0.0);
   for (int64_t k = 0; k < d; ++k) {
     const double s = std::sqrt(std::max(l[static_cast<size_t>(k)], 0.0));
@@ -100,8 +105,8 @@ absl::StatusOr<double> frechet_distance(const FeatureMoments& a, const FeatureMo
     for (int64_t j = i + 1; j < d; ++j)
       m[static_cast<size_t>(i * d + j)] = m[static_cast<size_t>(j * d + i)] =
           0.5 * (at(m, i, j) + at(m, j, i));
-  std::vector<double> mu, unused;
-  if (absl::Status st = symmetric_eigen(m, d, mu, unused); !st.ok()) return st;
+  std::vector<double> mu;
+  if (absl::Status st = symmetric_eigen(m, d, mu, nullptr); !st.ok()) return st;
   double trace_root = 0, trace_a = 0, trace_b = 0, mean_gap = 0;
   for (double e : mu) trace_root += std::sqrt(std::max(e, 0.0));
   for (int64_t i = 0; i < d; ++i) {

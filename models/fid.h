@@ -38,9 +38,9 @@ class FeatureMomentsAccumulator {
 // FID between two sets' moments (same d); an error when LAPACK does not converge.
 absl::StatusOr<double> frechet_distance(const FeatureMoments& a, const FeatureMoments& b);
 
-// The eigenvalues (ascending) and, in `vectors` (columns, row-major d × d), the eigenvectors
-// of the symmetric d × d matrix `m` (dsyevd).
+// The eigenvalues (ascending) and, when `vectors` is given, in it (columns, row-major d × d)
+// the eigenvectors of the symmetric d × d matrix `m` (dsyevd).
 absl::Status symmetric_eigen(std::vector<double> m, int64_t d, std::vector<double>& values,
-                             std::vector<double>& vectors);
+                             std::vector<double>* vectors);
 
 }  // namespace ty

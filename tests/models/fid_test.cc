@@ -57,7 +57,10 @@ TEST(Fid, ClosedFormsAndZeroForEqualSets) {
 TEST(Fid, EigenDecompositionReconstructs) {
   const std::vector<double> m = rotated({3.0, -1.0, 2.0, 0.5}, 0.3);
   std::vector<double> values, vectors;
-  ASSERT_TRUE(symmetric_eigen(m, 4, values, vectors).ok());
+  ASSERT_TRUE(symmetric_eigen(m, 4, values, &vectors).ok());
+  std::vector<double> only;
+  ASSERT_TRUE(symmetric_eigen(m, 4, only, nullptr).ok());
+  for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(only[k], values[k], 1e-12);
   EXPECT_NEAR(values[0], -1.0, 1e-12);  // ascending
   EXPECT_NEAR(values[3], 3.0, 1e-12);
   for (int64_t i = 0; i < 4; ++i)

@@ -179,7 +179,7 @@ const std::vector<Key<JobSpec>>& job_keys() {
        "`samples/step-N.png` in the run directory"},
       {"gan.fid_classifier", JOB(gan.fid_classifier), kNone,
        "gan: weights of a classifier of the same data (the CNN example's) whose penultimate layer gives FID's "
-       "features; empty: the run trains one first and keeps it as `fid_classifier.bin`",
+       "features; empty: the run trains one first and keeps it in `RUN_DIR/fid_classifier/`",
        "—"},
       {"gan.fid_samples", JOB(gan.fid_samples), closed(2, 1 << 24), "gan: generated images FID scores"},
       {"sample.tokens", JOB(sample.tokens), closed(0, 1 << 20),
@@ -289,7 +289,8 @@ const std::vector<Key<LayerSpec>>& layer_keys() {
       {"kernel", LAYER(kernel), closed(1, 64), "square kernel size"},
       {"stride", LAYER(stride), closed(1, 64), "stride; pools: 1 means the pool's size"},
       {"padding", LAYER(padding), closed(-1, 64),
-       "-1: same (kernel / 2); conv_transpose2d: (kernel - stride) / 2, so that the output is stride × the input"},
+       "-1: same (kernel / 2); conv_transpose2d: (kernel - stride) / 2, so that the output is stride × the input "
+       "when kernel - stride is even"},
       {"output_padding", LAYER(output_padding), closed(0, 63),
        "conv_transpose2d: rows and columns added to the output (below the stride)"},
       {"bias", LAYER(bias), kNone, "conv2d, conv_transpose2d: a per-channel bias (off before a batchnorm)"},

@@ -159,6 +159,29 @@ absl::Status read_model_lists(const YAML::Node& doc, ModelSpec& m) {
   return absl::OkStatus();
 }
 
+// A GAN's keys and the plain optimizer's: each set only where it is used.
+absl::Status check_gan_keys(const YAML::Node& doc, const JobSpec& s) {
+  const bool gan = s.model.kind == ModelKind::kGan;
+  auto given = [&](const std::string& key) {
+    const YAML::Node n = node_at(doc, key);
+    return n && !n.IsNull();
+  };
+  if (gan) {
+    for (const char* key : {"optimizer.name", "optimizer.lr", "optimizer.momentum", "optimizer.nesterov",
+                            "optimizer.weight_decay", "optimizer.decay_all", "optimizer.betas", "optimizer.eps"})
+      if (given(key))
+        return invalid(absl::StrCat(key, ": a GAN's optimizers are optimizer.generator.* and optimizer.discriminator.*"));
+    if (s.validation_fraction > 0)
+      return invalid("validation.fraction: a GAN has no validation loss (it is scored by FID on data.test)");
+    return absl::OkStatus();
+  }
+  for (const char* key : {"model.latent", "model.channels", "model.conditional", "optimizer.generator",
+                          "optimizer.discriminator", "gan"})
+    if (given(key))
+      return invalid(absl::StrCat(key, ": for model.kind gan (kind is ", name_of(s.model.kind), ")"));
+  return absl::OkStatus();
+}
+
 // Checks that involve more than one key.
 absl::Status check_spec(const JobSpec& s, SpecUse use, bool name_given) {
   if (name_given && !valid_run_name(s.name))
@@ -359,6 +382,7 @@ absl::StatusOr<JobSpec> parse_job_spec(const std::string& text, const std::vecto
   if (absl::Status st = read_table(doc, job_keys(), "", spec); !st.ok()) return fail(st);
   if (absl::Status st = read_model_lists(doc, spec.model); !st.ok()) return fail(st);
   if (absl::Status st = read_env(doc, spec); !st.ok()) return fail(st);
+  if (absl::Status st = check_gan_keys(doc, spec); !st.ok()) return fail(st);
   const YAML::Node name = node_at(doc, "name");
   if (absl::Status st = check_spec(spec, use, name && !name.IsNull()); !st.ok()) return fail(st);
   YAML::Emitter out;

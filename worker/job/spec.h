@@ -156,7 +156,7 @@ struct TrainSpec {
 // gan.*: a GAN's samples and its Fréchet distance.
 struct GanSpec {
   int64_t sample_every_steps = 500;  // a PNG grid of 64 samples from a fixed latent batch; 0: only at the end
-  std::string fid_classifier;        // weights of the data set's classifier (FID's features); empty: train one
+  std::string fid_classifier;        // the data set's classifier (FID's features); empty: RUN_DIR/fid_classifier/
   int64_t fid_samples = 10000;       // generated images scored
 };
 

@@ -26,13 +26,16 @@ ModelSpec fid_classifier_spec() {
   return s;
 }
 
-JobSpec fid_classifier_job(const JobSpec& gan) {
+JobSpec fid_classifier_job(const JobSpec& gan, int world) {
   JobSpec c;
   c.name = gan.name + "-fid-classifier";
+  c.local_rank = gan.local_rank;  // (each rank its own GPU, as for the GAN)
+  c.env = gan.env;
+  c.resources = gan.resources;
   c.model = fid_classifier_spec();
   c.data = gan.data;
   c.data.normalize = Normalization::kStandardize;
-  c.data.batch_size = 128;
+  c.data.batch_size = std::max(world, 128 - 128 % world);  // the example's 128, split evenly among the ranks
   c.optimizer.name = OptimizerKind::kAdam;
   c.optimizer.lr = 1e-3f;
   c.schedule.kind = ScheduleKind::kCosine;

@@ -16,10 +16,11 @@ namespace ty {
 
 // The CNN example's model: conv 32 and 64 (3x3, max pool 2), fully connected 128, dropout 0.25.
 ModelSpec fid_classifier_spec();
-// The job that trains it on `gan`'s data (a GAN run's own classifier, when gan.fid_classifier
-// is unset): the example's optimizer and schedule, kFidClassifierEpochs epochs.
+// The job that trains it on `gan`'s data over `world` ranks (a GAN run's own classifier, when
+// gan.fid_classifier is unset): the example's optimizer and schedule, kFidClassifierEpochs
+// epochs.
 inline constexpr int64_t kFidClassifierEpochs = 3;
-JobSpec fid_classifier_job(const JobSpec& gan);
+JobSpec fid_classifier_job(const JobSpec& gan, int world);
 
 class FidScorer {
  public:

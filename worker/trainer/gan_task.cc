@@ -85,6 +85,13 @@ absl::StatusOr<Tensor> GanTask::train_step(Context& ctx, Model& model, Strategy&
   Var fake;
   Batch last;
   const size_t updates = batches.size();
+  // Dropout masks (a layer list may have dropout) are keyed by the step: each forward pass of
+  // the step draws its own, at the batch's sample positions (so ranks draw apart).
+  DropoutKey& masks = ctx.dropout_key();
+  auto pass = [&](size_t u, uint64_t which, const Batch& b) {
+    masks.step = (static_cast<uint64_t>(step) * kUpdatesPerStep + u) * 4 + which;
+    masks.first_sample = static_cast<uint64_t>(b.first_sample());
+  };
   for (size_t u = 0; u < updates; ++u) {
     Batch& real = batches[u];
     to_device(ctx, real);
@@ -92,13 +99,16 @@ absl::StatusOr<Tensor> GanTask::train_step(Context& ctx, Model& model, Strategy&
     const Var z(latent_noise(ctx, seed_, stream, real.first_sample(), real.rows(), latent_));
     {
       TapeScope record(ctx, u + 1 == updates ? &g_tape : nullptr);
+      pass(u, 0, real);
       fake = g.apply(ctx, with_labels(z, real))[0];
     }
     Tape d_tape;
     Var d_loss;
     {
       TapeScope record(ctx, &d_tape);
+      pass(u, 1, real);
       const Var real_logits = d.apply(ctx, with_labels(Var(real["x"]), real))[0];
+      pass(u, 2, real);
       const Var fake_logits = d.apply(ctx, with_labels(Var(fake.value()), real))[0];  // no gradient into G
       d_loss = ops::add(ctx, bce(ctx, real_logits, 1.0), bce(ctx, fake_logits, 0.0));
     }
@@ -115,6 +125,7 @@ absl::StatusOr<Tensor> GanTask::train_step(Context& ctx, Model& model, Strategy&
     const Frozen no_d_grads(d_params);
     {
       TapeScope record(ctx, &g_tape);
+      pass(updates - 1, 3, last);
       g_loss = bce(ctx, d.apply(ctx, with_labels(fake, last))[0], 1.0);
     }
     TY_RETURN_IF_ERROR(strategy.backward_group(g_tape, g_loss, kGeneratorGroup));

@@ -228,11 +228,21 @@ absl::Status Trainer::make_gan_task(const Shape& sample_shape) {
   if (data_.tokens || sample_shape.size() != 3)
     return absl::InvalidArgumentError(absl::StrCat("model.kind: gan needs images (C, H, W); the data has samples of ",
                                                    shape_str(sample_shape)));
+  if (spec_.model.conditional && data_.classes <= 0)
+    return absl::InvalidArgumentError("model.conditional: needs class labels; the data has regression targets");
   std::vector<std::vector<Var>> groups = model_->param_groups();
   const OptimizerSpec& g = spec_.generator_optimizer;
   const OptimizerSpec& d = spec_.discriminator_optimizer;
   optimizer_ = make_optimizer(*ctx_, g, groups[GanTask::kGeneratorGroup]);
   d_optimizer_ = make_optimizer(*ctx_, d, groups[GanTask::kDiscriminatorGroup]);
+  // Weight decay on weights of 2 or more dimensions only (not on biases, norms' scales and
+  // shifts, label embeddings), as for every model.
+  for (Optimizer* o : {optimizer_.get(), d_optimizer_.get()}) {
+    std::vector<bool> decays;
+    for (const Var& p : o->params())
+      decays.push_back(p.shape().size() >= 2 && p.name().find("label_embedding") == std::string::npos);
+    o->set_decays(std::move(decays));
+  }
   task_ = std::make_unique<GanTask>(*ctx_, *optimizer_, g.lr, *d_optimizer_, d.lr, spec_.model.latent,
                                     spec_.model.conditional, spec_.train.seed, spec_.train.clip_grad_norm);
   return absl::OkStatus();
@@ -286,7 +296,8 @@ absl::Status Trainer::check_memory(const Shape& sample_shape) {
     memory_ = estimate_training_memory(*stages[static_cast<size_t>(my_stage())], spec_.optimizer,
                                        spec_.data.batch_size / replicas);
   } else {
-    memory_ = estimate_training_memory(*shapes, spec_.optimizer, (spec_.data.batch_size + world - 1) / world);
+    memory_ = estimate_training_memory(*shapes, gan() ? spec_.generator_optimizer : spec_.optimizer,
+                                       (spec_.data.batch_size + world - 1) / world);
   }
   absl::Status mine;
   if (!ctx_->on_gpu()) {  // the data is loaded already: what is left of the rank's share
@@ -428,7 +439,8 @@ absl::Status Trainer::run() {
   steps_per_epoch_ = batches_per_epoch / batches_per_step_;  // optimizer steps
   if (steps_per_epoch_ == 0)
     return absl::InvalidArgumentError(
-        absl::StrCat("train.accumulate_steps: ", accumulate, " batches per step, but an epoch has ",
+        absl::StrCat(gan() ? "train.d_steps: " : "train.accumulate_steps: ", batches_per_step_,
+                     " batches per step, but an epoch has ",
                      batches_per_epoch / microbatches, "; lower it (or data.batch_size)"));
   int64_t total_steps = spec_.train.epochs * steps_per_epoch_;
   if (spec_.train.max_steps > 0) total_steps = std::min(total_steps, spec_.train.max_steps);
@@ -561,11 +573,13 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
   if (spec_.checkpoint.at_end && step_ != saved_step_) TY_RETURN_IF_ERROR(save_checkpoint(end, log));
   TY_RETURN_IF_ERROR(saver_->wait());
   if (log && saves_ > 0) log->checkpoint_io(saves_, saved_bytes_, saver_->seconds_writing());
+  // (A GAN's score comes first: a run stopped while scoring has no weights.bin yet, so the
+  // same command goes on to score it.)
+  if (gan()) TY_RETURN_IF_ERROR(score_fid(log, out));
   if (pipelined_)
     TY_RETURN_IF_ERROR(save_whole_weights());
   else if (leader())
     TY_RETURN_IF_ERROR(save_weights(weights_path(), saved_state()));
-  if (gan()) TY_RETURN_IF_ERROR(score_fid(log, out));
   if (data_.test && !gan()) {
     TY_ASSIGN_OR_RETURN(MetricsAccumulator m, evaluate(*data_.test));
     const int64_t last_epoch = end.step_in_epoch > 0 ? end.epoch : std::max<int64_t>(end.epoch - 1, 0);

@@ -103,7 +103,8 @@ absl::Status Trainer::score_fid(MetricsLog* log, FILE* out) {
     if (out)
       std::fprintf(out, "FID's classifier (gan.fid_classifier is unset): the CNN example's model, %ld epochs, in %s\n",
                    static_cast<long>(kFidClassifierEpochs), dir.c_str());
-    TY_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::create(fid_classifier_job(spec_), dir, comm_));
+    TY_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t,
+                        Trainer::create(fid_classifier_job(spec_, strategy_->world()), dir, comm_));
     TY_RETURN_IF_ERROR(t->run());
   }
   if (!leader()) return absl::OkStatus();

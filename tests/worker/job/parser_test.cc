@@ -131,6 +131,18 @@ TEST(JobSpec, SettingsThatWouldBeIgnoredAreErrors) {
                "model.conv: only used with model.kind: cnn (kind is mlp)");
   expect_error(std::string(kBase) + "model: {layers: [{type: relu}]}\n", {},
                "model.layers: only used with model.kind: layers");
+  // A GAN's keys only with a GAN, and its optimizers only under optimizer.generator/discriminator.
+  expect_error(std::string(kBase) + "gan: {sample_every_steps: 10}\n", {}, "gan: for model.kind gan (kind is mlp)");
+  expect_error(std::string(kBase) + "optimizer: {generator: {lr: 0.1}}\n", {},
+               "optimizer.generator: for model.kind gan (kind is mlp)");
+  expect_error(std::string(kBase) + "model: {latent: 10}\n", {}, "model.latent: for model.kind gan");
+  const std::string gan_data = "data: {train: /tmp/x-images-idx3-ubyte, normalize: symmetric}\n";
+  const std::string gan = gan_data + "model: {kind: gan}\n";
+  expect_error(gan + "optimizer: {lr: 0.1}\n", {},
+               "optimizer.lr: a GAN's optimizers are optimizer.generator.* and optimizer.discriminator.*");
+  expect_error(gan + "validation: {fraction: 0.1}\n", {}, "validation.fraction: a GAN has no validation loss");
+  expect_error(gan_data + "model: {kind: gan, generator: [{type: relu}], discriminator: 7}\n", {},
+               "model.discriminator: expected `dcgan` or a list of layers");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: relu, out: 3}]}\n", {},
                "model.layers[0].out: not used by a relu layer (only by linear, conv2d, conv_transpose2d)");
   expect_error(std::string(kBase) + "model: {kind: layers, layers: [{type: linear, out: 3, layers: []}]}\n", {},
