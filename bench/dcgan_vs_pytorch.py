@@ -3,7 +3,7 @@
 noise numbers, widths 32/64, Adam 2e-4 with betas (0.5, 0.999), batch 64) against the same
 model in PyTorch (Debian's 1.13) on the same images, in one run:
 
-  time  step time on 1 thread, steady state: each side trains --epochs epochs of 40 steps in
+  time  step time on 1 thread, steady state: each side trains --epochs (8) epochs of 40 steps in
         one process and keeps its best epoch; medians over --runs launches.
   fid   FID after --steps steps, --seeds seeds a side (each side its own noise and data
         order), both sides' samples (10,000, generator in evaluation mode, as 8-bit pixels)
@@ -17,7 +17,7 @@ The PyTorch step is the DCGAN example's (pytorch/examples): the discriminator on
 and on the generator's batch (detached), its update, then the generator's update through the
 discriminator on the same generated batch; BCE-with-logits; DCGAN's initialization.
 
-  /usr/bin/python3 bench/dcgan_vs_pytorch.py [--parts time,fid] [--runs 3] [--epochs 3] [--seeds 3]
+  /usr/bin/python3 bench/dcgan_vs_pytorch.py [--parts time,fid] [--runs 3] [--epochs 8] [--seeds 3]
                                              [--steps 1500] [--keep DIR]
 """
 import argparse
@@ -185,7 +185,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="time,fid")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--keep", default=os.path.join(tempfile.gettempdir(), "dcgan_bench"),
