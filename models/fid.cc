@@ -1,17 +1,48 @@
 #include "models/fid.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
+namespace ty {
+namespace {
+
 // Fortran's LAPACK: character arguments carry hidden lengths after the others (gfortran's
 // convention: size_t each).
-extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+using Dsyevd = void (*)(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
                         double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t jobz_len,
                         size_t uplo_len);
 
-namespace ty {
+// LAPACK is opened when FID first needs it, not linked: Debian's liblapack.so.3 is often
+// OpenBLAS, which starts its threads when it is loaded, and threads started before the
+// trainer blocks its signals would take a SIGTERM meant for its checkpoint-and-stop watcher.
+absl::StatusOr<Dsyevd> lapack_dsyevd() {
+  static const std::pair<Dsyevd, std::string> found = []() -> std::pair<Dsyevd, std::string> {
+    std::string why;
+    for (const char* name : {"liblapack.so.3", "liblapack.so"}) {
+      void* lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) {
+        why = dlerror();
+        continue;
+      }
+      if (void* f = dlsym(lib, "dsyevd_")) return {reinterpret_cast<Dsyevd>(f), ""};
+      why = absl::StrCat(name, " has no dsyevd_");
+    }
+    return {nullptr, why};
+  }();
+  if (found.first == nullptr)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "FID's matrix square root needs LAPACK's dsyevd (Debian's liblapack3; launch/setup.sh installs it): ",
+        found.second));
+  return found.first;
+}
+
+}  // namespace
 
 void FeatureMomentsAccumulator::add(const float* f, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -47,19 +78,21 @@ absl::StatusOr<FeatureMoments> FeatureMomentsAccumulator::moments() const {
 
 absl::Status symmetric_eigen(std::vector<double> m, int64_t d, std::vector<double>& values,
                              std::vector<double>* vectors) {
+  absl::StatusOr<Dsyevd> dsyevd_ = lapack_dsyevd();
+  if (!dsyevd_.ok()) return dsyevd_.status();
   const int n = static_cast<int>(d);
   const char* job = vectors ? "V" : "N";
   values.assign(static_cast<size_t>(d), 0.0);
   int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
   double work_size = 0;
   // (Row-major symmetric is column-major symmetric: the same array.)
-  dsyevd_(job, "U", &n, m.data(), &n, values.data(), &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);
+  (*dsyevd_)(job, "U", &n, m.data(), &n, values.data(), &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);
   if (info != 0) return absl::InternalError(absl::StrCat("LAPACK dsyevd workspace query failed (info ", info, ")"));
   lwork = static_cast<int>(work_size);
   liwork = iwork_size;
   std::vector<double> work(static_cast<size_t>(std::max(lwork, 1)));
   std::vector<int> iwork(static_cast<size_t>(std::max(liwork, 1)));
-  dsyevd_(job, "U", &n, m.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  (*dsyevd_)(job, "U", &n, m.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
   if (info != 0)
     return absl::InternalError(absl::StrCat("LAPACK dsyevd did not converge on a ", d, " x ", d, " matrix (info ",
                                             info, ")"));

@@ -3,7 +3,8 @@
 // moments),
 //   FID = |mu_a - mu_b|² + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^½).
 // The matrix square root's trace comes from two symmetric eigen-decompositions (LAPACK's
-// dsyevd, Debian's liblapack): S_a = V diag(l) Vᵀ gives S_a^½ = V diag(√l) Vᵀ, and
+// dsyevd, Debian's liblapack3, opened at first use): S_a = V diag(l) Vᵀ gives
+// S_a^½ = V diag(√l) Vᵀ, and
 // tr((S_a S_b)^½) = Σ √eig(S_a^½ S_b S_a^½), the latter matrix symmetric positive
 // semi-definite (eigenvalues below 0 from rounding count as 0). Double precision throughout.
 #pragma once

@@ -22,6 +22,15 @@ for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/tests/
     esac
   done
 done
+# LAPACK (FID's eigen-decompositions) is opened at run time, so ldd does not list it.
+lapack=$(readlink -f /usr/lib/x86_64-linux-gnu/liblapack.so.3)
+cp -L -n "$lapack" "$libs/device-libs/liblapack.so.3"
+ldd "$lapack" | awk '/=> \// {print $3}' | while read -r lib; do
+  case "$(basename "$lib")" in
+    libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*) ;;
+    *) cp -L -n "$lib" "$libs/device-libs/" ;;
+  esac
+done
 tar -C "$libs" -cJf "$build/device-libs.tar.xz" device-libs
 mkdir -p "$build/device-data"
 cp -n /usr/share/datasets/fashion-mnist/*.gz "$build/device-data/"

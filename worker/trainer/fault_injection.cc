@@ -19,10 +19,14 @@ int64_t current_step = -1;  // the step maybe_inject_fault() last saw (the train
 
 }  // namespace
 
-void maybe_inject_fault(int rank, int64_t step) {
+bool fault_injection_armed() {
   static const bool any = std::getenv("TRAINYARD_FAULT_KILL_RANK") || std::getenv("TRAINYARD_FAULT_STALL_RANK") ||
                           std::getenv("TRAINYARD_FAULT_STOP_RANK");
-  if (!any) return;
+  return any;
+}
+
+void maybe_inject_fault(int rank, int64_t step) {
+  if (!fault_injection_armed()) return;
   current_step = step;
   if (due("TRAINYARD_FAULT_KILL_RANK", "TRAINYARD_FAULT_KILL_STEP", rank, step)) std::raise(SIGKILL);
   if (due("TRAINYARD_FAULT_STALL_RANK", "TRAINYARD_FAULT_STALL_STEP", rank, step))

@@ -13,6 +13,10 @@
 namespace ty {
 
 void maybe_inject_fault(int rank, int64_t step);
+// Whether any fault is set in the environment. Checkpoints then commit before training goes
+// on, so that a fault at a later step finds every earlier save complete (a save still being
+// written when a fast test's SIGKILL lands would make what a resume finds a matter of timing).
+bool fault_injection_armed();
 void maybe_stop_mid_step(int rank, int microbatch);
 
 }  // namespace ty

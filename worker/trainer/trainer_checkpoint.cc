@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "storage/weights_file.h"
+#include "worker/trainer/fault_injection.h"
 #include "worker/trainer/trainer.h"
 
 namespace ty {
@@ -216,6 +217,7 @@ absl::Status Trainer::save_checkpoint(Position next, MetricsLog* log) {
   int64_t bytes = 0;
   for (const auto& [name, t] : snapshot_) bytes += static_cast<int64_t>(t.nbytes());
   if (previous.ok()) previous = saver_->save(step_, snapshot_);
+  if (previous.ok() && fault_injection_armed()) previous = saver_->wait();  // (tests: fault_injection.h)
   const auto t1 = std::chrono::steady_clock::now();
   if (log) log->checkpoint(step_, std::chrono::duration<double>(t1 - t0).count(), bytes);
   ++saves_;
