@@ -9,19 +9,12 @@
 
 #include "gtest/gtest.h"
 #include "storage/png_grid.h"
+#include "tests/support/metrics_lines.h"
 #include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
 namespace ty {
 namespace {
-
-std::vector<std::string> lines_of_kind(const std::string& path, const std::string& kind) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);)
-    if (l.find("\"kind\":\"" + kind + "\"") != std::string::npos) out.push_back(l);
-  return out;
-}
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "gtest/gtest.h"
+#include "tests/support/metrics_lines.h"
 #include "tests/support/shell.h"
 #include "tests/support/temp_dir.h"
 
@@ -19,14 +20,6 @@ double field(const std::string& line, const std::string& name) {
   std::smatch m;
   if (!std::regex_search(line, m, std::regex("\"" + name + "\":([-0-9.eE+]+)"))) return -1;
   return std::stod(m[1]);
-}
-
-std::vector<std::string> lines_of_kind(const std::string& path, const std::string& kind) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);)
-    if (l.find("\"kind\":\"" + kind + "\"") != std::string::npos) out.push_back(l);
-  return out;
 }
 
 class Seq2seqJob : public TempDirTest {
