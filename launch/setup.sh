@@ -29,7 +29,12 @@ packages=(
   libopenblas0-pthread             # PyTorch's BLAS; without it Debian falls back to reference BLAS
   libpng-dev                       # GAN sample grids as PNG
   liblapack-dev                    # FID: symmetric eigen-decomposition (LAPACK dsyevd)
+  libcurl4-openssl-dev             # S3 storage: shards, checkpoints and run directories on an object store
 )
+# A real S3-compatible store for the storage tests and benches: OpenStack Swift with its
+# s3api middleware, one node on loopback (tests/support/swift_s3.sh). Installed with its
+# recommended packages, which its middleware pipeline imports.
+with_recommends=(swift swift-proxy swift-account swift-container swift-object memcached)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -45,6 +50,16 @@ else
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+missing=()
+for p in "${with_recommends[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q "${missing[@]}"
 fi
 $SUDO bash "$(dirname "$0")/kjv_corpus.sh"
 $SUDO bash "$(dirname "$0")/bible_parallel_corpus.sh"

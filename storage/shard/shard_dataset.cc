@@ -10,11 +10,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
+#include "storage/s3/s3_object.h"
 #include "storage/shard/shard_reader.h"
 
 namespace ty {
 
 absl::StatusOr<std::vector<std::string>> expand_glob(const std::string& pattern) {
+  if (is_s3_url(pattern)) return expand_s3_glob(pattern);
   glob_t g;
   std::memset(&g, 0, sizeof g);
   const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);

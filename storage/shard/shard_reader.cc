@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
+#include "storage/s3/s3_object.h"
 #include "storage/shard/crc32c.h"
 
 namespace ty {
@@ -40,6 +41,7 @@ ShardReader& ShardReader::operator=(ShardReader&& o) noexcept {
     path_ = std::move(o.path_);
     fd_ = o.fd_;
     o.fd_ = -1;
+    remote_ = std::move(o.remote_);
     schema_ = std::move(o.schema_);
     file_bytes_ = o.file_bytes_;
     records_ = o.records_;
@@ -55,20 +57,25 @@ ShardReader::~ShardReader() {
 absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
   ShardReader r;
   r.path_ = path;
-  r.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (r.fd_ < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
-  struct stat st;
-  if (::fstat(r.fd_, &st) != 0) return absl::UnavailableError(absl::StrCat(path, ": cannot stat"));
-  r.file_bytes_ = st.st_size;
+  if (is_s3_url(path)) {
+    TY_ASSIGN_OR_RETURN(r.remote_, S3Object::open(path));
+    r.file_bytes_ = r.remote_->size();
+  } else {
+    r.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (r.fd_ < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+    struct stat st;
+    if (::fstat(r.fd_, &st) != 0) return absl::UnavailableError(absl::StrCat(path, ": cannot stat"));
+    r.file_bytes_ = st.st_size;
+  }
   if (r.file_bytes_ < kShardAlign + kShardFooterBytes)
     return absl::DataLossError(absl::StrCat(path, ": ", r.file_bytes_, " bytes, too short for a shard (truncated?)"));
   std::string header(kShardAlign, '\0');
-  TY_RETURN_IF_ERROR(pread_all(r.fd_, path, header.data(), header.size(), 0));
+  TY_RETURN_IF_ERROR(r.read_bytes(header.data(), header.size(), 0));
   TY_ASSIGN_OR_RETURN(r.schema_, ShardSchema::decode_header(path, header.data(), header.size()));
 
   const int64_t footer_at = r.file_bytes_ - kShardFooterBytes;
   char footer[kShardFooterBytes];
-  TY_RETURN_IF_ERROR(pread_all(r.fd_, path, footer, sizeof footer, footer_at));
+  TY_RETURN_IF_ERROR(r.read_bytes(footer, sizeof footer, footer_at));
   uint64_t index_offset, chunk_count, record_count;
   uint32_t index_crc, version;
   std::memcpy(&index_offset, footer, 8);
@@ -89,7 +96,7 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
       index_offset + chunk_count * 16 != static_cast<uint64_t>(footer_at))
     return bad_footer(absl::StrCat("index at ", index_offset, " with ", chunk_count, " chunks does not fit the file"));
   std::string index(chunk_count * 16, '\0');
-  TY_RETURN_IF_ERROR(pread_all(r.fd_, path, index.data(), index.size(), static_cast<int64_t>(index_offset)));
+  TY_RETURN_IF_ERROR(r.read_bytes(index.data(), index.size(), static_cast<int64_t>(index_offset)));
   if (crc32c(index.data(), index.size()) != index_crc)
     return absl::DataLossError(absl::StrCat(path, ": shard index checksum mismatch at byte offset ", index_offset));
   const int64_t record = r.schema_.record_bytes();
@@ -115,6 +122,11 @@ absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
   return r;
 }
 
+absl::Status ShardReader::read_bytes(void* buf, size_t n, int64_t offset) const {
+  if (remote_) return remote_->read(offset, static_cast<int64_t>(n), static_cast<char*>(buf));
+  return pread_all(fd_, path_, buf, n, offset);
+}
+
 int64_t ShardReader::record_offset(int64_t i) const {
   auto it =
       std::upper_bound(chunks_.begin(), chunks_.end(), i, [](int64_t v, const Chunk& c) { return v < c.first_record; });
@@ -137,7 +149,7 @@ absl::Status ShardReader::read(int64_t first, int64_t count, void* out) const {
     const int64_t n = std::min(first + count, c.first_record + c.records) - i;
     const int64_t at = c.offset + (i - c.first_record) * record;
     buf.resize(static_cast<size_t>(n * record));
-    TY_RETURN_IF_ERROR(pread_all(fd_, path_, buf.data(), buf.size(), at));
+    TY_RETURN_IF_ERROR(read_bytes(buf.data(), buf.size(), at));
     for (int64_t k = 0; k < n; ++k) {
       const char* rec = buf.data() + k * record;
       uint32_t crc;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,14 @@
 #include "storage/shard/shard_schema.h"
 
 namespace ty {
+class S3Object;
+}
+
+namespace ty {
 
 class ShardReader {
  public:
+  // `path`: a file, or an object s3://bucket/key (read by ranged GETs, pinned to its ETag).
   static absl::StatusOr<ShardReader> open(const std::string& path);
   ShardReader(ShardReader&& o) noexcept;
   ShardReader& operator=(ShardReader&& o) noexcept;
@@ -41,8 +47,11 @@ class ShardReader {
 
  private:
   ShardReader() = default;
+  // Exactly `n` bytes at `offset`; short is kDataLoss naming the file and offset.
+  absl::Status read_bytes(void* buf, size_t n, int64_t offset) const;
   std::string path_;
   int fd_ = -1;
+  std::shared_ptr<const S3Object> remote_;  // instead of fd_
   ShardSchema schema_;
   int64_t file_bytes_ = 0, records_ = 0;
   struct Chunk {

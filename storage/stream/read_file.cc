@@ -11,7 +11,11 @@
 #include <cstring>
 #include <new>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+#include "storage/s3/s3_object.h"
 
 namespace ty {
 
@@ -47,6 +51,11 @@ char* AlignedBuffer::reserve(size_t bytes) {
 absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct, bool mapped) {
   ReadFile f;
   f.path_ = path;
+  if (is_s3_url(path)) {  // ranged GETs; O_DIRECT and mapping do not apply
+    TY_ASSIGN_OR_RETURN(f.remote_, S3Object::open(path));
+    f.size_ = f.remote_->size();
+    return f;
+  }
   f.direct_ = direct;
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
   if (f.fd_ < 0 && direct && errno == EINVAL)
@@ -79,6 +88,7 @@ ReadFile& ReadFile::operator=(ReadFile&& o) noexcept {
     direct_ = o.direct_;
     size_ = o.size_;
     map_ = o.map_;
+    remote_ = std::move(o.remote_);
     o.fd_ = -1;
     o.map_ = nullptr;
   }
@@ -95,6 +105,13 @@ absl::StatusOr<const char*> ReadFile::read(int64_t offset, int64_t length, Align
     return absl::DataLossError(absl::StrCat(path_, ": bytes [", offset, ", ", offset + length, ") lie past its end (",
                                             size_, " bytes; truncated?)"));
   if (map_ != nullptr) return map_ + offset;
+  if (remote_) {  // whole 4 KiB blocks, as the shard's chunks are laid out
+    const int64_t begin = offset / kAlign * kAlign;
+    const int64_t end = std::min(size_, (offset + length + kAlign - 1) / kAlign * kAlign);
+    char* p = buf.reserve(static_cast<size_t>(end - begin));
+    TY_RETURN_IF_ERROR(remote_->read(begin, end - begin, p));
+    return p + (offset - begin);
+  }
   // O_DIRECT: whole aligned blocks; the last one may run past the end of the file, where
   // the kernel returns a short read.
   const int64_t begin = direct_ ? offset / kAlign * kAlign : offset;

@@ -1,5 +1,6 @@
 // ReadFile: a file opened for large positioned reads (pread(2)), optionally with O_DIRECT
-// (storage.direct_io: true), which bypasses the page cache. O_DIRECT needs offsets, lengths
+// (storage.direct_io: true), which bypasses the page cache; or an object s3://bucket/key,
+// read by ranged GETs of whole 4 KiB blocks pinned to its ETag (S3Object). O_DIRECT needs offsets, lengths
 // and buffers aligned to the device's block size; ReadFile widens every request to 4 KiB
 // boundaries and reads into an AlignedBuffer, so callers ask for any byte range either way.
 #pragma once
@@ -11,6 +12,8 @@
 #include "absl/status/statusor.h"
 
 namespace ty {
+
+class S3Object;
 
 // Whether `path` lies on a local disk filesystem (ext4, xfs, btrfs, f2fs, zfs, tmpfs,
 // overlay), judged by statfs(2); false for network filesystems and when unsure.
@@ -47,6 +50,7 @@ class ReadFile {
 
   const std::string& path() const { return path_; }
   bool direct() const { return direct_; }
+  bool remote() const { return remote_ != nullptr; }
   bool mapped() const { return map_ != nullptr; }
   int64_t size() const { return size_; }
 
@@ -62,6 +66,7 @@ class ReadFile {
   bool direct_ = false;
   int64_t size_ = 0;
   char* map_ = nullptr;
+  std::shared_ptr<const S3Object> remote_;  // an s3:// object instead of fd_
 };
 
 }  // namespace ty
