@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "launch/host_env.h"
+#include "storage/s3/s3_client.h"
 #include "worker/job/exit_codes.h"
 
 namespace ty {
@@ -58,6 +59,7 @@ int fail(const absl::Status& st) {
 // The spec's `env`, set before anything reads the environment (UCX, storage, threads).
 void apply_job_env(const JobSpec& spec) {
   for (const auto& [name, value] : spec.env) ::setenv(name.c_str(), value.c_str(), 1);
+  if (!spec.storage.s3_endpoint.empty()) set_s3_endpoint(spec.storage.s3_endpoint);
 }
 
 

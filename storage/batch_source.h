@@ -32,6 +32,8 @@ class BatchSource {
   virtual int64_t record_at(int64_t epoch, int64_t step) const = 0;
   // Corrupt records skipped so far (storage.on_corrupt: skip).
   virtual int64_t skipped_records() const = 0;
+  // Byte ranges read a second time because a record failed its CRC (optional).
+  virtual int64_t refetched_ranges() const { return 0; }
 };
 
 // A Dataset's samples in DistributedSampler order.

@@ -314,6 +314,11 @@ void set_s3_endpoint(const std::string& endpoint) {
   shared_endpoint = endpoint;
 }
 
+S3Stats shared_s3_stats() {
+  std::lock_guard<std::mutex> lock(shared_mu);
+  return shared_client ? shared_client->stats() : S3Stats{};
+}
+
 absl::StatusOr<std::shared_ptr<S3Client>> shared_s3_client() {
   std::lock_guard<std::mutex> lock(shared_mu);
   if (!shared_client) {

@@ -79,5 +79,7 @@ class S3Client {
 // `storage.s3.endpoint` reaches it through set_s3_endpoint() before then.
 absl::StatusOr<std::shared_ptr<S3Client>> shared_s3_client();
 void set_s3_endpoint(const std::string& endpoint);
+// The process client's counters; zeros when no s3:// path was used.
+S3Stats shared_s3_stats();
 
 }  // namespace ty

@@ -30,6 +30,8 @@ class ShardReader {
   const ShardSchema& schema() const { return schema_; }
   int64_t records() const { return records_; }
   int64_t file_bytes() const { return file_bytes_; }
+  // The object an s3:// shard is read from (its ETag pinned since open), or null for a file.
+  const std::shared_ptr<const S3Object>& remote() const { return remote_; }
 
   // Byte offset of record i in the file.
   int64_t record_offset(int64_t i) const;

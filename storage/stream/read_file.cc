@@ -52,9 +52,8 @@ absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct, bo
   ReadFile f;
   f.path_ = path;
   if (is_s3_url(path)) {  // ranged GETs; O_DIRECT and mapping do not apply
-    TY_ASSIGN_OR_RETURN(f.remote_, S3Object::open(path));
-    f.size_ = f.remote_->size();
-    return f;
+    TY_ASSIGN_OR_RETURN(std::shared_ptr<const S3Object> object, S3Object::open(path));
+    return open(std::move(object));
   }
   f.direct_ = direct;
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
@@ -74,6 +73,14 @@ absl::StatusOr<ReadFile> ReadFile::open(const std::string& path, bool direct, bo
     if (m == MAP_FAILED) return absl::UnavailableError(absl::StrCat(path, ": cannot map (", std::strerror(errno), ")"));
     f.map_ = static_cast<char*>(m);
   }
+  return f;
+}
+
+ReadFile ReadFile::open(std::shared_ptr<const S3Object> object) {
+  ReadFile f;
+  f.path_ = object->path();
+  f.size_ = object->size();
+  f.remote_ = std::move(object);
   return f;
 }
 

@@ -43,6 +43,8 @@ class ReadFile {
   // into the page cache instead of copying: one copy less; reading a file that shrank
   // since raises SIGBUS (see sigbus_guard.h).
   static absl::StatusOr<ReadFile> open(const std::string& path, bool direct, bool mapped = false);
+  // Reads of an object already open (the same version as its opener read).
+  static ReadFile open(std::shared_ptr<const S3Object> object);
   ReadFile(ReadFile&& o) noexcept;
   ReadFile& operator=(ReadFile&& o) noexcept;
   ReadFile(const ReadFile&) = delete;

@@ -20,6 +20,10 @@ namespace {
 constexpr int64_t kCoalesceGap = int64_t{256} << 10;
 // Ranges are cut at this size so that the reader threads share a window's reads.
 constexpr int64_t kMaxRange = int64_t{4} << 20;
+// The same for s3:// shards, where a request costs a round trip and the store's time to
+// first byte: ranged GETs of 8-16 MiB, coalesced across larger gaps.
+constexpr int64_t kRemoteCoalesceGap = int64_t{4} << 20;
+constexpr int64_t kRemoteMaxRange = int64_t{16} << 20;
 
 // Loader threads run in the SCHED_BATCH class: waking one (a batch taken, a read done)
 // does not preempt the training thread or its compute threads, which would otherwise lose
@@ -41,6 +45,11 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
                                                                StreamOptions options) {
   std::unique_ptr<ShardStream> s(new ShardStream(std::move(shards), options));
   for (int i = 0; i < s->shards_->shards(); ++i) {
+    if (s->shards_->reader(i).remote()) {
+      s->files_.push_back(ReadFile::open(s->shards_->reader(i).remote()));
+      s->remote_ = true;
+      continue;
+    }
     TY_ASSIGN_OR_RETURN(
         ReadFile f, ReadFile::open(s->shards_->reader(i).path(), options.direct_io,
                                    options.io == FileIo::kMmap || (options.io == FileIo::kAuto &&
@@ -50,7 +59,8 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
   }
   s->counts_ = s->shards_->record_counts();
   s->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (s->shards_->payload_bytes() + 4));
-  s->options_.reader_threads = std::max(1, options.reader_threads);
+  s->options_.reader_threads = std::max(1, s->remote_ ? std::max(options.reader_threads, options.remote_requests)
+                                                      : options.reader_threads);
   s->options_.queue_batches = std::max(1, options.queue_batches);
   s->options_.assembler_threads = std::max(1, options.assembler_threads);
   return s;
@@ -144,13 +154,14 @@ std::shared_ptr<ShardStream::Load> ShardStream::make_load(const EpochPlan& plan,
   load->bad.assign(slots, 0);
   // Group the slots into ranges: same shard, gaps up to kCoalesceGap, at most kMaxRange.
   const int64_t record_bytes = shards_->payload_bytes() + 4;
+  const int64_t max_gap = remote_ ? kRemoteCoalesceGap : kCoalesceGap, max_range = remote_ ? kRemoteMaxRange : kMaxRange;
   for (size_t slot = 0; slot < slots; ++slot) {
     const RecordRef ref = load->refs[slot];
     const int64_t at = shards_->reader(ref.shard).record_offset(ref.record);
     load->offsets.push_back(at);
     Range* r = load->ranges.empty() ? nullptr : &load->ranges.back();
     if (r == nullptr || r->shard != ref.shard || at < r->offset + r->length ||
-        at - (r->offset + r->length) > kCoalesceGap || at + record_bytes - r->offset > kMaxRange) {
+        at - (r->offset + r->length) > max_gap || at + record_bytes - r->offset > max_range) {
       load->ranges.push_back(Range{nullptr, ref.shard, at, 0, static_cast<int64_t>(slot), 0, load->ranges.size()});
       r = &load->ranges.back();
     }
@@ -216,37 +227,48 @@ void ShardStream::read_loop() {
     }
     Load& load = *r.load;
     absl::Status st;
-    absl::StatusOr<const char*> data = files_[r.shard].read(r.offset, r.length, load.buffers[r.buffer]);
-    if (!data.ok()) {
-      st = data.status();
-    } else {
-      int64_t bad_slot = -1;
+    const ReadFile& file = files_[r.shard];
+    // A range with a bad record is read once more before storage.on_corrupt applies: a bit
+    // flipped on the way (network, bus) is not in the data. (A mapping would give the same
+    // bytes again.)
+    for (int pass = 0; pass < 2; ++pass) {
+      absl::StatusOr<const char*> data = file.read(r.offset, r.length, load.buffers[r.buffer]);
+      if (!data.ok()) {
+        st = data.status();
+        break;
+      }
+      int64_t bad_slot = -1;  // the first bad record
       auto check = [&] {
         for (int64_t slot = r.slot_begin; slot < r.slot_end; ++slot) {
           const char* p = *data + (load.offsets[slot] - r.offset);
           uint32_t crc;
           std::memcpy(&crc, p + payload, 4);
-          if (crc == crc32c(p, static_cast<size_t>(payload))) {
-            load.records[slot] = p;
-          } else if (options_.skip_corrupt) {
-            load.bad[slot] = 1;  // counted and logged when its batch is assembled
-          } else {
-            bad_slot = slot;
-            return;
-          }
+          const bool good = crc == crc32c(p, static_cast<size_t>(payload));
+          load.records[slot] = good ? p : nullptr;
+          load.bad[slot] = good ? 0 : 1;  // skipped ones are counted and logged when their batch is assembled
+          if (!good && bad_slot < 0) bad_slot = slot;
+          if (!good && !options_.skip_corrupt) return;
         }
       };
-      if (!files_[r.shard].mapped()) {
+      if (!file.mapped()) {
         check();
       } else if (!run_guarded(check)) {
-        st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": shrank while mapped (SIGBUS reading bytes [",
-                                              r.offset, ", ", r.offset + r.length,
-                                              ")); was it changed during the run?"));
+        st = absl::DataLossError(absl::StrCat(file.path(), ": shrank while mapped (SIGBUS reading bytes [", r.offset,
+                                              ", ", r.offset + r.length, ")); was it changed during the run?"));
+        break;
       }
-      if (st.ok() && bad_slot >= 0)
-        st = absl::DataLossError(absl::StrCat(files_[r.shard].path(), ": record ", load.refs[bad_slot].record,
-                                              " at byte offset ", load.offsets[bad_slot],
-                                              " fails its CRC32C check (corrupt data)"));
+      if (bad_slot < 0) break;
+      if (pass == 0 && !file.mapped()) {
+        ++refetched_;
+        LOG(WARNING) << file.path() << ": record " << load.refs[bad_slot].record << " at byte offset "
+                     << load.offsets[bad_slot] << " fails its CRC32C check; reading bytes [" << r.offset << ", "
+                     << r.offset + r.length << ") again";
+        continue;
+      }
+      if (!options_.skip_corrupt)
+        st = absl::DataLossError(absl::StrCat(file.path(), ": record ", load.refs[bad_slot].record, " at byte offset ",
+                                              load.offsets[bad_slot], " fails its CRC32C check (corrupt data)"));
+      break;
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!st.ok() && load.error.ok()) load.error = st;

@@ -19,8 +19,9 @@
 // any number of ranks sees the same global batches. A position is (epoch, step): seek()
 // restarts the threads there, which is how a checkpoint resumes mid-epoch.
 //
-// A corrupt record (CRC mismatch) fails next() with the file, record and byte offset, or
-// with skip_corrupt is left out of its batch, counted and logged. A truncated file fails
+// A corrupt record (CRC mismatch) has its range read again once (refetched_ranges()); still
+// bad, it fails next() with the file, record and byte offset, or with skip_corrupt is left
+// out of its batch, counted and logged. A truncated file fails
 // with the file and offset. Nothing is sized by a number read from a record.
 #pragma once
 
@@ -56,6 +57,7 @@ struct StreamOptions {
   int64_t shuffle_window_bytes = int64_t{64} << 20;  // storage.shuffle_window_mb
   int64_t prefetch_bytes = int64_t{256} << 20;       // storage.prefetch_mb
   int reader_threads = 2;                            // storage.reader_threads
+  int remote_requests = 8;  // storage.s3.requests_in_flight: readers when shards are s3:// objects
   int assembler_threads = 2;                         // decode batches in parallel
   bool direct_io = false;                            // storage.direct_io
   FileIo io = FileIo::kAuto;                         // storage.io
@@ -81,6 +83,7 @@ class ShardStream final : public BatchSource {
   absl::Status next(Batch& batch) override;
   int64_t record_at(int64_t epoch, int64_t step) const override;
   int64_t skipped_records() const override { return skipped_.load(); }
+  int64_t refetched_ranges() const override { return refetched_.load(); }
 
  private:
   struct Load;
@@ -110,6 +113,7 @@ class ShardStream final : public BatchSource {
   DistributedSampler sampler_;
   std::vector<ReadFile> files_;
   bool any_mapped_ = false;
+  bool remote_ = false;  // s3:// shards: larger ranges, more readers
   std::vector<int64_t> counts_;  // records per shard
   int64_t window_ = 1;
 
@@ -131,6 +135,7 @@ class ShardStream final : public BatchSource {
   bool planner_done_ = false, starving_ = false;
   std::vector<std::thread> threads_;
   std::atomic<int64_t> skipped_{0};
+  std::atomic<int64_t> refetched_{0};
 };
 
 }  // namespace ty

@@ -222,6 +222,12 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"storage.io", JOB(storage.io), kNone,
        "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
+      {"storage.s3.endpoint", JOB(storage.s3_endpoint), kNone,
+       "the S3-compatible store for s3://bucket/key paths (shards, run and checkpoint directories), as "
+       "http(s)://host:port, addressed path-style; empty: AWS_ENDPOINT_URL, else AWS itself. Credentials and region "
+       "come from the standard AWS_* variables or ~/.aws/credentials"},
+      {"storage.s3.requests_in_flight", JOB(storage.s3_requests), closed(1, 256),
+       "ranged GETs of 8-16 MiB each rank keeps in flight on s3:// shards (within storage.prefetch_mb)"},
       {"parallel.pipeline.stages", JOB(parallel.pipeline.stages), closed(1, 1024),
        "pipeline stages P: the model's layers are cut into P consecutive stages on P ranks; the job's ranks are "
        "data replicas × P (rank = replica × P + stage)"},

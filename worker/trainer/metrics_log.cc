@@ -44,7 +44,7 @@ void MetricsLog::samples(int64_t step, const std::string& path) {
   line(absl::StrFormat(R"({"kind":"samples","step":%d,"path":"%s"})", step, path));
 }
 
-void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
+void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, const IoFigures& io,
                        const std::optional<PipelineFigures>& pipeline) {
   std::string extra;
   if (tokens_per_sample_ > 0)
@@ -56,8 +56,9 @@ void MetricsLog::epoch(int64_t epoch, double seconds, double samples_per_s, doub
                              absl::StrJoin(mib, ","));
   }
   line(absl::StrFormat(
-      R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d%s})",
-      epoch, seconds, samples_per_s, data_wait_s, skipped, extra));
+      R"({"kind":"epoch","epoch":%d,"seconds":%.9g,"samples_per_s":%.9g,"data_wait_s":%.9g,"skipped_corrupt":%d,)"
+      R"("refetched_ranges":%d,"s3_retries":%d%s})",
+      epoch, seconds, samples_per_s, data_wait_s, io.skipped, io.refetched, io.s3_retries, extra));
 }
 
 void MetricsLog::checkpoint(int64_t step, double stall_s, int64_t bytes) {

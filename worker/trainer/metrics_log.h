@@ -41,9 +41,13 @@ class MetricsLog {
   // `extra`: figures of the step besides its loss (a GAN's discriminator loss), means over ranks.
   void train(int64_t step, int64_t epoch, double loss, double lr, const ExtraFigures& extra = {});
   // `data_wait_s`: time the training thread spent getting batches (included in seconds);
-  // `skipped`: corrupt training records skipped so far, all ranks.
+  // `io`: corrupt training records skipped so far ("skipped_corrupt"), ranges read again for a
+  // bad CRC ("refetched_ranges") and S3 requests retried ("s3_retries"), all ranks.
   // `pipeline`: pipelines only ("bubble_fraction", "activation_mib" per stage).
-  void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, int64_t skipped,
+  struct IoFigures {
+    int64_t skipped = 0, refetched = 0, s3_retries = 0;
+  };
+  void epoch(int64_t epoch, double seconds, double samples_per_s, double data_wait_s, const IoFigures& io,
              const std::optional<PipelineFigures>& pipeline = std::nullopt);
   // A GAN's final score: {"kind":"eval","split":"test","fid":F,"fid_floor":F0,"fid_samples":N}.
   void fid(double fid, double floor, int64_t samples);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "runtime/optim/clip.h"
 #include "runtime/status.h"
+#include "storage/s3/s3_client.h"
 #include "worker/trainer/evaluator.h"
 #include "worker/trainer/fault_injection.h"
 #include "worker/trainer/interrupts.h"
@@ -135,14 +136,16 @@ absl::Status TrainLoop::end_epoch(int64_t epoch, double train_seconds, int64_t s
   if (p_.scaler && p_.out)
     std::fprintf(p_.out, "  fp16 loss scale %g, %ld step(s) skipped for overflow so far\n", p_.scaler->scale(),
                  static_cast<long>(p_.scaler->skipped()));
-  std::vector<double> skipped{static_cast<double>(p_.source.skipped_records())};
-  TY_RETURN_IF_ERROR(p_.strategy.sum(skipped));
+  std::vector<double> io{static_cast<double>(p_.source.skipped_records()),
+                         static_cast<double>(p_.source.refetched_ranges()),
+                         static_cast<double>(shared_s3_stats().retries)};
+  TY_RETURN_IF_ERROR(p_.strategy.sum(io));
   // (A pipeline's stages of one replica read the same records: each counts them once.)
-  skipped[0] *= static_cast<double>(p_.strategy.data_world()) / p_.strategy.world();
+  io[0] *= static_cast<double>(p_.strategy.data_world()) / p_.strategy.world();
   TY_ASSIGN_OR_RETURN(const std::optional<PipelineFigures> pipeline, p_.strategy.take_pipeline_figures());
   if (p_.log)
     p_.log->epoch(epoch, train_seconds, train_seconds > 0 ? samples / train_seconds : 0, data_wait_s_,
-                  static_cast<int64_t>(std::llround(skipped[0])), pipeline);
+                  MetricsLog::IoFigures{std::llround(io[0]), std::llround(io[1]), std::llround(io[2])}, pipeline);
   if (pipeline && p_.out) {
     std::string held;
     for (double b : pipeline->activation_bytes)

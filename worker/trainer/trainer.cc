@@ -364,6 +364,7 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   o.shuffle_window_bytes = spec_.storage.shuffle_window_mb << 20;
   o.prefetch_bytes = spec_.storage.prefetch_mb << 20;
   o.reader_threads = static_cast<int>(spec_.storage.reader_threads);
+  o.remote_requests = static_cast<int>(spec_.storage.s3_requests);
   o.direct_io = spec_.storage.direct_io;
   o.io = spec_.storage.io == IoMode::kMmap    ? FileIo::kMmap
          : spec_.storage.io == IoMode::kPread ? FileIo::kPread
