@@ -1,6 +1,10 @@
-// `trainyard data import idx|csv` and `trainyard data inspect`.
+// `trainyard data import idx|csv|text|parallel` and `trainyard data inspect`; both take
+// s3://bucket/prefix paths as well as files.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -8,7 +12,9 @@
 #include <glob.h>
 
 #include "absl/strings/str_cat.h"
+#include "launch/command_support.h"
 #include "launch/commands.h"
+#include "storage/s3/s3_client.h"
 #include "storage/shard/parallel_import.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_import.h"
@@ -30,7 +36,9 @@ constexpr char kUsage[] =
     "                                 [--vocab-size N [--separate-vocab] | --spm MODEL |\n"
     "                                  --spm-source MODEL --spm-target MODEL] [--max-len L] [--val-fraction F]\n"
     "                                 [--test-fraction F | --test-source FILE --test-target FILE] [--shard-mb N]\n"
-    "  trainyard data inspect PATH_OR_GLOB...\n";
+    "  trainyard data inspect PATH_OR_GLOB...\n"
+    "PREFIX and PATH_OR_GLOB may be s3://bucket/key on an S3-compatible store (AWS_ENDPOINT_URL; credentials from\n"
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws/credentials)\n";
 
 // "--key value" pairs, and "--switch" alone (stored as "1"); returns an error message for
 // anything else.
@@ -75,6 +83,10 @@ bool parse_fraction(const std::string& text, double& out) {
 
 // The first of PREFIX-*.tyshard that exists, or "".
 std::string existing_shards(const std::string& prefix) {
+  if (is_s3_url(prefix)) {
+    auto found = expand_glob(prefix + "-[0-9]*.tyshard");
+    return found.ok() ? found->front() : "";
+  }
   glob_t g{};
   const std::string pattern = prefix + "-[0-9]*.tyshard";
   std::string first;
@@ -146,6 +158,49 @@ int import_parallel_command(std::map<std::string, std::string>& f, const ShardWr
   return rc;
 }
 
+int import_command(const std::vector<std::string>& a);
+
+// --out s3://bucket/prefix: the import runs into a local staging directory, then every file it
+// wrote (shards, vocabularies, models) is uploaded next to the prefix and the directory removed.
+int import_to_object_store(const std::vector<std::string>& a, const std::string& out) {
+  auto url = parse_s3_url(out);
+  if (!url.ok()) return usage_error("--out " + out + ": " + std::string(url.status().message()));
+  auto client = shared_s3_client();
+  if (!client.ok()) return fail(client.status());
+  const size_t slash = url->key.rfind('/');
+  const std::string name = slash == std::string::npos ? url->key : url->key.substr(slash + 1);
+  const std::string folder = slash == std::string::npos ? "" : url->key.substr(0, slash + 1);
+  if (name.empty()) return usage_error("--out " + out + ": give a prefix for the shards' names after the last '/'");
+  // The bucket must exist and take our credentials: found out before the import's work.
+  if (auto listed = (*client)->list(*url); !listed.ok()) return fail(listed.status());
+  std::string stage = (std::filesystem::temp_directory_path() / "trainyard-import-XXXXXX").string();
+  if (::mkdtemp(stage.data()) == nullptr) return fail(absl::UnavailableError("cannot create a staging directory in " +
+                                                                             std::filesystem::temp_directory_path().string()));
+  std::printf("staging in %s (removed after the upload)\n", stage.c_str());
+  std::vector<std::string> local = a;
+  for (size_t i = 0; i + 1 < local.size(); ++i)
+    if (local[i] == "--out") local[i + 1] = stage + "/" + name;
+  int rc = import_command(local);
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(stage)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; rc == 0 && i < files.size(); ++i) {
+    std::ifstream in(files[i], std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const S3Url to{url->bucket, folder + files[i].filename().string()};
+    absl::Status st = (*client)->upload(to, bytes.data(), static_cast<int64_t>(bytes.size()));
+    if (!st.ok()) {
+      std::fflush(stdout);
+      rc = fail(st);
+    } else {
+      std::printf("uploaded %s (%zu bytes)\n", to.str().c_str(), bytes.size());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(stage, ec);
+  return rc;
+}
+
 int import_command(const std::vector<std::string>& a) {
   if (a.size() < 2) return usage_error("import needs a source kind: idx, csv, text or parallel");
   std::map<std::string, std::string> f;
@@ -164,6 +219,12 @@ int import_command(const std::vector<std::string>& a) {
                   f, parallel ? std::vector<std::string>{"separate-vocab"} : std::vector<std::string>{});
   if (!err.empty()) return usage_error(err);
   if (!f.count("out")) return usage_error("missing --out PREFIX");
+  if (is_s3_url(f["out"])) {
+    if (const std::string clash = existing_shards(f["out"]); !clash.empty())
+      return usage_error("--out " + f["out"] + ": shards of that prefix exist already (" + clash +
+                         "); remove them or choose another prefix, so that no glob mixes two imports");
+    return import_to_object_store(a, f["out"]);
+  }
   ShardWriterOptions o;
   int64_t shard_mb = 256;
   if (f.count("shard-mb") && !parse_count(f["shard-mb"], 1, 1 << 20, shard_mb))
@@ -217,17 +278,11 @@ int inspect_command(const std::vector<std::string>& a) {
   int64_t total = 0;
   for (size_t i = 1; i < a.size(); ++i) {
     auto paths = expand_glob(a[i]);
-    if (!paths.ok()) {
-      std::fprintf(stderr, "trainyard: error: %s\n", std::string(paths.status().message()).c_str());
-      return 1;
-    }
+    if (!paths.ok()) return fail(paths.status());
     for (const auto& path : *paths) {
       auto r = ShardReader::open(path);
       absl::Status st = r.ok() ? r->verify() : r.status();
-      if (!st.ok()) {
-        std::fprintf(stderr, "trainyard: error: %s\n", std::string(st.message()).c_str());
-        return 1;
-      }
+      if (!st.ok()) return fail(st);
       std::printf("%s: %ld records, %ld bytes, {%s}, checksums ok\n", path.c_str(), static_cast<long>(r->records()),
                   static_cast<long>(r->file_bytes()), r->schema().describe().c_str());
       total += r->records();
