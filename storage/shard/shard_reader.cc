@@ -9,12 +9,16 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "glog/logging.h"
 #include "runtime/status.h"
 #include "storage/s3/s3_object.h"
 #include "storage/shard/crc32c.h"
 
 namespace ty {
 namespace {
+
+// Runs of chunks are read in one request up to this size.
+constexpr int64_t kMaxReadSpan = int64_t{16} << 20;
 
 absl::Status pread_all(int fd, const std::string& path, void* buf, size_t n, int64_t offset) {
   char* p = static_cast<char*>(buf);
@@ -55,6 +59,17 @@ ShardReader::~ShardReader() {
 }
 
 absl::StatusOr<ShardReader> ShardReader::open(const std::string& path) {
+  absl::StatusOr<ShardReader> r = open_once(path);
+  // An object's header, footer or index that does not check out is read once more: a bit
+  // flipped on the way is not in the shard.
+  if (!r.ok() && r.status().code() == absl::StatusCode::kDataLoss && is_s3_url(path)) {
+    LOG(WARNING) << r.status().message() << "; reading it again";
+    r = open_once(path);
+  }
+  return r;
+}
+
+absl::StatusOr<ShardReader> ShardReader::open_once(const std::string& path) {
   ShardReader r;
   r.path_ = path;
   if (is_s3_url(path)) {
@@ -140,26 +155,49 @@ absl::Status ShardReader::read(int64_t first, int64_t count, void* out) const {
   const int64_t record = schema_.record_bytes(), payload = schema_.payload_bytes();
   char* dst = static_cast<char*>(out);
   std::string buf;
+  const int64_t end = first + count;
+  auto chunk_of = [&](int64_t i) {
+    return std::upper_bound(chunks_.begin(), chunks_.end(), i,
+                            [](int64_t v, const Chunk& c) { return v < c.first_record; }) - 1;
+  };
   int64_t i = first;
-  while (i < first + count) {
-    // The run of records in i's chunk: one sequential read.
-    auto it = std::upper_bound(chunks_.begin(), chunks_.end(), i,
-                               [](int64_t v, const Chunk& c) { return v < c.first_record; });
-    const Chunk& c = *(it - 1);
-    const int64_t n = std::min(first + count, c.first_record + c.records) - i;
-    const int64_t at = c.offset + (i - c.first_record) * record;
-    buf.resize(static_cast<size_t>(n * record));
-    TY_RETURN_IF_ERROR(read_bytes(buf.data(), buf.size(), at));
-    for (int64_t k = 0; k < n; ++k) {
-      const char* rec = buf.data() + k * record;
-      uint32_t crc;
-      std::memcpy(&crc, rec + payload, 4);
-      if (crc != crc32c(rec, payload))
-        return absl::DataLossError(absl::StrCat(path_, ": record ", i + k, " at byte offset ", at + k * record,
-                                                " fails its CRC32C check (corrupt data)"));
-      std::memcpy(dst + (i - first + k) * payload, rec, payload);
+  while (i < end) {
+    // Records [i, j): whole chunk runs in one sequential read of at most kMaxReadSpan bytes
+    // (the padding between chunks read and dropped), at least one record.
+    const int64_t at = record_offset(i);
+    auto c = chunk_of(i);
+    int64_t j = std::min(end, c->first_record + c->records);
+    j = std::min(j, i + std::max<int64_t>(1, kMaxReadSpan / record));
+    int64_t span = record_offset(j - 1) + record - at;
+    while (j < end && j == c->first_record + c->records && c + 1 != chunks_.end()) {
+      ++c;
+      const int64_t k = std::min(end, c->first_record + c->records);
+      const int64_t grown = c->offset + (k - c->first_record) * record - at;
+      if (grown > kMaxReadSpan) break;
+      j = k;
+      span = grown;
     }
-    i += n;
+    buf.resize(static_cast<size_t>(span));
+    // An object's run with a bad record is read once more: a bit flipped on the way is not
+    // in the shard.
+    for (int pass = 0;; ++pass) {
+      TY_RETURN_IF_ERROR(read_bytes(buf.data(), buf.size(), at));
+      int64_t bad = -1;
+      for (int64_t k = i; k < j && bad < 0; ++k) {
+        const char* rec = buf.data() + (record_offset(k) - at);
+        uint32_t crc;
+        std::memcpy(&crc, rec + payload, 4);
+        if (crc != crc32c(rec, payload)) bad = k;
+      }
+      if (bad < 0) break;
+      const std::string what =
+          absl::StrCat(path_, ": record ", bad, " at byte offset ", record_offset(bad), " fails its CRC32C check");
+      if (pass > 0 || !remote_) return absl::DataLossError(absl::StrCat(what, " (corrupt data)"));
+      LOG(WARNING) << what << "; reading bytes [" << at << ", " << at + span << ") again";
+    }
+    for (int64_t k = i; k < j; ++k)
+      std::memcpy(dst + (k - first) * payload, buf.data() + (record_offset(k) - at), payload);
+    i = j;
   }
   return absl::OkStatus();
 }

@@ -20,7 +20,8 @@ namespace ty {
 
 class ShardReader {
  public:
-  // `path`: a file, or an object s3://bucket/key (read by ranged GETs, pinned to its ETag).
+  // `path`: a file, or an object s3://bucket/key (read by ranged GETs, pinned to its ETag;
+  // a header, footer or index that fails its checks is read once more before it is an error).
   static absl::StatusOr<ShardReader> open(const std::string& path);
   ShardReader(ShardReader&& o) noexcept;
   ShardReader& operator=(ShardReader&& o) noexcept;
@@ -49,6 +50,7 @@ class ShardReader {
 
  private:
   ShardReader() = default;
+  static absl::StatusOr<ShardReader> open_once(const std::string& path);
   // Exactly `n` bytes at `offset`; short is kDataLoss naming the file and offset.
   absl::Status read_bytes(void* buf, size_t n, int64_t offset) const;
   std::string path_;

@@ -8,6 +8,12 @@
 #include "runtime/status.h"
 
 namespace ty {
+namespace {
+// read(): indices of one object closer than this many records are fetched together, up to
+// this many bytes a request.
+constexpr int64_t kRemoteGap = 256;
+constexpr int64_t kRemoteSpan = int64_t{16} << 20;
+}  // namespace
 absl::StatusOr<std::shared_ptr<ShardSet>> ShardSet::open(const std::vector<std::string>& paths,
                                                          ShardSetOptions options) {
   std::shared_ptr<ShardSet> d(new ShardSet());
@@ -121,15 +127,32 @@ absl::Status ShardSet::decode(const char* payload, int shard, int64_t record, vo
 
 absl::Status ShardSet::read(const int64_t* indices, int64_t count, Tensor& x, Tensor& y) const {
   const int64_t xb = fields_.tokens() ? fields_.x.bytes() : shape_numel(fields_.x.dims) * 4, yb = fields_.y.bytes();
-  std::vector<char> rec(static_cast<size_t>(payload_));
-  for (int64_t i = 0; i < count; ++i) {
+  std::vector<char> rec;
+  for (int64_t i = 0; i < count;) {
     CHECK(indices[i] >= 0 && indices[i] < total_) << "sample " << indices[i] << " of " << total_;
     const int shard =
         static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), indices[i]) - starts_.begin()) - 1;
-    const int64_t record = indices[i] - starts_[shard];
-    TY_RETURN_IF_ERROR(readers_[shard].read(record, 1, rec.data()));
-    TY_RETURN_IF_ERROR(
-        decode(rec.data(), shard, record, static_cast<char*>(x.raw()) + i * xb, static_cast<char*>(y.raw()) + i * yb));
+    const ShardReader& reader = readers_[shard];
+    // Indices rising in one shard and close together are read in one go: consecutive ones
+    // from a file, and from an object (a request each) any within kRemoteGap records, up
+    // to kRemoteSpan bytes.
+    const int64_t gap = reader.remote() ? kRemoteGap : 1, limit = std::max<int64_t>(1, kRemoteSpan / payload_);
+    int64_t j = i + 1;
+    while (j < count && indices[j] > indices[j - 1] && indices[j] - indices[j - 1] <= gap &&
+           indices[j] < starts_[shard] + reader.records() && indices[j] - indices[i] < limit)
+      ++j;
+    const int64_t first = indices[i] - starts_[shard], span = indices[j - 1] - indices[i] + 1;
+    rec.resize(static_cast<size_t>(span * payload_));
+    absl::Status st = reader.read(first, span, rec.data());
+    if (st.code() == absl::StatusCode::kDataLoss && j - i > 1) j = i + 1;  // maybe a record not asked for: one alone
+    if (!st.ok() && j == i + 1) st = reader.read(first, 1, rec.data());
+    TY_RETURN_IF_ERROR(st);
+    for (int64_t k = i; k < j; ++k) {
+      const int64_t record = indices[k] - starts_[shard];
+      TY_RETURN_IF_ERROR(decode(rec.data() + (record - first) * payload_, shard, record,
+                                static_cast<char*>(x.raw()) + k * xb, static_cast<char*>(y.raw()) + k * yb));
+    }
+    i = j;
   }
   return absl::OkStatus();
 }

@@ -2,7 +2,8 @@
 # swift_s3.sh up|down DIR [PORT]: a one-node OpenStack Swift (Debian swift-* packages) with the
 # s3api middleware on 127.0.0.1:PORT (default 8089); its object, container and account
 # servers and memcached take PORT+10..PORT+13. S3 credentials: access key "test:tester",
-# secret "testing" (tempauth). Everything lives under DIR; "down" stops it and removes DIR.
+# secret "testing" (tempauth); a second user "test:secure" (same account) has a secret no output could hold by
+# chance, for the tests that check that credentials never show. Everything lives under DIR; "down" stops it and removes DIR.
 # The S3 tests and benches start it (tests/CMakeLists.txt: the swift_s3 fixture).
 set -u
 cmd=$1; d=$(readlink -f "$2"); port=${3:-8089}
@@ -53,6 +54,7 @@ account_autocreate = true
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+user_test_secure = Sup3r-S3cret-Value-9f2e .admin
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1
