@@ -21,6 +21,8 @@
 #include "launch/world_comm.h"
 #include "runtime/backend/kernels.h"
 #include "runtime/status.h"
+#include "storage/object_path.h"
+#include "storage/s3/s3_url.h"
 #include "worker/job/exit_codes.h"
 #include "worker/job/parser.h"
 #include "worker/trainer/interrupts.h"
@@ -101,6 +103,10 @@ int train_command(const std::vector<std::string>& argv) {
     if (!named.ok()) return failed(named.status());
     run_dir = *named;
   }
+  if (is_s3_url(run_dir) && spec->model.kind == ModelKind::kGan)
+    return failed(absl::InvalidArgumentError(absl::StrCat(
+        "--run-dir ", run_dir, ": a GAN writes its sample grids and FID classifier as local files; give a local "
+        "--run-dir (checkpoint.dir may be s3://)")));
   if (world.launcher == "rendezvous" && world_comm->store && world.size > 1)  // (mpirun: one command line)
     if (absl::Status st =
             check_one_run_dir(*world_comm->store, world.rank, world.size, run_dir,
@@ -306,15 +312,18 @@ int eval_command(const std::vector<std::string>& argv) {
     std::printf(", mse %.6g\n", m.mse());
   }
   std::fflush(stdout);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return fail(absl::InvalidArgumentError(absl::StrCat("--run-dir ", dir, ": cannot create it (", ec.message(), ")")));
-  auto log = MetricsLog::open(dir + "/eval.jsonl");
+  if (!is_s3_url(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat("--run-dir ", dir, ": cannot create it (", ec.message(), ")")));
+  }
+  auto log = MetricsLog::open(join_path(dir, "eval.jsonl"));
   if (!log.ok()) return fail(log.status());
   log->eval("test", 0, m, m.classification());
-  if (!log->status().ok()) return fail(log->status());
-  std::printf("metrics: %s/eval.jsonl\n", dir.c_str());
+  if (absl::Status st = log->sync(); !st.ok()) return fail(st);
+  std::printf("metrics: %s\n", join_path(dir, "eval.jsonl").c_str());
   return 0;
 }
 

@@ -1,7 +1,6 @@
 #include "storage/checkpoint.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "runtime/status.h"
+#include "storage/checkpoint_object.h"
+#include "storage/checkpoint_parts.h"
+#include "storage/s3/s3_url.h"
 #include "storage/shard/crc32c.h"
 #include "storage/weights_file.h"
 
@@ -22,10 +24,8 @@ namespace ty {
 namespace fs = std::filesystem;
 namespace {
 
-std::string step_dir(const std::string& run_dir, int64_t step) {
-  return absl::StrFormat("%s/checkpoints/step-%010d", run_dir, step);
-}
-std::string rank_file(int rank) { return absl::StrFormat("rank-%05d.bin", rank); }
+std::string step_dir(const std::string& dir, int64_t step) { return dir + "/" + checkpoint_step_name(step); }
+std::string rank_file(int rank) { return checkpoint_rank_file(rank); }
 
 absl::Status fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -50,48 +50,33 @@ absl::StatusOr<uint32_t> file_crc(const std::string& path, int64_t* size) {
   return crc;
 }
 
-// Fault-injection kill points for tests: TRAINYARD_FAULT_CKPT=<point> SIGKILLs the writer
-// there, in the save of step TRAINYARD_FAULT_CKPT_STEP (any step when unset).
-void kill_point(const char* point, int64_t step) {
-  static const char* armed = std::getenv("TRAINYARD_FAULT_CKPT");
-  static const char* at_step = std::getenv("TRAINYARD_FAULT_CKPT_STEP");
-  if (armed && std::string(armed) == point && (!at_step || std::atoll(at_step) == step)) ::kill(::getpid(), SIGKILL);
-}
+void kill_point(const char* point, int64_t step) { checkpoint_kill_point(point, step); }
 
-// Parses MANIFEST: "world W" then "file NAME SIZE CRC" lines; verifies every file.
+// Parses MANIFEST and verifies every file it names (size and CRC32C).
 absl::StatusOr<int> verify_manifest(const std::string& dir) {
   std::ifstream in(dir + "/MANIFEST");
   if (!in) return absl::NotFoundError(absl::StrCat(dir, ": no MANIFEST (torn checkpoint)"));
-  std::string word;
-  int world = 0, files = 0;
-  if (!(in >> word >> world) || word != "world" || world < 1)
-    return absl::DataLossError(absl::StrCat(dir, "/MANIFEST: malformed"));
-  std::string name;
-  int64_t size = 0;
-  uint32_t crc = 0;
-  while (in >> word >> name >> size >> crc) {
-    if (word != "file" || name.find('/') != std::string::npos)
-      return absl::DataLossError(absl::StrCat(dir, "/MANIFEST: malformed entry ", name));
+  std::stringstream text;
+  text << in.rdbuf();
+  int world = 0;
+  TY_ASSIGN_OR_RETURN(std::vector<ManifestEntry> files, parse_manifest(dir + "/MANIFEST", text.str(), &world));
+  for (const ManifestEntry& f : files) {
     int64_t actual = 0;
-    TY_ASSIGN_OR_RETURN(uint32_t got, file_crc(dir + "/" + name, &actual));
-    if (actual != size || got != crc)
-      return absl::DataLossError(absl::StrCat(dir, "/", name, ": size ", actual, " and CRC32C ", got,
-                                              " do not match the manifest (", size, ", ", crc, ")"));
-    ++files;
+    TY_ASSIGN_OR_RETURN(uint32_t got, file_crc(dir + "/" + f.name, &actual));
+    if (actual != f.size || got != f.crc)
+      return absl::DataLossError(absl::StrCat(dir, "/", f.name, ": size ", actual, " and CRC32C ", got,
+                                              " do not match the manifest (", f.size, ", ", f.crc, ")"));
   }
-  if (files != world)
-    return absl::DataLossError(absl::StrCat(dir, "/MANIFEST: ", files, " files for ", world, " ranks"));
   return world;
 }
 
-std::vector<std::pair<int64_t, std::string>> step_dirs(const std::string& run_dir) {
+std::vector<std::pair<int64_t, std::string>> step_dirs(const std::string& dir) {
   std::vector<std::pair<int64_t, std::string>> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     int64_t step = 0;
-    if (name.rfind("step-", 0) != 0 || name.size() != 15 || !e.is_directory() ||
-        !absl::SimpleAtoi(name.substr(5), &step) || step < 0)
+    if (!e.is_directory() || !parse_checkpoint_step_name(name, &step))
       continue;  // not ours (a backup copy, a symlink, a .partial)
     out.emplace_back(step, e.path().string());
   }
@@ -101,18 +86,20 @@ std::vector<std::pair<int64_t, std::string>> step_dirs(const std::string& run_di
 
 }  // namespace
 
-void remove_partial_checkpoints(const std::string& run_dir) {
+void remove_partial_checkpoints(const std::string& dir) {
+  if (is_s3_url(dir)) return object_checkpoints::remove_partial(dir);
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0) fs::remove_all(e.path(), ec);
   }
 }
 
-absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank, int world,
+absl::Status write_checkpoint(const std::string& dir, int64_t step, int rank, int world,
                               const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks,
                               uint64_t run_nonce) {
-  const std::string final_dir = step_dir(run_dir, step), partial = final_dir + ".partial";
+  if (is_s3_url(dir)) return object_checkpoints::write(dir, step, rank, world, tensors, wait_for_ranks, run_nonce);
+  const std::string final_dir = step_dir(dir, step), partial = final_dir + ".partial";
   std::error_code ec;
   fs::create_directories(partial, ec);
   if (!fs::is_directory(partial))
@@ -135,8 +122,7 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   if (rank != 0) return absl::OkStatus();
 
   const auto deadline = std::chrono::steady_clock::now() + wait_for_ranks;
-  std::ostringstream manifest;
-  manifest << "world " << world << "\n";
+  std::vector<ManifestEntry> entries;
   for (int r = 0; r < world; ++r) {
     const std::string side = partial + "/" + rank_file(r) + ".sum";
     int64_t rsize = -1;
@@ -152,12 +138,12 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
     std::error_code size_ec;
     if (static_cast<int64_t>(fs::file_size(partial + "/" + rank_file(r), size_ec)) != rsize || size_ec)
       return absl::DataLossError(absl::StrCat(partial, "/", rank_file(r), ": size differs from its sidecar"));
-    manifest << "file " << rank_file(r) << " " << rsize << " " << rcrc << "\n";
+    entries.push_back({rank_file(r), rsize, rcrc});
   }
   const std::string tmp = partial + "/MANIFEST.tmp";
   {
     std::ofstream out(tmp);
-    out << manifest.str();
+    out << manifest_text(world, entries);
     out.flush();
     if (!out) return absl::UnavailableError(absl::StrCat(tmp, ": write failed (disk full?)"));
   }
@@ -173,31 +159,33 @@ absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank
   if (::rename(partial.c_str(), final_dir.c_str()) != 0)
     return absl::UnavailableError(absl::StrCat(partial, ": rename to ", final_dir, " failed"));
   kill_point("after_dir_rename", step);
-  return fsync_path(run_dir + "/checkpoints");
+  return fsync_path(dir);
 }
 
-void prune_checkpoints(const std::string& run_dir, int keep) {
+void prune_checkpoints(const std::string& dir, int keep) {
+  if (is_s3_url(dir)) return object_checkpoints::prune(dir, keep);
   // A step-N directory exists only after its manifest committed (step 3): count those,
   // without reading the files back (that is what a resume's verification does).
   int kept = 0;
-  for (const auto& [step, dir] : step_dirs(run_dir)) {
-    if (!fs::exists(dir + "/MANIFEST")) continue;
+  for (const auto& [step, path] : step_dirs(dir)) {
+    if (!fs::exists(path + "/MANIFEST")) continue;
     if (++kept > std::max(keep, 1)) {
       std::error_code ec;
-      fs::remove_all(dir, ec);
+      fs::remove_all(path, ec);
     }
   }
 }
 
-FoundCheckpoint find_latest_checkpoint(const std::string& run_dir) {
+FoundCheckpoint find_latest_checkpoint(const std::string& dir) {
+  if (is_s3_url(dir)) return object_checkpoints::find_latest(dir);
   FoundCheckpoint found;
-  for (const auto& [step, dir] : step_dirs(run_dir)) {
-    auto world = verify_manifest(dir);
+  for (const auto& [step, path] : step_dirs(dir)) {
+    auto world = verify_manifest(path);
     if (!world.ok()) {
       found.skipped.push_back(std::string(world.status().message()));
       continue;
     }
-    found.dir = dir;
+    found.dir = path;
     found.step = step;
     found.world = *world;
     return found;

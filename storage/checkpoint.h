@@ -1,6 +1,7 @@
-// Checkpoints: a directory per checkpoint under RUN_DIR/checkpoints/.
+// Checkpoints: a directory per checkpoint under a checkpoints directory (checkpoint.dir,
+// default RUN_DIR/checkpoints), local or an object-store prefix s3://bucket/prefix.
 //
-// Protocol (every rank r of W, for step S):
+// Protocol on a file system (every rank r of W, for step S):
 //  1. Rank r writes rank-<r>.bin (a weights file: named tensors, CRC-checked; written to a
 //     temporary name, fsynced, renamed) into step-<S>.partial/, then rank-<r>.bin.sum with
 //     its size, CRC32C and this launch's nonce.
@@ -10,6 +11,9 @@
 //  3. Rank 0 renames step-<S>.partial to step-<S> and fsyncs checkpoints/.
 //  4. Retention then removes the oldest complete checkpoints beyond `keep`; the newest
 //     complete one is never removed before a newer one has committed.
+// On an object store (checkpoint_object.h) the same steps without renames: the rank files
+// and their sidecars go straight to step-<S>/, and MANIFEST, uploaded last, is the commit
+// marker; a step-<S>/ without one is torn.
 // A reader takes the newest step-<S> whose MANIFEST verifies (sizes and CRCs); a torn or
 // corrupt one is reported and skipped.
 #pragma once
@@ -30,15 +34,16 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 // Steps 1-3 for one rank; rank 0 waits at most `wait_for_ranks` for the others' files.
 // `run_nonce` (the same on all ranks of one launch) marks each rank's sidecar, so that rank
 // 0 never trusts a file left in a step-N.partial by an earlier, crashed launch.
-absl::Status write_checkpoint(const std::string& run_dir, int64_t step, int rank, int world,
+absl::Status write_checkpoint(const std::string& dir, int64_t step, int rank, int world,
                               const NamedTensors& tensors, std::chrono::milliseconds wait_for_ranks,
                               uint64_t run_nonce);
 
+// `dir` below: the checkpoints directory (or s3:// prefix) itself.
 // Removes every step-N.partial (rank 0, before anyone saves in this launch).
-void remove_partial_checkpoints(const std::string& run_dir);
+void remove_partial_checkpoints(const std::string& dir);
 
 // Step 4: keeps the `keep` newest complete checkpoints (at least one).
-void prune_checkpoints(const std::string& run_dir, int keep);
+void prune_checkpoints(const std::string& dir, int keep);
 
 struct FoundCheckpoint {
   std::string dir;
@@ -48,7 +53,7 @@ struct FoundCheckpoint {
 };
 
 // The newest checkpoint whose manifest verifies; step -1 when there is none.
-FoundCheckpoint find_latest_checkpoint(const std::string& run_dir);
+FoundCheckpoint find_latest_checkpoint(const std::string& dir);
 
 // The tensors of one rank's file (rank clamped to the checkpoint's world size).
 absl::StatusOr<std::map<std::string, Tensor>> load_checkpoint_rank(const FoundCheckpoint& ckpt, int rank);

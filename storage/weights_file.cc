@@ -12,6 +12,9 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+#include "storage/object_path.h"
+#include "storage/s3/s3_url.h"
 #include "storage/shard/crc32c.h"
 
 namespace ty {
@@ -40,9 +43,13 @@ struct Reader {
 
 absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                           uint32_t* crc32c_out, int64_t* size_out) {
+  // To an object store: assembled in memory, then uploaded whole (visible only when complete).
+  const bool remote = is_s3_url(path);
+  std::string assembled;
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": cannot create (", std::strerror(errno), ")"));
+  int fd = remote ? -1 : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (!remote && fd < 0)
+    return absl::UnavailableError(absl::StrCat(tmp, ": cannot create (", std::strerror(errno), ")"));
   // Streams the file: small metadata pieces are gathered in `meta`, tensor data is written
   // from the tensors themselves; the CRC32C (the file's own checksum and the caller's) runs
   // over everything in order.
@@ -53,6 +60,11 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
     if (!st.ok() || n == 0) return;
     crc = crc32c_extend(crc, data, n);
     const char* p = static_cast<const char*>(data);
+    if (remote) {
+      assembled.append(p, n);
+      done += static_cast<int64_t>(n);
+      return;
+    }
     size_t left = n;
     while (left > 0) {
       const ssize_t w = ::write(fd, p, left);
@@ -84,6 +96,12 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
   emit(meta.data(), meta.size());
   const uint32_t file_crc = crc;
   emit(&file_crc, 4);
+  if (remote) {
+    TY_RETURN_IF_ERROR(write_whole(path, assembled));
+    if (crc32c_out) *crc32c_out = crc;
+    if (size_out) *size_out = done;
+    return absl::OkStatus();
+  }
   if (st.ok() && ::fsync(fd) != 0)
     st = absl::UnavailableError(absl::StrCat(tmp, ": fsync failed (", std::strerror(errno), ")"));
   if (::close(fd) != 0 && st.ok())
@@ -100,6 +118,10 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
 }
 
 absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& path) {
+  if (is_s3_url(path)) {
+    TY_ASSIGN_OR_RETURN(std::string bytes, read_whole(path));
+    return decode_weights(path, bytes);
+  }
   // Only a regular file, read to its size: a directory or a device (/dev/zero) is refused
   // before anything is read.
   struct stat st;
@@ -111,7 +133,10 @@ absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& pa
                                                    "weights.bin)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_weights(path, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+}
+
+absl::StatusOr<std::map<std::string, Tensor>> decode_weights(const std::string& path, const std::string& buf) {
   if (buf.size() < sizeof kMagic + 12 || std::memcmp(buf.data(), kMagic, sizeof kMagic) != 0)
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a trainyard weights file (bad magic at offset 0)"));
   uint32_t stored;

@@ -4,7 +4,8 @@
 // Layout (little-endian): "TYWEIGHT" | u32 version (2) | u32 count |
 //   count x { u32 name_len | name | u8 dtype | u32 ndim | i64 dims[ndim] | data } | u32 crc
 // where crc is the CRC32C of every byte before it (version 1 files, still read, used zlib's
-// CRC32). The file is streamed from the tensors, not assembled in memory.
+// CRC32). The file is streamed from the tensors, not assembled in memory. A path may be an
+// s3://bucket/key URL: the file is then assembled in memory and uploaded whole.
 #pragma once
 
 #include <map>
@@ -21,6 +22,8 @@ namespace ty {
 absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                           uint32_t* crc32c = nullptr, int64_t* size = nullptr);
 absl::StatusOr<std::map<std::string, Tensor>> load_weights(const std::string& path);
+// The same from the file's bytes (`path` names them in errors).
+absl::StatusOr<std::map<std::string, Tensor>> decode_weights(const std::string& path, const std::string& bytes);
 
 // Copies loaded tensors into `into` by name; every name must be present with its shape.
 absl::Status assign_weights(const std::string& path, const std::map<std::string, Tensor>& loaded,

@@ -185,7 +185,7 @@ TEST_F(Checkpoints, ChangedSeedOrScalingAndMissingFieldsAreRefused) {
 TEST_F(Checkpoints, OneWithASequentialDropoutOffsetIsRefusedNamingWhy) {
   const std::string dir = path("run");
   ASSERT_EQ(run_shell(job(8) + "--run-dir " + dir, 120).code, 0);
-  const FoundCheckpoint found = find_latest_checkpoint(dir);
+  const FoundCheckpoint found = find_latest_checkpoint(dir + "/checkpoints");
   ASSERT_EQ(found.step, 8);
   auto tensors = load_checkpoint_rank(found, 0);
   ASSERT_TRUE(tensors.ok()) << tensors.status();
@@ -196,12 +196,12 @@ TEST_F(Checkpoints, OneWithASequentialDropoutOffsetIsRefusedNamingWhy) {
     out.emplace_back("meta.dropout_offset", t);
     return out;
   };
-  ASSERT_TRUE(write_checkpoint(dir, 9, 0, 1, with_offset(0), std::chrono::seconds(5), 1).ok());
+  ASSERT_TRUE(write_checkpoint(dir + "/checkpoints", 9, 0, 1, with_offset(0), std::chrono::seconds(5), 1).ok());
   ShellResult unused = run_shell(job(10) + "--run-dir " + dir, 120);  // no mask drawn yet: it continues
   EXPECT_EQ(unused.code, 0) << unused.output;
   EXPECT_NE(unused.output.find("resuming from " + dir + "/checkpoints/step-0000000009"), std::string::npos)
       << unused.output;
-  ASSERT_TRUE(write_checkpoint(dir, 11, 0, 1, with_offset(4096), std::chrono::seconds(5), 2).ok());
+  ASSERT_TRUE(write_checkpoint(dir + "/checkpoints", 11, 0, 1, with_offset(4096), std::chrono::seconds(5), 2).ok());
   ShellResult old = run_shell(job(12) + "--run-dir " + dir, 120);
   EXPECT_EQ(old.code, 2) << old.output;
   EXPECT_NE(old.output.find("step-0000000011: written by a trainyard that drew dropout masks in sequence (it holds "

@@ -202,6 +202,8 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"checkpoint.keep", JOB(checkpoint.keep), closed(1, 1000),
        "complete checkpoints kept (the newest is never removed before a newer one commits)"},
       {"checkpoint.at_end", JOB(checkpoint.at_end), kNone, "checkpoint after the last step"},
+      {"checkpoint.dir", JOB(checkpoint.dir), kNone,
+       "where checkpoints go: a directory or an s3://bucket/prefix; empty: RUN_DIR/checkpoints. Resume looks there"},
       {"storage.on_corrupt", JOB(storage.on_corrupt), kNone,
        "shards: `error` (fail naming file, record and byte offset) or `skip` (count, log and leave out bad records; "
        "the count is in each `epoch` record of metrics.jsonl)"},

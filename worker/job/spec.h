@@ -209,6 +209,7 @@ struct CheckpointSpec {
   float every_minutes = 0.f;
   int64_t keep = 3;
   bool at_end = true;
+  std::string dir;  // "": RUN_DIR/checkpoints
 };
 
 struct RuntimeSpec {

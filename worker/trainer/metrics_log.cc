@@ -7,10 +7,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "storage/object_path.h"
+#include "storage/s3/s3_url.h"
 
 namespace ty {
 
 absl::StatusOr<MetricsLog> MetricsLog::open(const std::string& path) {
+  if (is_s3_url(path)) {
+    absl::StatusOr<std::string> earlier = read_whole(path);
+    if (!earlier.ok() && !absl::IsNotFound(earlier.status())) return earlier.status();
+    MetricsLog log(nullptr, path);
+    log.remote_ = true;
+    if (earlier.ok()) log.lines_ = std::move(*earlier);
+    return log;
+  }
   FILE* f = std::fopen(path.c_str(), "a");
   if (f == nullptr)
     return absl::UnavailableError(absl::StrCat(path, ": cannot open for append (", std::strerror(errno), ")"));
@@ -19,10 +29,23 @@ absl::StatusOr<MetricsLog> MetricsLog::open(const std::string& path) {
 
 MetricsLog::~MetricsLog() {
   if (f_) std::fclose(f_);
+  if (remote_ && dirty_) (void)sync();
+}
+
+absl::Status MetricsLog::sync() {
+  if (!remote_ || !dirty_ || !status_.ok()) return status_;
+  status_ = write_whole(path_, lines_);
+  dirty_ = !status_.ok();
+  return status_;
 }
 
 void MetricsLog::line(const std::string& json) {
   if (!status_.ok()) return;
+  if (remote_) {
+    absl::StrAppend(&lines_, json, "\n");
+    dirty_ = true;
+    return;
+  }
   if (std::fputs(json.c_str(), f_) < 0 || std::fputc('\n', f_) == EOF || std::fflush(f_) != 0)
     status_ = absl::UnavailableError(absl::StrCat(path_, ": cannot write (", std::strerror(errno), ")"));
 }

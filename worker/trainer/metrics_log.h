@@ -1,4 +1,7 @@
 // metrics.jsonl: one JSON object per line, floats printed with %.9g so they round-trip.
+// In a run directory on an object store the lines are kept in memory (after those of
+// earlier launches, read at open) and uploaded whole by sync(): at each checkpoint, at the
+// end, and when the log is closed.
 #pragma once
 
 #include <cstdio>
@@ -30,8 +33,15 @@ class MetricsLog {
  public:
   static absl::StatusOr<MetricsLog> open(const std::string& path);
   MetricsLog(MetricsLog&& o) noexcept
-      : f_(o.f_), path_(std::move(o.path_)), status_(o.status_), tokens_per_sample_(o.tokens_per_sample_) {
+      : f_(o.f_),
+        path_(std::move(o.path_)),
+        status_(o.status_),
+        tokens_per_sample_(o.tokens_per_sample_),
+        remote_(o.remote_),
+        lines_(std::move(o.lines_)),
+        dirty_(o.dirty_) {
     o.f_ = nullptr;
+    o.remote_ = o.dirty_ = false;
   }
   ~MetricsLog();
 
@@ -67,6 +77,9 @@ class MetricsLog {
   // The first failed write (a full disk, a lost mount), naming the file; OK until one fails.
   // The lines after a failed one are not written.
   const absl::Status& status() const { return status_; }
+  // An object store's log: uploads the lines written so far (no-op for a file, which is
+  // flushed line by line). A failed upload is the status.
+  absl::Status sync();
 
  private:
   MetricsLog(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
@@ -75,6 +88,9 @@ class MetricsLog {
   std::string path_;
   absl::Status status_;
   int64_t tokens_per_sample_ = 0;
+  bool remote_ = false;
+  std::string lines_;  // remote: everything, uploaded by sync()
+  bool dirty_ = false;
 };
 
 }  // namespace ty

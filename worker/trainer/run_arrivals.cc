@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "comm/rendezvous/file_store.h"
 #include "runtime/status.h"
+#include "storage/s3/s3_url.h"
 #include "worker/trainer/run_directory.h"
 
 namespace ty {
 
 absl::Status share_arrivals(Communicator& comm, const std::string& run_dir, std::chrono::milliseconds timeout) {
+  if (is_s3_url(run_dir)) return absl::OkStatus();  // (every rank alike) an object store is no file store
   namespace fs = std::filesystem;
   const fs::path root = fs::path(run_dir) / kArrivalsName;
   std::error_code ec;

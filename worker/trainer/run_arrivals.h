@@ -12,7 +12,7 @@ namespace ty {
 
 // Collective: every rank of `comm` calls it. Rank 0 (the run directory's lock holder)
 // removes earlier attempts' stores. OK also when the directory is not shared (then no
-// arrivals are set); errors only from the collectives.
+// arrivals are set, as for a run directory on an object store); errors only from the collectives.
 absl::Status share_arrivals(Communicator& comm, const std::string& run_dir, std::chrono::milliseconds timeout);
 
 }  // namespace ty

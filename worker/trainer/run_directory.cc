@@ -11,6 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "runtime/status.h"
+#include "storage/s3/s3_url.h"
+#include "worker/trainer/object_run_lock.h"
 
 namespace ty {
 namespace {
@@ -68,6 +71,12 @@ absl::Status check_writable(const fs::path& dir) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::open_and_lock(const std::string& path, int attempt) {
+  if (is_s3_url(path)) {
+    TY_ASSIGN_OR_RETURN(std::unique_ptr<ObjectRunLock> lock, ObjectRunLock::acquire(path, attempt));
+    std::unique_ptr<RunDirectory> dir(new RunDirectory(path, -1, false));
+    dir->object_lock_ = std::move(lock);
+    return dir;
+  }
   if (absl::Status st = check_path(path); !st.ok()) return st;
   std::error_code ec;
   const bool existed = fs::exists(path, ec);
@@ -109,6 +118,7 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::open_and_lock(const 
 }
 
 void RunDirectory::discard_if_unused() {
+  if (object_lock_) return object_lock_->discard_if_unused();
   std::error_code ec;
   if (!created_ || fd_ < 0) return;
   for (const auto& entry : fs::directory_iterator(path_, ec))

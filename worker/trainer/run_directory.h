@@ -3,6 +3,8 @@
 // so that two runs can never write into one directory. The lock is flock(2) on
 // RUN_DIR/.lock: the kernel frees it when the holder dies, so a job restarted on another
 // host is never blocked by a dead one. The file names the holder (pid, host, attempt).
+// A run directory on an object store (s3://bucket/prefix) is locked by a lease instead
+// (object_run_lock.h); nothing of it is written locally.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "worker/trainer/object_run_lock.h"
 
 namespace ty {
 
@@ -37,6 +40,7 @@ class RunDirectory {
   std::string path_;
   int fd_;
   bool created_;
+  std::unique_ptr<ObjectRunLock> object_lock_;  // s3:// run directories
 };
 
 // runs/NAME-YYYYmmdd-HHMMSS-XXXXXX: the start time (UTC) and 24 random bits, so that jobs

@@ -16,6 +16,7 @@
 #include "runtime/optim/sgd.h"
 #include "runtime/status.h"
 #include "storage/distributed_sampler.h"
+#include "storage/s3/s3_url.h"
 #include "storage/stream/shard_stream.h"
 #include "storage/weights_file.h"
 #include "worker/trainer/data_parallel.h"
@@ -405,17 +406,15 @@ absl::Status Trainer::load_state(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsLog>> Trainer::open_run_files() {
-  std::error_code ec;
-  std::filesystem::create_directories(run_dir_, ec);
-  if (!std::filesystem::is_directory(run_dir_))
-    return absl::InvalidArgumentError(
-        absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
-  std::ofstream job(run_dir_ + "/job.yaml", std::ios::trunc);
-  job << spec_.spec_yaml << "\n";
-  job.close();
-  if (!job)
-    return absl::UnavailableError(absl::StrCat(run_dir_, "/job.yaml: cannot write (", std::strerror(errno), ")"));
-  TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(run_dir_ + "/metrics.jsonl"));
+  if (!is_s3_url(run_dir_)) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir_, ec);
+    if (!std::filesystem::is_directory(run_dir_))
+      return absl::InvalidArgumentError(
+          absl::StrCat("run directory ", run_dir_, ": cannot create it (", ec.message(), ")"));
+  }
+  TY_RETURN_IF_ERROR(write_whole(join_path(run_dir_, "job.yaml"), spec_.spec_yaml + "\n"));
+  TY_ASSIGN_OR_RETURN(MetricsLog opened, MetricsLog::open(join_path(run_dir_, "metrics.jsonl")));
   auto log = std::make_unique<MetricsLog>(std::move(opened));
   if (data_.tokens) log->set_tokens_per_sample(shape_numel(data_.train->sample_shape()));
   log->data("train", data_.train->size(), data_.train->skipped_records());
@@ -465,7 +464,7 @@ absl::Status Trainer::run() {
   TY_ASSIGN_OR_RETURN(const Position start, resume(out));
   // Finished already (every rank must agree: they may see the file system differently), and
   // whether a rank's checkpoint drew dropout masks in sequence (trainer_checkpoint.cc).
-  std::vector<double> finished{step_ >= total_steps && std::filesystem::exists(weights_path()) ? 0.0 : 1.0,
+  std::vector<double> finished{step_ >= total_steps && path_exists(weights_path()) ? 0.0 : 1.0,
                                sequential_dropout_.empty() ? 0.0 : 1.0};
   TY_RETURN_IF_ERROR(strategy_->max(finished));
   if (finished[1] != 0.0)
@@ -486,7 +485,7 @@ absl::Status Trainer::run() {
   }
   TY_RETURN_IF_ERROR(source_->seek(start.epoch, start.step_in_epoch * batches_per_step_));
   TY_ASSIGN_OR_RETURN(const uint64_t nonce, start_checkpointing());
-  saver_ = std::make_unique<CheckpointSaver>(run_dir_, strategy_->rank(), strategy_->world(),
+  saver_ = std::make_unique<CheckpointSaver>(checkpoints_dir(), strategy_->rank(), strategy_->world(),
                                              static_cast<int>(spec_.checkpoint.keep),
                                              std::chrono::seconds(spec_.comm.timeout_s), nonce);
   saved_step_ = step_;
@@ -614,8 +613,10 @@ absl::Status Trainer::finish(Position end, MetricsLog* log, FILE* out) {
     else
       std::fprintf(out, "sample.prompt: no sample: %s\n", std::string(text.status().message()).c_str());
   }
+  if (log) TY_RETURN_IF_ERROR(log->sync());
   if (log && !log->status().ok()) return log->status();
-  if (out) std::fprintf(out, "weights: %s\nmetrics: %s/metrics.jsonl\n", weights_path().c_str(), run_dir_.c_str());
+  if (out)
+    std::fprintf(out, "weights: %s\nmetrics: %s\n", weights_path().c_str(), join_path(run_dir_, "metrics.jsonl").c_str());
   return absl::OkStatus();
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/optim/optimizer.h"
 #include "storage/batch_source.h"
 #include "storage/checkpoint.h"
+#include "storage/object_path.h"
 #include "worker/job/spec.h"
 #include "worker/trainer/checkpoint_saver.h"
 #include "worker/trainer/datasets.h"
@@ -79,7 +80,11 @@ class Trainer {
   const JobData& data() const { return data_; }
   Context& context() { return *ctx_; }
   int64_t steps_done() const { return step_; }
-  std::string weights_path() const { return run_dir_ + "/weights.bin"; }
+  std::string weights_path() const { return join_path(run_dir_, "weights.bin"); }
+  // checkpoint.dir, or RUN_DIR/checkpoints.
+  std::string checkpoints_dir() const {
+    return spec_.checkpoint.dir.empty() ? join_path(run_dir_, "checkpoints") : spec_.checkpoint.dir;
+  }
 
  private:
   Trainer(const JobSpec& spec, std::string run_dir, Communicator* comm);

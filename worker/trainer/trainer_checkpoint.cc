@@ -134,7 +134,7 @@ absl::Status Trainer::take_missing_state(const FoundCheckpoint& found, std::map<
 }
 
 absl::StatusOr<Position> Trainer::resume(FILE* out) {
-  const FoundCheckpoint found = find_latest_checkpoint(run_dir_);
+  const FoundCheckpoint found = find_latest_checkpoint(checkpoints_dir());
   for (const std::string& why : found.skipped)
     if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
   if (found.step < 0) return Position{};
@@ -192,7 +192,7 @@ absl::StatusOr<Position> Trainer::resume(FILE* out) {
 }
 
 absl::StatusOr<uint64_t> Trainer::start_checkpointing() {
-  if (leader()) remove_partial_checkpoints(run_dir_);
+  if (leader()) remove_partial_checkpoints(checkpoints_dir());
   // Rank 0's random nonce for this launch (52 bits, exact in an f64; the others give 0, so
   // the maximum is rank 0's), and the resumed step as a range (max of step and of -step).
   // The reduction also orders rank 0's cleanup before any rank saves.
@@ -220,6 +220,7 @@ absl::Status Trainer::save_checkpoint(Position next, MetricsLog* log) {
   if (previous.ok() && fault_injection_armed()) previous = saver_->wait();  // (tests: fault_injection.h)
   const auto t1 = std::chrono::steady_clock::now();
   if (log) log->checkpoint(step_, std::chrono::duration<double>(t1 - t0).count(), bytes);
+  if (log && previous.ok()) previous = log->sync();  // (an object store's metrics.jsonl, uploaded whole)
   ++saves_;
   saved_bytes_ += bytes;
   return previous;

@@ -56,7 +56,7 @@ absl::Status Trainer::keep_my_stage() {
 
 absl::Status Trainer::save_whole_weights() {
   const PipelineLayout& l = static_cast<PipelineParallel&>(*strategy_).layout();
-  auto part = [&](int s) { return absl::StrCat(run_dir_, "/weights.stage-", s, ".bin"); };
+  auto part = [&](int s) { return join_path(run_dir_, absl::StrCat("weights.stage-", s, ".bin")); };
   absl::Status mine;
   if (l.replica == 0) mine = save_weights(part(l.stage), saved_state());
   std::vector<double> failed{mine.ok() ? 0.0 : 1.0};
@@ -73,7 +73,7 @@ absl::Status Trainer::save_whole_weights() {
       if (seen.insert(name).second) whole.emplace_back(name, tensor);
   }
   TY_RETURN_IF_ERROR(save_weights(weights_path(), whole));
-  for (int s = 0; s < l.stages; ++s) std::filesystem::remove(part(s));
+  for (int s = 0; s < l.stages; ++s) (void)remove_path(part(s));
   return absl::OkStatus();
 }
 
