@@ -21,16 +21,18 @@ namespace ty {
 
 class S3FaultProxy {
  public:
-  // `faults`: "503:3,reset:3,truncate:3,flip:4,slow:1"; every `every`-th matching request.
-  S3FaultProxy(const std::string& dir, const std::string& faults, int every, const std::string& match = "GET-range")
+  // `faults`: "503:3,reset:3,truncate:3,flip:4,slow:1"; every `every`-th matching request
+  // (`match`: GET-range, GET, PUT or any; `path_contains`: only paths holding it).
+  S3FaultProxy(const std::string& dir, const std::string& faults, int every, const std::string& match = "GET-range",
+               const std::string& path_contains = "")
       : port_file_(dir + "/proxy.port"), stats_file_(dir + "/proxy.json") {
     const std::string upstream = s3_test_endpoint().substr(std::string("http://").size());
     pid_ = ::fork();
     if (pid_ == 0) {
       ::execlp("python3", "python3", TRAINYARD_SOURCE_DIR "/tests/support/s3_fault_proxy.py", "--upstream",
                upstream.c_str(), "--port-file", port_file_.c_str(), "--stats-file", stats_file_.c_str(), "--faults",
-               faults.c_str(), "--every", std::to_string(every).c_str(), "--match", match.c_str(), "--max-seconds",
-               "600", static_cast<char*>(nullptr));
+               faults.c_str(), "--every", std::to_string(every).c_str(), "--match", match.c_str(), "--path-contains",
+               path_contains.c_str(), "--max-seconds", "600", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 200 && port_.empty(); ++i) {  // at most 10 s

@@ -3,10 +3,11 @@
 
   s3_fault_proxy.py --upstream HOST:PORT --port-file FILE --stats-file FILE
                     [--faults 503:N,reset:N,truncate:N,flip:N,slow:N] [--every K] [--match GET-range]
-                    [--slow-seconds S] [--max-seconds T]
+                    [--path-contains TEXT] [--slow-seconds S] [--max-seconds T]
 
 Requests are forwarded as they are (the Host header too, so SigV4 signatures still verify).
-Every K-th matching request (default: GETs with a Range header) gets the next fault of the
+Every K-th matching request (default: GETs with a Range header; with --path-contains, only
+requests whose path holds TEXT) gets the next fault of the
 list, in turn, until each kind's count is used up:
   503       answered "503 SlowDown" without reaching the store
   reset     the connection closed with a TCP reset before any answer
@@ -26,6 +27,7 @@ p.add_argument("--stats-file", required=True)
 p.add_argument("--faults", default="")
 p.add_argument("--every", type=int, default=3)
 p.add_argument("--match", default="GET-range", choices=["GET-range", "GET", "PUT", "any"])
+p.add_argument("--path-contains", default="")
 p.add_argument("--slow-seconds", type=float, default=1.0)
 p.add_argument("--max-seconds", type=float, default=600)
 args = p.parse_args()
@@ -41,11 +43,13 @@ lock = threading.Lock()
 state = {"matching": 0, "turn": 0, "requests": 0}
 
 
-def next_fault(method, headers):
+def next_fault(method, path, headers):
     with lock:
         state["requests"] += 1
         m = args.match
         if not (m == "any" or method == m.split("-")[0] and (m != "GET-range" or "range" in headers)):
+            return None
+        if args.path_contains and args.path_contains not in path:
             return None
         state["matching"] += 1
         if state["matching"] % args.every != 0:
@@ -73,7 +77,7 @@ class Proxy(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", 0) or 0)
         body = self.rfile.read(n) if n else None
         hdrs = {k: v for k, v in self.headers.items()}
-        fault = next_fault(self.command, {k.lower() for k in hdrs})
+        fault = next_fault(self.command, self.path, {k.lower() for k in hdrs})
         if fault == "503":
             doc = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code><Message>injected</Message></Error>"
             self.send_response(503)

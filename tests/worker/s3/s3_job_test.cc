@@ -1,10 +1,13 @@
-// Training from an S3 store with the real binary: shards read by ranged GETs from a real
-// S3-compatible server (Swift with s3api on loopback) give the losses local files give, a
-// killed run resumes exactly, faults in the network (503s, resets, truncated bodies, flipped
-// bits, slow answers) change nothing, a shard replaced mid-run stops the run naming it, and
-// no credential shows in anything a run writes.
+// Training from and into an S3 store with the real binary: shards read by ranged GETs from a
+// real S3-compatible server (Swift with s3api on loopback) give the losses local files give;
+// a run directory on the store resumes exactly after SIGKILL and writes nothing locally; a
+// failed checkpoint upload fails the run and leaves the previous checkpoint; a locked run
+// directory is refused; faults in the network (503s, resets, truncated bodies, flipped bits,
+// slow answers) change nothing; a shard replaced mid-run stops the run naming it; and no
+// credential shows in anything a run writes.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -65,34 +68,102 @@ class S3Job : public TempDirTest {
   std::string bucket_;
 };
 
-TEST_F(S3Job, StreamsTheSameLossesAsLocalFilesAndResumesExactlyAfterSigkill) {
+TEST_F(S3Job, RunOnTheStoreResumesExactlyAfterSigkillAndWritesNothingLocally) {
   ShellResult local = run_shell(job(path("fm") + "-*", 40) + "--run-dir " + path("local"), 300);
   ASSERT_EQ(local.code, 0) << local.output;
   const auto want = losses_by_step(path("local") + "/metrics.jsonl");
   ASSERT_EQ(want.size(), 40u);
+  const auto before = std::distance(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator());
+  const std::string run = "s3://" + bucket_ + "/runs/cnn";
   // A user with a secret no output could hold by chance.
   const std::string creds = "AWS_ACCESS_KEY_ID=test:secure AWS_SECRET_ACCESS_KEY=Sup3r-S3cret-Value-9f2e ";
-  ShellResult killed = run_shell("env " + creds + "TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=25 " +
-                                     job(remote_glob(), 40) + "--run-dir " + path("remote"),
+  ShellResult killed = run_shell("cd " + path("") + " && env " + creds +
+                                     "TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=25 " + job(remote_glob(), 40) +
+                                     "--run-dir " + run,
                                  300);
   ASSERT_EQ(killed.code, 137) << killed.output;  // SIGKILL
-  ShellResult resumed = run_shell("env " + creds + job(remote_glob(), 40) + "--run-dir " + path("remote"), 300);
+  ShellResult resumed = run_shell("cd " + path("") + " && env " + creds + job(remote_glob(), 40) + "--run-dir " + run, 300);
   ASSERT_EQ(resumed.code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
-  EXPECT_NE(resumed.output.find(remote_glob().substr(0, remote_glob().size() - 1)), std::string::npos)
+  // The dead holder's lock (same host, no such process) is taken over at once.
+  EXPECT_NE(resumed.output.find("taking over the lock"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from " + run + "/checkpoints/step-0000000020"), std::string::npos)
       << resumed.output;
-  EXPECT_EQ(losses_by_step(path("remote") + "/metrics.jsonl"), want);  // to the last bit
-  // Neither part of the credentials shows in the output or in any file of the run.
+  EXPECT_NE(resumed.output.find("weights: " + run + "/weights.bin"), std::string::npos) << resumed.output;
+  // Nothing of the run on the local disk.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator()), before);
+  // The run's objects: committed checkpoints (the newest 3), weights, job, metrics, no lock.
+  auto client = shared_s3_client();
+  ASSERT_TRUE(client.ok());
+  auto objects = (*client)->list(S3Url{bucket_, "runs/cnn/"});
+  ASSERT_TRUE(objects.ok()) << objects.status();
+  std::set<std::string> keys;
+  for (const auto& o : *objects) keys.insert(o.key.substr(std::string("runs/cnn/").size()));
+  for (const char* k : {"job.yaml", "metrics.jsonl", "weights.bin", "checkpoints/step-0000000040/MANIFEST",
+                        "checkpoints/step-0000000030/MANIFEST", "checkpoints/step-0000000020/MANIFEST"})
+    EXPECT_TRUE(keys.count(k)) << k;
+  EXPECT_FALSE(keys.count(".lock"));
+  EXPECT_FALSE(keys.count("checkpoints/step-0000000010/MANIFEST"));  // checkpoint.keep: 3
+  // metrics.jsonl holds both launches: every step's loss is the local run's, to the last bit.
+  auto metrics = (*client)->get(S3Url{bucket_, "runs/cnn/metrics.jsonl"});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  std::ofstream(path("metrics-copy.jsonl")) << *metrics;
+  EXPECT_EQ(losses_by_step(path("metrics-copy.jsonl")), want);
+  // Neither part of the credentials shows in the output or in any object of the run.
   for (const std::string& text : {killed.output, resumed.output}) {
     EXPECT_EQ(text.find("Sup3r-S3cret"), std::string::npos) << text;
     EXPECT_EQ(text.find("test:secure"), std::string::npos) << text;
   }
-  for (const auto& e : std::filesystem::recursive_directory_iterator(path("remote"))) {
-    if (!e.is_regular_file()) continue;
-    const std::string bytes = slurp(e.path());
-    EXPECT_EQ(bytes.find("Sup3r-S3cret"), std::string::npos) << e.path();
-    EXPECT_EQ(bytes.find("test:secure"), std::string::npos) << e.path();
+  for (const auto& o : *objects) {
+    auto bytes = (*client)->get(S3Url{bucket_, o.key});
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_EQ(bytes->find("Sup3r-S3cret"), std::string::npos) << o.key;
+    EXPECT_EQ(bytes->find("test:secure"), std::string::npos) << o.key;
   }
+}
+
+TEST_F(S3Job, AFailedCheckpointUploadFailsTheRunAndLeavesThePreviousOneUsable) {
+  ShellResult local = run_shell(job(path("fm") + "-*", 40) + "--run-dir " + path("local"), 300);
+  ASSERT_EQ(local.code, 0) << local.output;
+  const std::string ckpt = "s3://" + bucket_ + "/ckpt";
+  {
+    // Every request for step 20's checkpoint answers 503; two attempts each.
+    S3FaultProxy proxy(dir_.string(), "503:100000", 1, "any", "step-0000000020");
+    ASSERT_FALSE(proxy.endpoint().empty()) << "the fault proxy did not start";
+    ShellResult failed = run_shell("env TRAINYARD_S3_MAX_ATTEMPTS=2 AWS_ENDPOINT_URL=" + proxy.endpoint() + " " +
+                                       job(remote_glob(), 40) + "--set checkpoint.dir=" + ckpt + " --run-dir " +
+                                       path("run"),
+                                   300);
+    EXPECT_EQ(failed.code, 3) << failed.output;  // retryable: the store's fault
+    EXPECT_NE(failed.output.find("step-0000000020/rank-00000.bin"), std::string::npos) << failed.output;
+    EXPECT_NE(failed.output.find("failed 2 times"), std::string::npos) << failed.output;
+  }
+  ShellResult resumed =
+      run_shell(job(remote_glob(), 40) + "--set checkpoint.dir=" + ckpt + " --run-dir " + path("run"), 300);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from " + ckpt + "/step-0000000010"), std::string::npos) << resumed.output;
+  EXPECT_EQ(losses_by_step(path("run") + "/metrics.jsonl"), losses_by_step(path("local") + "/metrics.jsonl"));
+}
+
+TEST_F(S3Job, ASecondRunOnALockedRunDirectoryWaitsOutTheLeaseThenFailsNamingTheHolder) {
+  const std::string run = "s3://" + bucket_ + "/runs/busy";
+  const std::string lease = "TRAINYARD_S3_LOCK_LEASE_S=3 ";
+  ShellResult first{};
+  std::thread holder([&] { first = run_shell("env " + lease + job(remote_glob(), 2000) + "--run-dir " + run, 300); });
+  auto client = shared_s3_client();
+  ASSERT_TRUE(client.ok());
+  bool locked = false;
+  for (int i = 0; i < 300 && !locked; ++i) {  // at most 30 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    locked = (*client)->head(S3Url{bucket_, "runs/busy/job.yaml"}).ok();
+  }
+  EXPECT_TRUE(locked);
+  ShellResult second = run_shell("env " + lease + job(remote_glob(), 5) + "--run-dir " + run, 120);
+  run_shell("pkill -KILL -f 'run-dir " + run + "'", 10);
+  holder.join();
+  EXPECT_EQ(second.code, 2) << second.output;
+  EXPECT_NE(second.output.find("waiting up to"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("is in use by pid"), std::string::npos) << second.output;
+  EXPECT_NE(first.code, 0) << first.output;  // killed (with the shell that ran it)
 }
 
 TEST_F(S3Job, AWrongSecretIsRefusedBeforeTrainingWithoutShowingIt) {
