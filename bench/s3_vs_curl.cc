@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> peers;  // (name, command)
   for (int p : {2, 4, in_flight})
     peers.emplace_back("--parallel-max " + std::to_string(p),
-                       "curl -s --parallel --parallel-max " + std::to_string(p) + " -K " + get_cfg);
+                       "curl -s --no-progress-meter --parallel --parallel-max " + std::to_string(p) + " -K " + get_cfg);
   std::vector<std::string> one_cfgs;
   for (size_t i = 0; i < gets.size(); ++i) {
     one_cfgs.push_back("/dev/shm/s3_vs_curl_get" + std::to_string(i) + ".cfg");
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
   }
   const std::string put_cfg = "/dev/shm/s3_vs_curl_put.cfg";
   std::ofstream(put_cfg) << curl_config(netrc, puts);
-  const std::string curl_put = "curl -s --parallel --parallel-max 4 -K " + put_cfg;
+  const std::string curl_put = "curl -s --no-progress-meter --parallel --parallel-max 4 -K " + put_cfg;
   auto upload = [&] {
     const auto t0 = std::chrono::steady_clock::now();
     if (auto st = client.upload(ty::S3Url{bucket, "bench-ty/weights.bin"}, data.data(), bytes, part_mb << 20, up_parallel); !st.ok())
