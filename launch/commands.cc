@@ -115,12 +115,21 @@ int train_command(const std::vector<std::string>& argv) {
       return failed(st);
   std::unique_ptr<RunDirectory> locked;  // rank 0 holds the lock until the process exits
   absl::Status lock_status;
+  std::unique_ptr<ObjectRunLock> checkpoints_locked;  // an s3:// checkpoint.dir of its own, likewise
   if (world.rank == 0) {
     auto opened = RunDirectory::open_and_lock(run_dir);
     if (opened.ok())
       locked = std::move(*opened);
     else
       lock_status = opened.status();
+    const std::string& ckpt = spec->checkpoint.dir;
+    if (lock_status.ok() && is_s3_url(ckpt) && ckpt.rfind(run_dir + "/", 0) != 0) {
+      auto taken = ObjectRunLock::acquire(ckpt, 0, /*checkpoints_only=*/true);
+      if (taken.ok())
+        checkpoints_locked = std::move(*taken);
+      else
+        lock_status = absl::Status(taken.status().code(), absl::StrCat("checkpoint.dir: ", taken.status().message()));
+    }
   }
   // Every rank learns whether rank 0 got the directory, so that none goes on alone.
   absl::StatusOr<int> lock_class = agree_on_exit_class(comm.get(), lock_status);

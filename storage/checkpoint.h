@@ -50,6 +50,9 @@ struct FoundCheckpoint {
   int64_t step = -1;
   int world = 0;
   std::vector<std::string> skipped;  // torn or corrupt ones passed over, with the reason
+  // Not OK when the checkpoints could not be read (a store that keeps failing, access
+  // denied): the run must not guess and start over.
+  absl::Status error;
 };
 
 // The newest checkpoint whose manifest verifies; step -1 when there is none.

@@ -4,11 +4,14 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "glog/logging.h"
 #include "runtime/status.h"
 #include "storage/checkpoint_parts.h"
 #include "storage/object_path.h"
+#include "storage/s3/s3_client.h"
 #include "storage/shard/crc32c.h"
 #include "storage/weights_file.h"
 
@@ -17,6 +20,15 @@ namespace {
 
 // Objects under `dir` by checkpoint step: name within step-<S>/ -> size.
 using StepObjects = std::map<int64_t, std::map<std::string, int64_t>, std::greater<>>;
+
+// `dir` as parse_s3_url spells it (s3://b//ckpt/ -> s3://b/ckpt), so that listed URLs
+// start with it.
+std::string normalized(const std::string& dir) {
+  auto url = parse_s3_url(dir);
+  if (!url.ok()) return dir;
+  while (!url->key.empty() && url->key.back() == '/') url->key.pop_back();
+  return url->str();
+}
 
 absl::StatusOr<StepObjects> list_steps(const std::string& dir) {
   TY_ASSIGN_OR_RETURN(std::vector<ListedPath> listed, list_tree(dir));
@@ -49,8 +61,9 @@ void remove_step(const std::string& dir, int64_t step, const std::map<std::strin
 
 }  // namespace
 
-absl::Status write(const std::string& dir, int64_t step, int rank, int world, const NamedTensors& tensors,
+absl::Status write(const std::string& given, int64_t step, int rank, int world, const NamedTensors& tensors,
                    std::chrono::milliseconds wait_for_ranks, uint64_t run_nonce) {
+  const std::string dir = normalized(given);
   const std::string at = step_dir(dir, step);
   uint32_t crc = 0;
   int64_t size = 0;
@@ -69,8 +82,12 @@ absl::Status write(const std::string& dir, int64_t step, int rank, int world, co
     uint64_t nonce = 0;
     for (;;) {  // this launch's sidecar of rank r, bounded in time
       absl::StatusOr<std::string> text = read_whole(side);
-      if (text.ok() && std::sscanf(text->c_str(), "%ld %u %lu", &rsize, &rcrc, &nonce) == 3 && nonce == run_nonce)
-        break;
+      if (text.ok()) {
+        const std::vector<std::string> f = absl::StrSplit(*text, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+        if (f.size() == 3 && absl::SimpleAtoi(f[0], &rsize) && absl::SimpleAtoi(f[1], &rcrc) &&
+            absl::SimpleAtoi(f[2], &nonce) && nonce == run_nonce)
+          break;
+      }
       if (!text.ok() && !absl::IsNotFound(text.status())) return text.status();
       if (std::chrono::steady_clock::now() > deadline)
         return absl::DeadlineExceededError(absl::StrCat(at, ": rank ", r, " did not upload its checkpoint file"));
@@ -78,26 +95,30 @@ absl::Status write(const std::string& dir, int64_t step, int rank, int world, co
     }
     entries.push_back({checkpoint_rank_file(r), rsize, rcrc});
   }
-  // Every file is there at the size its rank stated.
-  TY_ASSIGN_OR_RETURN(StepObjects listed, list_steps(dir));
+  // Every file is there at the size its rank stated (HEAD: a listing may lag behind).
+  TY_ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, shared_s3_client());
   for (const ManifestEntry& e : entries) {
-    auto it = listed[step].find(e.name);
-    if (it == listed[step].end() || it->second != e.size)
-      return absl::DataLossError(absl::StrCat(join_path(at, e.name), ": missing or not the size its sidecar states"));
+    TY_ASSIGN_OR_RETURN(S3Url url, parse_s3_url(join_path(at, e.name)));
+    TY_ASSIGN_OR_RETURN(S3ObjectInfo info, client->head(url));
+    if (info.size != e.size)
+      return absl::UnavailableError(absl::StrCat(url.str(), ": ", info.size, " bytes, not the ", e.size,
+                                                 " its rank's sidecar states"));
   }
   TY_RETURN_IF_ERROR(write_whole(join_path(at, "MANIFEST"), manifest_text(world, entries)));
   checkpoint_kill_point("after_manifest_rename", step);
   return absl::OkStatus();
 }
 
-void remove_partial(const std::string& dir) {
+void remove_partial(const std::string& given) {
+  const std::string dir = normalized(given);
   auto listed = list_steps(dir);
   if (!listed.ok()) return;
   for (const auto& [step, objects] : *listed)
     if (!objects.count("MANIFEST")) remove_step(dir, step, objects);
 }
 
-void prune(const std::string& dir, int keep) {
+void prune(const std::string& given, int keep) {
+  const std::string dir = normalized(given);
   auto listed = list_steps(dir);
   if (!listed.ok()) {
     LOG(WARNING) << "checkpoint retention: " << listed.status().message();
@@ -110,11 +131,12 @@ void prune(const std::string& dir, int keep) {
   }
 }
 
-FoundCheckpoint find_latest(const std::string& dir) {
+FoundCheckpoint find_latest(const std::string& given) {
+  const std::string dir = normalized(given);
   FoundCheckpoint found;
   auto listed = list_steps(dir);
   if (!listed.ok()) {
-    found.skipped.push_back(std::string(listed.status().message()));
+    found.error = listed.status();
     return found;
   }
   for (const auto& [step, objects] : *listed) {
@@ -133,6 +155,12 @@ FoundCheckpoint find_latest(const std::string& dir) {
       }
       return world;
     }();
+    // Torn (no MANIFEST, a file gone) or corrupt: the next older one. Anything else (the
+    // store failing, access denied) is no reason to take an older one.
+    if (!verified.ok() && !absl::IsNotFound(verified.status()) && !absl::IsDataLoss(verified.status())) {
+      found.error = verified.status();
+      return found;
+    }
     if (!verified.ok()) {
       found.skipped.push_back(std::string(verified.status().message()));
       continue;

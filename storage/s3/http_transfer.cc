@@ -97,6 +97,7 @@ absl::StatusOr<HttpResponse> http_transfer(const HttpRequest& r) {
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(r.stall_seconds));
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);  // keys with /./ or /../ go as signed
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

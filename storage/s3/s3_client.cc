@@ -39,7 +39,20 @@ std::string amz_now() {
   return buf;
 }
 
-bool retryable(long status) { return (status >= 500 && status != 501) || status == 429; }
+// 5xx but 501, 429 SlowDown, 408, and the 400/409 answers AWS's SDKs retry too.
+// "Wed, 02 Dec 2026 18:04:08 GMT" -> unix seconds; 0 when absent or malformed.
+int64_t http_date(const std::string& text) {
+  std::tm tm{};
+  if (text.empty() || strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm) == nullptr) return 0;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+bool retryable(const HttpResponse& r) {
+  if ((r.status >= 500 && r.status != 501) || r.status == 429 || r.status == 408) return true;
+  const std::string code = xml_text(r.body, "Code");
+  return (r.status == 400 && (code == "RequestTimeout" || code == "RequestTimeTooSkewed")) ||
+         (r.status == 409 && (code == "OperationAborted" || code == "ConditionalRequestConflict"));
+}
 
 // S3's <Code> and <Message>, or the status alone.
 std::string s3_error(const HttpResponse& r) {
@@ -53,6 +66,8 @@ absl::Status status_for(const HttpResponse& r, const std::string& what, const S3
   switch (r.status) {
     case 404: return absl::NotFoundError(absl::StrCat(what, ": not found (", why, ")"));
     case 403:
+      if (xml_text(r.body, "Code") == "RequestTimeTooSkewed")
+        return absl::UnavailableError(absl::StrCat(what, ": ", why, "; this host's clock differs from the store's"));
       return absl::PermissionDeniedError(absl::StrCat(what, ": access denied (", why,
                                                       "); check the credentials from ", config.credentials_from));
     case 412: return absl::FailedPreconditionError(absl::StrCat(what, ": precondition failed (", why, ")"));
@@ -84,14 +99,18 @@ S3Client::S3Client(S3Config config) : config_(std::move(config)) {
 }
 
 absl::StatusOr<HttpResponse> S3Client::send(const Call& c) {
-  // Path-style with an endpoint; virtual-hosted on AWS.
-  const bool path_style = !config_.endpoint.empty();
-  const std::string host = path_style ? host_ : absl::StrCat(c.url.bucket, ".s3.", config_.region, ".amazonaws.com");
+  // Path-style with an endpoint, and on AWS for bucket names with dots (which TLS's
+  // wildcard certificate does not cover); virtual-hosted on AWS otherwise.
+  const bool aws = config_.endpoint.empty(), dotted = c.url.bucket.find('.') != std::string::npos;
+  const bool path_style = !aws || dotted;
+  const std::string host = !aws    ? host_
+                           : dotted ? absl::StrCat("s3.", config_.region, ".amazonaws.com")
+                                    : absl::StrCat(c.url.bucket, ".s3.", config_.region, ".amazonaws.com");
   const std::string path = path_style ? absl::StrCat("/", c.url.bucket, c.url.key.empty() && c.method != "PUT" ? "" : "/",
                                                      c.url.key)
                                       : absl::StrCat("/", c.url.key);
   const std::string query = canonical_query(c.query);
-  const std::string url = absl::StrCat(path_style ? base_url_ : "https://" + host, uri_encode(path, true),
+  const std::string url = absl::StrCat(aws ? "https://" + host : base_url_, uri_encode(path, true),
                                        query.empty() ? "" : "?", query);
   const std::string payload = c.body != nullptr ? sha256_hex(c.body, c.body_size) : sha256_hex("");
   const auto start = std::chrono::steady_clock::now();
@@ -117,7 +136,7 @@ absl::StatusOr<HttpResponse> S3Client::send(const Call& c) {
     h.connect_timeout = config_.connect_timeout;
     ++requests_;
     absl::StatusOr<HttpResponse> r = http_transfer(h);
-    if (r.ok() && !retryable(r->status)) {
+    if (r.ok() && !retryable(*r)) {
       if (r->status >= 200 && r->status < 300) {
         bytes_read_ += static_cast<int64_t>(r->sink_bytes + r->body.size());
         bytes_written_ += static_cast<int64_t>(c.body_size);
@@ -148,6 +167,8 @@ absl::StatusOr<S3ObjectInfo> S3Client::head(const S3Url& url) {
   S3ObjectInfo info{url.key, 0, r.header("etag")};
   if (!absl::SimpleAtoi(r.header("content-length"), &info.size))
     return absl::UnavailableError(absl::StrCat(c.what, ": the answer has no Content-Length"));
+  info.modified = http_date(r.header("last-modified"));
+  info.store_time = http_date(r.header("date"));
   return info;
 }
 
@@ -171,13 +192,31 @@ absl::Status S3Client::read(const S3Url& url, int64_t offset, int64_t length, co
 }
 
 absl::StatusOr<std::string> S3Client::get(const S3Url& url) {
-  Call c{"GET", url};
-  c.what = absl::StrCat("GET ", url.str());
-  TY_ASSIGN_OR_RETURN(HttpResponse r, send(c));
-  const std::string length = r.header("content-length");
-  if (!length.empty() && length != std::to_string(r.body.size()))
-    return absl::UnavailableError(absl::StrCat(c.what, ": body cut short (", r.body.size(), " of ", length, " bytes)"));
-  return std::move(r.body);
+  constexpr int64_t kPiece = int64_t{16} << 20;
+  for (int attempt = 0;; ++attempt) {
+    TY_ASSIGN_OR_RETURN(S3ObjectInfo info, head(url));
+    std::string out(static_cast<size_t>(info.size), '\0');
+    const int64_t pieces = (info.size + kPiece - 1) / kPiece;
+    std::vector<absl::Status> errors(static_cast<size_t>(pieces));
+    std::atomic<int64_t> next{0};
+    auto work = [&] {
+      for (int64_t p; (p = next++) < pieces;)
+        errors[static_cast<size_t>(p)] =
+            read(url, p * kPiece, std::min(kPiece, info.size - p * kPiece), info.etag, out.data() + p * kPiece);
+    };
+    std::vector<std::thread> threads;
+    for (int64_t t = 1; t < std::min<int64_t>(4, pieces); ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    absl::Status st;
+    for (const absl::Status& e : errors)
+      if (!e.ok()) {
+        st = e;
+        break;
+      }
+    if (st.ok()) return out;
+    if (!absl::IsFailedPrecondition(st) || attempt > 0) return st;  // replaced while read: once more
+  }
 }
 
 absl::Status S3Client::put(const S3Url& url, std::string_view data, bool if_absent) {
@@ -247,6 +286,12 @@ absl::Status S3Client::upload(const S3Url& url, const char* data, int64_t size, 
     done.what = absl::StrCat("POST ", url.str(), "?uploadId (complete ", parts, " parts)");
     absl::StatusOr<HttpResponse> r = send(done);
     st = r.status();
+    // A retried complete whose first attempt did complete finds no upload (404 NoSuchUpload):
+    // the object is there at its size then.
+    if (absl::IsNotFound(st)) {
+      auto there = head(url);
+      if (there.ok() && there->size == size) return absl::OkStatus();
+    }
     // S3 may answer 200 and put the error in the body.
     if (st.ok() && r->body.find("<Error>") != std::string::npos)
       st = absl::UnavailableError(absl::StrCat(done.what, ": ", xml_text(r->body, "Code"), ": ",

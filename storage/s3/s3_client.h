@@ -30,7 +30,9 @@ namespace ty {
 struct S3ObjectInfo {
   std::string key;
   int64_t size = 0;
-  std::string etag;  // as the store quotes it
+  std::string etag;        // as the store quotes it
+  int64_t modified = 0;    // HEAD: Last-Modified (unix seconds), by the store's clock
+  int64_t store_time = 0;  // HEAD: the store's clock when it answered (Date)
 };
 
 struct S3Stats {
@@ -47,7 +49,8 @@ class S3Client {
   // Bytes [offset, offset + length) into `dst`. With `etag`, the object must still be that
   // version (If-Match): otherwise kFailedPrecondition, naming the object as replaced.
   absl::Status read(const S3Url& url, int64_t offset, int64_t length, const std::string& etag, char* dst);
-  // The whole object (for small ones: manifests, specs, logs).
+  // The whole object: its size from a HEAD, then ranged GETs of 16 MiB, 4 in flight, pinned
+  // to its ETag (an object replaced meanwhile is read again from the start, once).
   absl::StatusOr<std::string> get(const S3Url& url);
   // One PUT. `if_absent`: only when no object has the key (If-None-Match: *): kAlreadyExists
   // when one does, kUnimplemented when the store does not support conditional writes.

@@ -61,6 +61,13 @@ absl::StatusOr<S3Config> s3_config_from_environment(const std::string& endpoint)
   if (!c.endpoint.empty() && c.endpoint.rfind("http://", 0) != 0 && c.endpoint.rfind("https://", 0) != 0)
     return absl::InvalidArgumentError(
         absl::StrCat("storage.s3.endpoint / AWS_ENDPOINT_URL '", c.endpoint, "' must start with http:// or https://"));
+  if (const size_t scheme = c.endpoint.find("://"); scheme != std::string::npos) {
+    const std::string rest = c.endpoint.substr(scheme + 3);
+    if (rest.find('/') != std::string::npos || rest.find('@') != std::string::npos)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "storage.s3.endpoint / AWS_ENDPOINT_URL: give scheme://host[:port] only, without a path or user (",
+          c.endpoint.substr(0, scheme + 3), "...)"));
+  }
 
   const std::string home = env("HOME");
   const std::string profile = env("AWS_PROFILE").empty() ? "default" : env("AWS_PROFILE");

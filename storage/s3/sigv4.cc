@@ -64,7 +64,8 @@ std::string sha256_hex(std::string_view data) { return sha256_hex(data.data(), d
 std::string uri_encode(std::string_view s, bool keep_slash) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (alnum || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       static const char* digits = "0123456789ABCDEF";

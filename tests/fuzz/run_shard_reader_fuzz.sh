@@ -6,17 +6,19 @@ set -euo pipefail
 src=$1 build=$2 secs=${3:-20}
 out=$build/fuzz
 mkdir -p "$out/corpus"
-if [ ! -x "$out/shard_reader_fuzz" ] || [ "$src/storage/shard/shard_reader.cc" -nt "$out/shard_reader_fuzz" ]; then
+if [ ! -x "$out/shard_reader_fuzz" ] || [ "$src/storage/shard/shard_reader.cc" -nt "$out/shard_reader_fuzz" ] ||
+   [ "$0" -nt "$out/shard_reader_fuzz" ]; then
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$src" "$src/tests/fuzz/shard_reader_fuzz.cc" \
     "$src/storage/shard/shard_reader.cc" "$src/storage/shard/shard_schema.cc" "$src/storage/shard/crc32c.cc" \
     "$src/runtime/tensor.cc" "$src/runtime/allocator.cc" \
+    "$src"/storage/s3/{s3_url,sigv4,s3_config,http_transfer,s3_xml,s3_client,s3_object}.cc \
     -labsl_strings -labsl_statusor -labsl_status -labsl_str_format_internal -labsl_cord -labsl_cordz_info -labsl_cord_internal \
     -labsl_cordz_functions -labsl_cordz_handle -labsl_synchronization -labsl_time -labsl_base -labsl_int128 \
     -labsl_raw_logging_internal -labsl_throw_delegate -labsl_strerror -labsl_spinlock_wait -labsl_malloc_internal \
     -labsl_graphcycles_internal -labsl_stacktrace -labsl_symbolize -labsl_debugging_internal \
     -labsl_demangle_internal -labsl_time_zone -labsl_civil_time -labsl_bad_optional_access \
-    -labsl_exponential_biased -lglog -o "$out/shard_reader_fuzz"
+    -labsl_exponential_biased -lglog -lcurl -lcrypto -ldl -o "$out/shard_reader_fuzz"
 fi
 # Seeds: small real shards (classification and regression, several chunks).
 tmp=$(mktemp -d)

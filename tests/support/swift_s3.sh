@@ -78,5 +78,12 @@ memcached -u root -l 127.0.0.1 -p $((port+13)) -d -P "$d/run/memcached.pid"
 for n in object container account proxy; do
   swift-$n-server "$d/etc/$n-server.conf" > "$d/log/$n.log" 2>&1 & echo $! > "$d/run/$n.pid"
 done
-for i in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthcheck" >/dev/null && { echo "swift s3api on http://127.0.0.1:$port"; exit 0; }; sleep 0.2; done
+# Healthy, and ours: a proxy of another build on the same port would answer too.
+for i in $(seq 300); do
+  if ! kill -0 "$(cat "$d/run/proxy.pid")" 2>/dev/null; then
+    echo "swift's proxy exited (port $port taken?); logs in $d/log" >&2; exit 1
+  fi
+  curl -sf "http://127.0.0.1:$port/healthcheck" >/dev/null && { echo "swift s3api on http://127.0.0.1:$port"; exit 0; }
+  sleep 0.2
+done
 echo "swift did not start; logs in $d/log" >&2; exit 1

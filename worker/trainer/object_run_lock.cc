@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -28,21 +30,42 @@ std::chrono::seconds lease_from_env() {
   return std::chrono::seconds(60);
 }
 
+std::atomic<bool> lock_lost{false};
+
 struct LockText {
   std::string token;
   std::string holder;
   int64_t renewed = 0;  // unix seconds
-  std::string host;
+  std::string host;     // where the holder's pid means something: hostname, boot, pid namespace
   int64_t pid = 0;
 };
 
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// This host, this boot and this pid namespace: a pid is only comparable within all three
+// (containers may share a hostname but not their processes).
 std::string this_host() {
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  char ns[128] = "";
+  const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  return absl::StrCat(host, " boot ", first_line("/proc/sys/kernel/random/boot_id"), " ",
+                      n > 0 ? std::string(ns, static_cast<size_t>(n)) : "pid:[?]");
+}
+
+std::string hostname() {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   return host;
 }
 
-// A holder on this host whose process is gone: its lock is stale whatever its lease says.
+// A holder in this host's pid namespace whose process is gone: its lock is stale whatever
+// its lease says.
 bool holder_is_dead_here(const LockText& t) {
   return t.pid > 0 && t.host == this_host() && ::kill(static_cast<pid_t>(t.pid), 0) != 0 && errno == ESRCH;
 }
@@ -76,6 +99,8 @@ absl::Status user_error(const std::string& dir, const std::string& what) {
 
 }  // namespace
 
+bool run_lock_lost() { return lock_lost.load(); }
+
 ObjectRunLock::ObjectRunLock(std::string lock_path, std::string text, std::chrono::seconds lease)
     : lock_path_(std::move(lock_path)), lease_(lease) {
   const LockText t = parse(text);
@@ -84,7 +109,8 @@ ObjectRunLock::ObjectRunLock(std::string lock_path, std::string text, std::chron
   renewer_ = std::thread([this] { renew_loop(); });
 }
 
-absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std::string& dir, int attempt) {
+absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std::string& dir, int attempt,
+                                                                      bool checkpoints_only) {
   TY_ASSIGN_OR_RETURN(S3Url url, parse_s3_url(dir));
   if (url.key.empty() || url.key == "/")
     return user_error(dir, "is a whole bucket; name a prefix for this run (s3://bucket/runs/NAME)");
@@ -94,10 +120,16 @@ absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std:
   TY_ASSIGN_OR_RETURN(std::vector<ListedPath> listed, list_tree(dir));
   bool ours = listed.empty();
   for (const ListedPath& p : listed)
-    ours = ours || p.path == lock_path || p.path == join_path(dir, "job.yaml");
+    ours = ours || p.path == lock_path || p.path == join_path(dir, "job.yaml") ||
+           (checkpoints_only && p.path.rfind(join_path(dir, "step-"), 0) == 0);
   if (!ours)
-    return user_error(dir, "holds objects and is not a trainyard run directory (no .lock or job.yaml); name a new prefix");
+    return user_error(dir, checkpoints_only ? "holds objects and is not a trainyard checkpoint directory (no .lock or "
+                                              "step-N/); name a new prefix for checkpoint.dir"
+                                            : "holds objects and is not a trainyard run directory (no .lock or "
+                                              "job.yaml); name a new prefix");
 
+  TY_ASSIGN_OR_RETURN(S3Url lock_url, parse_s3_url(lock_path));
+  TY_ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, shared_s3_client());
   // 1. A live holder: wait for its lease to run out, at most one lease.
   const auto give_up = std::chrono::steady_clock::now() + lease + std::chrono::seconds(2);
   for (;;) {
@@ -105,7 +137,11 @@ absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std:
     if (!held.ok() && !absl::IsNotFound(held.status())) return held.status();
     if (!held.ok()) break;
     const LockText t = parse(*held);
-    const int64_t age = std::time(nullptr) - t.renewed;
+    // The lease's age by the store's clock (Last-Modified against its Date) where it gives
+    // both; by ours against the holder's otherwise.
+    auto info = client->head(lock_url);
+    const int64_t age = info.ok() && info->modified > 0 && info->store_time > 0 ? info->store_time - info->modified
+                                                                               : std::time(nullptr) - t.renewed;
     if (age > lease.count() || holder_is_dead_here(t)) {  // stale: its holder stopped renewing, or died here
       std::fprintf(stderr, "trainyard: %s: taking over the lock of %s (%s)\n", dir.c_str(), t.holder.c_str(),
                    age > lease.count() ? absl::StrCat("not renewed for ", age, " s").c_str()
@@ -125,27 +161,19 @@ absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std:
   // 2. Create it with our token.
   std::mt19937_64 rng(std::random_device{}());
   const std::string token = absl::StrFormat("%016x", rng());
-  const std::string holder = absl::StrFormat("pid %d on host %s (attempt %d)", getpid(), this_host(), attempt);
+  const std::string holder = absl::StrFormat("pid %d on host %s (attempt %d)", getpid(), hostname(), attempt);
   const std::string text = text_of(token, holder);
-  TY_ASSIGN_OR_RETURN(S3Url lock_url, parse_s3_url(lock_path));
-  TY_ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, shared_s3_client());
   absl::Status created = client->put(lock_url, text, /*if_absent=*/true);
-  if (absl::IsAlreadyExists(created)) {
-    auto other = read_whole(lock_path);
-    return absl::AlreadyExistsError(absl::StrCat("run directory ", dir, " is in use by ",
-                                                 other.ok() ? parse(*other).holder : "another run",
+  if (absl::IsUnimplemented(created)) created = client->put(lock_url, text);  // no conditional writes
+  // (AlreadyExists may also answer a retried create whose first attempt stored ours.)
+  if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
+  // Read back after a moment: another run taking over a stale lock at the same time may
+  // have deleted or replaced ours.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  TY_ASSIGN_OR_RETURN(std::string back, read_whole(lock_path));
+  if (parse(back).token != token)
+    return absl::AlreadyExistsError(absl::StrCat("run directory ", dir, " is in use by ", parse(back).holder,
                                                  "; wait for that run, stop it, or name another --run-dir"));
-  }
-  if (absl::IsUnimplemented(created)) {  // no conditional writes: write, then read back
-    TY_RETURN_IF_ERROR(client->put(lock_url, text));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    TY_ASSIGN_OR_RETURN(std::string back, read_whole(lock_path));
-    if (parse(back).token != token)
-      return absl::AlreadyExistsError(absl::StrCat("run directory ", dir, " is in use by ", parse(back).holder,
-                                                   " (it took the lock at the same time); name another --run-dir"));
-  } else {
-    TY_RETURN_IF_ERROR(created);
-  }
   return std::unique_ptr<ObjectRunLock>(new ObjectRunLock(lock_path, text, lease));
 }
 
@@ -159,7 +187,9 @@ void ObjectRunLock::renew_loop() {
       LOG(WARNING) << lock_path_ << ": cannot renew the run's lock: " << held.status().message();
     } else if (lost) {
       LOG(ERROR) << lock_path_ << ": the run's lock was taken over by " << parse(*held).holder
-                 << " (renewals failed for a whole lease); this run no longer holds its directory";
+                 << " (renewals failed for a whole lease); this run no longer holds its directory and stops "
+                    "before its next save";
+      lock_lost = true;
       lock.lock();
       return;
     } else if (absl::Status st = write_whole(lock_path_, text_of(token_line_, holder_)); !st.ok()) {

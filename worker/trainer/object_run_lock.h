@@ -7,14 +7,19 @@
 //     holder. A holder on this host whose process is gone is stale at once.
 //  2. Take it: delete a stale lock, then create .lock holding a random token, the holder
 //     (pid, host, attempt) and the time, with If-None-Match: * so that of two runs only one
-//     creates it. A store without conditional writes (Swift's s3api answers 501) gets a
-//     plain PUT, then the lock is read back after a moment and must still hold our token:
-//     two runs starting within that moment could both pass (documented in the README).
+//     creates it (a store without conditional writes, such as Swift's s3api, which answers
+//     501, gets a plain PUT). Either way the lock is read back after half a second and must
+//     still hold our token: two runs taking over one stale lock at once, or racing on such
+//     a store within that half second, could otherwise both pass (documented in the README).
 //  3. A thread renews the lease every third of it, checking the token first: a lock taken
-//     over (our renewals failed for a whole lease) is logged and no longer renewed.
+//     over (our renewals failed for a whole lease) is logged, no longer renewed, and
+//     run_lock_lost() turns true, which stops the trainer before its next save. Between
+//     that read and the renewal's PUT another run could take the lock over; its own
+//     read-back (step 2) or its next renewal then finds our token and it stops.
 //  4. On release the lock is deleted if it still holds our token.
-// Clocks: the lease is judged by the time written in the lock against the reader's clock;
-// hosts are assumed to agree to within seconds (NTP).
+// Clocks: a lease's age is the store's Date minus the lock's Last-Modified, both by the
+// store's clock (the time written in the lock against ours where the store gives neither).
+// A holder is "dead here" only in this host's boot and pid namespace.
 #pragma once
 
 #include <chrono>
@@ -28,10 +33,15 @@
 
 namespace ty {
 
+// True once a lock of this process was taken over by another run (step 3).
+bool run_lock_lost();
+
 class ObjectRunLock {
  public:
-  // `dir`: s3://bucket/prefix. Errors are the user's (exit class 2) unless the store is down.
-  static absl::StatusOr<std::unique_ptr<ObjectRunLock>> acquire(const std::string& dir, int attempt);
+  // `dir`: s3://bucket/prefix, a run directory, or with `checkpoints_only` a checkpoint.dir
+  // (which holds step-N/ prefixes). Errors are the user's (exit class 2) unless the store is down.
+  static absl::StatusOr<std::unique_ptr<ObjectRunLock>> acquire(const std::string& dir, int attempt,
+                                                                bool checkpoints_only = false);
   ~ObjectRunLock();  // stops renewing, releases
   ObjectRunLock(const ObjectRunLock&) = delete;
   ObjectRunLock& operator=(const ObjectRunLock&) = delete;

@@ -8,6 +8,7 @@
 #include "runtime/status.h"
 #include "storage/weights_file.h"
 #include "worker/trainer/fault_injection.h"
+#include "worker/trainer/object_run_lock.h"
 #include "worker/trainer/trainer.h"
 
 namespace ty {
@@ -135,6 +136,8 @@ absl::Status Trainer::take_missing_state(const FoundCheckpoint& found, std::map<
 
 absl::StatusOr<Position> Trainer::resume(FILE* out) {
   const FoundCheckpoint found = find_latest_checkpoint(checkpoints_dir());
+  if (!found.error.ok())  // (a store that cannot be read: no guessing an older checkpoint or a fresh start)
+    return absl::Status(found.error.code(), absl::StrCat("looking for checkpoints: ", found.error.message()));
   for (const std::string& why : found.skipped)
     if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
   if (found.step < 0) return Position{};
@@ -210,6 +213,10 @@ absl::StatusOr<uint64_t> Trainer::start_checkpointing() {
 }
 
 absl::Status Trainer::save_checkpoint(Position next, MetricsLog* log) {
+  if (run_lock_lost())
+    return absl::FailedPreconditionError(
+        "the lock of this run's directory (or checkpoint.dir) on the object store was taken over by another run "
+        "while this one could not renew it; stopping without saving (see the log above)");
   const auto t0 = std::chrono::steady_clock::now();
   saved_step_ = step_;
   absl::Status previous = saver_->wait();  // the previous save is done with snapshot_

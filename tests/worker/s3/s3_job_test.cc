@@ -144,17 +144,39 @@ TEST_F(S3Job, AFailedCheckpointUploadFailsTheRunAndLeavesThePreviousOneUsable) {
   EXPECT_EQ(losses_by_step(path("run") + "/metrics.jsonl"), losses_by_step(path("local") + "/metrics.jsonl"));
 }
 
+TEST_F(S3Job, AStoreFailingWhileTheRunLooksForItsCheckpointsStopsItInsteadOfStartingOver) {
+  const std::string ckpt = "s3://" + bucket_ + "/ckpt2";
+  const std::string common = job(path("fm") + "-*", 40) + "--set checkpoint.dir=" + ckpt + " --run-dir " + path("run");
+  ShellResult killed = run_shell("env TRAINYARD_FAULT_KILL_RANK=0 TRAINYARD_FAULT_KILL_STEP=25 " + common, 300);
+  ASSERT_EQ(killed.code, 137) << killed.output;
+  const size_t lines = losses_by_step(path("run") + "/metrics.jsonl").size();
+  {
+    // Every request for a MANIFEST answers 503; two attempts each.
+    S3FaultProxy proxy(dir_.string(), "503:100000", 1, "any", "MANIFEST");
+    ASSERT_FALSE(proxy.endpoint().empty()) << "the fault proxy did not start";
+    ShellResult failed =
+        run_shell("env TRAINYARD_S3_MAX_ATTEMPTS=2 AWS_ENDPOINT_URL=" + proxy.endpoint() + " " + common, 300);
+    EXPECT_EQ(failed.code, 3) << failed.output;  // retryable, not a fresh start
+    EXPECT_NE(failed.output.find("looking for checkpoints"), std::string::npos) << failed.output;
+    EXPECT_EQ(failed.output.find("resuming from"), std::string::npos) << failed.output;
+  }
+  EXPECT_EQ(losses_by_step(path("run") + "/metrics.jsonl").size(), lines);  // no step trained again
+  ShellResult resumed = run_shell(common, 300);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from " + ckpt + "/step-0000000020"), std::string::npos) << resumed.output;
+}
+
 TEST_F(S3Job, ASecondRunOnALockedRunDirectoryWaitsOutTheLeaseThenFailsNamingTheHolder) {
   const std::string run = "s3://" + bucket_ + "/runs/busy";
   const std::string lease = "TRAINYARD_S3_LOCK_LEASE_S=3 ";
   ShellResult first{};
   std::thread holder([&] { first = run_shell("env " + lease + job(remote_glob(), 2000) + "--run-dir " + run, 300); });
   auto client = shared_s3_client();
-  ASSERT_TRUE(client.ok());
+  EXPECT_TRUE(client.ok());  // (no ASSERT while the thread runs)
   bool locked = false;
   for (int i = 0; i < 300 && !locked; ++i) {  // at most 30 s
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    locked = (*client)->head(S3Url{bucket_, "runs/busy/job.yaml"}).ok();
+    locked = client.ok() && (*client)->head(S3Url{bucket_, "runs/busy/job.yaml"}).ok();
   }
   EXPECT_TRUE(locked);
   ShellResult second = run_shell("env " + lease + job(remote_glob(), 5) + "--run-dir " + run, 120);
@@ -198,9 +220,11 @@ TEST_F(S3Job, FaultsOnTheWayChangeNothingAndEveryFlippedBitIsCaught) {
   const int64_t retries = last_figure(metrics, "epoch", "s3_retries");
   EXPECT_GE(retries, injected.at("503") + injected.at("truncate")) << r.output;
   EXPECT_LE(retries, injected.at("503") + injected.at("truncate") + injected.at("reset")) << r.output;
+  // (A flip in a chunk's padding, which no record covers, changes nothing and goes unseen.)
   int64_t reread_logged = 0;
   for (size_t at = 0; (at = r.output.find("again", at)) != std::string::npos; ++at) ++reread_logged;
-  EXPECT_EQ(reread_logged, injected.at("flip")) << r.output;
+  EXPECT_GE(reread_logged, 1) << r.output;
+  EXPECT_LE(reread_logged, injected.at("flip")) << r.output;
   EXPECT_GE(last_figure(metrics, "epoch", "refetched_ranges"), 1) << r.output;
 }
 
@@ -213,7 +237,7 @@ TEST_F(S3Job, AShardReplacedDuringTheRunStopsItNamingTheShard) {
   std::thread run([&] { r = run_shell(job(remote_glob(), 400) + "--run-dir " + path("replaced"), 300); });
   // Once training is under way, every shard object gets other bytes (a new version).
   auto client = shared_s3_client();
-  ASSERT_TRUE(client.ok());
+  EXPECT_TRUE(client.ok());  // (no ASSERT while the thread runs)
   bool started = false;
   for (int i = 0; i < 600 && !started; ++i) {  // at most 60 s
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -223,7 +247,7 @@ TEST_F(S3Job, AShardReplacedDuringTheRunStopsItNamingTheShard) {
   for (const std::string& s : shards) {
     std::string bytes = slurp(path(s));
     bytes[bytes.size() / 2] ^= 1;
-    EXPECT_TRUE((*client)->put(S3Url{bucket_, "data/" + s}, bytes).ok());
+    EXPECT_TRUE(client.ok() && (*client)->put(S3Url{bucket_, "data/" + s}, bytes).ok());
   }
   run.join();
   EXPECT_EQ(r.code, 2) << r.output;
