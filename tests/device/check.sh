@@ -26,6 +26,9 @@
 #       search on the device), 400 steps on the CPU and on the GPU: test BLEU (beam 5)
 #       within 0.5, step times, and the same model in PyTorch on the same GPU
 #       (bench/seq2seq_vs_pytorch.py, TY_BENCH_DEVICE=cuda): step time ratio.
+#   (i) GPUDirect Storage: whether cuFile is live here (build/bench/gpu_direct_probe on a file
+#       in /tmp, with PyTorch's wheels' libcufile.so.0 when the system has none): a report,
+#       not a pass/fail, since a machine without nvidia-fs is still a good GPU machine.
 # On a GPU machine a skipped test is a failure.
 set -uo pipefail
 build=${1:-build}
@@ -177,5 +180,9 @@ if [ -f "$data/train-images-idx3-ubyte.gz" ]; then
 else
   echo "== (h) no Fashion-MNIST here (run tests/device/pack.sh and carry BUILD/device-data): FAILED"; status=1
 fi
+echo "== (i) GPUDirect Storage: is cuFile live here?"
+cufile_dir=$(python3 -c "import nvidia.cufile, os; print(os.path.join(os.path.dirname(nvidia.cufile.__file__), 'lib'))" 2>/dev/null ||
+             find / -name 'libcufile.so.0' -path '*site-packages*' -printf '%h\n' 2>/dev/null | head -1)
+LD_LIBRARY_PATH="${cufile_dir:+$cufile_dir:}${LD_LIBRARY_PATH:-}" timeout 60 "$build/bench/gpu_direct_probe" || true
 echo "== check.sh: $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status
