@@ -10,10 +10,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
 #include "storage/object_path.h"
+#include "storage/s3/s3_streaming_upload.h"
 #include "storage/s3/s3_url.h"
 #include "storage/shard/crc32c.h"
 
@@ -43,9 +45,15 @@ struct Reader {
 
 absl::Status save_weights(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                           uint32_t* crc32c_out, int64_t* size_out) {
-  // To an object store: assembled in memory, then uploaded whole (visible only when complete).
+  // To an object store: streamed into a multipart upload, a part at a time (visible only
+  // once complete; never two copies of a large file in memory).
   const bool remote = is_s3_url(path);
-  std::string assembled;
+  std::unique_ptr<S3StreamingUpload> upload;
+  if (remote) {
+    TY_ASSIGN_OR_RETURN(S3Url url, parse_s3_url(path));
+    TY_ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, shared_s3_client());
+    upload = std::make_unique<S3StreamingUpload>(std::move(client), std::move(url));
+  }
   const std::string tmp = path + ".tmp";
   int fd = remote ? -1 : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (!remote && fd < 0)
@@ -61,7 +69,7 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
     crc = crc32c_extend(crc, data, n);
     const char* p = static_cast<const char*>(data);
     if (remote) {
-      assembled.append(p, n);
+      st = upload->write(p, n);
       done += static_cast<int64_t>(n);
       return;
     }
@@ -97,7 +105,8 @@ absl::Status save_weights(const std::string& path, const std::vector<std::pair<s
   const uint32_t file_crc = crc;
   emit(&file_crc, 4);
   if (remote) {
-    TY_RETURN_IF_ERROR(write_whole(path, assembled));
+    TY_RETURN_IF_ERROR(st);
+    TY_RETURN_IF_ERROR(upload->finish());
     if (crc32c_out) *crc32c_out = crc;
     if (size_out) *size_out = done;
     return absl::OkStatus();

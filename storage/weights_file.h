@@ -5,7 +5,7 @@
 //   count x { u32 name_len | name | u8 dtype | u32 ndim | i64 dims[ndim] | data } | u32 crc
 // where crc is the CRC32C of every byte before it (version 1 files, still read, used zlib's
 // CRC32). The file is streamed from the tensors, not assembled in memory. A path may be an
-// s3://bucket/key URL: the file is then assembled in memory and uploaded whole.
+// s3://bucket/key URL: the file is then streamed into a multipart upload (16 MiB parts).
 #pragma once
 
 #include <map>

@@ -241,13 +241,49 @@ absl::StatusOr<std::string> S3Client::upload_part(const S3Url& url, const std::s
   return r.header("etag");
 }
 
-absl::Status S3Client::upload(const S3Url& url, const char* data, int64_t size, int64_t part_bytes, int parallel) {
-  if (size <= part_bytes) return put(url, std::string_view(data, static_cast<size_t>(size)));
+absl::StatusOr<std::string> S3Client::start_multipart(const S3Url& url) {
   Call init{"POST", url, {{"uploads", ""}}};
   init.what = absl::StrCat("POST ", url.str(), "?uploads");
   TY_ASSIGN_OR_RETURN(HttpResponse started, send(init));
   const std::string id = xml_text(started.body, "UploadId");
   if (id.empty()) return absl::UnavailableError(absl::StrCat(init.what, ": no UploadId in the answer"));
+  return id;
+}
+
+absl::Status S3Client::complete_multipart(const S3Url& url, const std::string& id,
+                                          const std::vector<std::string>& etags, int64_t size) {
+  std::string doc = "<CompleteMultipartUpload>";
+  for (size_t p = 0; p < etags.size(); ++p)
+    absl::StrAppend(&doc, "<Part><PartNumber>", p + 1, "</PartNumber><ETag>", xml_escape(etags[p]), "</ETag></Part>");
+  doc += "</CompleteMultipartUpload>";
+  Call done{"POST", url, {{"uploadId", id}}};
+  done.body = doc.data();
+  done.body_size = doc.size();
+  done.what = absl::StrCat("POST ", url.str(), "?uploadId (complete ", etags.size(), " parts)");
+  absl::StatusOr<HttpResponse> r = send(done);
+  // A retried complete whose first attempt did complete finds no upload (404 NoSuchUpload):
+  // the object is there at its size then.
+  if (absl::IsNotFound(r.status())) {
+    auto there = head(url);
+    if (there.ok() && there->size == size) return absl::OkStatus();
+  }
+  TY_RETURN_IF_ERROR(r.status());
+  // S3 may answer 200 and put the error in the body.
+  if (r->body.find("<Error>") != std::string::npos)
+    return absl::UnavailableError(
+        absl::StrCat(done.what, ": ", xml_text(r->body, "Code"), ": ", xml_text(r->body, "Message")));
+  return absl::OkStatus();
+}
+
+void S3Client::abort_multipart(const S3Url& url, const std::string& id) {
+  Call abort{"DELETE", url, {{"uploadId", id}}};
+  abort.what = absl::StrCat("DELETE ", url.str(), "?uploadId");
+  (void)send(abort);  // best effort; the store expires abandoned parts
+}
+
+absl::Status S3Client::upload(const S3Url& url, const char* data, int64_t size, int64_t part_bytes, int parallel) {
+  if (size <= part_bytes) return put(url, std::string_view(data, static_cast<size_t>(size)));
+  TY_ASSIGN_OR_RETURN(const std::string id, start_multipart(url));
   const int parts = static_cast<int>((size + part_bytes - 1) / part_bytes);
   std::vector<std::string> etags(static_cast<size_t>(parts));
   std::vector<absl::Status> errors(static_cast<size_t>(parts));
@@ -275,33 +311,8 @@ absl::Status S3Client::upload(const S3Url& url, const char* data, int64_t size, 
       st = e;
       break;
     }
-  if (st.ok()) {
-    std::string doc = "<CompleteMultipartUpload>";
-    for (int p = 0; p < parts; ++p)
-      absl::StrAppend(&doc, "<Part><PartNumber>", p + 1, "</PartNumber><ETag>", xml_escape(etags[p]), "</ETag></Part>");
-    doc += "</CompleteMultipartUpload>";
-    Call done{"POST", url, {{"uploadId", id}}};
-    done.body = doc.data();
-    done.body_size = doc.size();
-    done.what = absl::StrCat("POST ", url.str(), "?uploadId (complete ", parts, " parts)");
-    absl::StatusOr<HttpResponse> r = send(done);
-    st = r.status();
-    // A retried complete whose first attempt did complete finds no upload (404 NoSuchUpload):
-    // the object is there at its size then.
-    if (absl::IsNotFound(st)) {
-      auto there = head(url);
-      if (there.ok() && there->size == size) return absl::OkStatus();
-    }
-    // S3 may answer 200 and put the error in the body.
-    if (st.ok() && r->body.find("<Error>") != std::string::npos)
-      st = absl::UnavailableError(absl::StrCat(done.what, ": ", xml_text(r->body, "Code"), ": ",
-                                               xml_text(r->body, "Message")));
-  }
-  if (!st.ok()) {
-    Call abort{"DELETE", url, {{"uploadId", id}}};
-    abort.what = absl::StrCat("DELETE ", url.str(), "?uploadId");
-    (void)send(abort);  // best effort; the store expires abandoned parts
-  }
+  if (st.ok()) st = complete_multipart(url, id, etags, size);
+  if (!st.ok()) abort_multipart(url, id);
   return st;
 }
 

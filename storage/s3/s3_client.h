@@ -66,11 +66,19 @@ class S3Client {
 
   S3Stats stats() const;
 
+  // The steps of a multipart upload, for S3StreamingUpload (upload() runs them itself).
+  absl::StatusOr<std::string> start_multipart(const S3Url& url);
+  absl::StatusOr<std::string> upload_part(const S3Url& url, const std::string& upload_id, int part, const char* data,
+                                          int64_t size);
+  // Completes with the parts' ETags in order; `size`: the whole object's, to recognize a
+  // retried complete whose first attempt completed.
+  absl::Status complete_multipart(const S3Url& url, const std::string& upload_id, const std::vector<std::string>& etags,
+                                  int64_t size);
+  void abort_multipart(const S3Url& url, const std::string& upload_id);  // best effort
+
  private:
   struct Call;
   absl::StatusOr<struct HttpResponse> send(const Call& call);
-  absl::StatusOr<std::string> upload_part(const S3Url& url, const std::string& upload_id, int part, const char* data,
-                                          int64_t size);
 
   S3Config config_;
   std::string host_;      // endpoint host[:port]

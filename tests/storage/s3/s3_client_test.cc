@@ -1,5 +1,6 @@
 // S3Client against a real S3-compatible store (Swift with s3api on loopback).
 #include "storage/s3/s3_client.h"
+#include "storage/s3/s3_streaming_upload.h"
 
 #include <random>
 
@@ -76,6 +77,32 @@ TEST_F(S3ClientTest, MultipartUploadOfManyPartsReadsBackWhole) {
   auto whole = client_->get(url("big"));
   ASSERT_TRUE(whole.ok()) << whole.status();
   EXPECT_TRUE(*whole == data) << whole->size() << " bytes back of " << data.size();
+}
+
+TEST_F(S3ClientTest, AStreamingUploadSendsPartsAsTheyFillAndNothingUntilFinished) {
+  auto shared = std::make_shared<S3Client>(s3_test_config());
+  const std::string data = random_bytes((size_t{12} << 20) + 333, 5);  // 3 parts of 5 MiB, the last short
+  {
+    S3StreamingUpload up(shared, url("streamed"), int64_t{5} << 20, 2);
+    for (size_t at = 0; at < data.size(); at += 777777)
+      ASSERT_TRUE(up.write(data.data() + at, std::min<size_t>(777777, data.size() - at)).ok());
+    EXPECT_EQ(client_->head(url("streamed")).status().code(), absl::StatusCode::kNotFound);  // not yet
+    ASSERT_TRUE(up.finish().ok());
+  }
+  auto back = client_->get(url("streamed"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == data);
+  {  // small: one PUT
+    S3StreamingUpload up(shared, url("small"), int64_t{5} << 20, 2);
+    ASSERT_TRUE(up.write("hello", 5).ok());
+    ASSERT_TRUE(up.finish().ok());
+  }
+  EXPECT_EQ(*client_->get(url("small")), "hello");
+  {  // abandoned before finish(): aborted, no object
+    S3StreamingUpload up(shared, url("abandoned"), int64_t{5} << 20, 2);
+    ASSERT_TRUE(up.write(data.data(), data.size()).ok());
+  }
+  EXPECT_EQ(client_->head(url("abandoned")).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(S3ClientTest, AnObjectOverAnyBufferCapReadsBackWhole) {
