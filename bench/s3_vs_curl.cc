@@ -2,9 +2,10 @@
 // run (bench/s3_vs_curl.sh starts a one-node Swift with s3api on loopback and runs this):
 //   loader:  ShardStream over s3:// shards — ranged GETs of up to 16 MiB pinned to the ETag,
 //            --in-flight readers, every record's CRC32C checked, records gathered into
-//            shuffled batches as they are stored (raw records: no decoding) — against one
-//            `curl --parallel --parallel-max IN_FLIGHT` fetching the same objects in 16 MiB
-//            ranges to /dev/null (SigV4 signed by curl).
+//            shuffled batches as they are stored (raw records: no decoding) — against curl
+//            fetching the same objects in 16 MiB ranges to /dev/null (SigV4 signed by curl), at
+//            its fastest setting measured here: `--parallel` with 2, 4 or IN_FLIGHT transfers, or
+//            IN_FLIGHT curl processes.
 //   upload:  S3Client::upload of a checkpoint-sized buffer (multipart, 16 MiB parts, 4 in
 //            flight, SHA-256 signed payloads) against `curl --parallel --parallel-max 4`
 //            PUTting the same bytes as 16 MiB objects from /dev/shm (signed likewise; the

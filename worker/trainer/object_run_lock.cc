@@ -49,19 +49,17 @@ std::string first_line(const char* path) {
 
 // This host, this boot and this pid namespace: a pid is only comparable within all three
 // (containers may share a hostname but not their processes).
-std::string this_host() {
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  char ns[128] = "";
-  const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
-  return absl::StrCat(host, " boot ", first_line("/proc/sys/kernel/random/boot_id"), " ",
-                      n > 0 ? std::string(ns, static_cast<size_t>(n)) : "pid:[?]");
-}
-
 std::string hostname() {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   return host;
+}
+
+std::string this_host() {
+  char ns[128] = "";
+  const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  return absl::StrCat(hostname(), " boot ", first_line("/proc/sys/kernel/random/boot_id"), " ",
+                      n > 0 ? std::string(ns, static_cast<size_t>(n)) : "pid:[?]");
 }
 
 // A holder in this host's pid namespace whose process is gone: its lock is stale whatever

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "storage/object_path.h"
 #include "storage/s3/s3_object.h"
 #include "storage/shard/shard_dataset.h"
 #include "storage/shard/shard_reader.h"
@@ -14,13 +15,6 @@
 
 namespace ty {
 namespace {
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class S3ShardTest : public TempDirTest {
  protected:
@@ -54,7 +48,7 @@ class S3ShardTest : public TempDirTest {
     auto paths = w.finish();
     EXPECT_TRUE(paths.ok()) << paths.status();
     for (const std::string& p : *paths) {
-      const std::string bytes = file_bytes(p);
+      const std::string bytes = *read_whole(p);
       EXPECT_TRUE(client_->put(remote(p), bytes).ok());
     }
     return *paths;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "storage/object_path.h"
 #include "tests/support/s3_fault_proxy.h"
 #include "tests/support/s3_store.h"
 #include "tests/support/shell.h"
@@ -19,13 +20,6 @@
 
 namespace ty {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The value of "name":N in the last record of `kind` in a metrics.jsonl, or -1.
 int64_t last_figure(const std::string& metrics_path, const std::string& kind, const std::string& name) {
@@ -245,7 +239,7 @@ TEST_F(S3Job, AShardReplacedDuringTheRunStopsItNamingTheShard) {
   }
   EXPECT_TRUE(started);
   for (const std::string& s : shards) {
-    std::string bytes = slurp(path(s));
+    std::string bytes = *read_whole(path(s));
     bytes[bytes.size() / 2] ^= 1;
     EXPECT_TRUE(client.ok() && (*client)->put(S3Url{bucket_, "data/" + s}, bytes).ok());
   }
