@@ -70,7 +70,7 @@ TEST_F(MultiHost, WhenOneRankIsKilledTheOthersExit3NamingItWithinFiveSeconds) {
   std::string cmd = "cd " + path("") + "; ";
   for (int r = 0; r < 3; ++r) {
     const std::string log = dir + ".rank" + std::to_string(r);
-    const std::string rank = contract(r, 3, "127.0.0.1") + TRAINYARD_BINARY + " train " + job(100000);
+    const std::string rank = contract(r, 3, "127.0.0.1") + TRAINYARD_BINARY + " train " + job(100000) + "--set train.epochs=1000 ";
     cmd += absl::StrCat("(", rank, "--run-dir ", dir, " > ", log, ".log 2>&1 & echo $! > ", log, ".pid; wait $!; ",
                         "echo $? > ", log, ".code; date +%s.%N > ", log, ".end) > /dev/null 2>&1 & ");
   }

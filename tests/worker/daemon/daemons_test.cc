@@ -13,6 +13,8 @@ namespace {
 class Daemons : public DaemonsTest {
  protected:
   static std::string job(int steps) { return mlp_job_args(steps); }
+  // A job that runs until it is stopped (train.epochs would otherwise end it within seconds).
+  static std::string endless_job() { return job(100000) + "--set train.epochs=1000 "; }
   // Job `id`'s attempt 2 resumed from a checkpoint, and the run ended at step `steps`.
   void expect_resumed_to_the_end(const std::string& id, int steps) {
     ShellResult last = run_shell(
@@ -115,7 +117,7 @@ TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
   start_coordinator();
   start_worker("w1", 2);
   start_worker("w2", 2);
-  const std::string busy = submit(job(100000));  // takes 1 of the 4 slots
+  const std::string busy = submit(endless_job());  // takes 1 of the 4 slots
   ASSERT_EQ(wait_for(
                 busy, [](const std::string& s) { return s == "running"; }, 60)
                 .value("state", ""),
@@ -136,7 +138,7 @@ TEST_F(Daemons, AGangThatDoesNotFitStartsNoRankAndSaysWhy) {
 TEST_F(Daemons, HigherPriorityFirstThenSubmissionOrder) {
   start_coordinator();
   start_worker("w1", 1);
-  const std::string running = submit(job(100000));
+  const std::string running = submit(endless_job());
   ASSERT_EQ(wait_for(
                 running, [](const std::string& s) { return s == "running"; }, 60)
                 .value("state", ""),
@@ -189,7 +191,7 @@ TEST_F(Daemons, AJobThatAlwaysCrashesFailsAfterMaxRestartsPlusOneAttempts) {
 TEST_F(Daemons, CancelingARunningJobEndsItsRanksWithinTenSeconds) {
   start_coordinator();
   start_worker("w1", 2);
-  const std::string id = submit(job(100000) + "--ranks 2");
+  const std::string id = submit(endless_job() + "--ranks 2");
   ASSERT_EQ(wait_for(
                 id, [](const std::string& s) { return s == "running"; }, 60)
                 .value("state", ""),
@@ -233,7 +235,7 @@ TEST_F(Daemons, CancelingARestartingJobEndsItWithinTenSecondsAndLeavesNoRank) {
   start_coordinator();
   start_worker("w1", 1);
   start_worker("w2", 1);
-  const std::string id = submit(job(100000) + "--set train.epochs=1000 --ranks 2");
+  const std::string id = submit(endless_job() + "--ranks 2");
   ASSERT_GE(wait_for_steps(id, 5, 120), 5u);
   kill("w2");  // no capacity comes back: the job waits in `restarting`
   ASSERT_EQ(wait_for(
