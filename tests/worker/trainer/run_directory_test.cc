@@ -70,7 +70,7 @@ TEST_F(RunDir, ASecondTrainIntoABusyDirectoryExits2) {
   const std::string job = std::string(TRAINYARD_BINARY) + " train " + TRAINYARD_SOURCE_DIR +
                           "/examples/fashion_mnist_mlp.yaml --set runtime.threads=1 --set data.test= --run-dir " +
                           path("busy");
-  FILE* p = popen(("exec " + job + " --set train.max_steps=100000 > " + path("first.log") + " 2>&1").c_str(), "w");
+  FILE* p = popen(("exec " + job + " --set train.max_steps=100000 --set train.epochs=1000 > " + path("first.log") + " 2>&1").c_str(), "w");
   ASSERT_NE(p, nullptr);
   bool training = false;  // bounded wait until the first run trains
   for (int i = 0; i < 300 && !training; ++i) {
