@@ -1,4 +1,5 @@
-// device_probe.h and device_runtime.h for a build without the CUDA backend (no nvcc, or -DTRAINYARD_CUDA=OFF).
+// device_probe.h, device_runtime.h and device_io.h's open_cuda_device_io for a build without the CUDA backend (no nvcc, or -DTRAINYARD_CUDA=OFF).
+#include "runtime/device_io.h"
 #include "runtime/device_probe.h"
 #include "runtime/device_runtime.h"
 
@@ -11,5 +12,7 @@ absl::StatusOr<CudaDeviceInfo> cuda_device(int) {
 }
 
 absl::StatusOr<DeviceRuntime> open_cuda_runtime(int index, bool, bool, DType) { return cuda_device(index).status(); }
+
+absl::StatusOr<std::shared_ptr<DeviceIo>> open_cuda_device_io(int index, void*) { return cuda_device(index).status(); }
 
 }  // namespace ty
