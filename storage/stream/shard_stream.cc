@@ -37,7 +37,9 @@ void batch_scheduling() {
 ShardStream::ShardStream(std::shared_ptr<const ShardSet> shards, StreamOptions options)
     : shards_(std::move(shards)),
       options_(options),
-      sampler_(shards_->size(), options.seed, options.rank, options.world, options.global_batch, options.remainder) {}
+      sampler_(shards_->size(), options.seed, options.rank, options.world, options.global_batch, options.remainder),
+      batch_memory_(options.batch_memory ? options.batch_memory
+                                         : std::make_shared<CachingHostAllocator>(size_t{256} << 20)) {}
 
 ShardStream::~ShardStream() { stop(); }
 

@@ -66,8 +66,12 @@ struct StreamOptions {
   float mean = 0.f, std = 1.f;
   int queue_batches = 4;  // decoded batches kept ready
   // Batches of the records' bytes as stored, x: u8 (n, payload bytes) and no y, for a
-  // consumer that decodes elsewhere (on a device); the trainer decodes on the host.
+  // consumer that decodes elsewhere (on a device: storage/gpu_direct/staged_batches.h).
+  // Their CRCs and labels are checked here all the same.
   bool raw_records = false;
+  // Where batch tensors are made (null: a caching host allocator of the stream's own);
+  // page-locked memory when batches go on to a device.
+  std::shared_ptr<Allocator> batch_memory;
 };
 
 class ShardStream final : public BatchSource {
@@ -106,7 +110,6 @@ class ShardStream final : public BatchSource {
   using Parts = std::vector<std::pair<const Load*, int32_t>>;
   absl::StatusOr<Parts> wait_for_parts(int64_t epoch, int64_t step, std::unique_lock<std::mutex>& lock);
   Assembled decode(const Parts& parts, int64_t epoch, int64_t step);
-  bool raw_or_regression() const { return options_.raw_records || shards_->num_classes() == 0; }
 
   std::shared_ptr<const ShardSet> shards_;
   StreamOptions options_;
@@ -130,7 +133,7 @@ class ShardStream final : public BatchSource {
   int64_t start_seq_ = 0, next_seq_ = 0, assembled_below_ = 0;
   std::vector<AlignedBuffer> pool_;  // read buffers of freed loads
   // Batch tensors: freed ones come back for the next batches (no page faults per batch).
-  std::shared_ptr<Allocator> batch_memory_ = std::make_shared<CachingHostAllocator>(size_t{256} << 20);
+  std::shared_ptr<Allocator> batch_memory_;
   int64_t resident_bytes_ = 0;
   bool planner_done_ = false, starving_ = false;
   std::vector<std::thread> threads_;

@@ -76,12 +76,15 @@ ShardStream::Assembled ShardStream::decode(const Parts& parts, int64_t epoch, in
                                                   " was read (SIGBUS); was a shard changed during the run?"));
     }
     int64_t i = 0;  // labels, checked where the batch now holds them
+    const TrainingFields& f = shards_->fields();
     for (auto& [load, slot] : parts) {
-      if (!b.status.ok() || raw_or_regression()) break;
+      if (!b.status.ok() || shards_->num_classes() == 0) break;
       if (load->bad[slot]) continue;
       const RecordRef ref = load->refs[slot];
-      b.status = shards_->check_labels(static_cast<const char*>(b.x.raw()) + i * xb,
-                                       static_cast<const char*>(b.y.raw()) + i * yb, ref.shard, ref.record);
+      const char* row = static_cast<const char*>(b.x.raw()) + i * (options_.raw_records ? payload : xb);
+      b.status = options_.raw_records
+                     ? shards_->check_labels(row + f.x_offset, row + f.y_offset, ref.shard, ref.record)
+                     : shards_->check_labels(row, static_cast<const char*>(b.y.raw()) + i * yb, ref.shard, ref.record);
       ++i;
     }
   }
