@@ -2,7 +2,8 @@
 // by the tests so that every path of trainyard's GPUDirect code runs without a GPU: "device"
 // buffers are host memory and reads are pread(2). CUFILE_STUB (read at each call) picks a
 // failure: no_driver, compat (nvidia-fs version 0.0), props_fail, register_fails, buf_fails,
-// short_reads (4 KiB at most per call), io_error (-5044), errno_eio (-1, EIO), zero_read.
+// short_reads (4 KiB at most per call), io_error (-5044), errno_eio (-1, EIO), zero_read,
+// flip_once (the process's first read arrives with its first byte's low bit flipped).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -76,7 +77,10 @@ ssize_t cuFileRead(void* fh, void* buf, size_t size, off_t file_offset, off_t bu
   }
   if (mode("zero_read")) return 0;
   if (mode("short_reads") && size > 4096) size = 4096;
-  return pread(fd, static_cast<char*>(buf) + buf_offset, size, file_offset);
+  const ssize_t got = pread(fd, static_cast<char*>(buf) + buf_offset, size, file_offset);
+  static int reads = 0;
+  if (mode("flip_once") && reads++ == 0 && got > 0) static_cast<char*>(buf)[buf_offset] ^= 1;
+  return got;
 }
 
 }  // extern "C"
