@@ -212,6 +212,14 @@ TEST_F(TrainCli, ImportInspectAndTrainFromShardsLikeFromIdx) {
                    path("shards2"));
   ASSERT_EQ(sh2.code, 0) << sh2.output;
   EXPECT_EQ(lines_of(read(path("shards2") + "/metrics.jsonl"), "train"), streamed);
+  // GPUDirect Storage asked of a CPU rank: refused before training.
+  Result cpu = run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.gpu_direct=on --run-dir " +
+                   path("gd"));
+  EXPECT_EQ(cpu.code, 2) << cpu.output;
+  EXPECT_NE(cpu.output.find("storage.gpu_direct: on reads shards into GPU memory, but this rank runs on the CPU"),
+            std::string::npos)
+      << cpu.output;
+  EXPECT_EQ(cpu.output.find("step "), std::string::npos) << cpu.output;
   // A smaller shuffle window is another order.
   ASSERT_EQ(
       run(common + "--set 'data.train=" + path("fm") + "-*' --set storage.shuffle_window_mb=1 --run-dir " + path("w1"))

@@ -36,6 +36,7 @@ TY_SPEC_ENUM(BatchRemainder, kPartial, kDrop, kPad)({"partial", "drop", "pad"});
 TY_SPEC_ENUM(CorruptPolicy, kError, kSkip)({"error", "skip"});
 TY_SPEC_ENUM(LoaderKind, kAuto, kStream, kMemory)({"auto", "stream", "memory"});
 TY_SPEC_ENUM(IoMode, kAuto, kPread, kMmap)({"auto", "pread", "mmap"});
+TY_SPEC_ENUM(GpuDirect, kAuto, kOn, kOff)({"auto", "on", "off"});
 TY_SPEC_ENUM(OptimizerKind, kSgd, kAdam, kAdamW)({"sgd", "adam", "adamw"});
 TY_SPEC_ENUM(ScheduleKind, kConstant, kStep, kCosine, kInverseSqrt)({"constant", "step", "cosine", "inverse_sqrt"});
 TY_SPEC_ENUM(LossKind, kAuto, kCrossEntropy, kMse, kBceWithLogits)({"auto", "cross_entropy", "mse", "bce_with_logits"});

@@ -224,6 +224,11 @@ const std::vector<Key<JobSpec>>& job_keys() {
       {"storage.io", JOB(storage.io), kNone,
        "without O_DIRECT: `mmap` (the page cache read in place; a shard cut short during the run is an error), "
        "`pread` (large reads into the loader's buffers), `auto` (mmap on local disk filesystems, pread elsewhere)"},
+      {"storage.gpu_direct", JOB(storage.gpu_direct), kNone,
+       "a GPU rank's shards: `auto` (GPUDirect Storage — cuFile reads into device memory, CRC32C checked there — "
+       "where it is live, else the staged path: reads into page-locked memory, copies on a copy stream, records "
+       "decoded on the GPU), `on` (cuFile, or an error before training naming why it is not live), `off` (staged). "
+       "The run header names the path"},
       {"storage.s3.endpoint", JOB(storage.s3_endpoint), kNone,
        "the S3-compatible store for s3://bucket/key paths (shards, run and checkpoint directories), as "
        "http(s)://host:port, addressed path-style; empty: AWS_ENDPOINT_URL, else AWS itself. Credentials and region "

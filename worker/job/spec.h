@@ -113,6 +113,7 @@ struct StorageSpec {
   int64_t reader_threads = 2;
   bool direct_io = false;
   IoMode io = IoMode::kAuto;
+  GpuDirect gpu_direct = GpuDirect::kAuto;
   std::string s3_endpoint;        // storage.s3.endpoint ("": AWS_ENDPOINT_URL, else AWS)
   int64_t s3_requests = 8;        // storage.s3.requests_in_flight
 };

@@ -10,12 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/gpu_communicator.h"
+#include "runtime/device_io.h"
 #include "runtime/device_probe.h"
 #include "runtime/optim/adam.h"
 #include "runtime/optim/schedule.h"
 #include "runtime/optim/sgd.h"
 #include "runtime/status.h"
 #include "storage/distributed_sampler.h"
+#include "storage/gpu_direct/device_batches.h"
 #include "storage/s3/s3_url.h"
 #include "storage/stream/shard_stream.h"
 #include "storage/weights_file.h"
@@ -351,6 +353,14 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   // in M parts, each part split among the data shares (the same samples per step as one
   // batch of data.batch_size).
   const int64_t global_batch = d.batch_size / spec_.parallel.pipeline.microbatches_or_default();
+  const GpuDirect gpu_direct = spec_.storage.gpu_direct;
+  if (gpu_direct == GpuDirect::kOn && !ctx_->on_gpu())
+    return absl::InvalidArgumentError(
+        "storage.gpu_direct: on reads shards into GPU memory, but this rank runs on the CPU (runtime.device: cpu)");
+  if (gpu_direct == GpuDirect::kOn && !data_.train_shards)
+    return absl::InvalidArgumentError(
+        "storage.gpu_direct: on reads shards with the streaming loader, but data.train is held in memory (IDX or CSV "
+        "files, storage.loader: memory, or validation.fraction / data.train_subset under storage.loader: auto)");
   if (!data_.train_shards)
     return std::unique_ptr<BatchSource>(
         new SampledBatches(data_.train, DistributedSampler(data_.train->size(), spec_.train.seed, rank, world,
@@ -374,6 +384,18 @@ absl::StatusOr<std::unique_ptr<BatchSource>> Trainer::make_batch_source() {
   o.standardize = data_.standardized;
   o.mean = data_.input_mean;
   o.std = data_.input_std;
+  if (ctx_->on_gpu()) {  // decoded on the device (storage/gpu_direct/device_batches.h)
+    TY_ASSIGN_OR_RETURN(std::shared_ptr<DeviceIo> io, open_cuda_device_io(ctx_->device().index, ctx_->stream()));
+    auto opened = open_device_batches(data_.train_shards, o,
+                                      gpu_direct == GpuDirect::kOn    ? GpuDirectMode::kOn
+                                      : gpu_direct == GpuDirect::kOff ? GpuDirectMode::kOff
+                                                                      : GpuDirectMode::kAuto,
+                                      io, ctx_->allocator());
+    if (!opened.ok())
+      return absl::Status(opened.status().code(), absl::StrCat("data.train: ", opened.status().message()));
+    data_path_ = opened->path;
+    return std::move(opened->source);
+  }
   auto stream = ShardStream::open(data_.train_shards, o);
   if (!stream.ok())
     return absl::Status(stream.status().code(), absl::StrCat("data.train: ", stream.status().message()));
@@ -455,6 +477,7 @@ absl::Status Trainer::run() {
                         : static_cast<long>(spec_.data.batch_size * accumulate),
         static_cast<long>(spec_.train.epochs), strategy_->world(), device_description().c_str(),
         strategy_->describe().c_str());
+  if (out && !data_path_.empty()) std::fprintf(out, "  data path: %s\n", data_path_.c_str());
   if (out && pipelined_) {
     const int64_t p = spec_.parallel.pipeline.stages, m = batches_per_step_;
     std::fprintf(out,

@@ -185,6 +185,7 @@ class Trainer {
   std::unique_ptr<Strategy> strategy_;
   std::unique_ptr<CheckpointSaver> saver_;
   std::unique_ptr<BatchSource> source_;
+  std::string data_path_;  // a GPU rank's data path (storage.gpu_direct), for the run header
   NamedTensors snapshot_;  // the last checkpoint's copies, reused by the next
   int64_t steps_per_epoch_ = 0;
   int64_t step_ = 0;
