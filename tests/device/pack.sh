@@ -5,7 +5,7 @@
 # statically; the driver, cuBLAS, cuDNN and NCCL come from the GPU machine), and the
 # Fashion-MNIST files and the KJV corpus (gzipped) as BUILD/device-data/.
 #   tests/device/pack.sh [BUILD_DIR]      (default: build)
-# Then carry: BUILD/trainyard BUILD/tests/{runtime,comm,worker}_tests BUILD/bench/gpu_step
+# Then carry: BUILD/trainyard BUILD/tests/{runtime,comm,worker}_tests BUILD/bench/{gpu_step,device_data_path}
 #             BUILD/device-libs.tar.xz BUILD/device-data
 set -euo pipefail
 build=${1:-build}
@@ -13,7 +13,7 @@ libs=$(mktemp -d)
 trap 'rm -rf "$libs"' EXIT
 mkdir -p "$libs/device-libs"
 for bin in "$build/tests/runtime_tests" "$build/tests/comm_tests" "$build/tests/worker_tests" "$build/trainyard" \
-           "$build/bench/gpu_step"; do
+           "$build/bench/gpu_step" "$build/bench/device_data_path"; do
   [ -x "$bin" ] || { echo "pack.sh: $bin not built" >&2; exit 1; }
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
