@@ -65,34 +65,38 @@ class PinnedAllocator final : public Allocator {
     for (auto& [size, blocks] : free_)
       for (void* p : blocks) io_->free_pinned(p);
   }
+  // (Page-locking and freeing run outside the lock: they are slow and may wait for the device.)
   void* allocate(size_t bytes) override {
     const size_t size = round_up(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = free_.find(size);
-    void* p = nullptr;
-    if (it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
-      cached_ -= size;
-    } else {
-      absl::StatusOr<void*> fresh = io_->alloc_pinned(size);
-      if (!fresh.ok()) throw OutOfMemory(std::string(fresh.status().message()));
-      p = *fresh;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        count_in(size);
+        return p;
+      }
     }
-    in_use_ += size;
-    peak_ = std::max(peak_, in_use_);
-    return p;
+    absl::StatusOr<void*> fresh = io_->alloc_pinned(size);
+    if (!fresh.ok()) throw OutOfMemory(std::string(fresh.status().message()));
+    std::lock_guard<std::mutex> lock(mu_);
+    count_in(size);
+    return *fresh;
   }
   void deallocate(void* p, size_t bytes) override {
     const size_t size = round_up(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    in_use_ -= size;
-    if (cached_ + size > cache_limit_) {
-      io_->free_pinned(p);
-      return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_use_ -= size;
+      if (cached_ + size <= cache_limit_) {
+        free_[size].push_back(p);
+        cached_ += size;
+        return;
+      }
     }
-    free_[size].push_back(p);
-    cached_ += size;
+    io_->free_pinned(p);
   }
   size_t bytes_in_use() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -105,6 +109,10 @@ class PinnedAllocator final : public Allocator {
 
  private:
   static size_t round_up(size_t bytes) { return (std::max<size_t>(bytes, 1) + 4095) / 4096 * 4096; }
+  void count_in(size_t size) {  // (under mu_)
+    in_use_ += size;
+    peak_ = std::max(peak_, in_use_);
+  }
   std::shared_ptr<DeviceIo> io_;
   size_t cache_limit_;
   mutable std::mutex mu_;

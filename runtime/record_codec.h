@@ -107,6 +107,16 @@ TY_HD inline uint8_t record_flags(const uint8_t* rec, const RecordLayout& l, uin
   return flags;
 }
 
+// x * a + b rounded after each operation, as the host computes it (nvcc would fuse it into
+// one FMA, one rounding: a batch decoded on the GPU would differ from the host's in the last bit).
+TY_HD inline float mul_add_unfused(float x, float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(__fmul_rn(x, a), b);
+#else
+  return x * a + b;
+#endif
+}
+
 // Elements [begin, end) of x and, from the thread with begin == 0, all of y, of one record
 // into its batch rows `x` (x_out_bytes) and `y` (y_bytes).
 TY_HD inline void decode_record_part(const uint8_t* rec, const RecordLayout& l, int64_t begin, int64_t end, void* x,
@@ -116,7 +126,7 @@ TY_HD inline void decode_record_part(const uint8_t* rec, const RecordLayout& l, 
     float* out = static_cast<float*>(x);
     const float a = l.affine ? l.scale * (1.0f / 255.0f) : 1.0f / 255.0f;
     for (int64_t k = begin; k < end; ++k)
-      out[k] = l.affine ? static_cast<float>(src[k]) * a + l.shift : static_cast<float>(src[k]) * a;
+      out[k] = l.affine ? mul_add_unfused(static_cast<float>(src[k]), a, l.shift) : static_cast<float>(src[k]) * a;
   } else {  // f32 or i32: 4 bytes an element, little-endian like the host
     uint32_t* out = static_cast<uint32_t*>(x);
     for (int64_t k = begin; k < end; ++k) {
@@ -124,7 +134,7 @@ TY_HD inline void decode_record_part(const uint8_t* rec, const RecordLayout& l, 
       if (l.affine && l.x_kind == RecordLayout::kXF32) {
         float v;
         memcpy(&v, &bits, 4);
-        v = v * l.scale + l.shift;
+        v = mul_add_unfused(v, l.scale, l.shift);
         memcpy(&out[k], &v, 4);
       } else {
         out[k] = bits;

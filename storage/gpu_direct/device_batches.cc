@@ -37,6 +37,14 @@ absl::StatusOr<DeviceBatches> open_device_batches(std::shared_ptr<const ShardSet
   if (mode == GpuDirectMode::kOff)
     return open_staged(std::move(shards), options, std::move(io), std::move(device_memory),
                        "storage.gpu_direct: off");
+  if (shards->fields().tokens()) {  // (their ids are checked against the vocabulary on the host)
+    if (mode == GpuDirectMode::kOn)
+      return absl::InvalidArgumentError(
+          "storage.gpu_direct: on reads image and feature records; token records are checked and decoded by the "
+          "staged path (storage.gpu_direct: auto or off)");
+    return open_staged(std::move(shards), options, std::move(io), std::move(device_memory),
+                       "token records take the staged path");
+  }
   absl::StatusOr<std::unique_ptr<GpuDirectBatches>> direct =
       GpuDirectBatches::open(shards, options, io, device_memory);
   if (direct.ok()) {

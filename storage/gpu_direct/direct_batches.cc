@@ -94,30 +94,39 @@ absl::Status GpuDirectBatches::seek(int64_t epoch, int64_t step) {
   resident_.clear();
   ready_.clear();
   next_seq_ = epoch * steps_per_epoch() + step;
+  start_epoch_ = epoch;  // records before the resume point are neither read for a step nor checked
+  start_position_ = step * options_.global_batch;
   loader_ = std::thread([this, seq = next_seq_] { load_loop(seq); });
   return absl::OkStatus();
 }
 
-bool GpuDirectBatches::trains_on(int64_t position) const {
-  return sampler_.owner(position) == options_.rank || sampler_.owner(position + shards_->size()) == options_.rank;
+bool GpuDirectBatches::trains_on(int64_t position, int64_t from) const {
+  const int64_t wrapped = position + shards_->size();  // (kPad: the last step wraps to the start)
+  return (position >= from && sampler_.owner(position) == options_.rank) ||
+         (wrapped >= from && sampler_.owner(wrapped) == options_.rank);
 }
 
-absl::StatusOr<std::unique_ptr<GpuDirectBatches::Buffer>> GpuDirectBatches::take_buffer(size_t bytes) {
+absl::StatusOr<std::unique_ptr<GpuDirectBatches::Buffer>> GpuDirectBatches::take_buffer(size_t bytes, int64_t seq) {
   std::unique_ptr<Buffer> b;
   DeviceIo::Marker decoded;
   {
     std::unique_lock<std::mutex> lock(mu_);
+    // Wait for a window no step ahead needs. When the step being loaded needs every
+    // resident one, none will be freed: go past the budget (as the host loader does).
     progress_cv_.wait(lock, [&] {
       if (stopping_ || !spare_.empty() || resident_.size() < max_windows_) return true;
-      for (auto& [key, w] : resident_)
+      bool all_needed_now = true;
+      for (auto& [key, w] : resident_) {
         if (w.last_seq < next_seq_) return true;  // every step that reads it is decoded
-      return false;
+        all_needed_now = all_needed_now && w.last_seq >= seq;
+      }
+      return all_needed_now;
     });
     if (stopping_) return std::unique_ptr<Buffer>();
     if (!spare_.empty()) {
       b = std::move(spare_.back());
       spare_.pop_back();
-    } else if (resident_.size() >= max_windows_) {
+    } else if (resident_.size() >= max_windows_) {  // (none evictable: a new buffer past the budget)
       for (auto it = resident_.begin(); it != resident_.end(); ++it)
         if (it->second.last_seq < next_seq_) {
           b = std::move(it->second.buffer);
@@ -171,7 +180,7 @@ absl::Status GpuDirectBatches::read_window(const EpochPlan& plan, int64_t w, Win
     total += align_up(r.span_end - r.span_start);
   }
   if (!window.buffer) {  // (a second pass reads into the same buffer)
-    TY_ASSIGN_OR_RETURN(window.buffer, take_buffer(static_cast<size_t>(total)));
+    TY_ASSIGN_OR_RETURN(window.buffer, take_buffer(static_cast<size_t>(total), window.last_seq));
     if (!window.buffer) return absl::CancelledError("stopping");
   }
   for (const Run& r : runs)
@@ -197,7 +206,7 @@ absl::Status GpuDirectBatches::check_window(const EpochPlan& plan, int64_t epoch
   std::vector<const uint8_t*> records;
   std::vector<int64_t> positions;
   for (int64_t i = 0; i < static_cast<int64_t>(window.at.size()); ++i)
-    if (trains_on(first + i)) {
+    if (trains_on(first + i, epoch == start_epoch_ ? start_position_ : 0)) {
       records.push_back(window.at[i]);
       positions.push_back(first + i);
     }
@@ -260,10 +269,8 @@ GpuDirectBatches::Step GpuDirectBatches::make_step(const EpochPlan& plan, int64_
     const Window& win = resident_.at({epoch, w});
     if (win.flags[p - w * window_] != 0) {
       const RecordRef ref = plan.at(p);
-      if (skipped_.fetch_add(1) < kLoggedSkips)
-        LOG(WARNING) << shards_->reader(ref.shard).path() << ": record " << ref.record << " at byte offset "
-                     << shards_->reader(ref.shard).record_offset(ref.record)
-                     << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
+      s.skipped.push_back(absl::StrCat(shards_->reader(ref.shard).path(), ": record ", ref.record, " at byte offset ",
+                                       shards_->reader(ref.shard).record_offset(ref.record)));
       continue;
     }
     s.records.push_back(win.at[p - w * window_]);
@@ -328,24 +335,40 @@ void GpuDirectBatches::load_loop(int64_t start_seq) {
 }
 
 absl::Status GpuDirectBatches::next(Batch& batch) {
-  std::unique_lock<std::mutex> lock(mu_);
-  CHECK(loader_.joinable()) << "GpuDirectBatches::next() before seek()";
-  if (next_seq_ >= options_.epochs * steps_per_epoch())
-    return absl::OutOfRangeError(
-        absl::StrCat("the data stream ended after epoch ", options_.epochs, " (train.epochs)"));
-  ready_cv_.wait(lock, [&] { return ready_.count(next_seq_) > 0; });
-  const Step& s = ready_.at(next_seq_);
-  if (!s.status.ok()) return s.status;  // stays: every later call fails alike
-  const int64_t rows = static_cast<int64_t>(s.records.size());
+  std::vector<const uint8_t*> records;
+  int64_t first_sample = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    CHECK(loader_.joinable()) << "GpuDirectBatches::next() before seek()";
+    if (next_seq_ >= options_.epochs * steps_per_epoch())
+      return absl::OutOfRangeError(
+          absl::StrCat("the data stream ended after epoch ", options_.epochs, " (train.epochs)"));
+    ready_cv_.wait(lock, [&] { return ready_.count(next_seq_) > 0; });
+    Step& s = ready_.at(next_seq_);
+    if (!s.status.ok()) return s.status;  // stays: every later call fails alike
+    records.swap(s.records);
+    first_sample = s.first_sample;
+    for (const std::string& where : s.skipped)  // counted when its step is taken, as the host loader does
+      if (skipped_.fetch_add(1) < kLoggedSkips)
+        LOG(WARNING) << where << " fails its CRC32C check (corrupt data); skipped (storage.on_corrupt: skip)";
+  }
+  // The windows this step reads stay resident until next_seq_ passes it (below).
+  const int64_t rows = static_cast<int64_t>(records.size());
   batch = Batch();
   for (const FieldSpec& f : sample_fields(*shards_)) {
     Shape shape{rows};
     shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
     batch.set(f.name, Tensor::empty(device_memory_, shape, f.dtype, io_->device()));
   }
-  TY_RETURN_IF_ERROR(io_->decode_records(nullptr, s.records.data(), rows, layout_, batch["x"].raw(), batch["y"].raw()));
-  TY_ASSIGN_OR_RETURN(decoded_, io_->mark_compute());
-  batch.set_first_sample(s.first_sample);
+  absl::Status st = io_->decode_records(nullptr, records.data(), rows, layout_, batch["x"].raw(), batch["y"].raw());
+  absl::StatusOr<DeviceIo::Marker> decoded = st.ok() ? io_->mark_compute() : absl::StatusOr<DeviceIo::Marker>(st);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!decoded.ok()) {
+    ready_.at(next_seq_).status = decoded.status();  // stays, like the loader's errors
+    return decoded.status();
+  }
+  decoded_ = std::move(*decoded);
+  batch.set_first_sample(first_sample);
   ready_.erase(next_seq_++);
   progress_cv_.notify_all();
   return absl::OkStatus();

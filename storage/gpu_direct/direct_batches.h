@@ -6,12 +6,13 @@
 //            shuffle window (EpochPlan) that a step needs is read whole — its records'
 //            4 KiB-aligned chunk runs, one read per shard it spans — into a registered
 //            device buffer (storage.prefetch_mb / storage.shuffle_window_mb of them, at
-//            least 3). The records this rank trains on are checked on the device, CRC32C
-//            and label bounds (DeviceIo::check_records on its copy stream); only their
-//            flags come back. A window with a bad CRC is read once more; still bad, it
-//            fails the step naming file, record and byte offset, or with skip_corrupt the
-//            record is left out, counted and logged. A label out of bounds fails the step,
-//            named like the host loader names it.
+//            least 3; more while one step needs more windows than that). The records this
+//            rank trains on from the seek position on are checked on the device, CRC32C and
+//            label bounds (DeviceIo::check_records on its copy stream); only their flags
+//            come back. A window with a bad CRC is read once more; still bad, it fails the
+//            step naming file, record and byte offset, or with skip_corrupt the record is
+//            left out, counted (when its step is taken) and logged. A label out of bounds
+//            fails the step, named as the host loader names it.
 //   next()   gathers and decodes its step's records from the resident windows into the
 //            batch's device tensors on the compute stream. A window's buffer is reused once
 //            no step ahead needs it and the decodes that read it have run.
@@ -75,6 +76,7 @@ class GpuDirectBatches final : public BatchSource {
     absl::Status status;
     std::vector<const uint8_t*> records;  // on the device, good ones, in batch order
     int64_t first_sample = 0;
+    std::vector<std::string> skipped;  // corrupt records left out (skip_corrupt), named
   };
   GpuDirectBatches(std::shared_ptr<const ShardSet> shards, StreamOptions options, std::shared_ptr<DeviceIo> io,
                    std::shared_ptr<Allocator> device_memory);
@@ -88,9 +90,10 @@ class GpuDirectBatches final : public BatchSource {
                             bool& bad_crc);
   // A buffer of at least `bytes`: a free one, one of a window no step ahead needs (waiting
   // for the decodes that read it), or a new one. Null when stopping.
-  absl::StatusOr<std::unique_ptr<Buffer>> take_buffer(size_t bytes);
+  absl::StatusOr<std::unique_ptr<Buffer>> take_buffer(size_t bytes, int64_t seq);
   Step make_step(const EpochPlan& plan, int64_t epoch, int64_t step);
-  bool trains_on(int64_t position) const;  // this rank takes the record at `position` (or its kPad wrap)
+  // This rank takes the record at `position` (or at its kPad wrap) at a position >= `from`.
+  bool trains_on(int64_t position, int64_t from) const;
 
   std::shared_ptr<const ShardSet> shards_;
   StreamOptions options_;
@@ -114,6 +117,7 @@ class GpuDirectBatches final : public BatchSource {
   std::vector<std::unique_ptr<Buffer>> spare_;
   std::map<int64_t, Step> ready_;  // by seq (epoch * steps_per_epoch + step)
   int64_t next_seq_ = 0;
+  int64_t start_epoch_ = 0, start_position_ = 0;  // the seek position
   DeviceIo::Marker decoded_;  // after the latest decode queued
   std::atomic<int64_t> skipped_{0}, refetched_{0};
 };

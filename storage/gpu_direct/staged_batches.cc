@@ -53,38 +53,41 @@ absl::StatusOr<StagedDeviceBatches::Buffer> StagedDeviceBatches::staging_buffer(
   return b;
 }
 
-absl::Status StagedDeviceBatches::fill_ahead() {
+void StagedDeviceBatches::fill_ahead() {
   while (!retiring_.empty() && io_->reached(retiring_.front().second)) retiring_.pop_front();
   while (!ended_ && ahead_.size() < static_cast<size_t>(depth_)) {
-    Ahead a;
+    // Every step the stream gives goes into ahead_, its error with it: none is dropped, and
+    // an error stays in its place in the order.
+    ahead_.emplace_back();
+    Ahead& a = ahead_.back();
     Batch raw;
     a.status = records_->next(raw);
-    if (!a.status.ok()) {
-      ended_ = true;
-      ahead_.push_back(std::move(a));
-      break;
+    if (a.status.ok()) {
+      a.raw = raw["x"];
+      a.first_sample = raw.first_sample();
+      const size_t bytes = static_cast<size_t>(a.raw.numel());
+      absl::StatusOr<Buffer> b = staging_buffer(bytes);
+      a.status = b.status();
+      if (b.ok()) {
+        a.staged = b->device;  // (drain() frees it, whatever happens next)
+        a.bytes = b->bytes;
+        a.status = io_->copy_to_device(a.staged, a.raw.raw(), bytes);
+      }
+      if (a.status.ok()) {
+        absl::StatusOr<DeviceIo::Marker> copied = io_->mark_copies();
+        a.status = copied.status();
+        if (copied.ok()) a.copied = std::move(*copied);
+      }
     }
-    a.raw = raw["x"];
-    a.first_sample = raw.first_sample();
-    a.bytes = static_cast<size_t>(a.raw.numel());
-    TY_ASSIGN_OR_RETURN(Buffer b, staging_buffer(a.bytes));
-    a.staged = b.device;
-    a.bytes = b.bytes;
-    TY_RETURN_IF_ERROR(io_->copy_to_device(a.staged, a.raw.raw(), static_cast<size_t>(a.raw.numel())));
-    TY_ASSIGN_OR_RETURN(a.copied, io_->mark_copies());
-    ahead_.push_back(std::move(a));
+    if (!a.status.ok()) ended_ = true;
   }
-  return absl::OkStatus();
 }
 
 absl::Status StagedDeviceBatches::next(Batch& batch) {
-  TY_RETURN_IF_ERROR(fill_ahead());
+  fill_ahead();
+  if (!ahead_.front().status.ok()) return ahead_.front().status;  // stays: every later call fails alike
   Ahead a = std::move(ahead_.front());
   ahead_.pop_front();
-  if (!a.status.ok()) {
-    ahead_.push_front(a);  // stays: every later call fails alike
-    return a.status;
-  }
   const int64_t rows = a.raw.shape()[0];
   std::vector<const uint8_t*> records(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i) records[i] = static_cast<const uint8_t*>(a.staged) + i * layout_.payload_bytes;
@@ -94,13 +97,24 @@ absl::Status StagedDeviceBatches::next(Batch& batch) {
     shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
     batch.set(f.name, Tensor::empty(device_memory_, shape, f.dtype, io_->device()));
   }
-  TY_RETURN_IF_ERROR(
-      io_->decode_records(a.copied, records.data(), rows, layout_, batch["x"].raw(), batch["y"].raw()));
-  TY_ASSIGN_OR_RETURN(DeviceIo::Marker decoded, io_->mark_compute());
-  free_.push_back({a.staged, a.bytes, std::move(decoded)});
+  // The staging buffer and the host rows are released once the device is done with them,
+  // whatever the decode's outcome (a failed one waits for the device in drain()).
+  absl::Status st =
+      io_->decode_records(a.copied, records.data(), rows, layout_, batch["x"].raw(), batch["y"].raw());
+  absl::StatusOr<DeviceIo::Marker> decoded = st.ok() ? io_->mark_compute() : absl::StatusOr<DeviceIo::Marker>(st);
   retiring_.emplace_back(std::move(a.raw), std::move(a.copied));
+  if (!decoded.ok()) {
+    (void)io_->wait(retiring_.back().second);
+    free_.push_back({a.staged, a.bytes, nullptr});
+    Ahead failed;  // stays: every later call fails alike
+    failed.status = decoded.status();
+    ahead_.push_front(std::move(failed));
+    return decoded.status();
+  }
+  free_.push_back({a.staged, a.bytes, std::move(*decoded)});
   batch.set_first_sample(a.first_sample);
-  return fill_ahead();  // the next steps' copies run while this one computes
+  fill_ahead();  // the next steps' copies run while this one computes (an error shows at its step)
+  return absl::OkStatus();
 }
 
 }  // namespace ty

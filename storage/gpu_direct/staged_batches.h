@@ -49,7 +49,7 @@ class StagedDeviceBatches final : public BatchSource {
     size_t bytes = 0;
     DeviceIo::Marker read;
   };
-  absl::Status fill_ahead();
+  void fill_ahead();
   absl::StatusOr<Buffer> staging_buffer(size_t bytes);
   void drain();  // waits for every queued copy and decode, frees what they used
 

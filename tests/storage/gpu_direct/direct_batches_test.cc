@@ -105,6 +105,55 @@ TEST_F(DirectBatchesTest, GivesTheStreamsBatchesOnEveryRankThroughEvictionsAWrap
               ::testing::ExitedWithCode(0), "");
 }
 
+TEST_F(DirectBatchesTest, AStepThatNeedsMoreWindowsThanTheBudgetHoldsStillLoads) {
+  paths_ = write_image_shards(path("d"), 400, kFeatures, 10, 64 * 1024, 5000);
+  EXPECT_EXIT(in_child("live",
+                       [&] {
+                         StreamOptions o = options(0, 1);
+                         o.shuffle_window_bytes = 10 * kRecordBytes;  // a step of 35 needs 4-5 windows of 10
+                         o.global_batch = 35;
+                         return same_as_stream(open_set(), o);
+                       }),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// A corrupt record before the resume point of an epoch is not checked in that epoch: only
+// its window's turn in the next epoch fails.
+TEST_F(DirectBatchesTest, ACorruptRecordBeforeTheResumePointFailsOnlyWhereItIsRead) {
+  paths_ = write_image_shards(path("d"), 300, kFeatures, 10, 1 << 20, 5000);
+  {
+    std::fstream f(paths_[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 5 * kRecordBytes);
+    f.put(static_cast<char>(image_byte(5, 0) ^ 0x40));
+  }
+  EXPECT_EXIT(in_child("live",
+                       [&] {
+                         StreamOptions o = options(0, 1);
+                         auto set = open_set(ShardSetOptions{10, false});
+                         const int64_t window = o.shuffle_window_bytes / kRecordBytes;
+                         int64_t p0 = -1, p1 = -1;  // record 5's positions in epochs 0 and 1
+                         const EpochPlan e0(set->record_counts(), window, o.seed, 0), e1(set->record_counts(), window, o.seed, 1);
+                         for (int64_t p = 0; p < 300; ++p) {
+                           if (e0.at(p) == RecordRef{0, 5}) p0 = p;
+                           if (e1.at(p) == RecordRef{0, 5}) p1 = p;
+                         }
+                         // Fails at the first step that reads its window (as the host loader's window loads do).
+                         const int64_t resume = p0 / o.global_batch + 1, bad = 10 + p1 / window * window / o.global_batch;
+                         if (resume >= 10) return std::string("record 5 is in epoch 0's last step: pick another seed");
+                         auto direct = GpuDirectBatches::open(set, o, host_device_io(), host_memory());
+                         if (!direct.ok() || !(*direct)->seek(0, resume).ok()) return std::string("open failed");
+                         for (int64_t seq = resume; seq < 20; ++seq) {
+                           Batch b;
+                           absl::Status st = (*direct)->next(b);
+                           if (st.ok() == (seq == bad))
+                             return "step " + std::to_string(seq) + (st.ok() ? " read a corrupt record" : ": " + std::string(st.message()));
+                           if (!st.ok()) return std::string();
+                         }
+                         return std::string("no step failed");
+                       }),
+              ::testing::ExitedWithCode(0), "");
+}
+
 TEST_F(DirectBatchesTest, ABitFlippedInTransitIsReadAgainAndCounted) {
   paths_ = write_image_shards(path("d"), 300, kFeatures, 10, 1 << 20, 5000);
   EXPECT_EXIT(in_child("flip_once",
