@@ -138,8 +138,10 @@ absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std:
     // The lease's age by the store's clock (Last-Modified against its Date) where it gives
     // both; by ours against the holder's otherwise.
     auto info = client->head(lock_url);
-    const int64_t age = info.ok() && info->modified > 0 && info->store_time > 0 ? info->store_time - info->modified
-                                                                               : std::time(nullptr) - t.renewed;
+    // (Last-Modified is in whole seconds, rounded up by some stores: never below 0.)
+    const int64_t age = std::max<int64_t>(0, info.ok() && info->modified > 0 && info->store_time > 0
+                                                 ? info->store_time - info->modified
+                                                 : std::time(nullptr) - t.renewed);
     if (age > lease.count() || holder_is_dead_here(t)) {  // stale: its holder stopped renewing, or died here
       std::fprintf(stderr, "trainyard: %s: taking over the lock of %s (%s)\n", dir.c_str(), t.holder.c_str(),
                    age > lease.count() ? absl::StrCat("not renewed for ", age, " s").c_str()
@@ -177,7 +179,10 @@ absl::StatusOr<std::unique_ptr<ObjectRunLock>> ObjectRunLock::acquire(const std:
 
 void ObjectRunLock::renew_loop() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, lease_ / 3, [&] { return stop_; })) {
+  // A third of the lease, in milliseconds (in whole seconds a lease under 3 s would renew in a
+  // busy loop, and a renewal's read-then-write would overwrite a takeover almost surely).
+  const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(lease_) / 3;
+  while (!cv_.wait_for(lock, period, [&] { return stop_; })) {
     lock.unlock();
     absl::StatusOr<std::string> held = read_whole(lock_path_);
     bool lost = held.ok() && parse(*held).token != token_line_;
