@@ -48,6 +48,13 @@ absl::StatusOr<std::unique_ptr<GpuDirectBatches>> GpuDirectBatches::open(std::sh
   b->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (b->shards_->payload_bytes() + 4));
   b->max_windows_ = static_cast<size_t>(std::max<int64_t>(3, options.prefetch_bytes / options.shuffle_window_bytes));
   b->layout_ = device_record_layout(*b->shards_, true, options.standardize, options.mean, options.std);
+  // The first window buffer, registered now: a device whose memory cuFile will not register
+  // is not live either (and says so before training, not at the first read).
+  {
+    const size_t bytes = static_cast<size_t>(b->window_ * (b->shards_->payload_bytes() + 4)) + (size_t{64} << 10);
+    TY_ASSIGN_OR_RETURN(std::unique_ptr<Buffer> first, b->take_buffer(bytes, 0));
+    b->spare_.push_back(std::move(first));
+  }
   b->flags_capacity_ = static_cast<size_t>(b->window_);
   TY_ASSIGN_OR_RETURN(void* fd, b->io_->alloc_device(b->flags_capacity_));
   b->flags_device_ = static_cast<uint8_t*>(fd);
