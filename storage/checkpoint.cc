@@ -53,15 +53,25 @@ absl::StatusOr<uint32_t> file_crc(const std::string& path, int64_t* size) {
 void kill_point(const char* point, int64_t step) { checkpoint_kill_point(point, step); }
 
 // Parses MANIFEST and verifies every file it names (size and CRC32C).
-absl::StatusOr<int> verify_manifest(const std::string& dir) {
+absl::StatusOr<int> verify_manifest(const std::string& dir, VerifyShare share) {
   std::ifstream in(dir + "/MANIFEST");
   if (!in) return absl::NotFoundError(absl::StrCat(dir, ": no MANIFEST (torn checkpoint)"));
   std::stringstream text;
   text << in.rdbuf();
   int world = 0;
   TY_ASSIGN_OR_RETURN(std::vector<ManifestEntry> files, parse_manifest(dir + "/MANIFEST", text.str(), &world));
-  for (const ManifestEntry& f : files) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    const ManifestEntry& f = files[i];
     int64_t actual = 0;
+    if (!share.reads(static_cast<int>(i))) {  // another rank reads it: here its size
+      std::error_code ec;
+      actual = static_cast<int64_t>(fs::file_size(dir + "/" + f.name, ec));
+      if (ec) return absl::NotFoundError(absl::StrCat(dir, "/", f.name, ": missing"));
+      if (actual != f.size)
+        return absl::DataLossError(
+            absl::StrCat(dir, "/", f.name, ": size ", actual, " does not match the manifest (", f.size, ")"));
+      continue;
+    }
     TY_ASSIGN_OR_RETURN(uint32_t got, file_crc(dir + "/" + f.name, &actual));
     if (actual != f.size || got != f.crc)
       return absl::DataLossError(absl::StrCat(dir, "/", f.name, ": size ", actual, " and CRC32C ", got,
@@ -176,11 +186,12 @@ void prune_checkpoints(const std::string& dir, int keep) {
   }
 }
 
-FoundCheckpoint find_latest_checkpoint(const std::string& dir) {
-  if (is_s3_url(dir)) return object_checkpoints::find_latest(dir);
+FoundCheckpoint find_latest_checkpoint(const std::string& dir, VerifyShare share, int64_t at_most) {
+  if (is_s3_url(dir)) return object_checkpoints::find_latest(dir, share, at_most);
   FoundCheckpoint found;
   for (const auto& [step, path] : step_dirs(dir)) {
-    auto world = verify_manifest(path);
+    if (step > at_most) continue;
+    auto world = verify_manifest(path, share);
     if (!world.ok()) {
       found.skipped.push_back(std::string(world.status().message()));
       continue;

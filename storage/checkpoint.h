@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,8 +56,19 @@ struct FoundCheckpoint {
   absl::Status error;
 };
 
-// The newest checkpoint whose manifest verifies; step -1 when there is none.
-FoundCheckpoint find_latest_checkpoint(const std::string& dir);
+// Which rank files a search reads to verify their CRC32C: file i where i % ranks == rank;
+// the others it checks by size alone. The default reads every file. The ranks of a resume
+// each take their share and agree on the verdict (worker/trainer's resume), so each file is
+// read once, by one rank, instead of once by every rank.
+struct VerifyShare {
+  int rank = 0, ranks = 1;
+  bool reads(int file) const { return file % ranks == rank; }
+};
+
+// The newest checkpoint at or below step `at_most` whose manifest verifies (every rank
+// file there at its size; `share`'s files at their CRC32C too); step -1 when there is none.
+FoundCheckpoint find_latest_checkpoint(const std::string& dir, VerifyShare share = {},
+                                       int64_t at_most = std::numeric_limits<int64_t>::max());
 
 // The tensors of one rank's file (rank clamped to the checkpoint's world size).
 absl::StatusOr<std::map<std::string, Tensor>> load_checkpoint_rank(const FoundCheckpoint& ckpt, int rank);

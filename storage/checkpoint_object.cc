@@ -131,7 +131,7 @@ void prune(const std::string& given, int keep) {
   }
 }
 
-FoundCheckpoint find_latest(const std::string& given) {
+FoundCheckpoint find_latest(const std::string& given, VerifyShare share, int64_t at_most) {
   const std::string dir = normalized(given);
   FoundCheckpoint found;
   auto listed = list_steps(dir);
@@ -139,14 +139,28 @@ FoundCheckpoint find_latest(const std::string& given) {
     found.error = listed.status();
     return found;
   }
+  std::shared_ptr<S3Client> client;
   for (const auto& [step, objects] : *listed) {
+    if (step > at_most) continue;
     const std::string at = step_dir(dir, step);
     auto verified = [&]() -> absl::StatusOr<int> {
       if (!objects.count("MANIFEST")) return absl::NotFoundError(absl::StrCat(at, ": no MANIFEST (torn checkpoint)"));
       TY_ASSIGN_OR_RETURN(std::string text, read_whole(join_path(at, "MANIFEST")));
       int world = 0;
       TY_ASSIGN_OR_RETURN(std::vector<ManifestEntry> files, parse_manifest(join_path(at, "MANIFEST"), text, &world));
-      for (const ManifestEntry& f : files) {
+      for (size_t i = 0; i < files.size(); ++i) {
+        const ManifestEntry& f = files[i];
+        if (!share.reads(static_cast<int>(i))) {  // another rank reads it: here its size (HEAD)
+          if (!client) {
+            TY_ASSIGN_OR_RETURN(client, shared_s3_client());
+          }
+          TY_ASSIGN_OR_RETURN(S3Url url, parse_s3_url(join_path(at, f.name)));
+          TY_ASSIGN_OR_RETURN(S3ObjectInfo info, client->head(url));
+          if (info.size != f.size)
+            return absl::DataLossError(absl::StrCat(url.str(), ": size ", info.size,
+                                                    " does not match the manifest (", f.size, ")"));
+          continue;
+        }
         TY_ASSIGN_OR_RETURN(std::string bytes, read_whole(join_path(at, f.name)));
         const uint32_t got = crc32c(bytes.data(), bytes.size());
         if (static_cast<int64_t>(bytes.size()) != f.size || got != f.crc)

@@ -18,6 +18,6 @@ absl::Status write(const std::string& dir, int64_t step, int rank, int world, co
                    std::chrono::milliseconds wait_for_ranks, uint64_t run_nonce);
 void remove_partial(const std::string& dir);
 void prune(const std::string& dir, int keep);
-FoundCheckpoint find_latest(const std::string& dir);
+FoundCheckpoint find_latest(const std::string& dir, VerifyShare share, int64_t at_most);
 
 }  // namespace ty::object_checkpoints

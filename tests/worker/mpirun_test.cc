@@ -153,6 +153,33 @@ TEST_F(Mpirun, TwoRanksCheckpointOneRankResumesOnTheSameTrajectory) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * std::fabs(want[i])) << "step " << i + 1;
 }
 
+// At resume each rank reads its share of the rank files (the others by size): rank 1 alone
+// reads rank 1's file, finds it corrupt, and both ranks go back to the older checkpoint.
+TEST_F(Mpirun, ACorruptRankFileThatOneRankReadsSendsEveryRankToTheOlderCheckpoint) {
+  const std::string dir = path("run");
+  const std::string job = job_ + "--set schedule.kind=constant --set checkpoint.every_steps=5 ";
+  ShellResult first = run_shell(mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=10 --run-dir " +
+                                    dir,
+                                300);
+  ASSERT_EQ(first.code, 0) << first.output;
+  {
+    std::fstream f(dir + "/checkpoints/step-0000000010/rank-00001.bin", std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    f.seekp(300);
+    f.put('\x5a');
+  }
+  ShellResult again = run_shell(
+      mpirun(2) + TRAINYARD_BINARY + " train " + job + "--set train.max_steps=12 --run-dir " + dir + " 2>&1", 300);
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("step-0000000010/rank-00001.bin: size"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("skipping checkpoints after step 5"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("resuming from " + dir + "/checkpoints/step-0000000005 (step 5)"), std::string::npos)
+      << again.output;
+  const auto by_step = train_losses_by_step(dir + "/metrics.jsonl");
+  ASSERT_EQ(by_step.size(), 12u);
+  EXPECT_EQ(by_step.rbegin()->first, 12);
+}
+
 // Streamed shards (1 MiB shuffle windows, 8 windows): 2 ranks read disjoint records of the
 // same global batches, and a checkpoint of 2 ranks continues on 1.
 TEST_F(Mpirun, StreamedShardsGiveNRanksTheGlobalBatchesOfOneRankAndResumeOnOne) {

@@ -129,6 +129,9 @@ class Trainer {
   // Resumes from the newest complete checkpoint in the run directory, if any; returns the
   // position to continue from.
   absl::StatusOr<Position> resume(FILE* out);
+  // The newest checkpoint every rank accepts: each reads its share of the rank files and
+  // checks the others' sizes, and the ranks agree (trainer_checkpoint.cc).
+  absl::StatusOr<FoundCheckpoint> agreed_checkpoint(FILE* out);
   // Adds to `t` (this rank's file of `found`) the model and optimizer tensors this rank
   // holds that are in other ranks' files (a checkpoint of another pipeline layout).
   absl::Status take_missing_state(const FoundCheckpoint& found, std::map<std::string, Tensor>& t);

@@ -1,8 +1,10 @@
 // The trainer's checkpoint side: what a checkpoint holds and how a run resumes from one.
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/status.h"
@@ -134,12 +136,40 @@ absl::Status Trainer::take_missing_state(const FoundCheckpoint& found, std::map<
   return absl::OkStatus();
 }
 
+// Each file is read by one rank (VerifyShare): a file that rank finds corrupt sends every
+// rank to an older step, since each round the ranks take the oldest step any of them found,
+// at or below which all look again. The steps only go down, so the rounds end.
+absl::StatusOr<FoundCheckpoint> Trainer::agreed_checkpoint(FILE* out) {
+  const VerifyShare share{strategy_->rank(), strategy_->world()};
+  int64_t at_most = std::numeric_limits<int64_t>::max();
+  std::set<std::string> told;
+  for (;;) {
+    FoundCheckpoint found = find_latest_checkpoint(checkpoints_dir(), share, at_most);
+    for (const std::string& why : found.skipped) {
+      // The leader tells every reason; another rank what only it read (its share's CRCs).
+      const bool tell = out != nullptr || why.find("CRC32C") != std::string::npos;
+      if (told.insert(why).second && tell)
+        std::fprintf(out ? out : stderr, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
+    }
+    std::vector<double> v{found.error.ok() ? 0.0 : 1.0, static_cast<double>(found.step),
+                          -static_cast<double>(found.step)};
+    TY_RETURN_IF_ERROR(strategy_->max(v));
+    // (A store that cannot be read: no guessing an older checkpoint or a fresh start.)
+    if (!found.error.ok())
+      return absl::Status(found.error.code(), absl::StrCat("looking for checkpoints: ", found.error.message()));
+    if (v[0] != 0.0)
+      return absl::UnavailableError("looking for checkpoints: another rank could not read them (its log says why)");
+    if (v[1] == -v[2]) return found;
+    if (out)
+      std::fprintf(out, "trainyard: skipping checkpoints after step %ld: a rank file that another rank read failed "
+                        "its check (that rank's log names it)\n",
+                   static_cast<long>(-v[2]));
+    at_most = static_cast<int64_t>(-v[2]);
+  }
+}
+
 absl::StatusOr<Position> Trainer::resume(FILE* out) {
-  const FoundCheckpoint found = find_latest_checkpoint(checkpoints_dir());
-  if (!found.error.ok())  // (a store that cannot be read: no guessing an older checkpoint or a fresh start)
-    return absl::Status(found.error.code(), absl::StrCat("looking for checkpoints: ", found.error.message()));
-  for (const std::string& why : found.skipped)
-    if (out) std::fprintf(out, "trainyard: skipping an incomplete or corrupt checkpoint: %s\n", why.c_str());
+  TY_ASSIGN_OR_RETURN(const FoundCheckpoint found, agreed_checkpoint(out));
   if (found.step < 0) return Position{};
   TY_ASSIGN_OR_RETURN(auto t, load_checkpoint_rank(found, strategy_->rank()));
   for (const char* field : kRequiredMeta)
