@@ -5,13 +5,14 @@
 
 namespace ty {
 
-Batch Batch::allocate(const std::vector<FieldSpec>& fields, int64_t rows, const std::shared_ptr<Allocator>& memory) {
+Batch Batch::allocate(const std::vector<FieldSpec>& fields, int64_t rows, const std::shared_ptr<Allocator>& memory,
+                      Device device) {
   Batch b;
   for (const FieldSpec& f : fields) {
     Shape shape{rows};
     shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
     b.fields_.emplace_back(
-        f.name, memory ? Tensor::empty(memory, shape, f.dtype) : Tensor::empty(host_memory(), shape, f.dtype));
+        f.name, Tensor::empty(memory ? memory : host_memory(), shape, f.dtype, device));
   }
   return b;
 }

@@ -25,9 +25,10 @@ struct FieldSpec {
 
 class Batch {
  public:
-  // `rows` samples of each field, in memory from `memory` (null: the process's host pool).
+  // `rows` samples of each field, in memory from `memory` (null: the process's host pool)
+  // on `device` (a device's allocator for a batch decoded there: storage/gpu_direct/).
   static Batch allocate(const std::vector<FieldSpec>& fields, int64_t rows,
-                        const std::shared_ptr<Allocator>& memory = nullptr);
+                        const std::shared_ptr<Allocator>& memory = nullptr, Device device = {});
   // The field named `name`; asking for one the batch lacks is a bug (CHECK).
   Tensor& operator[](const std::string& name);
   const Tensor& operator[](const std::string& name) const;

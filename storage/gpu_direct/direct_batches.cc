@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<GpuDirectBatches>> GpuDirectBatches::open(std::sh
     b->files_.push_back(std::move(f));
   }
   b->counts_ = b->shards_->record_counts();
-  b->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (b->shards_->payload_bytes() + 4));
+  b->window_ = shuffle_window_records(*b->shards_, options.shuffle_window_bytes);
   b->max_windows_ = static_cast<size_t>(std::max<int64_t>(3, options.prefetch_bytes / options.shuffle_window_bytes));
   b->layout_ = device_record_layout(*b->shards_, true, options.standardize, options.mean, options.std);
   // The first window buffer, registered now: a device whose memory cuFile will not register
@@ -88,11 +88,7 @@ void GpuDirectBatches::stop() {
 }
 
 int64_t GpuDirectBatches::record_at(int64_t epoch, int64_t step) const {
-  const int64_t n = shards_->size();
-  if (n == 0) return -1;
-  const EpochPlan plan(counts_, window_, options_.seed, epoch);
-  const RecordRef r = plan.at(step * options_.global_batch % n);
-  return shards_->global_record(r.shard, r.record);
+  return streamed_record_at(*shards_, window_, options_.seed, options_.global_batch, epoch, step);
 }
 
 absl::Status GpuDirectBatches::seek(int64_t epoch, int64_t step) {
@@ -313,8 +309,6 @@ void GpuDirectBatches::load_loop(int64_t start_seq) {
     }
     for (int64_t w : missing) {
       Window win;
-      win.epoch = epoch;
-      win.index = w;
       win.last_seq = seq;
       st = load_window(*plan, epoch, w, win);
       if (st.code() == absl::StatusCode::kCancelled) return;
@@ -361,12 +355,7 @@ absl::Status GpuDirectBatches::next(Batch& batch) {
   }
   // The windows this step reads stay resident until next_seq_ passes it (below).
   const int64_t rows = static_cast<int64_t>(records.size());
-  batch = Batch();
-  for (const FieldSpec& f : sample_fields(*shards_)) {
-    Shape shape{rows};
-    shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
-    batch.set(f.name, Tensor::empty(device_memory_, shape, f.dtype, io_->device()));
-  }
+  batch = Batch::allocate(sample_fields(*shards_), rows, device_memory_, io_->device());
   absl::Status st = io_->decode_records(nullptr, records.data(), rows, layout_, batch["x"].raw(), batch["y"].raw());
   absl::StatusOr<DeviceIo::Marker> decoded = st.ok() ? io_->mark_compute() : absl::StatusOr<DeviceIo::Marker>(st);
   std::lock_guard<std::mutex> lock(mu_);

@@ -65,8 +65,7 @@ class GpuDirectBatches final : public BatchSource {
     size_t bytes = 0;
     std::unique_ptr<GpuDirectBuffer> registered;
   };
-  struct Window {  // a shuffle window resident in a buffer
-    int64_t epoch = 0, index = 0;
+  struct Window {  // a shuffle window resident in a buffer (resident_'s key says which)
     int64_t last_seq = 0;  // the last step that needs it, as far as the loader has walked
     std::unique_ptr<Buffer> buffer;
     std::vector<const uint8_t*> at;  // device address of each of its positions' records

@@ -91,12 +91,7 @@ absl::Status StagedDeviceBatches::next(Batch& batch) {
   const int64_t rows = a.raw.shape()[0];
   std::vector<const uint8_t*> records(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i) records[i] = static_cast<const uint8_t*>(a.staged) + i * layout_.payload_bytes;
-  batch = Batch();
-  for (const FieldSpec& f : fields_) {
-    Shape shape{rows};
-    shape.insert(shape.end(), f.per_sample.begin(), f.per_sample.end());
-    batch.set(f.name, Tensor::empty(device_memory_, shape, f.dtype, io_->device()));
-  }
+  batch = Batch::allocate(fields_, rows, device_memory_, io_->device());
   // The staging buffer and the host rows are released once the device is done with them,
   // whatever the decode's outcome (a failed one waits for the device in drain()).
   absl::Status st =

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<ShardStream>> ShardStream::open(std::shared_ptr<c
     s->files_.push_back(std::move(f));
   }
   s->counts_ = s->shards_->record_counts();
-  s->window_ = std::max<int64_t>(1, options.shuffle_window_bytes / (s->shards_->payload_bytes() + 4));
+  s->window_ = shuffle_window_records(*s->shards_, options.shuffle_window_bytes);
   s->options_.reader_threads = std::max(1, s->remote_ ? std::max(options.reader_threads, options.remote_requests)
                                                       : options.reader_threads);
   s->options_.queue_batches = std::max(1, options.queue_batches);
@@ -111,12 +111,21 @@ absl::Status ShardStream::seek(int64_t epoch, int64_t step) {
   return absl::OkStatus();
 }
 
-int64_t ShardStream::record_at(int64_t epoch, int64_t step) const {
-  const int64_t n = shards_->size();
+int64_t shuffle_window_records(const ShardSet& shards, int64_t window_bytes) {
+  return std::max<int64_t>(1, window_bytes / (shards.payload_bytes() + 4));
+}
+
+int64_t streamed_record_at(const ShardSet& shards, int64_t window, uint64_t seed, int64_t global_batch,
+                           int64_t epoch, int64_t step) {
+  const int64_t n = shards.size();
   if (n == 0) return -1;
-  const EpochPlan plan(counts_, window_, options_.seed, epoch);
-  const RecordRef r = plan.at(step * options_.global_batch % n);
-  return shards_->global_record(r.shard, r.record);
+  const EpochPlan plan(shards.record_counts(), window, seed, epoch);
+  const RecordRef r = plan.at(step * global_batch % n);
+  return shards.global_record(r.shard, r.record);
+}
+
+int64_t ShardStream::record_at(int64_t epoch, int64_t step) const {
+  return streamed_record_at(*shards_, window_, options_.seed, options_.global_batch, epoch, step);
 }
 
 std::shared_ptr<ShardStream::Load> ShardStream::make_load(const EpochPlan& plan, int64_t epoch, int64_t w,

@@ -74,6 +74,13 @@ struct StreamOptions {
   std::shared_ptr<Allocator> batch_memory;
 };
 
+// Records per shuffle window: storage.shuffle_window_mb's bytes over a record's (at least 1).
+int64_t shuffle_window_records(const ShardSet& shards, int64_t window_bytes);
+// BatchSource::record_at for a streamed ShardSet: the record (numbered over all shards in
+// file order) at the start of `step` of `epoch`; -1 without records.
+int64_t streamed_record_at(const ShardSet& shards, int64_t window, uint64_t seed, int64_t global_batch,
+                           int64_t epoch, int64_t step);
+
 class ShardStream final : public BatchSource {
  public:
   // Opens every shard for reading (O_DIRECT errors show here); starts no thread until
